@@ -1,0 +1,59 @@
+namespace KernelSharp.Dsl;
+
+/// <summary>
+/// Marks a <c>static</c> method of a <c>partial</c> class as a KernelSharp kernel. The method itself is a valid
+/// ILGPU explicitly-grouped kernel (the generic variant); the source generator adds one specialized copy per
+/// combination of <see cref="ConstantAttribute"/> and <see cref="ShapeAttribute"/> values, a CPU path and a
+/// typed launcher.
+/// </summary>
+/// <remarks>
+/// Launch geometry is written as C# expressions over the kernel's parameters, evaluated by the launcher:
+/// <c>[Kernel(Grid = "rows", GroupSize = "BlockSize")]</c> launches <c>rows</c> groups of <c>BlockSize</c>
+/// threads. <see cref="GroupSize"/> must fold to a constant in every variant.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class KernelAttribute : Attribute
+{
+    /// <summary>Number of groups along X, a C# expression over the kernel parameters (e.g. <c>"(n + 255) / 256"</c>).</summary>
+    public string Grid { get; set; } = "1";
+
+    /// <summary>Number of groups along Y (default 1).</summary>
+    public string GridY { get; set; } = "1";
+
+    /// <summary>Threads per group, a C# expression that folds to a constant in every variant (e.g. <c>"BlockSize"</c> or <c>"256"</c>).</summary>
+    public string GroupSize { get; set; } = "256";
+}
+
+/// <summary>
+/// A compile-time constant parameter (block or tile size, head dimension). The generator emits one variant per
+/// listed value with the parameter folded into a <c>const</c>; the launcher takes no argument for it and the
+/// autotuner picks among the values at run time.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
+public sealed class ConstantAttribute : Attribute
+{
+    public ConstantAttribute(params int[] values) => Values = values;
+
+    /// <summary>The values to specialize, in order of preference when no tuning data exists.</summary>
+    public int[] Values { get; }
+
+    /// <summary>When true every value must be a power of two (checked at build time).</summary>
+    public bool PowerOfTwo { get; set; }
+}
+
+/// <summary>
+/// A run-time shape parameter used for dispatch. The generator emits a variant per listed value (the shape folded
+/// to a constant, constant-trip loops unrolled) plus the generic variant that serves any other value.
+/// Values may also come from model config files given to the compiler as <c>AdditionalFiles</c>:
+/// <c>[Shape(ConfigKey = "hidden_size")]</c> specializes for every <c>hidden_size</c> found in them.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
+public sealed class ShapeAttribute : Attribute
+{
+    public ShapeAttribute(params int[] values) => Values = values;
+
+    public int[] Values { get; }
+
+    /// <summary>A key of the model config files (AdditionalFiles named <c>*.config.json</c> or <c>config.json</c>).</summary>
+    public string? ConfigKey { get; set; }
+}

@@ -1,0 +1,1 @@
+// The kernel library: see README.md ("Kernel library") for the list of operations and where their tests live.

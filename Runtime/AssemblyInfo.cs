@@ -1,0 +1,1 @@
+// The DeepSeek-V3.2 runtime: checkpoints, config, devices and the model.
