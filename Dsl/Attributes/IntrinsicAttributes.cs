@@ -26,6 +26,13 @@ public sealed class CollectiveAttribute : Attribute
 
     /// <summary>Name of the CPU combine method in the same class; null for a plain barrier.</summary>
     public string? CpuCombine { get; set; }
+
+    /// <summary>
+    /// True (the default) when every thread of the scope receives the same result (reductions, broadcasts): the
+    /// generated CPU path then calls <see cref="CpuCombine"/> once per scope instead of once per thread. Set false
+    /// for per-thread results such as prefix sums.
+    /// </summary>
+    public bool UniformResult { get; set; } = true;
 }
 
 /// <summary>

@@ -22,6 +22,12 @@ public sealed class KernelAttribute : Attribute
 
     /// <summary>Threads per group, a C# expression that folds to a constant in every variant (e.g. <c>"BlockSize"</c> or <c>"256"</c>).</summary>
     public string GroupSize { get; set; } = "256";
+
+    /// <summary>
+    /// In the specialized variants, <c>for</c> loops whose trip count folds to a constant of at most this many
+    /// iterations are unrolled (ILGPU does not unroll). 0 turns unrolling off. Default 16.
+    /// </summary>
+    public int MaxUnroll { get; set; } = 16;
 }
 
 /// <summary>

@@ -1,0 +1,84 @@
+using ILGPU;
+
+namespace KernelSharp.Dsl;
+
+/// <summary>
+/// float8 e4m3fn ↔ float conversion (the format of DeepSeek-V3 fp8 checkpoints, <c>torch.float8_e4m3fn</c>):
+/// 1 sign bit, 4 exponent bits with bias 7, 3 mantissa bits; no infinities; <c>0x7F</c>/<c>0xFF</c> are NaN;
+/// exponent field 0 holds subnormals <c>m · 2^-9</c>; largest finite value ±448. Integer ops only, so the
+/// methods run inside ILGPU kernels and on the host.
+/// </summary>
+public static class Fp8E4M3
+{
+    /// <summary>Largest finite magnitude, encoded <c>0x7E</c>.</summary>
+    public const float MaxValue = 448f;
+
+    private const uint SignMask = 0x80u;
+    private const uint MaxFiniteMagnitude = 0x7Eu;
+    private const uint NaNMagnitude = 0x7Fu;
+
+    /// <summary>Decodes exactly (every e4m3 value is a float32).</summary>
+    public static float ToFloat(byte bits)
+    {
+        uint sign = ((uint)bits & SignMask) << 24;
+        uint exponent = ((uint)bits >> 3) & 0xFu;
+        uint mantissa = (uint)bits & 0x7u;
+        if (exponent == 0xFu && mantissa == 0x7u)
+            return Interop.IntAsFloat(sign | 0x7FC0_0000u);
+        if (exponent == 0)
+        {
+            // Subnormal (or zero): mantissa · 2^-9, exact in float32.
+            float magnitude = mantissa * (1f / 512f);
+            return Interop.IntAsFloat(sign | Interop.FloatAsInt(magnitude));
+        }
+
+        // Normal: rebias the exponent from 7 to 127 and move the 3 mantissa bits to the top of float's 23.
+        return Interop.IntAsFloat(sign | ((exponent + 120u) << 23) | (mantissa << 20));
+    }
+
+    /// <summary>
+    /// Rounds to the nearest e4m3 value, ties to even. Magnitudes beyond 448 (infinities included) saturate to ±448,
+    /// as DeepSeek's quantizer clamps before casting; NaN stays NaN (<c>0x7F</c> with the input's sign).
+    /// </summary>
+    public static byte FromFloat(float value)
+    {
+        uint bits = Interop.FloatAsInt(value);
+        uint sign = (bits >> 24) & SignMask;
+        uint magnitudeBits = bits & 0x7FFF_FFFFu;
+        if (magnitudeBits > 0x7F80_0000u)
+            return (byte)(sign | NaNMagnitude);
+
+        uint encoded = magnitudeBits >= 0x3C80_0000u
+            ? RoundNormal(magnitudeBits)
+            : RoundSubnormal(magnitudeBits);
+        if (encoded > MaxFiniteMagnitude)
+            encoded = MaxFiniteMagnitude;
+        return (byte)(sign | encoded);
+    }
+
+    /// <summary>|v| ≥ 2^-6: drop 20 mantissa bits with round-to-nearest-even, then rebias the exponent from 127 to 7.
+    /// A carry out of the mantissa correctly bumps the exponent; results above 0x7E are saturated by the caller.</summary>
+    private static uint RoundNormal(uint magnitudeBits)
+    {
+        uint lowestKeptBit = (magnitudeBits >> 20) & 1u;
+        uint rounded = (magnitudeBits + 0x7FFFFu + lowestKeptBit) >> 20;
+        return rounded - (120u << 3);
+    }
+
+    /// <summary>|v| &lt; 2^-6: the result is round(|v| / 2^-9) ∈ [0, 8] (8 is the smallest normal, 0x08, so the
+    /// encodings join up). Computed on the integer significand so no float rounding mode is involved.</summary>
+    private static uint RoundSubnormal(uint magnitudeBits)
+    {
+        int exponent = (int)(magnitudeBits >> 23) - 127;
+        if (exponent < -10)
+            return 0; // below 2^-10 = a quarter of the smallest subnormal step: rounds to zero
+        uint significand = (magnitudeBits & 0x7F_FFFFu) | 0x80_0000u; // value = significand · 2^(exponent-23)
+        int shift = 14 - exponent;                                     // value / 2^-9 = significand >> shift; shift ∈ [21, 24]
+        uint quotient = significand >> shift;
+        uint remainder = significand & ((1u << shift) - 1u);
+        uint half = 1u << (shift - 1);
+        if (remainder > half || (remainder == half && (quotient & 1u) != 0))
+            quotient++;
+        return quotient;
+    }
+}

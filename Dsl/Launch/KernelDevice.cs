@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace KernelSharp.Dsl.Launch;
+
+/// <summary>
+/// An accelerator plus the per-device state the generated launchers need: the cache of compiled kernel variants
+/// and the autotuner's choices. Create one per device and reuse it; compiled kernels live as long as it does.
+/// </summary>
+public sealed class KernelDevice : IDisposable
+{
+    private readonly ConcurrentDictionary<string, object> kernels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> choices = new(StringComparer.Ordinal);
+
+    private KernelDevice(Context context, Accelerator accelerator, KernelBackend backend)
+    {
+        Context = context;
+        Accelerator = accelerator;
+        Backend = backend;
+        Name = $"{backend}:{accelerator.Name}";
+    }
+
+    public Context Context { get; }
+
+    public Accelerator Accelerator { get; }
+
+    public KernelBackend Backend { get; }
+
+    /// <summary>Backend and device name; the autotuner keys its saved choices by it.</summary>
+    public string Name { get; }
+
+    /// <summary>Creates a device of the given backend; throws <see cref="InvalidOperationException"/> when none is present.</summary>
+    public static KernelDevice Create(KernelBackend backend)
+    {
+        switch (backend)
+        {
+            case KernelBackend.FastCpu:
+            case KernelBackend.IlgpuCpu:
+            {
+                // The NVIDIA-like CPU device has 32-lane warps and up to 1024 threads per group, matching the
+                // group-size contract of KernelSharp kernels (ILGPU's default CPU device has 4-lane warps).
+                var context = CreateContext(b => b.CPU(CPUDevice.Nvidia));
+                return new KernelDevice(context, context.CreateCPUAccelerator(0), backend);
+            }
+            case KernelBackend.Cuda:
+            {
+                var context = CreateContext(b => b.Cuda());
+                var devices = context.GetCudaDevices();
+                if (devices.Count == 0)
+                {
+                    context.Dispose();
+                    throw new InvalidOperationException("No CUDA device found: install the NVIDIA driver or pick another backend (FastCpu, OpenCL).");
+                }
+                return new KernelDevice(context, devices[0].CreateAccelerator(context), backend);
+            }
+            case KernelBackend.OpenCL:
+            {
+                var context = CreateContext(b => b.OpenCL());
+                var devices = context.GetCLDevices();
+                if (devices.Count == 0)
+                {
+                    context.Dispose();
+                    throw new InvalidOperationException("No OpenCL device found: install an OpenCL driver or pick another backend (FastCpu, Cuda).");
+                }
+                return new KernelDevice(context, devices[0].CreateAccelerator(context), backend);
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(backend), backend, "unknown kernel backend");
+        }
+    }
+
+    /// <summary>The fastest backend present: CUDA, then an OpenCL GPU, then the generated CPU path.</summary>
+    public static KernelDevice CreateBest()
+    {
+        foreach (var backend in new[] { KernelBackend.Cuda, KernelBackend.OpenCL })
+        {
+            try
+            {
+                var device = Create(backend);
+                if (device.Accelerator.AcceleratorType != AcceleratorType.CPU)
+                    return device;
+                device.Dispose();
+            }
+            catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or TypeInitializationException or ILGPU.Runtime.AcceleratorException)
+            {
+                // Backend not installed on this machine: try the next one.
+            }
+        }
+        return Create(KernelBackend.FastCpu);
+    }
+
+    private static Context CreateContext(Action<Context.Builder> devices) =>
+        Context.Create(builder =>
+        {
+            devices(builder);
+            builder.EnableAlgorithms();
+            builder.Optimize(OptimizationLevel.O2);
+        });
+
+    /// <summary>A dense 1-D buffer of <paramref name="length"/> elements on this device (host memory for the CPU backends).</summary>
+    public MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged => Accelerator.Allocate1D<T>(length);
+
+    /// <summary>Waits for every launched kernel and copy to finish.</summary>
+    public void Synchronize() => Accelerator.Synchronize();
+
+    /// <summary>
+    /// The compiled kernel cached under <paramref name="key"/> (a variant's full name), compiling it with
+    /// <paramref name="load"/> on first use. Used by the generated launchers.
+    /// </summary>
+    public TKernel GetOrLoadKernel<TKernel>(string key, Func<Accelerator, TKernel> load) where TKernel : class
+    {
+        if (kernels.TryGetValue(key, out var cached))
+            return (TKernel)cached;
+        return (TKernel)kernels.GetOrAdd(key, _ => load(Accelerator));
+    }
+
+    /// <summary>Number of compiled kernels cached on this device.</summary>
+    public int CachedKernelCount => kernels.Count;
+
+    /// <summary>The autotuner's in-memory choices for this device (kernel|shape → candidate index).</summary>
+    internal ConcurrentDictionary<string, int> Choices => choices;
+
+    public override string ToString() => Name;
+
+    public void Dispose()
+    {
+        kernels.Clear();
+        Accelerator.Dispose();
+        Context.Dispose();
+    }
+}

@@ -1,0 +1,74 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace KernelSharp.Generators.Diagnostics;
+
+/// <summary>Every diagnostic of the KernelSharp generator. Ids are stable: never renumber, only append.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "KernelSharp";
+
+    public static readonly DiagnosticDescriptor KernelNotStatic = new(
+        "KS0001", "Kernel method must be static, non-generic and return void",
+        "Kernel '{0}' {1}: make it 'public static void {0}(...)' (ILGPU kernels are static void methods)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor TypeNotPartial = new(
+        "KS0002", "Type containing a kernel must be partial",
+        "Type '{0}' contains kernel '{1}' but is not partial (or is generic): declare it 'static partial class {0}' so the generator can add the variants and launcher",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnsupportedParameter = new(
+        "KS0003", "Unsupported kernel parameter",
+        "Parameter '{0}' of kernel '{1}' has type '{2}': {3}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidConstantValue = new(
+        "KS0004", "Invalid constant value",
+        "Kernel '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor SharedMemoryTooLarge = new(
+        "KS0005", "Static shared memory over 48 KB",
+        "Variant '{0}' allocates {1} bytes of shared memory, over the 49152-byte (48 KB) static limit: use a smaller tile or remove that constant value",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor TooManyVariants = new(
+        "KS0006", "Too many variants",
+        "Kernel '{0}' has {1} variants (constant values × shape values), over the limit of {2}: list fewer [Constant]/[Shape] values",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnrolledLoopTooLarge = new(
+        "KS0007", "Unrolled loop too large",
+        "Variant '{0}': this loop unrolls to {1} statements, over the limit of {2}: lower [Kernel(MaxUnroll = ...)] (now {3}) or make the trip count depend on a run-time value",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NoVariantForShape = new(
+        "KS0008", "No variant can serve a shape",
+        "Kernel '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor CpuPathUnavailable = new(
+        "KS0009", "No fast CPU path for this kernel",
+        "Kernel '{0}' runs on the ILGPU CPU accelerator for FastCpu because {1}: follow the CPU path rules in Generators/README.md to get the fast path",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor SharedMemoryNotConstant = new(
+        "KS0010", "Shared memory length is not a compile-time constant",
+        "Variant '{0}': the length '{1}' of SharedMemory.Allocate does not fold to a constant: use a [Constant] parameter, a [Shape] value or a literal",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidLaunchExpression = new(
+        "KS0011", "Invalid launch geometry",
+        "Kernel '{0}': {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
+    {
+        KernelNotStatic, TypeNotPartial, UnsupportedParameter, InvalidConstantValue, SharedMemoryTooLarge, TooManyVariants,
+        UnrolledLoopTooLarge, NoVariantForShape, CpuPathUnavailable, SharedMemoryNotConstant, InvalidLaunchExpression,
+    };
+
+    public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
+}

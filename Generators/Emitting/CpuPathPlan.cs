@@ -1,0 +1,368 @@
+using System.Collections.Generic;
+using System.Linq;
+using KernelSharp.Generators.Models;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace KernelSharp.Generators.Emitting;
+
+/// <summary>
+/// Loop fission of a kernel body at its collectives, for the CPU path. The body becomes a list of items run by one
+/// host thread per group: thread segments (run for every thread of the group in turn), collectives between them,
+/// group-uniform <c>for</c> loops holding more items, and group-level declarations (constants, shared arrays).
+/// Every place gets a region: 0 is group level, each thread segment has its own. A local used in more than one region
+/// lives across a split and becomes a per-thread array.
+/// </summary>
+internal sealed class CpuPathPlan
+{
+    public const int GroupRegion = 0;
+
+    private readonly List<BodySite> sites;
+    private readonly HashSet<string> assignedNames;
+    private int nextRegion = 1;
+    private int nextCollective;
+
+    private CpuPathPlan(KernelModel kernel, BlockSyntax body)
+    {
+        Kernel = kernel;
+        Body = body;
+        sites = kernel.Sites.ToList();
+        assignedNames = Specialization.BodyConstants.AssignedNames(body);
+    }
+
+    public KernelModel Kernel { get; }
+
+    public BlockSyntax Body { get; }
+
+    public List<CpuItem> Items { get; private set; } = new();
+
+    public List<CpuCollective> Collectives { get; } = new();
+
+    /// <summary>Local id → regions where it is declared or referenced.</summary>
+    public Dictionary<int, HashSet<int>> LocalRegions { get; } = new();
+
+    /// <summary>Local id → the region of its declaration.</summary>
+    public Dictionary<int, int> DeclarationRegion { get; } = new();
+
+    public HashSet<int> Hoisted { get; } = new();
+
+    public string? Failure { get; private set; }
+
+    public bool HasReturns { get; private set; }
+
+    public static CpuPathPlan Build(KernelModel kernel)
+    {
+        var body = (BlockSyntax)SyntaxFactory.ParseStatement(kernel.BodyText);
+        var plan = new CpuPathPlan(kernel, body);
+        plan.Items = plan.Segment(body.Statements);
+        if (plan.Failure == null)
+            plan.FindHoisted();
+        plan.HasReturns = body.DescendantNodes().OfType<ReturnStatementSyntax>().Any();
+        return plan;
+    }
+
+    public IEnumerable<BodySite> SitesWithin(TextSpanLike span, SiteKind kind) =>
+        sites.Where(s => s.Kind == kind && s.Start >= span.Start && s.Start + s.Length <= span.End);
+
+    public BodySite? SiteAt(int start, int length, SiteKind kind) =>
+        sites.FirstOrDefault(s => s.Kind == kind && s.Start == start && s.Length == length);
+
+    private void Fail(SyntaxNode node, string reason)
+    {
+        if (Failure != null)
+            return;
+        int line = Kernel.BodyText.Substring(0, node.SpanStart).Count(c => c == '\n');
+        int absoluteLine = (Kernel.BodyLocation?.StartLine ?? 0) + line + 1;
+        Failure = $"{reason} (line {absoluteLine})";
+    }
+
+    private bool Contains(SyntaxNode node, SiteKind kind) => SitesWithin(new TextSpanLike(node.SpanStart, node.Span.End), kind).Any();
+
+    private List<CpuItem> Segment(SyntaxList<StatementSyntax> statements)
+    {
+        var items = new List<CpuItem>();
+        CpuThreadSegment? current = null;
+        foreach (var statement in statements)
+        {
+            if (statement is LocalDeclarationStatementSyntax constant && constant.Modifiers.Any(SyntaxKind.ConstKeyword))
+            {
+                items.Add(new CpuGroupStatement(statement, null));
+                MarkRegion(statement, GroupRegion);
+                continue;
+            }
+            if (statement is LocalDeclarationStatementSyntax { Declaration.Variables: { Count: 1 } variables } shared
+                && variables[0].Initializer?.Value is InvocationExpressionSyntax allocation
+                && SiteAt(allocation.SpanStart, allocation.Span.Length, SiteKind.SharedAllocation) is { } allocationSite)
+            {
+                items.Add(new CpuGroupStatement(statement, allocationSite));
+                MarkRegion(statement, GroupRegion);
+                continue;
+            }
+            if (TryCollective(statement, out var collective))
+            {
+                current = null;
+                items.Add(collective!);
+                continue;
+            }
+            if (statement is ForStatementSyntax loop && Contains(loop, SiteKind.Collective))
+            {
+                current = null;
+                foreach (var part in HeaderParts(loop))
+                    MarkRegion(part, GroupRegion);
+                var inner = loop.Statement is BlockSyntax block ? block.Statements : SyntaxFactory.SingletonList(loop.Statement);
+                items.Add(new CpuGroupLoop(loop, Segment(inner)));
+                continue;
+            }
+            if (Contains(statement, SiteKind.Collective))
+            {
+                Fail(statement, "a collective is called inside a nested statement (only top-level statements or group-uniform 'for' loops may call one)");
+                return items;
+            }
+            if (Contains(statement, SiteKind.SharedAllocation))
+            {
+                Fail(statement, "SharedMemory.Allocate is not a top-level 'var name = SharedMemory.Allocate<T>(n);' declaration");
+                return items;
+            }
+            if (current == null)
+            {
+                current = new CpuThreadSegment(nextRegion++);
+                items.Add(current);
+            }
+            current.Statements.Add(statement);
+            MarkRegion(statement, current.Region);
+        }
+
+        // A collective's argument is gathered at the end of the segment before it, its result read at the start of the one after.
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (items[i] is not CpuCollective c)
+                continue;
+            if (c.Argument != null)
+            {
+                c.ArgumentRegion = i > 0 && items[i - 1] is CpuThreadSegment before ? before.Region : nextRegion++;
+                c.OwnArgumentLoop = !(i > 0 && items[i - 1] is CpuThreadSegment);
+                if (i > 0 && items[i - 1] is CpuThreadSegment previous)
+                    previous.Gathers.Add(c);
+                MarkRegion(c.Argument, c.ArgumentRegion);
+            }
+            if (c.HasResult)
+            {
+                bool groupScalar = c.Uniform && c.Scope == "Group" && c.DeclaredLocal != null && !assignedNames.Contains(c.DeclaredLocal.Identifier.Text);
+                if (groupScalar)
+                    c.ResultRegion = GroupRegion;
+                else if (i + 1 < items.Count && items[i + 1] is CpuThreadSegment after)
+                {
+                    c.ResultRegion = after.Region;
+                    after.Prologues.Add(c);
+                }
+                else
+                {
+                    c.ResultRegion = nextRegion++;
+                    c.OwnResultLoop = true;
+                }
+                if (c.DeclaredLocal != null)
+                    MarkRegion(c.DeclaredLocal, c.ResultRegion);
+                if (c.AssignedTarget != null)
+                    MarkRegion(c.AssignedTarget, c.ResultRegion);
+            }
+        }
+        return items;
+    }
+
+    private static IEnumerable<SyntaxNode> HeaderParts(ForStatementSyntax loop)
+    {
+        if (loop.Declaration != null)
+            yield return loop.Declaration;
+        foreach (var initializer in loop.Initializers)
+            yield return initializer;
+        if (loop.Condition != null)
+            yield return loop.Condition;
+        foreach (var incrementor in loop.Incrementors)
+            yield return incrementor;
+    }
+
+    private bool TryCollective(StatementSyntax statement, out CpuCollective? collective)
+    {
+        collective = null;
+        InvocationExpressionSyntax? call = null;
+        VariableDeclaratorSyntax? declared = null;
+        IdentifierNameSyntax? assigned = null;
+        switch (statement)
+        {
+            case ExpressionStatementSyntax { Expression: InvocationExpressionSyntax direct }:
+                call = direct;
+                break;
+            case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target, Right: InvocationExpressionSyntax right } assignment }
+                when assignment.IsKind(SyntaxKind.SimpleAssignmentExpression):
+                call = right;
+                assigned = target;
+                break;
+            case LocalDeclarationStatementSyntax { Declaration.Variables: { Count: 1 } variables } when variables[0].Initializer?.Value is InvocationExpressionSyntax initial:
+                call = initial;
+                declared = variables[0];
+                break;
+        }
+        if (call == null || SiteAt(call.SpanStart, call.Span.Length, SiteKind.Collective) is not { } site)
+            return false;
+        var extra = site.Extra.Split('|');
+        collective = new CpuCollective(nextCollective++, statement, site, call, extra[0], extra.Length > 1 ? extra[1] : "", extra.Length > 2 ? extra[2] : "void")
+        {
+            Argument = call.ArgumentList.Arguments.Count == 1 ? call.ArgumentList.Arguments[0].Expression : null,
+            DeclaredLocal = declared,
+            AssignedTarget = assigned,
+        };
+        Collectives.Add(collective);
+        if (collective.Argument != null && site.Text.Length == 0)
+            Fail(statement, "a collective with an argument has no CpuCombine");
+        return true;
+    }
+
+    private void MarkRegion(SyntaxNode node, int region)
+    {
+        var span = new TextSpanLike(node.SpanStart, node.Span.End);
+        foreach (var declarator in SitesWithin(span, SiteKind.LocalDeclarator))
+        {
+            DeclarationRegion[declarator.Number] = region;
+            Regions(declarator.Number).Add(region);
+        }
+        foreach (var reference in SitesWithin(span, SiteKind.LocalReference))
+            Regions(reference.Number).Add(region);
+    }
+
+    private HashSet<int> Regions(int local)
+    {
+        if (!LocalRegions.TryGetValue(local, out var set))
+            LocalRegions[local] = set = new HashSet<int>();
+        return set;
+    }
+
+    private void FindHoisted()
+    {
+        foreach (var pair in LocalRegions)
+        {
+            if (!DeclarationRegion.TryGetValue(pair.Key, out int declared) || declared == GroupRegion || pair.Value.Count < 2)
+                continue;
+            var local = Kernel.Locals[pair.Key];
+            if (local.IsConst)
+                continue;
+            if (local.CannotHoist)
+            {
+                Failure ??= $"local '{local.Name}' (a ref, Span or pattern variable) lives across a collective and cannot become a per-thread array";
+                return;
+            }
+            Hoisted.Add(pair.Key);
+        }
+    }
+}
+
+/// <summary>A [Start, End) span of the kernel body text.</summary>
+internal readonly struct TextSpanLike
+{
+    public TextSpanLike(int start, int end)
+    {
+        Start = start;
+        End = end;
+    }
+
+    public int Start { get; }
+
+    public int End { get; }
+}
+
+internal abstract class CpuItem
+{
+}
+
+/// <summary>Statements run for every thread of the group, one thread after the other.</summary>
+internal sealed class CpuThreadSegment : CpuItem
+{
+    public CpuThreadSegment(int region) => Region = region;
+
+    public int Region { get; }
+
+    public List<StatementSyntax> Statements { get; } = new();
+
+    /// <summary>Collectives whose result this segment reads first.</summary>
+    public List<CpuCollective> Prologues { get; } = new();
+
+    /// <summary>Collectives whose argument this segment stores last.</summary>
+    public List<CpuCollective> Gathers { get; } = new();
+}
+
+/// <summary>A statement run once per group: a const local or a shared-memory array (<see cref="Allocation"/> set).</summary>
+internal sealed class CpuGroupStatement : CpuItem
+{
+    public CpuGroupStatement(StatementSyntax statement, BodySite? allocation)
+    {
+        Statement = statement;
+        Allocation = allocation;
+    }
+
+    public StatementSyntax Statement { get; }
+
+    public BodySite? Allocation { get; }
+}
+
+/// <summary>A <c>for</c> loop with group-uniform bounds whose body holds collectives: run once per group.</summary>
+internal sealed class CpuGroupLoop : CpuItem
+{
+    public CpuGroupLoop(ForStatementSyntax loop, List<CpuItem> items)
+    {
+        Loop = loop;
+        Items = items;
+    }
+
+    public ForStatementSyntax Loop { get; }
+
+    public List<CpuItem> Items { get; }
+}
+
+/// <summary>A collective statement: <c>Barrier();</c>, <c>var x = Op(arg);</c> or <c>x = Op(arg);</c>.</summary>
+internal sealed class CpuCollective : CpuItem
+{
+    public CpuCollective(int index, StatementSyntax statement, BodySite site, InvocationExpressionSyntax call, string scope, string argumentType, string resultType)
+    {
+        Index = index;
+        Statement = statement;
+        Site = site;
+        Call = call;
+        Scope = scope;
+        ArgumentType = argumentType;
+        ResultType = resultType;
+    }
+
+    public int Index { get; }
+
+    public StatementSyntax Statement { get; }
+
+    public BodySite Site { get; }
+
+    public InvocationExpressionSyntax Call { get; }
+
+    public string Scope { get; }
+
+    public string ArgumentType { get; }
+
+    public string ResultType { get; }
+
+    public bool Uniform => Site.Flag;
+
+    public string Combine => Site.Text;
+
+    public ExpressionSyntax? Argument { get; init; }
+
+    public VariableDeclaratorSyntax? DeclaredLocal { get; init; }
+
+    public IdentifierNameSyntax? AssignedTarget { get; init; }
+
+    public bool HasResult => ResultType != "void" && (DeclaredLocal != null || AssignedTarget != null);
+
+    public int ArgumentRegion { get; set; }
+
+    public bool OwnArgumentLoop { get; set; }
+
+    public int ResultRegion { get; set; }
+
+    public bool OwnResultLoop { get; set; }
+}

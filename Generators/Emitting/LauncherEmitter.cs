@@ -1,0 +1,162 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using KernelSharp.Generators.Models;
+using KernelSharp.Generators.Specialization;
+
+namespace KernelSharp.Generators.Emitting;
+
+/// <summary>
+/// Writes the typed launcher of a kernel: <c>NameVariants</c>, <c>LaunchName(KernelDevice, ...)</c> and the
+/// per-candidate dispatch. A candidate is one [Constant] combination; within it the run-time shape picks the variant
+/// folding the matching shapes, else the generic one. The autotuner picks the candidate per (device, kernel, shape).
+/// </summary>
+internal static class LauncherEmitter
+{
+    private const string Launch = "global::KernelSharp.Dsl.Launch";
+
+    public static void Emit(KernelModel kernel, VariantPlan plan, bool hasCpuPath, CodeWriter writer)
+    {
+        var runtimeParameters = kernel.Parameters.Where(p => p.Kind != ParameterKind.Constant).ToList();
+        var shapes = kernel.Parameters.Where(p => p.Kind == ParameterKind.Shape).ToList();
+        string signature = string.Join("", runtimeParameters.Select(p => ", " + p.TypeText + " " + p.Name));
+        string arguments = string.Join("", runtimeParameters.Select(p => ", " + p.Name));
+        string name = kernel.Name;
+
+        EmitVariantList(kernel, plan, writer);
+        writer.Line();
+        writer.Line($"private static readonly string[] ks_{name}Candidates = {{ {string.Join(", ", plan.Combinations.Select(c => Quote(c.Name.Length == 0 ? "default" : c.Name)))} }};");
+        writer.Line();
+
+        writer.Line($"/// <summary>");
+        writer.Line($"/// Launches <see cref=\"{name}\"/> on <paramref name=\"device\"/>. The [Constant] values are chosen by the autotuner");
+        writer.Line($"/// (first use per device and shape), the variant by the run-time shape. On FastCpu it runs {(hasCpuPath ? $"<see cref=\"{name}Cpu\"/>" : "on the ILGPU CPU accelerator (no CPU path: see diagnostic KS0009)")}.");
+        writer.Line($"/// GPU launches are asynchronous: call <c>device.Synchronize()</c> before reading results on the host.");
+        writer.Line($"/// </summary>");
+        using (writer.Block($"public static void Launch{name}({Launch}.KernelDevice device{signature})"))
+        {
+            writer.Line("global::System.ArgumentNullException.ThrowIfNull(device);");
+            string shapeKey = shapes.Count == 0 ? "\"any\"" : string.Join(" + \",\" + ", shapes.Select(s => $"\"{s.Name}=\" + {s.Name}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)"));
+            writer.Line($"string ks_shapeKey = {shapeKey};");
+            string snapshot = Snapshot(kernel);
+            if (hasCpuPath)
+            {
+                using (writer.Block($"if (device.Backend == {Launch}.KernelBackend.FastCpu)"))
+                {
+                    writer.Line("// Host threads read the buffers directly: earlier work queued on the CPU accelerator must be done.");
+                    writer.Line("device.Synchronize();");
+                    writer.Line($"int ks_cpuChoice = {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}/cpu\", ks_shapeKey, ks_{name}Candidates,");
+                    writer.Line($"    ks_candidate => ks_Run{name}Cpu(ks_candidate{arguments}), {snapshot});");
+                    writer.Line($"ks_Run{name}Cpu(ks_cpuChoice{arguments});");
+                    writer.Line("return;");
+                }
+            }
+            writer.Line("// The CPU accelerator is a debugging emulator: timing variants there would only measure the emulator.");
+            writer.Line($"int ks_choice = device.Accelerator.AcceleratorType == global::ILGPU.Runtime.AcceleratorType.CPU ? 0");
+            writer.Line($"    : {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}\", ks_shapeKey, ks_{name}Candidates,");
+            writer.Line($"        ks_candidate => ks_Launch{name}Candidate(device, ks_candidate{arguments}), {snapshot});");
+            writer.Line($"ks_Launch{name}Candidate(device, ks_choice{arguments});");
+        }
+
+        if (hasCpuPath)
+        {
+            writer.Line();
+            using (writer.Block($"private static void ks_Run{name}Cpu(int ks_candidate{signature})"))
+            using (writer.Block("switch (ks_candidate)"))
+            {
+                foreach (var combination in plan.Combinations)
+                {
+                    var call = kernel.Parameters.Select(p => p.Kind == ParameterKind.Constant
+                        ? combination.Constants.First(c => c.Name == p.Name).Value.ToString(CultureInfo.InvariantCulture) + " /* " + p.Name + " */"
+                        : p.Name);
+                    writer.Line($"case {combination.Index.ToString(CultureInfo.InvariantCulture)}:");
+                    writer.Line($"    {name}Cpu({string.Join(", ", call)});");
+                    writer.Line("    return;");
+                }
+                writer.Line("default:");
+                writer.Line("    throw new global::System.ArgumentOutOfRangeException(nameof(ks_candidate));");
+            }
+        }
+
+        writer.Line();
+        using (writer.Block($"private static void ks_Launch{name}Candidate({Launch}.KernelDevice device, int ks_candidate{signature})"))
+        using (writer.Block("switch (ks_candidate)"))
+        {
+            foreach (var combination in plan.Combinations)
+            {
+                writer.Line($"case {combination.Index.ToString(CultureInfo.InvariantCulture)}:");
+                using (writer.Block(""))
+                {
+                    foreach (var constant in combination.Constants)
+                        writer.Line($"const int {constant.Name} = {constant.Value.ToString(CultureInfo.InvariantCulture)};");
+                    // Most specialized first: a variant folding a shape serves only that value, the generic one anything.
+                    var variants = plan.Variants.Where(v => v.Combination == combination).OrderByDescending(v => v.Shapes.Count).ToList();
+                    foreach (var variant in variants)
+                    {
+                        if (variant.Shapes.Count == 0)
+                        {
+                            using (writer.Block(""))
+                                EmitLaunch(kernel, variant, writer);
+                            continue;
+                        }
+                        string condition = string.Join(" && ", variant.Shapes.Select(s => $"{s.Name} == {s.Value.ToString(CultureInfo.InvariantCulture)}"));
+                        using (writer.Block($"if ({condition})"))
+                            EmitLaunch(kernel, variant, writer);
+                    }
+                    if (!variants.Any(v => v.Shapes.Count == 0))
+                    {
+                        string listed = string.Join(", ", shapes.Select(s => s.Name + " = \" + " + s.Name + ".ToString(global::System.Globalization.CultureInfo.InvariantCulture) + \""));
+                        writer.Line($"throw new global::System.ArgumentException(\"{kernel.Name}: no variant serves {listed}: its shared memory depends on the shape, so only the listed [Shape] values are compiled\");");
+                    }
+                }
+            }
+            writer.Line("default:");
+            writer.Line("    throw new global::System.ArgumentOutOfRangeException(nameof(ks_candidate));");
+        }
+    }
+
+    private static void EmitLaunch(KernelModel kernel, KernelVariant variant, CodeWriter writer)
+    {
+        var parameters = kernel.Parameters.Where(p => p.Kind != ParameterKind.Constant && !variant.Shapes.Any(s => s.Name == p.Name)).ToList();
+        string types = string.Join(", ", parameters.Select(p => p.TypeText));
+        string args = string.Join("", parameters.Select(p => ", " + p.Name));
+        string key = kernel.Namespace.Length == 0 ? variant.MethodName : kernel.FullName.Substring(0, kernel.FullName.Length - kernel.Name.Length) + variant.MethodName;
+        writer.Line($"var ks_kernel = device.GetOrLoadKernel(\"{key}\",");
+        writer.Line($"    static ks_accelerator => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}));");
+        writer.Line($"int ks_gridX = checked((int)({kernel.GridX}));");
+        writer.Line($"int ks_gridY = checked((int)({kernel.GridY}));");
+        using (writer.Block("if (ks_gridX > 0 && ks_gridY > 0)"))
+        {
+            writer.Line($"ks_kernel(new global::ILGPU.KernelConfig(new global::ILGPU.Index2D(ks_gridX, ks_gridY), new global::ILGPU.Index2D({variant.GroupSize.ToString(CultureInfo.InvariantCulture)}, 1)){args});");
+        }
+        writer.Line("return;");
+    }
+
+    /// <summary>A factory saving the views the kernel both reads and writes, or <c>null</c> when re-running it is harmless.</summary>
+    private static string Snapshot(KernelModel kernel)
+    {
+        var views = kernel.Parameters.Where(p => p.Kind == ParameterKind.View && p.ReadAndWritten).ToList();
+        if (views.Count == 0)
+            return "null";
+        return $"() => new {Launch}.ViewSnapshot(device)" + string.Join("", views.Select(v => $".Add({v.Name})"));
+    }
+
+    private static void EmitVariantList(KernelModel kernel, VariantPlan plan, CodeWriter writer)
+    {
+        writer.Line($"/// <summary>The generated variants of <see cref=\"{kernel.Name}\"/>, candidates in autotuning order.</summary>");
+        writer.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Launch}.KernelVariantInfo> {kernel.Name}Variants {{ get; }} = new {Launch}.KernelVariantInfo[]");
+        writer.Line("{");
+        foreach (var variant in plan.Variants)
+        {
+            writer.Line($"    new(\"{kernel.Name}\", \"{variant.MethodName}\", {Values(variant.Combination.Constants)}, {Values(variant.Shapes)}),");
+        }
+        writer.Line("};");
+    }
+
+    private static string Values(EquatableArray<FoldedParameter> values) =>
+        values.Count == 0
+            ? $"global::System.Array.Empty<{Launch}.FoldedValue>()"
+            : $"new {Launch}.FoldedValue[] {{ {string.Join(", ", values.Select(v => $"new(\"{v.Name}\", {v.Value.ToString(CultureInfo.InvariantCulture)})"))} }}";
+
+    private static string Quote(string text) => "\"" + text + "\"";
+}

@@ -1,0 +1,125 @@
+namespace KernelSharp.Generators.Models;
+
+// Contract of every model type in this folder: an immutable sealed record (or enum) with structural equality,
+// collections held in EquatableArray, and no Roslyn symbol, syntax node, semantic model or compilation inside.
+// Syntax travels as text; the places of interest in the kernel body travel as BodySite spans into that text.
+// The incremental pipeline relies on this to skip kernels whose model did not change (tested by ModelContractTests).
+
+/// <summary>Everything the emitters need to know about one <c>[Kernel]</c> method.</summary>
+/// <param name="Namespace">The containing namespace, or empty for the global namespace.</param>
+/// <param name="ContainingTypes">Outermost first, e.g. <c>static partial class NormKernels</c>.</param>
+/// <param name="Usings">The using directives of the kernel's file, verbatim, so the copied body binds as the original does.</param>
+/// <param name="NamespaceUsings">Using directives written inside the namespace declaration.</param>
+/// <param name="FullName">Namespace, types and method, e.g. <c>KernelSharp.Kernels.Norm.NormKernels.RmsNorm</c>: the cache and tuning key.</param>
+/// <param name="GridX">The <c>[Kernel(Grid = ...)]</c> expression over the parameters.</param>
+/// <param name="BodyText">The method body from its opening brace to its closing brace.</param>
+/// <param name="Sites">Places in <paramref name="BodyText"/> the emitters treat specially, sorted by start.</param>
+/// <param name="Locals">Every local declared in the body, in declaration order.</param>
+/// <param name="CpuBlocker">Why the fast CPU path cannot be generated, or null.</param>
+/// <param name="BodyLocation">Location of the body's opening brace, for diagnostics found inside the body.</param>
+internal sealed record KernelModel(
+    string Namespace,
+    EquatableArray<ContainingTypeModel> ContainingTypes,
+    EquatableArray<string> Usings,
+    EquatableArray<string> NamespaceUsings,
+    string Name,
+    string FullName,
+    EquatableArray<KernelParameterModel> Parameters,
+    string GridX,
+    string GridY,
+    string GroupSize,
+    int MaxUnroll,
+    string BodyText,
+    EquatableArray<BodySite> Sites,
+    EquatableArray<LocalModel> Locals,
+    string? CpuBlocker,
+    LocationInfo? Location,
+    LocationInfo? BodyLocation);
+
+/// <summary>A type enclosing the kernel: <c>Keyword</c> is e.g. <c>static partial class</c>.</summary>
+internal sealed record ContainingTypeModel(string Keyword, string Name);
+
+internal enum ParameterKind
+{
+    /// <summary>An <c>ArrayView&lt;T&gt;</c> buffer.</summary>
+    View,
+
+    /// <summary>A plain run-time scalar.</summary>
+    Scalar,
+
+    /// <summary>A <c>[Constant]</c> int: folded in every variant, chosen by the autotuner.</summary>
+    Constant,
+
+    /// <summary>A <c>[Shape]</c> int: folded in the variants that list its value, run-time in the generic one.</summary>
+    Shape,
+}
+
+/// <summary>One kernel parameter.</summary>
+/// <param name="TypeText">Fully qualified type, e.g. <c>global::ILGPU.ArrayView&lt;float&gt;</c>.</param>
+/// <param name="Values">The listed <c>[Constant]</c>/<c>[Shape]</c> values, in order.</param>
+/// <param name="ConfigKey">For <c>[Shape(ConfigKey = ...)]</c>: the config-file key whose values are added.</param>
+/// <param name="ReadAndWritten">For views: the kernel may both read and write it (the autotuner saves and restores it).</param>
+internal sealed record KernelParameterModel(
+    string Name,
+    string TypeText,
+    ParameterKind Kind,
+    EquatableArray<int> Values,
+    string? ConfigKey,
+    bool PowerOfTwo,
+    bool ReadAndWritten,
+    LocationInfo? Location);
+
+internal enum SiteKind
+{
+    /// <summary>A reference to a local; <c>Number</c> is the local's id.</summary>
+    LocalReference,
+
+    /// <summary>A local's declarator; <c>Number</c> is the local's id.</summary>
+    LocalDeclarator,
+
+    /// <summary>An ILGPU thread-geometry property (<c>Group.IdxX</c>, <c>Grid.DimX</c>, <c>KsWarp.LaneIdx</c>); <c>Text</c> names it.</summary>
+    ThreadIndex,
+
+    /// <summary>A call of a <c>[Collective]</c> method (or ILGPU's <c>Group.Barrier</c>); <c>Text</c> is the CPU combine
+    /// method (empty for a barrier), <c>Extra</c> "scope|argument type|result type" (scope <c>Group</c>/<c>Warp</c>), <c>Number</c> the argument count,
+    /// <c>Flag</c> whether the result is the same for every thread of the scope.</summary>
+    Collective,
+
+    /// <summary>The method name of a call to an <c>[Intrinsic(CpuBody = ...)]</c> method; <c>Text</c> is the CPU body to call.</summary>
+    IntrinsicCall,
+
+    /// <summary>A <c>SharedMemory.Allocate&lt;T&gt;(n)</c> call; <c>Text</c> is T, <c>Number</c> sizeof(T) (0 if unknown),
+    /// <c>Extra</c> the length expression ("1" for the single-element overload).</summary>
+    SharedAllocation,
+
+    /// <summary>A construct the CPU path cannot translate; <c>Text</c> says which.</summary>
+    CpuUnsupported,
+
+    /// <summary>A <c>for</c> statement (kept so unrolling diagnostics can point at it).</summary>
+    ForLoop,
+}
+
+/// <summary>A span of the kernel body the emitters treat specially. Spans count from the body's opening brace.</summary>
+internal sealed record BodySite(int Start, int Length, SiteKind Kind, string Text, string Extra, int Number, bool Flag);
+
+/// <summary>A local of the kernel body.</summary>
+/// <param name="Id">Position in declaration order; sites refer to it.</param>
+/// <param name="TypeText">Fully qualified type (never <c>var</c>).</param>
+/// <param name="IsConst">Declared <c>const</c>.</param>
+/// <param name="CannotHoist">A <c>ref</c> local, a ref-like type (<c>Span</c>) or a pattern/out variable: cannot become a per-thread array.</param>
+internal sealed record LocalModel(int Id, string Name, string TypeText, bool IsConst, bool CannotHoist, int DeclarationStart);
+
+/// <summary>The parser's answer for one kernel: a model (null when the kernel is unusable) and its diagnostics.</summary>
+internal sealed record KernelParseResult(KernelModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>Values found in the model config AdditionalFiles: key → values (sorted, distinct).</summary>
+internal sealed record ConfigShapeTable(EquatableArray<ConfigShapeEntry> Entries)
+{
+    public static readonly ConfigShapeTable Empty = new(EquatableArray<ConfigShapeEntry>.Empty);
+}
+
+/// <summary>One integer value of one key in one config file.</summary>
+internal sealed record ConfigShapeEntry(string Key, int Value);
+
+/// <summary>The generated file of one kernel plus the diagnostics found while specializing it.</summary>
+internal sealed record KernelOutput(string HintName, string Source, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -1,0 +1,285 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using KernelSharp.Generators.Models;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace KernelSharp.Generators.Parsing;
+
+/// <summary>
+/// Walks a kernel body with its semantic model and records, as <see cref="BodySite"/> spans, what the emitters must
+/// treat specially: locals and their references, thread-geometry properties, collectives, intrinsics with a CPU body,
+/// shared-memory allocations and constructs the CPU path cannot translate.
+/// </summary>
+internal sealed class BodySiteCollector
+{
+    private const string CollectiveAttributeName = "KernelSharp.Dsl.CollectiveAttribute";
+    private const string IntrinsicAttributeName = "KernelSharp.Dsl.IntrinsicAttribute";
+    private static readonly HashSet<string> GeometryTypes = new() { "ILGPU.Grid", "ILGPU.Group", "ILGPU.Warp" };
+
+    private readonly SemanticModel semantic;
+    private readonly BlockSyntax body;
+    private readonly CancellationToken cancellation;
+    private readonly Dictionary<ISymbol, int> localIds = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<string> viewsRead = new();
+    private readonly HashSet<string> viewsWritten = new();
+    private readonly HashSet<int> sharedLocals = new();
+
+    public BodySiteCollector(SemanticModel semantic, BlockSyntax body, CancellationToken cancellation)
+    {
+        this.semantic = semantic;
+        this.body = body;
+        this.cancellation = cancellation;
+    }
+
+    public List<BodySite> Sites { get; } = new();
+
+    public List<LocalModel> Locals { get; } = new();
+
+    /// <summary>The first reason found why the CPU path cannot be generated (null when none).</summary>
+    public string? CpuBlocker { get; private set; }
+
+    public HashSet<string> ViewParametersReadAndWritten => new(viewsRead.Where(viewsWritten.Contains));
+
+    public void Collect()
+    {
+        foreach (var node in body.DescendantNodes())
+        {
+            cancellation.ThrowIfCancellationRequested();
+            switch (node)
+            {
+                case ForStatementSyntax loop:
+                    Add(loop.ForKeyword.Span.Start, loop.ForKeyword.Span.Length, SiteKind.ForLoop, "", "", 0, false);
+                    break;
+                case VariableDeclaratorSyntax declarator:
+                    DeclareLocal(declarator, declarator.Identifier, canHoist: true);
+                    break;
+                case SingleVariableDesignationSyntax designation:
+                    DeclareLocal(designation, designation.Identifier, canHoist: false);
+                    break;
+                case ForEachStatementSyntax forEach:
+                    DeclareLocal(forEach, forEach.Identifier, canHoist: false);
+                    break;
+                case IdentifierNameSyntax identifier:
+                    VisitIdentifier(identifier);
+                    break;
+                case InvocationExpressionSyntax invocation:
+                    VisitInvocation(invocation);
+                    break;
+                case LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax:
+                    Block(node, "it declares a local function or lambda");
+                    break;
+            }
+        }
+        Sites.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : b.Length.CompareTo(a.Length));
+    }
+
+    private void Add(int absoluteStart, int length, SiteKind kind, string text, string extra, int number, bool flag) =>
+        Sites.Add(new BodySite(absoluteStart - body.SpanStart, length, kind, text, extra, number, flag));
+
+    private void Block(SyntaxNode node, string reason)
+    {
+        Add(node.SpanStart, node.Span.Length, SiteKind.CpuUnsupported, reason, "", 0, false);
+        if (CpuBlocker == null)
+        {
+            int line = node.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
+            CpuBlocker = $"{reason} (line {line})";
+        }
+    }
+
+    private void DeclareLocal(SyntaxNode node, SyntaxToken identifier, bool canHoist)
+    {
+        if (semantic.GetDeclaredSymbol(node, cancellation) is not ILocalSymbol local)
+            return;
+        int id = Locals.Count;
+        localIds[local] = id;
+        bool cannotHoist = !canHoist || local.IsRef || local.Type.IsRefLikeType || local.IsUsing;
+        Locals.Add(new LocalModel(id, local.Name, local.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), local.IsConst, cannotHoist,
+            identifier.SpanStart - body.SpanStart));
+        Add(identifier.SpanStart, identifier.Span.Length, SiteKind.LocalDeclarator, local.Name, "", id, false);
+        if (node is VariableDeclaratorSyntax { Initializer.Value: InvocationExpressionSyntax init } && IsSharedAllocate(init, out _))
+            sharedLocals.Add(id);
+    }
+
+    private void VisitIdentifier(IdentifierNameSyntax identifier)
+    {
+        var symbol = semantic.GetSymbolInfo(identifier, cancellation).Symbol;
+        switch (symbol)
+        {
+            case ILocalSymbol local when localIds.TryGetValue(local, out int id):
+                Add(identifier.SpanStart, identifier.Span.Length, SiteKind.LocalReference, local.Name, "", id, false);
+                if (sharedLocals.Contains(id) && !IsElementAccessOrLength(identifier))
+                    Block(identifier, $"shared-memory view '{local.Name}' is used other than by indexing or .Length");
+                break;
+            case IParameterSymbol parameter when KernelParserViews.IsView(parameter.Type):
+                ClassifyViewUse(identifier, parameter.Name);
+                break;
+            case IPropertySymbol property:
+                string owner = property.ContainingType.ToDisplayString();
+                SyntaxNode target = identifier.Parent is MemberAccessExpressionSyntax access && access.Name == identifier ? access : identifier;
+                if (GeometryTypes.Contains(owner))
+                    Add(target.SpanStart, target.Span.Length, SiteKind.ThreadIndex, property.ContainingType.Name + "." + property.Name, "", 0, false);
+                else if (owner == "KernelSharp.Dsl.KsWarp" && property.Name == "LaneIdx")
+                    Add(target.SpanStart, target.Span.Length, SiteKind.ThreadIndex, "Warp.LaneIdx", "", 0, false);
+                break;
+        }
+    }
+
+    private static bool IsElementAccessOrLength(IdentifierNameSyntax identifier) =>
+        identifier.Parent is ElementAccessExpressionSyntax element && element.Expression == identifier
+        || identifier.Parent is MemberAccessExpressionSyntax { Name.Identifier.Text: "Length" } member && member.Expression == identifier
+        || identifier.Parent is VariableDeclaratorSyntax;
+
+    /// <summary>Read/write use of a view parameter; anything but indexing (passing it on, SubView) counts as both.</summary>
+    private void ClassifyViewUse(IdentifierNameSyntax identifier, string name)
+    {
+        if (identifier.Parent is ElementAccessExpressionSyntax element && element.Expression == identifier)
+        {
+            SyntaxNode use = element;
+            while (use.Parent is ParenthesizedExpressionSyntax)
+                use = use.Parent;
+            switch (use.Parent)
+            {
+                case AssignmentExpressionSyntax assignment when assignment.Left == use:
+                    viewsWritten.Add(name);
+                    if (!assignment.IsKind(SyntaxKind.SimpleAssignmentExpression))
+                        viewsRead.Add(name);
+                    return;
+                case PrefixUnaryExpressionSyntax or PostfixUnaryExpressionSyntax:
+                case RefExpressionSyntax:
+                case ArgumentSyntax { RefKindKeyword.RawKind: not 0 }:
+                    viewsWritten.Add(name);
+                    viewsRead.Add(name);
+                    return;
+                default:
+                    viewsRead.Add(name);
+                    return;
+            }
+        }
+        viewsWritten.Add(name);
+        viewsRead.Add(name);
+    }
+
+    private void VisitInvocation(InvocationExpressionSyntax invocation)
+    {
+        if (semantic.GetSymbolInfo(invocation, cancellation).Symbol is not IMethodSymbol method)
+            return;
+        var definition = method.ReducedFrom ?? method.OriginalDefinition;
+        string owner = definition.ContainingType.ToDisplayString();
+        var attributes = definition.GetAttributes();
+        var collective = attributes.FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == CollectiveAttributeName);
+        var intrinsic = attributes.FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == IntrinsicAttributeName);
+        string ownerType = definition.ContainingType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+
+        if (owner == "ILGPU.Group" && method.Name == "Barrier")
+        {
+            Add(invocation.SpanStart, invocation.Span.Length, SiteKind.Collective, "", "Group||void", 0, true);
+            return;
+        }
+        if (collective != null)
+        {
+            string scope = collective.ConstructorArguments.Length > 0 && collective.ConstructorArguments[0].Value is int s && s == 0 ? "Warp" : "Group";
+            string? combine = collective.NamedArguments.Where(a => a.Key == "CpuCombine").Select(a => a.Value.Value as string).FirstOrDefault();
+            bool uniform = !collective.NamedArguments.Any(a => a.Key == "UniformResult" && a.Value.Value is false);
+            int argumentCount = invocation.ArgumentList.Arguments.Count;
+            string argumentType = definition.Parameters.Length == 1 ? definition.Parameters[0].Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) : "";
+            string resultType = definition.ReturnsVoid ? "void" : definition.ReturnType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            Add(invocation.SpanStart, invocation.Span.Length, SiteKind.Collective,
+                combine == null ? "" : ownerType + "." + combine, scope + "|" + argumentType + "|" + resultType, argumentCount, uniform);
+            if (argumentCount > 1 || (argumentCount == 1 && combine == null))
+                Block(invocation, $"collective '{method.Name}' has {argumentCount} arguments and {(combine == null ? "no" : "a")} CpuCombine (one argument and a CpuCombine are needed)");
+            return;
+        }
+        if (intrinsic != null)
+        {
+            string? cpuBody = intrinsic.NamedArguments.Where(a => a.Key == "CpuBody").Select(a => a.Value.Value as string).FirstOrDefault();
+            if (cpuBody != null)
+                Add(invocation.Expression.SpanStart, invocation.Expression.Span.Length, SiteKind.IntrinsicCall, ownerType + "." + cpuBody, "", 0, false);
+            return;
+        }
+        if (IsSharedAllocate(invocation, out var element))
+        {
+            string length = invocation.ArgumentList.Arguments.Count == 1 ? invocation.ArgumentList.Arguments[0].Expression.ToString() : "1";
+            Add(invocation.SpanStart, invocation.Span.Length, SiteKind.SharedAllocation,
+                element!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), length, SizeOf(element!), false);
+            if (invocation.ArgumentList.Arguments.Count == 0)
+                Block(invocation, "SharedMemory.Allocate<T>() (a single shared element) has no CPU translation");
+            return;
+        }
+        if (owner == "ILGPU.SharedMemory" || GeometryTypes.Contains(owner) || owner.StartsWith("ILGPU.Runtime.Cuda", System.StringComparison.Ordinal)
+            || owner == "ILGPU.Interop" && method.Name != "SizeOf")
+        {
+            Block(invocation, $"'{definition.ContainingType.Name}.{method.Name}' has no CPU translation");
+            return;
+        }
+        if (UsesGpuOnlyApi(definition, depth: 0))
+            Block(invocation, $"'{method.Name}' uses ILGPU thread indices or shared memory and is not marked [Intrinsic(CpuBody = ...)]");
+    }
+
+    /// <summary>A helper method from this compilation that reads Grid/Group/Warp or shared memory cannot run on host threads.</summary>
+    private bool UsesGpuOnlyApi(IMethodSymbol method, int depth)
+    {
+        if (depth > 2 || method.DeclaringSyntaxReferences.Length == 0)
+            return false;
+        foreach (var reference in method.DeclaringSyntaxReferences)
+        {
+            var node = reference.GetSyntax(cancellation);
+            if (node.SyntaxTree != semantic.SyntaxTree)
+                continue; // another file: judged by attributes only, the semantic model here cannot bind it
+            foreach (var name in node.DescendantNodes().OfType<IdentifierNameSyntax>())
+            {
+                if (name.Identifier.Text is not ("Grid" or "Group" or "Warp" or "SharedMemory"))
+                    continue;
+                if (semantic.GetSymbolInfo(name, cancellation).Symbol is INamedTypeSymbol type && type.ContainingNamespace.ToDisplayString() == "ILGPU")
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    private bool IsSharedAllocate(InvocationExpressionSyntax invocation, out ITypeSymbol? element)
+    {
+        element = null;
+        if (semantic.GetSymbolInfo(invocation, cancellation).Symbol is IMethodSymbol { Name: "Allocate", TypeArguments.Length: 1 } method
+            && method.ContainingType.ToDisplayString() == "ILGPU.SharedMemory"
+            && invocation.ArgumentList.Arguments.Count <= 1)
+        {
+            element = method.TypeArguments[0];
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>sizeof for the element types kernels use; a struct is the sum of its fields (no padding assumed); 0 when unknown.</summary>
+    private static int SizeOf(ITypeSymbol type)
+    {
+        switch (type.SpecialType)
+        {
+            case SpecialType.System_Byte or SpecialType.System_SByte or SpecialType.System_Boolean: return 1;
+            case SpecialType.System_Int16 or SpecialType.System_UInt16 or SpecialType.System_Char: return 2;
+            case SpecialType.System_Int32 or SpecialType.System_UInt32 or SpecialType.System_Single: return 4;
+            case SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double: return 8;
+        }
+        if (type.Name == "Half" && type.ContainingNamespace.ToDisplayString() is "System" or "ILGPU")
+            return 2;
+        if (type.TypeKind != TypeKind.Struct)
+            return 0;
+        int total = 0;
+        foreach (var field in type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic))
+        {
+            int size = SizeOf(field.Type);
+            if (size == 0)
+                return 0;
+            total += size;
+        }
+        return total;
+    }
+}
+
+internal static class KernelParserViews
+{
+    public static bool IsView(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "ArrayView", TypeArguments.Length: 1 } named && named.ContainingNamespace.ToDisplayString() == "ILGPU";
+}

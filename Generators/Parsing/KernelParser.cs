@@ -1,0 +1,205 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using KernelSharp.Generators.Diagnostics;
+using KernelSharp.Generators.Models;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace KernelSharp.Generators.Parsing;
+
+/// <summary>Symbols → <see cref="KernelModel"/> plus diagnostics. Nothing Roslyn-typed leaves this class.</summary>
+internal static class KernelParser
+{
+    public const string KernelAttributeName = "KernelSharp.Dsl.KernelAttribute";
+    private const string ConstantAttributeName = "KernelSharp.Dsl.ConstantAttribute";
+    private const string ShapeAttributeName = "KernelSharp.Dsl.ShapeAttribute";
+
+    /// <summary>The default of <c>[Kernel(MaxUnroll = ...)]</c>: constant-trip loops up to this many iterations are unrolled.</summary>
+    public const int DefaultMaxUnroll = 16;
+
+    public static KernelParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+    {
+        var method = (IMethodSymbol)context.TargetSymbol;
+        var syntax = (MethodDeclarationSyntax)context.TargetNode;
+        var diagnostics = new List<DiagnosticInfo>();
+        var location = LocationInfo.From(syntax.Identifier.GetLocation());
+
+        string? shapeProblem = !method.IsStatic ? "is not static"
+            : method.IsGenericMethod ? "is generic"
+            : !method.ReturnsVoid ? "does not return void"
+            : syntax.Body is null ? "has no block body" : null;
+        if (shapeProblem != null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.KernelNotStatic, location, method.Name, shapeProblem));
+
+        var containingTypes = new List<ContainingTypeModel>();
+        foreach (var typeSyntax in syntax.Ancestors().OfType<TypeDeclarationSyntax>().Reverse())
+        {
+            bool isPartial = typeSyntax.Modifiers.Any(SyntaxKind.PartialKeyword);
+            if (!isPartial || typeSyntax.TypeParameterList != null)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial, LocationInfo.From(typeSyntax.Identifier.GetLocation()), typeSyntax.Identifier.Text, method.Name));
+            containingTypes.Add(new ContainingTypeModel(TypeKeyword(typeSyntax), typeSyntax.Identifier.Text));
+        }
+
+        var parameters = new List<KernelParameterModel>();
+        foreach (var parameter in method.Parameters)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var parsed = ParameterParser.Parse(parameter, method.Name, diagnostics);
+            if (parsed != null)
+                parameters.Add(parsed);
+        }
+
+        if (diagnostics.Count > 0 || syntax.Body is null)
+            return new KernelParseResult(null, diagnostics.ToEquatableArray());
+
+        var attribute = context.Attributes[0];
+        string gridX = NamedString(attribute, "Grid", "1");
+        string gridY = NamedString(attribute, "GridY", "1");
+        string groupSize = NamedString(attribute, "GroupSize", "256");
+        int maxUnroll = NamedInt(attribute, "MaxUnroll", DefaultMaxUnroll);
+
+        var body = syntax.Body;
+        var collector = new BodySiteCollector(context.SemanticModel, body, cancellation);
+        collector.Collect();
+        var viewUsage = collector.ViewParametersReadAndWritten;
+        parameters = parameters
+            .Select(p => p.Kind == ParameterKind.View ? p with { ReadAndWritten = viewUsage.Contains(p.Name) } : p)
+            .ToList();
+
+        var root = (CompilationUnitSyntax)syntax.SyntaxTree.GetRoot(cancellation);
+        var usings = root.Usings.Select(u => u.ToString().Trim()).ToEquatableArray();
+        var namespaceUsings = syntax.Ancestors().OfType<BaseNamespaceDeclarationSyntax>().Reverse()
+            .SelectMany(n => n.Usings).Select(u => u.ToString().Trim()).ToEquatableArray();
+        string ns = method.ContainingNamespace.IsGlobalNamespace ? "" : method.ContainingNamespace.ToDisplayString();
+        string fullName = method.ContainingType.ToDisplayString() + "." + method.Name;
+
+        var model = new KernelModel(
+            ns, containingTypes.ToEquatableArray(), usings, namespaceUsings, method.Name, fullName,
+            parameters.ToEquatableArray(), gridX, gridY, groupSize, maxUnroll,
+            body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(), collector.CpuBlocker,
+            location, LocationInfo.From(body.OpenBraceToken.GetLocation()));
+        return new KernelParseResult(model, diagnostics.ToEquatableArray());
+    }
+
+    private static string TypeKeyword(TypeDeclarationSyntax type)
+    {
+        var modifiers = type.Modifiers.Where(m => m.IsKind(SyntaxKind.StaticKeyword) || m.IsKind(SyntaxKind.UnsafeKeyword)).Select(m => m.Text);
+        string kind = type switch
+        {
+            RecordDeclarationSyntax r => r.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "record struct" : "record",
+            StructDeclarationSyntax => "struct",
+            _ => "class",
+        };
+        return string.Join(" ", modifiers.Concat(new[] { "partial", kind }));
+    }
+
+    private static string NamedString(AttributeData attribute, string name, string fallback)
+    {
+        foreach (var pair in attribute.NamedArguments)
+            if (pair.Key == name && pair.Value.Value is string text && text.Trim().Length > 0)
+                return text.Trim();
+        return fallback;
+    }
+
+    private static int NamedInt(AttributeData attribute, string name, int fallback)
+    {
+        foreach (var pair in attribute.NamedArguments)
+            if (pair.Key == name && pair.Value.Value is int value)
+                return value;
+        return fallback;
+    }
+
+    /// <summary>[Constant]/[Shape] and parameter types.</summary>
+    private static class ParameterParser
+    {
+        public static KernelParameterModel? Parse(IParameterSymbol parameter, string kernel, List<DiagnosticInfo> diagnostics)
+        {
+            var location = LocationInfo.From(parameter.Locations.FirstOrDefault());
+            string typeText = parameter.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            string shownType = parameter.Type.ToDisplayString();
+            var constant = parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ConstantAttributeName);
+            var shape = parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ShapeAttributeName);
+
+            DiagnosticInfo Unsupported(string why) =>
+                DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedParameter, location, parameter.Name, kernel, shownType, why);
+
+            if (parameter.RefKind != RefKind.None)
+            {
+                diagnostics.Add(Unsupported("ref, out and in parameters are not supported; pass an ArrayView<T> for results"));
+                return null;
+            }
+            if (constant != null || shape != null)
+            {
+                if (constant != null && shape != null)
+                {
+                    diagnostics.Add(Unsupported("a parameter is either [Constant] or [Shape], not both"));
+                    return null;
+                }
+                if (parameter.Type.SpecialType != SpecialType.System_Int32)
+                {
+                    diagnostics.Add(Unsupported("[Constant] and [Shape] parameters must be 'int'"));
+                    return null;
+                }
+                var attribute = constant ?? shape!;
+                var values = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
+                    ? attribute.ConstructorArguments[0].Values.Select(v => v.Value is int i ? i : 0).ToList()
+                    : new List<int>();
+                bool powerOfTwo = attribute.NamedArguments.Any(a => a.Key == "PowerOfTwo" && a.Value.Value is true);
+                string? configKey = attribute.NamedArguments.Where(a => a.Key == "ConfigKey").Select(a => a.Value.Value as string).FirstOrDefault();
+                if (!ValidateValues(parameter.Name, kernel, constant != null, values, powerOfTwo, configKey, location, diagnostics))
+                    return null;
+                return new KernelParameterModel(parameter.Name, typeText, constant != null ? ParameterKind.Constant : ParameterKind.Shape,
+                    values.ToEquatableArray(), string.IsNullOrWhiteSpace(configKey) ? null : configKey!.Trim(), powerOfTwo, false, location);
+            }
+            if (IsArrayView(parameter.Type, out var element))
+            {
+                if (!element.IsUnmanagedType)
+                {
+                    diagnostics.Add(Unsupported("the element type of an ArrayView must be an unmanaged type (float, ushort, byte, int, a struct of those)"));
+                    return null;
+                }
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.View, EquatableArray<int>.Empty, null, false, false, location);
+            }
+            if (parameter.Type.IsUnmanagedType && parameter.Type.TypeKind is TypeKind.Struct or TypeKind.Enum && !IsIlgpuType(parameter.Type))
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, location);
+            diagnostics.Add(Unsupported("kernel parameters must be ArrayView<T> or an unmanaged scalar or struct (int, long, float, ...)"));
+            return null;
+        }
+
+        private static bool ValidateValues(string name, string kernel, bool isConstant, List<int> values, bool powerOfTwo, string? configKey,
+            LocationInfo? location, List<DiagnosticInfo> diagnostics)
+        {
+            string what = isConstant ? "[Constant]" : "[Shape]";
+            string? problem = null;
+            if (isConstant && values.Count == 0)
+                problem = $"{what} parameter '{name}' lists no values: write e.g. [Constant(128, 256)]";
+            else if (values.Any(v => v <= 0))
+                problem = $"{what} parameter '{name}' lists {values.First(v => v <= 0)}: values must be positive";
+            else if (values.Distinct().Count() != values.Count)
+                problem = $"{what} parameter '{name}' lists a value twice: list each value once";
+            else if (powerOfTwo && values.Any(v => (v & (v - 1)) != 0))
+                problem = $"{what} parameter '{name}' requires powers of two but lists {values.First(v => (v & (v - 1)) != 0)}: use 16, 32, 64, 128, ...";
+            else if (isConstant && configKey != null)
+                problem = $"[Constant] parameter '{name}' cannot take ConfigKey: config values are shapes, use [Shape(ConfigKey = ...)]";
+            if (problem == null)
+                return true;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidConstantValue, location, kernel, problem));
+            return false;
+        }
+
+        public static bool IsArrayView(ITypeSymbol type, out ITypeSymbol element)
+        {
+            element = type;
+            if (type is INamedTypeSymbol { Name: "ArrayView", TypeArguments.Length: 1 } named && named.ContainingNamespace.ToDisplayString() == "ILGPU")
+            {
+                element = named.TypeArguments[0];
+                return true;
+            }
+            return false;
+        }
+
+        private static bool IsIlgpuType(ITypeSymbol type) => type.ContainingNamespace?.ToDisplayString().StartsWith("ILGPU", System.StringComparison.Ordinal) == true;
+    }
+}

@@ -1,0 +1,129 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Attention;
+
+/// <summary>
+/// The two projections around absorbed MLA attention, with <c>W = kv_b_proj.weight</c> viewed
+/// <c>[H, nope+v, L]</c> (rows of head h: nope rows of k_nope, then v rows of v):
+/// <list type="bullet">
+/// <item><see cref="MlaKernels.AbsorbQuery"/>: <c>q_abs[h] = q_nope[h]·W[h, :nope, :]</c>, written next to the
+/// head's <c>q_pe</c> as the attention kernels' query row <c>[q_abs ‖ q_pe]</c>;</item>
+/// <item><see cref="MlaKernels.UpProjectOutput"/>: <c>o[h] = o_lat[h]·W[h, nope:, :]ᵀ</c>, the input of o_proj.</item>
+/// </list>
+/// Per-head GEMVs with a weight of nope×L and v×L: small next to attention, so plain loops (fp32 or bf16 W; an FP8
+/// checkpoint's kv_b_proj is dequantized to fp32 once at load). Prefill-sized batches of the same products are
+/// batched GEMMs and may go through Linear instead.
+/// </summary>
+public static partial class MlaKernels
+{
+    /// <summary>One thread per (query·head, output element); elements past L copy q_pe.</summary>
+    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128")]
+    public static void AbsorbQuery(
+        ArrayView<float> q,        // [Q, H, nope+R] q_b_proj output after RoPE, per head [q_nope ‖ q_pe]
+        ArrayView<float> kvB,      // [H·(nope+v), L] kv_b_proj.weight
+        ArrayView<float> queries,  // [Q, H, L+R] out: per head [q_abs ‖ q_pe]
+        int queryCount,
+        int heads,
+        int nopeDim,
+        int ropeDim,
+        int valueDim,
+        int latentDim)
+    {
+        int row = Grid.IdxX;  // query·heads + head
+        int e = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (e >= latentDim + ropeDim)
+            return;
+        int head = row % heads;
+        long qStart = (long)row * (nopeDim + ropeDim);
+        float value;
+        if (e < latentDim)
+        {
+            long wStart = (long)head * (nopeDim + valueDim) * latentDim + e;
+            value = 0f;
+            for (int n = 0; n < nopeDim; n++)
+                value += q[qStart + n] * kvB[wStart + (long)n * latentDim];
+        }
+        else
+        {
+            value = q[qStart + nopeDim + (e - latentDim)];
+        }
+        queries[(long)row * (latentDim + ropeDim) + e] = value;
+    }
+
+    /// <summary><see cref="AbsorbQuery"/> with a bf16 kv_b_proj.</summary>
+    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128")]
+    public static void AbsorbQueryBf16(
+        ArrayView<float> q,        // [Q, H, nope+R] per head [q_nope ‖ q_pe]
+        ArrayView<ushort> kvB,     // [H·(nope+v), L] kv_b_proj.weight, bf16 bits
+        ArrayView<float> queries,  // [Q, H, L+R] out: per head [q_abs ‖ q_pe]
+        int queryCount,
+        int heads,
+        int nopeDim,
+        int ropeDim,
+        int valueDim,
+        int latentDim)
+    {
+        int row = Grid.IdxX;
+        int e = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (e >= latentDim + ropeDim)
+            return;
+        int head = row % heads;
+        long qStart = (long)row * (nopeDim + ropeDim);
+        float value;
+        if (e < latentDim)
+        {
+            long wStart = (long)head * (nopeDim + valueDim) * latentDim + e;
+            value = 0f;
+            for (int n = 0; n < nopeDim; n++)
+                value += q[qStart + n] * Bf16.ToFloat(kvB[wStart + (long)n * latentDim]);
+        }
+        else
+        {
+            value = q[qStart + nopeDim + (e - latentDim)];
+        }
+        queries[(long)row * (latentDim + ropeDim) + e] = value;
+    }
+
+    /// <summary>One thread per (query·head, value element): a dot product of o_lat with one row of W.</summary>
+    [Kernel(Grid = "queryCount * heads", GridY = "(valueDim + 127) / 128", GroupSize = "128")]
+    public static void UpProjectOutput(
+        ArrayView<float> latentOutput, // [Q, H, L] o_lat from the attention kernels
+        ArrayView<float> kvB,          // [H·(nope+v), L] kv_b_proj.weight
+        ArrayView<float> output,       // [Q, H·v] out: o_proj's input
+        int queryCount,
+        int heads,
+        int nopeDim,
+        int valueDim,
+        int latentDim)
+    {
+        int row = Grid.IdxX;
+        int v = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (v >= valueDim)
+            return;
+        int head = row % heads;
+        long wStart = ((long)head * (nopeDim + valueDim) + nopeDim + v) * latentDim;
+        output[(long)row * valueDim + v] = KsVector.Dot(kvB, wStart, latentOutput, (long)row * latentDim, latentDim);
+    }
+
+    /// <summary><see cref="UpProjectOutput"/> with a bf16 kv_b_proj.</summary>
+    [Kernel(Grid = "queryCount * heads", GridY = "(valueDim + 127) / 128", GroupSize = "128")]
+    public static void UpProjectOutputBf16(
+        ArrayView<float> latentOutput, // [Q, H, L] o_lat
+        ArrayView<ushort> kvB,         // [H·(nope+v), L] kv_b_proj.weight, bf16 bits
+        ArrayView<float> output,       // [Q, H·v] out
+        int queryCount,
+        int heads,
+        int nopeDim,
+        int valueDim,
+        int latentDim)
+    {
+        int row = Grid.IdxX;
+        int v = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (v >= valueDim)
+            return;
+        int head = row % heads;
+        long wStart = ((long)head * (nopeDim + valueDim) + nopeDim + v) * latentDim;
+        output[(long)row * valueDim + v] = KsVector.DotBf16(kvB, wStart, latentOutput, (long)row * latentDim, latentDim);
+    }
+}

@@ -1,0 +1,142 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Attention;
+
+/// <summary>
+/// The steps of one key tile of MLA attention in the absorbed (MQA) form, shared by the sparse and the dense
+/// kernels so both run the very same float operations in the same order (DSA.md §3: with every key selected the
+/// sparse layer IS dense MLA, bit for bit here).
+/// </summary>
+/// <remarks>
+/// Layouts (L = kv_lora_rank, R = qk_rope_head_dim, both multiples of 4 for the 16-byte loads):
+/// a query row per head is <c>[q_abs (L) ‖ q_pe (R)]</c>, a cache row per token is <c>[c (L) ‖ k_pe (R)]</c>, so a
+/// score is one dot product of length L+R. A group owns <see cref="HeadsPerGroup"/> heads of one query and walks its
+/// keys in tiles of <see cref="KeysPerTile"/>: (1) one thread per (head, key) pair computes a score, (2) one thread
+/// per head folds the tile into its running max / sum (online softmax, fp32), (3) each thread owns 4 latent dims and
+/// adds <c>p·c[t]</c> for every head with one 16-byte load of the latent row per key. The output accumulator
+/// (<see cref="HeadsPerGroup"/> × L floats) lives in shared memory.
+/// </remarks>
+public static class MlaTile
+{
+    public const int HeadsPerGroup = 8;
+
+    public const int KeysPerTile = 16;
+
+    /// <summary>Largest kv_lora_rank the shared accumulator holds (DeepSeek-V3.2: 512).</summary>
+    public const int MaxLatentDim = 512;
+
+    /// <summary>Clears the accumulator ([HeadsPerGroup, latentDim]) and the softmax state ([HeadsPerGroup] each).</summary>
+    public static void Initialize(
+        ArrayView<float> accumulator, ArrayView<float> runningMax, ArrayView<float> runningSum,
+        int latentDim, int thread, int threads)
+    {
+        for (int i = thread; i < HeadsPerGroup * latentDim; i += threads)
+            accumulator[i] = 0f;
+        for (int h = thread; h < HeadsPerGroup; h += threads)
+        {
+            runningMax[h] = float.NegativeInfinity;
+            runningSum[h] = 0f;
+        }
+    }
+
+    /// <summary>Step 1: tileScores[h, j] = scale·(query row of head h)·(cache row tileRows[j]); −∞ for absent pairs.</summary>
+    public static void ScoreTile(
+        ArrayView<float> queries, long firstQueryRow, ArrayView<float> kvCache, ArrayView<int> tileRows,
+        int tileKeys, int headsHere, int rowLength, float scale, ArrayView<float> tileScores, int thread, int threads)
+    {
+        for (int pair = thread; pair < HeadsPerGroup * KeysPerTile; pair += threads)
+        {
+            int h = pair % HeadsPerGroup;
+            int j = pair / HeadsPerGroup;
+            float score = float.NegativeInfinity;
+            if (h < headsHere && j < tileKeys)
+            {
+                long queryStart = (firstQueryRow + h) * rowLength;
+                long keyStart = (long)tileRows[j] * rowLength;
+                score = scale * KsVector.Dot(queries, queryStart, kvCache, keyStart, rowLength);
+            }
+            tileScores[h * KeysPerTile + j] = score;
+        }
+    }
+
+    /// <summary>
+    /// Step 2 for one head: turns the head's tile scores into probabilities relative to the new running max, and
+    /// records the factor that rescales what was accumulated before this tile.
+    /// </summary>
+    public static void SoftmaxStep(
+        ArrayView<float> tileScores, ArrayView<float> runningMax, ArrayView<float> runningSum, ArrayView<float> rescale,
+        int head, int tileKeys)
+    {
+        int row = head * KeysPerTile;
+        float previousMax = runningMax[head];
+        float tileMax = float.NegativeInfinity;
+        for (int j = 0; j < tileKeys; j++)
+            tileMax = MathF.Max(tileMax, tileScores[row + j]);
+        float newMax = MathF.Max(previousMax, tileMax);
+        if (newMax == float.NegativeInfinity)
+        {
+            // No key yet (or a head beyond the last): nothing to add, nothing to rescale.
+            rescale[head] = 1f;
+            for (int j = 0; j < KeysPerTile; j++)
+                tileScores[row + j] = 0f;
+            return;
+        }
+        float alpha = MathF.Exp(previousMax - newMax);
+        float tileSum = 0f;
+        for (int j = 0; j < KeysPerTile; j++)
+        {
+            float p = j < tileKeys ? MathF.Exp(tileScores[row + j] - newMax) : 0f;
+            tileScores[row + j] = p;
+            tileSum += p;
+        }
+        runningSum[head] = runningSum[head] * alpha + tileSum;
+        runningMax[head] = newMax;
+        rescale[head] = alpha;
+    }
+
+    /// <summary>Step 3: accumulator[h, d] = accumulator[h, d]·rescale[h] + Σ_j p[h, j]·c[tileRows[j], d].</summary>
+    public static void AccumulateTile(
+        ArrayView<float> kvCache, ArrayView<int> tileRows, int tileKeys, ArrayView<float> probabilities,
+        ArrayView<float> rescale, ArrayView<float> accumulator, int headsHere, int latentDim, int rowLength,
+        int thread, int threads)
+    {
+        for (int d = thread * 4; d < latentDim; d += threads * 4)
+        {
+            for (int h = 0; h < headsHere; h++)
+            {
+                long a = (long)h * latentDim + d;
+                float r = rescale[h];
+                accumulator[a] *= r;
+                accumulator[a + 1] *= r;
+                accumulator[a + 2] *= r;
+                accumulator[a + 3] *= r;
+            }
+            for (int j = 0; j < tileKeys; j++)
+            {
+                Float4 c = KsVector.LoadFloat4(kvCache, (long)tileRows[j] * rowLength + d);
+                for (int h = 0; h < headsHere; h++)
+                {
+                    float p = probabilities[h * KeysPerTile + j];
+                    long a = (long)h * latentDim + d;
+                    accumulator[a] += p * c.X;
+                    accumulator[a + 1] += p * c.Y;
+                    accumulator[a + 2] += p * c.Z;
+                    accumulator[a + 3] += p * c.W;
+                }
+            }
+        }
+    }
+
+    /// <summary>o_lat[h, d] = accumulator[h, d] / runningSum[h] (0 for a query with no key).</summary>
+    public static void WriteOutput(
+        ArrayView<float> accumulator, ArrayView<float> runningSum, ArrayView<float> output, long outputStart,
+        int headsHere, int latentDim, int thread, int threads)
+    {
+        for (int i = thread; i < headsHere * latentDim; i += threads)
+        {
+            float sum = runningSum[i / latentDim];
+            output[outputStart + i] = sum > 0f ? accumulator[i] / sum : 0f;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Indexer;
+
+/// <summary>Reference of the index-key cache writers (<see cref="IndexKeyCache"/>): the same rounding, one token at a time.</summary>
+public static class IndexKeyCacheReference
+{
+    /// <summary>keys: [N, D] → (values [N, D] e4m3, scales [N]).</summary>
+    public static (byte[] Values, float[] Scales) QuantizeFp8(float[] keys, int tokenCount, int dim)
+    {
+        var values = new byte[(long)tokenCount * dim];
+        var scales = new float[tokenCount];
+        for (int n = 0; n < tokenCount; n++)
+        {
+            float amax = 0f;
+            for (int d = 0; d < dim; d++)
+            {
+                amax = Math.Max(amax, Math.Abs(keys[(long)n * dim + d]));
+            }
+            float scale = IndexKeyCache.Fp8Scale(amax);
+            scales[n] = scale;
+            for (int d = 0; d < dim; d++)
+            {
+                values[(long)n * dim + d] = Fp8E4M3.FromFloat(keys[(long)n * dim + d] / scale);
+            }
+        }
+        return (values, scales);
+    }
+
+    /// <summary>values [N, D] e4m3 + scales [N] → keys [N, D] as the kernels read them.</summary>
+    public static float[] DequantizeFp8(byte[] values, float[] scales, int tokenCount, int dim)
+    {
+        var keys = new float[(long)tokenCount * dim];
+        for (int n = 0; n < tokenCount; n++)
+        {
+            for (int d = 0; d < dim; d++)
+            {
+                keys[(long)n * dim + d] = Fp8E4M3.ToFloat(values[(long)n * dim + d]) * scales[n];
+            }
+        }
+        return keys;
+    }
+}

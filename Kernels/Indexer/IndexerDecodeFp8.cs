@@ -1,0 +1,70 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Indexer;
+
+public static partial class IndexerKernels
+{
+    /// <summary>Warps per group of <see cref="IndexerDecodeFp8"/>.</summary>
+    public const int DecodeWarps = 4;
+
+    /// <summary>Consecutive keys each warp scores in <see cref="IndexerDecodeFp8"/>.</summary>
+    public const int DecodeKeysPerWarp = 8;
+
+    /// <summary>Keys per group of <see cref="IndexerDecodeFp8"/>.</summary>
+    public const int DecodeKeysPerGroup = DecodeWarps * DecodeKeysPerWarp;
+
+    /// <summary>Largest index_n_heads × index_head_dim the decode kernel's shared query tile holds (DeepSeek-V3.2: 64 × 128).</summary>
+    public const int DecodeMaxHeads = 64;
+
+    public const int DecodeMaxDim = 128;
+
+    /// <summary>
+    /// Decode-step indexer scores over an FP8 key cache: one query (the newest token, which sees every cached key)
+    /// against T keys. A group stages the query in shared memory (row stride dim+1, so lanes reading different heads
+    /// hit different banks); each warp takes a block of consecutive keys, its lanes split the heads, and one warp
+    /// sum per key gives the score. The key row (dim bytes) is read by all lanes of the warp at once (a broadcast).
+    /// </summary>
+    [Kernel(Grid = "(keyCount + 31) / 32", GroupSize = "128")]
+    public static void IndexerDecodeFp8(
+        ArrayView<float> query,        // [H, D] the decode token's index query after RoPE
+        ArrayView<float> headWeights,  // [H] w[h]
+        ArrayView<byte> keyValues,     // [T, D] e4m3 key values
+        ArrayView<float> keyScales,    // [T] one fp32 scale per key
+        ArrayView<float> scores,       // [T] out
+        int keyCount,
+        int heads,
+        int dim,
+        float scale)
+    {
+        int thread = Group.IdxX;
+        int lane = KsWarp.LaneIdx;
+        int warp = thread / KsWarp.Size;
+        int paddedDim = dim + 1;
+        var sharedQuery = SharedMemory.Allocate<float>(DecodeMaxHeads * (DecodeMaxDim + 1)); // [H, dim+1]
+        for (int i = thread; i < heads * dim; i += Group.DimX)
+            sharedQuery[(i / dim) * paddedDim + i % dim] = query[i];
+        KsGroup.Barrier();
+
+        int firstKey = Grid.IdxX * DecodeKeysPerGroup + warp * DecodeKeysPerWarp;
+        for (int step = 0; step < DecodeKeysPerWarp; step++)
+        {
+            int t = firstKey + step;
+            float partial = 0f;
+            if (t < keyCount)
+            {
+                float keyScale = scale * keyScales[t];
+                for (int h = lane; h < heads; h += KsWarp.Size)
+                {
+                    float dot = 0f;
+                    for (int d = 0; d < dim; d++)
+                        dot += sharedQuery[h * paddedDim + d] * Fp8E4M3.ToFloat(keyValues[(long)t * dim + d]);
+                    partial += headWeights[h] * IndexerMath.Relu(keyScale * dot);
+                }
+            }
+            var total = KsWarp.Sum(partial);
+            if (lane == 0 && t < keyCount)
+                scores[t] = total;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Indexer;
+
+/// <summary>
+/// Lightning-indexer scores (DSA.md §3, steps 5): <c>I[s,t] = Σ_h w[s,h]·ReLU(scale·q[s,h]·k[t])</c>, −∞ where the
+/// key is in the query's future. One thread per (query, key) pair (queries along the grid's X so prefill may exceed 65535 tokens); the key cache is fp32, bf16 or FP8 (see
+/// <see cref="IndexKeyCache"/>). Decode is the same kernel with one query; the FP8 decode path with a warp per key
+/// block is <see cref="IndexerKernels.IndexerDecodeFp8"/>.
+/// </summary>
+/// <remarks>
+/// Causality: key t is visible to query s iff <c>t ≤ s + causalOffset</c> (prefill of S new tokens after P cached
+/// ones: offset P; decode of the token at position T−1: one query with offset T−1). <c>headWeights</c> already carry
+/// the <c>index_heads^-0.5</c> factor of step 4, and <c>scale</c> is <c>index_dim^-0.5</c>.
+/// </remarks>
+public static partial class IndexerKernels
+{
+    [Kernel(Grid = "queryCount", GridY = "(keyCount + groupSize - 1) / groupSize", GroupSize = "groupSize")]
+    public static void IndexerScores(
+        ArrayView<float> queries,      // [S, H, D] index queries after RoPE
+        ArrayView<float> headWeights,  // [S, H] w[s,h]
+        ArrayView<float> keys,         // [T, D] index keys (fp32 cache)
+        ArrayView<float> scores,       // [S, T] out
+        int queryCount,
+        int keyCount,
+        int heads,
+        int dim,
+        float scale,
+        int causalOffset,
+        [Constant(128, 1)] int groupSize)
+    {
+        int s = Grid.IdxX;
+        int t = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (t >= keyCount)
+            return;
+        float total = float.NegativeInfinity;
+        if (t <= s + causalOffset)
+        {
+            total = 0f;
+            for (int h = 0; h < heads; h++)
+            {
+                float dot = KsVector.Dot(queries, ((long)s * heads + h) * dim, keys, (long)t * dim, dim);
+                total += headWeights[(long)s * heads + h] * IndexerMath.Relu(scale * dot);
+            }
+        }
+        scores[(long)s * keyCount + t] = total;
+    }
+
+    [Kernel(Grid = "queryCount", GridY = "(keyCount + groupSize - 1) / groupSize", GroupSize = "groupSize")]
+    public static void IndexerScoresBf16(
+        ArrayView<float> queries,      // [S, H, D] index queries after RoPE
+        ArrayView<float> headWeights,  // [S, H] w[s,h]
+        ArrayView<ushort> keys,        // [T, D] index keys, bf16 bits
+        ArrayView<float> scores,       // [S, T] out
+        int queryCount,
+        int keyCount,
+        int heads,
+        int dim,
+        float scale,
+        int causalOffset,
+        [Constant(128, 1)] int groupSize)
+    {
+        int s = Grid.IdxX;
+        int t = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (t >= keyCount)
+            return;
+        float total = float.NegativeInfinity;
+        if (t <= s + causalOffset)
+        {
+            total = 0f;
+            for (int h = 0; h < heads; h++)
+            {
+                float dot = KsVector.DotBf16(keys, (long)t * dim, queries, ((long)s * heads + h) * dim, dim);
+                total += headWeights[(long)s * heads + h] * IndexerMath.Relu(scale * dot);
+            }
+        }
+        scores[(long)s * keyCount + t] = total;
+    }
+
+    [Kernel(Grid = "queryCount", GridY = "(keyCount + groupSize - 1) / groupSize", GroupSize = "groupSize")]
+    public static void IndexerScoresFp8(
+        ArrayView<float> queries,      // [S, H, D] index queries after RoPE
+        ArrayView<float> headWeights,  // [S, H] w[s,h]
+        ArrayView<byte> keyValues,     // [T, D] e4m3 key values
+        ArrayView<float> keyScales,    // [T] one fp32 scale per key
+        ArrayView<float> scores,       // [S, T] out
+        int queryCount,
+        int keyCount,
+        int heads,
+        int dim,
+        float scale,
+        int causalOffset,
+        [Constant(128, 1)] int groupSize)
+    {
+        int s = Grid.IdxX;
+        int t = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (t >= keyCount)
+            return;
+        float total = float.NegativeInfinity;
+        if (t <= s + causalOffset)
+        {
+            total = 0f;
+            float keyScale = scale * keyScales[t];
+            for (int h = 0; h < heads; h++)
+            {
+                float dot = IndexerMath.DotFp8(keyValues, (long)t * dim, queries, ((long)s * heads + h) * dim, dim);
+                total += headWeights[(long)s * heads + h] * IndexerMath.Relu(keyScale * dot);
+            }
+        }
+        scores[(long)s * keyCount + t] = total;
+    }
+}

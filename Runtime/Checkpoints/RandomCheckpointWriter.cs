@@ -1,0 +1,358 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace KernelSharp.Runtime;
+
+/// <summary>
+/// Writes a checkpoint of random weights for any config of the DeepSeek-V3.2 family, in the Hub layout
+/// (<see cref="CheckpointLayout"/>): <c>config.json</c>, <c>model.safetensors</c> or N shards with
+/// <c>model.safetensors.index.json</c>, and a tokenizer only when one is given (the vocabulary of a random model is
+/// the caller's choice). Values are deterministic from the seed (<see cref="RandomWeights"/>), so the same call writes
+/// the same bytes. Tensors are generated and written piece by piece: memory stays small even for multi-GB models.
+/// The checkpoint is written into a hidden sibling folder and renamed into place when complete, so an interrupted
+/// write never leaves a half checkpoint under the requested name.
+/// </summary>
+public static class RandomCheckpointWriter
+{
+    private const int ElementsPerChunk = 1 << 20;
+
+    public static void Write(
+        ModelConfig config,
+        string outDirectory,
+        int seed,
+        WeightFormat format,
+        int shards = 1,
+        bool force = false,
+        string? tokenizerJsonPath = null,
+        IProgress<double>? progress = null)
+    {
+        config.Validate("model config");
+        if (shards is < 1 or > 99999)
+        {
+            throw new UserInputException($"shard count {shards} is out of range; expected 1 to 99999");
+        }
+
+        string target = Path.GetFullPath(outDirectory);
+        CheckTarget(target, force);
+        if (tokenizerJsonPath is not null && !File.Exists(tokenizerJsonPath))
+        {
+            throw new UserInputException($"{tokenizerJsonPath}: tokenizer file not found");
+        }
+
+        QuantizationConfig? quantization = format == WeightFormat.Fp8 ? config.Quantization ?? QuantizationConfig.Fp8Blocks128 : null;
+        // No MTP layer is written, so the config must not announce one.
+        ModelConfig written = config with { Quantization = quantization, NumNextnPredictLayers = 0 };
+        List<PlannedTensor> plan = Plan(written, quantization);
+        List<List<PlannedTensor>> shardPlans = SplitIntoShards(plan, shards);
+
+        string parent = Path.GetDirectoryName(target) ?? throw new UserInputException($"{target}: cannot write a checkpoint at the file-system root");
+        string temporary = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(temporary);
+            long totalBytes = plan.Sum(p => p.ByteLength);
+            long doneBytes = 0;
+            var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            for (int shard = 0; shard < shardPlans.Count; shard++)
+            {
+                string fileName = shards == 1 ? Checkpoint.SingleFileName : $"model-{shard + 1:D5}-of-{shards:D5}.safetensors";
+                WriteShard(Path.Combine(temporary, fileName), shardPlans[shard], seed, quantization, bytes =>
+                {
+                    doneBytes += bytes;
+                    progress?.Report((double)doneBytes / Math.Max(1, totalBytes));
+                });
+                foreach (PlannedTensor tensor in shardPlans[shard])
+                {
+                    weightMap[tensor.Entry.Name] = fileName;
+                    if (tensor.ScaleEntry is not null)
+                    {
+                        weightMap[tensor.ScaleEntry.Name] = fileName;
+                    }
+                }
+            }
+
+            if (shards > 1)
+            {
+                File.WriteAllText(Path.Combine(temporary, ShardIndex.FileName), IndexJson(totalBytes, weightMap));
+            }
+
+            File.WriteAllText(Path.Combine(temporary, "config.json"), written.ToJson());
+            CopyTokenizer(tokenizerJsonPath, temporary);
+
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true); // allowed by CheckTarget: force was given and it holds a checkpoint
+            }
+
+            Directory.Move(temporary, target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new CheckpointException($"{target}: cannot write the checkpoint ({e.Message})", e);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>A projection and, in FP8, its block-scale companion, which are kept in the same shard.</summary>
+    private sealed record PlannedTensor(CheckpointTensor Tensor, SafeTensorsEntry Entry, SafeTensorsEntry? ScaleEntry)
+    {
+        public long ByteLength => Entry.ByteLength + (ScaleEntry?.ByteLength ?? 0);
+    }
+
+    private static void CheckTarget(string target, bool force)
+    {
+        if (File.Exists(target))
+        {
+            throw new UserInputException($"{target}: a file with this name exists; expected a new folder name for the checkpoint");
+        }
+
+        if (!Directory.Exists(target))
+        {
+            return;
+        }
+
+        if (!force)
+        {
+            throw new UserInputException($"{target}: folder already exists; choose a new name or pass --force to replace it");
+        }
+
+        // Even with force, only ever replace something that is (or was becoming) a checkpoint.
+        bool looksLikeCheckpoint = !Directory.EnumerateFileSystemEntries(target).Any()
+            || File.Exists(Path.Combine(target, "config.json"))
+            || Directory.EnumerateFiles(target, "*.safetensors").Any();
+        if (!looksLikeCheckpoint)
+        {
+            throw new UserInputException($"{target}: folder exists and does not look like a checkpoint (no config.json or .safetensors); refusing to replace it");
+        }
+    }
+
+    private static List<PlannedTensor> Plan(ModelConfig config, QuantizationConfig? quantization)
+    {
+        var plan = new List<PlannedTensor>();
+        foreach (CheckpointTensor tensor in CheckpointLayout.For(config))
+        {
+            if (tensor.Role == TensorRole.Projection && quantization is not null)
+            {
+                long scaleRows = (tensor.Shape[0] + quantization.BlockRows - 1) / quantization.BlockRows;
+                long scaleCols = (tensor.Shape[1] + quantization.BlockCols - 1) / quantization.BlockCols;
+                plan.Add(new PlannedTensor(
+                    tensor,
+                    new SafeTensorsEntry(tensor.Name, TensorDType.F8_E4M3, tensor.Shape),
+                    new SafeTensorsEntry(tensor.Name + "_scale_inv", TensorDType.F32, [scaleRows, scaleCols])));
+                continue;
+            }
+
+            TensorDType dtype = tensor.Role is TensorRole.RouterBias or TensorRole.IndexerHeadWeights ? TensorDType.F32 : TensorDType.BF16;
+            plan.Add(new PlannedTensor(tensor, new SafeTensorsEntry(tensor.Name, dtype, tensor.Shape), null));
+        }
+
+        return plan;
+    }
+
+    /// <summary>Consecutive runs of about equal bytes; every shard gets at least one tensor.</summary>
+    private static List<List<PlannedTensor>> SplitIntoShards(List<PlannedTensor> plan, int shards)
+    {
+        if (plan.Count < shards)
+        {
+            throw new UserInputException($"cannot split {plan.Count} tensors into {shards} shards; use at most {plan.Count} shards");
+        }
+
+        long total = plan.Sum(p => p.ByteLength);
+        var result = new List<List<PlannedTensor>> { new() };
+        long cumulative = 0;
+        for (int i = 0; i < plan.Count; i++)
+        {
+            int shard = result.Count - 1;
+            bool shareReached = cumulative >= (shard + 1) * (total / shards);
+            bool mustSpread = plan.Count - i == shards - 1 - shard;
+            if (result[shard].Count > 0 && shard < shards - 1 && (shareReached || mustSpread))
+            {
+                result.Add([]);
+            }
+
+            result[^1].Add(plan[i]);
+            cumulative += plan[i].ByteLength;
+        }
+
+        return result;
+    }
+
+    private static void WriteShard(string path, List<PlannedTensor> tensors, int seed, QuantizationConfig? quantization, Action<long> onBytes)
+    {
+        var entries = new List<SafeTensorsEntry>();
+        foreach (PlannedTensor tensor in tensors)
+        {
+            entries.Add(tensor.Entry);
+            if (tensor.ScaleEntry is not null)
+            {
+                entries.Add(tensor.ScaleEntry);
+            }
+        }
+
+        using var writer = new SafeTensorsWriter(path, entries, new Dictionary<string, string> { ["format"] = "pt" });
+        foreach (PlannedTensor tensor in tensors)
+        {
+            ulong key = RandomWeights.TensorKey(seed, tensor.Tensor.Name);
+            if (tensor.ScaleEntry is not null)
+            {
+                WriteFp8(writer, tensor.Tensor, key, quantization!);
+            }
+            else
+            {
+                WritePlain(writer, tensor.Tensor, tensor.Entry.DType, key);
+            }
+
+            onBytes(tensor.ByteLength);
+        }
+
+        writer.Complete();
+    }
+
+    /// <summary>BF16 or F32 values, generated and written a chunk at a time.</summary>
+    private static void WritePlain(SafeTensorsWriter writer, CheckpointTensor tensor, TensorDType dtype, ulong key)
+    {
+        long count = tensor.Shape.Aggregate(1L, (a, b) => a * b);
+        float mean = RandomWeights.Mean(tensor.Role);
+        float deviation = RandomWeights.StandardDeviation(tensor);
+        var values = new float[(int)Math.Min(count, ElementsPerChunk)];       // [chunk]
+        var bf16 = new ushort[dtype == TensorDType.BF16 ? values.Length : 0]; // [chunk]
+        for (long first = 0; first < count; first += values.Length)
+        {
+            int length = (int)Math.Min(values.Length, count - first);
+            FillParallel(key, first, values.AsMemory(0, length), mean, deviation);
+            if (dtype == TensorDType.F32)
+            {
+                writer.Append(MemoryMarshal.AsBytes(values.AsSpan(0, length)));
+                continue;
+            }
+
+            for (int i = 0; i < length; i++)
+            {
+                bf16[i] = StorageFormats.FloatToBf16(values[i]);
+            }
+
+            writer.Append(MemoryMarshal.AsBytes(bf16.AsSpan(0, length)));
+        }
+    }
+
+    /// <summary>
+    /// An FP8 matrix [rows, cols] one band of blockRows rows at a time: each block's scale is its largest magnitude / 448
+    /// (so the block uses the full FP8 range), values are stored as value/scale, and the F32 scales follow the weight.
+    /// </summary>
+    private static void WriteFp8(SafeTensorsWriter writer, CheckpointTensor tensor, ulong key, QuantizationConfig blocks)
+    {
+        long rows = tensor.Shape[0];
+        int cols = checked((int)tensor.Shape[1]);
+        int scaleCols = (cols + blocks.BlockCols - 1) / blocks.BlockCols;
+        long scaleRows = (rows + blocks.BlockRows - 1) / blocks.BlockRows;
+        var scales = new float[checked(scaleRows * scaleCols)];             // [scaleRows, scaleCols]
+        var band = new float[checked(blocks.BlockRows * cols)];             // [blockRows, cols]
+        var codes = new byte[band.Length];                                  // [blockRows, cols]
+        float deviation = RandomWeights.StandardDeviation(tensor);
+        for (long bandIndex = 0; bandIndex < scaleRows; bandIndex++)
+        {
+            long firstRow = bandIndex * blocks.BlockRows;
+            int bandRows = (int)Math.Min(blocks.BlockRows, rows - firstRow);
+            int length = bandRows * cols;
+            FillParallel(key, firstRow * cols, band.AsMemory(0, length), 0f, deviation);
+            Span<float> bandScales = scales.AsSpan((int)(bandIndex * scaleCols), scaleCols);
+            for (int blockCol = 0; blockCol < scaleCols; blockCol++)
+            {
+                int colStart = blockCol * blocks.BlockCols;
+                int colEnd = Math.Min(cols, colStart + blocks.BlockCols);
+                float largest = 0f;
+                for (int r = 0; r < bandRows; r++)
+                {
+                    for (int c = colStart; c < colEnd; c++)
+                    {
+                        largest = Math.Max(largest, Math.Abs(band[(r * cols) + c]));
+                    }
+                }
+
+                bandScales[blockCol] = largest > 0 ? largest / StorageFormats.Fp8E4M3Max : 1f;
+            }
+
+            float[] rowScales = bandScales.ToArray();
+            Parallel.For(0, bandRows, r =>
+            {
+                for (int c = 0; c < cols; c++)
+                {
+                    int index = (r * cols) + c;
+                    codes[index] = StorageFormats.FloatToFp8E4M3(band[index] / rowScales[c / blocks.BlockCols]);
+                }
+            });
+            writer.Append(codes.AsSpan(0, length));
+        }
+
+        writer.Append(MemoryMarshal.AsBytes(scales.AsSpan()));
+    }
+
+    private static void FillParallel(ulong key, long first, Memory<float> values, float mean, float deviation)
+    {
+        const int piece = 1 << 16;
+        int pieces = (values.Length + piece - 1) / piece;
+        Parallel.For(0, pieces, p =>
+        {
+            int start = p * piece;
+            int length = Math.Min(piece, values.Length - start);
+            RandomWeights.Fill(key, first + start, values.Span.Slice(start, length), mean, deviation);
+        });
+    }
+
+    private static string IndexJson(long totalBytes, SortedDictionary<string, string> weightMap)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("metadata");
+            json.WriteNumber("total_size", totalBytes);
+            json.WriteEndObject();
+            json.WriteStartObject("weight_map");
+            foreach ((string name, string file) in weightMap)
+            {
+                json.WriteString(name, file);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static void CopyTokenizer(string? tokenizerJsonPath, string folder)
+    {
+        if (tokenizerJsonPath is null)
+        {
+            return;
+        }
+
+        File.Copy(tokenizerJsonPath, Path.Combine(folder, "tokenizer.json"));
+        string config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!, "tokenizer_config.json");
+        if (File.Exists(config))
+        {
+            File.Copy(config, Path.Combine(folder, "tokenizer_config.json"));
+        }
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The original error matters more; a leftover hidden ".partial-" folder is harmless.
+        }
+    }
+}

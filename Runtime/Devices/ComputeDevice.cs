@@ -1,0 +1,17 @@
+namespace KernelSharp.Runtime.Devices;
+
+/// <summary>Where the model's math runs.</summary>
+public enum ComputeDevice
+{
+    /// <summary>NVIDIA GPU through ILGPU's CUDA backend.</summary>
+    Cuda,
+
+    /// <summary>Any OpenCL 2.0+ GPU through ILGPU's OpenCL backend.</summary>
+    OpenCL,
+
+    /// <summary>The host CPU with the fast fp32 path (TensorPrimitives + threads).</summary>
+    FastCpu,
+
+    /// <summary>ILGPU's CPU accelerator (a kernel debugger: slow, used only on request).</summary>
+    IlgpuCpu,
+}

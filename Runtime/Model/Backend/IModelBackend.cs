@@ -1,0 +1,101 @@
+namespace KernelSharp.Runtime.Model.Backend;
+
+/// <summary>
+/// The operations the DeepSeek-V3.2 forward pass is written in. The model code (Runtime/Model/Layers) only wires
+/// these together, so a GPU backend built on the Kernels/ launchers can replace the CPU one without touching it.
+/// Every op allocates its result unless it says "in place". Shapes: T = rows of the batch (tokens), H = hidden size.
+/// All math is fp32; weights arrive already dequantized.
+/// </summary>
+public interface IModelBackend : IDisposable
+{
+    /// <summary>One line naming the backend and where it runs (e.g. "FastCpu (TensorPrimitives, 16 threads)").</summary>
+    string Description { get; }
+
+    // ---- storage ------------------------------------------------------------------------------------------------
+
+    /// <summary>Copies host values [rows × columns] row-major into a new tensor.</summary>
+    Tensor Upload(float[] values, int rows, int columns);
+
+    /// <summary>Copies host indices [rows × columns] row-major into a new index tensor.</summary>
+    IndexTensor Upload(int[] values, int rows, int columns);
+
+    /// <summary>A zero-filled tensor [rows, columns] (caches are allocated with this).</summary>
+    Tensor Allocate(int rows, int columns);
+
+    /// <summary>Copies a tensor back to the host, row-major.</summary>
+    float[] Download(Tensor tensor);
+
+    /// <summary>Copies an index tensor back to the host, row-major.</summary>
+    int[] Download(IndexTensor tensor);
+
+    /// <summary>destination[destinationRow + r, :] = source[sourceRow + r, sourceColumn .. sourceColumn + destination.Columns) for r &lt; rowCount
+    /// (how new keys enter a cache).</summary>
+    void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn);
+
+    /// <summary>source[:, start .. start + count) as a new tensor [T, count].</summary>
+    Tensor Columns(Tensor source, int start, int count);
+
+    // ---- dense math ---------------------------------------------------------------------------------------------
+
+    /// <summary>table[rows[t], :] → [rows.Length, table.Columns]: the token embedding lookup, and picking the rows that need logits.</summary>
+    Tensor GatherRows(Tensor table, ReadOnlySpan<int> rows);
+
+    /// <summary>x [T, in] · weightᵀ [out, in] → [T, out].</summary>
+    Tensor Linear(Tensor x, Tensor weight);
+
+    /// <summary>weight * x / sqrt(mean(x²) + eps) per row; weight [1, x.Columns].</summary>
+    Tensor RmsNorm(Tensor x, Tensor weight, float eps);
+
+    /// <summary>(x − mean) / sqrt(var + eps) * weight + bias per row (biased variance); weight, bias [1, x.Columns].</summary>
+    Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps);
+
+    /// <summary>target += addend (same shape), in place: the residual stream.</summary>
+    void AddInPlace(Tensor target, Tensor addend);
+
+    /// <summary>x *= factor, in place.</summary>
+    void ScaleInPlace(Tensor x, float factor);
+
+    /// <summary>Rotates, in place, the slice [ropeOffset, ropeOffset + 2·cos.Columns) of each of <paramref name="heads"/> heads
+    /// of width <paramref name="headDim"/> in every row; row t uses cos[t, :], sin[t, :] (one value per frequency).</summary>
+    void ApplyRope(Tensor x, int heads, int headDim, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout);
+
+    /// <summary>Dense SwiGLU feed-forward for every row: down(silu(x gateᵀ) * (x upᵀ)) → [T, H].</summary>
+    Tensor FeedForward(Tensor x, FeedForwardWeights weights);
+
+    // ---- lightning indexer --------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Index scores I[t, j] = Σ_h headWeights[t, h] · ReLU(q[t, h]·IndexKeys[j]) for the keys j ≤ position(t) of
+    /// row t's segment; −∞ elsewhere. q [T, heads·indexDim] (rotated), headWeights [T, heads] (all scales folded in)
+    /// → [T, max KeyCount over segments].
+    /// </summary>
+    Tensor IndexerScores(Tensor q, Tensor headWeights, int heads, IReadOnlyList<AttentionSegment> segments);
+
+    /// <summary>
+    /// Per row, the indices of the min(k, position(t) + 1) largest finite scores (ties → lower index first), then −1s → [T, k].
+    /// Only keys a row may see are candidates, so masked keys are never selected.
+    /// </summary>
+    IndexTensor TopK(Tensor scores, int k, IReadOnlyList<AttentionSegment> segments);
+
+    // ---- MLA attention ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Sparse MLA in the absorbed form over the latent cache. q [T, heads·(nope+rope)] with q_pe rotated;
+    /// kvB = kv_b_proj [heads·(nope+v), kv_lora]. For row t and head h: q_abs = q_nope · W_k[h], scores over the
+    /// selected keys s = (q_abs·c[j] + q_pe·k_pe[j]) · softmaxScale, softmax, o_lat = Σ p c[j], o[h] = o_lat · W_v[h]ᵀ.
+    /// <paramref name="selectedKeys"/> [T, k] (−1 = unused slot) or null for dense causal attention → [T, heads·v].
+    /// </summary>
+    Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys);
+
+    // ---- mixture of experts -------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// noaux_tc routing: s = sigmoid(routerLogits) [T, E]; b = s + bias; keep the settings.KeptGroups groups with the largest
+    /// sum of their two best b; choose settings.ExpertsPerToken experts by b among kept groups (others count as 0, as in the
+    /// reference); weights = the unbiased s of the chosen, normalized and scaled.
+    /// </summary>
+    ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings);
+
+    /// <summary>Σ_k routing.Weights[t, k] · Expert_{routing.Experts[t, k]}(x[t]) per row → [T, H].</summary>
+    Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts);
+}

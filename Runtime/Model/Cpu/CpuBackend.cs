@@ -1,0 +1,176 @@
+using System.Numerics.Tensors;
+using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
+using KernelSharp.Runtime.Model.Backend;
+
+namespace KernelSharp.Runtime.Model.Cpu;
+
+/// <summary>
+/// The FastCpu backend: host arrays, TensorPrimitives for the inner loops and Parallel.For over rows/features.
+/// Each op delegates to one small static class (CpuLinear, CpuNorms, CpuRope, CpuIndexer, CpuMlaAttention, CpuMoe).
+/// </summary>
+public sealed class CpuBackend : IModelBackend
+{
+    public string Description => $"FastCpu (fp32, TensorPrimitives, {Environment.ProcessorCount} threads)";
+
+    public Tensor Upload(float[] values, int rows, int columns) => new CpuTensor(values, rows, columns);
+
+    public IndexTensor Upload(int[] values, int rows, int columns) => new CpuIndexTensor(values, rows, columns);
+
+    public Tensor Allocate(int rows, int columns) => new CpuTensor(new float[(long)rows * columns], rows, columns);
+
+    public float[] Download(Tensor tensor) => (float[])Cpu(tensor).Values.Clone();
+
+    public int[] Download(IndexTensor tensor) => (int[])Cpu(tensor).Values.Clone();
+
+    public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
+    {
+        var target = Cpu(destination);
+        var from = Cpu(source);
+        if (destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
+            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot copy {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) to row {destinationRow} of {target}");
+        }
+
+        for (var r = 0; r < rowCount; r++)
+        {
+            from.Row(sourceRow + r).Slice(sourceColumn, target.Columns).CopyTo(target.Row(destinationRow + r));
+        }
+    }
+
+    public Tensor Columns(Tensor source, int start, int count)
+    {
+        var from = Cpu(source);
+        var values = new float[from.Rows * count];
+        for (var r = 0; r < from.Rows; r++)
+        {
+            from.Row(r).Slice(start, count).CopyTo(values.AsSpan(r * count, count));
+        }
+
+        return new CpuTensor(values, from.Rows, count);
+    }
+
+    public Tensor GatherRows(Tensor table, ReadOnlySpan<int> rows)
+    {
+        var source = Cpu(table); // [N, C]
+        var values = new float[rows.Length * source.Columns];
+        for (var t = 0; t < rows.Length; t++)
+        {
+            source.Row(rows[t]).CopyTo(values.AsSpan(t * source.Columns, source.Columns));
+        }
+
+        return new CpuTensor(values, rows.Length, source.Columns);
+    }
+
+    public Tensor Linear(Tensor x, Tensor weight)
+    {
+        var input = Cpu(x);
+        var w = Cpu(weight);
+        RequireColumns(w, input.Columns, "linear weight");
+        return new CpuTensor(CpuLinear.Forward(input.Values, input.Rows, input.Columns, w.Values, w.Rows), input.Rows, w.Rows);
+    }
+
+    public Tensor RmsNorm(Tensor x, Tensor weight, float eps)
+    {
+        var input = Cpu(x);
+        RequireColumns(Cpu(weight), input.Columns, "RMSNorm weight");
+        return new CpuTensor(CpuNorms.RmsNorm(input.Values, input.Rows, input.Columns, Cpu(weight).Values, eps), input.Rows, input.Columns);
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
+    {
+        var input = Cpu(x);
+        RequireColumns(Cpu(weight), input.Columns, "LayerNorm weight");
+        RequireColumns(Cpu(bias), input.Columns, "LayerNorm bias");
+        return new CpuTensor(CpuNorms.LayerNorm(input.Values, input.Rows, input.Columns, Cpu(weight).Values, Cpu(bias).Values, eps), input.Rows, input.Columns);
+    }
+
+    public void AddInPlace(Tensor target, Tensor addend)
+    {
+        var sum = Cpu(target);
+        var other = Cpu(addend);
+        if (sum.Rows != other.Rows || sum.Columns != other.Columns)
+        {
+            throw new ArgumentException($"cannot add {other} to {sum}", nameof(addend));
+        }
+
+        TensorPrimitives.Add(sum.Values, other.Values, sum.Values);
+    }
+
+    public void ScaleInPlace(Tensor x, float factor) => TensorPrimitives.Multiply(Cpu(x).Values, factor, Cpu(x).Values);
+
+    public void ApplyRope(Tensor x, int heads, int headDim, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
+    {
+        var values = Cpu(x);
+        RequireColumns(values, heads * headDim, "rope input");
+        CpuRope.Apply(values.Values, values.Rows, heads, headDim, ropeOffset, Cpu(cos).Values, Cpu(sin).Values, cos.Columns, layout);
+    }
+
+    public Tensor FeedForward(Tensor x, FeedForwardWeights weights)
+    {
+        var input = Cpu(x);
+        var result = CpuMoe.FeedForward(input.Values, input.Rows, input.Columns, Cpu(weights.Gate), Cpu(weights.Up), Cpu(weights.Down));
+        return new CpuTensor(result, input.Rows, weights.Down.Rows);
+    }
+
+    public Tensor IndexerScores(Tensor q, Tensor headWeights, int heads, IReadOnlyList<AttentionSegment> segments)
+    {
+        var queries = Cpu(q);
+        var keyColumns = segments.Max(s => s.KeyCount);
+        var dim = queries.Columns / heads;
+        var scores = CpuIndexer.Scores(queries.Values, Cpu(headWeights).Values, queries.Rows, heads, dim, segments, keyColumns);
+        return new CpuTensor(scores, queries.Rows, keyColumns);
+    }
+
+    public IndexTensor TopK(Tensor scores, int k, IReadOnlyList<AttentionSegment> segments)
+    {
+        var values = Cpu(scores);
+        return new CpuIndexTensor(CpuIndexer.TopK(values.Values, values.Rows, values.Columns, k, segments), values.Rows, k);
+    }
+
+    public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys)
+    {
+        var queries = Cpu(q);
+        RequireColumns(queries, dims.Heads * dims.QueryHeadDim, "MLA query");
+        RequireColumns(Cpu(kvB), dims.LatentDim, "kv_b_proj");
+        var selected = selectedKeys is null ? null : Cpu(selectedKeys);
+        var output = CpuMlaAttention.Forward(queries.Values, queries.Rows, Cpu(kvB).Values, dims, softmaxScale, segments, selected?.Values, selected?.Columns ?? 0);
+        return new CpuTensor(output, queries.Rows, dims.Heads * dims.ValueDim);
+    }
+
+    public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings)
+    {
+        var logits = Cpu(routerLogits);
+        var (experts, weights) = CpuMoe.Route(logits.Values, logits.Rows, logits.Columns, Cpu(correctionBias).Values, settings);
+        return new ExpertRouting(
+            new CpuIndexTensor(experts, logits.Rows, settings.ExpertsPerToken),
+            new CpuTensor(weights, logits.Rows, settings.ExpertsPerToken));
+    }
+
+    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts)
+    {
+        var input = Cpu(x);
+        var chosen = Cpu(routing.Experts);
+        var mixed = CpuMoe.MixExperts(input.Values, input.Rows, input.Columns, chosen.Values, Cpu(routing.Weights).Values, chosen.Columns, experts);
+        return new CpuTensor(mixed, input.Rows, input.Columns);
+    }
+
+    public void Dispose()
+    {
+        // Host arrays are reclaimed by the garbage collector.
+    }
+
+    private static CpuTensor Cpu(Tensor tensor) =>
+        tensor as CpuTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the CPU backend", nameof(tensor));
+
+    private static CpuIndexTensor Cpu(IndexTensor tensor) =>
+        tensor as CpuIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the CPU backend", nameof(tensor));
+
+    private static void RequireColumns(Tensor tensor, int columns, string what)
+    {
+        if (tensor.Columns != columns)
+        {
+            throw new ArgumentException($"{what} {tensor} must have {columns} columns");
+        }
+    }
+}

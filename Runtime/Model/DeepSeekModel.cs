@@ -1,0 +1,120 @@
+using KernelSharp.Runtime.Devices;
+using KernelSharp.Runtime.Model.Backend;
+using KernelSharp.Runtime.Model.Layers;
+
+namespace KernelSharp.Runtime.Model;
+
+/// <summary>
+/// A loaded DeepSeek-V3.2 (DSA) checkpoint, ready to run. Sequences are <see cref="InferenceSession"/>s, each with
+/// its own latent KV cache; <see cref="DecodeBatch"/> advances several of them by one token in one pass.
+/// </summary>
+public sealed class DeepSeekModel : IDisposable
+{
+    private readonly IModelBackend backend;
+    private readonly Transformer transformer;
+
+    private DeepSeekModel(ModelConfig config, IModelBackend backend, Transformer transformer, string deviceDescription)
+    {
+        Config = config;
+        this.backend = backend;
+        this.transformer = transformer;
+        DeviceDescription = deviceDescription;
+    }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>Where the model runs, in one line, including why when it is not where it was asked to run.</summary>
+    public string DeviceDescription { get; }
+
+    /// <summary>
+    /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or a sharded index) from <paramref name="directory"/>.
+    /// Refuses with a one-line <see cref="UserInputException"/> when the weights and caches would not fit in memory.
+    /// </summary>
+    public static DeepSeekModel Load(string directory, ModelLoadOptions? options = null)
+    {
+        options ??= new ModelLoadOptions();
+        var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        var choice = new DeviceSelector().Select(options.Device);
+
+        var maxContext = options.MaxContext ?? Math.Min(config.MaxPositionEmbeddings, 4096);
+        var needed = MemoryEstimate.For(config, WeightStorage.Float32, maxContext);
+        var available = options.AvailableMemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (needed.TotalBytes > available)
+        {
+            throw new UserInputException(
+                $"{directory}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} fp32 weights + " +
+                $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(available)} is available; " +
+                "try a smaller model, a shorter maximum context, or a machine with more memory");
+        }
+
+        var backend = DeviceSelector.CreateBackend(choice);
+        try
+        {
+            using var checkpoint = Checkpoint.Open(directory);
+            var weights = new WeightLoader(checkpoint, backend, Transformer.TensorCount(config), options.Progress);
+            var transformer = new Transformer(backend, weights, config);
+            options.Progress?.Report(1.0);
+            return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description));
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new empty sequence whose caches hold up to <paramref name="maxContext"/> tokens.</summary>
+    public InferenceSession CreateSession(int maxContext)
+    {
+        if (maxContext < 1)
+        {
+            throw new UserInputException($"the maximum context must be at least 1 token (got {maxContext})");
+        }
+
+        return new InferenceSession(this, new LatentKvCache(backend, Config, maxContext));
+    }
+
+    /// <summary>
+    /// Appends tokens[b] to sessions[b] for every b in one forward pass (the linear layers see a [B, H] matrix; attention
+    /// reads each sequence's own cache). Returns logits [B × vocab], row b for session b.
+    /// </summary>
+    public float[] DecodeBatch(IReadOnlyList<InferenceSession> sessions, ReadOnlySpan<int> tokens)
+    {
+        if (sessions.Count != tokens.Length)
+        {
+            throw new UserInputException($"DecodeBatch got {sessions.Count} sessions but {tokens.Length} tokens; give one token per session");
+        }
+
+        if (sessions.Distinct().Count() != sessions.Count)
+        {
+            throw new UserInputException("DecodeBatch got the same session twice; each sequence may advance by one token per call");
+        }
+
+        var batch = new ForwardBatch();
+        foreach (var session in sessions)
+        {
+            if (session.Model != this)
+            {
+                throw new UserInputException("DecodeBatch got a session created by another model");
+            }
+
+            session.EnsureRoomFor(1);
+            batch.Add(session.Cache, 1);
+        }
+
+        return Run(tokens, batch, allRows: true, trace: null);
+    }
+
+    public void Dispose() => backend.Dispose();
+
+    /// <summary>
+    /// One forward pass over the batch's rows → logits [rows × vocab] (or [sequences × vocab] for the last rows only);
+    /// the new tokens join their caches.
+    /// </summary>
+    internal float[] Run(ReadOnlySpan<int> tokens, ForwardBatch batch, bool allRows, ForwardTrace? trace)
+    {
+        using var logits = transformer.Forward(tokens, batch, allRows, trace); // [T or B, V]
+        batch.Commit();
+        return backend.Download(logits);
+    }
+}

@@ -1,0 +1,78 @@
+using KernelSharp.Runtime.Generation;
+
+namespace KernelSharp.Runtime.Model;
+
+/// <summary>
+/// One sequence being run: its latent KV and indexer caches and the number of tokens in them.
+/// Prefill may be called repeatedly (each call continues the sequence); Decode appends one token.
+/// </summary>
+public sealed class InferenceSession : ILogitsSession, IDisposable
+{
+    internal InferenceSession(DeepSeekModel model, LatentKvCache cache)
+    {
+        Model = model;
+        Cache = cache;
+    }
+
+    /// <summary>Tokens in the cache.</summary>
+    public int Length => Cache.Length;
+
+    /// <summary>Most tokens the cache can hold.</summary>
+    public int MaxContext => Cache.MaxContext;
+
+    public int VocabSize => Model.Config.VocabSize;
+
+    internal DeepSeekModel Model { get; }
+
+    internal LatentKvCache Cache { get; }
+
+    /// <summary>Runs <paramref name="tokens"/> after the cached ones; returns logits [tokens.Length × vocab], row-major.</summary>
+    public float[] Prefill(ReadOnlySpan<int> tokens) => Prefill(tokens, trace: null);
+
+    /// <summary>As <see cref="Prefill(ReadOnlySpan{int})"/>, recording intermediate values into <paramref name="trace"/> when given.</summary>
+    public float[] Prefill(ReadOnlySpan<int> tokens, ForwardTrace? trace)
+    {
+        if (tokens.IsEmpty)
+        {
+            throw new UserInputException("prefill needs at least one token");
+        }
+
+        return Run(tokens, allRows: true, trace);
+    }
+
+    /// <summary>Appends tokens; returns the logits of the last one only [vocab] (no [T × vocab] matrix for long prompts).</summary>
+    public float[] PrefillLast(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.IsEmpty)
+        {
+            throw new UserInputException("prefill needs at least one token");
+        }
+
+        return Run(tokens, allRows: false, trace: null);
+    }
+
+    /// <summary>Appends one token; returns its logits [vocab].</summary>
+    public float[] Decode(int token) => Run([token], allRows: true, trace: null);
+
+    /// <summary>Forgets every token (the cache memory is kept for reuse).</summary>
+    public void Reset() => Cache.Length = 0;
+
+    public void Dispose() => Cache.Dispose();
+
+    // prefill: T new rows that attend to the cache and to each other (causally); decode: T = 1.
+    private float[] Run(ReadOnlySpan<int> tokens, bool allRows, ForwardTrace? trace)
+    {
+        EnsureRoomFor(tokens.Length);
+        var batch = new ForwardBatch();
+        batch.Add(Cache, tokens.Length);
+        return Model.Run(tokens, batch, allRows, trace);
+    }
+
+    internal void EnsureRoomFor(int tokens)
+    {
+        if (Length + tokens > MaxContext)
+        {
+            throw new UserInputException($"the sequence would hold {Length + tokens} tokens but the session was created for at most {MaxContext}; create it with a larger maximum context");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using KernelSharp.Runtime.Model.Backend;
+
+namespace KernelSharp.Runtime.Model.Layers;
+
+/// <summary>
+/// One pre-norm residual layer <c>model.layers.{i}</c>: h += Attn(input_layernorm(h)); h += FFN(post_attention_layernorm(h)).
+/// The FFN is the dense MLP for i &lt; first_k_dense_replace, MoE after.
+/// </summary>
+internal sealed class Block
+{
+    private readonly IModelBackend backend;
+    private readonly RmsNorm attentionNorm;   // input_layernorm [H]
+    private readonly MlaAttention attention;  // self_attn
+    private readonly RmsNorm ffnNorm;         // post_attention_layernorm [H]
+    private readonly IFeedForward ffn;        // mlp
+
+    public Block(IModelBackend backend, WeightLoader weights, ModelConfig config, int layer)
+    {
+        this.backend = backend;
+        var prefix = $"model.layers.{layer}";
+        attentionNorm = new RmsNorm(backend, weights, $"{prefix}.input_layernorm", config.HiddenSize, config.RmsNormEps);
+        attention = new MlaAttention(backend, weights, config, $"{prefix}.self_attn");
+        ffnNorm = new RmsNorm(backend, weights, $"{prefix}.post_attention_layernorm", config.HiddenSize, config.RmsNormEps);
+        ffn = config.IsMoeLayer(layer)
+            ? new Moe(backend, weights, config, $"{prefix}.mlp")
+            : new Mlp(backend, weights, $"{prefix}.mlp", config.HiddenSize, config.IntermediateSize);
+    }
+
+    /// <summary>h [T, H], updated in place.</summary>
+    public void Forward(Tensor h, Tensor cos, Tensor sin, IReadOnlyList<AttentionSegment> segments, ForwardTrace? trace)
+    {
+        using (var normed = attentionNorm.Forward(h))
+        using (var attended = attention.Forward(normed, cos, sin, segments, trace))
+        {
+            backend.AddInPlace(h, attended);
+        }
+
+        using (var normed = ffnNorm.Forward(h))
+        using (var fed = ffn.Forward(normed))
+        {
+            backend.AddInPlace(h, fed);
+        }
+    }
+}

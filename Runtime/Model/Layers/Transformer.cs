@@ -1,0 +1,80 @@
+using KernelSharp.Runtime.Model.Backend;
+
+namespace KernelSharp.Runtime.Model.Layers;
+
+/// <summary>
+/// The whole network: embed_tokens → layers 0..num_hidden_layers-1 → norm → lm_head. The multi-token-prediction
+/// layer stored at index num_hidden_layers is not part of inference and is never read.
+/// </summary>
+internal sealed class Transformer
+{
+    private readonly IModelBackend backend;
+    private readonly Embedding embedding;   // model.embed_tokens [V, H]
+    private readonly RotaryEmbedding rotary;
+    private readonly Block[] layers;        // model.layers.{i}
+    private readonly RmsNorm norm;          // model.norm [H]
+    private readonly Linear head;           // lm_head [V, H]
+
+    public Transformer(IModelBackend backend, WeightLoader weights, ModelConfig config)
+    {
+        this.backend = backend;
+        embedding = new Embedding(backend, weights, config);
+        rotary = new RotaryEmbedding(backend, config);
+        layers = new Block[config.NumHiddenLayers];
+        for (var i = 0; i < layers.Length; i++)
+        {
+            layers[i] = new Block(backend, weights, config, i);
+        }
+
+        norm = new RmsNorm(backend, weights, "model.norm", config.HiddenSize, config.RmsNormEps);
+        head = config.TieWordEmbeddings
+            ? new Linear(backend, weights, "model.embed_tokens", config.HiddenSize, config.VocabSize)
+            : new Linear(backend, weights, "lm_head", config.HiddenSize, config.VocabSize);
+    }
+
+    /// <summary>Tensors read from the checkpoint for <paramref name="config"/> (for load progress).</summary>
+    public static int TensorCount(ModelConfig config)
+    {
+        var attention = 7 + 5;                          // MLA projections and norms + indexer (wq_b, wk, k_norm ×2, weights_proj)
+        var dense = 2 + attention + 3;                  // two norms + attention + gate/up/down
+        var moe = 2 + attention + 2 + (3 * config.NRoutedExperts) + (config.NSharedExperts > 0 ? 3 : 0);
+        var denseLayers = Math.Min(config.FirstKDenseReplace, config.NumHiddenLayers);
+        return 3 + (denseLayers * dense) + ((config.NumHiddenLayers - denseLayers) * moe);
+    }
+
+    /// <summary>
+    /// tokens [T] (the batch's rows in order) → logits [T, V], or [B, V] for the last row of each sequence when
+    /// <paramref name="allRows"/> is false. Each row's keys enter its sequence's cache; the caller commits the batch afterwards.
+    /// </summary>
+    public Tensor Forward(ReadOnlySpan<int> tokens, ForwardBatch batch, bool allRows, ForwardTrace? trace)
+    {
+        using var h = embedding.Forward(tokens);                         // [T, H]
+        trace?.LayerOutputs.Add(backend.Download(h));
+        var (cos, sin) = rotary.Table(batch.Positions.ToArray());        // [T, rope/2] each
+        using (cos)
+        using (sin)
+        {
+            for (var i = 0; i < layers.Length; i++)
+            {
+                layers[i].Forward(h, cos, sin, batch.Segments(i), trace);
+                trace?.LayerOutputs.Add(backend.Download(h));
+            }
+        }
+
+        using var normed = norm.Forward(h);                              // [T, H]
+        if (trace is not null)
+        {
+            trace.FinalNormed = backend.Download(normed);
+        }
+
+        if (allRows)
+        {
+            return head.Forward(normed);                                 // [T, V]
+        }
+
+        // prefill that only continues the sequence: the vocabulary projection of the last row is all that is needed
+        // (for a long prompt, T × V logits would dwarf the model); decode rows are last rows already.
+        using var last = backend.GatherRows(normed, batch.LastRows);     // [B, H]
+        return head.Forward(last);                                       // [B, V]
+    }
+}

@@ -1,0 +1,17 @@
+namespace KernelSharp.Runtime.Model;
+
+/// <summary>How <see cref="DeepSeekModel.Load"/> places and checks a model.</summary>
+public sealed record ModelLoadOptions
+{
+    /// <summary>"auto" (CUDA, then OpenCL, then CPU) | "cuda" | "opencl" | "cpu" | "ilgpu-cpu".</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Receives the loaded fraction of the weights, 0..1.</summary>
+    public IProgress<double>? Progress { get; init; }
+
+    /// <summary>Longest sequence the memory check reserves caches for (default: min(max_position_embeddings, 4096)).</summary>
+    public int? MaxContext { get; init; }
+
+    /// <summary>Memory the model may use; null = what the runtime reports free (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes).</summary>
+    public long? AvailableMemoryBytes { get; init; }
+}

@@ -1,0 +1,79 @@
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Tokenization;
+
+namespace KernelSharp.Cli.Hosting;
+
+/// <summary>
+/// A model folder in the Hugging Face layout, opened in the order that gives the cheapest clear error first:
+/// the folder, config.json, tokenizer.json, then (only when needed) the weights. Nothing here ever writes into the folder.
+/// </summary>
+public sealed class ModelFolder
+{
+    private ModelFolder(string directory, ModelConfig config)
+    {
+        Directory = directory;
+        Config = config;
+    }
+
+    public string Directory { get; }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>The folder's name, used as the model's name in tables.</summary>
+    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(Directory)));
+
+    public static ModelFolder Open(string directory)
+    {
+        if (File.Exists(directory))
+        {
+            throw new UserInputException($"{directory}: is a file; --model expects the model folder that holds config.json");
+        }
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new UserInputException($"{directory}: model folder not found");
+        }
+        string configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath))
+        {
+            throw new UserInputException($"{configPath}: missing; a model folder needs config.json, model.safetensors (or shards) and tokenizer.json");
+        }
+        return new ModelFolder(directory, ModelConfig.Load(configPath));
+    }
+
+    public BpeTokenizer LoadTokenizer()
+    {
+        string tokenizerPath = Path.Combine(Directory, "tokenizer.json");
+        if (!File.Exists(tokenizerPath))
+        {
+            throw new UserInputException($"{tokenizerPath}: missing; copy the model's tokenizer.json into the folder or use a command that needs no tokenizer (logits --tokens)");
+        }
+        string tokenizerConfigPath = Path.Combine(Directory, "tokenizer_config.json");
+        return BpeTokenizer.Load(tokenizerPath, File.Exists(tokenizerConfigPath) ? tokenizerConfigPath : null);
+    }
+
+    /// <summary>Loads the weights on the chosen device, with a progress bar on a terminal.</summary>
+    /// <param name="maxContext">The longest sequence the caller will run: the memory check reserves caches for it.</param>
+    public DeepSeekModel LoadModel(string device, int maxContext, CliContext context)
+    {
+        DeviceCheck.EnsureAvailable(device);
+        using ProgressBar? progress = ProgressBar.For(context, "loading " + Name);
+        return DeepSeekModel.Load(Directory, new ModelLoadOptions { Device = device, Progress = progress, MaxContext = maxContext });
+    }
+
+    /// <summary>The -c value: 1 … max_position_embeddings; default min(4096, max_position_embeddings).</summary>
+    public int ContextSize(ParsedArguments args, int minimum = 1)
+        => args.Int("ctx-size", Math.Min(4096, Config.MaxPositionEmbeddings), minimum, Config.MaxPositionEmbeddings);
+
+    /// <summary>Token ids that end generation: the config's EOS ids and the tokenizer's.</summary>
+    public IReadOnlyCollection<int> StopTokenIds(BpeTokenizer tokenizer)
+    {
+        var ids = new HashSet<int>(Config.EosTokenIds);
+        if (tokenizer.EosTokenId is int eos)
+        {
+            ids.Add(eos);
+        }
+        return ids;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using KernelSharp.Cli.Hosting;
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Model;
+
+namespace KernelSharp.Cli.Verbs;
+
+/// <summary>
+/// <c>kernelsharp bench</c>, after llama-bench: pp = prompt processing (one prefill of -p random tokens),
+/// tg = text generation (-n single-token decode steps from an empty cache), each repeated -r times; mean ± sd in tokens/s.
+/// </summary>
+public sealed class BenchVerb : IVerb
+{
+    public VerbSpec Spec { get; } = new(
+        "bench",
+        "Measure prompt-processing and generation throughput (llama-bench style table).",
+        "-m DIR [-p N] [-n N] [-r N] [options]",
+        "ppN: one prefill of N random tokens. tgN: N decode steps of one token each from an empty cache.\n" +
+        "Each test runs -r times after one warm-up; the table shows mean ± standard deviation in tokens/s.",
+        [
+            SharedOptions.Model,
+            OptionSpec.Value("n-prompt", "N", "prompt tokens for the pp test, 0 = skip (default: 512)", "p"),
+            OptionSpec.Value("n-gen", "N", "generated tokens for the tg test, 0 = skip (default: 128)", "n"),
+            OptionSpec.Value("repetitions", "N", "repetitions of each test, 1 … 100 (default: 3)", "r"),
+            OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -n))", "c"),
+            SharedOptions.Device,
+            OptionSpec.Flag("json", "print JSON instead of a markdown table"),
+        ]);
+
+    public int Run(ParsedArguments args, CliContext context)
+    {
+        string modelDirectory = args.RequiredString("model");
+        int promptTokens = args.Int("n-prompt", 512, 0, SamplingArguments.MaxTokensLimit);
+        int generatedTokens = args.Int("n-gen", 128, 0, SamplingArguments.MaxTokensLimit);
+        int repetitions = args.Int("repetitions", 3, 1, 100);
+        string device = SharedOptions.ReadDevice(args);
+        if (promptTokens == 0 && generatedTokens == 0)
+        {
+            throw new UsageException("-p and -n are both 0: nothing to measure");
+        }
+
+        ModelFolder folder = ModelFolder.Open(modelDirectory);
+        int needed = Math.Max(promptTokens, generatedTokens);
+        int maxContext = folder.Config.MaxPositionEmbeddings;
+        if (needed > maxContext)
+        {
+            throw new UsageException($"-p/-n of {needed} tokens exceed the model's context of {maxContext}");
+        }
+        int contextSize = args.Int("ctx-size", needed, needed, maxContext);
+
+        long parameters;
+        long weightBytes;
+        using (Checkpoint checkpoint = Checkpoint.Open(folder.Directory, folder.Config.Quantization))
+        {
+            parameters = ParameterCount.From(checkpoint, folder.Config).Total;
+            weightBytes = checkpoint.TotalBytes;
+        }
+
+        using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
+        var random = new Random(1234);
+        var results = new List<BenchResult>();
+        if (promptTokens > 0)
+        {
+            int[] tokens = Enumerable.Range(0, promptTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
+            results.Add(Measure($"pp{promptTokens}", promptTokens, repetitions, context, () =>
+            {
+                using InferenceSession session = model.CreateSession(contextSize);
+                return Time(() => session.Prefill(tokens));
+            }));
+        }
+        if (generatedTokens > 0)
+        {
+            int[] tokens = Enumerable.Range(0, generatedTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
+            results.Add(Measure($"tg{generatedTokens}", generatedTokens, repetitions, context, () =>
+            {
+                using InferenceSession session = model.CreateSession(contextSize);
+                return Time(() =>
+                {
+                    foreach (int token in tokens)
+                    {
+                        context.Cancellation.ThrowIfCancellationRequested();
+                        session.Decode(token);
+                    }
+                });
+            }));
+        }
+
+        var summary = new BenchSummary(folder.Name, model.DeviceDescription, folder.Config, parameters, weightBytes, contextSize);
+        context.Out.Write(args.Flag("json") ? Json(summary, results) : Markdown(summary, results));
+        return ExitCodes.Success;
+    }
+
+    private sealed record BenchSummary(string Model, string Device, ModelConfig Config, long Parameters, long WeightBytes, int ContextSize);
+
+    private sealed record BenchResult(string Test, int Tokens, double[] TokensPerSecond)
+    {
+        public double Mean => TokensPerSecond.Average();
+
+        public double StandardDeviation => TokensPerSecond.Length < 2
+            ? 0
+            : Math.Sqrt(TokensPerSecond.Sum(v => (v - Mean) * (v - Mean)) / (TokensPerSecond.Length - 1));
+    }
+
+    /// <summary>One warm-up (kernel compilation, autotuning, page faults), then the timed repetitions.</summary>
+    private static BenchResult Measure(string test, int tokens, int repetitions, CliContext context, Func<TimeSpan> run)
+    {
+        run();
+        var rates = new double[repetitions];
+        for (int i = 0; i < repetitions; i++)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            rates[i] = tokens / Math.Max(run().TotalSeconds, 1e-9);
+        }
+        return new BenchResult(test, tokens, rates);
+    }
+
+    private static TimeSpan Time(Action action)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        return clock.Elapsed;
+    }
+
+    private static string Markdown(BenchSummary summary, IReadOnlyList<BenchResult> results)
+    {
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        text.WriteLine($"device: {summary.Device}");
+        text.WriteLine($"model: {summary.Model}: {summary.Config.NumHiddenLayers} layers, hidden {summary.Config.HiddenSize}, " +
+                       $"{summary.Config.NRoutedExperts} experts ({summary.Config.NumExpertsPerTok} per token), vocab {summary.Config.VocabSize}, context {summary.ContextSize}");
+        text.WriteLine();
+        text.WriteLine("| model | size | params | backend | test | t/s |");
+        text.WriteLine("| --- | ---: | ---: | --- | ---: | ---: |");
+        string backend = summary.Device.Split(' ', 2)[0].TrimEnd(':', ',', ';');
+        foreach (BenchResult result in results)
+        {
+            text.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {summary.Model} | {Sizes.Bytes(summary.WeightBytes)} | {Sizes.Count(summary.Parameters)} | {backend} | {result.Test} | {result.Mean:F2} ± {result.StandardDeviation:F2} |"));
+        }
+        return text.ToString();
+    }
+
+    private static string Json(BenchSummary summary, IReadOnlyList<BenchResult> results)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("model", summary.Model);
+            json.WriteString("device", summary.Device);
+            json.WriteNumber("parameters", summary.Parameters);
+            json.WriteNumber("weight_bytes", summary.WeightBytes);
+            json.WriteNumber("n_ctx", summary.ContextSize);
+            json.WriteStartArray("results");
+            foreach (BenchResult result in results)
+            {
+                json.WriteStartObject();
+                json.WriteString("test", result.Test);
+                json.WriteNumber("n_tokens", result.Tokens);
+                json.WriteNumber("avg_ts", result.Mean);
+                json.WriteNumber("stddev_ts", result.StandardDeviation);
+                json.WriteStartArray("samples_ts");
+                foreach (double rate in result.TokensPerSecond)
+                {
+                    json.WriteNumberValue(rate);
+                }
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+}

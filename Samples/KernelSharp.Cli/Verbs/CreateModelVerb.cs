@@ -1,0 +1,68 @@
+using KernelSharp.Cli.Hosting;
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime;
+
+namespace KernelSharp.Cli.Verbs;
+
+/// <summary><c>kernelsharp create-model</c>: a checkpoint with random weights for any config, written atomically.</summary>
+public sealed class CreateModelVerb : IVerb
+{
+    public const int MaxShards = 1024;
+
+    public VerbSpec Spec { get; } = new(
+        "create-model",
+        "Write a checkpoint with random weights from a config file or a preset.",
+        "(--config FILE | --preset NAME) -o DIR [options]",
+        $"Presets: {string.Join(", ", ModelPresets.Names)}. The checkpoint is written into a temporary folder next to DIR\n" +
+        "and renamed when complete, so an interrupted run leaves no half checkpoint. An existing DIR is kept unless --force.",
+        [
+            OptionSpec.Value("config", "FILE", "a config.json to build the model from"),
+            OptionSpec.Value("preset", "NAME", $"a built-in config: {string.Join('|', ModelPresets.Names)}"),
+            OptionSpec.Value("out", "DIR", "the folder to create", "o"),
+            OptionSpec.Value("seed", "N", "random seed, >= 0 (default: 0)", "s"),
+            OptionSpec.Value("dtype", "TYPE", "bf16|fp8 weights (fp8: e4m3 with 128x128 block scales) (default: bf16)"),
+            OptionSpec.Value("shards", "K", $"number of safetensors files, 1 … {MaxShards} (default: 1)"),
+            OptionSpec.Value("tokenizer", "FILE", "copy this tokenizer.json into DIR (default: none; generate/chat need one)"),
+            OptionSpec.Flag("force", "replace DIR if it exists"),
+        ]);
+
+    public int Run(ParsedArguments args, CliContext context)
+    {
+        args.AtMostOneOf("config", "preset");
+        if (!args.Has("config") && !args.Has("preset"))
+        {
+            throw new UsageException("give --config FILE or --preset NAME");
+        }
+        string outDirectory = args.RequiredString("out");
+        int seed = args.Int("seed", 0, 0, int.MaxValue);
+        WeightFormat format = args.Choice("dtype", "bf16", "bf16", "fp8") == "fp8" ? WeightFormat.Fp8 : WeightFormat.Bf16;
+        int shards = args.Int("shards", 1, 1, MaxShards);
+        bool force = args.Flag("force");
+
+        ModelConfig config;
+        if (args.String("preset") is string preset)
+        {
+            string name = args.Choice("preset", preset, ModelPresets.Names.Select(n => n.ToLowerInvariant()).ToArray());
+            config = ModelPresets.Get(name);
+        }
+        else
+        {
+            string configPath = args.RequiredString("config");
+            if (!File.Exists(configPath))
+            {
+                throw new UserInputException($"{configPath}: config file not found");
+            }
+            config = ModelConfig.Load(configPath);
+        }
+
+        using (ProgressBar? progress = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))
+        {
+            RandomCheckpointWriter.Write(config, outDirectory, seed, format, shards, force, args.String("tokenizer"), progress);
+        }
+        long bytes = Directory.EnumerateFiles(outDirectory).Sum(file => new FileInfo(file).Length);
+        context.Out.WriteLine(
+            $"wrote {outDirectory}: {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}, " +
+            $"{format.ToString().ToLowerInvariant()}, {shards} shard(s), {Sizes.Bytes(bytes)}, seed {seed}");
+        return ExitCodes.Success;
+    }
+}

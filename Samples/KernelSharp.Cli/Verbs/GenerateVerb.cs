@@ -1,0 +1,112 @@
+using KernelSharp.Cli.Hosting;
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Generation;
+using KernelSharp.Runtime.Tokenization;
+
+namespace KernelSharp.Cli.Verbs;
+
+/// <summary><c>kernelsharp generate</c>: continue a prompt, streaming the text to stdout and the stats line to stderr.</summary>
+public sealed class GenerateVerb : IVerb
+{
+    public VerbSpec Spec { get; } = new(
+        "generate",
+        "Generate text from a prompt; text streams to stdout, a stats line goes to stderr.",
+        "-m DIR [-p TEXT | -f FILE | < stdin] [options]",
+        "The prompt comes from -p, -f or standard input. With --chat it is sent as a user message in the\n" +
+        "DeepSeek-V3.2 chat format. Ctrl-C stops generation, prints the stats line and exits with 130.",
+        [
+            SharedOptions.Model,
+            OptionSpec.Value("prompt", "TEXT", "the prompt", "p"),
+            OptionSpec.Value("file", "FILE", "read the prompt from FILE", "f"),
+            .. SamplingArguments.Options,
+            SharedOptions.ContextSize,
+            SharedOptions.Device,
+            OptionSpec.Flag("chat", "wrap the prompt in the DeepSeek-V3.2 chat format"),
+            OptionSpec.Flag("think", "with --chat: thinking mode (<think>)"),
+            OptionSpec.Value("system", "TEXT", "with --chat: a system prompt"),
+        ]);
+
+    public int Run(ParsedArguments args, CliContext context)
+    {
+        // Every argument is checked before any file is touched, so a typo never costs a model load.
+        string modelDirectory = args.RequiredString("model");
+        args.AtMostOneOf("prompt", "file");
+        int maxNewTokens = SamplingArguments.MaxNewTokens(args);
+        SamplingOptions sampling = SamplingArguments.Read(args);
+        string device = SharedOptions.ReadDevice(args);
+        bool chat = args.Flag("chat");
+        if (!chat && (args.Flag("think") || args.Has("system")))
+        {
+            throw new UsageException("--think and --system need --chat");
+        }
+
+        ModelFolder folder = ModelFolder.Open(modelDirectory);
+        int contextSize = folder.ContextSize(args);
+        BpeTokenizer tokenizer = folder.LoadTokenizer();
+        string promptText = ReadPrompt(args, context);
+        int[] promptTokens = chat
+            ? ChatPrompt.Encode(tokenizer, BuildTurns(args, promptText), args.Flag("think"))
+            : tokenizer.Encode(promptText, addSpecialTokens: true);
+        PromptChecks.EnsureFits(promptTokens.Length, contextSize, folder.Config.MaxPositionEmbeddings);
+
+        using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
+        using InferenceSession session = model.CreateSession(contextSize);
+        context.Error.WriteLine($"device: {model.DeviceDescription}");
+        var request = new GenerationRequest(
+            maxNewTokens,
+            sampling,
+            args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer),
+            args.All("stop"));
+        StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
+        GenerationResult result = TextGenerator.Generate(
+            session, promptTokens, request, decoder.Push,
+            piece =>
+            {
+                context.Out.Write(piece);
+                context.Out.Flush();
+            },
+            context.Cancellation);
+        context.Out.WriteLine();
+        StatsLine.Write(context, result);
+        return result.FinishReason == FinishReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Success;
+    }
+
+    private static List<ChatTurn> BuildTurns(ParsedArguments args, string prompt)
+    {
+        var turns = new List<ChatTurn>();
+        if (args.String("system") is string system)
+        {
+            turns.Add(ChatPrompt.System(system));
+        }
+        turns.Add(ChatPrompt.User(prompt));
+        return turns;
+    }
+
+    private static string ReadPrompt(ParsedArguments args, CliContext context)
+    {
+        string text;
+        if (args.String("prompt") is string prompt)
+        {
+            text = prompt;
+        }
+        else if (args.String("file") is string file)
+        {
+            if (!File.Exists(file))
+            {
+                throw new UserInputException($"{file}: prompt file not found");
+            }
+            text = File.ReadAllText(file);
+        }
+        else
+        {
+            text = context.In.ReadToEnd();
+        }
+        if (text.Length == 0)
+        {
+            throw new UsageException("the prompt is empty; give -p TEXT, -f FILE or text on stdin");
+        }
+        return text;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Reflection;
+using System.Text.Json;
+using KernelSharp.Cli.Hosting;
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Dsl.Launch;
+
+namespace KernelSharp.Cli.Verbs;
+
+/// <summary>
+/// <c>kernelsharp kernels</c>: every kernel of the library with its generated variants, and the autotuner's saved choices.
+/// Kernels are found by reflection over the generated <c>…Variants</c> lists, so a new kernel appears without touching this file.
+/// </summary>
+public sealed class KernelsVerb : IVerb
+{
+    public const string KernelsAssemblyName = "KernelSharp.Kernels";
+
+    public VerbSpec Spec { get; } = new(
+        "kernels",
+        "List every kernel, its generated variants and the autotuner's cached choices.",
+        "[--filter TEXT] [options]",
+        "The autotuner's cache is KERNELSHARP_AUTOTUNE_FILE when set, else LocalApplicationData/kernelsharp/autotune.json.",
+        [
+            OptionSpec.Value("filter", "TEXT", "only kernels whose name contains TEXT (case-insensitive)"),
+        ]);
+
+    public int Run(ParsedArguments args, CliContext context)
+    {
+        string filter = args.String("filter") ?? string.Empty;
+        var kernels = FindKernels()
+            .Where(k => k.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        context.Out.WriteLine($"{kernels.Count} kernels, {kernels.Sum(k => k.Variants.Count)} variants");
+        foreach (var kernel in kernels)
+        {
+            context.Out.WriteLine();
+            context.Out.WriteLine($"{kernel.Name} ({kernel.Variants.Count} variants)");
+            foreach (KernelVariantInfo variant in kernel.Variants)
+            {
+                context.Out.WriteLine("  " + Describe(variant));
+            }
+        }
+
+        context.Out.WriteLine();
+        string cachePath = AutotuneStore.DefaultPath();
+        IReadOnlyList<KeyValuePair<string, string>> choices = ReadAutotuneChoices(cachePath);
+        context.Out.WriteLine($"autotuner cache {cachePath}: {(choices.Count == 0 ? "no choices saved" : $"{choices.Count} choices")}");
+        foreach ((string key, string variant) in choices.Where(c => c.Key.Contains(filter, StringComparison.OrdinalIgnoreCase)))
+        {
+            context.Out.WriteLine($"  {key} -> {variant}");
+        }
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Each kernel as "Class.Kernel" with the variants its generated <c>KernelVariants</c> property lists, sorted by name.</summary>
+    public static IReadOnlyList<(string Name, IReadOnlyList<KernelVariantInfo> Variants)> FindKernels()
+    {
+        Assembly kernels = Assembly.Load(KernelsAssemblyName);
+        var found = new List<(string, IReadOnlyList<KernelVariantInfo>)>();
+        foreach (Type type in kernels.GetExportedTypes())
+        {
+            foreach (PropertyInfo property in type.GetProperties(BindingFlags.Public | BindingFlags.Static))
+            {
+                if (property.Name.EndsWith("Variants", StringComparison.Ordinal)
+                    && typeof(IReadOnlyList<KernelVariantInfo>).IsAssignableFrom(property.PropertyType)
+                    && property.GetValue(null) is IReadOnlyList<KernelVariantInfo> variants)
+                {
+                    string kernelName = property.Name[..^"Variants".Length];
+                    found.Add(($"{type.Name}.{kernelName}", variants));
+                }
+            }
+        }
+        return found.OrderBy(k => k.Item1, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The variant's method and folded values, plus any further facts the generator records (group size, shared memory…).</summary>
+    private static string Describe(KernelVariantInfo variant)
+    {
+        var parts = new List<string>
+        {
+            variant.Method,
+            variant.Constants.Count == 0 ? "no constants" : "constants " + string.Join(", ", variant.Constants),
+            variant.IsGeneric ? "generic shape" : "shapes " + string.Join(", ", variant.Shapes),
+        };
+        string[] shown = [nameof(KernelVariantInfo.Kernel), nameof(KernelVariantInfo.Method), nameof(KernelVariantInfo.Constants),
+            nameof(KernelVariantInfo.Shapes), nameof(KernelVariantInfo.IsGeneric)];
+        foreach (PropertyInfo extra in typeof(KernelVariantInfo).GetProperties().Where(p => !shown.Contains(p.Name)))
+        {
+            parts.Add($"{extra.Name} {extra.GetValue(variant)}");
+        }
+        return string.Join("; ", parts);
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, string>> ReadAutotuneChoices(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        try
+        {
+            var entries = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path)) ?? [];
+            return entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            // The autotuner itself treats an unreadable cache as empty; so does this listing.
+            return [];
+        }
+    }
+}

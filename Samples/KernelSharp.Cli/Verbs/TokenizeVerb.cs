@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json;
+using KernelSharp.Cli.Hosting;
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Tokenization;
+
+namespace KernelSharp.Cli.Verbs;
+
+/// <summary><c>kernelsharp tokenize</c>: text → ids (one string, or a JSONL file line by line), ids → text.</summary>
+public sealed class TokenizeVerb : IVerb
+{
+    public VerbSpec Spec { get; } = new(
+        "tokenize",
+        "Turn text into token ids (or ids back into text) with a model's tokenizer.",
+        "(-m DIR | --tokenizer FILE) (--text TEXT | --jsonl FILE | --ids 1,2,3) [options]",
+        "--text prints the ids as a JSON array. --jsonl reads lines {\"text\": ...} ('-' = stdin) and writes one\n" +
+        "line {\"ids\": [...]} per input line. No special tokens are added unless --add-special is given.",
+        [
+            SharedOptions.Model,
+            OptionSpec.Value("tokenizer", "FILE", "a tokenizer.json (instead of -m)"),
+            OptionSpec.Value("text", "TEXT", "the text to tokenize"),
+            OptionSpec.Value("jsonl", "FILE", "tokenize every line {\"text\": ...} of FILE ('-' = stdin)"),
+            OptionSpec.Value("ids", "IDS", "comma-separated ids to decode back into text"),
+            OptionSpec.Flag("add-special", "add the tokenizer's special tokens (BOS)"),
+        ]);
+
+    public int Run(ParsedArguments args, CliContext context)
+    {
+        args.AtMostOneOf("model", "tokenizer");
+        args.AtMostOneOf("text", "jsonl", "ids");
+        if (!args.Has("model") && !args.Has("tokenizer"))
+        {
+            throw new UsageException("give -m DIR or --tokenizer FILE");
+        }
+        if (!args.Has("text") && !args.Has("jsonl") && !args.Has("ids"))
+        {
+            throw new UsageException("give --text TEXT, --jsonl FILE or --ids 1,2,3");
+        }
+        bool addSpecial = args.Flag("add-special");
+
+        BpeTokenizer tokenizer = LoadTokenizer(args);
+        if (args.Has("ids"))
+        {
+            int[] ids = args.IntList("ids", 0, tokenizer.VocabSize - 1);
+            context.Out.WriteLine(tokenizer.Decode(ids));
+        }
+        else if (args.String("text") is string text)
+        {
+            context.Out.WriteLine(IdsJson(tokenizer.Encode(text, addSpecial)));
+        }
+        else
+        {
+            TokenizeJsonLines(tokenizer, args.RequiredString("jsonl"), addSpecial, context);
+        }
+        return ExitCodes.Success;
+    }
+
+    private static BpeTokenizer LoadTokenizer(ParsedArguments args)
+    {
+        if (args.String("model") is string modelDirectory)
+        {
+            return ModelFolder.Open(modelDirectory).LoadTokenizer();
+        }
+        string path = args.RequiredString("tokenizer");
+        if (!File.Exists(path))
+        {
+            throw new UserInputException($"{path}: tokenizer file not found");
+        }
+        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "tokenizer_config.json");
+        return BpeTokenizer.Load(path, File.Exists(configPath) ? configPath : null);
+    }
+
+    private static void TokenizeJsonLines(BpeTokenizer tokenizer, string source, bool addSpecial, CliContext context)
+    {
+        if (source != "-" && !File.Exists(source))
+        {
+            throw new UserInputException($"{source}: JSONL file not found");
+        }
+        // Standard input belongs to the caller: only a file we opened is disposed here.
+        using StreamReader? file = source == "-" ? null : new StreamReader(source, Encoding.UTF8);
+        TextReader reader = (TextReader?)file ?? context.In;
+        int lineNumber = 0;
+        while (reader.ReadLine() is string line)
+        {
+            lineNumber++;
+            if (line.Trim().Length == 0)
+            {
+                continue;
+            }
+            string text = ReadTextField(line, source, lineNumber);
+            context.Out.WriteLine("{\"ids\": " + IdsJson(tokenizer.Encode(text, addSpecial)) + "}");
+        }
+    }
+
+    private static string ReadTextField(string line, string source, int lineNumber)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(line);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("text", out JsonElement text)
+                && text.ValueKind == JsonValueKind.String)
+            {
+                return text.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported below with the line number, like a wrong shape.
+        }
+        throw new UserInputException($"{source}: line {lineNumber}: expected a JSON object with a string field \"text\"");
+    }
+
+    private static string IdsJson(int[] ids) => "[" + string.Join(", ", ids) + "]";
+}

@@ -1,0 +1,121 @@
+using System.Text;
+
+namespace KernelSharp.Cli.Tests;
+
+/// <summary>
+/// A corpus of broken model folders, built fresh in temp folders: each must give exit code 1 and ONE stderr line naming
+/// the broken file, no stack trace, and leave the folder exactly as it was.
+/// </summary>
+public sealed class BrokenModelTests
+{
+    public static TheoryData<string, string> Cases() => new()
+    {
+        { "truncated safetensors", "generate" },
+        { "truncated safetensors", "logits" },
+        { "header length past the end", "logits" },
+        { "header not JSON", "logits" },
+        { "config not JSON", "generate" },
+        { "config not JSON", "logits" },
+        { "config missing a key", "logits" },
+        { "config inconsistent", "generate" },
+        { "missing shard", "logits" },
+        { "missing shard", "generate" },
+        { "missing tokenizer", "generate" },
+        { "broken tokenizer", "generate" },
+        { "empty folder", "generate" },
+        { "empty folder", "logits" },
+        { "missing folder", "logits" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_broken_model_folder_gives_one_line_naming_the_file_and_stays_untouched(string breakage, string verb)
+    {
+        using var temp = new TempDirectory();
+        (string folder, string culprit) = Build(temp, breakage);
+        Dictionary<string, (long, DateTime)> before = Snapshot(folder);
+
+        string[] args = verb == "generate"
+            ? ["generate", "-m", folder, "-p", "Hello", "-n", "4", "--temp", "0"]
+            : ["logits", "-m", folder, "--tokens", "1,2,3", "-o", temp.Combine("out.safetensors")];
+        CliResult result = Cli.Run(args);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        string line = Assert.Single(result.ErrorLines);
+        Assert.StartsWith("error: ", line);
+        Assert.Contains(culprit, line);
+        Assert.DoesNotContain(" at KernelSharp", result.Stderr);
+        Assert.Equal(string.Empty, result.Stdout);
+        Assert.Equal(before, Snapshot(folder));
+        Assert.False(File.Exists(temp.Combine("out.safetensors")));
+    }
+
+    /// <summary>Breaks a copy of a fixture; returns the folder and the path the error must mention.</summary>
+    private static (string Folder, string Culprit) Build(TempDirectory temp, string breakage)
+    {
+        string bf16 = temp.CopyOf(Fixtures.TinyBf16, "bf16");
+        string Weights() => Path.Combine(bf16, "model.safetensors");
+        string Config() => Path.Combine(bf16, "config.json");
+        switch (breakage)
+        {
+            case "truncated safetensors":
+            {
+                byte[] bytes = File.ReadAllBytes(Weights());
+                File.WriteAllBytes(Weights(), bytes[..(bytes.Length * 2 / 3)]);
+                return (bf16, Weights());
+            }
+            case "header length past the end":
+            {
+                byte[] bytes = File.ReadAllBytes(Weights());
+                BitConverter.GetBytes((ulong)bytes.Length * 2).CopyTo(bytes, 0);
+                File.WriteAllBytes(Weights(), bytes);
+                return (bf16, Weights());
+            }
+            case "header not JSON":
+            {
+                byte[] bytes = File.ReadAllBytes(Weights());
+                Encoding.ASCII.GetBytes("#!?not json").CopyTo(bytes, 8);
+                File.WriteAllBytes(Weights(), bytes);
+                return (bf16, Weights());
+            }
+            case "config not JSON":
+                File.WriteAllText(Config(), "vocab_size = 512");
+                return (bf16, Config());
+            case "config missing a key":
+                File.WriteAllText(Config(), File.ReadAllText(Config()).Replace("\"hidden_size\": 128,", string.Empty));
+                return (bf16, Config());
+            case "config inconsistent":
+                File.WriteAllText(Config(), File.ReadAllText(Config()).Replace("\"n_group\": 4,", "\"n_group\": 3,"));
+                return (bf16, Config());
+            case "missing shard":
+            {
+                string fp8 = temp.CopyOf(Fixtures.TinyFp8Yarn, "fp8");
+                string shard = Path.Combine(fp8, "model-00002-of-00002.safetensors");
+                File.Delete(shard);
+                return (fp8, "model-00002-of-00002.safetensors");
+            }
+            case "missing tokenizer":
+                File.Delete(Path.Combine(bf16, "tokenizer.json"));
+                return (bf16, Path.Combine(bf16, "tokenizer.json"));
+            case "broken tokenizer":
+                File.WriteAllText(Path.Combine(bf16, "tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": ");
+                return (bf16, Path.Combine(bf16, "tokenizer.json"));
+            case "empty folder":
+            {
+                string empty = temp.Combine("empty");
+                Directory.CreateDirectory(empty);
+                return (empty, Path.Combine(empty, "config.json"));
+            }
+            case "missing folder":
+                return (temp.Combine("nowhere"), temp.Combine("nowhere"));
+            default:
+                throw new ArgumentException(breakage);
+        }
+    }
+
+    private static Dictionary<string, (long, DateTime)> Snapshot(string folder)
+        => Directory.Exists(folder)
+            ? Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories)
+                .ToDictionary(p => p, p => (File.Exists(p) ? new FileInfo(p).Length : -1, File.GetLastWriteTimeUtc(p)))
+            : [];
+}

@@ -1,0 +1,90 @@
+namespace KernelSharp.Cli.Tests;
+
+public sealed class CreateModelTests
+{
+    [Fact]
+    public void A_created_model_can_be_inspected_and_run()
+    {
+        using var temp = new TempDirectory();
+        string model = temp.Combine("random-fp8");
+        CliResult created = Cli.Run("create-model", "--preset", "tiny", "-o", model, "-s", "3", "--dtype", "fp8", "--shards", "3",
+            "--tokenizer", Path.Combine(Fixtures.TinyBf16, "tokenizer.json"));
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.StartsWith($"wrote {model}: 3 layers", created.Stdout);
+        Assert.True(File.Exists(Path.Combine(model, "model.safetensors.index.json")));
+        Assert.Equal(3, Directory.GetFiles(model, "model-*.safetensors").Length);
+
+        CliResult inspected = Cli.Run("inspect", "-m", model);
+        Assert.True(inspected.ExitCode == 0, inspected.ToString());
+        Assert.Contains("files: 3 safetensors", inspected.Stdout);
+        Assert.Contains("F8_E4M3", inspected.Stdout);
+
+        string output = temp.Combine("logits.safetensors");
+        CliResult logits = Cli.Run("logits", "-m", model, "--tokens", "5,6,7,8", "-o", output);
+        Assert.True(logits.ExitCode == 0, logits.ToString());
+        float[] values = Golden.Floats(output, "logits", out long[] shape);
+        Assert.Equal([4L, 512L], shape);
+        Assert.All(values, v => Assert.True(float.IsFinite(v)));
+
+        CliResult generated = Cli.Run("generate", "-m", model, "-p", "Hi", "-n", "4", "--temp", "0", "--ignore-eos");
+        Assert.True(generated.ExitCode == 0, generated.ToString());
+    }
+
+    [Fact]
+    public void The_same_seed_writes_the_same_weights()
+    {
+        using var temp = new TempDirectory();
+        Assert.Equal(0, Cli.Run("create-model", "--preset", "tiny", "-o", temp.Combine("a"), "-s", "9").ExitCode);
+        Assert.Equal(0, Cli.Run("create-model", "--preset", "tiny", "-o", temp.Combine("b"), "-s", "9").ExitCode);
+        Assert.Equal(File.ReadAllBytes(temp.Combine("a", "model.safetensors")), File.ReadAllBytes(temp.Combine("b", "model.safetensors")));
+    }
+
+    [Fact]
+    public void An_existing_checkpoint_is_kept_unless_force_is_given()
+    {
+        using var temp = new TempDirectory();
+        string model = temp.Combine("model");
+        string weights = Path.Combine(model, "model.safetensors");
+        Assert.Equal(0, Cli.Run("create-model", "--preset", "tiny", "-o", model, "-s", "1").ExitCode);
+        byte[] original = File.ReadAllBytes(weights);
+
+        CliResult refused = Cli.Run("create-model", "--preset", "tiny", "-o", model, "-s", "2");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains(model, Assert.Single(refused.ErrorLines));
+        Assert.Equal(original, File.ReadAllBytes(weights));
+
+        CliResult forced = Cli.Run("create-model", "--preset", "tiny", "-o", model, "-s", "2", "--force");
+        Assert.True(forced.ExitCode == 0, forced.ToString());
+        Assert.NotEqual(original, File.ReadAllBytes(weights));
+        Assert.Equal([model], Directory.GetDirectories(temp.Path));
+    }
+
+    [Fact]
+    public void A_folder_that_is_not_a_checkpoint_is_never_replaced_even_with_force()
+    {
+        using var temp = new TempDirectory();
+        string folder = temp.Combine("documents");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "keep.txt"), "precious");
+
+        CliResult refused = Cli.Run("create-model", "--preset", "tiny", "-o", folder, "--force");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains(folder, Assert.Single(refused.ErrorLines));
+        Assert.Equal(["keep.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_config_file_is_accepted_and_a_bad_one_is_reported_by_name()
+    {
+        using var temp = new TempDirectory();
+        CliResult fromConfig = Cli.Run("create-model", "--config", Path.Combine(Fixtures.TinyFp8Yarn, "config.json"), "-o", temp.Combine("m"));
+        Assert.True(fromConfig.ExitCode == 0, fromConfig.ToString());
+
+        string badConfig = temp.Combine("bad.json");
+        File.WriteAllText(badConfig, "{ \"vocab_size\": 512 ");
+        CliResult bad = Cli.Run("create-model", "--config", badConfig, "-o", temp.Combine("n"));
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains(badConfig, Assert.Single(bad.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("n")));
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using KernelSharp.Cli.Verbs;
+
+namespace KernelSharp.Cli.Tests;
+
+public sealed class OtherVerbTests
+{
+    [Fact]
+    public void Bench_prints_a_markdown_table_with_pp_and_tg_rows()
+    {
+        CliResult result = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "16", "-n", "4", "-r", "2");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] lines = result.Stdout.Split('\n');
+        Assert.StartsWith("device: ", lines[0]);
+        Assert.StartsWith("model: tiny-dsa-bf16: 3 layers", lines[1]);
+        Assert.Contains("| model | size | params | backend | test | t/s |", lines);
+        Assert.Single(lines, l => l.StartsWith("| tiny-dsa-bf16 |") && l.Contains("| pp16 |"));
+        Assert.Single(lines, l => l.StartsWith("| tiny-dsa-bf16 |") && l.Contains("| tg4 |"));
+    }
+
+    [Fact]
+    public void Bench_json_has_one_result_per_test_with_every_sample()
+    {
+        CliResult result = Cli.Run("bench", "-m", Fixtures.TinyFp8Yarn, "-p", "8", "-n", "3", "-r", "3", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using JsonDocument json = JsonDocument.Parse(result.Stdout);
+        JsonElement[] results = json.RootElement.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(["pp8", "tg3"], results.Select(r => r.GetProperty("test").GetString()));
+        Assert.All(results, r => Assert.Equal(3, r.GetProperty("samples_ts").GetArrayLength()));
+        Assert.All(results, r => Assert.True(r.GetProperty("avg_ts").GetDouble() > 0));
+        Assert.Equal("tiny-dsa-fp8-yarn", json.RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public void Inspect_reports_config_parameters_dtypes_memory_and_tensors()
+    {
+        CliResult result = Cli.Run("inspect", "-m", Fixtures.TinyFp8Yarn, "--tensors");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string text = result.Stdout;
+        Assert.Contains("layers: 3 (1 dense + 2 MoE), hidden 128, vocab 512", text);
+        Assert.Contains("rope: yarn", text);
+        Assert.Contains("quantization: fp8", text);
+        Assert.Contains("active per token", text);
+        Assert.Contains("MTP layer", text);
+        Assert.Contains("F8_E4M3", text);
+        Assert.Contains("cpu (fp32 weights)", text);
+        Assert.Contains("model.layers.0.self_attn.kv_a_proj_with_mqa.weight", text);
+    }
+
+    [Fact]
+    public void Inspect_active_parameters_count_only_the_routed_experts_a_token_uses()
+    {
+        CliResult result = Cli.Run("inspect", "-m", Fixtures.TinyBf16);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // tiny: 2 MoE layers × 16 routed experts × 3 projections of 128×64; 4 of 16 are active.
+        long routed = 2L * 16 * 3 * 128 * 64;
+        Assert.Contains($"routed experts {Hosting.Sizes.Count(routed)}", result.Stdout);
+    }
+
+    [Fact]
+    public void Devices_always_lists_the_cpu()
+    {
+        CliResult result = Cli.Run("devices");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("CPU: ", result.Stdout);
+    }
+
+    [Fact]
+    public void Kernels_lists_every_kernel_found_by_reflection_and_the_autotuner_cache()
+    {
+        using var temp = new TempDirectory();
+        string cache = temp.Combine("autotune.json");
+        File.WriteAllText(cache, "{\"cpu|RmsNorm|4096\": \"RmsNorm__blockSize256\"}");
+        string? previous = Environment.GetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE");
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", cache);
+        try
+        {
+            CliResult result = Cli.Run("kernels");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var kernels = KernelsVerb.FindKernels();
+            Assert.StartsWith($"{kernels.Count} kernels, {kernels.Sum(k => k.Variants.Count)} variants", result.Stdout);
+            foreach (var kernel in kernels)
+            {
+                Assert.Contains($"{kernel.Name} ({kernel.Variants.Count} variants)", result.Stdout);
+                Assert.All(kernel.Variants, v => Assert.Contains(v.Method, result.Stdout));
+            }
+            Assert.Contains("cpu|RmsNorm|4096 -> RmsNorm__blockSize256", result.Stdout);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", previous);
+        }
+    }
+}

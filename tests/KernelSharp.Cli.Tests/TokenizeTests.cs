@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace KernelSharp.Cli.Tests;
+
+public sealed class TokenizeTests
+{
+    private static readonly string TokenizerGolden = Path.Combine(Fixtures.TinyBf16, "tokenizer_golden.json");
+
+    [Fact]
+    public void Jsonl_gives_one_ids_line_per_input_line_equal_to_the_golden_ids()
+    {
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllText(TokenizerGolden));
+        JsonElement[] cases = golden.RootElement.GetProperty("encode").EnumerateArray().ToArray();
+        string input = string.Join('\n', cases.Select(c => JsonSerializer.Serialize(new { text = c.GetProperty("text").GetString() })));
+
+        // The golden ids were made with special tokens (BOS first); without --add-special they start after it.
+        CliResult withBos = Cli.RunWithInput(input, "tokenize", "-m", Fixtures.TinyBf16, "--jsonl", "-", "--add-special");
+        CliResult plain = Cli.RunWithInput(input, "tokenize", "-m", Fixtures.TinyBf16, "--jsonl", "-");
+
+        Assert.True(withBos.ExitCode == 0, withBos.ToString());
+        string[] bosLines = withBos.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] plainLines = plain.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(cases.Length, bosLines.Length);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            int[] expected = cases[i].GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            Assert.Equal(expected, Ids(bosLines[i]));
+            Assert.Equal(expected[1..], Ids(plainLines[i]));
+        }
+    }
+
+    [Fact]
+    public void Text_prints_ids_and_ids_decode_back_to_the_text()
+    {
+        CliResult encoded = Cli.Run("tokenize", "--tokenizer", Path.Combine(Fixtures.TinyBf16, "tokenizer.json"), "--text", "Hello, world!");
+        Assert.True(encoded.ExitCode == 0, encoded.ToString());
+        int[] ids = JsonSerializer.Deserialize<int[]>(encoded.Stdout)!;
+        Assert.NotEmpty(ids);
+
+        CliResult decoded = Cli.Run("tokenize", "-m", Fixtures.TinyBf16, "--ids", string.Join(',', ids));
+        Assert.Equal("Hello, world!\n", decoded.Stdout);
+    }
+
+    [Fact]
+    public void A_malformed_jsonl_line_is_a_one_line_error_naming_file_and_line()
+    {
+        using var temp = new TempDirectory();
+        string input = temp.Combine("in.jsonl");
+        File.WriteAllText(input, "{\"text\": \"ok\"}\n{\"txt\": 3}\n");
+        CliResult result = Cli.Run("tokenize", "-m", Fixtures.TinyBf16, "--jsonl", input);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: {input}: line 2: expected a JSON object with a string field \"text\"", Assert.Single(result.ErrorLines));
+    }
+
+    private static int[] Ids(string line)
+    {
+        using JsonDocument document = JsonDocument.Parse(line);
+        return document.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    }
+}

@@ -1,0 +1,157 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Generators.Tests.Infrastructure;
+using KernelSharp.Generators.Tests.Kernels;
+using Xunit;
+
+namespace KernelSharp.Generators.Tests;
+
+/// <summary>
+/// The test kernels run through their generated launchers on the generated CPU path (FastCpu) and on ILGPU's CPU
+/// accelerator (IlgpuCpu), against the plain references on fresh random inputs.
+/// </summary>
+public sealed class ExecutionTests
+{
+    private const float Tolerance = 1e-5f;
+
+    [Theory]
+    [InlineData(KernelBackend.FastCpu, 1000)]
+    [InlineData(KernelBackend.IlgpuCpu, 300)]
+    [InlineData(KernelBackend.FastCpu, 1)]
+    public void VectorAddMatchesReference(KernelBackend backend, int n)
+    {
+        var device = TestDevices.Get(backend);
+        var a = Numerics.Random(n, seed: n);
+        var b = Numerics.Random(n, seed: n + 1);
+        using var da = device.Allocate<float>(n);
+        using var db = device.Allocate<float>(n);
+        using var dc = device.Allocate<float>(n);
+        da.CopyFromCPU(a);
+        db.CopyFromCPU(b);
+        TestKernels.LaunchVectorAdd(device, da.View, db.View, dc.View, n);
+        device.Synchronize();
+        Numerics.AssertClose(References.VectorAdd(a, b), dc.GetAsArray1D(), 0f, $"VectorAdd on {backend}");
+    }
+
+    [Theory]
+    [InlineData(KernelBackend.FastCpu, 64)]   // specialized variant (cols folded)
+    [InlineData(KernelBackend.FastCpu, 100)]  // generic variant
+    [InlineData(KernelBackend.IlgpuCpu, 64)]
+    [InlineData(KernelBackend.IlgpuCpu, 100)]
+    public void RmsNormMatchesReference(KernelBackend backend, int cols)
+    {
+        const int rows = 5;
+        const float eps = 1e-6f;
+        var device = TestDevices.Get(backend);
+        var x = Numerics.Random(rows * cols, seed: 7 + cols, scale: 3f);
+        var weight = Numerics.Random(cols, seed: 11 + cols);
+        using var dx = device.Allocate<float>(x.Length);
+        using var dw = device.Allocate<float>(cols);
+        using var dy = device.Allocate<float>(x.Length);
+        dx.CopyFromCPU(x);
+        dw.CopyFromCPU(weight);
+        TestKernels.LaunchRmsNorm(device, dx.View, dw.View, dy.View, rows, cols, eps);
+        device.Synchronize();
+        Numerics.AssertClose(References.RmsNorm(x, weight, rows, cols, eps), dy.GetAsArray1D(), Tolerance, $"RmsNorm {rows}x{cols} on {backend}");
+    }
+
+    [Theory]
+    [InlineData(KernelBackend.FastCpu, 3, 200)]
+    [InlineData(KernelBackend.IlgpuCpu, 3, 50)]
+    public void SoftmaxMatchesReference(KernelBackend backend, int rows, int cols)
+    {
+        var device = TestDevices.Get(backend);
+        var x = Numerics.Random(rows * cols, seed: rows * cols, scale: 5f);
+        using var dx = device.Allocate<float>(x.Length);
+        using var dy = device.Allocate<float>(x.Length);
+        dx.CopyFromCPU(x);
+        // Softmax reads and writes y: the autotuner must restore it between its timed runs.
+        TestKernels.LaunchSoftmax(device, dx.View, dy.View, rows, cols);
+        device.Synchronize();
+        Numerics.AssertClose(References.Softmax(x, rows, cols), dy.GetAsArray1D(), Tolerance, $"Softmax {rows}x{cols} on {backend}");
+    }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(128)]
+    [InlineData(1)]
+    public void CpuPathIsCorrectForEveryGroupSize(int blockSize)
+    {
+        // The CPU path takes the constants as arguments: every listed value (and group size 1) must give the same result.
+        const int rows = 4, cols = 96;
+        var device = TestDevices.FastCpu;
+        var x = Numerics.Random(rows * cols, seed: blockSize);
+        var weight = Numerics.Random(cols, seed: blockSize + 1);
+        using var dx = device.Allocate<float>(x.Length);
+        using var dw = device.Allocate<float>(cols);
+        using var dy = device.Allocate<float>(x.Length);
+        dx.CopyFromCPU(x);
+        dw.CopyFromCPU(weight);
+        TestKernels.RmsNormCpu(dx.View, dw.View, dy.View, rows, cols, 1e-5f, blockSize);
+        Numerics.AssertClose(References.RmsNorm(x, weight, rows, cols, 1e-5f), dy.GetAsArray1D(), Tolerance, $"RmsNormCpu blockSize {blockSize}");
+    }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void EverySoftmaxVariantIsAValidIlgpuKernel(int blockSize)
+    {
+        const int rows = 2, cols = 70;
+        var device = TestDevices.IlgpuCpu;
+        var x = Numerics.Random(rows * cols, seed: 3 * blockSize, scale: 4f);
+        using var dx = device.Accelerator.Allocate1D(x);
+        using var dy = device.Accelerator.Allocate1D<float>(x.Length);
+        Action<ArrayView<float>, ArrayView<float>, int, int> variant = blockSize == 32 ? TestKernels.Softmax__blockSize32 : TestKernels.Softmax__blockSize64;
+        var kernel = device.Accelerator.LoadStreamKernel(variant);
+        kernel(new KernelConfig(rows, blockSize), dx.View, dy.View, rows, cols);
+        device.Synchronize();
+        Numerics.AssertClose(References.Softmax(x, rows, cols), dy.GetAsArray1D(), Tolerance, $"Softmax__blockSize{blockSize}");
+    }
+
+    [Fact]
+    public void SpecializedRmsNormVariantFoldsTheShape()
+    {
+        // RmsNorm__blockSize32_cols64 has no cols parameter: the shape is a constant inside it.
+        var method = typeof(TestKernels).GetMethod("RmsNorm__blockSize32_cols64")!;
+        Assert.DoesNotContain(method.GetParameters(), p => p.Name is "cols" or "blockSize");
+        const int rows = 3, cols = 64;
+        var device = TestDevices.IlgpuCpu;
+        var x = Numerics.Random(rows * cols, seed: 5);
+        var weight = Numerics.Random(cols, seed: 6);
+        using var dx = device.Accelerator.Allocate1D(x);
+        using var dw = device.Accelerator.Allocate1D(weight);
+        using var dy = device.Accelerator.Allocate1D<float>(x.Length);
+        var kernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(TestKernels.RmsNorm__blockSize32_cols64);
+        kernel(new KernelConfig(rows, 32), dx.View, dw.View, dy.View, rows, 1e-6f);
+        device.Synchronize();
+        Numerics.AssertClose(References.RmsNorm(x, weight, rows, cols, 1e-6f), dy.GetAsArray1D(), Tolerance, "RmsNorm__blockSize32_cols64");
+    }
+
+    [Fact]
+    public void LauncherCachesCompiledVariantsPerDevice()
+    {
+        var device = TestDevices.IlgpuCpu;
+        const int n = 64;
+        using var a = device.Allocate<float>(n);
+        using var c = device.Allocate<float>(n);
+        TestKernels.LaunchVectorAdd(device, a.View, a.View, c.View, n);
+        int cached = device.CachedKernelCount;
+        TestKernels.LaunchVectorAdd(device, a.View, a.View, c.View, n);
+        device.Synchronize();
+        Assert.True(cached >= 1);
+        Assert.Equal(cached, device.CachedKernelCount);
+    }
+
+    [Fact]
+    public void VariantListDescribesEveryVariant()
+    {
+        // RmsNorm: blockSize {32, 128} × cols {64, 256, generic}.
+        Assert.Equal(6, TestKernels.RmsNormVariants.Count);
+        Assert.Equal(2, TestKernels.RmsNormVariants.Count(v => v.IsGeneric));
+        Assert.Contains(TestKernels.RmsNormVariants, v => v.Method == "RmsNorm__blockSize128_cols256"
+            && v.Constants.Single() == new FoldedValue("blockSize", 128) && v.Shapes.Single() == new FoldedValue("cols", 256));
+        foreach (var variant in TestKernels.RmsNormVariants)
+            Assert.NotNull(typeof(TestKernels).GetMethod(variant.Method));
+    }
+}

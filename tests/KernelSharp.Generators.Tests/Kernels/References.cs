@@ -1,0 +1,41 @@
+namespace KernelSharp.Generators.Tests.Kernels;
+
+/// <summary>Plain, obviously correct references for <see cref="TestKernels"/> (double accumulation).</summary>
+public static class References
+{
+    public static float[] VectorAdd(float[] a, float[] b) => a.Zip(b, (x, y) => x + y).ToArray();
+
+    /// <summary>x, result [rows × cols]; weight [cols].</summary>
+    public static float[] RmsNorm(float[] x, float[] weight, int rows, int cols, float eps)
+    {
+        var y = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double sumSquares = 0;
+            for (int c = 0; c < cols; c++)
+                sumSquares += (double)x[r * cols + c] * x[r * cols + c];
+            double scale = 1.0 / Math.Sqrt(sumSquares / cols + eps);
+            for (int c = 0; c < cols; c++)
+                y[r * cols + c] = (float)(x[r * cols + c] * scale * weight[c]);
+        }
+        return y;
+    }
+
+    /// <summary>x, result [rows × cols].</summary>
+    public static float[] Softmax(float[] x, int rows, int cols)
+    {
+        var y = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double max = double.NegativeInfinity;
+            for (int c = 0; c < cols; c++)
+                max = Math.Max(max, x[r * cols + c]);
+            double sum = 0;
+            for (int c = 0; c < cols; c++)
+                sum += Math.Exp(x[r * cols + c] - max);
+            for (int c = 0; c < cols; c++)
+                y[r * cols + c] = (float)(Math.Exp(x[r * cols + c] - max) / sum);
+        }
+        return y;
+    }
+}

@@ -1,0 +1,73 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Generators.Tests.Kernels;
+
+/// <summary>
+/// Kernels written here, in the test project, so the execution tests exercise the generator on code it does not
+/// own. Each has a plain CPU reference in <see cref="References"/>.
+/// </summary>
+public static partial class TestKernels
+{
+    /// <summary>c[i] = a[i] + b[i]. Views: a, b, c [n].</summary>
+    [Kernel(Grid = "(n + blockSize - 1) / blockSize", GroupSize = "blockSize")]
+    public static void VectorAdd(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int n, [Constant(64, 128)] int blockSize)
+    {
+        int i = Grid.IdxX * Group.DimX + Group.IdxX;
+        if (i >= n)
+            return;
+        c[i] = a[i] + b[i];
+    }
+
+    /// <summary>y = x / sqrt(mean(x²) + eps) · weight, one group per row. Views: x, y [rows × cols], weight [cols].</summary>
+    [Kernel(Grid = "rows", GroupSize = "blockSize")]
+    public static void RmsNorm(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> y, int rows, [Shape(64, 256)] int cols, float eps,
+        [Constant(32, 128)] int blockSize)
+    {
+        long rowStart = (long)Grid.IdxX * cols;
+        float partial = 0f;
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+        {
+            float v = x[rowStart + c];
+            partial += v * v;
+        }
+        float total = KsGroup.Sum(partial);
+        float scale = 1f / XMath.Sqrt(total / cols + eps);
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+            y[rowStart + c] = x[rowStart + c] * scale * weight[c];
+    }
+
+    /// <summary>
+    /// Row softmax, one group per row: a group max, then a shared-memory tree sum behind barriers (a group-uniform
+    /// loop that the variants unroll). Views: x, y [rows × cols].
+    /// </summary>
+    [Kernel(Grid = "rows", GroupSize = "blockSize")]
+    public static void Softmax(ArrayView<float> x, ArrayView<float> y, int rows, int cols, [Constant(32, 64)] int blockSize)
+    {
+        var partialSums = SharedMemory.Allocate<float>(blockSize); // [blockSize]
+        long rowStart = (long)Grid.IdxX * cols;
+        float localMax = float.NegativeInfinity;
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+            localMax = XMath.Max(localMax, x[rowStart + c]);
+        float rowMax = KsGroup.Max(localMax);
+        float localSum = 0f;
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+        {
+            float e = XMath.Exp(x[rowStart + c] - rowMax);
+            y[rowStart + c] = e;
+            localSum += e;
+        }
+        partialSums[Group.IdxX] = localSum;
+        Group.Barrier();
+        for (int stride = blockSize / 2; stride > 0; stride /= 2)
+        {
+            if (Group.IdxX < stride)
+                partialSums[Group.IdxX] += partialSums[Group.IdxX + stride];
+            Group.Barrier();
+        }
+        float inverse = 1f / partialSums[0];
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+            y[rowStart + c] *= inverse;
+    }
+}

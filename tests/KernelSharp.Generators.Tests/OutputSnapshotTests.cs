@@ -1,0 +1,63 @@
+using KernelSharp.Generators.Tests.Infrastructure;
+using Snapshooter.Xunit;
+using Xunit;
+
+namespace KernelSharp.Generators.Tests;
+
+/// <summary>
+/// The generated C# of small kernels, pinned by snapshots (__snapshots__/*.snap). The snapshots double as the
+/// documentation of what each kind of variant looks like. Every generated file must also compile cleanly.
+/// </summary>
+public sealed class OutputSnapshotTests
+{
+    private static string Generate(string members, string kernel, params InMemoryAdditionalText[] configs)
+    {
+        var run = GeneratorHarness.Run(KernelSources.InClass(members), configs);
+        Assert.Empty(run.CompileProblems);
+        return run.Generated($".{kernel}.g.cs");
+    }
+
+    [Fact]
+    public void ElementwiseKernelWithTwoBlockSizes() =>
+        Snapshot.Match(Generate(KernelSources.Elementwise, "Scale"), "Elementwise_Scale");
+
+    [Fact]
+    public void GroupReductionWithListedShape() =>
+        Snapshot.Match(Generate(KernelSources.RmsNorm, "RmsNorm"), "GroupReduction_RmsNorm");
+
+    [Fact]
+    public void SharedMemoryTreeWithUnrolledBarrierLoop() =>
+        Snapshot.Match(Generate(KernelSources.SharedTreeSum, "RowSum"), "SharedTree_RowSum");
+
+    [Fact]
+    public void RegisterTileLoopUnrolledPerConstant() =>
+        Snapshot.Match(Generate(KernelSources.RegisterTile, "TileAxpy"), "RegisterTile_TileAxpy");
+
+    [Fact]
+    public void ShapesFromConfigAdditionalFiles() =>
+        Snapshot.Match(Generate(KernelSources.ConfigShaped, "RowScale",
+            new InMemoryAdditionalText("/models/a/config.json", "{ \"hidden_size\": 2048, \"vocab_size\": 129280 }"),
+            new InMemoryAdditionalText("/models/b.config.json", "{ \"text_config\": { \"hidden_size\": 7168 }, \"rms_norm_eps\": 1e-6 }"),
+            new InMemoryAdditionalText("/models/notes.json", "{ \"hidden_size\": 5 }")), "ConfigShapes_RowScale");
+
+    [Fact]
+    public void WarpCollectiveWithEarlyReturn() =>
+        Snapshot.Match(Generate(KernelSources.WarpMax, "WarpMax"), "WarpCollective_WarpMax");
+
+    [Fact]
+    public void KernelWithoutCpuPathFallsBackToIlgpu() =>
+        Snapshot.Match(Generate(KernelSources.NestedCollective, "Nested"), "NoCpuPath_Nested");
+
+    [Fact]
+    public void KernelWithoutConstantsHasOneGenericVariant() =>
+        Snapshot.Match(Generate(KernelSources.Plain, "Fill"), "Generic_Fill");
+
+    [Fact]
+    public void OutputIsDeterministic()
+    {
+        string first = Generate(KernelSources.SharedTreeSum, "RowSum");
+        string second = Generate(KernelSources.SharedTreeSum, "RowSum");
+        Assert.Equal(first, second);
+        Assert.DoesNotContain("\r", first);
+    }
+}

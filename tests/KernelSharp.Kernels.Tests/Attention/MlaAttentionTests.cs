@@ -1,0 +1,127 @@
+using KernelSharp.Dsl;
+using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using KernelSharp.Kernels.Tests.Invariants;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Attention;
+
+/// <summary>
+/// Sparse and dense MLA attention (absorbed form on the latent cache) and the q-absorption / output up-projection
+/// kernels against their float64 references.
+/// </summary>
+public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTestBase(backend)
+{
+    /// <summary>The tolerance of an attention output: fp32 scores through exp, against float64.</summary>
+    private static readonly Tolerance AttentionTolerance = new(2e-4, 2e-5);
+
+    [SkippableTheory]
+    [InlineData(4, 10, 64, 16, 50)]    // tiny model's latent/rope dims; 10 heads = a full and a partial head block
+    [InlineData(2, 3, 512, 64, 40)]    // DeepSeek-V3.2's kv_lora_rank and rope dim
+    [InlineData(1, 1, 4, 0, 5)]        // smallest: one head, no rope part
+    public void Sparse_attention_matches_reference(int queryCount, int heads, int latentDim, int ropeDim, int cacheRows)
+    {
+        RequireBackend();
+        var random = NewRandom(queryCount * 100 + heads + latentDim);
+        int rowLength = latentDim + ropeDim;
+        float[] queries = RandomTensors.Normal(random, (long)queryCount * heads * rowLength, 0.3f);
+        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
+        // Per query a selection of a different size (0, 1, a full tile, a tile + 1, ...), in no particular order.
+        int[] sizes = [0, 1, 16, 17, cacheRows, 33];
+        int stride = cacheRows;
+        var keys = new int[queryCount][];
+        var selected = new int[queryCount * stride];
+        var counts = new int[queryCount];
+        for (int q = 0; q < queryCount; q++)
+        {
+            int count = Math.Min(cacheRows, sizes[(q + heads) % sizes.Length]);
+            keys[q] = Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(count).ToArray();
+            keys[q].CopyTo(selected, q * stride);
+            counts[q] = count;
+        }
+        float scale = MlaShapes.SoftmaxScale(latentDim / 2, ropeDim);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(cache);
+        using var selectedBuffer = Upload(selected);
+        using var countBuffer = Upload(counts);
+        using var output = Allocate<float>((long)queryCount * heads * latentDim);
+        SparseMla(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(output), queryCount, heads, latentDim, ropeDim, stride, scale);
+        double[] expected = MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale);
+        Tolerance.AssertClose(expected, Download(output), AttentionTolerance, "sparse MLA o_lat");
+    }
+
+    [SkippableFact]
+    public void Dense_causal_attention_matches_reference()
+    {
+        RequireBackend();
+        var random = NewRandom(21);
+        int heads = 9;
+        int latentDim = 64;
+        int ropeDim = 16;
+        int cacheRows = 37;
+        int[] positions = [0, 15, 16, 36, 20];
+        int rowLength = latentDim + ropeDim;
+        float[] queries = RandomTensors.Normal(random, (long)positions.Length * heads * rowLength, 0.3f);
+        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
+        float scale = MlaShapes.SoftmaxScale(32, ropeDim, mscale: 1.3);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(cache);
+        using var positionBuffer = Upload(positions);
+        using var output = Allocate<float>((long)positions.Length * heads * latentDim);
+        DenseMla(V(qBuffer), V(cacheBuffer), V(positionBuffer), V(output), positions.Length, heads, latentDim, ropeDim, scale);
+        double[] expected = MlaAttentionReference.Absorbed(queries, cache, MlaAttentionReference.CausalKeys(positions), heads, latentDim, ropeDim, scale);
+        Tolerance.AssertClose(expected, Download(output), AttentionTolerance, "dense MLA o_lat");
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Absorb_query_and_up_projection_match_reference(bool bf16Weights)
+    {
+        RequireBackend();
+        var random = NewRandom(bf16Weights ? 31 : 32);
+        int queryCount = 3;
+        int heads = 5;
+        int nopeDim = 32;
+        int ropeDim = 16;
+        int valueDim = 24;
+        int latentDim = 136; // > one group of 128 threads
+        float[] q = RandomTensors.Normal(random, (long)queryCount * heads * (nopeDim + ropeDim));
+        var (bits, weights) = RandomTensors.Bf16(random, (long)heads * (nopeDim + valueDim) * latentDim, 0.2f);
+        float[] latentOutput = RandomTensors.Normal(random, (long)queryCount * heads * latentDim);
+        using var qBuffer = Upload(q);
+        using var wF32 = Upload(weights);
+        using var wBf16 = Upload(bits);
+        using var latentBuffer = Upload(latentOutput);
+        using var queries = Allocate<float>((long)queryCount * heads * (latentDim + ropeDim));
+        using var output = Allocate<float>((long)queryCount * heads * valueDim);
+        object w = bf16Weights ? V(wBf16) : V(wF32);
+        AbsorbQuery(bf16Weights ? nameof(MlaKernels.AbsorbQueryBf16) : nameof(MlaKernels.AbsorbQuery),
+            V(qBuffer), w, V(queries), queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
+        UpProjectOutput(bf16Weights ? nameof(MlaKernels.UpProjectOutputBf16) : nameof(MlaKernels.UpProjectOutput),
+            V(latentBuffer), w, V(output), queryCount, heads, nopeDim, valueDim, latentDim);
+        Tolerance.AssertClose(MlaProjectionsReference.AbsorbQuery(q, weights, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim),
+            Download(queries), Tolerance.Fp32, "q_abs ‖ q_pe");
+        Tolerance.AssertClose(MlaProjectionsReference.UpProjectOutput(latentOutput, weights, queryCount, heads, nopeDim, valueDim, latentDim),
+            Download(output), Tolerance.Fp32, "o = o_lat·W_vᵀ");
+    }
+}
+
+public sealed class MlaAttentionTests_FastCpu(FastCpuBackend b) : MlaAttentionTests(b), IClassFixture<FastCpuBackend>;
+public sealed class MlaAttentionTests_IlgpuCpu(IlgpuCpuBackend b) : MlaAttentionTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class MlaAttentionTests_Cuda(CudaBackend b) : MlaAttentionTests(b), IClassFixture<CudaBackend>;
+public sealed class MlaAttentionTests_OpenCL(OpenCLBackend b) : MlaAttentionTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>The launch-time shape checks of the MLA kernels (no device needed).</summary>
+public sealed class MlaShapesTests
+{
+    [Fact]
+    public void Shape_limits_are_reported_in_one_line()
+    {
+        var error = Assert.Throws<ArgumentException>(() => MlaShapes.Validate(4, 1024, 64));
+        Assert.Contains("kv_lora_rank", error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+        Assert.Throws<ArgumentException>(() => MlaShapes.Validate(4, 64, 6));
+    }
+}

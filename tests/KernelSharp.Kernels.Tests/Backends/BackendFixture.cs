@@ -1,0 +1,155 @@
+// Per-backend test scaffolding shared by every kernel test in this project.
+//
+// How to use it (one abstract class per operation, one one-line sealed class per backend):
+//
+//   using Xunit;  (no global usings in this project: add it per file)
+//
+//   public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(backend)
+//   {
+//       [SkippableFact]                       // SkippableFact/SkippableTheory so unavailable GPUs report "skipped"
+//       public void Matches_reference()
+//       {
+//           RequireBackend();                 // first line of every test: skips when the device is absent
+//           using var x = Upload(hostInput);  // host array -> device buffer on this backend
+//           LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, grid, group, x.View, ...);
+//           //  or, through the generated launcher:  RmsNormKernels.LaunchRmsNorm(Device, x.View, ...);
+//           float[] actual = Download(y);
+//           Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "rmsnorm out");
+//       }
+//   }
+//   public sealed class RmsNormTests_FastCpu(FastCpuBackend b) : RmsNormTests(b), IClassFixture<FastCpuBackend>;
+//   public sealed class RmsNormTests_IlgpuCpu(IlgpuCpuBackend b) : RmsNormTests(b), IClassFixture<IlgpuCpuBackend>;
+//   public sealed class RmsNormTests_Cuda(CudaBackend b) : RmsNormTests(b), IClassFixture<CudaBackend>;
+//   public sealed class RmsNormTests_OpenCL(OpenCLBackend b) : RmsNormTests(b), IClassFixture<OpenCLBackend>;
+//
+// A fixture lives as long as its test class (xunit runs the tests of one class one after another), so each class
+// owns one KernelDevice/accelerator and classes run in parallel without sharing device state.
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace KernelSharp.Kernels.Tests.Backends;
+
+/// <summary>The backends every kernel test runs on (same names as the launcher's <c>KernelBackend</c>).</summary>
+public enum TestBackend
+{
+    FastCpu,
+    IlgpuCpu,
+    Cuda,
+    OpenCL,
+}
+
+/// <summary>
+/// One backend for the duration of a test class: an ILGPU context and accelerator when the device exists,
+/// otherwise the reason it does not (tests then skip).
+/// </summary>
+public abstract class BackendFixture : IDisposable
+{
+    private readonly Context? context;
+    private readonly Accelerator? accelerator;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<System.Reflection.MethodInfo, Kernel> kernels = new();
+
+    protected BackendFixture(TestBackend backend)
+    {
+        Backend = backend;
+        try
+        {
+            (context, accelerator) = Open(backend);
+        }
+        catch (Exception e) when (backend is TestBackend.Cuda or TestBackend.OpenCL)
+        {
+            // A missing GPU or driver is not a failure of the kernel under test: the tests report as skipped.
+            context?.Dispose();
+            context = null;
+            UnavailableReason = $"{backend} device unavailable: {e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    public TestBackend Backend { get; }
+
+    /// <summary>Null when the device exists; otherwise why the tests of this backend are skipped.</summary>
+    public string? UnavailableReason { get; private set; }
+
+    public Accelerator Accelerator => accelerator ?? throw new InvalidOperationException(UnavailableReason);
+
+    public override string ToString() => Backend.ToString();
+
+    /// <summary>
+    /// Launches a kernel method as written (the generic variant, every [Constant] passed as an argument) on this
+    /// backend's accelerator and waits for it. Compiled kernels are cached per method for the fixture's lifetime.
+    /// </summary>
+    public void LaunchGeneric(System.Reflection.MethodInfo kernel, KernelConfig config, params object[] arguments)
+    {
+        var compiled = kernels.GetOrAdd(kernel, k => Accelerator.LoadKernel(k));
+        compiled.Launch(Accelerator.DefaultStream, config, arguments.Select(ToKernelArgument).ToArray());
+        Accelerator.Synchronize();
+    }
+
+    public void Dispose()
+    {
+        accelerator?.Dispose();
+        context?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Buffers' dense 1D views become the <c>ArrayView&lt;T&gt;</c> kernels take (reflection skips implicit conversions).</summary>
+    private static object ToKernelArgument(object argument)
+    {
+        var type = argument.GetType();
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ArrayView1D<,>))
+        {
+            return type.GetMethod("AsContiguous")!.Invoke(argument, null)!;
+        }
+        return argument;
+    }
+
+    private (Context?, Accelerator?) Open(TestBackend backend)
+    {
+        switch (backend)
+        {
+            case TestBackend.FastCpu:
+            case TestBackend.IlgpuCpu:
+            {
+                // The NVIDIA-like CPU device has warps of 32 and groups up to 1024, like the GPUs the kernels target.
+                var cpuContext = Context.Create(b => b.CPU(CPUDeviceKind.Nvidia).EnableAlgorithms());
+                return (cpuContext, cpuContext.CreateCPUAccelerator(0));
+            }
+            case TestBackend.Cuda:
+            {
+                var cudaContext = Context.Create(b => b.Cuda().EnableAlgorithms());
+                if (cudaContext.GetCudaDevices().Count == 0)
+                {
+                    UnavailableReason = "no CUDA device";
+                    return (cudaContext, null);
+                }
+                return (cudaContext, cudaContext.CreateCudaAccelerator(0));
+            }
+            case TestBackend.OpenCL:
+            {
+                var clContext = Context.Create(b => b.OpenCL().EnableAlgorithms());
+                if (clContext.GetCLDevices().Count == 0)
+                {
+                    UnavailableReason = "no OpenCL device usable by ILGPU";
+                    return (clContext, null);
+                }
+                return (clContext, clContext.CreateCLAccelerator(0));
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(backend), backend, "unknown backend");
+        }
+    }
+}
+
+/// <summary>The generated CPU path (host threads over CPU-accelerator memory).</summary>
+public sealed class FastCpuBackend() : BackendFixture(TestBackend.FastCpu);
+
+/// <summary>ILGPU's own CPU accelerator running the IL of the kernel variants (the GPU semantics on the host).</summary>
+public sealed class IlgpuCpuBackend() : BackendFixture(TestBackend.IlgpuCpu);
+
+/// <summary>The first CUDA device; skipped when none.</summary>
+public sealed class CudaBackend() : BackendFixture(TestBackend.Cuda);
+
+/// <summary>The first usable OpenCL device; skipped when none.</summary>
+public sealed class OpenCLBackend() : BackendFixture(TestBackend.OpenCL);

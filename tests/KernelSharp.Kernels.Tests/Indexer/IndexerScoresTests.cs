@@ -1,0 +1,142 @@
+using KernelSharp.Dsl;
+using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using KernelSharp.Kernels.Tests.Invariants;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Indexer;
+
+/// <summary>
+/// Lightning-indexer scores for the three key caches (fp32, bf16, FP8 written by the quantize kernel) against the
+/// float64 reference, with causal masking, key counts that are not multiples of the group, and a single query.
+/// </summary>
+public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelTestBase(backend)
+{
+    public static TheoryData<int, int, int, int, int> Shapes => new()
+    {
+        // queries S, keys T, heads H, dim D, group size
+        { 5, 37, 4, 32, 128 },   // prefill of 5 tokens after 32 cached ones
+        { 1, 130, 8, 32, 128 },  // decode: one query sees every key
+        { 3, 9, 3, 20, 1 },      // one thread per pair; D not a multiple of 4 (scalar tail of the dot)
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Fp32_keys_match_reference(int queryCount, int keyCount, int heads, int dim, int groupSize)
+    {
+        RequireBackend();
+        var (queries, weights, keys, scale, offset) = Inputs(queryCount, keyCount, heads, dim, seed: 1);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var k = Upload(keys);
+        using var scores = Allocate<float>((long)queryCount * keyCount);
+        IndexerScores(V(q), V(w), V(k), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, offset);
+        Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp32 keys)");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Bf16_keys_written_by_the_cache_kernel_match_reference(int queryCount, int keyCount, int heads, int dim, int groupSize)
+    {
+        RequireBackend();
+        var (queries, weights, keys, scale, offset) = Inputs(queryCount, keyCount, heads, dim, seed: 2);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var source = Upload(keys);
+        using var cache = Allocate<ushort>((long)keyCount * dim);
+        StoreIndexKeysBf16(V(source), V(cache), keyCount, dim, firstRow: 0);
+        ushort[] cached = Download(cache);
+        AssertIdentical(keys.Select(Bf16.FromFloat).ToArray(), cached, "bf16 key cache");
+
+        using var scores = Allocate<float>((long)queryCount * keyCount);
+        IndexerScoresBf16(V(q), V(w), V(cache), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        float[] rounded = cached.Select(Bf16.ToFloat).ToArray();
+        double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, offset);
+        Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (bf16 keys)");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Fp8_keys_written_by_the_quantize_kernel_match_reference(int queryCount, int keyCount, int heads, int dim, int groupSize)
+    {
+        RequireBackend();
+        var (queries, weights, keys, scale, offset) = Inputs(queryCount, keyCount, heads, dim, seed: 3);
+        var (values, scales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var v = Upload(values);
+        using var s = Upload(scales);
+        using var scores = Allocate<float>((long)queryCount * keyCount);
+        IndexerScoresFp8(V(q), V(w), V(v), V(s), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, scales, keyCount, dim);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, offset);
+        Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp8 keys)");
+    }
+
+    [SkippableTheory]
+    [InlineData(77, 8, 32)]     // keys not a multiple of a group's 32
+    [InlineData(40, 64, 128)]   // DeepSeek-V3.2's index heads and dim
+    [InlineData(1, 3, 16)]      // a single cached key, fewer heads than lanes
+    public void Fp8_decode_kernel_matches_reference(int keyCount, int heads, int dim)
+    {
+        RequireBackend();
+        var (queries, weights, keys, scale, _) = Inputs(1, keyCount, heads, dim, seed: 4);
+        var (values, scales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var v = Upload(values);
+        using var s = Upload(scales);
+        using var scores = Allocate<float>(keyCount);
+        IndexerDecodeFp8(V(q), V(w), V(v), V(s), V(scores), keyCount, heads, dim, scale);
+        float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, scales, keyCount, dim);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, 1, keyCount, heads, dim, scale, keyCount - 1);
+        Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer decode scores (fp8 keys)");
+    }
+
+    [SkippableTheory]
+    [InlineData(5, 128, 32, 3)]   // appended after 3 cached tokens
+    [InlineData(2, 20, 1, 0)]     // group of one thread
+    public void Quantize_kernel_matches_reference_bytes_and_scales(int tokenCount, int dim, int groupSize, int firstRow)
+    {
+        RequireBackend();
+        var random = NewRandom(6);
+        float[] keys = RandomTensors.Normal(random, (long)tokenCount * dim, 2f);
+        Array.Fill(keys, 0f, 0, dim); // an all-zero key takes scale 1
+        using var source = Upload(keys);
+        using var values = Allocate<byte>((long)(firstRow + tokenCount) * dim);
+        using var scales = Allocate<float>(firstRow + tokenCount);
+        QuantizeIndexKeysFp8(V(source), V(values), V(scales), tokenCount, dim, firstRow, groupSize);
+        var (expectedValues, expectedScales) = IndexKeyCacheReference.QuantizeFp8(keys, tokenCount, dim);
+        AssertIdentical(expectedValues, Download(values).Skip(firstRow * dim).ToArray(), "fp8 key values");
+        AssertIdentical(expectedScales, Download(scales).Skip(firstRow).ToArray(), "fp8 key scales");
+        Assert.Equal(1f, expectedScales[0]);
+        Assert.Equal(132, IndexKeyCache.Fp8BytesPerToken(128));
+    }
+
+    private (byte[] Values, float[] Scales) QuantizeOnDevice(float[] keys, int keyCount, int dim, int firstRow)
+    {
+        using var source = Upload(keys);
+        using var values = Allocate<byte>((long)keyCount * dim);
+        using var scales = Allocate<float>(keyCount);
+        QuantizeIndexKeysFp8(V(source), V(values), V(scales), keyCount, dim, firstRow, 32);
+        return (Download(values), Download(scales));
+    }
+
+    /// <summary>Random queries [S,H,D], head weights [S,H] (both signs: the sum can be negative), keys [T,D].</summary>
+    private static (float[] Queries, float[] Weights, float[] Keys, float Scale, int CausalOffset) Inputs(
+        int queryCount, int keyCount, int heads, int dim, int seed)
+    {
+        var random = new Random(seed * 7919 + queryCount * 31 + keyCount);
+        float[] queries = RandomTensors.Normal(random, (long)queryCount * heads * dim);
+        float[] weights = RandomTensors.Uniform(random, (long)queryCount * heads, 1f / MathF.Sqrt(heads));
+        float[] keys = RandomTensors.Normal(random, (long)keyCount * dim);
+        return (queries, weights, keys, 1f / MathF.Sqrt(dim), keyCount - queryCount);
+    }
+}
+
+public sealed class IndexerScoresTests_FastCpu(FastCpuBackend b) : IndexerScoresTests(b), IClassFixture<FastCpuBackend>;
+public sealed class IndexerScoresTests_IlgpuCpu(IlgpuCpuBackend b) : IndexerScoresTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class IndexerScoresTests_Cuda(CudaBackend b) : IndexerScoresTests(b), IClassFixture<CudaBackend>;
+public sealed class IndexerScoresTests_OpenCL(OpenCLBackend b) : IndexerScoresTests(b), IClassFixture<OpenCLBackend>;

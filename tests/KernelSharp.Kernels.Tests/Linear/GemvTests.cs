@@ -1,0 +1,90 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Linear;
+
+/// <summary>GEMV in fp32, bf16 and block-scaled fp8 against a float64 reference, both group shapes, awkward sizes.</summary>
+public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backend)
+{
+    public static TheoryData<int, int, int, int> Shapes => new()
+    {
+        // rows, cols, batch, groupSize
+        { 1, 1, 1, 1 },
+        { 1, 1, 1, 128 },
+        { 7, 33, 1, 1 },
+        { 7, 33, 2, 128 },
+        { 130, 260, 3, 1 },
+        { 130, 260, 3, 128 },
+        { 33, 1030, 1, 128 },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void F32_matches_reference(int rows, int cols, int batch, int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(rows * 7919 + cols);
+        float[] weight = RandomTensors.Uniform(random, (long)rows * cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.Widen(weight), rows, cols, input, batch);
+
+        using var w = Upload(weight);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        LaunchGeneric(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvF32))!, Config(rows, batch, groupSize),
+            w.View, x.View, y.View, rows, cols, batch, groupSize);
+
+        Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv f32 output");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Bf16_matches_reference(int rows, int cols, int batch, int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(rows * 104729 + cols);
+        var (weightBits, _) = RandomTensors.Bf16(random, (long)rows * cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.DecodeBf16(weightBits), rows, cols, input, batch);
+
+        using var w = Upload(weightBits);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        LaunchGeneric(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvBf16))!, Config(rows, batch, groupSize),
+            w.View, x.View, y.View, rows, cols, batch, groupSize);
+
+        Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv bf16 output");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Fp8_block_scaled_matches_reference(int rows, int cols, int batch, int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(rows * 15485863 + cols);
+        var (weightBytes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(weightBytes, scaleInv, rows, cols), rows, cols, input, batch);
+
+        using var w = Upload(weightBytes);
+        using var s = Upload(scaleInv);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        LaunchGeneric(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvFp8))!, Config(rows, batch, groupSize),
+            w.View, s.View, x.View, y.View, rows, cols, batch, groupSize);
+
+        Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv fp8 output");
+    }
+
+    /// <summary>fp32 accumulation of n products of magnitude ≤ 1: error grows roughly with √n·ε·n in the worst case; 1e-6·n bounds it.</summary>
+    internal static Tolerance LinearTolerance(int n) => new(1e-4, 1e-6 * n + 1e-6);
+}
+
+public sealed class GemvTests_FastCpu(FastCpuBackend b) : GemvTests(b), IClassFixture<FastCpuBackend>;
+public sealed class GemvTests_IlgpuCpu(IlgpuCpuBackend b) : GemvTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class GemvTests_Cuda(CudaBackend b) : GemvTests(b), IClassFixture<CudaBackend>;
+public sealed class GemvTests_OpenCL(OpenCLBackend b) : GemvTests(b), IClassFixture<OpenCLBackend>;

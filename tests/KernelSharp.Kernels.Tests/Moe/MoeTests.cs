@@ -1,0 +1,194 @@
+using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using KernelSharp.Kernels.Tests.Invariants;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Moe;
+
+/// <summary>
+/// The MoE kernels one by one (router, permutation, grouped expert FFN in bf16 and fp8, combine) against their
+/// references, and chained as a layer runs them against the float64 layer reference.
+/// </summary>
+public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(backend)
+{
+    [SkippableTheory]
+    [InlineData(7, 16, 4, 2, 4, true)]      // the tiny fixture's routing
+    [InlineData(3, 256, 8, 4, 8, true)]     // DeepSeek-V3.2's routing
+    [InlineData(33, 12, 1, 1, 3, false)]    // one group, no normalization, more tokens than a group of threads
+    public void Router_matches_reference(int tokenCount, int experts, int groups, int topkGroups, int topk, bool normalize)
+    {
+        RequireBackend();
+        var random = NewRandom(tokenCount * 7 + experts);
+        float[] logits = RandomTensors.Normal(random, (long)tokenCount * experts, 2f);
+        float[] bias = RandomTensors.Uniform(random, experts, 0.3f);
+        // Exact ties in the biased scores: the smaller expert index must win, in kernel and reference alike.
+        logits[1] = logits[0];
+        bias[1] = bias[0];
+        using var l = Upload(logits);
+        using var b = Upload(bias);
+        using var ids = Allocate<int>((long)tokenCount * topk);
+        using var weights = Allocate<float>((long)tokenCount * topk);
+        MoeRouter(V(l), V(b), V(ids), V(weights), tokenCount, experts, groups, topkGroups, topk, 2.5f, normalize);
+        var (expectedIds, expectedWeights) = RouterReference.Route(logits, bias, tokenCount, experts, groups, topkGroups, topk, 2.5f, normalize);
+        AssertIdentical(expectedIds, Download(ids), "expert ids");
+        Tolerance.AssertClose(expectedWeights, Download(weights), Tolerance.Fp32, "routing weights");
+    }
+
+    [SkippableTheory]
+    [InlineData(1, 1, 8)]       // a single pair
+    [InlineData(50, 4, 16)]     // most experts used several times
+    [InlineData(300, 8, 256)]   // 256 experts, one per thread; many get no pair
+    public void Permutation_matches_reference(int tokenCount, int topk, int experts)
+    {
+        RequireBackend();
+        var random = NewRandom(tokenCount + topk + experts);
+        int[] ids = RandomTensors.Indices(random, tokenCount * topk, experts);
+        int pairs = ids.Length;
+        using var idBuffer = Upload(ids);
+        using var counts = Allocate<int>(experts);
+        using var offsets = Allocate<int>(experts + 1);
+        using var permuted = Allocate<int>(pairs);
+        using var slots = Allocate<int>(pairs);
+        using var slotExperts = Allocate<int>(pairs);
+        PermuteByExpert(V(idBuffer), V(counts), V(offsets), V(permuted), V(slots), V(slotExperts), pairs, experts);
+        var expected = TokenPermutationReference.Permute(ids, experts);
+        AssertIdentical(expected.Counts, Download(counts), "expert counts");
+        AssertIdentical(expected.Offsets, Download(offsets), "expert offsets");
+        AssertIdentical(expected.PermutedPairs, Download(permuted), "permuted pairs");
+        AssertIdentical(expected.PairSlots, Download(slots), "pair slots");
+        AssertIdentical(expected.SlotExperts, Download(slotExperts), "slot experts");
+    }
+
+    [SkippableTheory]
+    [InlineData(false, 5, 3, 64, 40)]     // bf16, tiny-model-like widths
+    [InlineData(true, 5, 3, 64, 40)]      // fp8, one partial 128-block per matrix
+    [InlineData(true, 2, 2, 200, 130)]    // fp8, two blocks each way with partial edges
+    [InlineData(false, 1, 1, 33, 65)]     // one token, one expert, odd widths
+    public void Moe_layer_from_the_kernels_matches_reference(bool fp8, int tokenCount, int topk, int hidden, int intermediate)
+    {
+        RequireBackend();
+        var random = NewRandom(tokenCount * 13 + hidden + (fp8 ? 1 : 0));
+        int experts = 6;
+        int groups = 2;
+        float[] x = RandomTensors.Normal(random, (long)tokenCount * hidden);
+        float[] logits = RandomTensors.Normal(random, (long)tokenCount * experts);
+        float[] bias = RandomTensors.Uniform(random, experts, 0.1f);
+        var routedGate = ExpertWeights.Create(random, fp8, experts, intermediate, hidden);
+        var routedUp = ExpertWeights.Create(random, fp8, experts, intermediate, hidden);
+        var routedDown = ExpertWeights.Create(random, fp8, experts, hidden, intermediate);
+        var sharedGate = ExpertWeights.Create(random, fp8, 1, intermediate, hidden);
+        var sharedUp = ExpertWeights.Create(random, fp8, 1, intermediate, hidden);
+        var sharedDown = ExpertWeights.Create(random, fp8, 1, hidden, intermediate);
+        int pairs = tokenCount * topk;
+
+        using var xBuffer = Upload(x);
+        using var logitBuffer = Upload(logits);
+        using var biasBuffer = Upload(bias);
+        using var ids = Allocate<int>(pairs);
+        using var weights = Allocate<float>(pairs);
+        MoeRouter(V(logitBuffer), V(biasBuffer), V(ids), V(weights), tokenCount, experts, groups, 1, topk, 2.5f, true);
+
+        using var counts = Allocate<int>(experts);
+        using var offsets = Allocate<int>(experts + 1);
+        using var permuted = Allocate<int>(pairs);
+        using var slots = Allocate<int>(pairs);
+        using var slotExperts = Allocate<int>(pairs);
+        PermuteByExpert(V(ids), V(counts), V(offsets), V(permuted), V(slots), V(slotExperts), pairs, experts);
+
+        using var activations = Allocate<float>((long)pairs * intermediate);
+        using var expertOutputs = Allocate<float>((long)pairs * hidden);
+        RunExperts(xBuffer, permuted, slotExperts, routedGate, routedUp, routedDown, activations, expertOutputs, pairs, hidden, intermediate, topk);
+
+        // The shared expert: the same kernels with one expert and the identity permutation.
+        using var identity = Upload(Enumerable.Range(0, tokenCount).ToArray());
+        using var zeros = Allocate<int>(tokenCount);
+        using var sharedActivations = Allocate<float>((long)tokenCount * intermediate);
+        using var sharedOutput = Allocate<float>((long)tokenCount * hidden);
+        RunExperts(xBuffer, identity, zeros, sharedGate, sharedUp, sharedDown, sharedActivations, sharedOutput, tokenCount, hidden, intermediate, 1);
+
+        using var y = Allocate<float>((long)tokenCount * hidden);
+        CombineExperts(V(expertOutputs), V(slots), V(weights), V(sharedOutput), V(y), tokenCount, hidden, topk);
+
+        int[] chosen = Download(ids);
+        float[] routingWeights = Download(weights);
+        double[] pairOutputs = MoeLayerReference.PairOutputs(x, chosen, topk, routedGate.Values, routedUp.Values, routedDown.Values, hidden, intermediate);
+        double[] sharedExpected = MoeLayerReference.PairOutputs(x, new int[tokenCount], 1, sharedGate.Values, sharedUp.Values, sharedDown.Values, hidden, intermediate);
+        float[] sharedActual = Download(sharedOutput);
+        Tolerance.AssertClose(sharedExpected, sharedActual, Tolerance.Fp32, "shared expert output");
+        double[] expected = MoeLayerReference.Combine(pairOutputs, routingWeights, sharedActual, tokenCount, hidden, topk);
+        Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, fp8 ? "MoE output (fp8 experts)" : "MoE output (bf16 experts)");
+    }
+
+    private void RunExperts(
+        ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> x, ILGPU.Runtime.MemoryBuffer1D<int, ILGPU.Stride1D.Dense> permuted,
+        ILGPU.Runtime.MemoryBuffer1D<int, ILGPU.Stride1D.Dense> slotExperts, ExpertWeights gate, ExpertWeights up, ExpertWeights down,
+        ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> activations, ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> outputs,
+        int slotCount, int hidden, int intermediate, int topk)
+    {
+        if (gate.Fp8 is null)
+        {
+            using var g = Upload(gate.Bf16!);
+            using var u = Upload(up.Bf16!);
+            using var d = Upload(down.Bf16!);
+            GroupedFfnGateUpBf16(V(x), V(permuted), V(slotExperts), V(g), V(u), V(activations), slotCount, hidden, intermediate, topk);
+            GroupedFfnDownBf16(V(activations), V(slotExperts), V(d), V(outputs), slotCount, hidden, intermediate);
+        }
+        else
+        {
+            using var g = Upload(gate.Fp8);
+            using var gs = Upload(gate.Scales!);
+            using var u = Upload(up.Fp8!);
+            using var us = Upload(up.Scales!);
+            using var d = Upload(down.Fp8!);
+            using var ds = Upload(down.Scales!);
+            GroupedFfnGateUpFp8(V(x), V(permuted), V(slotExperts), V(g), V(gs), V(u), V(us), V(activations), slotCount, hidden, intermediate, topk);
+            GroupedFfnDownFp8(V(activations), V(slotExperts), V(d), V(ds), V(outputs), slotCount, hidden, intermediate);
+        }
+    }
+
+    /// <summary>
+    /// Stacked expert weights [E, rows, cols] in bf16 or in e4m3 with per-expert 128×128 block scales
+    /// ([E, ceil(rows/128), ceil(cols/128)]), and the float values they decode to.
+    /// </summary>
+    private sealed record ExpertWeights(ushort[]? Bf16, byte[]? Fp8, float[]? Scales, float[] Values)
+    {
+        public static ExpertWeights Create(Random random, bool fp8, int experts, int rows, int cols)
+        {
+            float scale = 1f / MathF.Sqrt(cols);
+            if (!fp8)
+            {
+                var (bits, values) = RandomTensors.Bf16(random, (long)experts * rows * cols, scale);
+                return new ExpertWeights(bits, null, null, values);
+            }
+            var bytes = new List<byte>();
+            var scales = new List<float>();
+            var all = new List<float>();
+            for (int e = 0; e < experts; e++)
+            {
+                var (b, s, v) = RandomTensors.Fp8BlockScaled(random, rows, cols, scale);
+                bytes.AddRange(b);
+                scales.AddRange(s);
+                all.AddRange(v);
+            }
+            return new ExpertWeights(null, bytes.ToArray(), scales.ToArray(), all.ToArray());
+        }
+    }
+}
+
+public sealed class MoeTests_FastCpu(FastCpuBackend b) : MoeTests(b), IClassFixture<FastCpuBackend>;
+public sealed class MoeTests_IlgpuCpu(IlgpuCpuBackend b) : MoeTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class MoeTests_Cuda(CudaBackend b) : MoeTests(b), IClassFixture<CudaBackend>;
+public sealed class MoeTests_OpenCL(OpenCLBackend b) : MoeTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>The router's configuration checks (no device needed).</summary>
+public sealed class RouterValidationTests
+{
+    [Fact]
+    public void Router_configuration_errors_are_one_line()
+    {
+        var error = Assert.Throws<ArgumentException>(() => RouterMath.Validate(experts: 16, groups: 3, topkGroups: 2, topk: 4));
+        Assert.Contains("n_group", error.Message);
+        Assert.Throws<ArgumentException>(() => RouterMath.Validate(16, 4, 1, 5));
+    }
+}

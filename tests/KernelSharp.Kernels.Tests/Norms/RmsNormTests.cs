@@ -1,0 +1,87 @@
+using KernelSharp.Kernels.Norms;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Norms;
+
+/// <summary>RMSNorm and the fused residual-add RMSNorm against the float64 reference.</summary>
+public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(backend)
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        // rows, n, groupSize
+        { 1, 1, 1 },
+        { 1, 7, 256 },
+        { 3, 130, 1 },
+        { 3, 130, 256 },
+        { 5, 1027, 256 },
+        { 2, 4096, 1 },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Matches_reference(int rows, int n, int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(rows * 31 + n);
+        float[] input = RandomTensors.Normal(random, (long)rows * n, 3f);
+        float[] weight = RandomTensors.Uniform(random, n, 2f);
+        const float eps = 1e-6f;
+        double[] expected = RmsNormReference.Normalize(input, weight, rows, n, eps);
+
+        using var x = Upload(input);
+        using var w = Upload(weight);
+        using var y = Allocate<float>((long)rows * n);
+        LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, groupSize),
+            x.View, w.View, y.View, rows, n, eps, groupSize);
+
+        Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, "rmsnorm output");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Fused_residual_add_matches_reference(int rows, int n, int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(rows * 37 + n);
+        float[] input = RandomTensors.Normal(random, (long)rows * n);
+        float[] residual = RandomTensors.Normal(random, (long)rows * n, 2f);
+        float[] weight = RandomTensors.Uniform(random, n, 2f);
+        const float eps = 1e-6f;
+        var (expectedResidual, expected) = RmsNormReference.AddAndNormalize(input, residual, weight, rows, n, eps);
+
+        using var x = Upload(input);
+        using var r = Upload(residual);
+        using var w = Upload(weight);
+        using var y = Allocate<float>((long)rows * n);
+        LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNormResidual))!, Config(rows, 1, groupSize),
+            x.View, r.View, w.View, y.View, rows, n, eps, groupSize);
+
+        Tolerance.AssertClose(expectedResidual, Download(r), new Tolerance(0, 0), "updated residual (exact fp32 sum)");
+        Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, "rmsnorm output");
+    }
+
+    [SkippableFact]
+    public void In_place_output_is_allowed()
+    {
+        RequireBackend();
+        var random = NewRandom(5);
+        const int rows = 4, n = 300;
+        float[] input = RandomTensors.Normal(random, rows * n);
+        float[] weight = RandomTensors.Uniform(random, n);
+        double[] expected = RmsNormReference.Normalize(input, weight, rows, n, 1e-5f);
+
+        using var x = Upload(input);
+        using var w = Upload(weight);
+        LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, 256),
+            x.View, w.View, x.View, rows, n, 1e-5f, 256);
+
+        Tolerance.AssertClose(expected, Download(x), Tolerance.Fp32, "rmsnorm in place");
+    }
+}
+
+public sealed class RmsNormTests_FastCpu(FastCpuBackend b) : RmsNormTests(b), IClassFixture<FastCpuBackend>;
+public sealed class RmsNormTests_IlgpuCpu(IlgpuCpuBackend b) : RmsNormTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class RmsNormTests_Cuda(CudaBackend b) : RmsNormTests(b), IClassFixture<CudaBackend>;
+public sealed class RmsNormTests_OpenCL(OpenCLBackend b) : RmsNormTests(b), IClassFixture<OpenCLBackend>;

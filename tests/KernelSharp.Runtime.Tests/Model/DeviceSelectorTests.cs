@@ -1,0 +1,71 @@
+using KernelSharp.Runtime.Devices;
+using Xunit;
+
+namespace KernelSharp.Runtime.Tests.Model;
+
+/// <summary>Device choice order and honesty: a GPU that has no model backend yet is reported, never pretended.</summary>
+public sealed class DeviceSelectorTests
+{
+    private static readonly GpuInfo H200 = new(ComputeDevice.Cuda, "NVIDIA H200", 141L << 30);
+    private static readonly GpuInfo Radeon = new(ComputeDevice.OpenCL, "gfx1100", 24L << 30);
+
+    [Fact]
+    public void Auto_without_a_gpu_picks_the_fast_cpu_path_without_a_note()
+    {
+        var choice = new DeviceSelector(new FakeProbe()).Select("auto");
+
+        Assert.Equal(ComputeDevice.FastCpu, choice.Device);
+        Assert.Null(choice.Note);
+    }
+
+    [Fact]
+    public void Auto_prefers_cuda_over_opencl_and_says_it_falls_back_to_the_cpu()
+    {
+        var choice = new DeviceSelector(new FakeProbe(Radeon, H200)).Select(null);
+
+        Assert.Equal(ComputeDevice.FastCpu, choice.Device);
+        Assert.Contains("Cuda device 'NVIDIA H200' found", choice.Note);
+        Assert.Contains("not implemented", choice.Note);
+        Assert.EndsWith(choice.Note!, choice.Describe("FastCpu (x)"));
+    }
+
+    [Theory]
+    [InlineData("opencl", "OpenCL device 'gfx1100'")]
+    [InlineData("CUDA", "Cuda device 'NVIDIA H200'")]
+    public void An_explicit_gpu_request_names_the_device_it_found(string request, string expected)
+    {
+        var choice = new DeviceSelector(new FakeProbe(Radeon, H200)).Select(request);
+
+        Assert.Contains(expected, choice.Note);
+    }
+
+    [Fact]
+    public void An_explicit_request_for_a_missing_gpu_says_none_was_found()
+    {
+        var choice = new DeviceSelector(new FakeProbe(Radeon)).Select("cuda");
+
+        Assert.Equal(ComputeDevice.FastCpu, choice.Device);
+        Assert.Contains("no cuda device found", choice.Note);
+    }
+
+    [Fact]
+    public void Cpu_is_used_as_asked_and_unknown_names_are_user_errors()
+    {
+        Assert.Null(new DeviceSelector(new FakeProbe(H200)).Select("cpu").Note);
+        Assert.NotNull(new DeviceSelector(new FakeProbe()).Select("ilgpu-cpu").Note);
+        Assert.Throws<UserInputException>(() => new DeviceSelector(new FakeProbe()).Select("gpu0"));
+    }
+
+    [Fact]
+    public void The_ilgpu_probe_does_not_throw_on_this_machine()
+    {
+        var gpus = new IlgpuGpuProbe().FindGpus();
+
+        Assert.All(gpus, g => Assert.False(string.IsNullOrEmpty(g.Name)));
+    }
+
+    private sealed class FakeProbe(params GpuInfo[] gpus) : IGpuProbe
+    {
+        public IReadOnlyList<GpuInfo> FindGpus() => gpus;
+    }
+}

@@ -1,0 +1,114 @@
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Tests.Golden;
+using Xunit;
+
+namespace KernelSharp.Runtime.Tests.Model;
+
+/// <summary>Loading: progress, the memory check, the device report, and one-line errors for user mistakes.</summary>
+public sealed class ModelLoadingTests
+{
+    [Fact]
+    public void Load_reports_progress_up_to_one_and_names_the_device()
+    {
+        var reports = new List<double>();
+        using var model = DeepSeekModel.Load(Fixtures.Directory(Fixtures.Fp8Yarn), new ModelLoadOptions { Device = "cpu", Progress = new SynchronousProgress(reports) });
+
+        Assert.NotEmpty(reports);
+        Assert.Equal(1.0, reports[^1]);
+        Assert.Equal(reports.Order(), reports);
+        Assert.StartsWith("FastCpu", model.DeviceDescription);
+        Assert.Equal(3, model.Config.NumHiddenLayers);
+    }
+
+    [Fact]
+    public void Load_refuses_a_model_that_does_not_fit_with_one_line_naming_needed_and_available_memory()
+    {
+        var error = Assert.Throws<UserInputException>(() =>
+            DeepSeekModel.Load(Fixtures.Directory(Fixtures.Bf16), new ModelLoadOptions { Device = "cpu", AvailableMemoryBytes = 1 << 20 }));
+
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("needs", error.Message);
+        Assert.Contains("1.0 MiB is available", error.Message);
+        Assert.Contains("try", error.Message);
+    }
+
+    [Fact]
+    public void Load_of_a_folder_without_a_config_names_the_file()
+    {
+        using var empty = new TemporaryFolder();
+
+        var error = Assert.ThrowsAny<UserInputException>(() => DeepSeekModel.Load(empty.Path));
+
+        Assert.Contains("config.json", error.Message);
+    }
+
+    [Fact]
+    public void Unknown_device_names_the_choices()
+    {
+        var error = Assert.Throws<UserInputException>(() => DeepSeekModel.Load(Fixtures.Directory(Fixtures.Bf16), new ModelLoadOptions { Device = "tpu" }));
+
+        Assert.Contains("'tpu'", error.Message);
+        Assert.Contains("cuda", error.Message);
+    }
+
+    [Fact]
+    public void Sessions_reject_out_of_vocabulary_tokens_and_overflowing_contexts_without_changing_the_cache()
+    {
+        var model = Fixtures.Model(Fixtures.Bf16);
+        using var session = model.CreateSession(4);
+        session.Prefill([1, 2]);
+
+        Assert.Contains("outside the vocabulary", Assert.Throws<UserInputException>(() => session.Decode(model.Config.VocabSize)).Message);
+        Assert.Contains("at most 4", Assert.Throws<UserInputException>(() => session.Prefill([1, 2, 3])).Message);
+        Assert.Throws<UserInputException>(() => session.Prefill([]));
+        Assert.Equal(2, session.Length);
+        Assert.Throws<UserInputException>(() => model.CreateSession(0));
+    }
+
+    [Fact]
+    public void DecodeBatch_rejects_mismatched_or_repeated_sessions()
+    {
+        var model = Fixtures.Model(Fixtures.Bf16);
+        using var a = model.CreateSession(8);
+        using var b = model.CreateSession(8);
+
+        Assert.Throws<UserInputException>(() => model.DecodeBatch([a, b], [1]));
+        Assert.Throws<UserInputException>(() => model.DecodeBatch([a, a], [1, 2]));
+        Assert.Equal(0, a.Length);
+    }
+
+    [Fact]
+    public void PrefillLast_returns_the_last_row_of_prefill()
+    {
+        var model = Fixtures.Model(Fixtures.Bf16);
+        using var full = model.CreateSession(8);
+        using var last = model.CreateSession(8);
+        int[] tokens = [5, 6, 7];
+
+        var all = full.Prefill(tokens);
+
+        Assert.Equal(all.AsSpan(2 * model.Config.VocabSize).ToArray(), last.PrefillLast(tokens));
+        Assert.Equal(model.Config.VocabSize, last.VocabSize);
+        Assert.Equal(8, last.MaxContext);
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need the reports in order and complete.</summary>
+    private sealed class SynchronousProgress(List<double> reports) : IProgress<double>
+    {
+        public void Report(double value) => reports.Add(value);
+    }
+}
+
+/// <summary>A fresh folder under the temp folder, deleted on dispose.</summary>
+internal sealed class TemporaryFolder : IDisposable
+{
+    public TemporaryFolder()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ks-model-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}

@@ -1,0 +1,60 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Tools.MmaLoopBench;
+
+/// <summary>The kernels the workbench compiles and runs.</summary>
+public static class BenchKernels
+{
+    /// <summary>
+    /// Register-only mma loop: 4 independent accumulator chains per warp (the tensor-core pipeline needs several
+    /// mma in flight), fragments derived from the thread index so nothing is loaded in the loop, and a final store
+    /// of all chains so the compiler cannot drop them. Flops per warp: iterations · 4 · 2·16·8·16.
+    /// </summary>
+    public static void MmaLoop(ArrayView<float> output, int iterations) // output [grid · group]
+    {
+        uint seed = (uint)Grid.GlobalIndex.X;
+        uint a0 = 0x3F803F80u ^ (seed & 7u), a1 = 0x3F003F00u, a2 = 0x3E803E80u, a3 = 0x3F403F40u;
+        uint b0 = 0x3C003C00u, b1 = 0x3C803C80u;
+        MmaAccumulator c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int i = 0; i < iterations; i++)
+        {
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a0, a1, a2, a3, b0, b1));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a1, a2, a3, a0, b1, b0));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a2, a3, a0, a1, b0, b1));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a3, a0, a1, a2, b1, b0));
+        }
+        output[Grid.GlobalIndex.X] = c0.C0 + c1.C1 + c2.C2 + c3.C3 + c0.C3 + c1.C2 + c2.C1 + c3.C0;
+    }
+
+    /// <summary>One warp, one 16×8×16 tile: fragments from global memory (A [16×16], Bt [8×16] bf16, C/D [16×8] fp32).</summary>
+    public static void SingleTile(ArrayView<ushort> a, ArrayView<ushort> bt, ArrayView<float> c, ArrayView<float> d)
+    {
+        int lane = Group.IdxX;
+        int g = lane >> 2;
+        int t = lane & 3;
+        var accumulator = new MmaAccumulator(c[g * 8 + 2 * t], c[g * 8 + 2 * t + 1], c[(g + 8) * 8 + 2 * t], c[(g + 8) * 8 + 2 * t + 1]);
+        var result = TensorCore.MmaBf16(new MmaBf16Fragments(
+            accumulator,
+            Pair(a, g * 16 + 2 * t), Pair(a, (g + 8) * 16 + 2 * t), Pair(a, g * 16 + 2 * t + 8), Pair(a, (g + 8) * 16 + 2 * t + 8),
+            Pair(bt, g * 16 + 2 * t), Pair(bt, g * 16 + 2 * t + 8)));
+        d[g * 8 + 2 * t] = result.C0;
+        d[g * 8 + 2 * t + 1] = result.C1;
+        d[(g + 8) * 8 + 2 * t] = result.C2;
+        d[(g + 8) * 8 + 2 * t + 1] = result.C3;
+    }
+
+    /// <summary>Row sums with the group collectives (for ptxas -v: registers and shared memory of a reduction).</summary>
+    public static void RowSum(ArrayView<float> x, ArrayView<float> sums, int columns) // x [rows × columns], sums [rows]
+    {
+        int row = Grid.IdxX;
+        float partial = 0f;
+        for (int column = Group.IdxX; column < columns; column += Group.DimX)
+            partial += x[row * columns + column];
+        float sum = KsGroup.Sum(partial);
+        if (Group.IdxX == 0)
+            sums[row] = sum;
+    }
+
+    private static uint Pair(ArrayView<ushort> v, int index) => KernelSharp.Dsl.MmaTile.Pack(v[index], v[index + 1]);
+}
