@@ -7,45 +7,70 @@ using ILGPU.IR.Intrinsics;
 
 namespace KernelSharp.Dsl;
 
-/// <summary>Registers KernelSharp's custom PTX intrinsics (the <see cref="TensorCore"/> instructions) with an ILGPU context.</summary>
+/// <summary>
+/// Registers KernelSharp's backend-specific intrinsics with an ILGPU context: for every <c>[IntrinsicImplementation]</c>
+/// method of <see cref="TensorCore"/> and <see cref="KsWarp"/>, what CUDA (PTX) and OpenCL compile in its place.
+/// </summary>
 public static class KernelSharpIntrinsics
 {
-    private static readonly (string Method, string Handler)[] PtxIntrinsics =
+    /// <summary>CUDA: single instructions written by <see cref="PtxTensorCoreHandlers"/>.</summary>
+    private static readonly (Type Type, string Method, string Handler)[] PtxInstructions =
     [
-        (nameof(TensorCore.MmaBf16), nameof(PtxTensorCoreHandlers.GenerateMmaBf16)),
-        (nameof(TensorCore.LdMatrixX4Shared), nameof(PtxTensorCoreHandlers.GenerateLdMatrixX4)),
-        (nameof(TensorCore.SharedAddressOf), nameof(PtxTensorCoreHandlers.GenerateSharedAddress)),
-        (nameof(TensorCore.CopyAsync16Shared), nameof(PtxTensorCoreHandlers.GenerateCopyAsync16)),
-        (nameof(TensorCore.CopyAsyncCommit), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncCommit)),
-        (nameof(TensorCore.CopyAsyncWait0), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait0)),
-        (nameof(TensorCore.CopyAsyncWait1), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait1)),
-        (nameof(TensorCore.CopyAsyncWait2), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait2)),
-        (nameof(TensorCore.CopyAsyncWait3), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait3)),
+        (typeof(TensorCore), nameof(TensorCore.MmaBf16), nameof(PtxTensorCoreHandlers.GenerateMmaBf16)),
+        (typeof(TensorCore), nameof(TensorCore.LdMatrixX4Shared), nameof(PtxTensorCoreHandlers.GenerateLdMatrixX4)),
+        (typeof(TensorCore), nameof(TensorCore.SharedAddressOf), nameof(PtxTensorCoreHandlers.GenerateSharedAddress)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsync16Shared), nameof(PtxTensorCoreHandlers.GenerateCopyAsync16)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncCommitGroup), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncCommit)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait0), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait0)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait1), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait1)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait2), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait2)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait3), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait3)),
+    ];
+
+    /// <summary>CUDA: methods replaced by C# versions (address arithmetic around the instructions, shuffle reductions).</summary>
+    private static readonly (Type Type, string Method, Type Target, string TargetMethod)[] PtxRedirects =
+    [
+        (typeof(TensorCore), nameof(TensorCore.LdMatrixX4), typeof(PtxTensorCorePaths), nameof(PtxTensorCorePaths.LdMatrixX4)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsync16), typeof(PtxTensorCorePaths), nameof(PtxTensorCorePaths.CopyAsync16)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncCommit), typeof(PtxTensorCorePaths), nameof(PtxTensorCorePaths.CopyAsyncCommit)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait), typeof(PtxTensorCorePaths), nameof(PtxTensorCorePaths.CopyAsyncWait)),
+        (typeof(TensorCore), nameof(TensorCore.SharedAddress), typeof(PtxTensorCorePaths), nameof(PtxTensorCorePaths.SharedAddress)),
+        (typeof(KsWarp), nameof(KsWarp.WarpSum), typeof(WarpButterfly), nameof(WarpButterfly.Sum)),
+        (typeof(KsWarp), nameof(KsWarp.WarpMax), typeof(WarpButterfly), nameof(WarpButterfly.Max)),
+    ];
+
+    /// <summary>OpenCL: shuffle-free versions (ILGPU emits OpenCL shuffles only for Intel devices).</summary>
+    private static readonly (Type Type, string Method, Type Target, string TargetMethod)[] OpenCLRedirects =
+    [
+        (typeof(TensorCore), nameof(TensorCore.MmaBf16), typeof(SharedMemoryMma), nameof(SharedMemoryMma.MmaBf16)),
+        (typeof(TensorCore), nameof(TensorCore.LdMatrixX4), typeof(PortableLdMatrix), nameof(PortableLdMatrix.LoadX4ThroughShared)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsync16), typeof(PortableCopy), nameof(PortableCopy.Copy16)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncCommit), typeof(PortableCopy), nameof(PortableCopy.Commit)),
+        (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait), typeof(PortableCopy), nameof(PortableCopy.Wait)),
+        (typeof(TensorCore), nameof(TensorCore.SharedAddress), typeof(PortableCopy), nameof(PortableCopy.NoSharedAddress)),
+        (typeof(KsWarp), nameof(KsWarp.WarpSum), typeof(SharedMemoryWarpReduce), nameof(SharedMemoryWarpReduce.Sum)),
+        (typeof(KsWarp), nameof(KsWarp.WarpMax), typeof(SharedMemoryWarpReduce), nameof(SharedMemoryWarpReduce.Max)),
     ];
 
     /// <summary>
-    /// Call once per <see cref="Context"/> before compiling kernels that use <see cref="TensorCore"/>. Required on CUDA
-    /// and OpenCL: ILGPU compiles an <c>[IntrinsicImplementation]</c> method without a registered implementation to an
-    /// empty body, so <see cref="TensorCore.MmaBf16"/> would silently return zeros. (The CPU accelerator runs the C#
-    /// bodies and needs nothing.) Calling it again on the same context is harmless: the later registration wins.
+    /// Call once per <see cref="Context"/> before compiling KernelSharp kernels for CUDA or OpenCL (kernels using
+    /// <see cref="KsWarp"/>, <see cref="KsGroup"/> or <see cref="TensorCore"/>); without it ILGPU refuses to compile
+    /// them with <c>NotSupportedIntrinsicException</c> naming the intrinsic. The ILGPU CPU accelerator runs the C#
+    /// bodies and needs nothing. Calling it again on the same context is harmless: the later registration wins.
     /// </summary>
     public static void Register(Context context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var manager = context.GetIntrinsicManager();
-        foreach (var (methodName, handlerName) in PtxIntrinsics)
-        {
-            MethodInfo method = typeof(TensorCore).GetMethod(methodName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
-                ?? throw new InvalidOperationException($"TensorCore.{methodName} not found");
-            manager.RegisterMethod(
-                method,
-                new PTXIntrinsic(typeof(PtxTensorCoreHandlers), handlerName, IntrinsicImplementationMode.GenerateCode));
-        }
-
-        // OpenCL has no tensor-core instructions: the mma runs as its portable shuffle version. The other intrinsics
-        // are only reached behind CudaAsm.IsSupported.
-        manager.RegisterMethod(
-            typeof(TensorCore).GetMethod(nameof(TensorCore.MmaBf16))!,
-            new CLIntrinsic(typeof(PortableMma), nameof(PortableMma.MmaBf16), IntrinsicImplementationMode.Redirect));
+        foreach (var (type, method, handler) in PtxInstructions)
+            manager.RegisterMethod(Find(type, method), new PTXIntrinsic(typeof(PtxTensorCoreHandlers), handler, IntrinsicImplementationMode.GenerateCode));
+        foreach (var (type, method, target, targetMethod) in PtxRedirects)
+            manager.RegisterMethod(Find(type, method), new PTXIntrinsic(target, targetMethod, IntrinsicImplementationMode.Redirect));
+        foreach (var (type, method, target, targetMethod) in OpenCLRedirects)
+            manager.RegisterMethod(Find(type, method), new CLIntrinsic(target, targetMethod, IntrinsicImplementationMode.Redirect));
     }
+
+    private static MethodInfo Find(Type type, string methodName)
+        => type.GetMethod(methodName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+           ?? throw new InvalidOperationException($"{type.Name}.{methodName} not found");
 }

@@ -20,13 +20,13 @@ public static class PtxCompiler
     /// <summary>
     /// Compiles <paramref name="kernel"/> (a static method; an explicitly grouped kernel unless
     /// <paramref name="implicitlyGrouped"/>, whose first parameter is then the index) to PTX with KernelSharp's
-    /// intrinsics registered.
+    /// intrinsics registered, at the optimization level KernelDevice uses (O2).
     /// </summary>
     public static string Compile(
         MethodInfo kernel,
         bool implicitlyGrouped = false,
         CudaArchitecture? architecture = null,
-        OptimizationLevel optimization = OptimizationLevel.O1)
+        OptimizationLevel optimization = OptimizationLevel.O2)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         if (!kernel.IsStatic)

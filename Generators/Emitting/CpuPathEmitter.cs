@@ -24,7 +24,7 @@ internal static class CpuPathEmitter
             return plan.Failure;
         bool trackDone = plan.HasReturns && plan.Collectives.Count > 0;
         var body = new CodeWriter();
-        string? failure = EmitItems(plan, plan.Items, body, trackDone);
+        string? failure = EmitItems(plan, plan.Prelude.Cast<CpuItem>().ToList(), body, trackDone) ?? EmitItems(plan, plan.Items, body, trackDone);
         if (failure != null)
             return failure;
 
@@ -101,8 +101,9 @@ internal static class CpuPathEmitter
             var declaration = (LocalDeclarationStatementSyntax)item.Statement;
             var call = (InvocationExpressionSyntax)declaration.Declaration.Variables[0].Initializer!.Value;
             var length = (ExpressionSyntax)rewriter.Visit(call.ArgumentList.Arguments[0].Expression)!;
-            writer.Line($"// shared memory → one array per group");
-            writer.Line($"var {declaration.Declaration.Variables[0].Identifier.Text} = new {ArrayOf(allocation.Text, length.NormalizeWhitespace().ToFullString())};");
+            string site = plan.Kernel.FullName + "#" + allocation.Start.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            writer.Line($"// shared memory: a host buffer per host thread, reused by each group it runs");
+            writer.Line($"var {declaration.Declaration.Variables[0].Identifier.Text} = global::KernelSharp.Dsl.Launch.CpuSharedMemory.Rent<{allocation.Text}>(\"{site}\", {length.NormalizeWhitespace().ToFullString()});");
             return rewriter.Failure;
         }
         writer.Node(rewriter.Visit(item.Statement)!);

@@ -37,6 +37,9 @@ internal sealed class CpuPathPlan
 
     public List<CpuItem> Items { get; private set; } = new();
 
+    /// <summary>Group-level declarations (constants, shared arrays), emitted first.</summary>
+    public List<CpuGroupStatement> Prelude { get; } = new();
+
     public List<CpuCollective> Collectives { get; } = new();
 
     /// <summary>Local id → regions where it is declared or referenced.</summary>
@@ -85,9 +88,11 @@ internal sealed class CpuPathPlan
         CpuThreadSegment? current = null;
         foreach (var statement in statements)
         {
+            // Constants and shared arrays are declared once per group, before everything else (the prelude), so a
+            // declaration in the middle of a segment does not split it.
             if (statement is LocalDeclarationStatementSyntax constant && constant.Modifiers.Any(SyntaxKind.ConstKeyword))
             {
-                items.Add(new CpuGroupStatement(statement, null));
+                Prelude.Add(new CpuGroupStatement(statement, null));
                 MarkRegion(statement, GroupRegion);
                 continue;
             }
@@ -95,7 +100,12 @@ internal sealed class CpuPathPlan
                 && variables[0].Initializer?.Value is InvocationExpressionSyntax allocation
                 && SiteAt(allocation.SpanStart, allocation.Span.Length, SiteKind.SharedAllocation) is { } allocationSite)
             {
-                items.Add(new CpuGroupStatement(statement, allocationSite));
+                if (SitesWithin(new TextSpanLike(allocation.SpanStart, allocation.Span.End), SiteKind.LocalReference).Any())
+                {
+                    Fail(statement, "a shared-memory length uses a local variable");
+                    return items;
+                }
+                Prelude.Add(new CpuGroupStatement(statement, allocationSite));
                 MarkRegion(statement, GroupRegion);
                 continue;
             }

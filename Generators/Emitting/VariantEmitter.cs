@@ -19,7 +19,7 @@ internal static class VariantEmitter
 {
     public static void Emit(KernelModel kernel, KernelVariant variant, CodeWriter writer, List<DiagnosticInfo> diagnostics)
     {
-        var folded = variant.Folded;
+        var folded = kernel.KnownValues(variant.Folded);
         var body = (BlockSyntax)ParseStatement(kernel.BodyText);
         var unrolled = LoopUnroller.Unroll(body, folded, kernel.MaxUnroll, out var tooLarge);
         foreach (var (offset, length, statements) in tooLarge)

@@ -32,9 +32,22 @@ internal sealed record KernelModel(
     string BodyText,
     EquatableArray<BodySite> Sites,
     EquatableArray<LocalModel> Locals,
+    EquatableArray<NamedConstant> NamedConstants,
     string? CpuBlocker,
     LocationInfo? Location,
-    LocationInfo? BodyLocation);
+    LocationInfo? BodyLocation)
+{
+    /// <summary>The named constants plus a variant's folded parameters (parameters win: they shadow fields).</summary>
+    public System.Collections.Generic.Dictionary<string, long> KnownValues(System.Collections.Generic.IReadOnlyDictionary<string, long> folded)
+    {
+        var known = new System.Collections.Generic.Dictionary<string, long>();
+        foreach (var constant in NamedConstants)
+            known[constant.Text] = constant.Value;
+        foreach (var pair in folded)
+            known[pair.Key] = pair.Value;
+        return known;
+    }
+}
 
 /// <summary>A type enclosing the kernel: <c>Keyword</c> is e.g. <c>static partial class</c>.</summary>
 internal sealed record ContainingTypeModel(string Keyword, string Name);
@@ -101,6 +114,9 @@ internal enum SiteKind
 
 /// <summary>A span of the kernel body the emitters treat specially. Spans count from the body's opening brace.</summary>
 internal sealed record BodySite(int Start, int Length, SiteKind Kind, string Text, string Extra, int Number, bool Flag);
+
+/// <summary>An integer constant named in the body, keyed by its text (<c>Tile</c> or <c>MlaTile.KeysPerTile</c>).</summary>
+internal sealed record NamedConstant(string Text, long Value);
 
 /// <summary>A local of the kernel body.</summary>
 /// <param name="Id">Position in declaration order; sites refer to it.</param>

@@ -25,7 +25,6 @@ internal sealed class BodySiteCollector
     private readonly Dictionary<ISymbol, int> localIds = new(SymbolEqualityComparer.Default);
     private readonly HashSet<string> viewsRead = new();
     private readonly HashSet<string> viewsWritten = new();
-    private readonly HashSet<int> sharedLocals = new();
 
     public BodySiteCollector(SemanticModel semantic, BlockSyntax body, CancellationToken cancellation)
     {
@@ -37,6 +36,11 @@ internal sealed class BodySiteCollector
     public List<BodySite> Sites { get; } = new();
 
     public List<LocalModel> Locals { get; } = new();
+
+    /// <summary>Integer <c>const</c> fields the body names (<c>MlaTile.KeysPerTile</c>), so folding and unrolling can use them.</summary>
+    public List<NamedConstant> NamedConstants { get; } = new();
+
+    private static bool IsInteger(object value) => value is int or long or short or ushort or byte or sbyte or uint;
 
     /// <summary>The first reason found why the CPU path cannot be generated (null when none).</summary>
     public string? CpuBlocker { get; private set; }
@@ -99,8 +103,6 @@ internal sealed class BodySiteCollector
         Locals.Add(new LocalModel(id, local.Name, local.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), local.IsConst, cannotHoist,
             identifier.SpanStart - body.SpanStart));
         Add(identifier.SpanStart, identifier.Span.Length, SiteKind.LocalDeclarator, local.Name, "", id, false);
-        if (node is VariableDeclaratorSyntax { Initializer.Value: InvocationExpressionSyntax init } && IsSharedAllocate(init, out _))
-            sharedLocals.Add(id);
     }
 
     private void VisitIdentifier(IdentifierNameSyntax identifier)
@@ -110,11 +112,13 @@ internal sealed class BodySiteCollector
         {
             case ILocalSymbol local when localIds.TryGetValue(local, out int id):
                 Add(identifier.SpanStart, identifier.Span.Length, SiteKind.LocalReference, local.Name, "", id, false);
-                if (sharedLocals.Contains(id) && !IsElementAccessOrLength(identifier))
-                    Block(identifier, $"shared-memory view '{local.Name}' is used other than by indexing or .Length");
                 break;
             case IParameterSymbol parameter when KernelParserViews.IsView(parameter.Type):
                 ClassifyViewUse(identifier, parameter.Name);
+                break;
+            case IFieldSymbol { IsConst: true, ConstantValue: { } constant } when IsInteger(constant):
+                SyntaxNode constantNode = identifier.Parent is MemberAccessExpressionSyntax constantAccess && constantAccess.Name == identifier ? constantAccess : identifier;
+                NamedConstants.Add(new NamedConstant(constantNode.ToString(), System.Convert.ToInt64(constant, System.Globalization.CultureInfo.InvariantCulture)));
                 break;
             case IPropertySymbol property:
                 string owner = property.ContainingType.ToDisplayString();
@@ -126,11 +130,6 @@ internal sealed class BodySiteCollector
                 break;
         }
     }
-
-    private static bool IsElementAccessOrLength(IdentifierNameSyntax identifier) =>
-        identifier.Parent is ElementAccessExpressionSyntax element && element.Expression == identifier
-        || identifier.Parent is MemberAccessExpressionSyntax { Name.Identifier.Text: "Length" } member && member.Expression == identifier
-        || identifier.Parent is VariableDeclaratorSyntax;
 
     /// <summary>Read/write use of a view parameter; anything but indexing (passing it on, SubView) counts as both.</summary>
     private void ClassifyViewUse(IdentifierNameSyntax identifier, string name)
@@ -195,8 +194,11 @@ internal sealed class BodySiteCollector
         if (intrinsic != null)
         {
             string? cpuBody = intrinsic.NamedArguments.Where(a => a.Key == "CpuBody").Select(a => a.Value.Value as string).FirstOrDefault();
-            if (cpuBody != null)
-                Add(invocation.Expression.SpanStart, invocation.Expression.Span.Length, SiteKind.IntrinsicCall, ownerType + "." + cpuBody, "", 0, false);
+            var bodyOwner = cpuBody == null ? null : FindCpuBodyOwner(definition, cpuBody);
+            // Without a CPU body the GPU body (a plain loop) is called: slower, still correct.
+            if (bodyOwner != null)
+                Add(invocation.Expression.SpanStart, invocation.Expression.Span.Length, SiteKind.IntrinsicCall,
+                    bodyOwner.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + cpuBody, "", 0, false);
             return;
         }
         if (IsSharedAllocate(invocation, out var element))
@@ -216,6 +218,18 @@ internal sealed class BodySiteCollector
         }
         if (UsesGpuOnlyApi(definition, depth: 0))
             Block(invocation, $"'{method.Name}' uses ILGPU thread indices or shared memory and is not marked [Intrinsic(CpuBody = ...)]");
+    }
+
+    /// <summary>The type declaring the CPU body: the intrinsic's own class, else its companion <c>XxxCpu</c> class.</summary>
+    private static INamedTypeSymbol? FindCpuBodyOwner(IMethodSymbol intrinsic, string cpuBody)
+    {
+        bool Declares(INamedTypeSymbol? type) =>
+            type != null && type.GetMembers(cpuBody).OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == intrinsic.Parameters.Length);
+        var owner = intrinsic.ContainingType;
+        if (Declares(owner))
+            return owner;
+        var companion = owner.ContainingNamespace.GetTypeMembers(owner.Name + "Cpu").FirstOrDefault();
+        return Declares(companion) ? companion : null;
     }
 
     /// <summary>A helper method from this compilation that reads Grid/Group/Warp or shared memory cannot run on host threads.</summary>

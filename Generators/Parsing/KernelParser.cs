@@ -68,6 +68,9 @@ internal static class KernelParser
             .Select(p => p.Kind == ParameterKind.View ? p with { ReadAndWritten = viewUsage.Contains(p.Name) } : p)
             .ToList();
 
+        var namedConstants = collector.NamedConstants;
+        namedConstants.AddRange(LaunchExpressionConstants(groupSize, context.SemanticModel, body.SpanStart));
+
         var root = (CompilationUnitSyntax)syntax.SyntaxTree.GetRoot(cancellation);
         var usings = root.Usings.Select(u => u.ToString().Trim()).ToEquatableArray();
         var namespaceUsings = syntax.Ancestors().OfType<BaseNamespaceDeclarationSyntax>().Reverse()
@@ -78,9 +81,27 @@ internal static class KernelParser
         var model = new KernelModel(
             ns, containingTypes.ToEquatableArray(), usings, namespaceUsings, method.Name, fullName,
             parameters.ToEquatableArray(), gridX, gridY, groupSize, maxUnroll,
-            body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(), collector.CpuBlocker,
+            body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(),
+            namedConstants.Distinct().OrderBy(c => c.Text, System.StringComparer.Ordinal).ToEquatableArray(), collector.CpuBlocker,
             location, LocationInfo.From(body.OpenBraceToken.GetLocation()));
         return new KernelParseResult(model, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>Integer const fields named in a launch expression (<c>GroupSize = "Tile.Threads"</c>), resolved at the kernel body.</summary>
+    private static IEnumerable<NamedConstant> LaunchExpressionConstants(string expression, SemanticModel semantic, int position)
+    {
+        var parsed = SyntaxFactory.ParseExpression(expression);
+        foreach (var node in parsed.DescendantNodesAndSelf())
+        {
+            ISymbol? symbol = null;
+            if (node is IdentifierNameSyntax name && node.Parent is not MemberAccessExpressionSyntax)
+                symbol = semantic.LookupSymbols(position, name: name.Identifier.Text).FirstOrDefault();
+            else if (node is MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax owner } member
+                && semantic.LookupSymbols(position, name: owner.Identifier.Text).FirstOrDefault() is INamedTypeSymbol type)
+                symbol = type.GetMembers(member.Name.Identifier.Text).FirstOrDefault();
+            if (symbol is IFieldSymbol { IsConst: true, ConstantValue: int or long or short or byte } field)
+                yield return new NamedConstant(node.ToString(), System.Convert.ToInt64(field.ConstantValue, System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 
     private static string TypeKeyword(TypeDeclarationSyntax type)

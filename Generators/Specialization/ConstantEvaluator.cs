@@ -50,6 +50,8 @@ internal static class ConstantEvaluator
             case MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.Text: "KsWarp" }, Name.Identifier.Text: "Size" }:
                 value = 32;
                 return true;
+            case MemberAccessExpressionSyntax member:
+                return known.TryGetValue(member.ToString(), out value);
             case ParenthesizedExpressionSyntax parenthesized:
                 return Evaluate(parenthesized.Expression, known, out value);
             case CastExpressionSyntax cast when cast.Type is PredefinedTypeSyntax predefined

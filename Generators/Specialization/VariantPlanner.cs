@@ -64,8 +64,8 @@ internal static class VariantPlanner
             {
                 var folded = shapeChoice.Where(s => s != null).Select(s => s!).ToList();
                 string name = kernel.Name + "__" + JoinSuffix(combination.Name, Suffix(folded));
-                var known = combination.Constants.Concat(folded).ToDictionary(p => p.Name, p => (long)p.Value);
-                var genericShapes = shapes.Select(s => s.Name).Where(n => !known.ContainsKey(n)).ToList();
+                var known = kernel.KnownValues(combination.Constants.Concat(folded).ToDictionary(p => p.Name, p => (long)p.Value));
+                var genericShapes = shapes.Select(s => s.Name).Where(n => !folded.Any(f => f.Name == n)).ToList();
 
                 if (!CheckSharedMemory(kernel, name, body, known, allocations, genericShapes, withoutGeneric, diagnostics))
                     continue;

@@ -17,7 +17,7 @@ namespace KernelSharp.Kernels.Attention;
 /// adds <c>p·c[t]</c> for every head with one 16-byte load of the latent row per key. The output accumulator
 /// (<see cref="HeadsPerGroup"/> × L floats) lives in shared memory.
 /// </remarks>
-public static class MlaTile
+public static partial class MlaTile
 {
     public const int HeadsPerGroup = 8;
 

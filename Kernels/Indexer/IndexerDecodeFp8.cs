@@ -22,8 +22,9 @@ public static partial class IndexerKernels
     /// <summary>
     /// Decode-step indexer scores over an FP8 key cache: one query (the newest token, which sees every cached key)
     /// against T keys. A group stages the query in shared memory (row stride dim+1, so lanes reading different heads
-    /// hit different banks); each warp takes a block of consecutive keys, its lanes split the heads, and one warp
-    /// sum per key gives the score. The key row (dim bytes) is read by all lanes of the warp at once (a broadcast).
+    /// hit different banks); each warp takes a block of consecutive keys, its lanes split the heads (two per lane
+    /// for DeepSeek's 64), and one warp sum per key gives the score. The key row (dim bytes) is read by all lanes of
+    /// the warp at once (a broadcast).
     /// </summary>
     [Kernel(Grid = "(keyCount + 31) / 32", GroupSize = "128")]
     public static void IndexerDecodeFp8(
@@ -54,12 +55,27 @@ public static partial class IndexerKernels
             if (t < keyCount)
             {
                 float keyScale = scale * keyScales[t];
-                for (int h = lane; h < heads; h += KsWarp.Size)
+                long keyStart = (long)t * dim;
+                // Each lane owns heads lane and lane+32 of every 64-head block, so each key byte is decoded once
+                // per lane and used for both of its heads.
+                for (int headBlock = 0; headBlock < heads; headBlock += 2 * KsWarp.Size)
                 {
-                    float dot = 0f;
+                    int h0 = headBlock + lane;
+                    int h1 = h0 + KsWarp.Size;
+                    int row0 = (h0 < heads ? h0 : 0) * paddedDim;
+                    int row1 = (h1 < heads ? h1 : 0) * paddedDim;
+                    float dot0 = 0f;
+                    float dot1 = 0f;
                     for (int d = 0; d < dim; d++)
-                        dot += sharedQuery[h * paddedDim + d] * Fp8E4M3.ToFloat(keyValues[(long)t * dim + d]);
-                    partial += headWeights[h] * IndexerMath.Relu(keyScale * dot);
+                    {
+                        float k = Fp8E4M3.ToFloat(keyValues[keyStart + d]);
+                        dot0 += sharedQuery[row0 + d] * k;
+                        dot1 += sharedQuery[row1 + d] * k;
+                    }
+                    if (h0 < heads)
+                        partial += headWeights[h0] * IndexerMath.Relu(keyScale * dot0);
+                    if (h1 < heads)
+                        partial += headWeights[h1] * IndexerMath.Relu(keyScale * dot1);
                 }
             }
             var total = KsWarp.Sum(partial);

@@ -26,7 +26,7 @@ public static class GemvRowParts
             {
                 Float4 w = KsVector.LoadFloat4(weight, weightStart + 4L * q);
                 Float4 x = KsVector.LoadFloat4(input, inputStart + 4L * q);
-                total += w.Dot(x);
+                total += Float4.Dot(w, x);
             }
             for (int i = quads * 4 + thread; i < length; i += threads)
                 total += weight[weightStart + i] * input[inputStart + i];

@@ -19,7 +19,7 @@ public static class RowParts
             for (int q = thread; q < quads; q += threads)
             {
                 Float4 v = KsVector.LoadFloat4(x, start + 4L * q);
-                total += v.Dot(v);
+                total += Float4.Dot(v, v);
             }
             done = quads * 4;
         }
@@ -62,7 +62,7 @@ public static class RowParts
                 Float4 r = KsVector.LoadFloat4(residual, start + 4L * q);
                 var sum = new Float4(a.X + r.X, a.Y + r.Y, a.Z + r.Z, a.W + r.W);
                 KsVector.StoreFloat4(residual, start + 4L * q, sum);
-                total += sum.Dot(sum);
+                total += Float4.Dot(sum, sum);
             }
             done = quads * 4;
         }

@@ -4,7 +4,8 @@ namespace KernelSharp.Runtime;
 /// A model checkpoint folder in the Hugging Face Hub layout: <c>model.safetensors</c>, or shards listed in
 /// <c>model.safetensors.index.json</c>. Every file is validated and memory-mapped when opened, so a broken checkpoint
 /// fails at <see cref="Open(string)"/> with a <see cref="CheckpointException"/> naming the file and tensor.
-/// A path to a single <c>.safetensors</c> file also opens (e.g. golden.safetensors).
+/// A path to a single <c>.safetensors</c> file also opens (e.g. golden.safetensors), and so does the path of an index.
+/// Reads may run concurrently from several threads; spans from <see cref="GetRawBytes"/> are valid until <see cref="Dispose"/>.
 /// </summary>
 public sealed unsafe class Checkpoint : IDisposable
 {
@@ -40,6 +41,11 @@ public sealed unsafe class Checkpoint : IDisposable
     public static Checkpoint Open(string directory, QuantizationConfig? quantization)
     {
         QuantizationConfig blocks = quantization ?? QuantizationConfig.Fp8Blocks128;
+        if (File.Exists(directory) && Path.GetFileName(directory) == ShardIndex.FileName)
+        {
+            return Open(Path.GetDirectoryName(Path.GetFullPath(directory))!, quantization); // the index names its folder
+        }
+
         if (File.Exists(directory))
         {
             return FromFiles(directory, [directory], weightMap: null, indexPath: null, blocks);

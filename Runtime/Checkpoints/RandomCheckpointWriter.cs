@@ -240,10 +240,7 @@ public static class RandomCheckpointWriter
         }
     }
 
-    /// <summary>
-    /// An FP8 matrix [rows, cols] one band of blockRows rows at a time: each block's scale is its largest magnitude / 448
-    /// (so the block uses the full FP8 range), values are stored as value/scale, and the F32 scales follow the weight.
-    /// </summary>
+    /// <summary>An FP8 matrix [rows, cols] one band of blockRows rows at a time (<see cref="Fp8BlockQuantizer"/>); the F32 scales follow the weight.</summary>
     private static void WriteFp8(SafeTensorsWriter writer, CheckpointTensor tensor, ulong key, QuantizationConfig blocks)
     {
         long rows = tensor.Shape[0];
@@ -260,32 +257,7 @@ public static class RandomCheckpointWriter
             int bandRows = (int)Math.Min(blocks.BlockRows, rows - firstRow);
             int length = bandRows * cols;
             FillParallel(key, firstRow * cols, band.AsMemory(0, length), 0f, deviation);
-            Span<float> bandScales = scales.AsSpan((int)(bandIndex * scaleCols), scaleCols);
-            for (int blockCol = 0; blockCol < scaleCols; blockCol++)
-            {
-                int colStart = blockCol * blocks.BlockCols;
-                int colEnd = Math.Min(cols, colStart + blocks.BlockCols);
-                float largest = 0f;
-                for (int r = 0; r < bandRows; r++)
-                {
-                    for (int c = colStart; c < colEnd; c++)
-                    {
-                        largest = Math.Max(largest, Math.Abs(band[(r * cols) + c]));
-                    }
-                }
-
-                bandScales[blockCol] = largest > 0 ? largest / StorageFormats.Fp8E4M3Max : 1f;
-            }
-
-            float[] rowScales = bandScales.ToArray();
-            Parallel.For(0, bandRows, r =>
-            {
-                for (int c = 0; c < cols; c++)
-                {
-                    int index = (r * cols) + c;
-                    codes[index] = StorageFormats.FloatToFp8E4M3(band[index] / rowScales[c / blocks.BlockCols]);
-                }
-            });
+            Fp8BlockQuantizer.QuantizeBand(band, bandRows, cols, blocks.BlockCols, codes, scales.AsSpan((int)(bandIndex * scaleCols), scaleCols));
             writer.Append(codes.AsSpan(0, length));
         }
 

@@ -81,12 +81,16 @@ public sealed class SafeTensorsWriter : IDisposable
     public void WriteTensor(string name, ReadOnlySpan<byte> data)
     {
         int index = Array.FindIndex(ends, end => end > written);
-        long begin = index <= 0 ? 0 : ends[index - 1];
-        bool isNext = index >= 0 && entries[index].Name == name && begin == written;
-        if (!isNext || data.Length != entries[index].ByteLength)
+        if (index < 0)
         {
-            // Zero-byte tensors have no data to write; anything else out of order is a programming error.
-            throw new InvalidOperationException($"{Path}: expected the {entries[Math.Max(index, 0)].Name} bytes next, got {data.Length} bytes for '{name}'");
+            throw new InvalidOperationException($"{Path}: all declared tensor data is written; got {data.Length} more bytes for '{name}'");
+        }
+
+        long begin = index == 0 ? 0 : ends[index - 1];
+        SafeTensorsEntry next = entries[index];
+        if (next.Name != name || begin != written || data.Length != next.ByteLength)
+        {
+            throw new InvalidOperationException($"{Path}: expected all {next.ByteLength} bytes of '{next.Name}' next, got {data.Length} bytes for '{name}'");
         }
 
         Append(data);

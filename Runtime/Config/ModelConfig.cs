@@ -69,6 +69,10 @@ public sealed record ModelConfig
         {
             json = File.ReadAllText(configJsonPath);
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ConfigException($"{configJsonPath}: file not found; a checkpoint folder needs the model's config.json", e);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException($"{configJsonPath}: cannot read the model config ({e.Message})", e);

@@ -32,6 +32,7 @@ internal static class ModelConfigParser
 
     private static ModelConfig Read(ConfigJsonObject keys, string sourceName)
     {
+        CheckFamily(keys);
         int maxPositions = keys.RequiredInt("max_position_embeddings");
         var config = new ModelConfig
         {
@@ -68,6 +69,45 @@ internal static class ModelConfigParser
         };
         ModelConfigValidator.Validate(config, sourceName);
         return config;
+    }
+
+    /// <summary>
+    /// Settings this runtime does not store because the DeepSeek-V3.2 family fixes them; a config asking for something
+    /// else would otherwise be computed silently wrong, so each is checked here.
+    /// </summary>
+    private static readonly (string Key, string Value)[] FixedSettings =
+    [
+        ("hidden_act", "silu"),
+        ("scoring_func", "sigmoid"),
+        ("topk_method", "noaux_tc"),
+    ];
+
+    private static void CheckFamily(ConfigJsonObject keys)
+    {
+        string? modelType = keys.OptionalString("model_type");
+        if (modelType is not null && modelType != "deepseek_v32" && !keys.Has("index_n_heads"))
+        {
+            throw keys.Error("model_type", $"is '{modelType}'; expected 'deepseek_v32' (DeepSeek-V3.2 with the DSA lightning indexer)");
+        }
+
+        foreach ((string key, string value) in FixedSettings)
+        {
+            string? given = keys.OptionalString(key);
+            if (given is not null && given != value)
+            {
+                throw keys.Error(key, $"is '{given}'; this runtime supports only '{value}' (the DeepSeek-V3.2 setting)");
+            }
+        }
+
+        if (keys.OptionalInt("moe_layer_freq", 1) != 1)
+        {
+            throw keys.Error("moe_layer_freq", "must be 1: every layer from first_k_dense_replace on is an MoE layer");
+        }
+
+        if (keys.OptionalBool("attention_bias", false))
+        {
+            throw keys.Error("attention_bias", "is true; DeepSeek-V3.2 attention has no bias tensors and this runtime does not read them");
+        }
     }
 
     private static JsonDocument ParseDocument(string json, string sourceName)

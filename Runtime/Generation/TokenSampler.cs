@@ -82,33 +82,50 @@ public sealed class TokenSampler
     }
 
     /// <summary>A token that survived the filters and its renormalized probability.</summary>
-    private readonly record struct Candidate(int TokenId, float Logit, double Probability);
+    private readonly record struct Candidate(int TokenId, double Probability);
 
-    /// <summary>Kept tokens in descending probability (ties: lower id first), probabilities summing to 1.</summary>
+    /// <summary>Kept tokens and their renormalized probabilities (summing to 1).</summary>
     private static Candidate[] KeptCandidates(ReadOnlySpan<float> logits, SamplingOptions options)
     {
-        int keep = options.TopK > 0 ? Math.Min(options.TopK, logits.Length) : logits.Length;
-        int[] ids = TopIds(logits, keep);
-
-        // Softmax of logit / temperature over the candidates, in double; subtracting the max avoids overflow.
         double inverseTemperature = 1.0 / options.Temperature;
-        double maxScaled = logits[ids[0]] * inverseTemperature;
-        var weights = new double[ids.Length];
-        double total = 0;
-        for (int i = 0; i < ids.Length; i++)
+        bool topKFilters = options.TopK > 0 && options.TopK < logits.Length;
+        bool topPFilters = options.TopP < 1f;
+
+        // The tokens top-k allows, largest first (or, without top-k, a largest-first prefix that holds the nucleus,
+        // or every id in id order when top-p is off too: then nothing needs sorting).
+        int[] ids;
+        double? totalOverAll = null;
+        if (topKFilters)
         {
-            weights[i] = Math.Exp(logits[ids[i]] * inverseTemperature - maxScaled);
-            total += weights[i];
+            ids = TopIds(logits, options.TopK);
+        }
+        else if (topPFilters)
+        {
+            ids = NucleusSuperset(logits, inverseTemperature, options.TopP, out double total);
+            totalOverAll = total;
+        }
+        else
+        {
+            ids = Enumerable.Range(0, logits.Length).ToArray();
         }
 
-        // Nucleus: the shortest prefix whose probability reaches top-p (at least one token).
+        float maxLogit = float.NegativeInfinity;
+        foreach (int id in ids)
+        {
+            maxLogit = Math.Max(maxLogit, logits[id]);
+        }
+        double[] weights = SoftmaxWeights(logits, ids, inverseTemperature, maxLogit);
+        // Softmax normalizer over every token top-k allows; the nucleus prefix may hold fewer, so it brings its own.
+        double allowedTotal = totalOverAll ?? weights.Sum();
+
+        // Nucleus: the shortest prefix (in descending order) whose probability reaches top-p; at least one token.
         int kept = ids.Length;
-        if (options.TopP < 1f)
+        if (topPFilters)
         {
             double cumulative = 0;
             for (int i = 0; i < ids.Length; i++)
             {
-                cumulative += weights[i] / total;
+                cumulative += weights[i] / allowedTotal;
                 if (cumulative >= options.TopP)
                 {
                     kept = i + 1;
@@ -125,9 +142,67 @@ public sealed class TokenSampler
         var candidates = new Candidate[kept];
         for (int i = 0; i < kept; i++)
         {
-            candidates[i] = new Candidate(ids[i], logits[ids[i]], weights[i] / keptTotal);
+            candidates[i] = new Candidate(ids[i], weights[i] / keptTotal);
         }
         return candidates;
+    }
+
+    /// <summary>exp((logit − maxLogit) / T) for each id; maxLogit keeps every weight ≤ 1 (no overflow). Returns [ids].</summary>
+    private static double[] SoftmaxWeights(ReadOnlySpan<float> logits, int[] ids, double inverseTemperature, float maxLogit)
+    {
+        var weights = new double[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            weights[i] = Math.Exp((logits[ids[i]] - (double)maxLogit) * inverseTemperature);
+        }
+        return weights;
+    }
+
+    /// <summary>
+    /// A descending-ordered prefix of the vocabulary that surely contains the top-p nucleus, without sorting all of it:
+    /// tokens with weight ≥ a cutoff form a prefix of the sorted order, so once their mass reaches top-p the nucleus ends
+    /// inside them. The cutoff starts high and drops until that holds. <paramref name="total"/> is over ALL tokens.
+    /// </summary>
+    private static int[] NucleusSuperset(ReadOnlySpan<float> logits, double inverseTemperature, float topP, out double total)
+    {
+        float maxLogit = logits[ArgMax(logits)];
+        var weights = new double[logits.Length]; // [vocab], relative to the largest (which has weight 1)
+        total = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            weights[i] = Math.Exp((logits[i] - (double)maxLogit) * inverseTemperature);
+            total += weights[i];
+        }
+
+        var selected = new List<int>();
+        for (double cutoff = 1e-3; ; cutoff *= 1e-3)
+        {
+            selected.Clear();
+            double mass = 0;
+            bool lastRound = cutoff < 1e-300;
+            for (int i = 0; i < weights.Length; i++)
+            {
+                if (weights[i] >= cutoff || lastRound)
+                {
+                    selected.Add(i);
+                    mass += weights[i];
+                }
+            }
+            if (mass / total >= topP || lastRound || selected.Count == logits.Length)
+            {
+                break;
+            }
+        }
+
+        // Descending logit; OrderByDescending is stable and `selected` is in id order, so ties keep ascending ids:
+        // the same order TopIds and the reference use.
+        var keys = new float[selected.Count]; // [selected] logits
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = logits[selected[i]];
+        }
+        int[] ids = Enumerable.Range(0, keys.Length).OrderByDescending(i => keys[i]).Select(i => selected[i]).ToArray();
+        return ids;
     }
 
     /// <summary>The ids of the <paramref name="count"/> largest logits, largest first (ties: lower id first).</summary>

@@ -26,6 +26,9 @@ public sealed class DeepSeekModel : IDisposable
     /// <summary>Where the model runs, in one line, including why when it is not where it was asked to run.</summary>
     public string DeviceDescription { get; }
 
+    /// <summary>Longest piece of a prompt run in one forward pass; longer prefills are split (same result, bounded memory).</summary>
+    internal int PrefillChunkTokens { get; set; } = 2048;
+
     /// <summary>
     /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or a sharded index) from <paramref name="directory"/>.
     /// Refuses with a one-line <see cref="UserInputException"/> when the weights and caches would not fit in memory.
@@ -50,7 +53,7 @@ public sealed class DeepSeekModel : IDisposable
         var backend = DeviceSelector.CreateBackend(choice);
         try
         {
-            using var checkpoint = Checkpoint.Open(directory);
+            using var checkpoint = Checkpoint.Open(directory, config.Quantization); // FP8 block sizes from quantization_config
             var weights = new WeightLoader(checkpoint, backend, Transformer.TensorCount(config), options.Progress);
             var transformer = new Transformer(backend, weights, config);
             options.Progress?.Report(1.0);
@@ -69,6 +72,15 @@ public sealed class DeepSeekModel : IDisposable
         if (maxContext < 1)
         {
             throw new UserInputException($"the maximum context must be at least 1 token (got {maxContext})");
+        }
+
+        var cacheBytes = MemoryEstimate.For(Config, WeightStorage.Float32, maxContext).CacheBytes;
+        var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
+        if ((long)maxContext * widest > Array.MaxLength || cacheBytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
+        {
+            throw new UserInputException(
+                $"a session of {maxContext} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than this machine can hold; " +
+                "try a shorter maximum context");
         }
 
         return new InferenceSession(this, new LatentKvCache(backend, Config, maxContext));

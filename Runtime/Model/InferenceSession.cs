@@ -59,10 +59,39 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
 
     public void Dispose() => Cache.Dispose();
 
-    // prefill: T new rows that attend to the cache and to each other (causally); decode: T = 1.
     private float[] Run(ReadOnlySpan<int> tokens, bool allRows, ForwardTrace? trace)
     {
         EnsureRoomFor(tokens.Length);
+        if (allRows && (long)tokens.Length * VocabSize > Array.MaxLength)
+        {
+            throw new UserInputException($"a prefill of {tokens.Length} tokens would return {tokens.Length} × {VocabSize} logits, more than one array holds; use PrefillLast or shorter chunks");
+        }
+
+        var chunk = Model.PrefillChunkTokens;
+        if (trace is not null || tokens.Length <= chunk)
+        {
+            return RunChunk(tokens, allRows, trace);
+        }
+
+        // A long prompt runs in chunks: the cache makes chunked prefill exact, and the per-chunk buffers
+        // ([chunk, keys] index scores, [chunk, H] activations) stay bounded.
+        var logits = new List<float>(allRows ? tokens.Length * VocabSize : VocabSize);
+        for (var start = 0; start < tokens.Length; start += chunk)
+        {
+            var part = tokens.Slice(start, Math.Min(chunk, tokens.Length - start));
+            var rows = RunChunk(part, allRows, trace: null);
+            if (allRows || start + part.Length == tokens.Length)
+            {
+                logits.AddRange(rows);
+            }
+        }
+
+        return [.. logits];
+    }
+
+    // prefill: T new rows that attend to the cache and to each other (causally); decode: T = 1.
+    private float[] RunChunk(ReadOnlySpan<int> tokens, bool allRows, ForwardTrace? trace)
+    {
         var batch = new ForwardBatch();
         batch.Add(Cache, tokens.Length);
         return Model.Run(tokens, batch, allRows, trace);

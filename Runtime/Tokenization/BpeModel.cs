@@ -45,14 +45,12 @@ internal sealed class BpeModel
         singleCharacterIds = new Dictionary<int, int>();
         foreach ((string token, int id) in vocab)
         {
-            if (token.Length == 1 || (token.Length == 2 && char.IsSurrogatePair(token[0], token[1])))
+            if ((token.Length == 1 && !char.IsSurrogate(token[0])) || (token.Length == 2 && char.IsSurrogatePair(token[0], token[1])))
             {
                 singleCharacterIds[char.ConvertToUtf32(token, 0)] = id;
             }
         }
     }
-
-    public BpeOptions Options => options;
 
     public static long PairKey(int left, int right) => ((long)left << 32) | (uint)right;
 

@@ -23,12 +23,12 @@ public sealed class ChatTemplate
     /// DeepSeek-V3.2's chat format (the rules of DeepSeek's <c>encoding_dsv32.py</c> for plain chat, without tools):
     /// <list type="bullet">
     /// <item>the prompt starts with BOS, then every system message (joined with a blank line);</item>
-    /// <item>a user message is <c>&lt;｜User｜&gt;{content}</c>; when an assistant reply or the end follows it, <c>&lt;｜Assistant｜&gt;</c>
+    /// <item>a user message is <c>&lt;｜User｜&gt;{content}</c>; unless another user message comes next, <c>&lt;｜Assistant｜&gt;</c>
     /// and a thinking marker come next: <c>&lt;think&gt;</c> after the last user message in thinking mode, otherwise <c>&lt;/think&gt;</c>
     /// (earlier turns never show their reasoning);</item>
-    /// <item>an assistant message before the last user message is written without its reasoning (the text after the
-    /// last <c>&lt;/think&gt;</c>, if any) and ends with <c>&lt;｜end▁of▁sentence｜&gt;</c>; one after the last user message is written
-    /// as given (in thinking mode it carries its reasoning and <c>&lt;/think&gt;</c>) and also ends with EOS.</item>
+    /// <item>an assistant message is written without its reasoning (the text after the last <c>&lt;/think&gt;</c>, if any) and
+    /// ends with <c>&lt;｜end▁of▁sentence｜&gt;</c> — except one after the last user message in thinking mode, which follows the
+    /// opened <c>&lt;think&gt;</c> and so is written as given (its reasoning, <c>&lt;/think&gt;</c>, its answer).</item>
     /// </list>
     /// The prompt ends ready for the model to write: <c>...&lt;｜Assistant｜&gt;&lt;/think&gt;</c> or <c>...&lt;｜Assistant｜&gt;&lt;think&gt;</c>.
     /// </summary>
@@ -57,19 +57,34 @@ public sealed class ChatTemplate
             {
                 case ChatTurn.UserRole:
                     prompt.Append(UserMarker).Append(turn.Content);
-                    if (i + 1 == turns.Count || RoleOf(turns[i + 1], i + 1) == ChatTurn.AssistantRole)
+                    if (NextConversationRole(turns, i) != ChatTurn.UserRole)
                     {
                         prompt.Append(AssistantMarker).Append(thinking && i == lastUser ? ThinkStart : ThinkEnd);
                     }
 
                     break;
                 case ChatTurn.AssistantRole:
-                    prompt.Append(i < lastUser ? WithoutReasoning(turn.Content) : turn.Content).Append(EndOfSentence);
+                    prompt.Append(thinking && i > lastUser ? turn.Content : WithoutReasoning(turn.Content)).Append(EndOfSentence);
                     break;
             }
         }
 
         return prompt.ToString();
+    }
+
+    // The role of the next user or assistant turn after index (system turns were moved to the front), or null at the end.
+    private static string? NextConversationRole(IReadOnlyList<ChatTurn> turns, int index)
+    {
+        for (int i = index + 1; i < turns.Count; i++)
+        {
+            string role = RoleOf(turns[i], i);
+            if (role != ChatTurn.SystemRole)
+            {
+                return role;
+            }
+        }
+
+        return null;
     }
 
     private static string RoleOf(ChatTurn turn, int index)

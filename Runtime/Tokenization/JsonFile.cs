@@ -24,6 +24,11 @@ internal sealed class JsonFile
     /// <summary>Opens and parses <paramref name="path"/>; a missing file or invalid JSON becomes a <see cref="TokenizerException"/>.</summary>
     public static JsonFile Open(string path, string whatItIs)
     {
+        if (Directory.Exists(path))
+        {
+            throw new TokenizerException($"{path}: is a folder; expected the {whatItIs} itself");
+        }
+
         byte[] bytes;
         try
         {
@@ -38,6 +43,12 @@ internal sealed class JsonFile
             throw new TokenizerException($"{path}: cannot read {whatItIs}: {exception.Message}", exception);
         }
 
+        // JsonDocument checks UTF-8 only when a string is read; check it all now to report it as a file error.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            throw new TokenizerException($"{path}: {whatItIs} is not valid UTF-8 (at byte {FirstInvalidUtf8Byte(bytes).ToString(CultureInfo.InvariantCulture)})");
+        }
+
         try
         {
             var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 128 });
@@ -49,6 +60,41 @@ internal sealed class JsonFile
                 ? $" at line {(line + 1).ToString(CultureInfo.InvariantCulture)}, byte {((exception.BytePositionInLine ?? 0) + 1).ToString(CultureInfo.InvariantCulture)}"
                 : string.Empty;
             throw new TokenizerException($"{path}: {whatItIs} is not valid JSON{where}", exception);
+        }
+    }
+
+    private static int FirstInvalidUtf8Byte(ReadOnlySpan<byte> bytes)
+    {
+        int offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out int consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return offset;
+            }
+
+            offset += consumed;
+        }
+
+        return offset;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> over this file, turning System.Text.Json's complaint about a string it cannot
+    /// unescape (a lone surrogate written as <c>\uD800</c>, found only when the string is read) into a file error.
+    /// </summary>
+    public T Read<T>(Func<JsonFile, T> read)
+    {
+        using (Document)
+        {
+            try
+            {
+                return read(this);
+            }
+            catch (InvalidOperationException exception) when (exception.TargetSite?.DeclaringType?.Assembly == typeof(JsonDocument).Assembly)
+            {
+                throw new TokenizerException($"{Path}: a string is not valid text ({exception.Message})", exception);
+            }
         }
     }
 

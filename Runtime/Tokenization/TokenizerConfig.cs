@@ -12,17 +12,18 @@ internal sealed record TokenizerConfig(bool? AddBosToken, bool? AddEosToken, str
 
     public static TokenizerConfig Read(string path)
     {
-        JsonFile file = JsonFile.Open(path, "tokenizer config");
-        using (file.Document)
-        {
-            JsonElement root = file.Root;
-            file.RequireKind(root, JsonValueKind.Object, "(top level)", "an object");
-            return new TokenizerConfig(
-                OptionalBool(file, root, "add_bos_token"),
-                OptionalBool(file, root, "add_eos_token"),
-                TokenContent(file, root, "bos_token"),
-                TokenContent(file, root, "eos_token"));
-        }
+        return JsonFile.Open(path, "tokenizer config").Read(ReadConfig);
+    }
+
+    private static TokenizerConfig ReadConfig(JsonFile file)
+    {
+        JsonElement root = file.Root;
+        file.RequireKind(root, JsonValueKind.Object, "(top level)", "an object");
+        return new TokenizerConfig(
+            OptionalBool(file, root, "add_bos_token"),
+            OptionalBool(file, root, "add_eos_token"),
+            TokenContent(file, root, "bos_token"),
+            TokenContent(file, root, "eos_token"));
     }
 
     private static bool? OptionalBool(JsonFile file, JsonElement root, string name) =>

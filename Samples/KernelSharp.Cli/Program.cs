@@ -21,6 +21,8 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // Generated text is UTF-8 (CJK, emoji); some consoles default to a legacy code page.
+        Console.OutputEncoding = System.Text.Encoding.UTF8;
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

@@ -25,6 +25,15 @@ public sealed class BrokenModelTests
         { "empty folder", "generate" },
         { "empty folder", "logits" },
         { "missing folder", "logits" },
+        { "unknown dtype", "logits" },
+        { "shape not matching the bytes", "logits" },
+        { "overlapping offsets", "logits" },
+        { "tensor of the wrong shape", "logits" },
+        { "tensor of the wrong shape", "generate" },
+        { "tensor missing from a shard", "logits" },
+        { "indexer head smaller than rope", "logits" },
+        { "tokenizer without a model", "generate" },
+        { "index not JSON", "logits" },
     };
 
     [Theory]
@@ -82,10 +91,10 @@ public sealed class BrokenModelTests
                 File.WriteAllText(Config(), "vocab_size = 512");
                 return (bf16, Config());
             case "config missing a key":
-                File.WriteAllText(Config(), File.ReadAllText(Config()).Replace("\"hidden_size\": 128,", string.Empty));
+                ReplaceIn(Config(), "\"hidden_size\": 128,", string.Empty);
                 return (bf16, Config());
             case "config inconsistent":
-                File.WriteAllText(Config(), File.ReadAllText(Config()).Replace("\"n_group\": 4,", "\"n_group\": 3,"));
+                ReplaceIn(Config(), "\"n_group\": 4,", "\"n_group\": 3,");
                 return (bf16, Config());
             case "missing shard":
             {
@@ -108,9 +117,67 @@ public sealed class BrokenModelTests
             }
             case "missing folder":
                 return (temp.Combine("nowhere"), temp.Combine("nowhere"));
+            case "unknown dtype":
+                SafeTensorsSurgery.EditHeader(Weights(), header => header["model.norm.weight"]!["dtype"] = "Q4_K");
+                return (bf16, Weights());
+            case "shape not matching the bytes":
+                SafeTensorsSurgery.EditHeader(Weights(), header => header["model.norm.weight"]!["shape"] = new System.Text.Json.Nodes.JsonArray(129));
+                return (bf16, Weights());
+            case "overlapping offsets":
+                SafeTensorsSurgery.EditHeader(Weights(), header =>
+                {
+                    string name = SafeTensorsSurgery.FirstRectangularTensor(header);
+                    var offsets = header[name]!["data_offsets"]!.AsArray();
+                    long begin = (long)offsets[0]!, end = (long)offsets[1]!;
+                    offsets[0] = begin + 2;
+                    offsets[1] = end + 2;
+                });
+                return (bf16, Weights());
+            case "tensor of the wrong shape":
+            {
+                string tensor = string.Empty;
+                SafeTensorsSurgery.EditHeader(Weights(), header =>
+                {
+                    tensor = SafeTensorsSurgery.FirstRectangularTensor(header);
+                    var shape = header[tensor]!["shape"]!.AsArray();
+                    long rows = (long)shape[0]!, cols = (long)shape[1]!;
+                    header[tensor]!["shape"] = new System.Text.Json.Nodes.JsonArray(cols, rows);
+                });
+                return (bf16, tensor);
+            }
+            case "tensor missing from a shard":
+            {
+                string fp8 = temp.CopyOf(Fixtures.TinyFp8Yarn, "fp8");
+                string index = Path.Combine(fp8, "model.safetensors.index.json");
+                var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(index))!;
+                json["weight_map"]!["model.layers.0.extra_tensor.weight"] = "model-00001-of-00002.safetensors";
+                File.WriteAllText(index, json.ToJsonString());
+                return (fp8, "model.layers.0.extra_tensor.weight");
+            }
+            case "indexer head smaller than rope":
+                ReplaceIn(Config(), "\"index_head_dim\": 32,", "\"index_head_dim\": 8,");
+                return (bf16, Config());
+            case "tokenizer without a model":
+                File.WriteAllText(Path.Combine(bf16, "tokenizer.json"), "{\"version\": \"1.0\", \"added_tokens\": []}");
+                return (bf16, Path.Combine(bf16, "tokenizer.json"));
+            case "index not JSON":
+            {
+                string fp8 = temp.CopyOf(Fixtures.TinyFp8Yarn, "fp8");
+                string index = Path.Combine(fp8, "model.safetensors.index.json");
+                File.WriteAllText(index, "{\"weight_map\": [");
+                return (fp8, index);
+            }
             default:
                 throw new ArgumentException(breakage);
         }
+    }
+
+    /// <summary>Replaces text that must be there (so a changed fixture cannot silently turn a case into a no-op).</summary>
+    private static void ReplaceIn(string path, string oldText, string newText)
+    {
+        string text = File.ReadAllText(path);
+        Assert.Contains(oldText, text);
+        File.WriteAllText(path, text.Replace(oldText, newText));
     }
 
     private static Dictionary<string, (long, DateTime)> Snapshot(string folder)

@@ -85,6 +85,18 @@ public sealed partial class GenerateTests
     }
 
     [Fact]
+    public void Generation_stops_when_the_context_is_full_and_says_so()
+    {
+        CliResult result = Cli.Run("generate", "-m", Fixtures.TinyBf16, "-p", "Hello", "-c", "8", "-n", "100", "--temp", "0", "--ignore-eos");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Match stats = StatsLine().Match(result.ErrorLines[^1]);
+        int prompt = int.Parse(stats.Groups[1].Value);
+        // The last sampled token needs no cache slot: context − prompt + 1 tokens fit.
+        Assert.Equal(8 - prompt + 1, int.Parse(stats.Groups[2].Value));
+        Assert.EndsWith("context full (raise -c for longer output)", result.ErrorLines[^1]);
+    }
+
+    [Fact]
     public void Ctrl_c_stops_generation_prints_the_stats_line_and_exits_130()
     {
         using var interrupt = new CancellationTokenSource();

@@ -34,6 +34,7 @@ public sealed class UsageErrorTests
             { ["logits", "-m", m, "--tokens", "1,2,3", "--decode-from", "4", "-o", "x.safetensors"], "--decode-from must be an integer between 1 and 3, got '4'" },
             { ["logits", "-m", m, "--tokens", "1,2,3", "--decode-from", "0", "-o", "x.safetensors"], "--decode-from must be an integer between 1 and 3, got '0'" },
             { ["logits", "-m", m, "--tokens", "1,2", "-o", "x.safetensors", "--device", "gpu"], "--device must be one of auto|cuda|opencl|cpu" },
+            { ["logits", "-m", m, "--tokens", "1,2", "-o", Path.Combine(m, "logits.safetensors")], "is inside the model folder; write the logits somewhere else" },
             { ["tokenize", "-m", m], "give --text TEXT, --jsonl FILE or --ids 1,2,3" },
             { ["tokenize", "--text", "hi"], "give -m DIR or --tokenizer FILE" },
             { ["tokenize", "-m", m, "--ids", "7,600"], "--ids: '600' is not an integer between 0 and 511" },

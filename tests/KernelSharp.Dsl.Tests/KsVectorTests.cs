@@ -24,15 +24,19 @@ public class KsVectorTests
         if (c >= starts.Length)
             return;
         int start = starts[c];
+        int bStart = start + BShift(c);
         int length = lengths[c];
-        scalars[4 * c] = KsVector.Dot(a, start, b, start, length);
-        scalars[4 * c + 1] = KsVector.DotBf16(aBf16, start, b, start, length);
+        scalars[4 * c] = KsVector.Dot(a, start, b, bStart, length);
+        scalars[4 * c + 1] = KsVector.DotBf16(aBf16, start, b, bStart, length);
         scalars[4 * c + 2] = KsVector.SumOfSquares(a, start, length);
         scalars[4 * c + 3] = KsVector.Max(a, start, length);
         long outStart = (long)c * (Length + 16) + start;
         KsVector.Scale(a, start, scaled, outStart, length, 0.5f);
-        KsVector.MultiplyScale(a, start, b, start, product, outStart, length, 3f);
+        KsVector.MultiplyScale(a, start, b, bStart, product, outStart, length, 3f);
     }
+
+    /// <summary>Odd cases read b one element later, so a and b reach a 16-byte boundary at different elements.</summary>
+    private static int BShift(int c) => c & 1;
 
     private static readonly int[] Starts = [0, 4, 8, 1, 3, 0, 5, 16, 0];
     private static readonly int[] Lengths = [Length, 996, 8, 999, 17, 0, 1, 7, 3];
@@ -43,7 +47,7 @@ public class KsVectorTests
         using var cpu = IlgpuCpu.Nvidia32();
         var random = new RandomData();
         float[] a = random.Floats(Length + 16, 3f);
-        float[] b = random.Floats(Length + 16, 3f);
+        float[] b = random.Floats(Length + 17, 3f);
         ushort[] aBf16 = random.Bf16Values(Length + 16, 3f);
         using var aBuffer = cpu.Upload(a);
         using var bBuffer = cpu.Upload(b);
@@ -67,7 +71,7 @@ public class KsVectorTests
         for (int c = 0; c < Starts.Length; c++)
         {
             string where = $"seed {random.Seed}, case {c} (start {Starts[c]}, length {Lengths[c]})";
-            var expected = References(a, b, aBf16, Starts[c], Lengths[c]);
+            var expected = References(a, b, aBf16, Starts[c], Lengths[c], BShift(c));
             AssertClose(expected.Dot, actualScalars[4 * c], where + " Dot");
             AssertClose(expected.DotBf16, actualScalars[4 * c + 1], where + " DotBf16");
             AssertClose(expected.SumOfSquares, actualScalars[4 * c + 2], where + " SumOfSquares");
@@ -76,7 +80,7 @@ public class KsVectorTests
             for (int i = 0; i < Lengths[c]; i++)
             {
                 Assert.True(a[Starts[c] + i] * 0.5f == actualScaled[outStart + i], where + $" Scale[{i}]");
-                Assert.True(a[Starts[c] + i] * b[Starts[c] + i] * 3f == actualProduct[outStart + i], where + $" MultiplyScale[{i}]");
+                Assert.True(a[Starts[c] + i] * b[Starts[c] + BShift(c) + i] * 3f == actualProduct[outStart + i], where + $" MultiplyScale[{i}]");
             }
         }
     }
@@ -146,14 +150,14 @@ public class KsVectorTests
     }
 
     private static (double Dot, double DotBf16, double SumOfSquares, float Max) References(
-        float[] a, float[] b, ushort[] aBf16, int start, int length)
+        float[] a, float[] b, ushort[] aBf16, int start, int length, int bShift = 0)
     {
         double dot = 0, dotBf16 = 0, squares = 0;
         float max = float.NegativeInfinity;
         for (int i = start; i < start + length; i++)
         {
-            dot += (double)a[i] * b[i];
-            dotBf16 += (double)Bf16.ToFloat(aBf16[i]) * b[i];
+            dot += (double)a[i] * b[i + bShift];
+            dotBf16 += (double)Bf16.ToFloat(aBf16[i]) * b[i + bShift];
             squares += (double)a[i] * a[i];
             max = Math.Max(max, a[i]);
         }

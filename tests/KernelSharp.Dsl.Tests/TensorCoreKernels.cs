@@ -8,30 +8,34 @@ namespace KernelSharp.Dsl.Tests;
 /// </summary>
 public static class TensorCoreKernels
 {
-    /// <summary>One warp: every lane reads its fragments straight from global memory (layout on MmaBf16Fragments).</summary>
+    /// <summary>One tile per warp: every lane reads its fragments straight from global memory (layout on
+    /// MmaBf16Fragments); warp w uses tile w of each array.</summary>
     public static void MmaTile(
-        ArrayView<ushort> a,  // [16 × 16] bf16
-        ArrayView<ushort> bt, // [8 × 16] bf16
-        ArrayView<float> c,   // [16 × 8]
-        ArrayView<float> d)   // [16 × 8]
+        ArrayView<ushort> a,  // [warps × 16 × 16] bf16
+        ArrayView<ushort> bt, // [warps × 8 × 16] bf16
+        ArrayView<float> c,   // [warps × 16 × 8]
+        ArrayView<float> d)   // [warps × 16 × 8]
     {
-        int lane = Group.IdxX;
+        int warp = Group.IdxX >> 5;
+        int lane = Group.IdxX & 31;
         int g = lane >> 2;
         int t = lane & 3;
-        var accumulator = new MmaAccumulator(c[g * 8 + 2 * t], c[g * 8 + 2 * t + 1], c[(g + 8) * 8 + 2 * t], c[(g + 8) * 8 + 2 * t + 1]);
+        int aBase = warp * 256, bBase = warp * 128, cBase = warp * 128;
+        var accumulator = new MmaAccumulator(
+            c[cBase + g * 8 + 2 * t], c[cBase + g * 8 + 2 * t + 1], c[cBase + (g + 8) * 8 + 2 * t], c[cBase + (g + 8) * 8 + 2 * t + 1]);
         var fragments = new MmaBf16Fragments(
             accumulator,
-            Pair(a, g * 16 + 2 * t),
-            Pair(a, (g + 8) * 16 + 2 * t),
-            Pair(a, g * 16 + 2 * t + 8),
-            Pair(a, (g + 8) * 16 + 2 * t + 8),
-            Pair(bt, g * 16 + 2 * t),
-            Pair(bt, g * 16 + 2 * t + 8));
+            Pair(a, aBase + g * 16 + 2 * t),
+            Pair(a, aBase + (g + 8) * 16 + 2 * t),
+            Pair(a, aBase + g * 16 + 2 * t + 8),
+            Pair(a, aBase + (g + 8) * 16 + 2 * t + 8),
+            Pair(bt, bBase + g * 16 + 2 * t),
+            Pair(bt, bBase + g * 16 + 2 * t + 8));
         var result = TensorCore.MmaBf16(fragments);
-        d[g * 8 + 2 * t] = result.C0;
-        d[g * 8 + 2 * t + 1] = result.C1;
-        d[(g + 8) * 8 + 2 * t] = result.C2;
-        d[(g + 8) * 8 + 2 * t + 1] = result.C3;
+        d[cBase + g * 8 + 2 * t] = result.C0;
+        d[cBase + g * 8 + 2 * t + 1] = result.C1;
+        d[cBase + (g + 8) * 8 + 2 * t] = result.C2;
+        d[cBase + (g + 8) * 8 + 2 * t + 1] = result.C3;
     }
 
     /// <summary>

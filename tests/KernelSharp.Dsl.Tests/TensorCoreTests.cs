@@ -10,27 +10,36 @@ public class TensorCoreTests
     /// <summary>fp32 accumulation of 16 exact bf16 products: a few ulps.</summary>
     private const double Fp32Tolerance = 1e-5;
 
-    [Fact]
-    public void MmaFallbackMatchesFloat64()
+    [Theory]
+    [InlineData(1, false)] // shuffle version
+    [InlineData(1, true)]  // shared-memory version (the OpenCL one), one round
+    [InlineData(8, true)]  // shared-memory version, two rounds of 4 warps
+    public void MmaFallbackMatchesFloat64(int warps, bool narrowWarps)
     {
-        using var cpu = IlgpuCpu.Nvidia32();
+        using var cpu = narrowWarps ? IlgpuCpu.NarrowWarps() : IlgpuCpu.Nvidia32();
         var random = new RandomData();
-        var tile = new TileData(random);
-        using var a = cpu.Upload(tile.A);
-        using var bt = cpu.Upload(tile.Bt);
-        using var c = cpu.Upload(tile.C);
-        using var d = cpu.Accelerator.Allocate1D<float>(16 * 8);
+        var tiles = Enumerable.Range(0, warps).Select(_ => new TileData(random)).ToArray();
+        using var a = cpu.Upload(tiles.SelectMany(tile => tile.A).ToArray());
+        using var bt = cpu.Upload(tiles.SelectMany(tile => tile.Bt).ToArray());
+        using var c = cpu.Upload(tiles.SelectMany(tile => tile.C).ToArray());
+        using var d = cpu.Accelerator.Allocate1D<float>(warps * 16 * 8);
         var kernel = cpu.Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(TensorCoreKernels.MmaTile);
-        kernel(new KernelConfig(1, 32), a.View, bt.View, c.View, d.View);
+        kernel(new KernelConfig(1, 32 * warps), a.View, bt.View, c.View, d.View);
         cpu.Accelerator.Synchronize();
-        double error = tile.RelativeError(d.GetAsArray1D());
-        Assert.True(error < Fp32Tolerance, $"seed {random.Seed}: relative error {error}");
+        float[] result = d.GetAsArray1D();
+        for (int w = 0; w < warps; w++)
+        {
+            double error = tiles[w].RelativeError(result[(w * 128)..((w + 1) * 128)]);
+            Assert.True(error < Fp32Tolerance, $"seed {random.Seed}, warp {w}: relative error {error}");
+        }
     }
 
-    [Fact]
-    public void LdMatrixAndCopyAsyncFallbacksFeedTheMma()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LdMatrixAndCopyAsyncFallbacksFeedTheMma(bool narrowWarps)
     {
-        using var cpu = IlgpuCpu.Nvidia32();
+        using var cpu = narrowWarps ? IlgpuCpu.NarrowWarps() : IlgpuCpu.Nvidia32();
         var random = new RandomData();
         var tile = new TileData(random, withAccumulator: false);
         using var a = cpu.Upload(tile.A);

@@ -1,6 +1,5 @@
 using ILGPU;
 using ILGPU.IR.Intrinsics;
-using ILGPU.Runtime.Cuda;
 
 namespace KernelSharp.Dsl;
 
@@ -9,14 +8,21 @@ namespace KernelSharp.Dsl;
 /// <c>mma.sync.m16n8k16</c> bf16 → fp32, <c>ldmatrix.x4</c>, <c>cp.async</c> and shared-memory addresses.
 /// </summary>
 /// <remarks>
-/// On CUDA the <c>[IntrinsicImplementation]</c> methods become single PTX instructions through custom intrinsics
-/// registered by <see cref="KernelSharpIntrinsics.Register"/> (operands stay in registers; <c>CudaAsm</c> would
-/// spill them to local memory). Elsewhere their C# bodies run: portable versions built from warp shuffles
-/// and plain loads with the same results (the ILGPU CPU accelerator needs 32-lane warps, <c>CPUDevice.Nvidia</c>-like).
-/// The generated CPU path uses the <c>...Combine</c> methods: every lane's operands at once.
-/// All lanes of the warp must call the warp-wide operations together, with a group size that is a multiple of 32.
+/// Each operation is an <c>[IntrinsicImplementation]</c> whose code is chosen per backend by
+/// <see cref="KernelSharpIntrinsics.Register"/> (required on CUDA and OpenCL; without it ILGPU refuses to compile the
+/// kernel with <c>NotSupportedIntrinsicException</c>):
+/// <list type="bullet">
+/// <item>CUDA: one PTX instruction through a custom intrinsic, operands in registers (<c>CudaAsm</c> would spill them
+/// to local memory and lose 20× in an mma loop).</item>
+/// <item>OpenCL: portable versions that exchange fragments through shared memory (ILGPU emits OpenCL shuffles only
+/// for Intel devices).</item>
+/// <item>ILGPU CPU accelerator: the C# bodies below run (warp shuffles on 32-lane devices, shared memory otherwise).</item>
+/// <item>Generated CPU path: the <c>...Combine</c> methods, given every lane's operands at once. The results are
+/// per lane, so these collectives are marked <c>UniformResult = false</c>.</item>
+/// </list>
+/// All lanes of a warp call the warp-wide operations together, in groups whose size is a multiple of 32.
 /// </remarks>
-public static partial class TensorCore
+public static class TensorCore
 {
     /// <summary>
     /// D = A·B + C for one 16×8×16 tile: A 16×16 bf16, B 16×8 bf16, C/D 16×8 fp32, spread over the warp as described
@@ -24,7 +30,8 @@ public static partial class TensorCore
     /// </summary>
     [IntrinsicImplementation]
     [Collective(CollectiveScope.Warp, CpuCombine = nameof(MmaBf16Combine), UniformResult = false)]
-    public static MmaAccumulator MmaBf16(MmaBf16Fragments fragments) => PortableMma.MmaBf16(fragments);
+    public static MmaAccumulator MmaBf16(MmaBf16Fragments fragments)
+        => Warp.WarpSize == 32 ? PortableMma.MmaBf16(fragments) : SharedMemoryMma.MmaBf16(fragments);
 
     /// <summary>CPU path of <see cref="MmaBf16"/>: <paramref name="perLane"/> holds the 32 lanes' operands.</summary>
     public static MmaAccumulator MmaBf16Combine(ReadOnlySpan<MmaBf16Fragments> perLane, int lane)
@@ -35,62 +42,42 @@ public static partial class TensorCore
     /// <c>8·i + r</c> passes in <paramref name="rowOffset"/> the element offset in <paramref name="tile"/> of row r of
     /// matrix i (8 contiguous bf16, 16-byte aligned). Every lane receives its fragments, see <see cref="MatrixFragmentX4"/>.
     /// </summary>
+    [IntrinsicImplementation]
     [Collective(CollectiveScope.Warp, CpuCombine = nameof(LdMatrixX4Combine), UniformResult = false)]
     public static MatrixFragmentX4 LdMatrixX4(ArrayView<ushort> tile, int rowOffset)
-    {
-        if (CudaAsm.IsSupported)
-            return LdMatrixX4Shared(SharedAddress(tile, rowOffset));
-        return PortableLdMatrix.LoadX4(tile, rowOffset);
-    }
+        => Warp.WarpSize == 32 ? PortableLdMatrix.LoadX4(tile, rowOffset) : PortableLdMatrix.LoadX4ThroughShared(tile, rowOffset);
 
     /// <summary>CPU path of <see cref="LdMatrixX4"/>. Unlike other combines it also takes the warp-uniform tile view.</summary>
     public static MatrixFragmentX4 LdMatrixX4Combine(ArrayView<ushort> tile, ReadOnlySpan<int> rowOffsets, int lane)
         => PortableLdMatrix.LaneResult(HostSpan.Of(tile, 0, (int)tile.Length), rowOffsets, lane);
 
     /// <summary>
-    /// Starts an asynchronous 16-byte copy (8 bf16) global → shared (<c>cp.async.cg.shared.global</c>), or copies
-    /// synchronously where cp.async does not exist. Complete it with <see cref="CopyAsyncCommit"/>,
-    /// <see cref="CopyAsyncWait"/> and then a group barrier. Both offsets must be 16-byte aligned.
+    /// Starts an asynchronous 16-byte copy (8 bf16) global → shared (<c>cp.async.cg.shared.global</c>); elsewhere a
+    /// plain copy. Complete it with <see cref="CopyAsyncCommit"/>, <see cref="CopyAsyncWait"/> and a group barrier.
+    /// Both elements must sit on 16-byte boundaries.
     /// </summary>
+    [IntrinsicImplementation]
     public static void CopyAsync16(ArrayView<ushort> sharedTarget, int targetIndex, ArrayView<ushort> globalSource, long sourceIndex)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            CopyAsync16Shared(ref sharedTarget[targetIndex], ref globalSource[sourceIndex]);
-            return;
-        }
-        for (int i = 0; i < 8; i++)
-            sharedTarget[targetIndex + i] = globalSource[sourceIndex + i];
-    }
+        => PortableCopy.Copy16(sharedTarget, targetIndex, globalSource, sourceIndex);
 
     /// <summary>Closes the current group of <see cref="CopyAsync16"/> copies (<c>cp.async.commit_group</c>); no-op elsewhere.</summary>
     [IntrinsicImplementation]
-    public static void CopyAsyncCommit()
-    {
-    }
+    public static void CopyAsyncCommit() => PortableCopy.Commit();
 
     /// <summary>Waits until at most <paramref name="pendingGroups"/> committed copy groups are still in flight
-    /// (<c>cp.async.wait_group</c>; the argument must be a compile-time constant 0..7); no-op elsewhere.</summary>
-    public static void CopyAsyncWait(int pendingGroups)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            // wait_group needs an immediate operand: one intrinsic per count keeps it a constant in the PTX.
-            switch (pendingGroups)
-            {
-                case 0: CopyAsyncWait0(); break;
-                case 1: CopyAsyncWait1(); break;
-                case 2: CopyAsyncWait2(); break;
-                default: CopyAsyncWait3(); break;
-            }
-        }
-    }
+    /// (<c>cp.async.wait_group n</c>; pass a constant 0..3 so the choice folds away, larger values wait as for 3);
+    /// no-op elsewhere.</summary>
+    [IntrinsicImplementation]
+    public static void CopyAsyncWait(int pendingGroups) => PortableCopy.Wait(pendingGroups);
 
     /// <summary>
     /// The 32-bit shared-window address of <c>view[index]</c> (what <c>ldmatrix</c>/<c>cp.async</c> take), made with
     /// <c>cvt.u32.u64</c> from ILGPU's shared-space pointer. Meaningful on CUDA only; 0 elsewhere.
     /// </summary>
-    public static uint SharedAddress(ArrayView<ushort> view, int index) => SharedAddressOf(ref view[index]);
+    [IntrinsicImplementation]
+    public static uint SharedAddress(ArrayView<ushort> view, int index) => PortableCopy.NoSharedAddress(view, index);
+
+    // Single PTX instructions, reached only from PtxTensorCorePaths (CUDA); their bodies never run.
 
     [IntrinsicImplementation]
     internal static uint SharedAddressOf(ref ushort element) => 0;
@@ -100,6 +87,11 @@ public static partial class TensorCore
 
     [IntrinsicImplementation]
     internal static void CopyAsync16Shared(ref ushort sharedTarget, ref ushort globalSource)
+    {
+    }
+
+    [IntrinsicImplementation]
+    internal static void CopyAsyncCommitGroup()
     {
     }
 

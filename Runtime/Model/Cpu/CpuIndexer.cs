@@ -6,9 +6,13 @@ namespace KernelSharp.Runtime.Model.Cpu;
 /// <summary>The lightning indexer's scores and top-k key selection.</summary>
 internal static class CpuIndexer
 {
+    /// <summary>Query rows scored per block: the block's [rows·heads, keys] dot products stay small for long contexts.</summary>
+    private const int RowBlock = 32;
+
     /// <summary>
     /// scores[t, j] = Σ_h w[t, h] · ReLU(q[t, h] · K[j]) for j ≤ position(t), −∞ for the other columns.
     /// q [rows, heads·dim], w [rows, heads], each segment's IndexKeys [maxContext, dim] → [rows, keyColumns].
+    /// The dot products of a block of rows with all keys are one matrix product ([rows·heads, dim] · [keys, dim]ᵀ).
     /// </summary>
     public static float[] Scores(float[] q, float[] headWeights, int rows, int heads, int dim, IReadOnlyList<AttentionSegment> segments, int keyColumns)
     {
@@ -16,29 +20,28 @@ internal static class CpuIndexer
         Array.Fill(scores, float.NegativeInfinity);
         foreach (var segment in segments)
         {
-            var keys = ((CpuTensor)segment.IndexKeys).Values;
-            CpuParallel.For(segment.RowCount, (long)segment.KeyCount * heads * dim, (start, end) =>
+            var keys = ((CpuTensor)segment.IndexKeys).Values; // [maxContext, dim]
+            for (var first = 0; first < segment.RowCount; first += RowBlock)
             {
-                for (var r = start; r < end; r++)
+                var count = Math.Min(RowBlock, segment.RowCount - first);
+                var t0 = segment.FirstRow + first;
+                var keyCount = segment.StartPosition + first + count; // keys visible to the block's last row
+                var queries = new ReadOnlyMemory<float>(q, t0 * heads * dim, count * heads * dim);
+                var dots = CpuLinear.Forward(queries, count * heads, dim, keys, keyCount); // [count·heads, keyCount]
+                for (var r = 0; r < count; r++)
                 {
-                    var t = segment.FirstRow + r;
-                    var position = segment.StartPosition + r;
-                    var queryRow = q.AsSpan(t * heads * dim, heads * dim);
-                    var weights = headWeights.AsSpan(t * heads, heads);
-                    var output = scores.AsSpan(t * keyColumns, keyColumns);
-                    for (var j = 0; j <= position; j++)
+                    var t = t0 + r;
+                    var visible = segment.StartPosition + first + r + 1;
+                    var output = scores.AsSpan(t * keyColumns, visible);
+                    output.Clear();
+                    for (var h = 0; h < heads; h++)
                     {
-                        var key = keys.AsSpan(j * dim, dim);
-                        var score = 0f;
-                        for (var h = 0; h < heads; h++)
-                        {
-                            score += weights[h] * MathF.Max(0f, TensorPrimitives.Dot(queryRow.Slice(h * dim, dim), key));
-                        }
-
-                        output[j] = score;
+                        var headDots = dots.AsSpan(((r * heads) + h) * keyCount, visible);
+                        TensorPrimitives.Max(headDots, 0f, headDots); // ReLU
+                        TensorPrimitives.MultiplyAdd(headDots, headWeights[(t * heads) + h], output, output);
                     }
                 }
-            });
+            }
         }
 
         return scores;

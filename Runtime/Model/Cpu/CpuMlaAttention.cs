@@ -6,6 +6,8 @@ namespace KernelSharp.Runtime.Model.Cpu;
 /// <summary>
 /// Sparse multi-head latent attention in the absorbed (MQA) form: every head reads the same cached latent c and
 /// k_pe, and kv_b_proj is folded into the query (for keys) and into the output (for values).
+/// One row is one unit of work: its key set is shared by all heads, so each cached row is read once per query row
+/// and used by every head while it is in L1.
 /// </summary>
 internal static class CpuMlaAttention
 {
@@ -16,69 +18,85 @@ internal static class CpuMlaAttention
     public static float[] Forward(float[] q, int rows, float[] kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, int[]? selected, int selectedColumns)
     {
         var output = new float[rows * dims.Heads * dims.ValueDim];
+        var heads = dims.Heads;
+        var latentDim = dims.LatentDim;
         var headRows = dims.NopeDim + dims.ValueDim; // rows of kv_b_proj per head
         foreach (var segment in segments)
         {
-            var latent = ((CpuTensor)segment.Latent).Values;   // [maxContext, latent]
+            var latent = ((CpuTensor)segment.Latent).Values;     // [maxContext, latent]
             var ropeKeys = ((CpuTensor)segment.RopeKeys).Values; // [maxContext, rope]
-            var work = (long)segment.KeyCount * (dims.LatentDim + dims.RopeDim) * 2 + (long)headRows * dims.LatentDim;
-            CpuParallel.For(segment.RowCount * dims.Heads, work, (start, end) =>
+            var work = (long)heads * ((segment.KeyCount * (latentDim + dims.RopeDim) * 2L) + (headRows * latentDim));
+            CpuParallel.For(segment.RowCount, work, (start, end) =>
             {
-                var queryAbsorbed = new float[dims.LatentDim]; // [latent]
-                var outputLatent = new float[dims.LatentDim];  // [latent]
+                var queryAbsorbed = new float[heads * latentDim]; // q_abs [heads, latent]
+                var outputLatent = new float[heads * latentDim];  // o_lat [heads, latent]
                 var keys = new List<int>();
-                var probabilities = new List<float>();
-                for (var item = start; item < end; item++)
+                var scores = new float[heads * Math.Max(segment.KeyCount, 1)]; // [heads, keys]
+                for (var r = start; r < end; r++)
                 {
-                    var r = item / dims.Heads;
-                    var h = item % dims.Heads;
                     var t = segment.FirstRow + r;
-                    var position = segment.StartPosition + r;
-                    var queryHead = q.AsSpan((t * dims.Heads + h) * dims.QueryHeadDim, dims.QueryHeadDim);
-                    var queryNope = queryHead[..dims.NopeDim];
-                    var queryRope = queryHead[dims.NopeDim..];
+                    CollectKeys(keys, selected, selectedColumns, t, segment.StartPosition + r);
+                    var n = keys.Count;
+                    if (n == 0)
+                    {
+                        continue; // no visible key selected (never produced by TopK): the row attends to nothing, output 0
+                    }
 
-                    // q_abs = q_nope · W_k[h]  (W_k[h] = kv_b rows h·(nope+v) .. +nope) → [latent]
+                    // q_abs[h] = q_nope[h] · W_k[h]  (W_k[h] = kv_b rows h·(nope+v) .. +nope) → [latent]
                     Array.Clear(queryAbsorbed);
-                    for (var n = 0; n < dims.NopeDim; n++)
+                    for (var h = 0; h < heads; h++)
                     {
-                        var weightRow = kvB.AsSpan((h * headRows + n) * dims.LatentDim, dims.LatentDim);
-                        TensorPrimitives.MultiplyAdd(weightRow, queryNope[n], queryAbsorbed, queryAbsorbed);
+                        var queryNope = q.AsSpan((t * heads + h) * dims.QueryHeadDim, dims.NopeDim);
+                        var absorbed = queryAbsorbed.AsSpan(h * latentDim, latentDim);
+                        for (var d = 0; d < dims.NopeDim; d++)
+                        {
+                            TensorPrimitives.MultiplyAdd(kvB.AsSpan((h * headRows + d) * latentDim, latentDim), queryNope[d], absorbed, absorbed);
+                        }
                     }
 
-                    CollectKeys(keys, selected, selectedColumns, t, position);
-
-                    // scores over the selected keys, softmax in fp32 with the running maximum subtracted
-                    probabilities.Clear();
-                    var maximum = float.NegativeInfinity;
-                    foreach (var j in keys)
+                    // scores[h, i] = (q_abs[h]·c[j] + q_pe[h]·k_pe[j]) · scale for the i-th selected key j
+                    for (var i = 0; i < n; i++)
                     {
-                        var score = (TensorPrimitives.Dot(queryAbsorbed, latent.AsSpan(j * dims.LatentDim, dims.LatentDim))
-                                     + TensorPrimitives.Dot(queryRope, ropeKeys.AsSpan(j * dims.RopeDim, dims.RopeDim))) * softmaxScale;
-                        probabilities.Add(score);
-                        maximum = MathF.Max(maximum, score);
+                        var c = latent.AsSpan(keys[i] * latentDim, latentDim);
+                        var kPe = ropeKeys.AsSpan(keys[i] * dims.RopeDim, dims.RopeDim);
+                        for (var h = 0; h < heads; h++)
+                        {
+                            var queryRope = q.AsSpan(((t * heads + h) * dims.QueryHeadDim) + dims.NopeDim, dims.RopeDim);
+                            scores[h * n + i] = (TensorPrimitives.Dot(queryAbsorbed.AsSpan(h * latentDim, latentDim), c) + TensorPrimitives.Dot(queryRope, kPe)) * softmaxScale;
+                        }
                     }
 
-                    var total = 0f;
-                    for (var i = 0; i < probabilities.Count; i++)
+                    // softmax per head in fp32, maximum subtracted
+                    for (var h = 0; h < heads; h++)
                     {
-                        probabilities[i] = MathF.Exp(probabilities[i] - maximum);
-                        total += probabilities[i];
+                        var row = scores.AsSpan(h * n, n);
+                        var maximum = TensorPrimitives.Max(row);
+                        TensorPrimitives.Subtract(row, maximum, row);
+                        TensorPrimitives.Exp(row, row);
+                        TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
                     }
 
-                    // o_lat = Σ p_j c[j] → [latent]
+                    // o_lat[h] = Σ_i p[h, i] c[j_i] → [heads, latent]
                     Array.Clear(outputLatent);
-                    for (var i = 0; i < keys.Count; i++)
+                    for (var i = 0; i < n; i++)
                     {
-                        TensorPrimitives.MultiplyAdd(latent.AsSpan(keys[i] * dims.LatentDim, dims.LatentDim), probabilities[i] / total, outputLatent, outputLatent);
+                        var c = latent.AsSpan(keys[i] * latentDim, latentDim);
+                        for (var h = 0; h < heads; h++)
+                        {
+                            var accumulated = outputLatent.AsSpan(h * latentDim, latentDim);
+                            TensorPrimitives.MultiplyAdd(c, scores[h * n + i], accumulated, accumulated);
+                        }
                     }
 
-                    // o[h] = o_lat · W_v[h]ᵀ  (W_v[h] = kv_b rows h·(nope+v)+nope .. +v) → [v]
-                    var outputHead = output.AsSpan((t * dims.Heads + h) * dims.ValueDim, dims.ValueDim);
-                    for (var v = 0; v < dims.ValueDim; v++)
+                    // o[h] = o_lat[h] · W_v[h]ᵀ  (W_v[h] = kv_b rows h·(nope+v)+nope .. +v) → [v]
+                    for (var h = 0; h < heads; h++)
                     {
-                        var weightRow = kvB.AsSpan((h * headRows + dims.NopeDim + v) * dims.LatentDim, dims.LatentDim);
-                        outputHead[v] = TensorPrimitives.Dot(outputLatent, weightRow);
+                        var outputHead = output.AsSpan((t * heads + h) * dims.ValueDim, dims.ValueDim);
+                        for (var v = 0; v < dims.ValueDim; v++)
+                        {
+                            var weightRow = kvB.AsSpan((h * headRows + dims.NopeDim + v) * latentDim, latentDim);
+                            outputHead[v] = TensorPrimitives.Dot(outputLatent.AsSpan(h * latentDim, latentDim), weightRow);
+                        }
                     }
                 }
             });

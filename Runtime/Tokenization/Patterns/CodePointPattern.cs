@@ -69,9 +69,7 @@ internal sealed class CodePointPattern
         }
     }
 
-    /// <summary>The end of the match starting exactly at <paramref name="start"/>, or -1.</summary>
-    public int MatchAt(ReadOnlySpan<int> text, int start) => MatchAt(text, start, new BacktrackStack());
-
+    // The end of the match starting exactly at `start`, or -1. Look-ahead runs on the same stack, above its caller's entries.
     private int MatchAt(ReadOnlySpan<int> text, int start, BacktrackStack stack)
     {
         int baseCount = stack.Count;

@@ -55,6 +55,11 @@ public sealed class ChatVerb : IVerb
             context.Error.Write("> ");
             context.Error.Flush();
             string? line = context.In.ReadLine();
+            if (context.Cancellation.IsCancellationRequested)
+            {
+                // Ctrl-C at the prompt: the console read cannot be interrupted, so it ends the session once it returns.
+                return ExitCodes.Interrupted;
+            }
             if (line is null || line.Trim() == "/exit")
             {
                 return ExitCodes.Success;
@@ -86,14 +91,10 @@ public sealed class ChatVerb : IVerb
             StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
             GenerationResult reply = TextGenerator.Generate(
                 session, promptTokens, request, decoder.Push,
-                piece =>
-                {
-                    context.Out.Write(piece);
-                    context.Out.Flush();
-                },
+                GenerationOutput.StreamToStdout(context),
                 context.Cancellation);
             context.Out.WriteLine();
-            StatsLine.Write(context, reply);
+            GenerationOutput.WriteStatsLine(context, reply);
             if (reply.FinishReason == FinishReason.Cancelled)
             {
                 return ExitCodes.Interrupted;

@@ -30,7 +30,8 @@ public sealed class GenerateVerb : IVerb
 
     public int Run(ParsedArguments args, CliContext context)
     {
-        // Every argument is checked before any file is touched, so a typo never costs a model load.
+        // Arguments are checked before any file is touched (those bounded by the model, like -c, right after
+        // config.json), so a typo never costs a model load.
         string modelDirectory = args.RequiredString("model");
         args.AtMostOneOf("prompt", "file");
         int maxNewTokens = SamplingArguments.MaxNewTokens(args);
@@ -62,14 +63,10 @@ public sealed class GenerateVerb : IVerb
         StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
         GenerationResult result = TextGenerator.Generate(
             session, promptTokens, request, decoder.Push,
-            piece =>
-            {
-                context.Out.Write(piece);
-                context.Out.Flush();
-            },
+            GenerationOutput.StreamToStdout(context),
             context.Cancellation);
         context.Out.WriteLine();
-        StatsLine.Write(context, result);
+        GenerationOutput.WriteStatsLine(context, result);
         return result.FinishReason == FinishReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Success;
     }
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using KernelSharp.Cli.Hosting;
 using KernelSharp.Cli.Parsing;
+using KernelSharp.Dsl;
 using KernelSharp.Dsl.Launch;
 
 namespace KernelSharp.Cli.Verbs;
@@ -33,7 +34,8 @@ public sealed class KernelsVerb : IVerb
         foreach (var kernel in kernels)
         {
             context.Out.WriteLine();
-            context.Out.WriteLine($"{kernel.Name} ({kernel.Variants.Count} variants)");
+            string variantWord = kernel.Variants.Count == 1 ? "variant" : "variants";
+            context.Out.WriteLine($"{kernel.Name} ({kernel.Variants.Count} {variantWord}; grid {kernel.Grid}, group size {kernel.GroupSize})");
             foreach (KernelVariantInfo variant in kernel.Variants)
             {
                 context.Out.WriteLine("  " + Describe(variant));
@@ -51,11 +53,14 @@ public sealed class KernelsVerb : IVerb
         return ExitCodes.Success;
     }
 
-    /// <summary>Each kernel as "Class.Kernel" with the variants its generated <c>KernelVariants</c> property lists, sorted by name.</summary>
-    public static IReadOnlyList<(string Name, IReadOnlyList<KernelVariantInfo> Variants)> FindKernels()
+    /// <summary>A kernel as "Class.Kernel", its launch geometry expressions (from [Kernel]) and its generated variants.</summary>
+    public sealed record KernelListing(string Name, string Grid, string GroupSize, IReadOnlyList<KernelVariantInfo> Variants);
+
+    /// <summary>Every kernel whose class has a generated <c>NameVariants</c> property, sorted by name.</summary>
+    public static IReadOnlyList<KernelListing> FindKernels()
     {
         Assembly kernels = Assembly.Load(KernelsAssemblyName);
-        var found = new List<(string, IReadOnlyList<KernelVariantInfo>)>();
+        var found = new List<KernelListing>();
         foreach (Type type in kernels.GetExportedTypes())
         {
             foreach (PropertyInfo property in type.GetProperties(BindingFlags.Public | BindingFlags.Static))
@@ -65,11 +70,16 @@ public sealed class KernelsVerb : IVerb
                     && property.GetValue(null) is IReadOnlyList<KernelVariantInfo> variants)
                 {
                     string kernelName = property.Name[..^"Variants".Length];
-                    found.Add(($"{type.Name}.{kernelName}", variants));
+                    KernelAttribute? geometry = type.GetMethods(BindingFlags.Public | BindingFlags.Static)
+                        .Where(m => m.Name == kernelName)
+                        .Select(m => m.GetCustomAttribute<KernelAttribute>())
+                        .FirstOrDefault(a => a is not null);
+                    string grid = geometry is null ? "?" : geometry.GridY == "1" ? geometry.Grid : $"{geometry.Grid} x {geometry.GridY}";
+                    found.Add(new KernelListing($"{type.Name}.{kernelName}", grid, geometry?.GroupSize ?? "?", variants));
                 }
             }
         }
-        return found.OrderBy(k => k.Item1, StringComparer.Ordinal).ToList();
+        return found.OrderBy(k => k.Name, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>The variant's method and folded values, plus any further facts the generator records (group size, shared memory…).</summary>

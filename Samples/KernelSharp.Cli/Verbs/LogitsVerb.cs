@@ -44,6 +44,7 @@ public sealed class LogitsVerb : IVerb
         int decodeFrom = args.Int("decode-from", tokens.Length, 1, tokens.Length);
         bool decodeMode = args.Has("decode-from");
         EnsureOutputFolderExists(outPath);
+        EnsureOutsideModelFolder(outPath, folder.Directory);
 
         using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context);
         using InferenceSession session = model.CreateSession(tokens.Length);
@@ -71,6 +72,17 @@ public sealed class LogitsVerb : IVerb
         LogitsFile.Write(outPath, logits, rowCount, vocab);
         context.Out.WriteLine($"wrote logits [{rowCount}, {vocab}] to {outPath} ({model.DeviceDescription})");
         return ExitCodes.Success;
+    }
+
+    /// <summary>The tool never writes into a model folder (a checkpoint must stay exactly as downloaded).</summary>
+    private static void EnsureOutsideModelFolder(string outPath, string modelDirectory)
+    {
+        string output = Path.GetFullPath(outPath);
+        string model = Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory)) + Path.DirectorySeparatorChar;
+        if (output.StartsWith(model, StringComparison.Ordinal))
+        {
+            throw new UsageException($"-o/--out {outPath} is inside the model folder; write the logits somewhere else");
+        }
     }
 
     private static void EnsureOutputFolderExists(string outPath)

@@ -34,7 +34,7 @@ public abstract class SoftmaxTests(BackendFixture backend) : BackendTestBase(bac
 
         using var x = Upload(input);
         using var y = Allocate<float>((long)rows * cols);
-        LaunchGeneric(typeof(SoftmaxKernels).GetMethod(nameof(SoftmaxKernels.Softmax))!, Config(rows, 1, groupSize),
+        Launch(typeof(SoftmaxKernels).GetMethod(nameof(SoftmaxKernels.Softmax))!, Config(rows, 1, groupSize),
             x.View, y.View, rows, cols, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), new Tolerance(1e-4, 1e-7), "softmax output");

@@ -23,7 +23,7 @@ public abstract class SwiGluTests(BackendFixture backend) : BackendTestBase(back
         using var g = Upload(gate);
         using var u = Upload(up);
         using var y = Allocate<float>(count);
-        LaunchGeneric(typeof(SwiGluKernels).GetMethod(nameof(SwiGluKernels.SwiGlu))!, Config((count + 255) / 256, 1, 256),
+        Launch(typeof(SwiGluKernels).GetMethod(nameof(SwiGluKernels.SwiGlu))!, Config((count + 255) / 256, 1, 256),
             g.View, u.View, y.View, count);
 
         Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, "swiglu output");
@@ -42,7 +42,7 @@ public abstract class SwiGluTests(BackendFixture backend) : BackendTestBase(back
 
         using var gu = Upload(gateUp);
         using var y = Allocate<float>((long)rows * inner);
-        LaunchGeneric(typeof(SwiGluKernels).GetMethod(nameof(SwiGluKernels.SwiGluFused))!, Config((rows * inner + 255) / 256, 1, 256),
+        Launch(typeof(SwiGluKernels).GetMethod(nameof(SwiGluKernels.SwiGluFused))!, Config((rows * inner + 255) / 256, 1, 256),
             gu.View, y.View, rows, inner);
 
         Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, "fused swiglu output");

@@ -74,6 +74,50 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         Tolerance.AssertClose(expected, Download(output), AttentionTolerance, "dense MLA o_lat");
     }
 
+    [SkippableFact]
+    public void Bf16_cache_sparse_equals_dense_and_matches_reference()
+    {
+        RequireBackend();
+        var random = NewRandom(41);
+        int heads = 5;
+        int latentDim = 64;
+        int ropeDim = 16;
+        int rowLength = latentDim + ropeDim;
+        int cached = 3;
+        int newTokens = 30;
+        int[] positions = [cached, 16, 17, cached + newTokens - 1];
+        float[] queries = RandomTensors.Normal(random, (long)positions.Length * heads * rowLength, 0.3f);
+        float[] rows = RandomTensors.Normal(random, (long)newTokens * rowLength);
+        float scale = MlaShapes.SoftmaxScale(32, ropeDim);
+
+        // The cache holds 3 earlier tokens (left zero here) and the 30 new rows appended after them.
+        using var rowBuffer = Upload(rows);
+        using var cache = Allocate<ushort>((long)(cached + newTokens) * rowLength);
+        StoreKvCacheBf16(V(rowBuffer), V(cache), newTokens, rowLength, cached);
+        ushort[] cacheBits = Download(cache);
+        AssertIdentical(rows.Select(Bf16.FromFloat).ToArray(), cacheBits.Skip(cached * rowLength).ToArray(), "bf16 latent cache rows");
+
+        int[][] keys = MlaAttentionReference.CausalKeys(positions);
+        int stride = cached + newTokens;
+        var selected = new int[positions.Length * stride];
+        for (int q = 0; q < positions.Length; q++)
+        {
+            keys[q].CopyTo(selected, q * stride);
+        }
+        using var qBuffer = Upload(queries);
+        using var positionBuffer = Upload(positions);
+        using var selectedBuffer = Upload(selected);
+        using var countBuffer = Upload(keys.Select(k => k.Length).ToArray());
+        using var dense = Allocate<float>((long)positions.Length * heads * latentDim);
+        using var sparse = Allocate<float>((long)positions.Length * heads * latentDim);
+        DenseMlaBf16Cache(V(qBuffer), V(cache), V(positionBuffer), V(dense), positions.Length, heads, latentDim, ropeDim, scale);
+        SparseMlaBf16Cache(V(qBuffer), V(cache), V(selectedBuffer), V(countBuffer), V(sparse), positions.Length, heads, latentDim, ropeDim, stride, scale);
+        float[] denseOutput = Download(dense);
+        AssertIdentical(denseOutput, Download(sparse), "bf16 cache: sparse over every visible key vs dense");
+        double[] expected = MlaAttentionReference.Absorbed(queries, cacheBits.Select(Bf16.ToFloat).ToArray(), keys, heads, latentDim, ropeDim, scale);
+        Tolerance.AssertClose(expected, denseOutput, AttentionTolerance, "dense MLA o_lat (bf16 cache)");
+    }
+
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]

@@ -11,8 +11,9 @@
 //       {
 //           RequireBackend();                 // first line of every test: skips when the device is absent
 //           using var x = Upload(hostInput);  // host array -> device buffer on this backend
-//           LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, grid, group, x.View, ...);
-//           //  or, through the generated launcher:  RmsNormKernels.LaunchRmsNorm(Device, x.View, ...);
+//           Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, 256), x.View, ..., 256);
+//           // FastCpu runs the generated RmsNormCpu, other backends the variant RmsNorm__groupSize256 (or the kernel
+//           // as written when no variant folds the given constants). LaunchGeneric always runs the kernel as written.
 //           float[] actual = Download(y);
 //           Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "rmsnorm out");
 //       }
@@ -82,20 +83,26 @@ public abstract class BackendFixture : IDisposable
     /// </summary>
     public void LaunchGeneric(System.Reflection.MethodInfo kernel, KernelConfig config, params object[] arguments)
     {
-        var compiled = kernels.GetOrAdd(kernel, k => Accelerator.LoadKernel(k));
-        compiled.Launch(Accelerator.DefaultStream, config, arguments.Select(ToKernelArgument).ToArray());
-        Accelerator.Synchronize();
+        lock (Accelerator is CPUAccelerator ? SharedCpuAccelerator.LaunchLock : kernels)
+        {
+            var compiled = kernels.GetOrAdd(kernel, k => Accelerator.LoadKernel(k));
+            compiled.Launch(Accelerator.DefaultStream, config, arguments.Select(ToKernelArgument).ToArray());
+            Accelerator.Synchronize();
+        }
     }
 
     public void Dispose()
     {
-        accelerator?.Dispose();
-        context?.Dispose();
+        if (context is not null)
+        {
+            accelerator?.Dispose(); // the shared CPU accelerator has no context here and stays alive
+            context.Dispose();
+        }
         GC.SuppressFinalize(this);
     }
 
     /// <summary>Buffers' dense 1D views become the <c>ArrayView&lt;T&gt;</c> kernels take (reflection skips implicit conversions).</summary>
-    private static object ToKernelArgument(object argument)
+    internal static object ToKernelArgument(object argument)
     {
         var type = argument.GetType();
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ArrayView1D<,>))
@@ -111,11 +118,9 @@ public abstract class BackendFixture : IDisposable
         {
             case TestBackend.FastCpu:
             case TestBackend.IlgpuCpu:
-            {
-                // The NVIDIA-like CPU device has warps of 32 and groups up to 1024, like the GPUs the kernels target.
-                var cpuContext = Context.Create(b => b.CPU(CPUDeviceKind.Nvidia).EnableAlgorithms());
-                return (cpuContext, cpuContext.CreateCPUAccelerator(0));
-            }
+                // Shared by every CPU test class: each ILGPU CPU accelerator runs one OS thread per simulated lane,
+                // and several of them at once oversubscribe a small machine badly. Not owned: never disposed here.
+                return (null, SharedCpuAccelerator.Instance);
             case TestBackend.Cuda:
             {
                 var cudaContext = Context.Create(b => b.Cuda().EnableAlgorithms());
@@ -140,6 +145,25 @@ public abstract class BackendFixture : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(backend), backend, "unknown backend");
         }
     }
+}
+
+/// <summary>
+/// The one ILGPU CPU accelerator of the test process: warps of 32 lanes (like the GPUs the kernels target) and
+/// groups of up to 256 threads (8 warps). Launches on it are serialized by <see cref="BackendFixture.LaunchGeneric"/>.
+/// </summary>
+internal static class SharedCpuAccelerator
+{
+    public const int MaxGroupSize = 256;
+
+    private static readonly Lazy<Accelerator> Lazy = new(() =>
+    {
+        var context = Context.Create(b => b.CPU(new CPUDevice(32, MaxGroupSize / 32, 1)).EnableAlgorithms());
+        return context.CreateCPUAccelerator(0);
+    });
+
+    public static Accelerator Instance => Lazy.Value;
+
+    public static readonly object LaunchLock = new();
 }
 
 /// <summary>The generated CPU path (host threads over CPU-accelerator memory).</summary>

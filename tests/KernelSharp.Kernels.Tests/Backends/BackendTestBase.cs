@@ -1,5 +1,7 @@
+using System.Reflection;
 using ILGPU;
 using ILGPU.Runtime;
+using KernelSharp.Dsl;
 using Xunit;
 
 namespace KernelSharp.Kernels.Tests.Backends;
@@ -52,6 +54,41 @@ public abstract class BackendTestBase(BackendFixture backend)
     /// <summary>gridX × gridY groups of groupSize threads (the [Kernel] attribute's Grid, GridY and GroupSize).</summary>
     protected static KernelConfig Config(int gridX, int gridY, int groupSize) =>
         new(new Index3D(gridX, gridY, 1), new Index3D(groupSize, 1, 1));
+
+    /// <summary>
+    /// Runs a kernel the way the library does on this backend, with every parameter passed (constants included):
+    /// FastCpu calls the generated CPU path <c>NameCpu</c> on the host; the other backends launch the generated
+    /// variant folding the given [Constant] values (<c>Name__groupSize256</c>), or the kernel as written when no
+    /// variant folds them (a constant value outside the listed ones, or a build without the generator).
+    /// </summary>
+    protected void Launch(MethodInfo kernel, KernelConfig config, params object[] arguments)
+    {
+        var converted = arguments.Select(BackendFixture.ToKernelArgument).ToArray();
+        var kernels = kernel.DeclaringType!;
+        if (Backend.Backend == TestBackend.FastCpu)
+        {
+            var cpuPath = kernels.GetMethod(kernel.Name + "Cpu", BindingFlags.Public | BindingFlags.Static);
+            Skip.If(cpuPath is null, $"{kernels.Name}.{kernel.Name} has no generated CPU path (built with KsNoGenerator=true?)");
+            Accelerator.Synchronize();
+            cpuPath!.Invoke(null, BindingFlags.DoNotWrapExceptions, null, converted, null);
+            return;
+        }
+        var parameters = kernel.GetParameters();
+        int[] constants = Enumerable.Range(0, parameters.Length)
+            .Where(i => parameters[i].GetCustomAttribute<ConstantAttribute>() is not null)
+            .ToArray();
+        if (constants.Length > 0)
+        {
+            string suffix = string.Join("_", constants.Select(i => $"{parameters[i].Name}{converted[i]}"));
+            var variant = kernels.GetMethod($"{kernel.Name}__{suffix}", BindingFlags.Public | BindingFlags.Static);
+            if (variant is not null)
+            {
+                Backend.LaunchGeneric(variant, config, converted.Where((_, i) => !constants.Contains(i)).ToArray());
+                return;
+            }
+        }
+        Backend.LaunchGeneric(kernel, config, converted);
+    }
 
     protected void LaunchGeneric(System.Reflection.MethodInfo kernel, KernelConfig config, params object[] arguments) =>
         Backend.LaunchGeneric(kernel, config, arguments);

@@ -24,7 +24,7 @@ public abstract class EmbeddingTests(BackendFixture backend) : BackendTestBase(b
         using var t = Upload(table);
         using var i = Upload(ids);
         using var y = Allocate<float>((long)tokens * hidden);
-        LaunchGeneric(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingF32))!, Config(tokens, 1, 256),
+        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingF32))!, Config(tokens, 1, 256),
             t.View, i.View, y.View, tokens, hidden, vocab);
 
         Tolerance.AssertClose(expected, Download(y), new Tolerance(0, 0), "embedding f32 rows");
@@ -44,7 +44,7 @@ public abstract class EmbeddingTests(BackendFixture backend) : BackendTestBase(b
         using var t = Upload(bits);
         using var i = Upload(ids);
         using var y = Allocate<float>((long)tokens * hidden);
-        LaunchGeneric(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingBf16))!, Config(tokens, 1, 256),
+        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingBf16))!, Config(tokens, 1, 256),
             t.View, i.View, y.View, tokens, hidden, vocab);
 
         Tolerance.AssertClose(expected, Download(y), new Tolerance(0, 0), "embedding bf16 rows");
@@ -61,7 +61,7 @@ public abstract class EmbeddingTests(BackendFixture backend) : BackendTestBase(b
         using var t = Upload(table);
         using var i = Upload(ids);
         using var y = Allocate<float>(ids.Length * hidden);
-        LaunchGeneric(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingF32))!, Config(ids.Length, 1, 256),
+        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingF32))!, Config(ids.Length, 1, 256),
             t.View, i.View, y.View, ids.Length, hidden, vocab);
 
         float[] output = Download(y);

@@ -76,7 +76,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     }
 
     [SkippableTheory]
-    [InlineData(77, 8, 32)]     // keys not a multiple of a group's 32
+    [InlineData(45, 8, 32)]     // keys not a multiple of a group's 32
     [InlineData(40, 64, 128)]   // DeepSeek-V3.2's index heads and dim
     [InlineData(1, 3, 16)]      // a single cached key, fewer heads than lanes
     public void Fp8_decode_kernel_matches_reference(int keyCount, int heads, int dim)
@@ -140,3 +140,16 @@ public sealed class IndexerScoresTests_FastCpu(FastCpuBackend b) : IndexerScores
 public sealed class IndexerScoresTests_IlgpuCpu(IlgpuCpuBackend b) : IndexerScoresTests(b), IClassFixture<IlgpuCpuBackend>;
 public sealed class IndexerScoresTests_Cuda(CudaBackend b) : IndexerScoresTests(b), IClassFixture<CudaBackend>;
 public sealed class IndexerScoresTests_OpenCL(OpenCLBackend b) : IndexerScoresTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>The indexer's launch-time shape checks (no device needed).</summary>
+public sealed class IndexerShapesTests
+{
+    [Fact]
+    public void Decode_limits_are_reported_in_one_line()
+    {
+        var error = Assert.Throws<ArgumentException>(() => IndexerShapes.ValidateDecode(heads: 65, dim: 128));
+        Assert.Contains("index_n_heads", error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+        Assert.Throws<ArgumentException>(() => IndexerShapes.ValidateDecode(64, 129));
+    }
+}

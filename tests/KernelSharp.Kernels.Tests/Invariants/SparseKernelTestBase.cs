@@ -1,4 +1,5 @@
 using Xunit;
+using System.Reflection;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Kernels.Attention;
@@ -12,7 +13,7 @@ namespace KernelSharp.Kernels.Tests.Invariants;
 /// <summary>
 /// Base of the sparse-attention and MoE kernel tests (Indexer, TopK, Attention, Moe, Invariants): one typed launch
 /// method per kernel, each computing the launch geometry its <c>[Kernel]</c> attribute declares, so tests read as
-/// calls of the operation. They launch the generic variant through <see cref="BackendTestBase.LaunchGeneric"/>.
+/// calls of the operation. FastCpu runs the generated CPU path, the other backends the generic variant.
 /// </summary>
 public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTestBase(backend)
 {
@@ -22,46 +23,90 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     private static KernelConfig Config(long gridX, long gridY, int groupSize) =>
         new(new Index2D(checked((int)gridX), checked((int)gridY)), new Index2D(groupSize, 1));
 
-    private static System.Reflection.MethodInfo Kernel(Type type, string name) =>
-        type.GetMethod(name) ?? throw new InvalidOperationException($"no kernel {type.Name}.{name}");
+    /// <summary>
+    /// FastCpu runs the generated CPU path (<c>NameCpu</c>, same parameters as the kernel) on the host. Other backends
+    /// launch the generated variant that folds the given [Constant] values (<c>Name__groupSize256</c>, what the
+    /// launcher runs on a GPU) when there is one, else the kernel method itself (the generic variant).
+    /// </summary>
+    private void Launch(Type kernels, string name, KernelConfig config, params object[] arguments)
+    {
+        if (Backend.Backend == TestBackend.FastCpu)
+        {
+            var cpuPath = kernels.GetMethod(name + "Cpu", BindingFlags.Public | BindingFlags.Static);
+            Skip.If(cpuPath is null, $"{kernels.Name}.{name} has no generated CPU path (built with KsNoGenerator=true?)");
+            Accelerator.Synchronize();
+            cpuPath!.Invoke(null, BindingFlags.DoNotWrapExceptions, null, arguments, null);
+            return;
+        }
+        var kernel = kernels.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
+            ?? throw new InvalidOperationException($"no kernel {kernels.Name}.{name}");
+        var (variant, variantArguments) = FoldedVariant(kernels, kernel, arguments);
+        LaunchGeneric(variant, config, variantArguments);
+    }
 
-    protected void TopKSelect(ArrayView<float> scores, ArrayView<int> indices, ArrayView<int> counts, int rows, int length, long rowStride, int k, int groupSize) =>
-        LaunchGeneric(Kernel(typeof(TopKKernels), nameof(TopKKernels.TopKSelect)), Config(rows, 1, groupSize),
+    /// <summary>The generated variant with this call's [Constant] values folded, and the arguments it still takes.</summary>
+    private static (MethodInfo Method, object[] Arguments) FoldedVariant(Type kernels, MethodInfo kernel, object[] arguments)
+    {
+        var parameters = kernel.GetParameters();
+        var constants = Enumerable.Range(0, parameters.Length)
+            .Where(i => parameters[i].GetCustomAttribute<KernelSharp.Dsl.ConstantAttribute>() is not null)
+            .ToArray();
+        if (constants.Length == 0)
+        {
+            return (kernel, arguments);
+        }
+        string suffix = string.Join("_", constants.Select(i => $"{parameters[i].Name}{arguments[i]}"));
+        var variant = kernels.GetMethod($"{kernel.Name}__{suffix}", BindingFlags.Public | BindingFlags.Static);
+        if (variant is null)
+        {
+            return (kernel, arguments);
+        }
+        return (variant, arguments.Where((_, i) => !constants.Contains(i)).ToArray());
+    }
+
+    protected void TopKSelect(ArrayView<float> scores, ArrayView<int> indices, ArrayView<int> counts, int rows, int length, long rowStride, int k, int groupSize)
+    {
+        TopKShapes.Validate(length, k);
+        Launch(typeof(TopKKernels), nameof(TopKKernels.TopKSelect), Config(rows, 1, groupSize),
             scores, indices, counts, rows, length, rowStride, k, groupSize);
+    }
 
     protected void IndexerScores(ArrayView<float> queries, ArrayView<float> weights, ArrayView<float> keys, ArrayView<float> scores,
         int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize) =>
-        LaunchGeneric(Kernel(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScores)), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
+        Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScores), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
             queries, weights, keys, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
 
     protected void IndexerScoresBf16(ArrayView<float> queries, ArrayView<float> weights, ArrayView<ushort> keys, ArrayView<float> scores,
         int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize) =>
-        LaunchGeneric(Kernel(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScoresBf16)), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
+        Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScoresBf16), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
             queries, weights, keys, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
 
     protected void IndexerScoresFp8(ArrayView<float> queries, ArrayView<float> weights, ArrayView<byte> keyValues, ArrayView<float> keyScales,
         ArrayView<float> scores, int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize) =>
-        LaunchGeneric(Kernel(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScoresFp8)), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
+        Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScoresFp8), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
             queries, weights, keyValues, keyScales, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
 
     protected void IndexerDecodeFp8(ArrayView<float> query, ArrayView<float> weights, ArrayView<byte> keyValues, ArrayView<float> keyScales,
-        ArrayView<float> scores, int keyCount, int heads, int dim, float scale) =>
-        LaunchGeneric(Kernel(typeof(IndexerKernels), nameof(IndexerKernels.IndexerDecodeFp8)), Config((keyCount + 31) / 32, 1, 128),
+        ArrayView<float> scores, int keyCount, int heads, int dim, float scale)
+    {
+        IndexerShapes.ValidateDecode(heads, dim);
+        Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerDecodeFp8), Config((keyCount + 31) / 32, 1, 128),
             query, weights, keyValues, keyScales, scores, keyCount, heads, dim, scale);
+    }
 
     protected void QuantizeIndexKeysFp8(ArrayView<float> keys, ArrayView<byte> values, ArrayView<float> scales, int tokenCount, int dim, int firstRow, int groupSize) =>
-        LaunchGeneric(Kernel(typeof(IndexerKernels), nameof(IndexerKernels.QuantizeIndexKeysFp8)), Config(tokenCount, 1, groupSize),
+        Launch(typeof(IndexerKernels), nameof(IndexerKernels.QuantizeIndexKeysFp8), Config(tokenCount, 1, groupSize),
             keys, values, scales, tokenCount, dim, firstRow, groupSize);
 
     protected void StoreIndexKeysBf16(ArrayView<float> keys, ArrayView<ushort> cache, int tokenCount, int dim, int firstRow) =>
-        LaunchGeneric(Kernel(typeof(IndexerKernels), nameof(IndexerKernels.StoreIndexKeysBf16)), Config((tokenCount * dim + 255) / 256, 1, 256),
+        Launch(typeof(IndexerKernels), nameof(IndexerKernels.StoreIndexKeysBf16), Config((tokenCount * dim + 255) / 256, 1, 256),
             keys, cache, tokenCount, dim, firstRow);
 
     protected void SparseMla(ArrayView<float> queries, ArrayView<float> kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        LaunchGeneric(Kernel(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttention)), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
             queries, kvCache, selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
     }
 
@@ -69,54 +114,74 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        LaunchGeneric(Kernel(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttention)), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
             queries, kvCache, positions, output, queryCount, heads, latentDim, ropeDim, scale);
     }
 
+    protected void SparseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
+        int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttentionBf16Cache), Config(queryCount, (heads + 7) / 8, 128),
+            queries, kvCache, selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
+    }
+
+    protected void DenseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> positions, ArrayView<float> output,
+        int queryCount, int heads, int latentDim, int ropeDim, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttentionBf16Cache), Config(queryCount, (heads + 7) / 8, 128),
+            queries, kvCache, positions, output, queryCount, heads, latentDim, ropeDim, scale);
+    }
+
+    protected void StoreKvCacheBf16(ArrayView<float> rows, ArrayView<ushort> kvCache, int tokenCount, int rowLength, int firstRow) =>
+        Launch(typeof(MlaKernels), nameof(MlaKernels.StoreKvCacheBf16), Config((tokenCount * rowLength + 255) / 256, 1, 256),
+            rows, kvCache, tokenCount, rowLength, firstRow);
+
     protected void AbsorbQuery(string kernel, object q, object kvB, ArrayView<float> queries, int queryCount, int heads, int nopeDim, int ropeDim, int valueDim, int latentDim) =>
-        LaunchGeneric(Kernel(typeof(MlaKernels), kernel), Config((long)queryCount * heads, (latentDim + ropeDim + 127) / 128, 128),
+        Launch(typeof(MlaKernels), kernel, Config((long)queryCount * heads, (latentDim + ropeDim + 127) / 128, 128),
             q, kvB, queries, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
 
     protected void UpProjectOutput(string kernel, ArrayView<float> latentOutput, object kvB, ArrayView<float> output, int queryCount, int heads, int nopeDim, int valueDim, int latentDim) =>
-        LaunchGeneric(Kernel(typeof(MlaKernels), kernel), Config((long)queryCount * heads, (valueDim + 127) / 128, 128),
+        Launch(typeof(MlaKernels), kernel, Config((long)queryCount * heads, (valueDim + 127) / 128, 128),
             latentOutput, kvB, output, queryCount, heads, nopeDim, valueDim, latentDim);
 
     protected void MoeRouter(ArrayView<float> logits, ArrayView<float> bias, ArrayView<int> ids, ArrayView<float> weights,
         int tokenCount, int experts, int groups, int topkGroups, int topk, float scaling, bool normalize)
     {
         RouterMath.Validate(experts, groups, topkGroups, topk);
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.MoeRouter)), Config((tokenCount + 31) / 32, 1, 32),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.MoeRouter), Config((tokenCount + 31) / 32, 1, 32),
             logits, bias, ids, weights, tokenCount, experts, groups, topkGroups, topk, scaling, normalize ? 1 : 0);
     }
 
     protected void PermuteByExpert(ArrayView<int> ids, ArrayView<int> counts, ArrayView<int> offsets, ArrayView<int> permuted,
         ArrayView<int> slots, ArrayView<int> slotExperts, int pairCount, int experts) =>
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert)), Config(1, 1, 256),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(1, 1, 256),
             ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts);
 
     protected void GroupedFfnGateUpBf16(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<ushort> gate, ArrayView<ushort> up,
         ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk) =>
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpBf16)), Config(slotCount, (intermediate + 63) / 64, 64),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpBf16), Config(slotCount, (intermediate + 63) / 64, 64),
             x, permuted, slotExperts, gate, up, activations, slotCount, hidden, intermediate, topk);
 
     protected void GroupedFfnDownBf16(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<ushort> down, ArrayView<float> outputs,
         int slotCount, int hidden, int intermediate) =>
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownBf16)), Config(slotCount, (hidden + 63) / 64, 64),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownBf16), Config(slotCount, (hidden + 63) / 64, 64),
             activations, slotExperts, down, outputs, slotCount, hidden, intermediate);
 
     protected void GroupedFfnGateUpFp8(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<byte> gate, ArrayView<float> gateScales,
         ArrayView<byte> up, ArrayView<float> upScales, ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk) =>
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpFp8)), Config(slotCount, (intermediate + 63) / 64, 64),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpFp8), Config(slotCount, (intermediate + 63) / 64, 64),
             x, permuted, slotExperts, gate, gateScales, up, upScales, activations, slotCount, hidden, intermediate, topk);
 
     protected void GroupedFfnDownFp8(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<byte> down, ArrayView<float> downScales,
         ArrayView<float> outputs, int slotCount, int hidden, int intermediate) =>
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownFp8)), Config(slotCount, (hidden + 63) / 64, 64),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownFp8), Config(slotCount, (hidden + 63) / 64, 64),
             activations, slotExperts, down, downScales, outputs, slotCount, hidden, intermediate);
 
     protected void CombineExperts(ArrayView<float> expertOutputs, ArrayView<int> pairSlots, ArrayView<float> weights, ArrayView<float> shared,
         ArrayView<float> output, int tokenCount, int hidden, int topk) =>
-        LaunchGeneric(Kernel(typeof(MoeKernels), nameof(MoeKernels.CombineExperts)), Config(tokenCount, (hidden + 127) / 128, 128),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.CombineExperts), Config(tokenCount, (hidden + 127) / 128, 128),
             expertOutputs, pairSlots, weights, shared, output, tokenCount, hidden, topk);
 
     /// <summary>Exact equality, naming the first differing element.</summary>

@@ -13,13 +13,15 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
     public static TheoryData<int, int, int, int> Shapes => new()
     {
         // rows, cols, batch, groupSize
+        // The group-of-128 shapes keep the group count small: ILGPU's CPU accelerator runs each simulated lane
+        // as an OS thread and its barriers are slow on a small machine.
         { 1, 1, 1, 1 },
         { 1, 1, 1, 128 },
         { 7, 33, 1, 1 },
-        { 7, 33, 2, 128 },
+        { 3, 33, 2, 128 },
         { 130, 260, 3, 1 },
-        { 130, 260, 3, 128 },
-        { 33, 1030, 1, 128 },
+        { 2, 260, 3, 128 },
+        { 3, 1030, 1, 128 },
     };
 
     [SkippableTheory]
@@ -35,7 +37,7 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         using var w = Upload(weight);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        LaunchGeneric(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvF32))!, Config(rows, batch, groupSize),
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvF32))!, Config(rows, batch, groupSize),
             w.View, x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv f32 output");
@@ -54,7 +56,7 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         using var w = Upload(weightBits);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        LaunchGeneric(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvBf16))!, Config(rows, batch, groupSize),
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvBf16))!, Config(rows, batch, groupSize),
             w.View, x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv bf16 output");
@@ -74,7 +76,7 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         using var s = Upload(scaleInv);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        LaunchGeneric(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvFp8))!, Config(rows, batch, groupSize),
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvFp8))!, Config(rows, batch, groupSize),
             w.View, s.View, x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv fp8 output");

@@ -32,7 +32,7 @@ public abstract class LayerNormTests(BackendFixture backend) : BackendTestBase(b
         using var w = Upload(weight);
         using var b = Upload(bias);
         using var y = Allocate<float>((long)rows * n);
-        LaunchGeneric(typeof(LayerNormKernels).GetMethod(nameof(LayerNormKernels.LayerNorm))!, Config(rows, 1, groupSize),
+        Launch(typeof(LayerNormKernels).GetMethod(nameof(LayerNormKernels.LayerNorm))!, Config(rows, 1, groupSize),
             x.View, w.View, b.View, y.View, rows, n, eps, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), new Tolerance(2e-4, 5e-5), "layernorm output");

@@ -33,7 +33,7 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
         using var x = Upload(input);
         using var w = Upload(weight);
         using var y = Allocate<float>((long)rows * n);
-        LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, groupSize),
+        Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, groupSize),
             x.View, w.View, y.View, rows, n, eps, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, "rmsnorm output");
@@ -55,7 +55,7 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
         using var r = Upload(residual);
         using var w = Upload(weight);
         using var y = Allocate<float>((long)rows * n);
-        LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNormResidual))!, Config(rows, 1, groupSize),
+        Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNormResidual))!, Config(rows, 1, groupSize),
             x.View, r.View, w.View, y.View, rows, n, eps, groupSize);
 
         Tolerance.AssertClose(expectedResidual, Download(r), new Tolerance(0, 0), "updated residual (exact fp32 sum)");
@@ -74,7 +74,7 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
 
         using var x = Upload(input);
         using var w = Upload(weight);
-        LaunchGeneric(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, 256),
+        Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, 256),
             x.View, w.View, x.View, rows, n, 1e-5f, 256);
 
         Tolerance.AssertClose(expected, Download(x), Tolerance.Fp32, "rmsnorm in place");

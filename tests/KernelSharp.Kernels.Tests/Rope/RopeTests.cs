@@ -39,7 +39,7 @@ public abstract class RopeTests(BackendFixture backend) : BackendTestBase(backen
         using var s = Upload(sin);
         string name = interleaved ? nameof(RopeKernels.RopeInterleaved) : nameof(RopeKernels.RopeHalfSplit);
         int pairs = tokens * heads * (ropeDim / 2);
-        LaunchGeneric(typeof(RopeKernels).GetMethod(name)!, Config((pairs + 255) / 256, 1, 256),
+        Launch(typeof(RopeKernels).GetMethod(name)!, Config((pairs + 255) / 256, 1, 256),
             xs.View, p.View, c.View, s.View, tokens, heads, tokenStride, headStride, ropeOffset, ropeDim);
 
         Tolerance.AssertClose(expected, Download(xs), new Tolerance(1e-5, 1e-6), $"{name} output");

@@ -12,7 +12,7 @@ public abstract class ArgmaxTests(BackendFixture backend) : BackendTestBase(back
     [InlineData(1, 1, 1)]
     [InlineData(3, 1000, 1)]
     [InlineData(3, 1000, 256)]
-    [InlineData(2, 129280, 256)] // DeepSeek's vocabulary
+    [InlineData(1, 129280, 256)] // DeepSeek's vocabulary
     public void Matches_reference(int rows, int vocab, int groupSize)
     {
         RequireBackend();
@@ -46,7 +46,7 @@ public abstract class ArgmaxTests(BackendFixture backend) : BackendTestBase(back
         int[] expected = ArgmaxReference.Argmax(logits, rows, vocab);
         using var l = Upload(logits);
         using var y = Allocate<int>(rows);
-        LaunchGeneric(typeof(ArgmaxKernels).GetMethod(nameof(ArgmaxKernels.Argmax))!, Config(rows, 1, groupSize),
+        Launch(typeof(ArgmaxKernels).GetMethod(nameof(ArgmaxKernels.Argmax))!, Config(rows, 1, groupSize),
             l.View, y.View, rows, vocab, groupSize);
         Assert.Equal(expected, Download(y));
     }

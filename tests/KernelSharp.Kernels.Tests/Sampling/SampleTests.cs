@@ -14,15 +14,17 @@ public abstract class SampleTests(BackendFixture backend) : BackendTestBase(back
     [SkippableTheory]
     [InlineData(1, 0.7f, 0, 1f)]
     [InlineData(1, 0.7f, 50, 1f)]
-    [InlineData(256, 0.7f, 50, 1f)]
+    [InlineData(64, 0.7f, 50, 1f)]
     [InlineData(1, 1.0f, 0, 0.9f)]
-    [InlineData(256, 1.3f, 0, 0.9f)]
-    [InlineData(256, 0.8f, 40, 0.5f)]
-    [InlineData(256, 0.8f, 2000, 0.95f)] // k larger than the row: top-k off
+    [InlineData(64, 1.3f, 0, 0.9f)]
+    [InlineData(1, 0.8f, 40, 0.5f)]
+    [InlineData(64, 0.8f, 40, 0.5f)]
+    [InlineData(1, 0.8f, 2000, 0.95f)] // k larger than the row: top-k off
     public void Matches_reference_for_many_uniforms(int groupSize, float temperature, int topK, float topP)
     {
         RequireBackend();
-        const int rows = 24, vocab = 1500;
+        int rows = groupSize == 1 ? 24 : 3; // few groups: see GemvTests on the CPU accelerator
+        const int vocab = 1500;
         var random = NewRandom(groupSize + topK * 3 + (int)(topP * 100));
         float[] logits = RandomTensors.Normal(random, rows * vocab, 3f);
         float[] uniforms = RandomTensors.Uniform(random, rows, 0.5f).Select(u => u + 0.5f).ToArray();
@@ -37,7 +39,7 @@ public abstract class SampleTests(BackendFixture backend) : BackendTestBase(back
 
     [SkippableTheory]
     [InlineData(1)]
-    [InlineData(256)]
+    [InlineData(64)]
     public void Top_k_of_one_is_argmax_and_extreme_uniforms_pick_the_first_and_last_kept(int groupSize)
     {
         RequireBackend();
@@ -68,7 +70,7 @@ public abstract class SampleTests(BackendFixture backend) : BackendTestBase(back
         using var scratch = Allocate<float>(logits.Length);
         using var u = Upload(uniforms);
         using var y = Allocate<int>(rows);
-        LaunchGeneric(typeof(SampleKernels).GetMethod(nameof(SampleKernels.Sample))!, Config(rows, 1, groupSize),
+        Launch(typeof(SampleKernels).GetMethod(nameof(SampleKernels.Sample))!, Config(rows, 1, groupSize),
             l.View, scratch.View, u.View, y.View, rows, vocab, temperature, topK, topP, groupSize);
         return Download(y);
     }

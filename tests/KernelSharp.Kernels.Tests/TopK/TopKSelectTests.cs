@@ -98,3 +98,16 @@ public sealed class TopKSelectTests_FastCpu(FastCpuBackend b) : TopKSelectTests(
 public sealed class TopKSelectTests_IlgpuCpu(IlgpuCpuBackend b) : TopKSelectTests(b), IClassFixture<IlgpuCpuBackend>;
 public sealed class TopKSelectTests_Cuda(CudaBackend b) : TopKSelectTests(b), IClassFixture<CudaBackend>;
 public sealed class TopKSelectTests_OpenCL(OpenCLBackend b) : TopKSelectTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>The top-k launch-time checks (no device needed).</summary>
+public sealed class TopKShapesTests
+{
+    [Fact]
+    public void Limits_are_reported_in_one_line()
+    {
+        var error = Assert.Throws<ArgumentException>(() => TopKShapes.Validate(TopKKernels.MaxRowLength, 2048));
+        Assert.Contains("top-k", error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+        Assert.Throws<ArgumentException>(() => TopKShapes.Validate(100, -1));
+    }
+}

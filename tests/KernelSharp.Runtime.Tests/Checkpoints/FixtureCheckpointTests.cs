@@ -54,6 +54,9 @@ public sealed class FixtureCheckpointTests
         Assert.Equal(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"], files);
         long sum = checkpoint.TensorNames.Sum(n => checkpoint.GetInfo(n).ByteLength);
         Assert.Equal(sum, checkpoint.TotalBytes);
+
+        using Checkpoint viaIndex = Checkpoint.Open(Path.Combine(CheckpointTestFiles.TinyFp8Yarn, ShardIndex.FileName));
+        Assert.Equal(checkpoint.TensorNames.Order(), viaIndex.TensorNames.Order());
     }
 
     /// <summary>

@@ -194,8 +194,9 @@ public sealed class RandomCheckpointWriterTests : IDisposable
     }
 
     /// <summary>
-    /// Each block's scale is its largest |value| / 448, and every dequantized value is within FP8 rounding of the original:
-    /// half a unit in the last place (1/16 relative for normals) or half the subnormal step of the block.
+    /// Each block's scale is its largest |value| / 448, every dequantized value is within FP8 rounding of the original
+    /// (half a unit in the last place: 1/16 relative for normals, or half the subnormal step of the block), and equals the
+    /// reference encoding of the original exactly.
     /// </summary>
     private static void AssertFp8Close(float[] expected, float[] read, float[] scales, CheckpointTensor tensor, int blockRows, int blockCols)
     {
@@ -209,8 +210,13 @@ public sealed class RandomCheckpointWriterTests : IDisposable
                 int block = ((r / blockRows) * scaleCols) + (c / blockCols);
                 largest[block] = Math.Max(largest[block], Math.Abs(expected[(r * cols) + c]));
                 float scale = scales[block];
-                float tolerance = Math.Max(Math.Abs(expected[(r * cols) + c]) / 16f, scale * MathF.Pow(2, -10)) * 1.001f;
-                Assert.True(Math.Abs(read[(r * cols) + c] - expected[(r * cols) + c]) <= tolerance, $"{tensor.Name}[{r},{c}]");
+                float original = expected[(r * cols) + c];
+                float tolerance = Math.Max(Math.Abs(original) / 16f, scale * MathF.Pow(2, -10)) * 1.001f;
+                Assert.True(Math.Abs(read[(r * cols) + c] - original) <= tolerance, $"{tensor.Name}[{r},{c}]");
+
+                // Exactly the reference encoder's code (nearest-value search) times the block scale.
+                float reference = StorageFormats.Fp8E4M3ToFloat(StorageFormats.FloatToFp8E4M3(original / scale)) * scale;
+                Assert.Equal(reference, read[(r * cols) + c]);
             }
         }
 

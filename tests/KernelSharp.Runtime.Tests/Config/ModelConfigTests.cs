@@ -213,6 +213,32 @@ public sealed class ModelConfigTests
         Assert.Contains(key, error.Message);
     }
 
+    [Theory]
+    [InlineData("hidden_act", "\"gelu\"", "only 'silu'")]
+    [InlineData("scoring_func", "\"softmax\"", "only 'sigmoid'")]
+    [InlineData("topk_method", "\"greedy\"", "only 'noaux_tc'")]
+    [InlineData("moe_layer_freq", "2", "must be 1")]
+    [InlineData("attention_bias", "true", "no bias tensors")]
+    public void Settings_outside_the_family_are_refused(string key, string valueJson, string expected)
+    {
+        ConfigException error = ParseFails(Edited(json => json[key] = JsonNode.Parse(valueJson)));
+        Assert.Contains($"'{key}'", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void DeepSeek_V3_config_without_the_indexer_is_named_by_model_type()
+    {
+        ConfigException error = ParseFails(Edited(json =>
+        {
+            json["model_type"] = "deepseek_v3";
+            json.Remove("index_n_heads");
+            json.Remove("index_head_dim");
+            json.Remove("index_topk");
+        }));
+        Assert.Contains("'model_type' is 'deepseek_v3'; expected 'deepseek_v32'", error.Message);
+    }
+
     [Fact]
     public void Quantization_block_size_other_than_128_is_kept()
     {
@@ -255,5 +281,8 @@ public sealed class ModelConfigTests
         string path = Path.Combine(Path.GetTempPath(), "ks-no-such-folder-" + Guid.NewGuid().ToString("N"), "config.json");
         var error = Assert.Throws<ConfigException>(() => ModelConfig.Load(path));
         Assert.Contains(path, error.Message);
+        Assert.Contains("file not found", error.Message);
+        error = Assert.Throws<ConfigException>(() => ModelConfig.Load(CheckpointTestFiles.TinyBf16)); // a folder, not the file
+        Assert.Contains("cannot read", error.Message);
     }
 }

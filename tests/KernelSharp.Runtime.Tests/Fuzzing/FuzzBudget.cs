@@ -8,6 +8,21 @@ namespace KernelSharp.Runtime.Tests.Fuzzing;
 /// </summary>
 internal static class FuzzBudget
 {
+    /// <summary>Wall-time cap of one fuzz test (the suite's rule is at most 10 s each); iteration counts usually end a loop first.</summary>
+    public static readonly TimeSpan MaxTime = TimeSpan.FromSeconds(7);
+
+    /// <summary>
+    /// Checks that a loop saw both clean acceptances and clean rejections, which shows the mutations reach the parser's
+    /// interesting paths. Judged only when enough iterations ran: on a starved machine the loop may be cut short by time.
+    /// </summary>
+    public static void BothOutcomesSeen(int accepted, int runs)
+    {
+        if (runs >= 100)
+        {
+            Xunit.Assert.InRange(accepted, 1, runs - 1);
+        }
+    }
+
     public static int Run(int seed, int maxIterations, TimeSpan maxTime, Action<Random, int> iteration)
     {
         var random = new Random(seed);

@@ -37,6 +37,37 @@ public sealed class TokenSamplerTests
     }
 
     [Fact]
+    public void Top_p_without_top_k_matches_the_reference_on_peaked_and_flat_distributions()
+    {
+        var random = new Random(77);
+        foreach (float spread in new[] { 0.01f, 1f, 30f })
+        {
+            // Peaked (spread 30) puts the nucleus in a handful of tokens; flat (0.01) needs almost the whole vocabulary.
+            float[] logits = RandomLogits(random, vocab: 400).Select(l => l * spread).ToArray();
+            foreach (float topP in new[] { 0.3f, 0.9f, 0.999f })
+            {
+                var options = new SamplingOptions(1.0f, 0, topP);
+                double[] fast = TokenSampler.Probabilities(logits, options);
+                double[] reference = TokenSamplerReference.Probabilities(logits, options);
+                for (int i = 0; i < reference.Length; i++)
+                {
+                    Assert.True(Math.Abs(fast[i] - reference[i]) < 1e-9, $"spread {spread} top-p {topP} token {i}: {fast[i]} vs {reference[i]}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Ties_are_kept_or_dropped_by_id_like_the_reference()
+    {
+        float[] logits = [1f, 3f, 3f, 2f, 3f, 0f];
+        foreach (var options in new[] { new SamplingOptions(1f, 2, 1f), new SamplingOptions(1f, 0, 0.5f), new SamplingOptions(0.5f, 4, 0.7f) })
+        {
+            Assert.Equal(TokenSamplerReference.Probabilities(logits, options), TokenSampler.Probabilities(logits, options), (a, b) => Math.Abs(a - b) < 1e-12);
+        }
+    }
+
+    [Fact]
     public void Sampled_frequencies_follow_the_reference_distribution()
     {
         var random = new Random(99);

@@ -41,7 +41,12 @@ public sealed class GoldenDecodeTests(ITestOutputHelper output)
         var errors = RowErrors.Compare(steps, referenceSteps, vocab);
         var tokensAgreeing = generated.Zip(expectedTokens).Count(p => p.First == p.Second);
         output.WriteLine($"{fixture} {prefix}: {tokensAgreeing}/{expectedTokens.Length} greedy tokens agree; step logits {errors}");
-        Assert.True(prompt.Length < model.Config.IndexTopk || prefix == "decode", "decode_cross prompts start below index_topk");
+        if (prefix == "decode_cross")
+        {
+            // the point of this case: the first steps are dense, the later ones sparse
+            Assert.InRange(model.Config.IndexTopk, prompt.Length, prompt.Length + expectedTokens.Length - 1);
+        }
+
         Assert.True(errors.Median <= 1e-4, $"median {errors}");
         Assert.True(errors.P99 <= 1e-3, $"p99 {errors}");
         Assert.True(errors.ArgmaxAgreement >= 0.98, $"argmax {errors}");

@@ -59,6 +59,24 @@ public sealed class CacheInvariantTests
         Assertions.Close(expected, [.. first, .. second, .. third], Tolerance, $"{fixture} chunked prefill");
     }
 
+    [Fact]
+    public void Long_prompts_split_into_chunks_give_the_same_logits()
+    {
+        var shared = Fixtures.Model(Fixtures.Fp8Yarn);
+        using var chunking = DeepSeekModel.Load(Fixtures.Directory(Fixtures.Fp8Yarn), new ModelLoadOptions { Device = "cpu" });
+        chunking.PrefillChunkTokens = 16;
+        var tokens = Tokens(shared, 75, seed: 9);
+        using var whole = shared.CreateSession(75);
+        using var pieces = chunking.CreateSession(75);
+        using var last = chunking.CreateSession(75);
+
+        var expected = whole.Prefill(tokens);
+
+        Assertions.Close(expected, pieces.Prefill(tokens), Tolerance, "prefill in chunks of 16");
+        Assertions.Close(expected.AsSpan(74 * shared.Config.VocabSize), last.PrefillLast(tokens), Tolerance, "last row after chunks");
+        Assert.Equal(75, pieces.Length);
+    }
+
     [Theory]
     [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
     public void Batch_decode_equals_decoding_each_sequence_alone(string fixture)

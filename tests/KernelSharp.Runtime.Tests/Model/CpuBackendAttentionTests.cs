@@ -71,10 +71,12 @@ public sealed class CpuBackendAttentionTests
         Assert.NotEqual(before, afterSelected);
     }
 
-    [Fact]
-    public void Indexer_scores_are_weighted_relu_dots_over_visible_keys()
+    [Theory]
+    [InlineData(4, 3)]   // continuing a cache
+    [InlineData(5, 70)]  // several blocks of query rows
+    public void Indexer_scores_are_weighted_relu_dots_over_visible_keys(int startPosition, int rows)
     {
-        const int heads = 3, dim = 5, startPosition = 4, rows = 3;
+        const int heads = 3, dim = 5;
         var indexKeys = random.Floats((startPosition + rows) * dim);
         var segment = new AttentionSegment(0, rows, startPosition, backend.Allocate(1, 1), backend.Allocate(1, 1), backend.Upload(indexKeys, startPosition + rows, dim));
         var q = random.Floats(rows * heads * dim);

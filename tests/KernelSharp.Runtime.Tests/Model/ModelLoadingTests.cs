@@ -13,8 +13,10 @@ public sealed class ModelLoadingTests
         var reports = new List<double>();
         using var model = DeepSeekModel.Load(Fixtures.Directory(Fixtures.Fp8Yarn), new ModelLoadOptions { Device = "cpu", Progress = new SynchronousProgress(reports) });
 
-        Assert.NotEmpty(reports);
+        // one report per tensor read, then the final 1.0: the tensor count is exact when the last read already says 1.0
         Assert.Equal(1.0, reports[^1]);
+        Assert.Equal(1.0, reports[^2]);
+        Assert.True(reports[^3] < 1.0);
         Assert.Equal(reports.Order(), reports);
         Assert.StartsWith("FastCpu", model.DeviceDescription);
         Assert.Equal(3, model.Config.NumHiddenLayers);
@@ -43,6 +45,27 @@ public sealed class ModelLoadingTests
     }
 
     [Fact]
+    public void A_checkpoint_that_disagrees_with_its_config_names_the_file_and_tensor()
+    {
+        using var copy = new TemporaryFolder();
+        var source = Fixtures.Directory(Fixtures.Bf16);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(copy.Path, Path.GetFileName(file)));
+        }
+
+        var configPath = Path.Combine(copy.Path, "config.json");
+        File.SetAttributes(configPath, FileAttributes.Normal);
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"q_lora_rank\": 64", "\"q_lora_rank\": 48", StringComparison.Ordinal));
+
+        var error = Assert.ThrowsAny<UserInputException>(() => DeepSeekModel.Load(copy.Path, new ModelLoadOptions { Device = "cpu" }));
+
+        Assert.Contains("model.safetensors", error.Message);
+        Assert.Contains("model.layers.0.self_attn.q_a_proj.weight", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
     public void Unknown_device_names_the_choices()
     {
         var error = Assert.Throws<UserInputException>(() => DeepSeekModel.Load(Fixtures.Directory(Fixtures.Bf16), new ModelLoadOptions { Device = "tpu" }));
@@ -63,6 +86,7 @@ public sealed class ModelLoadingTests
         Assert.Throws<UserInputException>(() => session.Prefill([]));
         Assert.Equal(2, session.Length);
         Assert.Throws<UserInputException>(() => model.CreateSession(0));
+        Assert.Contains("try a shorter maximum context", Assert.Throws<UserInputException>(() => model.CreateSession(int.MaxValue)).Message);
     }
 
     [Fact]

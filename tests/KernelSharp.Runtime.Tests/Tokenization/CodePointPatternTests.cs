@@ -30,7 +30,7 @@ public sealed class CodePointPatternTests
 
     public static TheoryData<string> Patterns()
     {
-        var data = new TheoryData<string> { Gpt2, Llama3, @"\p{N}{1,3}", @"a+?b|[^\d\s]{2,}|x{,2}y|(?:ab|a)c|\S+(?=\s)|^\w+$" };
+        var data = new TheoryData<string> { Gpt2, Llama3, @"(?i:[a-c]+)T|[^a-z]+?e|\d{2}", @"a+?b|[^\d\s]{2,}|s{2,3}t|e{0,2}r|(?:ab|a)c|\S+(?=\s)|^\w+$" };
         foreach (string pattern in DeepSeekSplitPatterns())
         {
             data.Add(pattern);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using KernelSharp.Runtime.Tokenization;
 using Xunit;
@@ -76,6 +75,5 @@ public sealed class ReferenceLibraryTests
             .ToList();
     }
 
-    private static string DataFile(string name, [CallerFilePath] string sourceFile = "") =>
-        Path.Combine(Path.GetDirectoryName(sourceFile)!, "Data", name);
+    private static string DataFile(string name) => TokenizerFixtures.DataFile(name);
 }

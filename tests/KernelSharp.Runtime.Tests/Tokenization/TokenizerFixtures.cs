@@ -37,23 +37,31 @@ internal static class TokenizerFixtures
             .ToList();
     }
 
-    // The build may put the test assembly outside the repository (KS_ARTIFACTS), so start from this source file's path too.
-    private static string FindFixtures([CallerFilePath] string sourceFile = "")
+    /// <summary>A file of Data/ beside these tests (goldens made with the reference library).</summary>
+    public static string DataFile(string name) => Path.Combine(DataDirectory, name);
+
+    private static string DataDirectory { get; } = FindInRepository(Path.Combine("tests", "KernelSharp.Runtime.Tests", "Tokenization", "Data"), "deepseek-random.golden.json");
+
+    private static string FindFixtures() => FindInRepository(Path.Combine("tests", "fixtures"), Path.Combine("deepseek-v3-tokenizer", "tokenizer.json"));
+
+    // The build may put the test assembly outside the repository (KS_ARTIFACTS) and may map source paths (CI builds),
+    // so look above this source file's path, the test assembly and the working directory.
+    private static string FindInRepository(string relativeDirectory, string markerFile, [CallerFilePath] string sourceFile = "")
     {
         string?[] starts = [Path.GetDirectoryName(sourceFile), AppContext.BaseDirectory, Directory.GetCurrentDirectory()];
         foreach (string? start in starts)
         {
-            for (DirectoryInfo? directory = start is null ? null : new(start); directory is not null; directory = directory.Parent)
+            for (DirectoryInfo? directory = string.IsNullOrEmpty(start) ? null : new(start); directory is not null; directory = directory.Parent)
             {
-                string candidate = Path.Combine(directory.FullName, "tests", "fixtures");
-                if (File.Exists(Path.Combine(candidate, "deepseek-v3-tokenizer", "tokenizer.json")))
+                string candidate = Path.Combine(directory.FullName, relativeDirectory);
+                if (File.Exists(Path.Combine(candidate, markerFile)))
                 {
                     return candidate;
                 }
             }
         }
 
-        throw new DirectoryNotFoundException("tests/fixtures not found above " + AppContext.BaseDirectory);
+        throw new DirectoryNotFoundException(relativeDirectory + " not found above " + AppContext.BaseDirectory);
     }
 }
 

@@ -44,6 +44,35 @@ public static class BenchKernels
         d[(g + 8) * 8 + 2 * t + 1] = result.C3;
     }
 
+    /// <summary>
+    /// One warp, one tile through shared memory: cp.async stages A [16×16] and Bt [8×16], ldmatrix.x4 loads the
+    /// fragments (A matrices: rows 8·(i&amp;1).., k 8·(i&gt;&gt;1)..; Bt matrices 0/1: k 0-7 / 8-15), then one mma; D [16×8].
+    /// </summary>
+    public static void SharedTile(ArrayView<ushort> a, ArrayView<ushort> bt, ArrayView<float> d)
+    {
+        var sharedA = SharedMemory.Allocate<ushort>(16 * 16); // [16 × 16]
+        var sharedBt = SharedMemory.Allocate<ushort>(8 * 16); // [8 × 16]
+        int lane = Group.IdxX;
+        TensorCore.CopyAsync16(sharedA, lane * 8, a, lane * 8);
+        if (lane < 16)
+            TensorCore.CopyAsync16(sharedBt, lane * 8, bt, lane * 8);
+        TensorCore.CopyAsyncCommit();
+        TensorCore.CopyAsyncWait(0);
+        Group.Barrier();
+        int matrix = lane >> 3;
+        int rowInMatrix = lane & 7;
+        var aFragments = TensorCore.LdMatrixX4(sharedA, (rowInMatrix + 8 * (matrix & 1)) * 16 + 8 * (matrix >> 1));
+        var bFragments = TensorCore.LdMatrixX4(sharedBt, rowInMatrix * 16 + 8 * (matrix & 1));
+        var result = TensorCore.MmaBf16(new MmaBf16Fragments(
+            default, aFragments.R0, aFragments.R1, aFragments.R2, aFragments.R3, bFragments.R0, bFragments.R1));
+        int g = lane >> 2;
+        int t = lane & 3;
+        d[g * 8 + 2 * t] = result.C0;
+        d[g * 8 + 2 * t + 1] = result.C1;
+        d[(g + 8) * 8 + 2 * t] = result.C2;
+        d[(g + 8) * 8 + 2 * t + 1] = result.C3;
+    }
+
     /// <summary>Row sums with the group collectives (for ptxas -v: registers and shared memory of a reduction).</summary>
     public static void RowSum(ArrayView<float> x, ArrayView<float> sums, int columns) // x [rows × columns], sums [rows]
     {

@@ -1,0 +1,25 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Attention;
+
+public static partial class MlaKernels
+{
+    /// <summary>
+    /// Appends N tokens' latent rows <c>[c ‖ k_pe]</c> (fp32, after the latent RMSNorm and RoPE) to a bf16 latent cache
+    /// at rows <c>firstRow .. firstRow+N−1</c>, rounding to nearest even; one thread per element.
+    /// </summary>
+    [Kernel(Grid = "(tokenCount * rowLength + 255) / 256", GroupSize = "256")]
+    public static void StoreKvCacheBf16(
+        ArrayView<float> rows,      // [N, L+R] new cache rows
+        ArrayView<ushort> kvCache,  // [Tc, L+R] bf16 out
+        int tokenCount,
+        int rowLength,
+        int firstRow)
+    {
+        long i = (long)Grid.IdxX * Group.DimX + Group.IdxX;
+        if (i >= (long)tokenCount * rowLength)
+            return;
+        kvCache[(long)firstRow * rowLength + i] = Bf16.FromFloat(rows[i]);
+    }
+}

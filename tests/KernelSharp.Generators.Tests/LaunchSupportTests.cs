@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Generators.Tests.Infrastructure;
+using Xunit;
+
+namespace KernelSharp.Generators.Tests;
+
+/// <summary>The launch-time support the generated launchers call: devices, the autotuner and its store, the CPU grid.</summary>
+[Collection(AutotuneCollection.Name)]
+public sealed class LaunchSupportTests
+{
+    [Fact]
+    public void FastCpuDeviceAllocatesHostMemory()
+    {
+        var device = TestDevices.FastCpu;
+        Assert.Equal(KernelBackend.FastCpu, device.Backend);
+        Assert.Equal(AcceleratorType.CPU, device.Accelerator.AcceleratorType);
+        using var buffer = device.Allocate<float>(10);
+        Assert.Equal(10, buffer.Length);
+        buffer.View[3] = 2.5f; // host memory: the CPU path indexes views directly
+        Assert.Equal(2.5f, buffer.GetAsArray1D()[3]);
+    }
+
+    [Fact]
+    public void CreateBestNeverPicksTheDebugEmulator()
+    {
+        using var device = KernelDevice.CreateBest();
+        Assert.NotEqual(KernelBackend.IlgpuCpu, device.Backend);
+        Assert.Contains(device.Backend.ToString(), device.Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CpuGridVisitsEveryGroupOnce()
+    {
+        var visits = new ConcurrentDictionary<(int, int), int>();
+        CpuGrid.For(37, 3, (x, y) => visits.AddOrUpdate((x, y), 1, (_, n) => n + 1));
+        Assert.Equal(37 * 3, visits.Count);
+        Assert.All(visits.Values, n => Assert.Equal(1, n));
+        CpuGrid.For(0, 5, (_, _) => throw new InvalidOperationException("no group expected"));
+    }
+
+    [Fact]
+    public void CpuSharedMemoryIsReusedPerSiteAndThread()
+    {
+        var first = CpuSharedMemory.Rent<float>("test#1", 16);
+        first[15] = 7f;
+        var again = CpuSharedMemory.Rent<float>("test#1", 8);
+        Assert.Equal(8, again.Length);
+        Assert.Equal(16, CpuSharedMemory.Rent<float>("test#1", 16).Length);
+        Assert.Equal(7f, CpuSharedMemory.Rent<float>("test#1", 16)[15]);
+    }
+
+    [Fact]
+    public void AutotunerPicksTheFastestCandidateAndPersistsIt()
+    {
+        using var scope = new AutotuneScope();
+        var device = TestDevices.FastCpu;
+        string kernel = "Tests.Kernel" + Guid.NewGuid().ToString("N");
+        var candidates = new[] { "slow", "fast" };
+        int runs = 0;
+        int choice = KernelAutotuner.Choose(device, kernel, "n=1", candidates, c =>
+        {
+            runs++;
+            if (c == 0)
+                Thread.Sleep(3);
+        });
+        Assert.Equal(1, choice);
+        Assert.Equal(2 * (1 + KernelAutotuner.Repetitions), runs);
+        Assert.Contains("\"fast\"", File.ReadAllText(scope.Path));
+        Assert.Contains(kernel + "|n=1", File.ReadAllText(scope.Path));
+
+        // Known now: neither this device (memory) nor a fresh one (the file) measures again.
+        Assert.Equal(1, KernelAutotuner.Choose(device, kernel, "n=1", candidates, _ => throw new InvalidOperationException("re-measured")));
+        using var other = KernelDevice.Create(KernelBackend.FastCpu);
+        Assert.Equal(1, KernelAutotuner.Choose(other, kernel, "n=1", candidates, _ => throw new InvalidOperationException("re-measured")));
+    }
+
+    [Fact]
+    public void AutotuneOffUsesTheFirstCandidate()
+    {
+        using var scope = new AutotuneScope(enabled: false);
+        int choice = KernelAutotuner.Choose(TestDevices.FastCpu, "Tests.Off" + Guid.NewGuid().ToString("N"), "any", new[] { "a", "b" },
+            _ => throw new InvalidOperationException("must not run"));
+        Assert.Equal(0, choice);
+        Assert.False(File.Exists(scope.Path));
+    }
+
+    [Fact]
+    public void AutotunerSkipsFailingCandidates()
+    {
+        using var scope = new AutotuneScope();
+        int choice = KernelAutotuner.Choose(TestDevices.FastCpu, "Tests.Failing" + Guid.NewGuid().ToString("N"), "any", new[] { "broken", "works" },
+            c => { if (c == 0) throw new NotSupportedException("too much shared memory"); });
+        Assert.Equal(1, choice);
+    }
+
+    [Fact]
+    public void ViewSnapshotRestoresContents()
+    {
+        var device = TestDevices.FastCpu;
+        using var buffer = device.Allocate<float>(4);
+        buffer.CopyFromCPU(new[] { 1f, 2f, 3f, 4f });
+        using var snapshot = new ViewSnapshot(device).Add<float>(buffer.View);
+        buffer.CopyFromCPU(new[] { 9f, 9f, 9f, 9f });
+        snapshot.Restore();
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f }, buffer.GetAsArray1D());
+        Assert.Equal(16, snapshot.Bytes);
+    }
+
+    [Fact]
+    public void StoreIgnoresACorruptFile()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "ks-store-" + Guid.NewGuid().ToString("N") + ".json");
+        File.WriteAllText(path, "{ not json");
+        try
+        {
+            var store = new AutotuneStore(path);
+            Assert.Null(store.Get("k"));
+            store.Set("k", "v");
+            Assert.Equal("v", new AutotuneStore(path).Get("k"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
+
+/// <summary>Autotuner tests change process-wide environment variables: they run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AutotuneCollection
+{
+    public const string Name = "Autotune environment";
+}
+
+/// <summary>Points the autotuner at a fresh file (and optionally turns it off) for one test.</summary>
+internal sealed class AutotuneScope : IDisposable
+{
+    public AutotuneScope(bool enabled = true)
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ks-autotune-" + Guid.NewGuid().ToString("N") + ".json");
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", Path);
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE", enabled ? null : "0");
+    }
+
+    public string Path { get; }
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", TestDevices.AutotuneFile);
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE", null);
+        File.Delete(Path);
+    }
+}
