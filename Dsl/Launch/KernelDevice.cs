@@ -94,13 +94,18 @@ public sealed class KernelDevice : IDisposable
         return Create(KernelBackend.FastCpu);
     }
 
-    private static Context CreateContext(Action<Context.Builder> devices) =>
-        Context.Create(builder =>
+    private static Context CreateContext(Action<Context.Builder> devices)
+    {
+        var context = Context.Create(builder =>
         {
             devices(builder);
             builder.EnableAlgorithms();
             builder.Optimize(OptimizationLevel.O2);
         });
+        // KernelSharp's PTX/OpenCL intrinsics (tensor cores, warp reductions) must be known before any kernel compiles.
+        KernelSharpIntrinsics.Register(context);
+        return context;
+    }
 
     /// <summary>A dense 1-D buffer of <paramref name="length"/> elements on this device (host memory for the CPU backends).</summary>
     public MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged => Accelerator.Allocate1D<T>(length);

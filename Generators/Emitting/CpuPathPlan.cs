@@ -20,6 +20,7 @@ internal sealed class CpuPathPlan
 
     private readonly List<BodySite> sites;
     private readonly HashSet<string> assignedNames;
+    private readonly HashSet<int> uniformLocals = new();
     private int nextRegion = 1;
     private int nextCollective;
 
@@ -58,7 +59,7 @@ internal sealed class CpuPathPlan
     {
         var body = (BlockSyntax)SyntaxFactory.ParseStatement(kernel.BodyText);
         var plan = new CpuPathPlan(kernel, body);
-        plan.Items = plan.Segment(body.Statements);
+        plan.Items = plan.Segment(body.Statements, topLevel: true);
         if (plan.Failure == null)
             plan.FindHoisted();
         plan.HasReturns = body.DescendantNodes().OfType<ReturnStatementSyntax>().Any();
@@ -82,7 +83,7 @@ internal sealed class CpuPathPlan
 
     private bool Contains(SyntaxNode node, SiteKind kind) => SitesWithin(new TextSpanLike(node.SpanStart, node.Span.End), kind).Any();
 
-    private List<CpuItem> Segment(SyntaxList<StatementSyntax> statements)
+    private List<CpuItem> Segment(SyntaxList<StatementSyntax> statements, bool topLevel = false)
     {
         var items = new List<CpuItem>();
         CpuThreadSegment? current = null;
@@ -109,6 +110,19 @@ internal sealed class CpuPathPlan
                 MarkRegion(statement, GroupRegion);
                 continue;
             }
+            // A top-level local that is the same for every thread (from parameters, Grid.IdxX, constants) and never
+            // reassigned is computed once per group, so it needs no per-thread array.
+            if (topLevel && statement is LocalDeclarationStatementSyntax uniform && IsGroupUniform(uniform))
+            {
+                Prelude.Add(new CpuGroupStatement(statement, null));
+                MarkRegion(statement, GroupRegion);
+                foreach (var variable in uniform.Declaration.Variables)
+                {
+                    if (SiteAt(variable.Identifier.SpanStart, variable.Identifier.Span.Length, SiteKind.LocalDeclarator) is { } declarator)
+                        uniformLocals.Add(declarator.Number);
+                }
+                continue;
+            }
             if (TryCollective(statement, out var collective))
             {
                 current = null;
@@ -121,7 +135,7 @@ internal sealed class CpuPathPlan
                 foreach (var part in HeaderParts(loop))
                     MarkRegion(part, GroupRegion);
                 var inner = loop.Statement is BlockSyntax block ? block.Statements : SyntaxFactory.SingletonList(loop.Statement);
-                items.Add(new CpuGroupLoop(loop, Segment(inner)));
+                items.Add(new CpuGroupLoop(loop, Segment(inner, topLevel: false)));
                 continue;
             }
             if (Contains(statement, SiteKind.Collective))
@@ -172,12 +186,51 @@ internal sealed class CpuPathPlan
                     c.OwnResultLoop = true;
                 }
                 if (c.DeclaredLocal != null)
-                    MarkRegion(c.DeclaredLocal, c.ResultRegion);
+                    MarkRegion(new TextSpanLike(c.DeclaredLocal.Identifier.SpanStart, c.DeclaredLocal.Identifier.Span.End), c.ResultRegion); // not the initializer: that is the argument
                 if (c.AssignedTarget != null)
                     MarkRegion(c.AssignedTarget, c.ResultRegion);
             }
         }
         return items;
+    }
+
+    private bool IsGroupUniform(LocalDeclarationStatementSyntax declaration)
+    {
+        if (declaration.Modifiers.Count > 0 || declaration.UsingKeyword.RawKind != 0 || declaration.Declaration.Type is RefTypeSyntax)
+            return false;
+        foreach (var variable in declaration.Declaration.Variables)
+        {
+            if (variable.Initializer == null || assignedNames.Contains(variable.Identifier.Text) || !IsUniform(variable.Initializer.Value))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>True when an expression has the same value in every thread: no per-thread geometry, memory reads or calls other than Math.</summary>
+    private bool IsUniform(ExpressionSyntax expression)
+    {
+        foreach (var node in expression.DescendantNodesAndSelf())
+        {
+            switch (node)
+            {
+                case ElementAccessExpressionSyntax or AssignmentExpressionSyntax or PostfixUnaryExpressionSyntax or RefExpressionSyntax
+                    or AnonymousFunctionExpressionSyntax or AwaitExpressionSyntax:
+                    return false;
+                case PrefixUnaryExpressionSyntax prefix when prefix.IsKind(SyntaxKind.PreIncrementExpression) || prefix.IsKind(SyntaxKind.PreDecrementExpression):
+                    return false;
+                case InvocationExpressionSyntax call when call.Expression.ToString() is var callee
+                    && !(callee.StartsWith("Math.", System.StringComparison.Ordinal) || callee.StartsWith("XMath.", System.StringComparison.Ordinal)
+                         || callee.StartsWith("System.Math.", System.StringComparison.Ordinal)):
+                    return false;
+                case ExpressionSyntax when SiteAt(node.SpanStart, node.Span.Length, SiteKind.ThreadIndex) is { } geometry
+                    && !CpuSiteRewriter.IsUniformGeometry(geometry.Text):
+                    return false;
+                case IdentifierNameSyntax when SiteAt(node.SpanStart, node.Span.Length, SiteKind.LocalReference) is { } reference
+                    && !uniformLocals.Contains(reference.Number):
+                    return false;
+            }
+        }
+        return true;
     }
 
     private static IEnumerable<SyntaxNode> HeaderParts(ForStatementSyntax loop)
@@ -228,9 +281,10 @@ internal sealed class CpuPathPlan
         return true;
     }
 
-    private void MarkRegion(SyntaxNode node, int region)
+    private void MarkRegion(SyntaxNode node, int region) => MarkRegion(new TextSpanLike(node.SpanStart, node.Span.End), region);
+
+    private void MarkRegion(TextSpanLike span, int region)
     {
-        var span = new TextSpanLike(node.SpanStart, node.Span.End);
         foreach (var declarator in SitesWithin(span, SiteKind.LocalDeclarator))
         {
             DeclarationRegion[declarator.Number] = region;

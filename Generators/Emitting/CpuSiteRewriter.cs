@@ -46,6 +46,9 @@ internal sealed class CpuSiteRewriter : CSharpSyntaxRewriter
         ["Warp.IsLastLane"] = ("((ks_t & 31) == 31)", false),
     };
 
+    /// <summary>True for geometry that is the same for every thread of a group (Grid.IdxX, Group.DimX, ...).</summary>
+    public static bool IsUniformGeometry(string text) => Geometry.TryGetValue(text, out var replacement) && replacement.Uniform;
+
     private readonly CpuPathPlan plan;
     private readonly bool groupLevel;
     private readonly int region;

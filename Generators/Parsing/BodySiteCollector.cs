@@ -240,13 +240,21 @@ internal sealed class BodySiteCollector
         foreach (var reference in method.DeclaringSyntaxReferences)
         {
             var node = reference.GetSyntax(cancellation);
-            if (node.SyntaxTree != semantic.SyntaxTree)
-                continue; // another file: judged by attributes only, the semantic model here cannot bind it
+            var model = node.SyntaxTree == semantic.SyntaxTree ? semantic : semantic.Compilation.GetSemanticModel(node.SyntaxTree);
             foreach (var name in node.DescendantNodes().OfType<IdentifierNameSyntax>())
             {
-                if (name.Identifier.Text is not ("Grid" or "Group" or "Warp" or "SharedMemory"))
+                // ILGPU's thread geometry and KernelSharp's collectives only mean something inside a running kernel.
+                if (name.Identifier.Text is not ("Grid" or "Group" or "Warp" or "SharedMemory" or "KsWarp" or "KsGroup" or "TensorCore"))
                     continue;
-                if (semantic.GetSymbolInfo(name, cancellation).Symbol is INamedTypeSymbol type && type.ContainingNamespace.ToDisplayString() == "ILGPU")
+                if (model.GetSymbolInfo(name, cancellation).Symbol is INamedTypeSymbol type
+                    && type.ContainingNamespace.ToDisplayString() is "ILGPU" or "KernelSharp.Dsl")
+                    return true;
+            }
+            // Helpers called by this helper (one level per depth step).
+            foreach (var call in node.DescendantNodes().OfType<InvocationExpressionSyntax>())
+            {
+                if (model.GetSymbolInfo(call, cancellation).Symbol is IMethodSymbol callee && !callee.Equals(method, SymbolEqualityComparer.Default)
+                    && callee.GetAttributes().Length == 0 && UsesGpuOnlyApi(callee, depth + 1))
                     return true;
             }
         }

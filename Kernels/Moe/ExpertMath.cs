@@ -41,4 +41,40 @@ public static class ExpertMath
         }
         return total;
     }
+
+    /// <summary>
+    /// This lane's share of a row dot product Σ bf16(w[wStart+i])·x[xStart+i]: with one lane the whole row (16-byte
+    /// loads / TensorPrimitives); with a warp, lane l takes the 8-element pieces l, l+32, … so the warp reads each
+    /// 512-byte stretch of the row together. The caller sums the lanes (<see cref="KsWarp.Sum"/>).
+    /// </summary>
+    public static float PartialDotBf16(ArrayView<ushort> w, long wStart, ArrayView<float> x, long xStart, int length, int lane, int lanes)
+    {
+        if (lanes == 1)
+            return KsVector.DotBf16(w, wStart, x, xStart, length);
+        float partial = 0f;
+        for (int d = lane * 8; d < length; d += lanes * 8)
+            partial += KsVector.DotBf16(w, wStart + d, x, xStart + d, length - d < 8 ? length - d : 8);
+        return partial;
+    }
+
+    /// <summary>
+    /// This lane's share of <see cref="DotFp8Blocked"/>: the whole row with one lane; with a warp, lane l takes the
+    /// 16-byte pieces l, l+32, … (a piece never straddles a 128-wide scale block), each scaled by its block's scale.
+    /// </summary>
+    public static float PartialDotFp8Blocked(
+        ArrayView<byte> w, long wStart, ArrayView<float> scales, long scaleStart, ArrayView<float> x, long xStart, int length, int lane, int lanes)
+    {
+        if (lanes == 1)
+            return DotFp8Blocked(w, wStart, scales, scaleStart, x, xStart, length);
+        float partial = 0f;
+        for (int d = lane * 16; d < length; d += lanes * 16)
+        {
+            int end = d + 16 < length ? d + 16 : length;
+            float piece = 0f;
+            for (int i = d; i < end; i++)
+                piece += Fp8E4M3.ToFloat(w[wStart + i]) * x[xStart + i];
+            partial += piece * scales[scaleStart + d / Fp8Block];
+        }
+        return partial;
+    }
 }

@@ -13,9 +13,14 @@ namespace KernelSharp.Kernels.Moe;
 /// The shared experts are the same kernels with one "expert", K = 1 and the identity permutation
 /// (slot n = token n, slotExperts all 0): their weights are one merged SwiGLU of width I·n_shared.
 /// </summary>
+/// <remarks>
+/// Two variants per kernel, picked by <c>groupSize</c>: 128 threads give one weight row per warp, its 32 lanes
+/// reading consecutive 16-byte pieces of the row (coalesced, the GPU shape: decode is bound by weight bytes);
+/// 1 thread gives one row per thread with a whole-row dot product (the CPU path's TensorPrimitives shape).
+/// </remarks>
 public static partial class MoeKernels
 {
-    [Kernel(Grid = "slotCount", GridY = "(intermediate + 63) / 64", GroupSize = "64")]
+    [Kernel(Grid = "slotCount", GridY = "(intermediate + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32)", GroupSize = "groupSize")]
     public static void GroupedFfnGateUpBf16(
         ArrayView<float> x,             // [N, H] normalized hidden states
         ArrayView<int> permutedPairs,   // [slots] slot → pair (token·K + k)
@@ -26,20 +31,30 @@ public static partial class MoeKernels
         int slotCount,
         int hidden,
         int intermediate,
-        int topk)
+        int topk,
+        [Constant(128, 1)] int groupSize)
     {
         int slot = Grid.IdxX;
-        int i = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (i >= intermediate)
-            return;
-        long xStart = (long)(permutedPairs[slot] / topk) * hidden;
-        long wStart = ((long)slotExperts[slot] * intermediate + i) * hidden;
-        float gate = KsVector.DotBf16(gateWeights, wStart, x, xStart, hidden);
-        float up = KsVector.DotBf16(upWeights, wStart, x, xStart, hidden);
-        activations[(long)slot * intermediate + i] = ExpertMath.SwiGlu(gate, up);
+        int rowsPerGroup = (Group.DimX + 31) / 32;
+        int lanes = Group.DimX / rowsPerGroup;
+        int lane = Group.IdxX % lanes;
+        int i = Grid.IdxY * rowsPerGroup + Group.IdxX / lanes;
+        float gatePartial = 0f;
+        float upPartial = 0f;
+        if (i < intermediate)
+        {
+            long xStart = (long)(permutedPairs[slot] / topk) * hidden;
+            long wStart = ((long)slotExperts[slot] * intermediate + i) * hidden;
+            gatePartial = ExpertMath.PartialDotBf16(gateWeights, wStart, x, xStart, hidden, lane, lanes);
+            upPartial = ExpertMath.PartialDotBf16(upWeights, wStart, x, xStart, hidden, lane, lanes);
+        }
+        var gate = KsWarp.Sum(gatePartial);
+        var up = KsWarp.Sum(upPartial);
+        if (i < intermediate && lane == 0)
+            activations[(long)slot * intermediate + i] = ExpertMath.SwiGlu(gate, up);
     }
 
-    [Kernel(Grid = "slotCount", GridY = "(hidden + 63) / 64", GroupSize = "64")]
+    [Kernel(Grid = "slotCount", GridY = "(hidden + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32)", GroupSize = "groupSize")]
     public static void GroupedFfnDownBf16(
         ArrayView<float> activations,   // [slots, I]
         ArrayView<int> slotExperts,     // [slots] slot → expert
@@ -47,18 +62,26 @@ public static partial class MoeKernels
         ArrayView<float> expertOutputs, // [slots, H] out
         int slotCount,
         int hidden,
-        int intermediate)
+        int intermediate,
+        [Constant(128, 1)] int groupSize)
     {
         int slot = Grid.IdxX;
-        int j = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (j >= hidden)
-            return;
-        long wStart = ((long)slotExperts[slot] * hidden + j) * intermediate;
-        expertOutputs[(long)slot * hidden + j] =
-            KsVector.DotBf16(downWeights, wStart, activations, (long)slot * intermediate, intermediate);
+        int rowsPerGroup = (Group.DimX + 31) / 32;
+        int lanes = Group.DimX / rowsPerGroup;
+        int lane = Group.IdxX % lanes;
+        int j = Grid.IdxY * rowsPerGroup + Group.IdxX / lanes;
+        float partial = 0f;
+        if (j < hidden)
+        {
+            long wStart = ((long)slotExperts[slot] * hidden + j) * intermediate;
+            partial = ExpertMath.PartialDotBf16(downWeights, wStart, activations, (long)slot * intermediate, intermediate, lane, lanes);
+        }
+        var sum = KsWarp.Sum(partial);
+        if (j < hidden && lane == 0)
+            expertOutputs[(long)slot * hidden + j] = sum;
     }
 
-    [Kernel(Grid = "slotCount", GridY = "(intermediate + 63) / 64", GroupSize = "64")]
+    [Kernel(Grid = "slotCount", GridY = "(intermediate + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32)", GroupSize = "groupSize")]
     public static void GroupedFfnGateUpFp8(
         ArrayView<float> x,             // [N, H]
         ArrayView<int> permutedPairs,   // [slots]
@@ -71,22 +94,32 @@ public static partial class MoeKernels
         int slotCount,
         int hidden,
         int intermediate,
-        int topk)
+        int topk,
+        [Constant(128, 1)] int groupSize)
     {
         int slot = Grid.IdxX;
-        int i = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (i >= intermediate)
-            return;
-        int expert = slotExperts[slot];
-        long xStart = (long)(permutedPairs[slot] / topk) * hidden;
-        long wStart = ((long)expert * intermediate + i) * hidden;
-        long scaleStart = ExpertMath.BlockScaleRow(expert, i, intermediate, hidden);
-        float gate = ExpertMath.DotFp8Blocked(gateWeights, wStart, gateScales, scaleStart, x, xStart, hidden);
-        float up = ExpertMath.DotFp8Blocked(upWeights, wStart, upScales, scaleStart, x, xStart, hidden);
-        activations[(long)slot * intermediate + i] = ExpertMath.SwiGlu(gate, up);
+        int rowsPerGroup = (Group.DimX + 31) / 32;
+        int lanes = Group.DimX / rowsPerGroup;
+        int lane = Group.IdxX % lanes;
+        int i = Grid.IdxY * rowsPerGroup + Group.IdxX / lanes;
+        float gatePartial = 0f;
+        float upPartial = 0f;
+        if (i < intermediate)
+        {
+            int expert = slotExperts[slot];
+            long xStart = (long)(permutedPairs[slot] / topk) * hidden;
+            long wStart = ((long)expert * intermediate + i) * hidden;
+            long scaleStart = ExpertMath.BlockScaleRow(expert, i, intermediate, hidden);
+            gatePartial = ExpertMath.PartialDotFp8Blocked(gateWeights, wStart, gateScales, scaleStart, x, xStart, hidden, lane, lanes);
+            upPartial = ExpertMath.PartialDotFp8Blocked(upWeights, wStart, upScales, scaleStart, x, xStart, hidden, lane, lanes);
+        }
+        var gate = KsWarp.Sum(gatePartial);
+        var up = KsWarp.Sum(upPartial);
+        if (i < intermediate && lane == 0)
+            activations[(long)slot * intermediate + i] = ExpertMath.SwiGlu(gate, up);
     }
 
-    [Kernel(Grid = "slotCount", GridY = "(hidden + 63) / 64", GroupSize = "64")]
+    [Kernel(Grid = "slotCount", GridY = "(hidden + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32)", GroupSize = "groupSize")]
     public static void GroupedFfnDownFp8(
         ArrayView<float> activations,   // [slots, I]
         ArrayView<int> slotExperts,     // [slots]
@@ -95,16 +128,24 @@ public static partial class MoeKernels
         ArrayView<float> expertOutputs, // [slots, H] out
         int slotCount,
         int hidden,
-        int intermediate)
+        int intermediate,
+        [Constant(128, 1)] int groupSize)
     {
         int slot = Grid.IdxX;
-        int j = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (j >= hidden)
-            return;
-        int expert = slotExperts[slot];
-        long wStart = ((long)expert * hidden + j) * intermediate;
-        long scaleStart = ExpertMath.BlockScaleRow(expert, j, hidden, intermediate);
-        expertOutputs[(long)slot * hidden + j] =
-            ExpertMath.DotFp8Blocked(downWeights, wStart, downScales, scaleStart, activations, (long)slot * intermediate, intermediate);
+        int rowsPerGroup = (Group.DimX + 31) / 32;
+        int lanes = Group.DimX / rowsPerGroup;
+        int lane = Group.IdxX % lanes;
+        int j = Grid.IdxY * rowsPerGroup + Group.IdxX / lanes;
+        float partial = 0f;
+        if (j < hidden)
+        {
+            int expert = slotExperts[slot];
+            long wStart = ((long)expert * hidden + j) * intermediate;
+            long scaleStart = ExpertMath.BlockScaleRow(expert, j, hidden, intermediate);
+            partial = ExpertMath.PartialDotFp8Blocked(downWeights, wStart, downScales, scaleStart, activations, (long)slot * intermediate, intermediate, lane, lanes);
+        }
+        var sum = KsWarp.Sum(partial);
+        if (j < hidden && lane == 0)
+            expertOutputs[(long)slot * hidden + j] = sum;
     }
 }

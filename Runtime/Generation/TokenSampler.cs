@@ -1,9 +1,12 @@
+using System.Numerics.Tensors;
+
 namespace KernelSharp.Runtime.Generation;
 
 /// <summary>
 /// Draws token ids from logits with temperature, top-k and top-p (see <see cref="SamplingOptions"/>).
-/// Works on the candidate list only (top-k selection by a bounded heap), so a 129K vocabulary costs
-/// O(V log K) per token instead of a full sort. <see cref="TokenSamplerReference"/> is the plain version it is tested against.
+/// A 129K vocabulary is never fully sorted: top-k selects with a bounded heap that most tokens skip, top-p sorts only a
+/// prefix known to hold the nucleus, and without filters the draw scans the weights in id order.
+/// <see cref="TokenSamplerReference"/> is the plain definition it is tested against.
 /// </summary>
 public sealed class TokenSampler
 {
@@ -36,19 +39,19 @@ public sealed class TokenSampler
         {
             return ArgMax(logits);
         }
-        Candidate[] candidates = KeptCandidates(logits, options);
-        double draw = random.NextDouble();
+        Distribution kept = KeptDistribution(logits, options);
+        double target = random.NextDouble() * kept.Total;
         double cumulative = 0;
-        foreach (Candidate candidate in candidates)
+        for (int i = 0; i < kept.Count; i++)
         {
-            cumulative += candidate.Probability;
-            if (draw < cumulative)
+            cumulative += kept.Weights[i];
+            if (target < cumulative)
             {
-                return candidate.TokenId;
+                return kept.TokenAt(i);
             }
         }
-        // Rounding can leave the sum a hair under 1; the last kept token takes that sliver.
-        return candidates[^1].TokenId;
+        // Rounding can leave the running sum a hair under the total; the last kept token takes that sliver.
+        return kept.TokenAt(kept.Count - 1);
     }
 
     /// <summary>The probability of every token under these options (0 for filtered tokens). Returns [vocab].</summary>
@@ -60,9 +63,10 @@ public sealed class TokenSampler
             probabilities[ArgMax(logits)] = 1;
             return probabilities;
         }
-        foreach (Candidate candidate in KeptCandidates(logits, options))
+        Distribution kept = KeptDistribution(logits, options);
+        for (int i = 0; i < kept.Count; i++)
         {
-            probabilities[candidate.TokenId] = candidate.Probability;
+            probabilities[kept.TokenAt(i)] = kept.Weights[i] / kept.Total;
         }
         return probabilities;
     }
@@ -81,99 +85,90 @@ public sealed class TokenSampler
         return best;
     }
 
-    /// <summary>A token that survived the filters and its renormalized probability.</summary>
-    private readonly record struct Candidate(int TokenId, double Probability);
-
-    /// <summary>Kept tokens and their renormalized probabilities (summing to 1).</summary>
-    private static Candidate[] KeptCandidates(ReadOnlySpan<float> logits, SamplingOptions options)
+    /// <summary>
+    /// The tokens that survived the filters with unnormalized weights: position i holds token <c>Ids[i]</c> (or token i
+    /// when <c>Ids</c> is null: nothing was filtered) with weight <c>Weights[i]</c>; positions ≥ Count are cut off.
+    /// </summary>
+    private readonly record struct Distribution(int[]? Ids, double[] Weights, int Count, double Total)
     {
-        double inverseTemperature = 1.0 / options.Temperature;
-        bool topKFilters = options.TopK > 0 && options.TopK < logits.Length;
-        bool topPFilters = options.TopP < 1f;
-
-        // The tokens top-k allows, largest first (or, without top-k, a largest-first prefix that holds the nucleus,
-        // or every id in id order when top-p is off too: then nothing needs sorting).
-        int[] ids;
-        double? totalOverAll = null;
-        if (topKFilters)
-        {
-            ids = TopIds(logits, options.TopK);
-        }
-        else if (topPFilters)
-        {
-            ids = NucleusSuperset(logits, inverseTemperature, options.TopP, out double total);
-            totalOverAll = total;
-        }
-        else
-        {
-            ids = Enumerable.Range(0, logits.Length).ToArray();
-        }
-
-        float maxLogit = float.NegativeInfinity;
-        foreach (int id in ids)
-        {
-            maxLogit = Math.Max(maxLogit, logits[id]);
-        }
-        double[] weights = SoftmaxWeights(logits, ids, inverseTemperature, maxLogit);
-        // Softmax normalizer over every token top-k allows; the nucleus prefix may hold fewer, so it brings its own.
-        double allowedTotal = totalOverAll ?? weights.Sum();
-
-        // Nucleus: the shortest prefix (in descending order) whose probability reaches top-p; at least one token.
-        int kept = ids.Length;
-        if (topPFilters)
-        {
-            double cumulative = 0;
-            for (int i = 0; i < ids.Length; i++)
-            {
-                cumulative += weights[i] / allowedTotal;
-                if (cumulative >= options.TopP)
-                {
-                    kept = i + 1;
-                    break;
-                }
-            }
-        }
-
-        double keptTotal = 0;
-        for (int i = 0; i < kept; i++)
-        {
-            keptTotal += weights[i];
-        }
-        var candidates = new Candidate[kept];
-        for (int i = 0; i < kept; i++)
-        {
-            candidates[i] = new Candidate(ids[i], weights[i] / keptTotal);
-        }
-        return candidates;
+        public int TokenAt(int position) => Ids is null ? position : Ids[position];
     }
 
-    /// <summary>exp((logit − maxLogit) / T) for each id; maxLogit keeps every weight ≤ 1 (no overflow). Returns [ids].</summary>
-    private static double[] SoftmaxWeights(ReadOnlySpan<float> logits, int[] ids, double inverseTemperature, float maxLogit)
+    private static Distribution KeptDistribution(ReadOnlySpan<float> logits, SamplingOptions options)
     {
-        var weights = new double[ids.Length];
-        for (int i = 0; i < ids.Length; i++)
+        double inverseTemperature = 1.0 / options.Temperature;
+        if (options.TopK > 0 && options.TopK < logits.Length)
         {
-            weights[i] = Math.Exp((logits[ids[i]] - (double)maxLogit) * inverseTemperature);
+            // top-k first (a short list, largest first), then top-p within it.
+            int[] ids = TopIds(logits, options.TopK);
+            var weights = new double[ids.Length]; // [k], relative to the largest
+            for (int i = 0; i < ids.Length; i++)
+            {
+                weights[i] = Math.Exp((logits[ids[i]] - (double)logits[ids[0]]) * inverseTemperature);
+            }
+            return Nucleus(ids, weights, weights.Sum(), options.TopP);
         }
+
+        double[] all = WeightsOfAll(logits, inverseTemperature);
+        double total = all.Sum();
+        if (options.TopP >= 1f)
+        {
+            return new Distribution(null, all, all.Length, total);
+        }
+        int[] candidates = NucleusCandidates(logits, all, total, options.TopP);
+        var candidateWeights = new double[candidates.Length]; // [candidates]
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            candidateWeights[i] = all[candidates[i]];
+        }
+        return Nucleus(candidates, candidateWeights, total, options.TopP);
+    }
+
+    /// <summary>exp((logit − max) / T) of every token, vectorized; the largest weight is 1, so nothing overflows. Returns [vocab].</summary>
+    private static double[] WeightsOfAll(ReadOnlySpan<float> logits, double inverseTemperature)
+    {
+        float maxLogit = logits[ArgMax(logits)];
+        var weights = new double[logits.Length];
+        for (int i = 0; i < logits.Length; i++)
+        {
+            weights[i] = (logits[i] - (double)maxLogit) * inverseTemperature;
+        }
+        TensorPrimitives.Exp(weights, weights);
         return weights;
     }
 
     /// <summary>
-    /// A descending-ordered prefix of the vocabulary that surely contains the top-p nucleus, without sorting all of it:
-    /// tokens with weight ≥ a cutoff form a prefix of the sorted order, so once their mass reaches top-p the nucleus ends
-    /// inside them. The cutoff starts high and drops until that holds. <paramref name="total"/> is over ALL tokens.
+    /// Cuts largest-first <paramref name="ids"/> after the shortest prefix whose probability (weight / <paramref name="total"/>,
+    /// the normalizer over every allowed token) reaches top-p; at least one token stays.
     /// </summary>
-    private static int[] NucleusSuperset(ReadOnlySpan<float> logits, double inverseTemperature, float topP, out double total)
+    private static Distribution Nucleus(int[] ids, double[] weights, double total, float topP)
     {
-        float maxLogit = logits[ArgMax(logits)];
-        var weights = new double[logits.Length]; // [vocab], relative to the largest (which has weight 1)
-        total = 0;
-        for (int i = 0; i < logits.Length; i++)
+        int kept = ids.Length;
+        double keptTotal = weights.Sum();
+        if (topP < 1f)
         {
-            weights[i] = Math.Exp((logits[i] - (double)maxLogit) * inverseTemperature);
-            total += weights[i];
+            double cumulative = 0;
+            for (int i = 0; i < ids.Length; i++)
+            {
+                cumulative += weights[i];
+                if (cumulative / total >= topP)
+                {
+                    kept = i + 1;
+                    keptTotal = cumulative;
+                    break;
+                }
+            }
         }
+        return new Distribution(ids, weights, kept, keptTotal);
+    }
 
+    /// <summary>
+    /// The largest-first ids of a prefix of the sorted vocabulary that surely holds the top-p nucleus, without sorting the
+    /// whole vocabulary: tokens with weight ≥ a cutoff are a prefix of the sorted order, so once their mass reaches top-p
+    /// the nucleus ends among them. The cutoff starts high and drops until that holds.
+    /// </summary>
+    private static int[] NucleusCandidates(ReadOnlySpan<float> logits, double[] weights, double total, float topP)
+    {
         var selected = new List<int>();
         for (double cutoff = 1e-3; ; cutoff *= 1e-3)
         {
@@ -188,20 +183,30 @@ public sealed class TokenSampler
                     mass += weights[i];
                 }
             }
-            if (mass / total >= topP || lastRound || selected.Count == logits.Length)
+            if (mass / total >= topP || lastRound)
             {
                 break;
             }
         }
 
-        // Descending logit; OrderByDescending is stable and `selected` is in id order, so ties keep ascending ids:
-        // the same order TopIds and the reference use.
-        var keys = new float[selected.Count]; // [selected] logits
-        for (int i = 0; i < keys.Length; i++)
+        int[] ids = selected.ToArray();
+        var descendingKeys = new float[ids.Length]; // [ids] negated logits, so an ascending sort puts the largest first
+        for (int i = 0; i < ids.Length; i++)
         {
-            keys[i] = logits[selected[i]];
+            descendingKeys[i] = -logits[ids[i]];
         }
-        int[] ids = Enumerable.Range(0, keys.Length).OrderByDescending(i => keys[i]).Select(i => selected[i]).ToArray();
+        Array.Sort(descendingKeys, ids);
+        // Array.Sort is not stable: put equal logits back in ascending id order, the order TopIds and the reference use.
+        for (int start = 0, end; start < ids.Length; start = end)
+        {
+            for (end = start + 1; end < ids.Length && descendingKeys[end] == descendingKeys[start]; end++)
+            {
+            }
+            if (end - start > 1)
+            {
+                Array.Sort(ids, start, end - start);
+            }
+        }
         return ids;
     }
 
@@ -210,19 +215,28 @@ public sealed class TokenSampler
     {
         // Min-heap keyed by "worse" order: its root is the weakest of the current best `count`.
         var heap = new PriorityQueue<int, (float Logit, int NegatedId)>(count + 1);
+        float weakestLogit = float.NegativeInfinity; // once the heap is full: most logits are below it and skip the heap
+
         for (int id = 0; id < logits.Length; id++)
         {
             var key = (logits[id], -id);
             if (heap.Count < count)
             {
                 heap.Enqueue(id, key);
+                if (heap.Count == count)
+                {
+                    heap.TryPeek(out _, out var weakest);
+                    weakestLogit = weakest.Logit;
+                }
             }
-            else
+            else if (logits[id] >= weakestLogit)
             {
                 heap.TryPeek(out _, out var weakest);
                 if (IsBetter(key, weakest))
                 {
                     heap.DequeueEnqueue(id, key);
+                    heap.TryPeek(out _, out weakest);
+                    weakestLogit = weakest.Logit;
                 }
             }
         }

@@ -24,10 +24,11 @@ public static class Program
         // Generated text is UTF-8 (CJK, emoji); some consoles default to a legacy code page.
         Console.OutputEncoding = System.Text.Encoding.UTF8;
         using var interrupt = new CancellationTokenSource();
+        bool stopsCleanly = args.Length > 0 && Verbs.FirstOrDefault(v => v.Spec.Name == args[0]) is { StopsCleanlyOnCtrlC: true };
         Console.CancelKeyPress += (_, e) =>
         {
-            // The first Ctrl-C asks the running verb to stop cleanly; a second one ends the process at once.
-            e.Cancel = !interrupt.IsCancellationRequested;
+            // The first Ctrl-C asks a verb that can stop cleanly to do so; a second one (or any for the other verbs) ends the process.
+            e.Cancel = stopsCleanly && !interrupt.IsCancellationRequested;
             interrupt.Cancel();
         };
         return Run(args, Console.Out, Console.Error, Console.In, interrupt.Token, errorIsTerminal: !Console.IsErrorRedirected);

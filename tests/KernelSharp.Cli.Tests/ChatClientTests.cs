@@ -66,4 +66,20 @@ public sealed class ChatClientTests
         Assert.Equal(free[..free.IndexOf(stop, StringComparison.Ordinal)], cut.Text);
         Assert.Equal(ChatFinishReason.Stop, cut.FinishReason);
     }
+
+    [Fact]
+    public async Task Stopping_a_stream_early_frees_the_client_for_the_next_request()
+    {
+        using IChatClient client = KernelSharpChatClient.Load(Fixtures.TinyBf16, "cpu", contextSize: 256);
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 200 };
+        await foreach (ChatResponseUpdate update in client.GetStreamingResponseAsync(Conversation, options))
+        {
+            break; // the caller loses interest after the first piece
+        }
+
+        var next = new ChatOptions { Temperature = 0, MaxOutputTokens = 5 };
+        Task<ChatResponse> response = client.GetResponseAsync(Conversation, next);
+        Assert.Same(response, await Task.WhenAny(response, Task.Delay(TimeSpan.FromSeconds(60))));
+        Assert.True((await response).Usage!.OutputTokenCount <= 5);
+    }
 }

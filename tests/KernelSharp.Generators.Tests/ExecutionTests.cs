@@ -154,4 +154,25 @@ public sealed class ExecutionTests
         foreach (var variant in TestKernels.RmsNormVariants)
             Assert.NotNull(typeof(TestKernels).GetMethod(variant.Method));
     }
+
+    [Theory]
+    [InlineData(KernelBackend.FastCpu, 64)]   // k folded: the k-loop is unrolled in the variant
+    [InlineData(KernelBackend.FastCpu, 48)]   // generic variant
+    [InlineData(KernelBackend.IlgpuCpu, 64)]
+    [InlineData(KernelBackend.IlgpuCpu, 32)]
+    public void TensorCoreGemmMatchesReference(KernelBackend backend, int k)
+    {
+        const int m = 32, n = 16;
+        var device = TestDevices.Get(backend);
+        var a = Numerics.Random(m * k, seed: k).Select(KernelSharp.Dsl.Bf16.FromFloat).ToArray();
+        var b = Numerics.Random(k * n, seed: k + 1).Select(KernelSharp.Dsl.Bf16.FromFloat).ToArray();
+        using var da = device.Allocate<ushort>(a.Length);
+        using var db = device.Allocate<ushort>(b.Length);
+        using var dc = device.Allocate<float>(m * n);
+        da.CopyFromCPU(a);
+        db.CopyFromCPU(b);
+        TensorCoreKernels.LaunchMmaGemm(device, da.View, db.View, dc.View, m, n, k);
+        device.Synchronize();
+        Numerics.AssertClose(References.MatMulBf16(a, b, m, n, k), dc.GetAsArray1D(), 1e-4f, $"MmaGemm {m}x{n}x{k} on {backend}");
+    }
 }

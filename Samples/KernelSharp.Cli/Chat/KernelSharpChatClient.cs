@@ -81,15 +81,18 @@ public sealed class KernelSharpChatClient : IChatClient
     {
         (int[] prompt, GenerationRequest request) = Prepare(messages, options);
         await oneRequestAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Also cancelled when the caller stops enumerating early, so the session is free again before the next request.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<GenerationResult>? generation = null;
         try
         {
             // The model runs on a worker thread; its text pieces reach the caller through a channel as they are produced.
             var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            Task<GenerationResult> generation = Task.Run(() =>
+            generation = Task.Run(() =>
             {
                 try
                 {
-                    return Generate(prompt, request, piece => pieces.Writer.TryWrite(piece), cancellationToken);
+                    return Generate(prompt, request, piece => pieces.Writer.TryWrite(piece), stop.Token);
                 }
                 finally
                 {
@@ -113,6 +116,11 @@ public sealed class KernelSharpChatClient : IChatClient
         }
         finally
         {
+            if (generation is not null && !generation.IsCompleted)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await generation.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            }
             oneRequestAtATime.Release();
         }
     }

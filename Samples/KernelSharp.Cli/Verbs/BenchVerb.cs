@@ -14,6 +14,8 @@ namespace KernelSharp.Cli.Verbs;
 /// </summary>
 public sealed class BenchVerb : IVerb
 {
+    public bool StopsCleanlyOnCtrlC => true;
+
     public VerbSpec Spec { get; } = new(
         "bench",
         "Measure prompt-processing and generation throughput (llama-bench style table).",

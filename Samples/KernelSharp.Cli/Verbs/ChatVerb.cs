@@ -10,6 +10,8 @@ namespace KernelSharp.Cli.Verbs;
 /// <summary><c>kernelsharp chat</c>: an interactive multi-turn conversation, history kept, replies streamed.</summary>
 public sealed class ChatVerb : IVerb
 {
+    public bool StopsCleanlyOnCtrlC => true;
+
     public VerbSpec Spec { get; } = new(
         "chat",
         "Chat interactively: one user message per line, replies stream to stdout.",

@@ -10,6 +10,8 @@ namespace KernelSharp.Cli.Verbs;
 /// <summary><c>kernelsharp generate</c>: continue a prompt, streaming the text to stdout and the stats line to stderr.</summary>
 public sealed class GenerateVerb : IVerb
 {
+    public bool StopsCleanlyOnCtrlC => true;
+
     public VerbSpec Spec { get; } = new(
         "generate",
         "Generate text from a prompt; text streams to stdout, a stats line goes to stderr.",

@@ -11,6 +11,8 @@ namespace KernelSharp.Cli.Verbs;
 /// </summary>
 public sealed class LogitsVerb : IVerb
 {
+    public bool StopsCleanlyOnCtrlC => true;
+
     public VerbSpec Spec { get; } = new(
         "logits",
         "Write the logits of a token sequence to a safetensors file (tensor 'logits' [rows, vocab], F32).",

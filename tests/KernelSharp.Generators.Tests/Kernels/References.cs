@@ -38,4 +38,21 @@ public static class References
         }
         return y;
     }
+
+    /// <summary>a [m × k] and b [k × n] as bf16 bits; result [m × n] accumulated in double.</summary>
+    public static float[] MatMulBf16(ushort[] a, ushort[] b, int m, int n, int k)
+    {
+        var c = new float[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                    sum += (double)KernelSharp.Dsl.Bf16.ToFloat(a[i * k + p]) * KernelSharp.Dsl.Bf16.ToFloat(b[p * n + j]);
+                c[i * n + j] = (float)sum;
+            }
+        }
+        return c;
+    }
 }

@@ -124,6 +124,7 @@ public abstract class BackendFixture : IDisposable
             case TestBackend.Cuda:
             {
                 var cudaContext = Context.Create(b => b.Cuda().EnableAlgorithms());
+                KernelSharp.Dsl.KernelSharpIntrinsics.Register(cudaContext); // warp/group/tensor-core intrinsics
                 if (cudaContext.GetCudaDevices().Count == 0)
                 {
                     UnavailableReason = "no CUDA device";
@@ -134,6 +135,7 @@ public abstract class BackendFixture : IDisposable
             case TestBackend.OpenCL:
             {
                 var clContext = Context.Create(b => b.OpenCL().EnableAlgorithms());
+                KernelSharp.Dsl.KernelSharpIntrinsics.Register(clContext);
                 if (clContext.GetCLDevices().Count == 0)
                 {
                     UnavailableReason = "no OpenCL device usable by ILGPU";

@@ -76,7 +76,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     }
 
     [SkippableTheory]
-    [InlineData(45, 8, 32)]     // keys not a multiple of a group's 32
+    [InlineData(33, 8, 32)]     // keys not a multiple of a group's 32
     [InlineData(40, 64, 128)]   // DeepSeek-V3.2's index heads and dim
     [InlineData(1, 3, 16)]      // a single cached key, fewer heads than lanes
     public void Fp8_decode_kernel_matches_reference(int keyCount, int heads, int dim)

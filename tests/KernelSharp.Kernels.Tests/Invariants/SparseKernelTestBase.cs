@@ -160,24 +160,27 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts);
 
     protected void GroupedFfnGateUpBf16(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<ushort> gate, ArrayView<ushort> up,
-        ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpBf16), Config(slotCount, (intermediate + 63) / 64, 64),
-            x, permuted, slotExperts, gate, up, activations, slotCount, hidden, intermediate, topk);
+        ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize) =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpBf16), Config(slotCount, RowBlocks(intermediate, groupSize), groupSize),
+            x, permuted, slotExperts, gate, up, activations, slotCount, hidden, intermediate, topk, groupSize);
 
     protected void GroupedFfnDownBf16(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<ushort> down, ArrayView<float> outputs,
-        int slotCount, int hidden, int intermediate) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownBf16), Config(slotCount, (hidden + 63) / 64, 64),
-            activations, slotExperts, down, outputs, slotCount, hidden, intermediate);
+        int slotCount, int hidden, int intermediate, int groupSize) =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownBf16), Config(slotCount, RowBlocks(hidden, groupSize), groupSize),
+            activations, slotExperts, down, outputs, slotCount, hidden, intermediate, groupSize);
 
     protected void GroupedFfnGateUpFp8(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<byte> gate, ArrayView<float> gateScales,
-        ArrayView<byte> up, ArrayView<float> upScales, ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpFp8), Config(slotCount, (intermediate + 63) / 64, 64),
-            x, permuted, slotExperts, gate, gateScales, up, upScales, activations, slotCount, hidden, intermediate, topk);
+        ArrayView<byte> up, ArrayView<float> upScales, ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize) =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpFp8), Config(slotCount, RowBlocks(intermediate, groupSize), groupSize),
+            x, permuted, slotExperts, gate, gateScales, up, upScales, activations, slotCount, hidden, intermediate, topk, groupSize);
 
     protected void GroupedFfnDownFp8(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<byte> down, ArrayView<float> downScales,
-        ArrayView<float> outputs, int slotCount, int hidden, int intermediate) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownFp8), Config(slotCount, (hidden + 63) / 64, 64),
-            activations, slotExperts, down, downScales, outputs, slotCount, hidden, intermediate);
+        ArrayView<float> outputs, int slotCount, int hidden, int intermediate, int groupSize) =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownFp8), Config(slotCount, RowBlocks(hidden, groupSize), groupSize),
+            activations, slotExperts, down, downScales, outputs, slotCount, hidden, intermediate, groupSize);
+
+    /// <summary>Groups along Y of the grouped FFN kernels: a warp per row, or one row per single-thread group.</summary>
+    private static int RowBlocks(int rows, int groupSize) => (rows + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32);
 
     protected void CombineExperts(ArrayView<float> expertOutputs, ArrayView<int> pairSlots, ArrayView<float> weights, ArrayView<float> shared,
         ArrayView<float> output, int tokenCount, int hidden, int topk) =>

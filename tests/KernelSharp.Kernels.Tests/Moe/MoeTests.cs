@@ -61,11 +61,14 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
     }
 
     [SkippableTheory]
-    [InlineData(false, 5, 3, 64, 40)]     // bf16, tiny-model-like widths
-    [InlineData(true, 5, 3, 64, 40)]      // fp8, one partial 128-block per matrix
-    [InlineData(true, 2, 2, 200, 130)]    // fp8, two blocks each way with partial edges
-    [InlineData(false, 1, 1, 33, 65)]     // one token, one expert, odd widths
-    public void Moe_layer_from_the_kernels_matches_reference(bool fp8, int tokenCount, int topk, int hidden, int intermediate)
+    // groupSize 1: a thread per weight row (the CPU shape); 128: a warp per row (the GPU shape). The warp cases stay
+    // small because ILGPU's CPU accelerator emulates every shuffle with OS-thread barriers.
+    [InlineData(false, 5, 3, 64, 40, 1)]       // bf16, tiny-model-like widths
+    [InlineData(true, 5, 3, 64, 40, 1)]        // fp8, one partial 128-block per matrix
+    [InlineData(true, 2, 2, 200, 130, 1)]      // fp8, two blocks each way with partial edges
+    [InlineData(false, 1, 1, 33, 65, 128)]     // one token, one expert, odd widths
+    [InlineData(true, 1, 1, 130, 20, 128)]     // fp8 with a partial second block along the hidden dim
+    public void Moe_layer_from_the_kernels_matches_reference(bool fp8, int tokenCount, int topk, int hidden, int intermediate, int groupSize)
     {
         RequireBackend();
         var random = NewRandom(tokenCount * 13 + hidden + (fp8 ? 1 : 0));
@@ -98,14 +101,14 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
 
         using var activations = Allocate<float>((long)pairs * intermediate);
         using var expertOutputs = Allocate<float>((long)pairs * hidden);
-        RunExperts(xBuffer, permuted, slotExperts, routedGate, routedUp, routedDown, activations, expertOutputs, pairs, hidden, intermediate, topk);
+        RunExperts(xBuffer, permuted, slotExperts, routedGate, routedUp, routedDown, activations, expertOutputs, pairs, hidden, intermediate, topk, groupSize);
 
         // The shared expert: the same kernels with one expert and the identity permutation.
         using var identity = Upload(Enumerable.Range(0, tokenCount).ToArray());
         using var zeros = Allocate<int>(tokenCount);
         using var sharedActivations = Allocate<float>((long)tokenCount * intermediate);
         using var sharedOutput = Allocate<float>((long)tokenCount * hidden);
-        RunExperts(xBuffer, identity, zeros, sharedGate, sharedUp, sharedDown, sharedActivations, sharedOutput, tokenCount, hidden, intermediate, 1);
+        RunExperts(xBuffer, identity, zeros, sharedGate, sharedUp, sharedDown, sharedActivations, sharedOutput, tokenCount, hidden, intermediate, 1, groupSize);
 
         using var y = Allocate<float>((long)tokenCount * hidden);
         CombineExperts(V(expertOutputs), V(slots), V(weights), V(sharedOutput), V(y), tokenCount, hidden, topk);
@@ -124,15 +127,15 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
         ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> x, ILGPU.Runtime.MemoryBuffer1D<int, ILGPU.Stride1D.Dense> permuted,
         ILGPU.Runtime.MemoryBuffer1D<int, ILGPU.Stride1D.Dense> slotExperts, ExpertWeights gate, ExpertWeights up, ExpertWeights down,
         ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> activations, ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> outputs,
-        int slotCount, int hidden, int intermediate, int topk)
+        int slotCount, int hidden, int intermediate, int topk, int groupSize)
     {
         if (gate.Fp8 is null)
         {
             using var g = Upload(gate.Bf16!);
             using var u = Upload(up.Bf16!);
             using var d = Upload(down.Bf16!);
-            GroupedFfnGateUpBf16(V(x), V(permuted), V(slotExperts), V(g), V(u), V(activations), slotCount, hidden, intermediate, topk);
-            GroupedFfnDownBf16(V(activations), V(slotExperts), V(d), V(outputs), slotCount, hidden, intermediate);
+            GroupedFfnGateUpBf16(V(x), V(permuted), V(slotExperts), V(g), V(u), V(activations), slotCount, hidden, intermediate, topk, groupSize);
+            GroupedFfnDownBf16(V(activations), V(slotExperts), V(d), V(outputs), slotCount, hidden, intermediate, groupSize);
         }
         else
         {
@@ -142,8 +145,8 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
             using var us = Upload(up.Scales!);
             using var d = Upload(down.Fp8!);
             using var ds = Upload(down.Scales!);
-            GroupedFfnGateUpFp8(V(x), V(permuted), V(slotExperts), V(g), V(gs), V(u), V(us), V(activations), slotCount, hidden, intermediate, topk);
-            GroupedFfnDownFp8(V(activations), V(slotExperts), V(d), V(ds), V(outputs), slotCount, hidden, intermediate);
+            GroupedFfnGateUpFp8(V(x), V(permuted), V(slotExperts), V(g), V(gs), V(u), V(us), V(activations), slotCount, hidden, intermediate, topk, groupSize);
+            GroupedFfnDownFp8(V(activations), V(slotExperts), V(d), V(ds), V(outputs), slotCount, hidden, intermediate, groupSize);
         }
     }
 

@@ -1,0 +1,338 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Linear;
+
+/// <summary>
+/// Building blocks of <see cref="TensorCoreGemmKernels"/>: the shared-memory tile loaders (cp.async for whole
+/// 16-byte chunks, zero-filling plain loads at the edges, fp8 → bf16 with the block scale), the warp's 64×32 mma step
+/// and the epilogue. Everything a warp keeps in registers is written out field by field (ILGPU 1.5.3 does not unroll
+/// loops, and a register array indexed at run time would go to local memory). Helpers are marked for inlining so the
+/// accumulators never cross a call.
+/// </summary>
+public static class TensorCoreGemmTiles
+{
+    /// <summary>Rows of A (tokens) per group tile.</summary>
+    public const int TileM = 128;
+
+    /// <summary>Rows of W (output features) per group tile; equal to the fp8 scale block, so one W tile has one scale.</summary>
+    public const int TileN = 128;
+
+    /// <summary>k per stage: two m16n8k16 steps.</summary>
+    public const int TileK = 32;
+
+    /// <summary>Shared row stride in bf16: 32 + 8 padding, so the 8 rows one ldmatrix reads (80 bytes apart) fall in
+    /// 8 different 16-byte bank groups, and every row start stays 16-byte aligned for cp.async.</summary>
+    public const int RowStride = 40;
+
+    /// <summary>bf16 elements of one stage of one operand tile: [128 rows × 40].</summary>
+    public const int StageElements = TileM * RowStride;
+
+    /// <summary>Two stages (double buffering): 20 KB per operand, 40 KB for A and W together.</summary>
+    public const int SharedElements = 2 * StageElements;
+
+    /// <summary>8 warps: 2 along m × 4 along n, each a 64×32 block of C.</summary>
+    public const int Threads = 256;
+
+    /// <summary>Width of the fp8 scale blocks of DeepSeek checkpoints (scale_inv is [ceil(n/128), ceil(k/128)]).</summary>
+    public const int ScaleBlock = 128;
+
+    /// <summary>
+    /// Stages rows [rowStart, rowStart + 128) × k [k0, k0 + 32) of a row-major [rows, k] bf16 matrix into one stage of
+    /// a shared tile ([128 × RowStride]). Each of the 256 threads moves two 16-byte chunks: with cp.async when the chunk
+    /// is inside the matrix and 16-byte aligned (k a multiple of 8), else element by element with zeros outside.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadBf16Tile(
+        ArrayView<ushort> source, // [rows, k] bf16
+        ArrayView<ushort> tile,   // [2 stages × 128 × RowStride] bf16, shared
+        int stageBase, int rows, int k, int rowStart, int k0, int thread)
+    {
+        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread);
+        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread + Threads);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadBf16Chunk(
+        ArrayView<ushort> source, ArrayView<ushort> tile, int stageBase, int rows, int k, int rowStart, int k0, int chunk)
+    {
+        int row = chunk >> 2;          // 4 chunks of 8 bf16 per 32-wide row
+        int column = (chunk & 3) * 8;
+        int globalRow = rowStart + row;
+        int globalK = k0 + column;
+        int target = stageBase + row * RowStride + column;
+        long origin = (long)globalRow * k + globalK;
+        if (globalRow < rows && globalK + 8 <= k && (k & 7) == 0)
+        {
+            TensorCore.CopyAsync16(tile, target, source, origin);
+            return;
+        }
+        for (int e = 0; e < 8; e++)
+            tile[target + e] = globalRow < rows && globalK + e < k ? source[origin + e] : (ushort)0;
+    }
+
+    /// <summary>
+    /// This thread's 16 fp8 weights of a W tile: row <c>thread / 2</c>, k <c>k0 + 16·(thread % 2)</c> .. +15, packed
+    /// four to a word (zeros outside the matrix). One 16-byte load when the run is inside and aligned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Words4 LoadFp8Run(ArrayView<byte> weight, int n, int k, int colStart, int k0, int thread) // weight [n, k] e4m3
+    {
+        int globalRow = colStart + (thread >> 1);
+        int globalK = k0 + (thread & 1) * 16;
+        long origin = (long)globalRow * k + globalK;
+        if (globalRow < n && globalK + 16 <= k && (k & 15) == 0)
+            return weight.SubView(origin, 16).AsAligned(16).Cast<Words4>()[0];
+        return new Words4(
+            PackFp8(weight, globalRow < n, origin, k - globalK, 0),
+            PackFp8(weight, globalRow < n, origin, k - globalK, 4),
+            PackFp8(weight, globalRow < n, origin, k - globalK, 8),
+            PackFp8(weight, globalRow < n, origin, k - globalK, 12));
+    }
+
+    /// <summary>Four bytes from <c>origin + first</c> as a little-endian word; bytes at or past <paramref name="available"/> read as 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint PackFp8(ArrayView<byte> weight, bool rowInside, long origin, int available, int first)
+    {
+        uint word = 0;
+        for (int e = 0; e < 4; e++)
+        {
+            if (rowInside && first + e < available)
+                word |= (uint)weight[origin + first + e] << (8 * e);
+        }
+        return word;
+    }
+
+    /// <summary>
+    /// Converts a thread's 16 fp8 weights (from <see cref="LoadFp8Run"/>) times the tile's block scale to bf16 and
+    /// stores them into its place in the shared W stage, as two 16-byte stores.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFp8RunAsBf16(ArrayView<ushort> tile, int stageBase, Words4 run, float scale, int thread) // tile [2 × 128 × RowStride] bf16, shared
+    {
+        int target = stageBase + (thread >> 1) * RowStride + (thread & 1) * 16;
+        var bf16 = tile.SubView(target, 16).AsAligned(16).Cast<Words4>(); // [2] 16-byte chunks
+        bf16[0] = new Words4(ScaledPair(run.X, 0, scale), ScaledPair(run.X, 16, scale), ScaledPair(run.Y, 0, scale), ScaledPair(run.Y, 16, scale));
+        bf16[1] = new Words4(ScaledPair(run.Z, 0, scale), ScaledPair(run.Z, 16, scale), ScaledPair(run.W, 0, scale), ScaledPair(run.W, 16, scale));
+    }
+
+    /// <summary>Bytes <c>shift/8</c> and <c>shift/8 + 1</c> of <paramref name="word"/> as two scaled bf16 in one word (first in the low half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ScaledPair(uint word, int shift, float scale)
+        => ScaledBf16((word >> shift) & 0xFFu, scale) | (ScaledBf16((word >> (shift + 8)) & 0xFFu, scale) << 16);
+
+    /// <summary>
+    /// e4m3 byte × scale, rounded to bf16 (nearest, ties to even). The 7 magnitude bits shifted to a float's exponent
+    /// and mantissa positions (<c>&lt;&lt; 20</c>) read as 2^(e−127)·(1 + m/8), or 2^−126·m/8 for e = 0; times 2^120
+    /// that is exactly the e4m3 value, subnormals included, in one multiply and no branch. The NaN code 0x7F would
+    /// read as 480: checkpoints hold no NaN weights.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint ScaledBf16(uint fp8, float scale)
+    {
+        const float TwoPow120 = 1.329228e36f; // 2^120, exact in float
+        float magnitude = Interop.IntAsFloat((fp8 & 0x7Fu) << 20) * TwoPow120 * scale;
+        uint bits = Interop.FloatAsInt(magnitude) | ((fp8 & 0x80u) << 24);
+        return (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+    }
+
+    /// <summary>
+    /// Element offset, inside a stage, of the row this lane hands to ldmatrix.x4 for A (rows m, columns k): lanes 0-7
+    /// rows 0-7 / k 0-7, lanes 8-15 rows 8-15 / k 0-7, lanes 16-23 rows 0-7 / k 8-15, lanes 24-31 rows 8-15 / k 8-15,
+    /// which yields the A0..A3 registers of an m16n8k16 fragment in order.
+    /// </summary>
+    public static int ALaneOffset(int lane) => ((lane & 7) + 8 * ((lane >> 3) & 1)) * RowStride + 8 * (lane >> 4);
+
+    /// <summary>
+    /// The same for W (rows n, columns k): matrices n 0-7/k 0-7, n 0-7/k 8-15, n 8-15/k 0-7, n 8-15/k 8-15, i.e. the
+    /// B0, B1 words of two neighbouring n8 tiles.
+    /// </summary>
+    public static int BLaneOffset(int lane) => ((lane & 7) + 8 * (lane >> 4)) * RowStride + 8 * ((lane >> 3) & 1);
+
+    /// <summary>
+    /// One k16 step of a warp's 64×32 block: 4 ldmatrix.x4 for A (four m16 tiles), 2 for W (four n8 tiles), 16 mma.
+    /// Operands: the lane's ldmatrix offsets (<see cref="ALaneOffset"/>, <see cref="BLaneOffset"/>) for the warp's
+    /// first row and this k, and its accumulators. A warp collective (all 32 lanes call it together); the generated
+    /// CPU path computes it with <see cref="MultiplyStepCombine"/> from the warp's operands.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [Collective(CollectiveScope.Warp, CpuCombine = nameof(MultiplyStepCombine), UniformResult = false)]
+    public static WarpAccumulators MultiplyStep(WarpStepOperands operands)
+    {
+        var acc = operands.Acc;
+        var aTile = operands.ATile;
+        var wTile = operands.WTile;
+        int aBase = operands.AOffset;
+        int wBase = operands.WOffset;
+        var a0 = TensorCore.LdMatrixX4(aTile, aBase);
+        var a1 = TensorCore.LdMatrixX4(aTile, aBase + 16 * RowStride);
+        var a2 = TensorCore.LdMatrixX4(aTile, aBase + 32 * RowStride);
+        var a3 = TensorCore.LdMatrixX4(aTile, aBase + 48 * RowStride);
+        var w01 = TensorCore.LdMatrixX4(wTile, wBase);
+        var w23 = TensorCore.LdMatrixX4(wTile, wBase + 16 * RowStride);
+        acc.C00 = Mma(acc.C00, a0, w01.R0, w01.R1);
+        acc.C01 = Mma(acc.C01, a0, w01.R2, w01.R3);
+        acc.C02 = Mma(acc.C02, a0, w23.R0, w23.R1);
+        acc.C03 = Mma(acc.C03, a0, w23.R2, w23.R3);
+        acc.C10 = Mma(acc.C10, a1, w01.R0, w01.R1);
+        acc.C11 = Mma(acc.C11, a1, w01.R2, w01.R3);
+        acc.C12 = Mma(acc.C12, a1, w23.R0, w23.R1);
+        acc.C13 = Mma(acc.C13, a1, w23.R2, w23.R3);
+        acc.C20 = Mma(acc.C20, a2, w01.R0, w01.R1);
+        acc.C21 = Mma(acc.C21, a2, w01.R2, w01.R3);
+        acc.C22 = Mma(acc.C22, a2, w23.R0, w23.R1);
+        acc.C23 = Mma(acc.C23, a2, w23.R2, w23.R3);
+        acc.C30 = Mma(acc.C30, a3, w01.R0, w01.R1);
+        acc.C31 = Mma(acc.C31, a3, w01.R2, w01.R3);
+        acc.C32 = Mma(acc.C32, a3, w23.R0, w23.R1);
+        acc.C33 = Mma(acc.C33, a3, w23.R2, w23.R3);
+        return acc;
+    }
+
+    /// <summary>
+    /// CPU path of <see cref="MultiplyStep"/>: lane <paramref name="lane"/>'s accumulators plus its share of the
+    /// warp's 64×32×16 product, read from the shared tiles in fp32. Lane 0's offsets point at row 0 / k 0 of the
+    /// warp's A and W blocks (both lane offsets are 0 for lane 0).
+    /// </summary>
+    public static WarpAccumulators MultiplyStepCombine(ReadOnlySpan<WarpStepOperands> perLane, int lane)
+    {
+        var first = perLane[0];
+        var a = HostSpan.Of(first.ATile, 0, (int)first.ATile.Length);
+        var w = HostSpan.Of(first.WTile, 0, (int)first.WTile.Length);
+        int ao = first.AOffset;
+        int wo = first.WOffset;
+        var acc = perLane[lane].Acc;
+        acc.C00 = LaneTile(acc.C00, a, w, ao, wo, 0, 0, lane);
+        acc.C01 = LaneTile(acc.C01, a, w, ao, wo, 0, 1, lane);
+        acc.C02 = LaneTile(acc.C02, a, w, ao, wo, 0, 2, lane);
+        acc.C03 = LaneTile(acc.C03, a, w, ao, wo, 0, 3, lane);
+        acc.C10 = LaneTile(acc.C10, a, w, ao, wo, 1, 0, lane);
+        acc.C11 = LaneTile(acc.C11, a, w, ao, wo, 1, 1, lane);
+        acc.C12 = LaneTile(acc.C12, a, w, ao, wo, 1, 2, lane);
+        acc.C13 = LaneTile(acc.C13, a, w, ao, wo, 1, 3, lane);
+        acc.C20 = LaneTile(acc.C20, a, w, ao, wo, 2, 0, lane);
+        acc.C21 = LaneTile(acc.C21, a, w, ao, wo, 2, 1, lane);
+        acc.C22 = LaneTile(acc.C22, a, w, ao, wo, 2, 2, lane);
+        acc.C23 = LaneTile(acc.C23, a, w, ao, wo, 2, 3, lane);
+        acc.C30 = LaneTile(acc.C30, a, w, ao, wo, 3, 0, lane);
+        acc.C31 = LaneTile(acc.C31, a, w, ao, wo, 3, 1, lane);
+        acc.C32 = LaneTile(acc.C32, a, w, ao, wo, 3, 2, lane);
+        acc.C33 = LaneTile(acc.C33, a, w, ao, wo, 3, 3, lane);
+        return acc;
+    }
+
+    /// <summary>The lane's four outputs of m16n8 tile (mi, nj) over 16 k: rows 16mi + lane/4 (+8), columns 8nj + 2·(lane%4) (+1).</summary>
+    private static MmaAccumulator LaneTile(MmaAccumulator c, Span<ushort> a, Span<ushort> w, int aOrigin, int wOrigin, int mi, int nj, int lane)
+    {
+        int row = aOrigin + (16 * mi + (lane >> 2)) * RowStride;
+        int col = wOrigin + (8 * nj + 2 * (lane & 3)) * RowStride;
+        return new MmaAccumulator(
+            c.C0 + Dot16(a, row, w, col),
+            c.C1 + Dot16(a, row, w, col + RowStride),
+            c.C2 + Dot16(a, row + 8 * RowStride, w, col),
+            c.C3 + Dot16(a, row + 8 * RowStride, w, col + RowStride));
+    }
+
+    private static float Dot16(Span<ushort> a, int aStart, Span<ushort> w, int wStart)
+    {
+        float sum = 0f;
+        for (int kk = 0; kk < 16; kk++)
+            sum += Bf16.ToFloat(a[aStart + kk]) * Bf16.ToFloat(w[wStart + kk]);
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static MmaAccumulator Mma(MmaAccumulator c, MatrixFragmentX4 a, uint b0, uint b1)
+        => TensorCore.MmaBf16(new MmaBf16Fragments(c, a.R0, a.R1, a.R2, a.R3, b0, b1));
+
+    /// <summary>Writes the warp's 64×32 block of C, starting at (<paramref name="row"/>, <paramref name="col"/>), skipping what lies outside [m, n].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(ArrayView<float> c, WarpAccumulators acc, int m, int n, int row, int col, int lane) // c [m, n]
+    {
+        row += lane >> 2;
+        col += 2 * (lane & 3);
+        StoreFragment(c, acc.C00, m, n, row, col);
+        StoreFragment(c, acc.C01, m, n, row, col + 8);
+        StoreFragment(c, acc.C02, m, n, row, col + 16);
+        StoreFragment(c, acc.C03, m, n, row, col + 24);
+        StoreFragment(c, acc.C10, m, n, row + 16, col);
+        StoreFragment(c, acc.C11, m, n, row + 16, col + 8);
+        StoreFragment(c, acc.C12, m, n, row + 16, col + 16);
+        StoreFragment(c, acc.C13, m, n, row + 16, col + 24);
+        StoreFragment(c, acc.C20, m, n, row + 32, col);
+        StoreFragment(c, acc.C21, m, n, row + 32, col + 8);
+        StoreFragment(c, acc.C22, m, n, row + 32, col + 16);
+        StoreFragment(c, acc.C23, m, n, row + 32, col + 24);
+        StoreFragment(c, acc.C30, m, n, row + 48, col);
+        StoreFragment(c, acc.C31, m, n, row + 48, col + 8);
+        StoreFragment(c, acc.C32, m, n, row + 48, col + 16);
+        StoreFragment(c, acc.C33, m, n, row + 48, col + 24);
+    }
+
+    /// <summary>One lane's share of a 16×8 tile: (row, col), (row, col+1), (row+8, col), (row+8, col+1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFragment(ArrayView<float> c, MmaAccumulator value, int m, int n, int row, int col)
+    {
+        if (col < n)
+        {
+            if (row < m)
+                c[(long)row * n + col] = value.C0;
+            if (row + 8 < m)
+                c[(long)(row + 8) * n + col] = value.C2;
+        }
+        if (col + 1 < n)
+        {
+            if (row < m)
+                c[(long)row * n + col + 1] = value.C1;
+            if (row + 8 < m)
+                c[(long)(row + 8) * n + col + 1] = value.C3;
+        }
+    }
+}
+
+/// <summary>One lane's operands of <see cref="TensorCoreGemmTiles.MultiplyStep"/> (one argument, as collectives take).</summary>
+public struct WarpStepOperands
+{
+    public ArrayView<ushort> ATile; // [2 × 128 × RowStride] bf16, shared
+    public ArrayView<ushort> WTile; // [2 × 128 × RowStride] bf16, shared
+    public int AOffset;
+    public int WOffset;
+    public WarpAccumulators Acc;
+
+    public WarpStepOperands(ArrayView<ushort> aTile, ArrayView<ushort> wTile, int aOffset, int wOffset, WarpAccumulators acc)
+    {
+        ATile = aTile;
+        WTile = wTile;
+        AOffset = aOffset;
+        WOffset = wOffset;
+        Acc = acc;
+    }
+}
+
+/// <summary>A warp's 64×32 block of C as 4×4 m16n8 accumulator tiles (C<i>ij</i>: rows 16i.., columns 8j..).</summary>
+public struct WarpAccumulators
+{
+    public MmaAccumulator C00, C01, C02, C03;
+    public MmaAccumulator C10, C11, C12, C13;
+    public MmaAccumulator C20, C21, C22, C23;
+    public MmaAccumulator C30, C31, C32, C33;
+}
+
+/// <summary>16 bytes moved as one access: 16 fp8 weights, or 8 bf16 (first element in the low bits of X).</summary>
+public readonly struct Words4
+{
+    public readonly uint X;
+    public readonly uint Y;
+    public readonly uint Z;
+    public readonly uint W;
+
+    public Words4(uint x, uint y, uint z, uint w)
+    {
+        X = x;
+        Y = y;
+        Z = z;
+        W = w;
+    }
+}

@@ -1,0 +1,82 @@
+using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Tensors;
+using KernelSharp.Kernels.TopK;
+using KernelSharp.Runtime.Model.Backend;
+
+namespace KernelSharp.Runtime.Model.Kernels;
+
+/// <summary>The lightning indexer on the kernel library: scores per segment (its own key cache) and top-k selection.</summary>
+internal sealed class KernelIndexer(KernelStorage storage)
+{
+    /// <summary>
+    /// I[t, j] = Σ_h w[t, h] · ReLU(q[t, h]·K[j]) for visible keys, −∞ elsewhere. q [T, heads·dim], w [T, heads]
+    /// → [T, max KeyCount]. The kernel's <c>scale</c> is 1: every scale is already folded into w (ReLU commutes with a
+    /// positive factor).
+    /// </summary>
+    public KernelTensor Scores(KernelTensor q, KernelTensor headWeights, int heads, IReadOnlyList<AttentionSegment> segments)
+    {
+        if (heads <= 0 || q.Columns % heads != 0)
+        {
+            throw new ArgumentException($"indexer queries {q} do not split into {heads} heads");
+        }
+
+        KernelModelBackend.RequireColumns(headWeights, heads, "indexer head weights");
+        var dim = q.Columns / heads;
+        var keyColumns = segments.Count == 0 ? 0 : segments.Max(s => s.KeyCount);
+        var scores = storage.NewTensor(q.Rows, keyColumns); // [T, keyColumns]
+        var device = storage.Device;
+        if (scores.Length > 0)
+        {
+            TensorKernels.LaunchFillFloat(device, scores.View, float.NegativeInfinity, checked((int)scores.Length));
+        }
+
+        foreach (var segment in segments)
+        {
+            var keys = KernelModelBackend.Kernel(segment.IndexKeys); // [maxContext, dim]
+            KernelModelBackend.RequireColumns(keys, dim, "indexer key cache");
+            var queries = q.RowsView(segment.FirstRow, segment.RowCount);
+            var weights = headWeights.RowsView(segment.FirstRow, segment.RowCount);
+            var keyView = keys.RowsView(0, segment.KeyCount);
+            if (segment.KeyCount == keyColumns)
+            {
+                // The kernel's row stride is the segment's key count: equal to the output's, so it writes in place.
+                IndexerKernels.LaunchIndexerScores(device, queries, weights, keyView, scores.RowsView(segment.FirstRow, segment.RowCount),
+                    segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+                continue;
+            }
+
+            using var part = storage.NewTensor(segment.RowCount, segment.KeyCount); // [rows, keys of this segment]
+            IndexerKernels.LaunchIndexerScores(device, queries, weights, keyView, part.View,
+                segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+            TensorKernels.LaunchCopyBlock(device, part.View, scores.View, segment.RowCount, segment.KeyCount,
+                segment.KeyCount, 0, keyColumns, (long)segment.FirstRow * keyColumns);
+        }
+
+        return scores;
+    }
+
+    /// <summary>
+    /// Per row the min(k, visible keys) largest finite scores (ties → lower index), then −1s → [T, k]. Selected keys
+    /// come in ascending index order (the set is what matters; attention visits them in cache order).
+    /// </summary>
+    public KernelIndexTensor TopK(KernelTensor scores, int k, IReadOnlyList<AttentionSegment> segments)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        var selected = storage.NewIndexTensor(scores.Rows, k); // [T, k]
+        var device = storage.Device;
+        TensorKernels.LaunchFillInt(device, selected.View, -1, checked((int)selected.Length));
+        using var counts = storage.Buffer<int>(scores.Rows); // [T] selected per row (the −1 fill marks the rest)
+        foreach (var segment in segments)
+        {
+            if (segment.KeyCount > scores.Columns)
+            {
+                throw new ArgumentException($"scores {scores} have fewer columns than the {segment.KeyCount} keys of a segment");
+            }
+
+            TopKKernels.LaunchTopKSelect(device, scores.RowsView(segment.FirstRow, segment.RowCount), selected.RowsView(segment.FirstRow, segment.RowCount),
+                counts.View.SubView(segment.FirstRow, segment.RowCount), segment.RowCount, segment.KeyCount, scores.Columns, k);
+        }
+
+        return selected;
+    }
+}

@@ -1,0 +1,88 @@
+using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Tensors;
+using KernelSharp.Runtime.Model.Backend;
+
+namespace KernelSharp.Runtime.Model.Kernels;
+
+/// <summary>
+/// Sparse / dense MLA attention in the absorbed form on the kernel library: q_abs = q_nope·W_k per head
+/// (AbsorbQuery), attention over the latent cache rows [c ‖ k_pe] (Sparse/DenseMlaAttention, online softmax in
+/// fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput).
+/// </summary>
+internal sealed class KernelMlaAttention(KernelStorage storage)
+{
+    /// <param name="q">[T, heads·(nope+rope)], q_pe rotated.</param>
+    /// <param name="kvB">kv_b_proj [heads·(nope+v), latent].</param>
+    /// <param name="selected">[T, k] key indices (−1 = empty) or null for dense causal attention.</param>
+    /// <returns>[T, heads·v]</returns>
+    public KernelTensor Forward(KernelTensor q, KernelTensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, KernelIndexTensor? selected)
+    {
+        KernelModelBackend.RequireColumns(q, dims.Heads * dims.QueryHeadDim, "MLA query");
+        KernelModelBackend.RequireColumns(kvB, dims.LatentDim, "kv_b_proj");
+        if (kvB.Rows != dims.Heads * (dims.NopeDim + dims.ValueDim))
+        {
+            throw new ArgumentException($"kv_b_proj {kvB} must have {dims.Heads * (dims.NopeDim + dims.ValueDim)} rows");
+        }
+
+        // The attention tile reads rows with 16-byte loads and keeps [8 heads, latent] in shared memory.
+        if (dims.LatentDim % 4 != 0 || dims.RopeDim % 4 != 0 || dims.LatentDim > MlaTile.MaxLatentDim)
+        {
+            throw new NotSupportedException(
+                $"the kernel backend's MLA attention needs kv_lora_rank and qk_rope_head_dim divisible by 4 and kv_lora_rank ≤ {MlaTile.MaxLatentDim} " +
+                $"(got {dims.LatentDim} and {dims.RopeDim}); run this model on the CPU backend");
+        }
+
+        var device = storage.Device;
+        var rows = q.Rows;
+        var rowLength = dims.LatentDim + dims.RopeDim;
+        var output = storage.NewTensor(rows, dims.Heads * dims.ValueDim); // [T, heads·v]
+        if (rows == 0)
+        {
+            return output;
+        }
+
+        using var queries = storage.Buffer<float>((long)rows * dims.Heads * rowLength);          // [T, heads, latent+rope]: [q_abs ‖ q_pe]
+        using var latentOutput = storage.Buffer<float>((long)rows * dims.Heads * dims.LatentDim); // [T, heads, latent]: o_lat
+        MlaKernels.LaunchAbsorbQuery(device, q.View, kvB.View, queries.View, rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
+        TensorKernels.LaunchFillFloat(device, latentOutput.View, 0f, checked((int)(rows * dims.Heads * dims.LatentDim))); // rows outside every segment stay 0
+
+        foreach (var segment in segments)
+        {
+            var latent = KernelModelBackend.Kernel(segment.Latent);     // [maxContext, latent]
+            var ropeKeys = KernelModelBackend.Kernel(segment.RopeKeys); // [maxContext, rope]
+            KernelModelBackend.RequireColumns(latent, dims.LatentDim, "latent cache");
+            KernelModelBackend.RequireColumns(ropeKeys, dims.RopeDim, "rope key cache");
+
+            // The kernels read one cache of rows [c ‖ k_pe]; the model keeps the two parts apart, so lay them side by side.
+            var keys = segment.KeyCount;
+            using var cache = storage.Buffer<float>((long)keys * rowLength); // [keys, latent+rope]
+            TensorKernels.LaunchCopyBlock(device, latent.View, cache.View, keys, dims.LatentDim, dims.LatentDim, 0, rowLength, 0);
+            TensorKernels.LaunchCopyBlock(device, ropeKeys.View, cache.View, keys, dims.RopeDim, dims.RopeDim, 0, rowLength, dims.LatentDim);
+
+            using var positions = storage.Upload(Enumerable.Range(segment.StartPosition, segment.RowCount).ToArray()); // [rows of the segment]
+            var segmentQueries = queries.View.SubView((long)segment.FirstRow * dims.Heads * rowLength, (long)segment.RowCount * dims.Heads * rowLength);
+            var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
+            if (selected is null)
+            {
+                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, cache.View, positions.View, segmentOutput,
+                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+                continue;
+            }
+
+            if (selected.Rows != rows)
+            {
+                throw new ArgumentException($"selected keys {selected} must have one row per query row ({rows})");
+            }
+
+            var k = selected.Columns;
+            using var compacted = storage.Buffer<int>((long)segment.RowCount * k); // [rows, k]: visible keys first
+            using var counts = storage.Buffer<int>(segment.RowCount);              // [rows]
+            SelectionKernels.LaunchCompactSelection(device, selected.RowsView(segment.FirstRow, segment.RowCount), positions.View, compacted.View, counts.View, segment.RowCount, k);
+            MlaKernels.LaunchSparseMlaAttention(device, segmentQueries, cache.View, compacted.View, counts.View, segmentOutput,
+                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, softmaxScale);
+        }
+
+        MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, kvB.View, output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
+        return output;
+    }
+}

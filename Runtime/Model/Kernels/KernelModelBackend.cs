@@ -1,0 +1,326 @@
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Activations;
+using KernelSharp.Kernels.Embedding;
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Kernels.Norms;
+using KernelSharp.Kernels.Rope;
+using KernelSharp.Kernels.Tensors;
+using KernelSharp.Runtime.Model.Backend;
+using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
+
+namespace KernelSharp.Runtime.Model.Kernels;
+
+/// <summary>
+/// The model backend built on the kernel library: tensors are device buffers of one <see cref="KernelDevice"/> and
+/// every op is a generated launcher, so the same model code runs on CUDA, OpenCL, the ILGPU CPU accelerator and the
+/// generated fast CPU path. Dense ops live here; the indexer, MLA attention and MoE each have their own class.
+/// Launches are asynchronous on GPUs; <see cref="Download(Tensor)"/> waits for them.
+/// </summary>
+public sealed class KernelModelBackend : IModelBackend
+{
+    /// <summary>Rows up to which Linear runs as a batched GEMV (decode) instead of a tiled GEMM (prefill).</summary>
+    private const int GemvMaxRows = 4;
+
+    private readonly KernelStorage storage;
+    private readonly KernelIndexer indexer;
+    private readonly KernelMlaAttention attention;
+    private readonly KernelMoe moe;
+    private readonly bool ownsDevice;
+
+    private KernelModelBackend(KernelDevice device, bool ownsDevice)
+    {
+        storage = new KernelStorage(device);
+        indexer = new KernelIndexer(storage);
+        attention = new KernelMlaAttention(storage);
+        moe = new KernelMoe(storage, this);
+        this.ownsDevice = ownsDevice;
+    }
+
+    public KernelDevice Device => storage.Device;
+
+    public string Description => $"{Device.Backend} kernels ({Device.Accelerator.Name}, fp32)";
+
+    /// <summary>A backend over <paramref name="device"/>; the caller keeps owning the device.</summary>
+    public static KernelModelBackend Create(KernelDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return new KernelModelBackend(device, ownsDevice: false);
+    }
+
+    /// <summary>A backend over a new device of <paramref name="backend"/>, disposed with the backend.</summary>
+    public static KernelModelBackend Create(KernelBackend backend) => new(KernelDevice.Create(backend), ownsDevice: true);
+
+    // ---- storage ------------------------------------------------------------------------------------------------
+
+    public Tensor Upload(float[] values, int rows, int columns)
+    {
+        RequireLength(values.LongLength, rows, columns);
+        return new KernelTensor(storage.Upload(values), rows, columns);
+    }
+
+    public IndexTensor Upload(int[] values, int rows, int columns)
+    {
+        RequireLength(values.LongLength, rows, columns);
+        return new KernelIndexTensor(storage.Upload(values), rows, columns);
+    }
+
+    public Tensor Allocate(int rows, int columns)
+    {
+        var tensor = storage.NewTensor(rows, columns);
+        Fill(tensor, 0f);
+        return tensor;
+    }
+
+    public float[] Download(Tensor tensor) => storage.Download(Kernel(tensor).View, tensor.Length);
+
+    public int[] Download(IndexTensor tensor) => storage.Download(Kernel(tensor).View, Kernel(tensor).Length);
+
+    public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
+    {
+        var target = Kernel(destination);
+        var from = Kernel(source);
+        if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
+            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot copy {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) to row {destinationRow} of {target}");
+        }
+
+        CopyBlock(from, target, rowCount, target.Columns, (long)sourceRow * from.Columns + sourceColumn, (long)destinationRow * target.Columns);
+    }
+
+    public Tensor Columns(Tensor source, int start, int count)
+    {
+        var from = Kernel(source);
+        if (start < 0 || count < 0 || start + count > from.Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), $"columns {start}..{start + count} are outside {from}");
+        }
+
+        var result = storage.NewTensor(from.Rows, count); // [T, count]
+        CopyBlock(from, result, from.Rows, count, start, 0);
+        return result;
+    }
+
+    // ---- dense math ---------------------------------------------------------------------------------------------
+
+    public Tensor GatherRows(Tensor table, ReadOnlySpan<int> rows)
+    {
+        var source = Kernel(table); // [N, C]
+        foreach (var row in rows)
+        {
+            if (row < 0 || row >= source.Rows)
+            {
+                throw new ArgumentOutOfRangeException(nameof(rows), $"row {row} is outside {source}");
+            }
+        }
+
+        var result = storage.NewTensor(rows.Length, source.Columns); // [rows.Length, C]
+        if (rows.Length > 0)
+        {
+            using var ids = storage.Upload(rows.ToArray()); // [rows.Length]
+            EmbeddingKernels.LaunchEmbeddingF32(Device, source.View, ids.View, result.View, rows.Length, source.Columns, source.Rows);
+        }
+
+        return result;
+    }
+
+    public Tensor Linear(Tensor x, Tensor weight)
+    {
+        var input = Kernel(x);
+        var w = Kernel(weight);
+        RequireColumns(w, input.Columns, "linear weight");
+        var result = storage.NewTensor(input.Rows, w.Rows); // [T, out]
+        LinearInto(input, w, result);
+        return result;
+    }
+
+    public Tensor RmsNorm(Tensor x, Tensor weight, float eps)
+    {
+        var input = Kernel(x);
+        RequireColumns(weight, input.Columns, "RMSNorm weight");
+        var result = storage.NewTensor(input.Rows, input.Columns);
+        if (input.Rows > 0)
+        {
+            RmsNormKernels.LaunchRmsNorm(Device, input.View, Kernel(weight).View, result.View, input.Rows, input.Columns, eps);
+        }
+
+        return result;
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
+    {
+        var input = Kernel(x);
+        RequireColumns(weight, input.Columns, "LayerNorm weight");
+        RequireColumns(bias, input.Columns, "LayerNorm bias");
+        var result = storage.NewTensor(input.Rows, input.Columns);
+        if (input.Rows > 0)
+        {
+            LayerNormKernels.LaunchLayerNorm(Device, input.View, Kernel(weight).View, Kernel(bias).View, result.View, input.Rows, input.Columns, eps);
+        }
+
+        return result;
+    }
+
+    public void AddInPlace(Tensor target, Tensor addend)
+    {
+        var sum = Kernel(target);
+        var other = Kernel(addend);
+        if (sum.Rows != other.Rows || sum.Columns != other.Columns)
+        {
+            throw new ArgumentException($"cannot add {other} to {sum}", nameof(addend));
+        }
+
+        if (sum.Length > 0)
+        {
+            TensorKernels.LaunchAddInPlace(Device, sum.View, other.View, checked((int)sum.Length));
+        }
+    }
+
+    public void ScaleInPlace(Tensor x, float factor)
+    {
+        var values = Kernel(x);
+        if (values.Length > 0)
+        {
+            TensorKernels.LaunchScaleInPlace(Device, values.View, factor, checked((int)values.Length));
+        }
+    }
+
+    public void ApplyRope(Tensor x, int heads, int headDim, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
+    {
+        var values = Kernel(x);
+        RequireColumns(values, heads * headDim, "rope input");
+        var pairs = cos.Columns;
+        if (cos.Rows != values.Rows || sin.Rows != values.Rows || sin.Columns != pairs || ropeOffset < 0 || ropeOffset + 2 * pairs > headDim)
+        {
+            throw new ArgumentException($"rope tables {cos}/{sin} do not fit {values} with {heads} heads of {headDim} (rope at {ropeOffset})");
+        }
+
+        if (values.Rows == 0 || pairs == 0)
+        {
+            return;
+        }
+
+        // The kernels look cos/sin up by position; the interface gives one table row per activation row, so row t uses row t.
+        using var rowIndices = storage.Upload(Enumerable.Range(0, values.Rows).ToArray()); // [T]
+        if (layout == RopeLayout.Interleaved)
+        {
+            RopeKernels.LaunchRopeInterleaved(Device, values.View, rowIndices.View, Kernel(cos).View, Kernel(sin).View, values.Rows, heads, values.Columns, headDim, ropeOffset, 2 * pairs);
+        }
+        else
+        {
+            RopeKernels.LaunchRopeHalfSplit(Device, values.View, rowIndices.View, Kernel(cos).View, Kernel(sin).View, values.Rows, heads, values.Columns, headDim, ropeOffset, 2 * pairs);
+        }
+    }
+
+    public Tensor FeedForward(Tensor x, FeedForwardWeights weights)
+    {
+        var input = Kernel(x);
+        var result = storage.NewTensor(input.Rows, weights.Down.Rows); // [T, H]
+        FeedForwardInto(input, weights, result);
+        return result;
+    }
+
+    // ---- indexer, attention, experts ----------------------------------------------------------------------------
+
+    public Tensor IndexerScores(Tensor q, Tensor headWeights, int heads, IReadOnlyList<AttentionSegment> segments) =>
+        indexer.Scores(Kernel(q), Kernel(headWeights), heads, segments);
+
+    public IndexTensor TopK(Tensor scores, int k, IReadOnlyList<AttentionSegment> segments) => indexer.TopK(Kernel(scores), k, segments);
+
+    public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys) =>
+        attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys));
+
+    public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings) =>
+        moe.Route(Kernel(routerLogits), Kernel(correctionBias), settings);
+
+    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts) =>
+        moe.Mix(Kernel(x), Kernel(routing.Experts), Kernel(routing.Weights), experts);
+
+    public void Dispose()
+    {
+        if (ownsDevice)
+        {
+            Device.Dispose();
+        }
+    }
+
+    // ---- shared helpers -----------------------------------------------------------------------------------------
+
+    /// <summary>output [T, out] = input [T, in] · weightᵀ [out, in].</summary>
+    internal void LinearInto(KernelTensor input, KernelTensor weight, KernelTensor output)
+    {
+        if (input.Rows == 0 || weight.Rows == 0)
+        {
+            return;
+        }
+
+        if (input.Rows <= GemvMaxRows)
+        {
+            GemvKernels.LaunchGemvF32(Device, weight.View, input.View, output.View, weight.Rows, weight.Columns, input.Rows);
+        }
+        else
+        {
+            GemmKernels.LaunchGemmF32(Device, input.View, weight.View, output.View, input.Rows, weight.Rows, weight.Columns);
+        }
+    }
+
+    /// <summary>output [T, H] = down(silu(input gateᵀ) * (input upᵀ)).</summary>
+    internal void FeedForwardInto(KernelTensor input, FeedForwardWeights weights, KernelTensor output)
+    {
+        var gate = Kernel(weights.Gate);
+        var up = Kernel(weights.Up);
+        var down = Kernel(weights.Down);
+        RequireColumns(gate, input.Columns, "feed-forward gate_proj");
+        RequireColumns(up, input.Columns, "feed-forward up_proj");
+        RequireColumns(down, gate.Rows, "feed-forward down_proj");
+        using var gated = storage.NewTensor(input.Rows, gate.Rows);  // [T, I]
+        using var linear = storage.NewTensor(input.Rows, up.Rows);   // [T, I]
+        LinearInto(input, gate, gated);
+        LinearInto(input, up, linear);
+        if (gated.Length > 0)
+        {
+            SwiGluKernels.LaunchSwiGlu(Device, gated.View, linear.View, gated.View, checked((int)gated.Length));
+        }
+
+        LinearInto(gated, down, output);
+    }
+
+    /// <summary>destination[destinationOffset + r·dC + c] = source[sourceOffset + r·sC + c] (row strides = tensor widths).</summary>
+    internal void CopyBlock(KernelTensor source, KernelTensor destination, int rows, int columns, long sourceOffset, long destinationOffset)
+    {
+        if (rows > 0 && columns > 0)
+        {
+            TensorKernels.LaunchCopyBlock(Device, source.View, destination.View, rows, columns, source.Columns, sourceOffset, destination.Columns, destinationOffset);
+        }
+    }
+
+    internal void Fill(KernelTensor tensor, float value)
+    {
+        if (tensor.Length > 0)
+        {
+            TensorKernels.LaunchFillFloat(Device, tensor.View, value, checked((int)tensor.Length));
+        }
+    }
+
+    internal static KernelTensor Kernel(Tensor tensor) =>
+        tensor as KernelTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor));
+
+    internal static KernelIndexTensor Kernel(IndexTensor tensor) =>
+        tensor as KernelIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor));
+
+    internal static void RequireColumns(Tensor tensor, int columns, string what)
+    {
+        if (tensor.Columns != columns)
+        {
+            throw new ArgumentException($"{what} {tensor} must have {columns} columns");
+        }
+    }
+
+    private static void RequireLength(long length, int rows, int columns)
+    {
+        if (length != (long)rows * columns)
+        {
+            throw new ArgumentException($"expected {rows}×{columns} values, got {length}");
+        }
+    }
+}

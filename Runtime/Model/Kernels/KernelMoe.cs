@@ -1,0 +1,89 @@
+using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Tensors;
+using KernelSharp.Runtime.Model.Backend;
+
+namespace KernelSharp.Runtime.Model.Kernels;
+
+/// <summary>
+/// Mixture of experts on the kernel library: noaux_tc routing (transformers' zero-fill variant), a stable permutation
+/// of the (token, k) pairs by expert, each used expert's SwiGLU on just its gathered rows, and a deterministic
+/// weighted combine per token.
+/// </summary>
+internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backend)
+{
+    /// <summary>routerLogits [T, E], correctionBias [1, E] → experts [T, k] (best first) and weights [T, k].</summary>
+    public ExpertRouting Route(KernelTensor routerLogits, KernelTensor correctionBias, RouterSettings settings)
+    {
+        var experts = routerLogits.Columns;
+        KernelModelBackend.RequireColumns(correctionBias, experts, "e_score_correction_bias");
+        if (settings.Groups <= 0 || experts % settings.Groups != 0 || settings.KeptGroups <= 0 || settings.KeptGroups > settings.Groups
+            || settings.ExpertsPerToken <= 0 || settings.ExpertsPerToken > experts)
+        {
+            throw new ArgumentException($"router settings {settings} do not fit {experts} experts");
+        }
+
+        var rows = routerLogits.Rows;
+        var ids = storage.NewIndexTensor(rows, settings.ExpertsPerToken);  // [T, k]
+        var weights = storage.NewTensor(rows, settings.ExpertsPerToken);   // [T, k]
+        if (rows > 0)
+        {
+            using var scratch = storage.Buffer<float>((long)rows * (experts + settings.Groups)); // [T, E + G]
+            ZeroFillRouterKernels.LaunchRouteZeroFill(storage.Device, routerLogits.View, correctionBias.View, scratch.View, ids.View, weights.View,
+                rows, experts, settings.Groups, settings.KeptGroups, settings.ExpertsPerToken, settings.ScalingFactor, settings.NormalizeWeights ? 1 : 0);
+        }
+
+        return new ExpertRouting(ids, weights);
+    }
+
+    /// <summary>Σ_k weights[t, k] · Expert_{chosen[t, k]}(x[t]) → [T, H].</summary>
+    public KernelTensor Mix(KernelTensor x, KernelIndexTensor chosen, KernelTensor weights, IReadOnlyList<FeedForwardWeights> experts)
+    {
+        var rows = x.Rows;
+        var hidden = x.Columns;
+        var topk = chosen.Columns;
+        if (chosen.Rows != rows || weights.Rows != rows || weights.Columns != topk)
+        {
+            throw new ArgumentException($"routing {chosen}/{weights} does not match the {rows} rows of {x}");
+        }
+
+        var output = storage.NewTensor(rows, hidden); // [T, H]
+        var pairs = rows * topk;
+        if (pairs == 0)
+        {
+            backend.Fill(output, 0f);
+            return output;
+        }
+
+        var device = storage.Device;
+        using var expertCounts = storage.Buffer<int>(experts.Count);       // [E]
+        using var expertOffsets = storage.Buffer<int>(experts.Count + 1);  // [E + 1]
+        using var permutedPairs = storage.Buffer<int>(pairs);              // [T·k] slot → pair
+        using var pairSlots = storage.Buffer<int>(pairs);                  // [T·k] pair → slot
+        using var slotExperts = storage.Buffer<int>(pairs);                // [T·k] slot → expert
+        MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count);
+
+        // The host walks the experts that received tokens: each runs as ordinary GEMMs on its gathered rows, so
+        // experts keep their own fp32 weight tensors (no stacked copy of every expert).
+        var offsets = storage.Download<int>(expertOffsets.View, experts.Count + 1);
+        using var expertOutputs = storage.NewTensor(pairs, hidden); // [T·k, H] in slot order
+        for (var e = 0; e < experts.Count; e++)
+        {
+            var count = offsets[e + 1] - offsets[e];
+            if (count == 0)
+            {
+                continue;
+            }
+
+            using var gathered = storage.NewTensor(count, hidden); // [n, H]
+            using var result = storage.NewTensor(count, hidden);   // [n, H]
+            ExpertGatherKernels.LaunchGatherSlotRows(device, x.View, permutedPairs.View, gathered.View, offsets[e], count, hidden, topk);
+            backend.FeedForwardInto(gathered, experts[e], result);
+            backend.CopyBlock(result, expertOutputs, count, hidden, 0, (long)offsets[e] * hidden);
+        }
+
+        using var noShared = storage.NewTensor(rows, hidden); // [T, H] zeros: the shared experts are added by the model
+        backend.Fill(noShared, 0f);
+        MoeKernels.LaunchCombineExperts(device, expertOutputs.View, pairSlots.View, weights.View, noShared.View, output.View, rows, hidden, topk);
+        return output;
+    }
+}

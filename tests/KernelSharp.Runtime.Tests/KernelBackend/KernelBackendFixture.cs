@@ -1,0 +1,32 @@
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model.Kernels;
+
+namespace KernelSharp.Runtime.Tests.KernelModel;
+
+/// <summary>One kernel backend per CPU kind for the whole op test class: compiled kernels are cached per device.</summary>
+public sealed class KernelBackendFixture : IDisposable
+{
+    private readonly Dictionary<KernelBackend, KernelModelBackend> backends = [];
+
+    public KernelModelBackend Get(KernelBackend kind)
+    {
+        lock (backends)
+        {
+            if (!backends.TryGetValue(kind, out var backend))
+            {
+                backend = KernelModelBackend.Create(kind);
+                backends[kind] = backend;
+            }
+
+            return backend;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var backend in backends.Values)
+        {
+            backend.Dispose();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Model.Backend;
+using KernelSharp.Runtime.Model.Kernels;
+using KernelSharp.Runtime.Model.Layers;
+using KernelSharp.Runtime.Tests.Golden;
+
+namespace KernelSharp.Runtime.Tests.KernelModel;
+
+/// <summary>
+/// A fixture's model wired to a <see cref="KernelModelBackend"/> through the model's own layers (Transformer,
+/// LatentKvCache, ForwardBatch). DeepSeekModel.Load has no way to take a backend yet, so the tests build the same
+/// pieces it builds; once DeviceSelector picks the kernel backend this harness can become a Load call.
+/// </summary>
+internal sealed class KernelModelHarness : IDisposable
+{
+    private readonly KernelDevice device;
+    private readonly IModelBackend backend;
+    private readonly Transformer transformer;
+    private readonly LatentKvCache cache;
+
+    public KernelModelHarness(string fixture, KernelBackend kind, int maxContext)
+    {
+        var directory = Fixtures.Directory(fixture);
+        Config = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        device = KernelDevice.Create(kind);
+        backend = KernelModelBackend.Create(device);
+        using var checkpoint = Checkpoint.Open(directory, Config.Quantization);
+        transformer = new Transformer(backend, new WeightLoader(checkpoint, backend, Transformer.TensorCount(Config), null), Config);
+        cache = new LatentKvCache(backend, Config, maxContext);
+    }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>Appends tokens to the sequence; logits [tokens.Length × vocab].</summary>
+    public float[] Prefill(ReadOnlySpan<int> tokens)
+    {
+        var batch = new ForwardBatch();
+        batch.Add(cache, tokens.Length);
+        using var logits = transformer.Forward(tokens, batch, allRows: true, trace: null);
+        batch.Commit();
+        return backend.Download(logits);
+    }
+
+    public void Dispose()
+    {
+        cache.Dispose();
+        backend.Dispose();
+        device.Dispose();
+    }
+}

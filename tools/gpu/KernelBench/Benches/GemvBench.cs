@@ -1,0 +1,109 @@
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Linear;
+using static KernelSharp.Tools.KernelBench.ResultTable;
+
+namespace KernelSharp.Tools.KernelBench;
+
+/// <summary>
+/// Decode GEMV (batch 1) with bf16 and block-scaled fp8 weights through the library's launcher (which autotunes
+/// kernels-dense's variants): weight bytes per second over the copy ceiling. Several weight copies rotate so each
+/// launch reads from HBM, not L2. The first 64 output rows are checked against a float64 reference first.
+/// </summary>
+public static class GemvBench
+{
+    /// <summary>(rows = out features, cols = in features): the dense MLP's 18432 × 7168 both ways and an expert's 2048 × 7168 both ways.</summary>
+    public static readonly (int Rows, int Cols)[] Shapes = [(18432, 7168), (7168, 18432), (2048, 7168), (7168, 2048)];
+
+    public static IEnumerable<BenchRow> Bf16(KernelDevice device, int rows, int cols, double copyTbps)
+    {
+        var accelerator = device.Accelerator;
+        long weightBytes = 2L * rows * cols;
+        int copies = GpuTiming.CopiesToDefeatCache(weightBytes);
+        var weights = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<ushort>((long)rows * cols)).ToArray(); // each [rows, cols] bf16
+        using var input = accelerator.Allocate1D<float>(cols);   // [1, cols]
+        using var output = accelerator.Allocate1D<float>(rows);  // [1, rows]
+        try
+        {
+            for (int c = 0; c < copies; c++)
+                DeviceRandom.Bf16(accelerator, weights[c].View, (uint)(100 + c));
+            DeviceRandom.Uniform(accelerator, input.View, 7);
+            DeviceRandom.Fill(accelerator, output.View, float.NaN);
+            GemvKernels.LaunchGemvBf16(device, weights[0].View, input.View, output.View, rows, cols, 1);
+            device.Synchronize();
+
+            const int checkedRows = 64;
+            ushort[] w = new ushort[checkedRows * cols];
+            weights[0].View.SubView(0, w.Length).CopyToCPU(w);
+            float[] x = input.GetAsArray1D();
+            float[] y = new float[checkedRows];
+            output.View.SubView(0, checkedRows).CopyToCPU(y);
+            var reference = new double[checkedRows];
+            for (int r = 0; r < checkedRows; r++)
+                for (int i = 0; i < cols; i++)
+                    reference[r] += LinearWeightsReference.DecodeBf16(w[(long)r * cols + i]) * x[i];
+            double error = Verification.Require($"gemv bf16 {rows}×{cols}", y, reference, 1e-4);
+
+            double ms = GpuTiming.MedianMilliseconds(accelerator,
+                i => GemvKernels.LaunchGemvBf16(device, weights[i % copies].View, input.View, output.View, rows, cols, 1), 20, 9);
+            double bytes = weightBytes + 4.0 * (rows + cols);
+            double tbps = bytes / (ms * 1e-3) / 1e12;
+            double ratio = tbps / copyTbps;
+            yield return new BenchRow($"decode GEMV bf16 [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+                $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+        }
+        finally
+        {
+            foreach (var weight in weights)
+                weight.Dispose();
+        }
+    }
+
+    public static IEnumerable<BenchRow> Fp8(KernelDevice device, int rows, int cols, double copyTbps)
+    {
+        var accelerator = device.Accelerator;
+        int scaleRows = (rows + 127) / 128, scaleCols = (cols + 127) / 128;
+        long weightBytes = (long)rows * cols + 4L * scaleRows * scaleCols;
+        int copies = GpuTiming.CopiesToDefeatCache(weightBytes);
+        var weights = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<byte>((long)rows * cols)).ToArray(); // each [rows, cols] e4m3
+        using var scales = accelerator.Allocate1D<float>((long)scaleRows * scaleCols); // [ceil(rows/128), ceil(cols/128)]
+        using var input = accelerator.Allocate1D<float>(cols);   // [1, cols]
+        using var output = accelerator.Allocate1D<float>(rows);  // [1, rows]
+        try
+        {
+            for (int c = 0; c < copies; c++)
+                DeviceRandom.Fp8(accelerator, weights[c].View, (uint)(200 + c));
+            DeviceRandom.Between(accelerator, scales.View, 5, 1e-4f, 3e-3f);
+            DeviceRandom.Uniform(accelerator, input.View, 8);
+            DeviceRandom.Fill(accelerator, output.View, float.NaN);
+            GemvKernels.LaunchGemvFp8(device, weights[0].View, scales.View, input.View, output.View, rows, cols, 1);
+            device.Synchronize();
+
+            const int checkedRows = 64;
+            byte[] w = new byte[checkedRows * cols];
+            weights[0].View.SubView(0, w.Length).CopyToCPU(w);
+            float[] s = scales.GetAsArray1D();
+            float[] x = input.GetAsArray1D();
+            float[] y = new float[checkedRows];
+            output.View.SubView(0, checkedRows).CopyToCPU(y);
+            var reference = new double[checkedRows];
+            for (int r = 0; r < checkedRows; r++)
+                for (int i = 0; i < cols; i++)
+                    reference[r] += LinearWeightsReference.DecodeFp8E4M3(w[(long)r * cols + i]) * s[(r / 128) * scaleCols + i / 128] * x[i];
+            double error = Verification.Require($"gemv fp8 {rows}×{cols}", y, reference, 1e-4);
+
+            double ms = GpuTiming.MedianMilliseconds(accelerator,
+                i => GemvKernels.LaunchGemvFp8(device, weights[i % copies].View, scales.View, input.View, output.View, rows, cols, 1), 20, 9);
+            double bytes = weightBytes + 4.0 * (rows + cols);
+            double tbps = bytes / (ms * 1e-3) / 1e12;
+            double ratio = tbps / copyTbps;
+            yield return new BenchRow($"decode GEMV fp8 [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+                $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+        }
+        finally
+        {
+            foreach (var weight in weights)
+                weight.Dispose();
+        }
+    }
+}
