@@ -15,6 +15,7 @@ public sealed class ViewSnapshot : IDisposable
     private readonly KernelDevice device;
     private readonly List<Action> restores = new();
     private readonly List<IDisposable> copies = new();
+    private readonly HashSet<(object?, long, long)> saved = new();
 
     public ViewSnapshot(KernelDevice device) => this.device = device;
 
@@ -27,6 +28,9 @@ public sealed class ViewSnapshot : IDisposable
     /// <summary>Saves <paramref name="view"/> (unless the snapshot is already too large).</summary>
     public ViewSnapshot Add<T>(ArrayView<T> view) where T : unmanaged
     {
+        var location = (IContiguousArrayView)view;
+        if (!saved.Add((location.Buffer, location.IndexInBytes, view.LengthInBytes)))
+            return this; // already saved (a view passed twice)
         Bytes += view.LengthInBytes;
         if (TooLarge || view.Length == 0)
             return this;
@@ -35,6 +39,24 @@ public sealed class ViewSnapshot : IDisposable
         copies.Add(copy);
         restores.Add(() => copy.View.AsContiguous().CopyTo(view));
         return this;
+    }
+
+    /// <summary>Saves <paramref name="written"/> when it shares memory with <paramref name="read"/> (the kernel runs in place).</summary>
+    public ViewSnapshot AddIfOverlapping<T, TRead>(ArrayView<T> written, ArrayView<TRead> read) where T : unmanaged where TRead : unmanaged
+    {
+        return Overlaps(written, read) ? Add(written) : this;
+    }
+
+    private static bool Overlaps<T, TRead>(ArrayView<T> a, ArrayView<TRead> b) where T : unmanaged where TRead : unmanaged
+    {
+        if (a.Length == 0 || b.Length == 0)
+            return false;
+        var first = (IContiguousArrayView)a;
+        var second = (IContiguousArrayView)b;
+        if (!ReferenceEquals(first.Buffer, second.Buffer))
+            return false;
+        long aStart = first.IndexInBytes, bStart = second.IndexInBytes;
+        return aStart < bStart + b.LengthInBytes && bStart < aStart + a.LengthInBytes;
     }
 
     /// <summary>Writes the saved contents back into the views.</summary>

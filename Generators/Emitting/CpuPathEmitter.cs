@@ -28,6 +28,11 @@ internal static class CpuPathEmitter
         if (failure != null)
             return failure;
 
+        // A last guard: a CPU path that does not even parse is dropped (KS0009) rather than breaking the user's build.
+        var syntaxErrors = SyntaxFactory.ParseStatement("{" + body + "}").GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (syntaxErrors.Count > 0)
+            return "its CPU translation does not parse (" + syntaxErrors[0].GetMessage(System.Globalization.CultureInfo.InvariantCulture) + "); please report this generator bug";
+
         string parameters = string.Join(", ", kernel.Parameters.Select(p => p.TypeText + " " + p.Name));
         string arguments = string.Join(", ", kernel.Parameters.Select(p => p.Name));
         writer.Line($"/// <summary>");

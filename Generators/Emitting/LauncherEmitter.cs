@@ -132,13 +132,20 @@ internal static class LauncherEmitter
         writer.Line("return;");
     }
 
-    /// <summary>A factory saving the views the kernel both reads and writes, or <c>null</c> when re-running it is harmless.</summary>
+    /// <summary>
+    /// A factory saving the views a re-run would corrupt: views the kernel reads and writes, and written views that
+    /// overlap a read view at run time (an in-place call such as output == input). <c>null</c> when re-running is harmless.
+    /// </summary>
     private static string Snapshot(KernelModel kernel)
     {
-        var views = kernel.Parameters.Where(p => p.Kind == ParameterKind.View && p.ReadAndWritten).ToList();
-        if (views.Count == 0)
+        var views = kernel.Parameters.Where(p => p.Kind == ParameterKind.View).ToList();
+        var calls = new List<string>();
+        calls.AddRange(views.Where(v => v.ReadAndWritten).Select(v => $".Add({v.Name})"));
+        foreach (var written in views.Where(v => v.Written && !v.Read))
+            calls.AddRange(views.Where(r => r.Read && r != written).Select(r => $".AddIfOverlapping({written.Name}, {r.Name})"));
+        if (calls.Count == 0)
             return "null";
-        return $"() => new {Launch}.ViewSnapshot(device)" + string.Join("", views.Select(v => $".Add({v.Name})"));
+        return $"() => new {Launch}.ViewSnapshot(device)" + string.Join("", calls);
     }
 
     private static void EmitVariantList(KernelModel kernel, VariantPlan plan, CodeWriter writer)

@@ -71,7 +71,9 @@ internal enum ParameterKind
 /// <param name="TypeText">Fully qualified type, e.g. <c>global::ILGPU.ArrayView&lt;float&gt;</c>.</param>
 /// <param name="Values">The listed <c>[Constant]</c>/<c>[Shape]</c> values, in order.</param>
 /// <param name="ConfigKey">For <c>[Shape(ConfigKey = ...)]</c>: the config-file key whose values are added.</param>
-/// <param name="ReadAndWritten">For views: the kernel may both read and write it (the autotuner saves and restores it).</param>
+/// <param name="Read">For views: the kernel may read it.</param>
+/// <param name="Written">For views: the kernel may write it. Read and written views are saved and restored by the
+/// autotuner around its timed runs; written views also when they overlap a read one at run time (in-place calls).</param>
 internal sealed record KernelParameterModel(
     string Name,
     string TypeText,
@@ -79,8 +81,12 @@ internal sealed record KernelParameterModel(
     EquatableArray<int> Values,
     string? ConfigKey,
     bool PowerOfTwo,
-    bool ReadAndWritten,
-    LocationInfo? Location);
+    bool Read,
+    bool Written,
+    LocationInfo? Location)
+{
+    public bool ReadAndWritten => Read && Written;
+}
 
 internal enum SiteKind
 {

@@ -45,7 +45,9 @@ internal sealed class BodySiteCollector
     /// <summary>The first reason found why the CPU path cannot be generated (null when none).</summary>
     public string? CpuBlocker { get; private set; }
 
-    public HashSet<string> ViewParametersReadAndWritten => new(viewsRead.Where(viewsWritten.Contains));
+    public IReadOnlyCollection<string> ViewsRead => viewsRead;
+
+    public IReadOnlyCollection<string> ViewsWritten => viewsWritten;
 
     public void Collect()
     {

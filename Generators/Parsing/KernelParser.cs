@@ -51,6 +51,18 @@ internal static class KernelParser
                 parameters.Add(parsed);
         }
 
+        if (syntax.Body != null)
+        {
+            // Folded parameters become 'const' locals in the variants, so the body must not write them.
+            var written = Specialization.BodyConstants.AssignedNames(syntax.Body);
+            foreach (var folded in parameters.Where(p => p.Kind is ParameterKind.Constant or ParameterKind.Shape && written.Contains(p.Name)))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedParameter, folded.Location, folded.Name, method.Name, "int",
+                    "a [Constant] or [Shape] parameter is folded into a constant, so the kernel must not assign it: copy it into a local first"));
+        }
+        if (parameters.Count(p => p.Kind != ParameterKind.Constant) > 14)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedParameter, location, method.Parameters.Last().Name, method.Name,
+                method.Parameters.Last().Type.ToDisplayString(), "ILGPU launches kernels with at most 14 run-time parameters: pack scalars into a struct"));
+
         if (diagnostics.Count > 0 || syntax.Body is null)
             return new KernelParseResult(null, diagnostics.ToEquatableArray());
 
@@ -63,9 +75,8 @@ internal static class KernelParser
         var body = syntax.Body;
         var collector = new BodySiteCollector(context.SemanticModel, body, cancellation);
         collector.Collect();
-        var viewUsage = collector.ViewParametersReadAndWritten;
         parameters = parameters
-            .Select(p => p.Kind == ParameterKind.View ? p with { ReadAndWritten = viewUsage.Contains(p.Name) } : p)
+            .Select(p => p.Kind == ParameterKind.View ? p with { Read = collector.ViewsRead.Contains(p.Name), Written = collector.ViewsWritten.Contains(p.Name) } : p)
             .ToList();
 
         var namedConstants = collector.NamedConstants;
@@ -146,6 +157,11 @@ internal static class KernelParser
             DiagnosticInfo Unsupported(string why) =>
                 DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedParameter, location, parameter.Name, kernel, shownType, why);
 
+            if (parameter.Name == "device" || parameter.Name.StartsWith("ks_", System.StringComparison.Ordinal))
+            {
+                diagnostics.Add(Unsupported("the names 'device' and 'ks_*' are taken by the generated launcher: rename the parameter"));
+                return null;
+            }
             if (parameter.RefKind != RefKind.None)
             {
                 diagnostics.Add(Unsupported("ref, out and in parameters are not supported; pass an ArrayView<T> for results"));
@@ -172,7 +188,7 @@ internal static class KernelParser
                 if (!ValidateValues(parameter.Name, kernel, constant != null, values, powerOfTwo, configKey, location, diagnostics))
                     return null;
                 return new KernelParameterModel(parameter.Name, typeText, constant != null ? ParameterKind.Constant : ParameterKind.Shape,
-                    values.ToEquatableArray(), string.IsNullOrWhiteSpace(configKey) ? null : configKey!.Trim(), powerOfTwo, false, location);
+                    values.ToEquatableArray(), string.IsNullOrWhiteSpace(configKey) ? null : configKey!.Trim(), powerOfTwo, false, false, location);
             }
             if (IsArrayView(parameter.Type, out var element))
             {
@@ -181,10 +197,10 @@ internal static class KernelParser
                     diagnostics.Add(Unsupported("the element type of an ArrayView must be an unmanaged type (float, ushort, byte, int, a struct of those)"));
                     return null;
                 }
-                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.View, EquatableArray<int>.Empty, null, false, false, location);
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.View, EquatableArray<int>.Empty, null, false, false, false, location);
             }
             if (parameter.Type.IsUnmanagedType && parameter.Type.TypeKind is TypeKind.Struct or TypeKind.Enum && !IsIlgpuType(parameter.Type))
-                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, location);
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, location);
             diagnostics.Add(Unsupported("kernel parameters must be ArrayView<T> or an unmanaged scalar or struct (int, long, float, ...)"));
             return null;
         }

@@ -7,6 +7,8 @@ namespace KernelSharp.Kernels.Attention;
 /// Sparse MLA attention on the latent cache (DSA.md §3, absorbed form): each query attends only the cache rows its
 /// indexer selected. Serves prefill (S queries, each with its own set) and decode (a batch of queries) alike.
 /// One group per (query, block of <see cref="MlaTile.HeadsPerGroup"/> heads); see <see cref="MlaTile"/> for the steps.
+/// Selected entries are rows of <c>kvCache</c>: decoding several sequences at once either shares one pooled cache
+/// (each sequence's indices offset by its first row) or launches once per sequence on sub-views.
 /// </summary>
 public static partial class MlaKernels
 {

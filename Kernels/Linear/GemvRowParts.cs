@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 using KernelSharp.Dsl;
 
 namespace KernelSharp.Kernels.Linear;
@@ -47,7 +48,7 @@ public static class GemvRowParts
         if ((weightStart & 7) == 0 && (inputStart & 3) == 0)
         {
             int octets = length / 8;
-            var packed = weight.SubView(weightStart, 8L * octets).Cast<PackedWords>(); // [octets] of 8 bf16
+            var packed = weight.SubView(weightStart, 8L * octets).AsAligned(16).Cast<PackedWords>(); // [octets] of 8 bf16
             for (int o = thread; o < octets; o += threads)
             {
                 PackedWords w = packed[o];
@@ -78,7 +79,7 @@ public static class GemvRowParts
         if ((weightStart & 15) == 0 && (inputStart & 3) == 0)
         {
             int chunks = length / 16;
-            var packed = weight.SubView(weightStart, 16L * chunks).Cast<PackedWords>(); // [chunks] of 16 e4m3
+            var packed = weight.SubView(weightStart, 16L * chunks).AsAligned(16).Cast<PackedWords>(); // [chunks] of 16 e4m3
             for (int c = thread; c < chunks; c += threads)
             {
                 PackedWords w = packed[c];

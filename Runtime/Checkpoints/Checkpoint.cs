@@ -186,6 +186,14 @@ public sealed unsafe class Checkpoint : IDisposable
         }
 
         float[] scales = ReadFloat32(scaleName);
+        int badBlock = Array.FindIndex(scales, scale => !float.IsFinite(scale));
+        if (badBlock >= 0)
+        {
+            // One corrupt scale silently turns a whole block of weights into NaN or infinity: report it here instead.
+            throw new CheckpointException(
+                $"{scaleInfo.FilePath}: tensor '{scaleName}' holds {scales[badBlock]} at block [{badBlock / scaleCols}, {badBlock % scaleCols}]; expected finite block scales");
+        }
+
         TensorConversion.DequantizeFp8(file.GetPointer(info), rows, cols, scales, blockScales.BlockRows, blockScales.BlockCols, result);
         return result;
     }

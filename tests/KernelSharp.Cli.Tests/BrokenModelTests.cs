@@ -185,4 +185,22 @@ public sealed class BrokenModelTests
             ? Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories)
                 .ToDictionary(p => p, p => (File.Exists(p) ? new FileInfo(p).Length : -1, File.GetLastWriteTimeUtc(p)))
             : [];
+
+    [Fact]
+    public void A_model_too_large_for_memory_is_refused_before_any_weight_is_read()
+    {
+        // The full DeepSeek-V3.2 config with no weight files at all: the memory estimate must stop it first.
+        using var temp = new TempDirectory();
+        string folder = temp.Combine("deepseek-v3.2");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "config.json"), KernelSharp.Runtime.ModelPresets.DeepSeekV32.ToJson());
+        File.Copy(Path.Combine(Fixtures.TinyBf16, "tokenizer.json"), Path.Combine(folder, "tokenizer.json"));
+
+        CliResult result = Cli.Run("generate", "-m", folder, "-p", "Hello", "-n", "4");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains(folder, line);
+        Assert.Contains("is available; try", line);
+    }
 }

@@ -87,4 +87,15 @@ public sealed class CreateModelTests
         Assert.Contains(badConfig, Assert.Single(bad.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("n")));
     }
+
+    [Fact]
+    public void Ctrl_c_during_the_write_exits_130_and_leaves_nothing_behind()
+    {
+        using var temp = new TempDirectory();
+        using var interrupt = new CancellationTokenSource();
+        interrupt.Cancel(); // pressed before the first progress report: the writer must unwind from its first step
+        CliResult result = Cli.Run(new StringWriter(), interrupt.Token, "create-model", "--preset", "tiny", "-o", temp.Combine("model"));
+        Assert.True(result.ExitCode == 130, result.ToString());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
+    }
 }

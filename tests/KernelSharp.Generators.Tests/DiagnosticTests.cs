@@ -73,6 +73,18 @@ public sealed class DiagnosticTests
             """), "KS0003")));
 
     [Fact]
+    public void KS0003_ConstantAssignedInBody() =>
+        Assert.Contains("must not assign it", Message(Single(KernelSources.InClass("""
+                [Kernel(GroupSize = "32")] public static void K(ArrayView<float> x, [Constant(1, 2)] int tile) { tile += 1; x[0] = tile; }
+            """), "KS0003")));
+
+    [Fact]
+    public void KS0003_ReservedParameterName() =>
+        Assert.Contains("'device'", Message(Single(KernelSources.InClass("""
+                [Kernel(GroupSize = "32")] public static void K(ArrayView<float> x, int device) { x[0] = device; }
+            """), "KS0003")));
+
+    [Fact]
     public void KS0004_GroupSizeNotMultipleOf32()
     {
         var diagnostic = Single(KernelSources.InClass("""

@@ -11,6 +11,7 @@ namespace KernelSharp.Generators.Tests;
 /// The test kernels run through their generated launchers on the generated CPU path (FastCpu) and on ILGPU's CPU
 /// accelerator (IlgpuCpu), against the plain references on fresh random inputs.
 /// </summary>
+[Collection(AutotuneCollection.Name)]
 public sealed class ExecutionTests
 {
     private const float Tolerance = 1e-5f;
@@ -174,5 +175,28 @@ public sealed class ExecutionTests
         TensorCoreKernels.LaunchMmaGemm(device, da.View, db.View, dc.View, m, n, k);
         device.Synchronize();
         Numerics.AssertClose(References.MatMulBf16(a, b, m, n, k), dc.GetAsArray1D(), 1e-4f, $"MmaGemm {m}x{n}x{k} on {backend}");
+    }
+
+    [Fact]
+    public void AutotuningAnInPlaceCallLeavesTheResultOfOneRun()
+    {
+        // Output == input: re-running the kernel would divide again. The autotuner must restore the data between runs.
+        using var scope = new AutotuneScope();
+        const int rows = 3, cols = 100;
+        var device = TestDevices.FastCpu;
+        var x = Numerics.Random(rows * cols, seed: 99, scale: 4f);
+        using var buffer = device.Allocate<float>(x.Length);
+        buffer.CopyFromCPU(x);
+        TestKernels.LaunchScaleByRowMax(device, buffer.View, buffer.View, rows, cols);
+        device.Synchronize();
+        var expected = new float[x.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            float max = x.Skip(r * cols).Take(cols).Max(Math.Abs);
+            for (int c = 0; c < cols; c++)
+                expected[r * cols + c] = x[r * cols + c] / max;
+        }
+        Numerics.AssertClose(expected, buffer.GetAsArray1D(), 1e-6f, "in-place ScaleByRowMax");
+        Assert.Contains("ScaleByRowMax/cpu", File.ReadAllText(scope.Path)); // it was tuned, not skipped
     }
 }

@@ -201,14 +201,14 @@ public sealed class KernelModelBackend : IModelBackend
         }
 
         // The kernels look cos/sin up by position; the interface gives one table row per activation row, so row t uses row t.
-        using var rowIndices = storage.Upload(Enumerable.Range(0, values.Rows).ToArray()); // [T]
+        var rowIndices = storage.RowIndices(values.Rows); // [T]
         if (layout == RopeLayout.Interleaved)
         {
-            RopeKernels.LaunchRopeInterleaved(Device, values.View, rowIndices.View, Kernel(cos).View, Kernel(sin).View, values.Rows, heads, values.Columns, headDim, ropeOffset, 2 * pairs);
+            RopeKernels.LaunchRopeInterleaved(Device, values.View, rowIndices, Kernel(cos).View, Kernel(sin).View, values.Rows, heads, values.Columns, headDim, ropeOffset, 2 * pairs);
         }
         else
         {
-            RopeKernels.LaunchRopeHalfSplit(Device, values.View, rowIndices.View, Kernel(cos).View, Kernel(sin).View, values.Rows, heads, values.Columns, headDim, ropeOffset, 2 * pairs);
+            RopeKernels.LaunchRopeHalfSplit(Device, values.View, rowIndices, Kernel(cos).View, Kernel(sin).View, values.Rows, heads, values.Columns, headDim, ropeOffset, 2 * pairs);
         }
     }
 
@@ -238,6 +238,7 @@ public sealed class KernelModelBackend : IModelBackend
 
     public void Dispose()
     {
+        storage.Dispose();
         if (ownsDevice)
         {
             Device.Dispose();

@@ -5,9 +5,26 @@ using KernelSharp.Dsl.Launch;
 namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>Device buffers of one <see cref="KernelDevice"/>: allocation, host ↔ device copies and small index uploads.</summary>
-internal sealed class KernelStorage(KernelDevice device)
+internal sealed class KernelStorage(KernelDevice device) : IDisposable
 {
+    private MemoryBuffer1D<int, Stride1D.Dense>? rowIndices; // [capacity] 0, 1, 2, …: grown on demand, uploaded once per size
+
     public KernelDevice Device { get; } = device;
+
+    /// <summary>0, 1, …, count − 1 on the device (the rope kernels look their tables up by these indices).</summary>
+    public ArrayView<int> RowIndices(int count)
+    {
+        if (rowIndices is null || rowIndices.Length < count)
+        {
+            var capacity = Math.Max(count, rowIndices is null ? 64 : (int)Math.Min(2 * rowIndices.Length, int.MaxValue));
+            rowIndices?.Dispose();
+            rowIndices = Upload(Enumerable.Range(0, capacity).ToArray());
+        }
+
+        return rowIndices.View.SubView(0, count);
+    }
+
+    public void Dispose() => rowIndices?.Dispose();
 
     /// <summary>An uninitialized tensor [rows, columns].</summary>
     public KernelTensor NewTensor(int rows, int columns) => new(Buffer<float>((long)rows * columns), rows, columns);
@@ -26,8 +43,7 @@ internal sealed class KernelStorage(KernelDevice device)
         var buffer = Buffer<T>(values.Length);
         if (values.Length > 0)
         {
-            // Earlier kernels may still read a buffer this memory is recycled from: copies wait for them.
-            Device.Synchronize();
+            // A copy on the accelerator's default stream: ordered after the kernels queued before it.
             buffer.View.SubView(0, values.Length).CopyFromCPU(values);
         }
 

@@ -9,12 +9,15 @@ public sealed class CreateModelVerb : IVerb
 {
     public const int MaxShards = 1024;
 
+    public bool StopsCleanlyOnCtrlC => true;
+
     public VerbSpec Spec { get; } = new(
         "create-model",
         "Write a checkpoint with random weights from a config file or a preset.",
         "(--config FILE | --preset NAME) -o DIR [options]",
         $"Presets: {string.Join(", ", ModelPresets.Names)}. The checkpoint is written into a temporary folder next to DIR\n" +
-        "and renamed when complete, so an interrupted run leaves no half checkpoint. An existing DIR is kept unless --force.",
+        "and renamed when complete, so an interrupted run (Ctrl-C: exit 130) leaves no half checkpoint.\n" +
+        "An existing DIR is kept unless --force; --force replaces only a folder that holds a checkpoint.",
         [
             OptionSpec.Value("config", "FILE", "a config.json to build the model from"),
             OptionSpec.Value("preset", "NAME", $"a built-in config: {string.Join('|', ModelPresets.Names)}"),
@@ -55,9 +58,18 @@ public sealed class CreateModelVerb : IVerb
             config = ModelConfig.Load(configPath);
         }
 
-        using (ProgressBar? progress = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))
+        using (ProgressBar? bar = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))
         {
-            RandomCheckpointWriter.Write(config, outDirectory, seed, format, shards, force, args.String("tokenizer"), progress);
+            try
+            {
+                RandomCheckpointWriter.Write(
+                    config, outDirectory, seed, format, shards, force, args.String("tokenizer"), new CancellingProgress(bar, context.Cancellation));
+            }
+            catch (AggregateException parallel) when (parallel.InnerExceptions.All(e => e is OperationCanceledException))
+            {
+                // Ctrl-C seen inside a parallel part of the writer.
+                throw new OperationCanceledException(context.Cancellation);
+            }
         }
         long bytes = Directory.EnumerateFiles(outDirectory).Sum(file => new FileInfo(file).Length);
         context.Out.WriteLine(

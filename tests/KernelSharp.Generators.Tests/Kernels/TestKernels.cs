@@ -70,4 +70,17 @@ public static partial class TestKernels
         for (int c = Group.IdxX; c < cols; c += blockSize)
             y[rowStart + c] *= inverse;
     }
+
+    /// <summary>y = x · scale(x) where scale = 1 / max|x| of the row; may run in place (y == x). Views: x, y [rows × cols].</summary>
+    [Kernel(Grid = "rows", GroupSize = "blockSize")]
+    public static void ScaleByRowMax(ArrayView<float> x, ArrayView<float> y, int rows, int cols, [Constant(32, 64)] int blockSize)
+    {
+        long rowStart = (long)Grid.IdxX * cols;
+        float localMax = 0f;
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+            localMax = XMath.Max(localMax, XMath.Abs(x[rowStart + c]));
+        float rowMax = KsGroup.Max(localMax);
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+            y[rowStart + c] = x[rowStart + c] / rowMax;
+    }
 }

@@ -22,7 +22,7 @@ public sealed class PtxSnapshotTests
     public void Gemv_bf16_group_variant_uses_16_byte_loads_and_warp_shuffles()
     {
         string ptx = CompileScrubbed(typeof(GemvKernels), "GemvBf16__groupSize128");
-        Assert.Contains("ld.global.v4.u32", ptx);   // 8 bf16 weights per access
+        Assert.Contains("ld.global.v4.b32", ptx);   // 8 bf16 weights per access
         Assert.Contains("ld.global.v4.f32", ptx);   // 4 activations per access
         Assert.Contains("shfl.sync.bfly", ptx);
         Assert.DoesNotContain(".local", ptx);

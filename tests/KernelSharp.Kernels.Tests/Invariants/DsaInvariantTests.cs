@@ -128,6 +128,70 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         }
     }
 
+    [SkippableTheory]
+    [InlineData(IndexTopk)]       // every key still selected
+    [InlineData(IndexTopk + 1)]   // the decode step where T crosses index_topk
+    public void Decode_step_equals_the_last_row_of_prefill(int keyCount)
+    {
+        RequireBackend();
+        var layer = new Layer(NewRandom(1000 + keyCount), queryCount: 4, keyCount);
+        int last = layer.QueryCount - 1;
+        using var keys = Upload(layer.IndexKeys);
+        using var values = Allocate<byte>((long)keyCount * IndexDim);
+        using var keyScales = Allocate<float>(keyCount);
+        QuantizeIndexKeysFp8(V(keys), V(values), V(keyScales), keyCount, IndexDim, 0, 32);
+
+        // Prefill: all S queries through the thread-per-pair indexer.
+        using var q = Upload(layer.IndexQueries);
+        using var w = Upload(layer.IndexWeights);
+        using var prefillScores = Allocate<float>((long)layer.QueryCount * keyCount);
+        IndexerScoresFp8(V(q), V(w), V(values), V(keyScales), V(prefillScores), layer.QueryCount, keyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
+        // Decode: only the newest token, through the warp-per-key-block decode kernel.
+        using var lastQuery = Upload(layer.IndexQueries.AsSpan(last * IndexHeads * IndexDim, IndexHeads * IndexDim).ToArray());
+        using var lastWeights = Upload(layer.IndexWeights.AsSpan(last * IndexHeads, IndexHeads).ToArray());
+        using var decodeScores = Allocate<float>(keyCount);
+        IndexerDecodeFp8(V(lastQuery), V(lastWeights), V(values), V(keyScales), V(decodeScores), keyCount, IndexHeads, IndexDim, layer.IndexScale);
+
+        float[] prefillRow = Download(prefillScores).AsSpan(last * keyCount, keyCount).ToArray();
+        float[] decodeRow = Download(decodeScores);
+        Tolerance.AssertClose(prefillRow, decodeRow, Tolerance.Fp32, "decode vs prefill index scores of the newest token");
+        int[] prefillSelection = SelectOnDevice(prefillRow, keyCount);
+        int[] decodeSelection = SelectOnDevice(decodeRow, keyCount);
+        var prefillDoubles = prefillRow.Select(x => (double)x).ToArray();
+        SelectionAssert.TieTolerantTopK(prefillDoubles, decodeSelection, IndexTopk, 1e-4, "decode selection");
+        if (prefillSelection.SequenceEqual(decodeSelection))
+        {
+            // Same keys in the same order: the newest token's attention is the same bits in prefill and in decode.
+            float[] batch = SparseOutput(layer, Repeat(prefillSelection, layer.QueryCount), Enumerable.Repeat(prefillSelection.Length, layer.QueryCount).ToArray());
+            var single = new Layer(NewRandom(0), 1, keyCount);
+            int rowSize = Heads * LatentDim;
+            layer.Queries.AsSpan(last * Heads * (LatentDim + RopeDim), Heads * (LatentDim + RopeDim)).CopyTo(single.Queries);
+            layer.Cache.CopyTo(single.Cache, 0);
+            float[] alone = SparseOutput(single, Repeat(prefillSelection, 1), [prefillSelection.Length]);
+            AssertIdentical(batch.AsSpan(last * rowSize, rowSize).ToArray(), alone, "newest token's o_lat: prefill batch vs decode");
+        }
+    }
+
+    private int[] SelectOnDevice(float[] row, int keyCount)
+    {
+        using var scores = Upload(row);
+        using var selected = Allocate<int>(IndexTopk);
+        using var count = Allocate<int>(1);
+        TopKSelect(V(scores), V(selected), V(count), 1, keyCount, keyCount, IndexTopk, 256);
+        return Download(selected).Take(Download(count)[0]).ToArray();
+    }
+
+    /// <summary>The same selection for every query: [queries, IndexTopk], padded with zeros.</summary>
+    private static int[] Repeat(int[] selection, int queries)
+    {
+        var result = new int[queries * IndexTopk];
+        for (int q = 0; q < queries; q++)
+        {
+            selection.CopyTo(result, q * IndexTopk);
+        }
+        return result;
+    }
+
     /// <summary>Indexer (fp32 keys) then top-k on the device. Returns selected [S, IndexTopk] and counts [S].</summary>
     private (int[] Selected, int[] Counts) SelectKeys(Layer layer)
     {

@@ -1,4 +1,3 @@
-using Xunit;
 using System.Reflection;
 using ILGPU;
 using ILGPU.Runtime;
@@ -7,13 +6,15 @@ using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.TopK;
+using Xunit;
 
 namespace KernelSharp.Kernels.Tests.Invariants;
 
 /// <summary>
 /// Base of the sparse-attention and MoE kernel tests (Indexer, TopK, Attention, Moe, Invariants): one typed launch
 /// method per kernel, each computing the launch geometry its <c>[Kernel]</c> attribute declares, so tests read as
-/// calls of the operation. FastCpu runs the generated CPU path, the other backends the generic variant.
+/// calls of the operation. FastCpu runs the generated CPU path; the other backends run the generated variant that
+/// folds the call's [Constant] values (see <see cref="Launch"/>).
 /// </summary>
 public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTestBase(backend)
 {

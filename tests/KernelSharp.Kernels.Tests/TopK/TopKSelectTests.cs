@@ -1,8 +1,8 @@
-using Xunit;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.Tests.Invariants;
 using KernelSharp.Kernels.TopK;
+using Xunit;
 
 namespace KernelSharp.Kernels.Tests.TopK;
 

@@ -249,6 +249,18 @@ public sealed class SafeTensorsValidationTests : IDisposable
     }
 
     [Fact]
+    public void Fp8_block_scale_that_is_not_finite_is_reported_with_its_block()
+    {
+        byte[] data = new byte[4 + (2 * 4)];
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4), 1f);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(8), float.NaN);
+        string header = "{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[1,4],\"data_offsets\":[0,4]},\"w_scale_inv\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[4,12]}}";
+        using Checkpoint checkpoint = Checkpoint.Open(WriteFile(CheckpointTestFiles.RawFile(header, data)), new QuantizationConfig("fp8", "e4m3", 2, 2));
+        CheckpointException error = Assert.Throws<CheckpointException>(() => checkpoint.ReadFloat32("w"));
+        Assert.Contains("'w_scale_inv' holds NaN at block [0, 1]", error.Message);
+    }
+
+    [Fact]
     public void Fp8_dequantization_uses_the_scale_of_each_partial_block()
     {
         // w [3, 5] with 2×2 blocks → scales [2, 3]; code 0x38 is 1.0, so each element equals its block's scale.

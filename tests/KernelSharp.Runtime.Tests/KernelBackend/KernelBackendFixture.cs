@@ -3,7 +3,7 @@ using KernelSharp.Runtime.Model.Kernels;
 
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
-/// <summary>One kernel backend per CPU kind for the whole op test class: compiled kernels are cached per device.</summary>
+/// <summary>One kernel backend per kind for a whole test class: compiled kernels are cached per device, so each compiles once.</summary>
 public sealed class KernelBackendFixture : IDisposable
 {
     private readonly Dictionary<KernelBackend, KernelModelBackend> backends = [];

@@ -10,10 +10,10 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// logits (median per-row relative error ≤ 1e-4, p99 ≤ 1e-3, argmax agreement ≥ 98%) and greedy decoding with the
 /// KV cache (tokens equal, step logits within the same contract), including the decode that crosses index_topk.
 /// </summary>
-public sealed class KernelBackendGoldenTests(ITestOutputHelper output)
+public sealed class KernelBackendGoldenTests(KernelBackendFixture backends, ITestOutputHelper output) : IClassFixture<KernelBackendFixture>
 {
     /// <summary>Prefill rows checked on the (slow) ILGPU CPU accelerator: causal, so the first rows of a shorter prefill are exact.</summary>
-    private const int IlgpuCpuRows = 32;
+    private const int IlgpuCpuRows = 16;
 
     [Theory]
     [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
@@ -53,7 +53,7 @@ public sealed class KernelBackendGoldenTests(ITestOutputHelper output)
         using var golden = Fixtures.Golden(fixture);
         var tokens = golden.Ints("prefill.input_ids");
         var count = Math.Min(rows ?? tokens.Length, tokens.Length);
-        using var model = new KernelModelHarness(fixture, kind, count);
+        using var model = new KernelModelHarness(fixture, backends.Get(kind), count);
         var vocab = model.Config.VocabSize;
 
         var logits = model.Prefill(tokens.AsSpan(0, count));
@@ -72,7 +72,7 @@ public sealed class KernelBackendGoldenTests(ITestOutputHelper output)
         var prompt = golden.Ints($"{prefix}.prompt_ids");
         var expectedTokens = golden.Ints($"{prefix}.generated_ids");
         var referenceSteps = golden.Floats($"{prefix}.step_logits"); // [N, V]
-        using var model = new KernelModelHarness(fixture, kind, prompt.Length + expectedTokens.Length);
+        using var model = new KernelModelHarness(fixture, backends.Get(kind), prompt.Length + expectedTokens.Length);
         var vocab = model.Config.VocabSize;
 
         // Each step feeds the reference token, so one near-tie cannot derail the rest; our own argmax is checked separately.

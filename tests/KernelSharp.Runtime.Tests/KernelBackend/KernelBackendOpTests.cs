@@ -40,7 +40,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
         Compare(b => b.GatherRows(b.Upload(source, 7, 12), rows), kernels, random, "GatherRows");
         Compare(b =>
         {
-            var target = b.Upload(destination, 10, 5);
+            var target = b.Upload(destination.ToArray(), 10, 5); // the CPU backend keeps the array: in-place ops get a copy
             b.WriteRows(target, 4, b.Upload(source, 7, 12), 2, 3, 6);
             return target;
         }, kernels, random, "WriteRows");
@@ -64,7 +64,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
             Compare(b => b.LayerNorm(b.Upload(x, rows, 48), b.Upload(norm, 1, 48), b.Upload(bias, 1, 48), 1e-6f), kernels, random, $"LayerNorm T={rows}");
             Compare(b =>
             {
-                var target = b.Upload(x, rows, 48);
+                var target = b.Upload(x.ToArray(), rows, 48); // the CPU backend keeps the array: in-place ops get a copy
                 b.AddInPlace(target, b.Upload(addend, rows, 48));
                 b.ScaleInPlace(target, -0.75f);
                 return target;
@@ -93,7 +93,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
         {
             Compare(b =>
             {
-                var values = b.Upload(x, rows, heads * headDim);
+                var values = b.Upload(x.ToArray(), rows, heads * headDim); // a copy: the CPU backend rotates its array in place
                 b.ApplyRope(values, heads, headDim, offset, b.Upload(cos, rows, pairs), b.Upload(sin, rows, pairs), layout);
                 return values;
             }, kernels, random, $"ApplyRope {layout}");
@@ -168,17 +168,18 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
         const int rows = 9, experts = 12, hidden = 20, inner = 8;
         var settings = new RouterSettings(Groups: 4, KeptGroups: 2, ExpertsPerToken: 3, NormalizeWeights: true, ScalingFactor: 2.5f);
         var logits = random.Floats(rows * experts, 3f);
-        // a strongly negative bias on some experts makes kept experts lose to dropped ones (scored 0), as in transformers
         var bias = random.Floats(experts, 0.8f);
         var x = random.Floats(rows * hidden);
         var weights = Enumerable.Range(0, experts).Select(_ => (Gate: random.Floats(inner * hidden, 0.3f), Up: random.Floats(inner * hidden, 0.3f), Down: random.Floats(hidden * inner, 0.3f))).ToArray();
 
-        foreach (var settingsCase in new[] { settings, settings with { NormalizeWeights = false } })
+        // All biased scores negative: every kept expert loses to the dropped ones, which transformers scores 0.
+        var negativeBias = bias.Select(b => b * 0.1f - 2f).ToArray();
+        foreach (var (settingsCase, biasCase) in new[] { (settings, bias), (settings with { NormalizeWeights = false }, bias), (settings, negativeBias) })
         {
-            var expected = cpu.RouteExperts(cpu.Upload(logits, rows, experts), cpu.Upload(bias, 1, experts), settingsCase);
-            var actual = kernels.RouteExperts(kernels.Upload(logits, rows, experts), kernels.Upload(bias, 1, experts), settingsCase);
+            var expected = cpu.RouteExperts(cpu.Upload(logits, rows, experts), cpu.Upload(biasCase, 1, experts), settingsCase);
+            var actual = kernels.RouteExperts(kernels.Upload(logits, rows, experts), kernels.Upload(biasCase, 1, experts), settingsCase);
             Assert.True(cpu.Download(expected.Experts).SequenceEqual(kernels.Download(actual.Experts)), $"{random}: RouteExperts experts differ ({settingsCase})");
-            Assertions.Close(cpu.Download(expected.Weights), kernels.Download(actual.Weights), Tolerance, $"{random}: RouteExperts weights");
+            Close(cpu.Download(expected.Weights), kernels.Download(actual.Weights), $"{random}: RouteExperts weights");
         }
 
         Compare(b =>
@@ -196,6 +197,22 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
         using var actual = op(kernels);
         Assert.Equal(expected.Rows, actual.Rows);
         Assert.Equal(expected.Columns, actual.Columns);
-        Assertions.Close(cpu.Download(expected), kernels.Download(actual), Tolerance, $"{random}: {what}");
+        Close(cpu.Download(expected), kernels.Download(actual), $"{random}: {what}");
+    }
+
+    /// <summary>|a − b| ≤ Tolerance · max(1, |b|) element-wise; equal infinities (masked scores) match.</summary>
+    private static void Close(float[] expected, float[] actual, string context)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (float.IsInfinity(expected[i]) && expected[i] == actual[i])
+            {
+                continue;
+            }
+
+            var allowed = Tolerance * Math.Max(1.0, Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= allowed, $"{context}: element {i} is {actual[i]}, expected {expected[i]} (±{allowed:E1})");
+        }
     }
 }

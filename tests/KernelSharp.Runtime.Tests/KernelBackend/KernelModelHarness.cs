@@ -1,4 +1,3 @@
-using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Kernels;
@@ -14,17 +13,16 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// </summary>
 internal sealed class KernelModelHarness : IDisposable
 {
-    private readonly KernelDevice device;
     private readonly IModelBackend backend;
     private readonly Transformer transformer;
     private readonly LatentKvCache cache;
 
-    public KernelModelHarness(string fixture, KernelBackend kind, int maxContext)
+    /// <param name="backend">A kernel backend shared by the tests (its device keeps the compiled kernels); not disposed here.</param>
+    public KernelModelHarness(string fixture, KernelModelBackend backend, int maxContext)
     {
         var directory = Fixtures.Directory(fixture);
         Config = ModelConfig.Load(Path.Combine(directory, "config.json"));
-        device = KernelDevice.Create(kind);
-        backend = KernelModelBackend.Create(device);
+        this.backend = backend;
         using var checkpoint = Checkpoint.Open(directory, Config.Quantization);
         transformer = new Transformer(backend, new WeightLoader(checkpoint, backend, Transformer.TensorCount(Config), null), Config);
         cache = new LatentKvCache(backend, Config, maxContext);
@@ -45,7 +43,5 @@ internal sealed class KernelModelHarness : IDisposable
     public void Dispose()
     {
         cache.Dispose();
-        backend.Dispose();
-        device.Dispose();
     }
 }

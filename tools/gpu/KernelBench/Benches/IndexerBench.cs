@@ -1,0 +1,112 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Indexer;
+using static KernelSharp.Tools.KernelBench.ResultTable;
+
+namespace KernelSharp.Tools.KernelBench;
+
+/// <summary>
+/// Lightning indexer, 64 heads × 128, FP8 key cache (e4m3 values + one fp32 scale per key):
+/// decode (one query against T cached keys, kernels-sparse's IndexerDecodeFp8) as bytes per second over the copy
+/// ceiling, and prefill (S = 8K queries, causal, IndexerScoresFp8) against the PyTorch version of the same math.
+/// </summary>
+public static class IndexerBench
+{
+    public const int Heads = 64;
+    public const int Dim = 128;
+    private static readonly float Scale = 1f / MathF.Sqrt(Dim);
+
+    public static IEnumerable<BenchRow> Decode(KernelDevice device, int tokens, double copyTbps, Baselines baselines)
+    {
+        var accelerator = device.Accelerator;
+        long cacheBytes = (long)tokens * (Dim + 4);
+        int copies = GpuTiming.CopiesToDefeatCache(cacheBytes);
+        var keyValues = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<byte>((long)tokens * Dim)).ToArray(); // each [T, D] e4m3
+        var keyScales = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<float>(tokens)).ToArray();         // each [T]
+        using var query = accelerator.Allocate1D<float>(Heads * Dim); // [H, D]
+        using var weights = accelerator.Allocate1D<float>(Heads);     // [H]
+        using var scores = accelerator.Allocate1D<float>(tokens);     // [T]
+        try
+        {
+            for (int c = 0; c < copies; c++)
+            {
+                DeviceRandom.Fp8(accelerator, keyValues[c].View, (uint)(300 + c));
+                DeviceRandom.Between(accelerator, keyScales[c].View, (uint)(400 + c), 1e-3f, 4e-3f);
+            }
+            DeviceRandom.Uniform(accelerator, query.View, 9);
+            DeviceRandom.Uniform(accelerator, weights.View, 10, 0.125f);
+            DeviceRandom.Fill(accelerator, scores.View, float.NaN);
+            IndexerKernels.LaunchIndexerDecodeFp8(device, query.View, weights.View, keyValues[0].View, keyScales[0].View, scores.View, tokens, Heads, Dim, Scale);
+            device.Synchronize();
+            double error = CheckScores(keyValues[0], keyScales[0], query, weights, scores, firstQuery: 0, queryCount: 1, keyCount: tokens, causalOffset: tokens - 1, checkedKeys: 1024);
+
+            double ms = GpuTiming.MedianMilliseconds(accelerator,
+                i => IndexerKernels.LaunchIndexerDecodeFp8(device, query.View, weights.View, keyValues[i % copies].View, keyScales[i % copies].View, scores.View, tokens, Heads, Dim, Scale), 20, 9);
+            double bytes = cacheBytes + 4.0 * tokens + 4.0 * Heads * (Dim + 1);
+            double tbps = bytes / (ms * 1e-3) / 1e12;
+            double ratio = tbps / copyTbps;
+            string torch = baselines.IndexerDecodeMs(tokens) is { } t ? $"; PyTorch bf16 {F(t * 1e3, "F1")} µs = {F(t / ms, "F1")}× slower" : "";
+            yield return new BenchRow($"indexer decode fp8, T = {tokens / 1024}K", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+                $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}{torch}");
+        }
+        finally
+        {
+            foreach (var buffer in keyValues)
+                buffer.Dispose();
+            foreach (var buffer in keyScales)
+                buffer.Dispose();
+        }
+    }
+
+    public static IEnumerable<BenchRow> Prefill(KernelDevice device, int tokens, Baselines baselines)
+    {
+        var accelerator = device.Accelerator;
+        using var queries = accelerator.Allocate1D<float>((long)tokens * Heads * Dim); // [S, H, D]
+        using var weights = accelerator.Allocate1D<float>((long)tokens * Heads);       // [S, H]
+        using var keyValues = accelerator.Allocate1D<byte>((long)tokens * Dim);        // [S, D] e4m3
+        using var keyScales = accelerator.Allocate1D<float>(tokens);                   // [S]
+        using var scores = accelerator.Allocate1D<float>((long)tokens * tokens);       // [S, S]
+        DeviceRandom.Uniform(accelerator, queries.View, 12);
+        DeviceRandom.Uniform(accelerator, weights.View, 13, 0.125f);
+        DeviceRandom.Fp8(accelerator, keyValues.View, 14);
+        DeviceRandom.Between(accelerator, keyScales.View, 15, 1e-3f, 4e-3f);
+        DeviceRandom.Fill(accelerator, scores.View, float.NaN);
+        IndexerKernels.LaunchIndexerScoresFp8(device, queries.View, weights.View, keyValues.View, keyScales.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0);
+        device.Synchronize();
+        double error = CheckScores(keyValues, keyScales, queries, weights, scores, firstQuery: tokens - 2, queryCount: 2, keyCount: tokens, causalOffset: 0, checkedKeys: tokens);
+
+        double ms = GpuTiming.MedianMilliseconds(accelerator,
+            _ => IndexerKernels.LaunchIndexerScoresFp8(device, queries.View, weights.View, keyValues.View, keyScales.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
+        double? torch = baselines.IndexerPrefillMs;
+        double? ratio = torch / ms;
+        yield return new BenchRow($"indexer prefill fp8, S = {tokens / 1024}K", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch bf16 {F(t, "F1")} ms" : "PyTorch: missing",
+            ratio, "≥ 2× PyTorch", ratio is { } r ? r >= 2 : null, $"rel. err {error:E1}");
+    }
+
+    /// <summary>Downloads queries [firstQuery, +queryCount) and keys [0, checkedKeys) and compares their scores with the float64 reference.</summary>
+    private static double CheckScores(
+        MemoryBuffer1D<byte, Stride1D.Dense> keyValues, MemoryBuffer1D<float, Stride1D.Dense> keyScales,
+        MemoryBuffer1D<float, Stride1D.Dense> queries, MemoryBuffer1D<float, Stride1D.Dense> weights, MemoryBuffer1D<float, Stride1D.Dense> scores,
+        int firstQuery, int queryCount, int keyCount, int causalOffset, int checkedKeys)
+    {
+        byte[] values = new byte[(long)checkedKeys * Dim];
+        float[] scales = new float[checkedKeys];
+        float[] q = new float[queryCount * Heads * Dim];
+        float[] w = new float[queryCount * Heads];
+        keyValues.View.SubView(0, values.Length).CopyToCPU(values);
+        keyScales.View.SubView(0, checkedKeys).CopyToCPU(scales);
+        queries.View.SubView((long)firstQuery * Heads * Dim, q.Length).CopyToCPU(q);
+        weights.View.SubView((long)firstQuery * Heads, w.Length).CopyToCPU(w);
+        float[] keys = IndexKeyCacheReference.DequantizeFp8(values, scales, checkedKeys, Dim);
+        double[] reference = IndexerScoresReference.Scores(q, w, keys, queryCount, checkedKeys, Heads, Dim, Scale, firstQuery + causalOffset);
+        float[] actual = new float[(long)queryCount * checkedKeys];
+        for (int s = 0; s < queryCount; s++)
+        {
+            float[] row = new float[checkedKeys];
+            scores.View.SubView((long)(firstQuery + s) * keyCount, checkedKeys).CopyToCPU(row);
+            row.CopyTo(actual, (long)s * checkedKeys);
+        }
+        return Verification.Require("indexer scores", actual, reference, 1e-4);
+    }
+}

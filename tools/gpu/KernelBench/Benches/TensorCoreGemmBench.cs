@@ -1,0 +1,95 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Linear;
+using static KernelSharp.Tools.KernelBench.ResultTable;
+
+namespace KernelSharp.Tools.KernelBench;
+
+/// <summary>
+/// Prefill GEMM on tensor cores (M = 4096 tokens; N, K from the model) against torch.matmul bf16 (cuBLAS) of the same
+/// shape, bf16 and fp8-weight variants. Two 8×256 corners of C (first rows/columns and last rows/columns, so the
+/// edge tiles are covered) are checked against a float64 reference first.
+/// </summary>
+public static class TensorCoreGemmBench
+{
+    public static readonly (int N, int K)[] Shapes = [(18432, 7168), (7168, 18432), (24576, 1536)];
+
+    public static IEnumerable<BenchRow> Run(KernelDevice device, int m, int n, int k, bool fp8, Baselines baselines)
+    {
+        var accelerator = device.Accelerator;
+        int scaleRows = (n + 127) / 128, scaleCols = (k + 127) / 128;
+        using var a = accelerator.Allocate1D<ushort>((long)m * k);                          // [m, k] bf16
+        using var weightBf16 = accelerator.Allocate1D<ushort>(fp8 ? 1 : (long)n * k);      // [n, k] bf16
+        using var weightFp8 = accelerator.Allocate1D<byte>(fp8 ? (long)n * k : 1);         // [n, k] e4m3
+        using var scales = accelerator.Allocate1D<float>((long)scaleRows * scaleCols);      // [ceil(n/128), ceil(k/128)]
+        using var c = accelerator.Allocate1D<float>((long)m * n);                           // [m, n]
+        DeviceRandom.Bf16(accelerator, a.View, 31);
+        if (fp8)
+            DeviceRandom.Fp8(accelerator, weightFp8.View, 32);
+        else
+            DeviceRandom.Bf16(accelerator, weightBf16.View, 32);
+        DeviceRandom.Between(accelerator, scales.View, 33, 1e-3f, 3e-3f);
+        DeviceRandom.Fill(accelerator, c.View, float.NaN);
+        void Launch()
+        {
+            if (fp8)
+                TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k);
+            else
+                TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a.View, weightBf16.View, c.View, m, n, k);
+        }
+        Launch();
+        device.Synchronize();
+        double error = Math.Max(
+            CheckCorner(a, weightBf16, weightFp8, scales, c, m, n, k, 0, 0, fp8),
+            CheckCorner(a, weightBf16, weightFp8, scales, c, m, n, k, m - 8, n - 256, fp8));
+
+        double ms = GpuTiming.MedianMilliseconds(accelerator, _ => Launch(), 5, 7);
+        double tflops = 2.0 * m * n * k / (ms * 1e-3) / 1e12;
+        double? cublas = baselines.GemmTflops(m, n, k);
+        double? ratio = tflops / cublas;
+        string what = $"prefill GEMM {(fp8 ? "fp8 W" : "bf16")}, {m}×{n}×{k}";
+        string target = fp8 ? "(info: vs cuBLAS bf16)" : "≥ 0.50 of cuBLAS";
+        bool? met = fp8 ? null : ratio is { } r ? r >= 0.5 : null;
+        yield return new BenchRow(what, $"{F(tflops, "F0")} TFLOP/s ({F(ms)} ms)", cublas is { } t ? $"cuBLAS bf16 {F(t, "F0")} TFLOP/s" : "cuBLAS: missing",
+            ratio, target, met, $"rel. err {error:E1}");
+    }
+
+    /// <summary>Rows [row0, row0 + 8) × columns [col0, col0 + 256) of C against float64.</summary>
+    private static double CheckCorner(
+        MemoryBuffer1D<ushort, Stride1D.Dense> a, MemoryBuffer1D<ushort, Stride1D.Dense> weightBf16, MemoryBuffer1D<byte, Stride1D.Dense> weightFp8,
+        MemoryBuffer1D<float, Stride1D.Dense> scales, MemoryBuffer1D<float, Stride1D.Dense> c, int m, int n, int k, int row0, int col0, bool fp8)
+    {
+        const int rows = 8, cols = 256;
+        ushort[] aRows = new ushort[(long)rows * k];
+        a.View.SubView((long)row0 * k, aRows.Length).CopyToCPU(aRows);
+        double[] w;
+        if (fp8)
+        {
+            byte[] bytes = new byte[(long)cols * k];
+            weightFp8.View.SubView((long)col0 * k, bytes.Length).CopyToCPU(bytes);
+            float[] s = scales.GetAsArray1D();
+            int scaleCols = (k + 127) / 128;
+            w = new double[bytes.Length];
+            for (int j = 0; j < cols; j++)
+                for (int p = 0; p < k; p++)
+                    w[(long)j * k + p] = LinearWeightsReference.DecodeFp8E4M3(bytes[(long)j * k + p]) * s[((col0 + j) / 128) * scaleCols + p / 128];
+        }
+        else
+        {
+            ushort[] bits = new ushort[(long)cols * k];
+            weightBf16.View.SubView((long)col0 * k, bits.Length).CopyToCPU(bits);
+            w = LinearWeightsReference.DecodeBf16(bits);
+        }
+        double[] reference = TensorCoreGemmReference.Multiply(LinearWeightsReference.DecodeBf16(aRows), w, rows, cols, k);
+        float[] actual = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            float[] line = new float[cols];
+            c.View.SubView((long)(row0 + r) * n + col0, cols).CopyToCPU(line);
+            line.CopyTo(actual, r * cols);
+        }
+        // fp8: the kernel rounds W·scale to bf16 (2^-9 relative per weight).
+        return Verification.Require($"tensor-core gemm {(fp8 ? "fp8" : "bf16")} rows {row0}.. cols {col0}..", actual, reference, fp8 ? 1e-2 : 1e-4);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using KernelSharp.Dsl;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Tools.KernelBench;
+using KernelSharp.Tools.MmaLoopBench;
+
+// The H200 benchmark bundle (tools/gpu/h200-perf.sh runs every verb in one device call). Verbs:
+//   ptx <folder>                         PTX of the mma loops, the mma tile, a reduction and the tensor-core GEMMs (no GPU)
+//   mma                                  CUDA: one mma tile vs float64, then the register-only mma loop variants
+//   kernels [--baselines F] [--out F]    CUDA: issue 6's kernel rows (checked first, then timed) as a markdown table
+//           [--only TEXT]                only the rows whose name contains TEXT
+//   smem                                 CUDA: > 48 KB dynamic shared memory through cuFuncSetAttribute
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+return args.FirstOrDefault() switch
+{
+    "ptx" when args.Length == 2 => WritePtx(args[1]),
+    "mma" => WithCuda(accelerator => MmaCommands.Bench(accelerator).TileOk ? 0 : 1),
+    "kernels" => KernelRows(Option(args, "--baselines"), Option(args, "--out"), Option(args, "--only")),
+    "smem" => WithCuda(SharedMemoryProbe.Run),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: KernelBench ptx <folder> | mma | kernels [--baselines baselines.json] [--out table.md] [--only text] | smem");
+    return 2;
+}
+
+static string? Option(string[] args, string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static int WritePtx(string folder)
+{
+    MmaCommands.WritePtx(folder);
+    MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmBf16))!);
+    MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmFp8))!);
+    return 0;
+}
+
+static int WithCuda(Func<Accelerator, int> body)
+{
+    using var context = Context.Create(builder => builder.Cuda().EnableAlgorithms());
+    if (context.GetCudaDevices().Count == 0)
+    {
+        Console.Error.WriteLine("no CUDA device found");
+        return 1;
+    }
+    KernelSharpIntrinsics.Register(context);
+    using var accelerator = context.CreateCudaAccelerator(0);
+    return body(accelerator);
+}
+
+static int KernelRows(string? baselinesPath, string? outPath, string? only)
+{
+    var baselines = Baselines.Load(baselinesPath);
+    using var device = KernelDevice.Create(KernelBackend.Cuda);
+    Console.WriteLine($"device: {device.Name}, {device.Accelerator.NumMultiprocessors} SMs");
+    var table = new ResultTable();
+    bool Wanted(string what) => only is null || what.Contains(only, StringComparison.OrdinalIgnoreCase);
+
+    double copyTbps = double.NaN;
+    table.Run("HBM copy ceiling (ILGPU float4, 1 GiB)", () =>
+    {
+        copyTbps = CopyCeiling.MeasureTbps(device.Accelerator);
+        double? torch = baselines.CopyTbps;
+        return [new BenchRow("HBM copy ceiling (ILGPU float4, 1 GiB)", $"{ResultTable.F(copyTbps)} TB/s",
+            torch is { } t ? $"PyTorch copy {ResultTable.F(t)} TB/s" : "PyTorch: missing", copyTbps / torch, "ceiling", null)];
+    });
+
+    foreach (var (rows, cols) in GemvBench.Shapes)
+    {
+        if (Wanted("gemv"))
+        {
+            table.Run($"decode GEMV bf16 [{rows}×{cols}]", () => GemvBench.Bf16(device, rows, cols, copyTbps));
+            table.Run($"decode GEMV fp8 [{rows}×{cols}]", () => GemvBench.Fp8(device, rows, cols, copyTbps));
+        }
+    }
+    foreach (int tokens in new[] { 32 * 1024, 128 * 1024 })
+    {
+        if (Wanted("indexer decode"))
+            table.Run($"indexer decode fp8, T = {tokens / 1024}K", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
+    }
+    foreach (int batch in new[] { 1, 8, 32, 64 })
+    {
+        if (Wanted("sparse MLA decode"))
+            table.Run($"sparse MLA decode, batch {batch}", () => SparseMlaBench.Decode(device, batch, copyTbps, baselines));
+    }
+    foreach (var (n, k) in TensorCoreGemmBench.Shapes)
+    {
+        if (Wanted("GEMM"))
+        {
+            table.Run($"prefill GEMM bf16, 4096×{n}×{k}", () => TensorCoreGemmBench.Run(device, 4096, n, k, fp8: false, baselines));
+            table.Run($"prefill GEMM fp8 W, 4096×{n}×{k}", () => TensorCoreGemmBench.Run(device, 4096, n, k, fp8: true, baselines));
+        }
+    }
+    if (Wanted("sparse MLA prefill"))
+        table.Run("sparse MLA prefill, S = 8K", () => SparseMlaBench.Prefill(device, 8192, baselines));
+    if (Wanted("indexer prefill"))
+        table.Run("indexer prefill fp8, S = 8K", () => IndexerBench.Prefill(device, 8192, baselines));
+
+    string markdown = table.ToMarkdown();
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    if (outPath is not null)
+    {
+        string header = $"Kernel rows of issue 6, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {device.Name}" +
+                        (baselines.Gpu is { } gpu ? $"; PyTorch baselines on {gpu}" : "") + "\n\n";
+        File.WriteAllText(outPath, header + markdown);
+    }
+    return table.Rows.Any(r => r.Ours == "FAILED") ? 1 : 0;
+}
