@@ -148,6 +148,11 @@ internal sealed class CpuPathPlan
                 Fail(statement, "SharedMemory.Allocate is not a top-level 'var name = SharedMemory.Allocate<T>(n);' declaration");
                 return items;
             }
+            if (JumpsOutOf(statement) is { } jump)
+            {
+                Fail(jump, "a break, continue or goto leaves a loop that holds collectives (the group runs that loop once, each thread segment in turn)");
+                return items;
+            }
             if (current == null)
             {
                 current = new CpuThreadSegment(nextRegion++);
@@ -192,6 +197,24 @@ internal sealed class CpuPathPlan
             }
         }
         return items;
+    }
+
+    /// <summary>A break/continue whose loop is not inside <paramref name="statement"/>, or any goto.</summary>
+    private static SyntaxNode? JumpsOutOf(StatementSyntax statement)
+    {
+        foreach (var node in statement.DescendantNodesAndSelf())
+        {
+            if (node is GotoStatementSyntax)
+                return node;
+            if (node is not (BreakStatementSyntax or ContinueStatementSyntax))
+                continue;
+            bool bound = node.Ancestors().TakeWhile(a => a != statement.Parent).Any(a =>
+                a is ForStatementSyntax or WhileStatementSyntax or DoStatementSyntax or ForEachStatementSyntax
+                || (node is BreakStatementSyntax && a is SwitchStatementSyntax));
+            if (!bound)
+                return node;
+        }
+        return null;
     }
 
     private bool IsGroupUniform(LocalDeclarationStatementSyntax declaration)
@@ -318,115 +341,4 @@ internal sealed class CpuPathPlan
             Hoisted.Add(pair.Key);
         }
     }
-}
-
-/// <summary>A [Start, End) span of the kernel body text.</summary>
-internal readonly struct TextSpanLike
-{
-    public TextSpanLike(int start, int end)
-    {
-        Start = start;
-        End = end;
-    }
-
-    public int Start { get; }
-
-    public int End { get; }
-}
-
-internal abstract class CpuItem
-{
-}
-
-/// <summary>Statements run for every thread of the group, one thread after the other.</summary>
-internal sealed class CpuThreadSegment : CpuItem
-{
-    public CpuThreadSegment(int region) => Region = region;
-
-    public int Region { get; }
-
-    public List<StatementSyntax> Statements { get; } = new();
-
-    /// <summary>Collectives whose result this segment reads first.</summary>
-    public List<CpuCollective> Prologues { get; } = new();
-
-    /// <summary>Collectives whose argument this segment stores last.</summary>
-    public List<CpuCollective> Gathers { get; } = new();
-}
-
-/// <summary>A statement run once per group: a const local or a shared-memory array (<see cref="Allocation"/> set).</summary>
-internal sealed class CpuGroupStatement : CpuItem
-{
-    public CpuGroupStatement(StatementSyntax statement, BodySite? allocation)
-    {
-        Statement = statement;
-        Allocation = allocation;
-    }
-
-    public StatementSyntax Statement { get; }
-
-    public BodySite? Allocation { get; }
-}
-
-/// <summary>A <c>for</c> loop with group-uniform bounds whose body holds collectives: run once per group.</summary>
-internal sealed class CpuGroupLoop : CpuItem
-{
-    public CpuGroupLoop(ForStatementSyntax loop, List<CpuItem> items)
-    {
-        Loop = loop;
-        Items = items;
-    }
-
-    public ForStatementSyntax Loop { get; }
-
-    public List<CpuItem> Items { get; }
-}
-
-/// <summary>A collective statement: <c>Barrier();</c>, <c>var x = Op(arg);</c> or <c>x = Op(arg);</c>.</summary>
-internal sealed class CpuCollective : CpuItem
-{
-    public CpuCollective(int index, StatementSyntax statement, BodySite site, InvocationExpressionSyntax call, string scope, string argumentType, string resultType)
-    {
-        Index = index;
-        Statement = statement;
-        Site = site;
-        Call = call;
-        Scope = scope;
-        ArgumentType = argumentType;
-        ResultType = resultType;
-    }
-
-    public int Index { get; }
-
-    public StatementSyntax Statement { get; }
-
-    public BodySite Site { get; }
-
-    public InvocationExpressionSyntax Call { get; }
-
-    public string Scope { get; }
-
-    public string ArgumentType { get; }
-
-    public string ResultType { get; }
-
-    public bool Uniform => Site.Flag;
-
-    public string Combine => Site.Text;
-
-    public ExpressionSyntax? Argument { get; init; }
-
-    public VariableDeclaratorSyntax? DeclaredLocal { get; init; }
-
-    public IdentifierNameSyntax? AssignedTarget { get; init; }
-
-    public bool HasResult => ResultType != "void" && (DeclaredLocal != null || AssignedTarget != null);
-
-    public int ArgumentRegion { get; set; }
-
-    public bool OwnArgumentLoop { get; set; }
-
-    public int ResultRegion { get; set; }
-
-    public bool OwnResultLoop { get; set; }
 }

@@ -83,7 +83,8 @@ internal static class KernelParser
         namedConstants.AddRange(LaunchExpressionConstants(groupSize, context.SemanticModel, body.SpanStart));
 
         var root = (CompilationUnitSyntax)syntax.SyntaxTree.GetRoot(cancellation);
-        var usings = root.Usings.Select(u => u.ToString().Trim()).ToEquatableArray();
+        // Global usings already apply to the generated file; repeating them would be a compiler warning.
+        var usings = root.Usings.Where(u => u.GlobalKeyword.RawKind == 0).Select(u => u.ToString().Trim()).ToEquatableArray();
         var namespaceUsings = syntax.Ancestors().OfType<BaseNamespaceDeclarationSyntax>().Reverse()
             .SelectMany(n => n.Usings).Select(u => u.ToString().Trim()).ToEquatableArray();
         string ns = method.ContainingNamespace.IsGlobalNamespace ? "" : method.ContainingNamespace.ToDisplayString();

@@ -139,4 +139,22 @@ public static partial class MlaTile
             output[outputStart + i] = sum > 0f ? accumulator[i] / sum : 0f;
         }
     }
+
+    /// <summary>
+    /// A slice's result for <see cref="MlaKernels.CombineMlaSplits"/>: the unnormalized accumulator
+    /// (<c>partialOutput</c> rows <c>firstRow + h</c>, L floats each) and (running max, running sum) per head.
+    /// </summary>
+    public static void WritePartial(
+        ArrayView<float> accumulator, ArrayView<float> runningMax, ArrayView<float> runningSum,
+        ArrayView<float> partialOutput, ArrayView<float> partialStats, long firstRow,
+        int headsHere, int latentDim, int thread, int threads)
+    {
+        for (int i = thread; i < headsHere * latentDim; i += threads)
+            partialOutput[firstRow * latentDim + i] = accumulator[i];
+        for (int h = thread; h < headsHere; h += threads)
+        {
+            partialStats[(firstRow + h) * 2] = runningMax[h];
+            partialStats[(firstRow + h) * 2 + 1] = runningSum[h];
+        }
+    }
 }

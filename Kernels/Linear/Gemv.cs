@@ -10,7 +10,8 @@ namespace KernelSharp.Kernels.Linear;
 /// </summary>
 /// <remarks>
 /// Two shapes of the same kernel, picked by the <c>groupSize</c> constant:
-/// 1 — one thread per row calling a <see cref="KsVector"/> span intrinsic (TensorPrimitives on the CPU path);
+/// 1 — one thread per row calling a span intrinsic (<see cref="KsVector"/>, <see cref="Fp8RowDot"/>: TensorPrimitives
+/// on the CPU path);
 /// 128 — the GPU form: the group strides over the row with 16-byte loads (4 floats, 8 bf16, 16 fp8 values per
 /// access, consecutive threads on consecutive 16-byte chunks) and ends with one group reduction.
 /// Rows whose length breaks the 16-byte alignment fall back to a strided scalar loop.
@@ -86,7 +87,9 @@ public static partial class GemvKernels
         long weightStart = (long)row * cols;
         long inputStart = (long)item * cols;
         long scaleStart = (long)(row / GemvRowParts.Fp8Block) * ((cols + GemvRowParts.Fp8Block - 1) / GemvRowParts.Fp8Block);
-        float partial = GemvRowParts.StridedDotFp8(weight, weightStart, scaleInv, scaleStart, input, inputStart, cols, thread, groupSize);
+        float partial = groupSize == 1
+            ? Fp8RowDot.Dot(weight, weightStart, scaleInv, scaleStart, input, inputStart, cols)
+            : GemvRowParts.StridedDotFp8(weight, weightStart, scaleInv, scaleStart, input, inputStart, cols, thread, groupSize);
         float total = KsGroup.Sum(partial);
         if (thread == 0)
             output[(long)item * rows + row] = total;

@@ -201,6 +201,28 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void KS0009_BreakOutOfAGroupLoopHasNoCpuPath()
+    {
+        var run = GeneratorHarness.Run(KernelSources.InClass("""
+                [Kernel(Grid = "1", GroupSize = "32")]
+                public static void K(ArrayView<float> x, int tiles)
+                {
+                    for (int tile = 0; tile < tiles; tile++)
+                    {
+                        if (x[tile] < 0)
+                            break;
+                        x[tile * 32 + Group.IdxX] += 1;
+                        KsGroup.Barrier();
+                    }
+                }
+            """));
+        var diagnostic = Assert.Single(run.GeneratorDiagnostics);
+        Assert.Equal("KS0009", diagnostic.Id);
+        Assert.Contains("break, continue or goto", Message(diagnostic));
+        Assert.Empty(run.CompileProblems);
+    }
+
+    [Fact]
     public void KS0010_SharedMemoryLengthNotConstant() =>
         Assert.Contains("'n'", Message(Single(KernelSources.InClass("""
                 [Kernel(GroupSize = "32")]

@@ -16,10 +16,12 @@ public sealed class ExecutionTests
 {
     private const float Tolerance = 1e-5f;
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(KernelBackend.FastCpu, 1000)]
     [InlineData(KernelBackend.IlgpuCpu, 300)]
     [InlineData(KernelBackend.FastCpu, 1)]
+    [InlineData(KernelBackend.Cuda, 100_000)]
+    [InlineData(KernelBackend.OpenCL, 1000)]
     public void VectorAddMatchesReference(KernelBackend backend, int n)
     {
         var device = TestDevices.Get(backend);
@@ -35,11 +37,13 @@ public sealed class ExecutionTests
         Numerics.AssertClose(References.VectorAdd(a, b), dc.GetAsArray1D(), 0f, $"VectorAdd on {backend}");
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(KernelBackend.FastCpu, 64)]   // specialized variant (cols folded)
     [InlineData(KernelBackend.FastCpu, 100)]  // generic variant
     [InlineData(KernelBackend.IlgpuCpu, 64)]
     [InlineData(KernelBackend.IlgpuCpu, 100)]
+    [InlineData(KernelBackend.Cuda, 256)]
+    [InlineData(KernelBackend.Cuda, 4000)]
     public void RmsNormMatchesReference(KernelBackend backend, int cols)
     {
         const int rows = 5;
@@ -57,9 +61,10 @@ public sealed class ExecutionTests
         Numerics.AssertClose(References.RmsNorm(x, weight, rows, cols, eps), dy.GetAsArray1D(), Tolerance, $"RmsNorm {rows}x{cols} on {backend}");
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(KernelBackend.FastCpu, 3, 200)]
     [InlineData(KernelBackend.IlgpuCpu, 3, 50)]
+    [InlineData(KernelBackend.Cuda, 64, 1000)]
     public void SoftmaxMatchesReference(KernelBackend backend, int rows, int cols)
     {
         var device = TestDevices.Get(backend);
@@ -156,11 +161,13 @@ public sealed class ExecutionTests
             Assert.NotNull(typeof(TestKernels).GetMethod(variant.Method));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(KernelBackend.FastCpu, 64)]   // k folded: the k-loop is unrolled in the variant
     [InlineData(KernelBackend.FastCpu, 48)]   // generic variant
     [InlineData(KernelBackend.IlgpuCpu, 64)]
     [InlineData(KernelBackend.IlgpuCpu, 32)]
+    [InlineData(KernelBackend.Cuda, 64)]      // mma.sync through the PTX intrinsic
+    [InlineData(KernelBackend.Cuda, 256)]
     public void TensorCoreGemmMatchesReference(KernelBackend backend, int k)
     {
         const int m = 32, n = 16;

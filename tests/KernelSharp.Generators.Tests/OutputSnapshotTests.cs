@@ -53,6 +53,42 @@ public sealed class OutputSnapshotTests
         Snapshot.Match(Generate(KernelSources.Plain, "Fill"), "Generic_Fill");
 
     [Fact]
+    public void KernelInNestedTypeWithAliasesAndGlobalUsingsCompiles()
+    {
+        var run = GeneratorHarness.Run("""
+            global using System;
+            using ILGPU;
+            using Views = ILGPU.ArrayView<float>;
+            using KernelSharp.Dsl;
+
+            namespace Deep.Space;
+
+            public static partial class Outer
+            {
+                public static partial class Inner
+                {
+                    private const int Width = 4;
+
+                    [Kernel(Grid = "n", GroupSize = "32")]
+                    public static void Copy(Views source, Views target, int n)
+                    {
+                        for (int k = 0; k < Width; k++)
+                            target[(long)Grid.IdxX * 32 * Width + Group.IdxX * Width + k] = source[(long)Grid.IdxX * 32 * Width + Group.IdxX * Width + k];
+                    }
+                }
+            }
+            """);
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.CompileProblems);
+        string source = run.Generated(".Copy.g.cs");
+        Assert.Contains("static partial class Outer", source);
+        Assert.Contains("static partial class Inner", source);
+        Assert.Contains("using Views = ILGPU.ArrayView<float>;", source);
+        Assert.Contains("const int k = 3;", source); // the class constant Width folded and the loop unrolled
+        Assert.DoesNotContain("global using", source);
+    }
+
+    [Fact]
     public void OutputIsDeterministic()
     {
         string first = Generate(KernelSources.SharedTreeSum, "RowSum");

@@ -1,4 +1,5 @@
 using KernelSharp.Dsl.Launch;
+using Xunit;
 
 namespace KernelSharp.Generators.Tests.Infrastructure;
 
@@ -20,10 +21,38 @@ internal static class TestDevices
 
     public static KernelDevice IlgpuCpu => ilgpuCpu.Value;
 
-    public static KernelDevice Get(KernelBackend backend) => backend switch
+    private static readonly Lazy<KernelDevice?> cuda = new(() => TryCreate(KernelBackend.Cuda));
+    private static readonly Lazy<KernelDevice?> openCL = new(() => TryCreate(KernelBackend.OpenCL));
+
+    /// <summary>The shared device of a backend; GPU backends skip the calling test when this machine has none.</summary>
+    public static KernelDevice Get(KernelBackend backend)
     {
-        KernelBackend.FastCpu => FastCpu,
-        KernelBackend.IlgpuCpu => IlgpuCpu,
-        _ => throw new ArgumentOutOfRangeException(nameof(backend)),
-    };
+        switch (backend)
+        {
+            case KernelBackend.FastCpu:
+                return FastCpu;
+            case KernelBackend.IlgpuCpu:
+                return IlgpuCpu;
+            default:
+                var device = backend == KernelBackend.Cuda ? cuda.Value : openCL.Value;
+                Skip.If(device == null, $"no {backend} device on this machine");
+                return device!;
+        }
+    }
+
+    private static KernelDevice? TryCreate(KernelBackend backend)
+    {
+        try
+        {
+            var device = KernelDevice.Create(backend);
+            if (device.Accelerator.AcceleratorType != ILGPU.Runtime.AcceleratorType.CPU)
+                return device;
+            device.Dispose(); // an OpenCL CPU driver is no GPU
+            return null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or TypeInitializationException)
+        {
+            return null;
+        }
+    }
 }

@@ -74,6 +74,50 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         Tolerance.AssertClose(expected, Download(output), AttentionTolerance, "dense MLA o_lat");
     }
 
+    [SkippableTheory]
+    [InlineData(1)]   // one slice: the same bits as the single-pass kernel
+    [InlineData(3)]   // uneven slices
+    [InlineData(8)]   // more slices than tiles: empty slices must drop out of the merge
+    public void Split_key_attention_matches_reference(int splits)
+    {
+        RequireBackend();
+        var random = NewRandom(50 + splits);
+        int heads = 10;
+        int latentDim = 64;
+        int ropeDim = 16;
+        int cacheRows = 60;
+        int rowLength = latentDim + ropeDim;
+        int[] counts = [50, 0, 17];
+        float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
+        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
+        var keys = counts.Select(c => Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(c).ToArray()).ToArray();
+        var selected = new int[counts.Length * cacheRows];
+        for (int q = 0; q < counts.Length; q++)
+        {
+            keys[q].CopyTo(selected, q * cacheRows);
+        }
+        float scale = MlaShapes.SoftmaxScale(32, ropeDim);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(cache);
+        using var selectedBuffer = Upload(selected);
+        using var countBuffer = Upload(counts);
+        using var partialOutput = Allocate<float>((long)counts.Length * splits * heads * latentDim);
+        using var partialStats = Allocate<float>((long)counts.Length * splits * heads * 2);
+        using var output = Allocate<float>((long)counts.Length * heads * latentDim);
+        SparseMlaSplit(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(partialOutput), V(partialStats),
+            counts.Length, heads, latentDim, ropeDim, cacheRows, splits, scale);
+        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
+        float[] combined = Download(output);
+        double[] expected = MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale);
+        Tolerance.AssertClose(expected, combined, AttentionTolerance, $"split-key sparse MLA o_lat ({splits} splits)");
+        if (splits == 1)
+        {
+            using var single = Allocate<float>((long)counts.Length * heads * latentDim);
+            SparseMla(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(single), counts.Length, heads, latentDim, ropeDim, cacheRows, scale);
+            AssertIdentical(Download(single), combined, "one slice vs the single-pass kernel");
+        }
+    }
+
     [SkippableFact]
     public void Bf16_cache_sparse_equals_dense_and_matches_reference()
     {

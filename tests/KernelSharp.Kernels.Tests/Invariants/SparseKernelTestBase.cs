@@ -139,6 +139,19 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         Launch(typeof(MlaKernels), nameof(MlaKernels.StoreKvCacheBf16), Config((tokenCount * rowLength + 255) / 256, 1, 256),
             rows, kvCache, tokenCount, rowLength, firstRow);
 
+    protected void SparseMlaSplit(ArrayView<float> queries, ArrayView<float> kvCache, ArrayView<int> selected, ArrayView<int> counts,
+        ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttentionSplit), Config(queryCount, (heads + 7) / 8 * splits, 128),
+            queries, kvCache, selected, counts, partialOutput, partialStats, queryCount, heads, latentDim, ropeDim, selectedStride, splits, scale);
+    }
+
+    protected void CombineMlaSplits(ArrayView<float> partialOutput, ArrayView<float> partialStats, ArrayView<float> output,
+        int queryCount, int heads, int latentDim, int splits) =>
+        Launch(typeof(MlaKernels), nameof(MlaKernels.CombineMlaSplits), Config((long)queryCount * heads, (latentDim + 127) / 128, 128),
+            partialOutput, partialStats, output, queryCount, heads, latentDim, splits);
+
     protected void AbsorbQuery(string kernel, object q, object kvB, ArrayView<float> queries, int queryCount, int heads, int nopeDim, int ropeDim, int valueDim, int latentDim) =>
         Launch(typeof(MlaKernels), kernel, Config((long)queryCount * heads, (latentDim + ropeDim + 127) / 128, 128),
             q, kvB, queries, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);

@@ -15,6 +15,7 @@ public abstract class TopKSelectTests(BackendFixture backend) : SparseKernelTest
     [SkippableTheory]
     [InlineData(3, 1000, 37, 256)]     // k not a power of two, length not a multiple of the group
     [InlineData(2, 4099, 2048, 256)]   // DeepSeek's k
+    [InlineData(1, 6000, 5000, 256)]   // k beyond 2048
     [InlineData(2, 50, 49, 256)]       // T = k + 1
     [InlineData(2, 50, 50, 256)]       // k = T: everything
     [InlineData(2, 50, 51, 256)]       // k > T: everything, count = T

@@ -52,28 +52,29 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
     {
         var random = new RandomData();
         var kernels = fixture.Get(kind);
+        // 45 features: not a multiple of any tile or vector width, so every kernel's edge handling runs
         foreach (var rows in new[] { 1, 3, 70 })
         {
-            var x = random.Floats(rows * 48);          // [rows, 48]
-            var weight = random.Floats(37 * 48, 0.2f); // [37, 48]
-            var norm = random.Floats(48);              // [1, 48]
-            var bias = random.Floats(48);              // [1, 48]
-            var addend = random.Floats(rows * 48);
-            Compare(b => b.Linear(b.Upload(x, rows, 48), b.Upload(weight, 37, 48)), kernels, random, $"Linear T={rows}");
-            Compare(b => b.RmsNorm(b.Upload(x, rows, 48), b.Upload(norm, 1, 48), 1e-6f), kernels, random, $"RmsNorm T={rows}");
-            Compare(b => b.LayerNorm(b.Upload(x, rows, 48), b.Upload(norm, 1, 48), b.Upload(bias, 1, 48), 1e-6f), kernels, random, $"LayerNorm T={rows}");
+            var x = random.Floats(rows * 45);          // [rows, 45]
+            var weight = random.Floats(37 * 45, 0.2f); // [37, 45]
+            var norm = random.Floats(45);              // [1, 45]
+            var bias = random.Floats(45);              // [1, 45]
+            var addend = random.Floats(rows * 45);
+            Compare(b => b.Linear(b.Upload(x, rows, 45), b.Upload(weight, 37, 45)), kernels, random, $"Linear T={rows}");
+            Compare(b => b.RmsNorm(b.Upload(x, rows, 45), b.Upload(norm, 1, 45), 1e-6f), kernels, random, $"RmsNorm T={rows}");
+            Compare(b => b.LayerNorm(b.Upload(x, rows, 45), b.Upload(norm, 1, 45), b.Upload(bias, 1, 45), 1e-6f), kernels, random, $"LayerNorm T={rows}");
             Compare(b =>
             {
-                var target = b.Upload(x.ToArray(), rows, 48); // the CPU backend keeps the array: in-place ops get a copy
-                b.AddInPlace(target, b.Upload(addend, rows, 48));
+                var target = b.Upload(x.ToArray(), rows, 45); // the CPU backend keeps the array: in-place ops get a copy
+                b.AddInPlace(target, b.Upload(addend, rows, 45));
                 b.ScaleInPlace(target, -0.75f);
                 return target;
             }, kernels, random, $"AddInPlace/ScaleInPlace T={rows}");
 
-            var gate = random.Floats(40 * 48, 0.3f);   // [I=40, H=48]
-            var up = random.Floats(40 * 48, 0.3f);
-            var down = random.Floats(48 * 40, 0.3f);   // [H, I]
-            Compare(b => b.FeedForward(b.Upload(x, rows, 48), new FeedForwardWeights(b.Upload(gate, 40, 48), b.Upload(up, 40, 48), b.Upload(down, 48, 40))),
+            var gate = random.Floats(40 * 45, 0.3f);   // [I=40, H=45]
+            var up = random.Floats(40 * 45, 0.3f);
+            var down = random.Floats(45 * 40, 0.3f);   // [H, I]
+            Compare(b => b.FeedForward(b.Upload(x, rows, 45), new FeedForwardWeights(b.Upload(gate, 40, 45), b.Upload(up, 40, 45), b.Upload(down, 45, 40))),
                 kernels, random, $"FeedForward T={rows}");
         }
     }
@@ -137,7 +138,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
     {
         var random = new RandomData();
         var kernels = fixture.Get(kind);
-        var dims = new MlaDimensions(Heads: 3, NopeDim: 8, RopeDim: 4, ValueDim: 12, LatentDim: 16);
+        var dims = new MlaDimensions(Heads: 10, NopeDim: 8, RopeDim: 4, ValueDim: 12, LatentDim: 16); // 10 heads: two head blocks of the kernel, one partial
         const int rows = 7, context = 24, k = 5;
         var q = random.Floats(rows * dims.Heads * dims.QueryHeadDim);
         var kvB = random.Floats(dims.Heads * (dims.NopeDim + dims.ValueDim) * dims.LatentDim, 0.3f);

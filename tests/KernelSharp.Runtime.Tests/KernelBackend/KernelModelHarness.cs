@@ -30,18 +30,25 @@ internal sealed class KernelModelHarness : IDisposable
 
     public ModelConfig Config { get; }
 
-    /// <summary>Appends tokens to the sequence; logits [tokens.Length × vocab].</summary>
-    public float[] Prefill(ReadOnlySpan<int> tokens)
+    /// <summary>Appends tokens to the harness's own sequence; logits [tokens.Length × vocab].</summary>
+    public float[] Prefill(ReadOnlySpan<int> tokens) => Forward((cache, tokens.ToArray()));
+
+    /// <summary>Another sequence's caches (dispose it after use).</summary>
+    public LatentKvCache NewSequence(int maxContext) => new(backend, Config, maxContext);
+
+    /// <summary>One forward pass over several sequences, each continuing its cache → logits [all rows × vocab], sequence by sequence.</summary>
+    public float[] Forward(params (LatentKvCache Cache, int[] Tokens)[] sequences)
     {
         var batch = new ForwardBatch();
-        batch.Add(cache, tokens.Length);
-        using var logits = transformer.Forward(tokens, batch, allRows: true, trace: null);
+        foreach (var (sequence, tokens) in sequences)
+        {
+            batch.Add(sequence, tokens.Length);
+        }
+
+        using var logits = transformer.Forward(sequences.SelectMany(s => s.Tokens).ToArray(), batch, allRows: true, trace: null);
         batch.Commit();
         return backend.Download(logits);
     }
 
-    public void Dispose()
-    {
-        cache.Dispose();
-    }
+    public void Dispose() => cache.Dispose();
 }

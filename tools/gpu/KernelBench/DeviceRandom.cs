@@ -10,6 +10,16 @@ namespace KernelSharp.Tools.KernelBench;
 /// </summary>
 public static class DeviceRandom
 {
+    private static readonly Dictionary<(Accelerator, string), Delegate> Loaded = [];
+
+    /// <summary>Each fill kernel is compiled once per accelerator (a compile costs ~0.4 s; the benchmarks fill dozens of buffers).</summary>
+    private static T Cached<T>(Accelerator accelerator, string name, Func<Accelerator, T> load) where T : Delegate
+    {
+        if (!Loaded.TryGetValue((accelerator, name), out var kernel))
+            Loaded[(accelerator, name)] = kernel = load(accelerator);
+        return (T)kernel;
+    }
+
     /// <summary>Uniform in [-scale, scale).</summary>
     public static void Uniform(Accelerator accelerator, ArrayView<float> target, uint seed, float scale = 1f)
         => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, uint, float>(UniformKernel)((int)target.Length, target, seed, scale);

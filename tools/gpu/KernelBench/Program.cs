@@ -13,6 +13,7 @@ using KernelSharp.Tools.MmaLoopBench;
 //   mma                                  CUDA: one mma tile vs float64, then the register-only mma loop variants
 //   kernels [--baselines F] [--out F]    CUDA: issue 6's kernel rows (checked first, then timed) as a markdown table
 //           [--only TEXT]                only the rows whose name contains TEXT
+//           [--smoke]                    tiny shapes on the generated CPU path: checks the harness itself without a GPU
 //   smem                                 CUDA: > 48 KB dynamic shared memory through cuFuncSetAttribute
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -20,14 +21,14 @@ return args.FirstOrDefault() switch
 {
     "ptx" when args.Length == 2 => WritePtx(args[1]),
     "mma" => WithCuda(accelerator => MmaCommands.Bench(accelerator).TileOk ? 0 : 1),
-    "kernels" => KernelRows(Option(args, "--baselines"), Option(args, "--out"), Option(args, "--only")),
+    "kernels" => KernelRows(Option(args, "--baselines"), Option(args, "--out"), Option(args, "--only"), args.Contains("--smoke")),
     "smem" => WithCuda(SharedMemoryProbe.Run),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: KernelBench ptx <folder> | mma | kernels [--baselines baselines.json] [--out table.md] [--only text] | smem");
+    Console.Error.WriteLine("usage: KernelBench ptx <folder> | mma | kernels [--baselines baselines.json] [--out table.md] [--only text] [--smoke] | smem");
     return 2;
 }
 
@@ -58,24 +59,27 @@ static int WithCuda(Func<Accelerator, int> body)
     return body(accelerator);
 }
 
-static int KernelRows(string? baselinesPath, string? outPath, string? only)
+static int KernelRows(string? baselinesPath, string? outPath, string? only, bool smoke)
 {
     var baselines = Baselines.Load(baselinesPath);
-    using var device = KernelDevice.Create(KernelBackend.Cuda);
+    using var device = KernelDevice.Create(smoke ? KernelBackend.FastCpu : KernelBackend.Cuda);
+    var shapes = smoke ? BenchShapes.Smoke : BenchShapes.H200;
     Console.WriteLine($"device: {device.Name}, {device.Accelerator.NumMultiprocessors} SMs");
-    var table = new ResultTable();
+    string header = $"Kernel rows of issue 6, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {device.Name}" +
+                    (baselines.Gpu is { } gpu ? $"; PyTorch baselines on {gpu}" : "") + "\n\n";
+    var table = new ResultTable(outPath, header);
     bool Wanted(string what) => only is null || what.Contains(only, StringComparison.OrdinalIgnoreCase);
 
     double copyTbps = double.NaN;
     table.Run("HBM copy ceiling (ILGPU float4, 1 GiB)", () =>
     {
-        copyTbps = CopyCeiling.MeasureTbps(device.Accelerator);
+        copyTbps = CopyCeiling.MeasureTbps(device.Accelerator, shapes.CopyFloats);
         double? torch = baselines.CopyTbps;
         return [new BenchRow("HBM copy ceiling (ILGPU float4, 1 GiB)", $"{ResultTable.F(copyTbps)} TB/s",
             torch is { } t ? $"PyTorch copy {ResultTable.F(t)} TB/s" : "PyTorch: missing", copyTbps / torch, "ceiling", null)];
     });
 
-    foreach (var (rows, cols) in GemvBench.Shapes)
+    foreach (var (rows, cols) in shapes.Gemv)
     {
         if (Wanted("gemv"))
         {
@@ -83,37 +87,31 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only)
             table.Run($"decode GEMV fp8 [{rows}×{cols}]", () => GemvBench.Fp8(device, rows, cols, copyTbps));
         }
     }
-    foreach (int tokens in new[] { 32 * 1024, 128 * 1024 })
+    foreach (int tokens in shapes.IndexerDecodeTokens)
     {
         if (Wanted("indexer decode"))
             table.Run($"indexer decode fp8, T = {tokens / 1024}K", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
     }
-    foreach (int batch in new[] { 1, 8, 32, 64 })
+    foreach (int batch in shapes.MlaDecodeBatches)
     {
         if (Wanted("sparse MLA decode"))
             table.Run($"sparse MLA decode, batch {batch}", () => SparseMlaBench.Decode(device, batch, copyTbps, baselines));
     }
-    foreach (var (n, k) in TensorCoreGemmBench.Shapes)
+    foreach (var (n, k) in shapes.Gemm)
     {
+        int m = shapes.GemmM;
         if (Wanted("GEMM"))
         {
-            table.Run($"prefill GEMM bf16, 4096×{n}×{k}", () => TensorCoreGemmBench.Run(device, 4096, n, k, fp8: false, baselines));
-            table.Run($"prefill GEMM fp8 W, 4096×{n}×{k}", () => TensorCoreGemmBench.Run(device, 4096, n, k, fp8: true, baselines));
+            table.Run($"prefill GEMM bf16, {m}×{n}×{k}", () => TensorCoreGemmBench.Run(device, m, n, k, fp8: false, baselines));
+            table.Run($"prefill GEMM fp8 W, {m}×{n}×{k}", () => TensorCoreGemmBench.Run(device, m, n, k, fp8: true, baselines));
         }
     }
     if (Wanted("sparse MLA prefill"))
-        table.Run("sparse MLA prefill, S = 8K", () => SparseMlaBench.Prefill(device, 8192, baselines));
+        table.Run($"sparse MLA prefill, S = {shapes.PrefillTokens}", () => SparseMlaBench.Prefill(device, shapes.PrefillTokens, baselines));
     if (Wanted("indexer prefill"))
-        table.Run("indexer prefill fp8, S = 8K", () => IndexerBench.Prefill(device, 8192, baselines));
+        table.Run($"indexer prefill fp8, S = {shapes.PrefillTokens}", () => IndexerBench.Prefill(device, shapes.PrefillTokens, baselines));
 
-    string markdown = table.ToMarkdown();
     Console.WriteLine();
-    Console.WriteLine(markdown);
-    if (outPath is not null)
-    {
-        string header = $"Kernel rows of issue 6, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {device.Name}" +
-                        (baselines.Gpu is { } gpu ? $"; PyTorch baselines on {gpu}" : "") + "\n\n";
-        File.WriteAllText(outPath, header + markdown);
-    }
+    Console.WriteLine(table.ToMarkdown());
     return table.Rows.Any(r => r.Ours == "FAILED") ? 1 : 0;
 }

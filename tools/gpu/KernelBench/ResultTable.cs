@@ -7,7 +7,7 @@ namespace KernelSharp.Tools.KernelBench;
 public sealed record BenchRow(string What, string Ours, string Baseline, double? Ratio, string Target, bool? Met, string Note = "");
 
 /// <summary>Collects rows as the benchmarks run (a failing benchmark becomes a row saying so) and renders markdown.</summary>
-public sealed class ResultTable
+public sealed class ResultTable(string? outPath = null, string header = "")
 {
     private readonly List<BenchRow> rows = [];
 
@@ -17,6 +17,9 @@ public sealed class ResultTable
     {
         rows.Add(row);
         Console.WriteLine($"ROW | {row.What} | {row.Ours} | {row.Baseline} | {Format(row.Ratio)} | {row.Target} | {Met(row.Met)} | {row.Note}");
+        // Rewritten after every row: a run cut short by the device call's time limit still leaves the rows it measured.
+        if (outPath is not null)
+            File.WriteAllText(outPath, header + ToMarkdown());
     }
 
     /// <summary>Runs one benchmark; an exception (wrong result, missing kernel, launch failure) is recorded as a failed row.</summary>

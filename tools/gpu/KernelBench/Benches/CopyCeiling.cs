@@ -10,26 +10,25 @@ namespace KernelSharp.Tools.KernelBench;
 /// </summary>
 public static class CopyCeiling
 {
-    public const long Floats = 1L << 28; // 1 GiB of fp32
-
-    public static double MeasureTbps(Accelerator accelerator)
+    /// <summary>floats: 2^28 (1 GiB) on the GPU; a multiple of 4096.</summary>
+    public static double MeasureTbps(Accelerator accelerator, long floats)
     {
-        using var source = accelerator.Allocate1D<float>(Floats); // [2^28]
-        using var target = accelerator.Allocate1D<float>(Floats); // [2^28]
+        using var source = accelerator.Allocate1D<float>(floats); // [floats]
+        using var target = accelerator.Allocate1D<float>(floats); // [floats]
         DeviceRandom.Uniform(accelerator, source.View, 11);
         var copy = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(CopyFloat4);
         int groups = accelerator.NumMultiprocessors * 8;
         var config = new KernelConfig(groups, 256);
-        int vectors = (int)(Floats / 4);
+        int vectors = (int)(floats / 4);
         double ms = GpuTiming.MedianMilliseconds(accelerator, _ => copy(config, source.View, target.View, vectors), 5, 9);
 
         float[] head = new float[4096];
         float[] copied = new float[4096];
-        source.View.SubView(Floats - 4096, 4096).CopyToCPU(head);
-        target.View.SubView(Floats - 4096, 4096).CopyToCPU(copied);
+        source.View.SubView(floats - 4096, 4096).CopyToCPU(head);
+        target.View.SubView(floats - 4096, 4096).CopyToCPU(copied);
         if (!head.AsSpan().SequenceEqual(copied))
             throw new InvalidOperationException("float4 copy: the copied tail differs from the source");
-        return 2.0 * Floats * sizeof(float) / (ms * 1e-3) / 1e12;
+        return 2.0 * floats * sizeof(float) / (ms * 1e-3) / 1e12;
     }
 
     /// <summary>target[i] = source[i] in 16-byte vectors; <paramref name="vectors"/> = length / 4.</summary>
