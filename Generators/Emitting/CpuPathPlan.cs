@@ -51,6 +51,9 @@ internal sealed class CpuPathPlan
 
     public HashSet<int> Hoisted { get; } = new();
 
+    /// <summary>Locals that only copy a per-thread index (local id → its CPU expression, e.g. <c>ks_t</c>).</summary>
+    public Dictionary<int, string> ThreadAliases { get; } = new();
+
     public string? Failure { get; private set; }
 
     public bool HasReturns { get; private set; }
@@ -110,6 +113,12 @@ internal sealed class CpuPathPlan
                 MarkRegion(statement, GroupRegion);
                 continue;
             }
+            // A top-level alias of a thread index (int thread = Group.IdxX;) is replaced by the runner's index itself.
+            if (topLevel && TryThreadAlias(statement, out int aliasId, out string aliasText))
+            {
+                ThreadAliases[aliasId] = aliasText;
+                continue;
+            }
             // A top-level local that is the same for every thread (from parameters, Grid.IdxX, constants) and never
             // reassigned is computed once per group, so it needs no per-thread array.
             if (topLevel && statement is LocalDeclarationStatementSyntax uniform && IsGroupUniform(uniform))
@@ -132,6 +141,12 @@ internal sealed class CpuPathPlan
             if (statement is ForStatementSyntax loop && Contains(loop, SiteKind.Collective))
             {
                 current = null;
+                var loopVariables = loop.Declaration?.Variables.Select(v => v.Identifier.Text) ?? Enumerable.Empty<string>();
+                if (loopVariables.Any(Specialization.BodyConstants.AssignedNames(loop.Statement).Contains))
+                {
+                    Fail(loop, "the body of a loop holding collectives writes its loop variable (every thread would write it)");
+                    return items;
+                }
                 foreach (var part in HeaderParts(loop))
                     MarkRegion(part, GroupRegion);
                 var inner = loop.Statement is BlockSyntax block ? block.Statements : SyntaxFactory.SingletonList(loop.Statement);
@@ -197,6 +212,23 @@ internal sealed class CpuPathPlan
             }
         }
         return items;
+    }
+
+    private bool TryThreadAlias(StatementSyntax statement, out int id, out string replacement)
+    {
+        id = -1;
+        replacement = "";
+        if (statement is not LocalDeclarationStatementSyntax { Modifiers.Count: 0, Declaration.Variables: { Count: 1 } variables }
+            || variables[0].Initializer?.Value is not { } value
+            || assignedNames.Contains(variables[0].Identifier.Text)
+            || SiteAt(value.SpanStart, value.Span.Length, SiteKind.ThreadIndex) is not { } geometry
+            || CpuSiteRewriter.ThreadGeometry(geometry.Text) is not { } text
+            || SiteAt(variables[0].Identifier.SpanStart, variables[0].Identifier.Span.Length, SiteKind.LocalDeclarator) is not { } declarator
+            || Kernel.Locals[declarator.Number].TypeText != "int")
+            return false;
+        id = declarator.Number;
+        replacement = text;
+        return true;
     }
 
     /// <summary>A break/continue whose loop is not inside <paramref name="statement"/>, or any goto.</summary>

@@ -46,6 +46,11 @@ internal sealed class CpuSiteRewriter : CSharpSyntaxRewriter
         ["Warp.IsLastLane"] = ("((ks_t & 31) == 31)", false),
     };
 
+    /// <summary>The CPU expression of a per-thread index (Group.IdxX → ks_t), or null for uniform or unknown geometry.</summary>
+    public static string? ThreadGeometry(string text) =>
+        Geometry.TryGetValue(text, out var replacement) && !replacement.Uniform && !replacement.Text.StartsWith("new ", System.StringComparison.Ordinal)
+            ? replacement.Text : null;
+
     /// <summary>True for geometry that is the same for every thread of a group (Grid.IdxX, Group.DimX, ...).</summary>
     public static bool IsUniformGeometry(string text) => Geometry.TryGetValue(text, out var replacement) && replacement.Uniform;
 
@@ -77,8 +82,21 @@ internal sealed class CpuSiteRewriter : CSharpSyntaxRewriter
     {
         if (plan.SiteAt(node.SpanStart, node.Span.Length, SiteKind.ThreadIndex) is { } geometry)
             return ReplaceGeometry(node, geometry);
-        if (plan.SiteAt(node.SpanStart, node.Span.Length, SiteKind.LocalReference) is { } reference && plan.Hoisted.Contains(reference.Number))
-            return ParseExpression(HoistedName(plan.Kernel.Locals[reference.Number]) + ThreadIndexer).WithTriviaFrom(node);
+        if (plan.SiteAt(node.SpanStart, node.Span.Length, SiteKind.LocalReference) is { } reference)
+        {
+            if (plan.ThreadAliases.TryGetValue(reference.Number, out var alias))
+            {
+                if (groupLevel)
+                {
+                    Failure ??= $"'{node.Identifier.Text}' (a thread index) is used where the group runs as one (a loop header holding collectives)";
+                    return node;
+                }
+                var expression = ParseExpression(alias);
+                return (expression is IdentifierNameSyntax ? expression : ParenthesizedExpression(expression)).WithTriviaFrom(node);
+            }
+            if (plan.Hoisted.Contains(reference.Number))
+                return ParseExpression(HoistedName(plan.Kernel.Locals[reference.Number]) + ThreadIndexer).WithTriviaFrom(node);
+        }
         return base.VisitIdentifierName(node);
     }
 

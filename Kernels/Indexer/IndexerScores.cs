@@ -4,10 +4,11 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.Indexer;
 
 /// <summary>
-/// Lightning-indexer scores (DSA.md §3, steps 5): <c>I[s,t] = Σ_h w[s,h]·ReLU(scale·q[s,h]·k[t])</c>, −∞ where the
-/// key is in the query's future. One thread per (query, key) pair (queries along the grid's X so prefill may exceed 65535 tokens); the key cache is fp32, bf16 or FP8 (see
-/// <see cref="IndexKeyCache"/>). Decode is the same kernel with one query; the FP8 decode path with a warp per key
-/// block is <see cref="IndexerKernels.IndexerDecodeFp8"/>.
+/// Lightning-indexer scores (DSA.md §3, lightning indexer step 5): <c>I[s,t] = Σ_h w[s,h]·ReLU(scale·q[s,h]·k[t])</c>,
+/// −∞ where the key is in the query's future. One thread per (query, key) pair, queries along the grid's X (so a
+/// prefill may exceed 65535 tokens); the key cache is fp32, bf16 or FP8 (see <see cref="IndexKeyCache"/>). Decode is
+/// the same kernel with one query; the FP8 decode path with a warp per key block is
+/// <see cref="IndexerKernels.IndexerDecodeFp8"/>.
 /// </summary>
 /// <remarks>
 /// Causality: key t is visible to query s iff <c>t ≤ s + causalOffset</c> (prefill of S new tokens after P cached

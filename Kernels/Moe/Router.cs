@@ -12,8 +12,9 @@ namespace KernelSharp.Kernels.Moe;
 /// </summary>
 /// <remarks>
 /// Ties (equal group scores or equal b) go to the smaller index. Experts are written best first. Experts outside the
-/// kept groups are never picked, as in DeepSeek's inference code (a port that fills them with 0.0 instead differs
-/// only when fewer than k kept experts have b &gt; 0). At most 64 groups (kept groups are a bit mask).
+/// kept groups are never picked, as in DeepSeek's inference code (transformers fills them with 0.0 instead, which
+/// differs only when fewer than k kept experts have b &gt; 0: see <see cref="ZeroFillRouterKernels.RouteZeroFill"/>).
+/// At most 64 groups (kept groups are a bit mask).
 /// The router logits <c>x·W_gateᵀ</c> come from Linear, in fp32.
 /// </remarks>
 public static partial class MoeKernels

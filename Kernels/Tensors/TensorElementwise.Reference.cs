@@ -18,4 +18,6 @@ public static class TensorElementwiseReference
             x[i] *= factor;
         }
     }
+
+    public static int[] FillRange(int start, int count) => Enumerable.Range(start, count).ToArray();
 }

@@ -3,7 +3,7 @@ using KernelSharp.Dsl;
 
 namespace KernelSharp.Kernels.Tensors;
 
-/// <summary>Elementwise updates of a flat buffer: the residual add, a scale, and fills (−∞ score rows, −1 index slots).</summary>
+/// <summary>Elementwise updates of a flat buffer: the residual add, a scale, and fills (−∞ score rows, −1 index slots, positions).</summary>
 public static partial class TensorKernels
 {
     /// <summary>target[i] += addend[i].</summary>
@@ -52,5 +52,17 @@ public static partial class TensorKernels
         int i = Grid.IdxX * 256 + Group.IdxX;
         if (i < count)
             x[i] = value;
+    }
+
+    /// <summary>x[i] = start + i (the positions of a run of consecutive tokens, made on the device without an upload).</summary>
+    [Kernel(Grid = "(count + 255) / 256", GroupSize = "256")]
+    public static void FillRange(
+        ArrayView<int> x, // [count]
+        int start,
+        int count)
+    {
+        int i = Grid.IdxX * 256 + Group.IdxX;
+        if (i < count)
+            x[i] = start + i;
     }
 }

@@ -89,6 +89,27 @@ public sealed class OutputSnapshotTests
     }
 
     [Fact]
+    public void UniformLocalsAndThreadIndexAliasesNeedNoPerThreadArrays()
+    {
+        var run = GeneratorHarness.Run(KernelSources.InClass("""
+                [Kernel(Grid = "rows", GroupSize = "64")]
+                public static void Shift(ArrayView<float> x, int rows)
+                {
+                    int thread = Group.IdxX;
+                    long rowStart = (long)Grid.IdxX * 64;
+                    float mine = x[rowStart + thread];
+                    KsGroup.Barrier();
+                    x[rowStart + (thread + 1) % 64] = mine;
+                }
+            """));
+        Assert.Empty(run.CompileProblems);
+        string source = run.Generated(".Shift.g.cs");
+        Assert.Contains("long rowStart = (long)ks_groupIdxX * 64;", source); // once per group
+        Assert.Contains("x[rowStart + (ks_t + 1) % 64] = ks_mine_2[ks_t];", source); // alias replaced, 'mine' per thread
+        Assert.DoesNotContain("ks_thread_", source);
+    }
+
+    [Fact]
     public void OutputIsDeterministic()
     {
         string first = Generate(KernelSources.SharedTreeSum, "RowSum");

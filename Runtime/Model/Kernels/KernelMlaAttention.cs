@@ -59,7 +59,8 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
             TensorKernels.LaunchCopyBlock(device, latent.View, cache.View, keys, dims.LatentDim, dims.LatentDim, 0, rowLength, 0);
             TensorKernels.LaunchCopyBlock(device, ropeKeys.View, cache.View, keys, dims.RopeDim, dims.RopeDim, 0, rowLength, dims.LatentDim);
 
-            using var positions = storage.Upload(Enumerable.Range(segment.StartPosition, segment.RowCount).ToArray()); // [rows of the segment]
+            using var positions = storage.Buffer<int>(segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
+            TensorKernels.LaunchFillRange(device, positions.View, segment.StartPosition, segment.RowCount);
             var segmentQueries = queries.View.SubView((long)segment.FirstRow * dims.Heads * rowLength, (long)segment.RowCount * dims.Heads * rowLength);
             var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
             if (selected is null)

@@ -4,10 +4,18 @@ using KernelSharp.Dsl.Launch;
 
 namespace KernelSharp.Runtime.Model.Kernels;
 
-/// <summary>Device buffers of one <see cref="KernelDevice"/>: allocation, host ↔ device copies and small index uploads.</summary>
+/// <summary>
+/// Device buffers of one <see cref="KernelDevice"/>: allocation, host ↔ device copies, small index uploads, and the
+/// deferred freeing of retired buffers (freed after the next synchronization, so a GPU queue never waits on a free).
+/// </summary>
 internal sealed class KernelStorage(KernelDevice device) : IDisposable
 {
-    private MemoryBuffer1D<int, Stride1D.Dense>? rowIndices; // [capacity] 0, 1, 2, …: grown on demand, uploaded once per size
+    /// <summary>Retired bytes above which the storage synchronizes and frees them without waiting for a download.</summary>
+    private const long RetiredBytesLimit = 512L << 20;
+
+    private readonly List<IDisposable> retired = [];
+    private long retiredBytes;
+    private DeviceBuffer<int>? rowIndices; // [capacity] 0, 1, 2, …: grown on demand, uploaded once per size
 
     public KernelDevice Device { get; } = device;
 
@@ -24,7 +32,48 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
         return rowIndices.View.SubView(0, count);
     }
 
-    public void Dispose() => rowIndices?.Dispose();
+    /// <summary>Queues <paramref name="buffer"/> to be freed once every kernel queued so far has finished.</summary>
+    public void Retire(IDisposable buffer, long bytes)
+    {
+        if (Device.Accelerator.AcceleratorType == AcceleratorType.CPU)
+        {
+            buffer.Dispose(); // CPU launches have finished when they return
+            return;
+        }
+
+        lock (retired)
+        {
+            retired.Add(buffer);
+            retiredBytes += bytes;
+        }
+
+        if (retiredBytes > RetiredBytesLimit)
+        {
+            Synchronize();
+        }
+    }
+
+    /// <summary>Waits for every queued kernel and copy, then frees the retired buffers.</summary>
+    public void Synchronize()
+    {
+        Device.Synchronize();
+        lock (retired)
+        {
+            foreach (var buffer in retired)
+            {
+                buffer.Dispose();
+            }
+
+            retired.Clear();
+            retiredBytes = 0;
+        }
+    }
+
+    public void Dispose()
+    {
+        rowIndices?.Dispose();
+        Synchronize();
+    }
 
     /// <summary>An uninitialized tensor [rows, columns].</summary>
     public KernelTensor NewTensor(int rows, int columns) => new(Buffer<float>((long)rows * columns), rows, columns);
@@ -33,11 +82,11 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
     public KernelIndexTensor NewIndexTensor(int rows, int columns) => new(Buffer<int>((long)rows * columns), rows, columns);
 
     /// <summary>A buffer of at least one element (empty buffers are refused by some ILGPU backends).</summary>
-    public MemoryBuffer1D<T, Stride1D.Dense> Buffer<T>(long length)
-        where T : unmanaged => Device.Allocate<T>(Math.Max(1, length));
+    public DeviceBuffer<T> Buffer<T>(long length)
+        where T : unmanaged => new(this, Device.Allocate<T>(Math.Max(1, length)));
 
     /// <summary>Host values into a new device buffer [values.Length].</summary>
-    public MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] values)
+    public DeviceBuffer<T> Upload<T>(T[] values)
         where T : unmanaged
     {
         var buffer = Buffer<T>(values.Length);
@@ -55,7 +104,7 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
         where T : unmanaged
     {
         var host = new T[length];
-        Device.Synchronize();
+        Synchronize();
         if (length > 0)
         {
             view.SubView(0, length).CopyToCPU(host);

@@ -7,9 +7,9 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// <summary>A tensor of the kernel backend: a row-major fp32 device buffer [Rows × Columns].</summary>
 internal sealed class KernelTensor : Tensor
 {
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> buffer; // [max(1, Rows·Columns)]: ILGPU refuses empty buffers on some backends
+    private readonly DeviceBuffer<float> buffer; // [max(1, Rows·Columns)]: ILGPU refuses empty buffers on some backends
 
-    public KernelTensor(MemoryBuffer1D<float, Stride1D.Dense> buffer, int rows, int columns)
+    public KernelTensor(DeviceBuffer<float> buffer, int rows, int columns)
         : base(rows, columns)
     {
         if (buffer.Length < (long)rows * columns)
@@ -36,9 +36,9 @@ internal sealed class KernelTensor : Tensor
 /// <summary>An index tensor of the kernel backend: a row-major int32 device buffer [Rows × Columns].</summary>
 internal sealed class KernelIndexTensor : IndexTensor
 {
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> buffer; // [max(1, Rows·Columns)]
+    private readonly DeviceBuffer<int> buffer; // [max(1, Rows·Columns)]
 
-    public KernelIndexTensor(MemoryBuffer1D<int, Stride1D.Dense> buffer, int rows, int columns)
+    public KernelIndexTensor(DeviceBuffer<int> buffer, int rows, int columns)
         : base(rows, columns)
     {
         if (buffer.Length < (long)rows * columns)

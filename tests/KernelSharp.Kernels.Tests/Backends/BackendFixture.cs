@@ -23,8 +23,11 @@
 //   public sealed class RmsNormTests_Cuda(CudaBackend b) : RmsNormTests(b), IClassFixture<CudaBackend>;
 //   public sealed class RmsNormTests_OpenCL(OpenCLBackend b) : RmsNormTests(b), IClassFixture<OpenCLBackend>;
 //
-// A fixture lives as long as its test class (xunit runs the tests of one class one after another), so each class
-// owns one KernelDevice/accelerator and classes run in parallel without sharing device state.
+// A fixture lives as long as its test class. CUDA/OpenCL fixtures own their context and accelerator. FastCpu and
+// IlgpuCpu share ONE process-wide ILGPU CPU accelerator (32-lane warps, groups of at most 256 threads): every
+// simulated lane is an OS thread and its barriers are slow, so keep CPU-accelerator tests to a few groups of a
+// kernel that uses group collectives (a dozen groups of 128–256 threads take seconds on 2 cores).
+// The generated launchers (LaunchName(KernelDevice, ...)) are tested in LauncherTests.cs with their own devices.
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;

@@ -8,7 +8,8 @@ namespace KernelSharp.Kernels.Tests.Backends;
 
 /// <summary>
 /// Base of every per-backend kernel test class (see the comment at the top of BackendFixture.cs): device buffers from
-/// host arrays and back, the skip rule for absent devices, and the generic-kernel launch.
+/// host arrays and back, the skip rule for absent devices, and kernel launches (generated CPU path, folded
+/// variant or the kernel as written).
 /// </summary>
 public abstract class BackendTestBase(BackendFixture backend)
 {
@@ -19,7 +20,7 @@ public abstract class BackendTestBase(BackendFixture backend)
     /// <summary>Call first in every test: an absent GPU or OpenCL device makes the test report as skipped.</summary>
     protected void RequireBackend() => Skip.If(Backend.UnavailableReason is not null, Backend.UnavailableReason);
 
-    /// <summary>A fresh seeded generator per test so failures reproduce; the seed mixes the backend in for variety.</summary>
+    /// <summary>A seeded generator per test: random inputs that reproduce when a test fails.</summary>
     protected static Random NewRandom(int seed) => new(seed);
 
     protected MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] host)

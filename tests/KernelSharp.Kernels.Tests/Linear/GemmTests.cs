@@ -11,18 +11,21 @@ namespace KernelSharp.Kernels.Tests.Linear;
 /// </summary>
 public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backend)
 {
-    public static TheoryData<int, int, int> Shapes => new()
+    public static TheoryData<int, int, int, int> Shapes => new()
     {
-        // m, n, k — kept to a few 64×64 tiles for the CPU accelerator
-        { 1, 1, 1 },
-        { 1, 70, 33 },
-        { 65, 3, 17 },
-        { 20, 66, 150 },
+        // m, n, k, groupSize — kept to a few 64×64 tiles for the CPU accelerator
+        { 1, 1, 1, 256 },
+        { 1, 1, 1, 1 },
+        { 1, 70, 33, 256 },
+        { 65, 3, 17, 256 },
+        { 65, 3, 17, 1 },
+        { 20, 66, 150, 256 },
+        { 70, 130, 260, 1 },
     };
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void F32_matches_reference(int m, int n, int k)
+    public void F32_matches_reference(int m, int n, int k, int groupSize)
     {
         RequireBackend();
         var random = NewRandom(m * 1000 + n * 10 + k);
@@ -33,15 +36,15 @@ public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backen
         using var av = Upload(a);
         using var wv = Upload(weight);
         using var cv = Allocate<float>((long)m * n);
-        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmF32))!, Config((n + 63) / 64, (m + 63) / 64, 256),
-            av.View, wv.View, cv.View, m, n, k);
+        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmF32))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
+            av.View, wv.View, cv.View, m, n, k, groupSize);
 
         Tolerance.AssertClose(expected, Download(cv), GemvTests.LinearTolerance(k), "gemm f32 output");
     }
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void Bf16_matches_reference(int m, int n, int k)
+    public void Bf16_matches_reference(int m, int n, int k, int groupSize)
     {
         RequireBackend();
         var random = NewRandom(m * 1001 + n * 10 + k);
@@ -52,15 +55,15 @@ public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backen
         using var av = Upload(a);
         using var wv = Upload(weight);
         using var cv = Allocate<float>((long)m * n);
-        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmBf16))!, Config((n + 63) / 64, (m + 63) / 64, 256),
-            av.View, wv.View, cv.View, m, n, k);
+        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmBf16))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
+            av.View, wv.View, cv.View, m, n, k, groupSize);
 
         Tolerance.AssertClose(expected, Download(cv), GemvTests.LinearTolerance(k), "gemm bf16 output");
     }
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void Fp8_block_scaled_matches_reference(int m, int n, int k)
+    public void Fp8_block_scaled_matches_reference(int m, int n, int k, int groupSize)
     {
         RequireBackend();
         var random = NewRandom(m * 1002 + n * 10 + k);
@@ -72,8 +75,8 @@ public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backen
         using var wv = Upload(weight);
         using var sv = Upload(scaleInv);
         using var cv = Allocate<float>((long)m * n);
-        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmFp8))!, Config((n + 63) / 64, (m + 63) / 64, 256),
-            av.View, wv.View, sv.View, cv.View, m, n, k);
+        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmFp8))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
+            av.View, wv.View, sv.View, cv.View, m, n, k, groupSize);
 
         Tolerance.AssertClose(expected, Download(cv), GemvTests.LinearTolerance(k), "gemm fp8 output");
     }
