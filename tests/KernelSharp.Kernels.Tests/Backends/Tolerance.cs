@@ -12,9 +12,6 @@ public readonly record struct Tolerance(double Relative, double Absolute)
     /// <summary>fp32 math in a different summation order than the float64 reference.</summary>
     public static Tolerance Fp32 => new(1e-4, 1e-5);
 
-    /// <summary>Results rounded to bf16 (8 bits of mantissa).</summary>
-    public static Tolerance Bf16Output => new(8e-3, 1e-3);
-
     public static void AssertClose(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, Tolerance tolerance, string what)
     {
         if (expected.Length != actual.Length)

@@ -1,0 +1,148 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Tensors;
+using KernelSharp.Runtime.Tests.Model;
+using Xunit;
+
+namespace KernelSharp.Runtime.Tests.KernelModel;
+
+/// <summary>
+/// The kernels written for the model backend, each through its generated launcher against its CPU reference on fresh
+/// random inputs, on the generated fast CPU path and on the ILGPU CPU accelerator.
+/// </summary>
+public sealed class BackendKernelTests(KernelBackendFixture fixture) : IClassFixture<KernelBackendFixture>
+{
+    public static TheoryData<KernelBackend> Kinds => new() { KernelBackend.FastCpu, KernelBackend.IlgpuCpu };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void CopyBlock_matches_reference(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var device = fixture.Get(kind).Device;
+        var source = random.Floats(9 * 13);      // [9, 13]
+        var destination = random.Floats(6 * 11); // [6, 11]
+        var expected = destination.ToArray();
+        TensorCopyReference.CopyBlock(source, expected, 4, 7, 13, 2 * 13 + 5, 11, 11 + 3);
+
+        using var sourceBuffer = Upload(device, source);
+        using var destinationBuffer = Upload(device, destination);
+        TensorKernels.LaunchCopyBlock(device, sourceBuffer.View, destinationBuffer.View, 4, 7, 13, 2 * 13 + 5, 11, 11 + 3);
+
+        Assert.Equal(expected, Download(device, destinationBuffer));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Elementwise_kernels_match_reference(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var device = fixture.Get(kind).Device;
+        var x = random.Floats(300);
+        var addend = random.Floats(300);
+        var expected = x.ToArray();
+        TensorElementwiseReference.AddInPlace(expected, addend);
+        TensorElementwiseReference.ScaleInPlace(expected, 1.75f);
+
+        using var xBuffer = Upload(device, x);
+        using var addendBuffer = Upload(device, addend);
+        using var range = device.Allocate<int>(300);
+        TensorKernels.LaunchAddInPlace(device, xBuffer.View, addendBuffer.View, 300);
+        TensorKernels.LaunchScaleInPlace(device, xBuffer.View, 1.75f, 300);
+        TensorKernels.LaunchFillRange(device, range.View, 17, 300);
+
+        Assert.Equal(expected, Download(device, xBuffer));
+        Assert.Equal(TensorElementwiseReference.FillRange(17, 300), Download(device, range));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void RouteZeroFill_matches_reference(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var device = fixture.Get(kind).Device;
+        const int tokens = 40, experts = 24, groups = 6, kept = 3, topk = 5;
+        var logits = random.Floats(tokens * experts, 4f);
+        // Biases around −1 make many biased scores negative, so dropped experts (scored 0) are often picked.
+        var bias = random.Floats(experts).Select(b => b - 1f).ToArray();
+        foreach (var normalize in new[] { true, false })
+        {
+            var (expectedIds, expectedWeights) = ZeroFillRouterReference.Route(logits, bias, tokens, experts, groups, kept, topk, 2.5f, normalize);
+            using var logitsBuffer = Upload(device, logits);
+            using var biasBuffer = Upload(device, bias);
+            using var scratch = device.Allocate<float>(tokens * (experts + groups));
+            using var ids = device.Allocate<int>(tokens * topk);
+            using var weights = device.Allocate<float>(tokens * topk);
+            ZeroFillRouterKernels.LaunchRouteZeroFill(device, logitsBuffer.View, biasBuffer.View, scratch.View, ids.View, weights.View,
+                tokens, experts, groups, kept, topk, 2.5f, normalize ? 1 : 0);
+
+            Assert.True(expectedIds.SequenceEqual(Download(device, ids)), $"{random}: expert ids differ (normalize {normalize})");
+            Assertions.Close(expectedWeights, Download(device, weights), 1e-6, $"{random}: routing weights (normalize {normalize})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void GatherSlotRows_matches_reference(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var device = fixture.Get(kind).Device;
+        const int tokens = 7, hidden = 150, topk = 3;
+        var x = random.Floats(tokens * hidden);
+        var pairs = Enumerable.Range(0, tokens * topk).OrderBy(_ => random.Next(1000)).ToArray(); // a permutation of the pairs
+        var expected = ExpertRowGatherReference.Gather(x, pairs, 4, 9, hidden, topk);
+
+        using var xBuffer = Upload(device, x);
+        using var pairBuffer = Upload(device, pairs);
+        using var gathered = device.Allocate<float>(9 * hidden);
+        ExpertGatherKernels.LaunchGatherSlotRows(device, xBuffer.View, pairBuffer.View, gathered.View, 4, 9, hidden, topk);
+
+        Assert.Equal(expected, Download(device, gathered));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void CompactSelection_matches_reference(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var device = fixture.Get(kind).Device;
+        const int queries = 70, k = 9;
+        var selected = Enumerable.Range(0, queries * k).Select(_ => random.Next(61) - 1).ToArray(); // −1 slots and keys past a query's position
+        var positions = Enumerable.Range(0, queries).Select(_ => random.Next(50)).ToArray();
+        var expected = SelectionCompactionReference.Compact(selected, positions, k);
+
+        using var selectedBuffer = Upload(device, selected);
+        using var positionBuffer = Upload(device, positions);
+        using var compacted = device.Allocate<int>(queries * k);
+        using var counts = device.Allocate<int>(queries);
+        SelectionKernels.LaunchCompactSelection(device, selectedBuffer.View, positionBuffer.View, compacted.View, counts.View, queries, k);
+
+        var actualKeys = Download(device, compacted);
+        var actualCounts = Download(device, counts);
+        for (var q = 0; q < queries; q++)
+        {
+            Assert.Equal(expected[q].Length, actualCounts[q]);
+            Assert.Equal(expected[q], actualKeys.AsSpan(q * k, actualCounts[q]).ToArray());
+        }
+    }
+
+    private static MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(KernelDevice device, T[] values)
+        where T : unmanaged
+    {
+        var buffer = device.Allocate<T>(values.Length);
+        buffer.View.CopyFromCPU(values);
+        return buffer;
+    }
+
+    private static T[] Download<T>(KernelDevice device, MemoryBuffer1D<T, Stride1D.Dense> buffer)
+        where T : unmanaged
+    {
+        device.Synchronize();
+        var host = new T[buffer.Length];
+        buffer.View.CopyToCPU(host);
+        return host;
+    }
+}
