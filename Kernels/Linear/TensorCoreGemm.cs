@@ -7,10 +7,11 @@ namespace KernelSharp.Kernels.Linear;
 /// <summary>
 /// Prefill GEMM on tensor cores: C[m, n] (fp32) = A[m, k] (bf16, row-major: tokens × in) · W[n, k]ᵀ (the checkpoint's
 /// [out, in] layout), W in bf16 or e4m3 fp8 with 128×128 block scales. A group of 256 threads (8 warps, 2 × 4) owns a
-/// 128×128 tile of C, each warp a 64×32 block held as 16 m16n8 accumulators. k advances 32 at a time through two
+/// 128×128 tile of C, each warp a 64×32 block held as 16 m16n8 accumulators. k advances 32 at a time through three
 /// shared-memory stages: while the tensor cores multiply one stage (ldmatrix.x4 + mma.sync m16n8k16), cp.async fills
-/// the other. Edges (m, n, k not multiples of the tile) are loaded as zeros, and k not a multiple of 8 (16 for fp8)
-/// falls back to element loads. Shared memory: 40 KB static.
+/// the next two, and one barrier per stage suffices (a stage is refilled only after every warp passed the barrier
+/// that follows its last use). Edges (m, n, k not multiples of the tile) are loaded as zeros, and k not a multiple of
+/// 8 (16 for fp8) falls back to element loads. Shared memory: 48 KB static (swizzled rows, no padding).
 /// Groups run m-tile first (grid X = m tiles): the groups resident at once share a few W column blocks and sweep A
 /// (4096 tokens × 7168 bf16 = 58 MB, about the L2), instead of each sweeping all of W (up to 264 MB) again.
 /// On the ILGPU CPU accelerator the intrinsics' portable bodies run the same code (slowly: tests use small shapes).
@@ -27,45 +28,55 @@ public static partial class TensorCoreGemmKernels
         int n,
         int k)
     {
-        var aTiles = SharedMemory.Allocate<ushort>(2 * TileM * RowStride); // [2 stages, 128 (m), 40 (k, 32 used)]
-        var wTiles = SharedMemory.Allocate<ushort>(2 * TileN * RowStride); // [2 stages, 128 (n), 40 (k, 32 used)]
+        var aTiles = SharedMemory.Allocate<ushort>(Stages * TileM * RowStride); // [3 stages, 128 (m), 32 (k)] swizzled
+        var wTiles = SharedMemory.Allocate<ushort>(Stages * TileN * RowStride); // [3 stages, 128 (n), 32 (k)] swizzled
         int thread = Group.IdxX;
         int warp = thread >> 5;
         int lane = thread & 31;
         int rowStart = Grid.IdxX * TileM;
         int colStart = Grid.IdxY * TileN;
-        int aWarpOffset = (warp >> 2) * 64 * RowStride + ALaneOffset(lane); // warp rows 64·(warp / 4)..
-        int wWarpOffset = (warp & 3) * 32 * RowStride + BLaneOffset(lane);  // warp columns 32·(warp % 4)..
+        int aRow = (warp >> 2) * 64; // the warp's 64 rows of the A tile
+        int wRow = (warp & 3) * 32;  // the warp's 32 rows of the W tile (columns of C)
+        int aLane0 = ALaneOffset(lane, 0), aLane1 = ALaneOffset(lane, 1);
+        int wLane0 = BLaneOffset(lane, 0), wLane1 = BLaneOffset(lane, 1);
         int kTiles = (k + TileK - 1) / TileK;
         var acc = new WarpAccumulators();
 
+        // Prologue: stages 0 and 1 in flight, one commit group each (empty when k has a single stage).
         LoadBf16Tile(a, aTiles, 0, m, k, rowStart, 0, thread);
         LoadBf16Tile(weight, wTiles, 0, n, k, colStart, 0, thread);
         TensorCore.CopyAsyncCommit();
+        if (kTiles > 1)
+        {
+            LoadBf16Tile(a, aTiles, StageElements, m, k, rowStart, TileK, thread);
+            LoadBf16Tile(weight, wTiles, StageElements, n, k, colStart, TileK, thread);
+        }
+        TensorCore.CopyAsyncCommit();
+        int stage = 0;
+        int fillStage = 2 * StageElements;
         for (int kt = 0; kt < kTiles; kt++)
         {
-            int stage = (kt & 1) * StageElements;
-            if (kt + 1 < kTiles)
+            TensorCore.CopyAsyncWait(1); // every group but the newest done: stage kt has landed (this thread's part)
+            Group.Barrier();             // ... everyone's part; and every warp is done with stage kt - 1 = fillStage
+            if (kt + 2 < kTiles)
             {
-                int next = StageElements - stage;
-                LoadBf16Tile(a, aTiles, next, m, k, rowStart, (kt + 1) * TileK, thread);
-                LoadBf16Tile(weight, wTiles, next, n, k, colStart, (kt + 1) * TileK, thread);
+                LoadBf16Tile(a, aTiles, fillStage, m, k, rowStart, (kt + 2) * TileK, thread);
+                LoadBf16Tile(weight, wTiles, fillStage, n, k, colStart, (kt + 2) * TileK, thread);
             }
-            TensorCore.CopyAsyncCommit(); // possibly empty: keeps "all but the newest group" meaning "stage kt"
-            TensorCore.CopyAsyncWait(1);
-            Group.Barrier();
-            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage + aWarpOffset, stage + wWarpOffset, acc));
-            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage + aWarpOffset + 16, stage + wWarpOffset + 16, acc));
-            Group.Barrier(); // every warp is done with this stage before the next trip refills it
+            TensorCore.CopyAsyncCommit(); // possibly empty: keeps "all but the newest group" meaning "through stage kt + 1"
+            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage, aRow, wRow, 0, aLane0, wLane0, acc));
+            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage, aRow, wRow, 1, aLane1, wLane1, acc));
+            stage = NextStage(stage);
+            fillStage = NextStage(fillStage);
         }
-        Store(c, acc, m, n, rowStart + (warp >> 2) * 64, colStart + (warp & 3) * 32, lane);
+        Store(c, acc, m, n, rowStart + aRow, colStart + wRow, lane);
     }
 
     /// <summary>
     /// C = A · (W_fp8 · scale)ᵀ: W is e4m3 [n, k] with scaleInv [ceil(n/128), ceil(k/128)] (DeepSeek's
     /// <c>weight_scale_inv</c>, the factor that multiplies the stored value). A W tile (128 rows from a multiple of
     /// 128, 32 k inside one 128 block) has one scale, applied while converting to bf16 for the tensor cores. The fp8
-    /// bytes of the next tile are loaded into registers before the current tile is multiplied, and converted after.
+    /// bytes of stage kt + 2 are loaded into registers before stage kt is multiplied, and converted after.
     /// </summary>
     [Kernel(Grid = "(m + 127) / 128", GridY = "(n + 127) / 128", GroupSize = "256")]
     public static void TensorCoreGemmFp8(
@@ -77,46 +88,54 @@ public static partial class TensorCoreGemmKernels
         int n,
         int k)
     {
-        var aTiles = SharedMemory.Allocate<ushort>(2 * TileM * RowStride); // [2 stages, 128 (m), 40 (k, 32 used)]
-        var wTiles = SharedMemory.Allocate<ushort>(2 * TileN * RowStride); // [2 stages, 128 (n), 40 (k, 32 used)] scaled bf16
+        var aTiles = SharedMemory.Allocate<ushort>(Stages * TileM * RowStride); // [3 stages, 128 (m), 32 (k)] swizzled
+        var wTiles = SharedMemory.Allocate<ushort>(Stages * TileN * RowStride); // [3 stages, 128 (n), 32 (k)] swizzled, scaled bf16
         int thread = Group.IdxX;
         int warp = thread >> 5;
         int lane = thread & 31;
         int rowStart = Grid.IdxX * TileM;
         int colStart = Grid.IdxY * TileN;
-        int aWarpOffset = (warp >> 2) * 64 * RowStride + ALaneOffset(lane);
-        int wWarpOffset = (warp & 3) * 32 * RowStride + BLaneOffset(lane);
+        int aRow = (warp >> 2) * 64;
+        int wRow = (warp & 3) * 32;
+        int aLane0 = ALaneOffset(lane, 0), aLane1 = ALaneOffset(lane, 1);
+        int wLane0 = BLaneOffset(lane, 0), wLane1 = BLaneOffset(lane, 1);
         int kTiles = (k + TileK - 1) / TileK;
         int scaleCols = (k + ScaleBlock - 1) / ScaleBlock;
-        long scaleRow = (long)Grid.IdxY * scaleCols; // TileN == ScaleBlock: the group's rows share one scale row
+        long scaleRow = (long)Grid.IdxY * scaleCols; // TileN == ScaleBlock: the group's W rows share one scale row
         var acc = new WarpAccumulators();
 
         LoadBf16Tile(a, aTiles, 0, m, k, rowStart, 0, thread);
         TensorCore.CopyAsyncCommit();
+        if (kTiles > 1)
+            LoadBf16Tile(a, aTiles, StageElements, m, k, rowStart, TileK, thread);
+        TensorCore.CopyAsyncCommit();
         if (kTiles > 0)
             StoreFp8RunAsBf16(wTiles, 0, LoadFp8Run(weight, n, k, colStart, 0, thread), scaleInv[scaleRow], thread);
+        if (kTiles > 1)
+            StoreFp8RunAsBf16(wTiles, StageElements, LoadFp8Run(weight, n, k, colStart, TileK, thread), scaleInv[scaleRow + TileK / ScaleBlock], thread);
+        int stage = 0;
+        int fillStage = 2 * StageElements;
         for (int kt = 0; kt < kTiles; kt++)
         {
-            int stage = (kt & 1) * StageElements;
-            int next = StageElements - stage;
-            int nextK = (kt + 1) * TileK;
-            bool hasNext = kt + 1 < kTiles;
-            var nextRun = new Words4();
-            if (hasNext)
+            TensorCore.CopyAsyncWait(1);
+            Group.Barrier(); // stage kt complete (cp.async and the W stores); stage kt - 1 = fillStage free
+            int fillK = (kt + 2) * TileK;
+            bool fills = kt + 2 < kTiles;
+            var fillRun = new Words4();
+            if (fills)
             {
-                LoadBf16Tile(a, aTiles, next, m, k, rowStart, nextK, thread);
-                nextRun = LoadFp8Run(weight, n, k, colStart, nextK, thread);
+                LoadBf16Tile(a, aTiles, fillStage, m, k, rowStart, fillK, thread);
+                fillRun = LoadFp8Run(weight, n, k, colStart, fillK, thread);
             }
             TensorCore.CopyAsyncCommit();
-            TensorCore.CopyAsyncWait(1);
-            Group.Barrier();
-            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage + aWarpOffset, stage + wWarpOffset, acc));
-            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage + aWarpOffset + 16, stage + wWarpOffset + 16, acc));
-            // The other stage was last read before the previous trip's closing barrier: safe to fill now.
-            if (hasNext)
-                StoreFp8RunAsBf16(wTiles, next, nextRun, scaleInv[scaleRow + nextK / ScaleBlock], thread);
-            Group.Barrier();
+            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage, aRow, wRow, 0, aLane0, wLane0, acc));
+            acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage, aRow, wRow, 1, aLane1, wLane1, acc));
+            // Read two barriers from now, when stage kt + 2 is multiplied; no warp touches fillStage before then.
+            if (fills)
+                StoreFp8RunAsBf16(wTiles, fillStage, fillRun, scaleInv[scaleRow + fillK / ScaleBlock], thread);
+            stage = NextStage(stage);
+            fillStage = NextStage(fillStage);
         }
-        Store(c, acc, m, n, rowStart + (warp >> 2) * 64, colStart + (warp & 3) * 32, lane);
+        Store(c, acc, m, n, rowStart + aRow, colStart + wRow, lane);
     }
 }

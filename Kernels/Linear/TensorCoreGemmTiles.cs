@@ -8,7 +8,9 @@ namespace KernelSharp.Kernels.Linear;
 /// <summary>
 /// Building blocks of <see cref="TensorCoreGemmKernels"/>: the shared-memory tile loaders (cp.async for whole
 /// 16-byte chunks, zero-filling plain loads at the edges, fp8 → bf16 with the block scale), the warp's 64×32 mma step
-/// and the epilogue. Everything a warp keeps in registers is written out field by field (ILGPU 1.5.3 does not unroll
+/// and the epilogue. A stage holds 128 rows × 32 k of bf16 (64 bytes a row, four 16-byte chunks) with the chunks of
+/// each row XOR-swizzled (<see cref="Swizzled"/>), so the 8 rows one ldmatrix reads hit 8 different bank groups
+/// without padding, and three stages fit the 48 KB of static shared memory. Everything a warp keeps in registers is written out field by field (ILGPU 1.5.3 does not unroll
 /// loops, and a register array indexed at run time would go to local memory). Helpers are marked for inlining so the
 /// accumulators never cross a call.
 /// </summary>
@@ -23,15 +25,27 @@ public static class TensorCoreGemmTiles
     /// <summary>k per stage: two m16n8k16 steps.</summary>
     public const int TileK = 32;
 
-    /// <summary>Shared row stride in bf16: 32 + 8 padding, so the 8 rows one ldmatrix reads (80 bytes apart) fall in
-    /// 8 different 16-byte bank groups, and every row start stays 16-byte aligned for cp.async.</summary>
-    public const int RowStride = 40;
+    /// <summary>Shared row stride in bf16 (no padding: the swizzle avoids bank conflicts).</summary>
+    public const int RowStride = TileK;
 
-    /// <summary>bf16 elements of one stage of one operand tile: [128 rows × 40].</summary>
+    /// <summary>bf16 elements of one stage of one operand tile: [128 rows × 32].</summary>
     public const int StageElements = TileM * RowStride;
 
-    /// <summary>Two stages (double buffering): 20 KB per operand, 40 KB for A and W together.</summary>
-    public const int SharedElements = 2 * StageElements;
+    /// <summary>Stages in flight: while the tensor cores work on one, cp.async fills the next two.</summary>
+    public const int Stages = 3;
+
+    /// <summary>Three stages: 24 KB per operand, 48 KB for A and W together.</summary>
+    public const int SharedElements = Stages * StageElements;
+
+    /// <summary>
+    /// Element offset inside a stage of (row, first k of 16-byte chunk <paramref name="chunk"/> = 0..3): chunk c of row
+    /// r is stored at chunk <c>c ^ ((r / 2) % 4)</c>. Two rows share a 128-byte line, so rows r..r+7 of one chunk land
+    /// in 8 distinct 16-byte bank groups. Adding a multiple of 8 rows keeps the swizzle, so offsets of row blocks add.
+    /// </summary>
+    public static int Swizzled(int row, int chunk) => row * RowStride + ((chunk ^ ((row >> 1) & 3)) << 3);
+
+    /// <summary>The stage after <paramref name="stageBase"/> (0, StageElements, 2·StageElements, then 0 again).</summary>
+    public static int NextStage(int stageBase) => stageBase == (Stages - 1) * StageElements ? 0 : stageBase + StageElements;
 
     /// <summary>8 warps: 2 along m × 4 along n, each a 64×32 block of C.</summary>
     public const int Threads = 256;
@@ -41,13 +55,13 @@ public static class TensorCoreGemmTiles
 
     /// <summary>
     /// Stages rows [rowStart, rowStart + 128) × k [k0, k0 + 32) of a row-major [rows, k] bf16 matrix into one stage of
-    /// a shared tile ([128 × RowStride]). Each of the 256 threads moves two 16-byte chunks: with cp.async when the chunk
+    /// a shared tile ([128 × 32], swizzled). Each of the 256 threads moves two 16-byte chunks: with cp.async when the chunk
     /// is inside the matrix and 16-byte aligned (k a multiple of 8), else element by element with zeros outside.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadBf16Tile(
         ArrayView<ushort> source, // [rows, k] bf16
-        ArrayView<ushort> tile,   // [2 stages × 128 × RowStride] bf16, shared
+        ArrayView<ushort> tile,   // [3 stages × 128 × 32] bf16, shared, swizzled
         int stageBase, int rows, int k, int rowStart, int k0, int thread)
     {
         LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread);
@@ -62,7 +76,7 @@ public static class TensorCoreGemmTiles
         int column = (chunk & 3) * 8;
         int globalRow = rowStart + row;
         int globalK = k0 + column;
-        int target = stageBase + row * RowStride + column;
+        int target = stageBase + Swizzled(row, chunk & 3);
         long origin = (long)globalRow * k + globalK;
         if (globalRow < rows && globalK + 8 <= k && (k & 7) == 0)
         {
@@ -107,15 +121,17 @@ public static class TensorCoreGemmTiles
 
     /// <summary>
     /// Converts a thread's 16 fp8 weights (from <see cref="LoadFp8Run"/>) times the tile's block scale to bf16 and
-    /// stores them into its place in the shared W stage, as two 16-byte stores.
+    /// stores them into their (swizzled) chunks of the shared W stage, as two 16-byte stores.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreFp8RunAsBf16(ArrayView<ushort> tile, int stageBase, Words4 run, float scale, int thread) // tile [2 × 128 × RowStride] bf16, shared
+    public static void StoreFp8RunAsBf16(ArrayView<ushort> tile, int stageBase, Words4 run, float scale, int thread) // tile [3 × 128 × 32] bf16, shared, swizzled
     {
-        int target = stageBase + (thread >> 1) * RowStride + (thread & 1) * 16;
-        var bf16 = tile.SubView(target, 16).AsAligned(16).Cast<Words4>(); // [2] 16-byte chunks
-        bf16[0] = new Words4(ScaledPair(run.X, 0, scale), ScaledPair(run.X, 16, scale), ScaledPair(run.Y, 0, scale), ScaledPair(run.Y, 16, scale));
-        bf16[1] = new Words4(ScaledPair(run.Z, 0, scale), ScaledPair(run.Z, 16, scale), ScaledPair(run.W, 0, scale), ScaledPair(run.W, 16, scale));
+        int row = thread >> 1;
+        int chunk = (thread & 1) * 2;
+        tile.SubView(stageBase + Swizzled(row, chunk), 8).AsAligned(16).Cast<Words4>()[0] =
+            new Words4(ScaledPair(run.X, 0, scale), ScaledPair(run.X, 16, scale), ScaledPair(run.Y, 0, scale), ScaledPair(run.Y, 16, scale));
+        tile.SubView(stageBase + Swizzled(row, chunk + 1), 8).AsAligned(16).Cast<Words4>()[0] =
+            new Words4(ScaledPair(run.Z, 0, scale), ScaledPair(run.Z, 16, scale), ScaledPair(run.W, 0, scale), ScaledPair(run.W, 16, scale));
     }
 
     /// <summary>Bytes <c>shift/8</c> and <c>shift/8 + 1</c> of <paramref name="word"/> as two scaled bf16 in one word (first in the low half).</summary>
@@ -139,22 +155,22 @@ public static class TensorCoreGemmTiles
     }
 
     /// <summary>
-    /// Element offset, inside a stage, of the row this lane hands to ldmatrix.x4 for A (rows m, columns k): lanes 0-7
-    /// rows 0-7 / k 0-7, lanes 8-15 rows 8-15 / k 0-7, lanes 16-23 rows 0-7 / k 8-15, lanes 24-31 rows 8-15 / k 8-15,
-    /// which yields the A0..A3 registers of an m16n8k16 fragment in order.
+    /// Element offset, inside a stage, of the row this lane hands to ldmatrix.x4 for A (rows m, columns k) at k16 step
+    /// <paramref name="kStep"/> (0 or 1): lanes 0-7 rows 0-7 / k 0-7, lanes 8-15 rows 8-15 / k 0-7, lanes 16-23 rows
+    /// 0-7 / k 8-15, lanes 24-31 rows 8-15 / k 8-15, which yields the A0..A3 registers of an m16n8k16 fragment in order.
     /// </summary>
-    public static int ALaneOffset(int lane) => ((lane & 7) + 8 * ((lane >> 3) & 1)) * RowStride + 8 * (lane >> 4);
+    public static int ALaneOffset(int lane, int kStep) => Swizzled((lane & 7) + 8 * ((lane >> 3) & 1), 2 * kStep + (lane >> 4));
 
     /// <summary>
     /// The same for W (rows n, columns k): matrices n 0-7/k 0-7, n 0-7/k 8-15, n 8-15/k 0-7, n 8-15/k 8-15, i.e. the
     /// B0, B1 words of two neighbouring n8 tiles.
     /// </summary>
-    public static int BLaneOffset(int lane) => ((lane & 7) + 8 * (lane >> 4)) * RowStride + 8 * ((lane >> 3) & 1);
+    public static int BLaneOffset(int lane, int kStep) => Swizzled((lane & 7) + 8 * (lane >> 4), 2 * kStep + ((lane >> 3) & 1));
 
     /// <summary>
     /// One k16 step of a warp's 64×32 block: 4 ldmatrix.x4 for A (four m16 tiles), 2 for W (four n8 tiles), 16 mma.
-    /// Operands: the lane's ldmatrix offsets (<see cref="ALaneOffset"/>, <see cref="BLaneOffset"/>) for the warp's
-    /// first row and this k, and its accumulators. A warp collective (all 32 lanes call it together); the generated
+    /// Operands: the lane's ldmatrix offsets (stage + warp block + <see cref="ALaneOffset"/> / <see cref="BLaneOffset"/>
+    /// for this k step), its accumulators, and the same position in logical terms for the CPU path. A warp collective (all 32 lanes call it together); the generated
     /// CPU path computes it with <see cref="MultiplyStepCombine"/> from the warp's operands.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -166,6 +182,7 @@ public static class TensorCoreGemmTiles
         var wTile = operands.WTile;
         int aBase = operands.AOffset;
         int wBase = operands.WOffset;
+        // Row blocks of 16 keep the swizzle (Swizzled), so the m16 / n16 sub-tiles are plain offsets from the lane's row.
         var a0 = TensorCore.LdMatrixX4(aTile, aBase);
         var a1 = TensorCore.LdMatrixX4(aTile, aBase + 16 * RowStride);
         var a2 = TensorCore.LdMatrixX4(aTile, aBase + 32 * RowStride);
@@ -193,17 +210,15 @@ public static class TensorCoreGemmTiles
 
     /// <summary>
     /// CPU path of <see cref="MultiplyStep"/>: lane <paramref name="lane"/>'s accumulators plus its share of the
-    /// warp's 64×32×16 product, read from the shared tiles in fp32. Lane 0's offsets point at row 0 / k 0 of the
-    /// warp's A and W blocks (both lane offsets are 0 for lane 0).
+    /// warp's 64×32×16 product, read from the shared tiles in fp32 through the logical position (stage, warp rows, k step).
     /// </summary>
     public static WarpAccumulators MultiplyStepCombine(ReadOnlySpan<WarpStepOperands> perLane, int lane)
     {
-        var first = perLane[0];
-        var a = HostSpan.Of(first.ATile, 0, (int)first.ATile.Length);
-        var w = HostSpan.Of(first.WTile, 0, (int)first.WTile.Length);
-        int ao = first.AOffset;
-        int wo = first.WOffset;
-        var acc = perLane[lane].Acc;
+        var own = perLane[lane];
+        var a = new TileReader(HostSpan.Of(own.ATile, 0, (int)own.ATile.Length), own.StageBase, own.ARow, own.KStep);
+        var w = new TileReader(HostSpan.Of(own.WTile, 0, (int)own.WTile.Length), own.StageBase, own.WRow, own.KStep);
+        int ao = 0, wo = 0;
+        var acc = own.Acc;
         acc.C00 = LaneTile(acc.C00, a, w, ao, wo, 0, 0, lane);
         acc.C01 = LaneTile(acc.C01, a, w, ao, wo, 0, 1, lane);
         acc.C02 = LaneTile(acc.C02, a, w, ao, wo, 0, 2, lane);
@@ -224,23 +239,35 @@ public static class TensorCoreGemmTiles
     }
 
     /// <summary>The lane's four outputs of m16n8 tile (mi, nj) over 16 k: rows 16mi + lane/4 (+8), columns 8nj + 2·(lane%4) (+1).</summary>
-    private static MmaAccumulator LaneTile(MmaAccumulator c, Span<ushort> a, Span<ushort> w, int aOrigin, int wOrigin, int mi, int nj, int lane)
+    private static MmaAccumulator LaneTile(MmaAccumulator c, TileReader a, TileReader w, int aOrigin, int wOrigin, int mi, int nj, int lane)
     {
-        int row = aOrigin + (16 * mi + (lane >> 2)) * RowStride;
-        int col = wOrigin + (8 * nj + 2 * (lane & 3)) * RowStride;
+        int row = aOrigin + 16 * mi + (lane >> 2);
+        int col = wOrigin + 8 * nj + 2 * (lane & 3);
         return new MmaAccumulator(
             c.C0 + Dot16(a, row, w, col),
-            c.C1 + Dot16(a, row, w, col + RowStride),
-            c.C2 + Dot16(a, row + 8 * RowStride, w, col),
-            c.C3 + Dot16(a, row + 8 * RowStride, w, col + RowStride));
+            c.C1 + Dot16(a, row, w, col + 1),
+            c.C2 + Dot16(a, row + 8, w, col),
+            c.C3 + Dot16(a, row + 8, w, col + 1));
     }
 
-    private static float Dot16(Span<ushort> a, int aStart, Span<ushort> w, int wStart)
+    private static float Dot16(TileReader a, int aRow, TileReader w, int wRow)
     {
         float sum = 0f;
         for (int kk = 0; kk < 16; kk++)
-            sum += Bf16.ToFloat(a[aStart + kk]) * Bf16.ToFloat(w[wStart + kk]);
+            sum += a.At(aRow, kk) * w.At(wRow, kk);
         return sum;
+    }
+
+    /// <summary>Host view of one stage of a swizzled shared tile, by (row relative to the warp's block, k within the k16 step).</summary>
+    private readonly ref struct TileReader(Span<ushort> tile, int stageBase, int firstRow, int kStep)
+    {
+        private readonly Span<ushort> tile = tile;
+
+        public float At(int row, int kk)
+        {
+            int k = 16 * kStep + kk;
+            return Bf16.ToFloat(tile[stageBase + Swizzled(firstRow + row, k >> 3) + (k & 7)]);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -295,18 +322,26 @@ public static class TensorCoreGemmTiles
 /// <summary>One lane's operands of <see cref="TensorCoreGemmTiles.MultiplyStep"/> (one argument, as collectives take).</summary>
 public struct WarpStepOperands
 {
-    public ArrayView<ushort> ATile; // [2 × 128 × RowStride] bf16, shared
-    public ArrayView<ushort> WTile; // [2 × 128 × RowStride] bf16, shared
-    public int AOffset;
-    public int WOffset;
+    public ArrayView<ushort> ATile; // [3 × 128 × 32] bf16, shared, swizzled
+    public ArrayView<ushort> WTile; // [3 × 128 × 32] bf16, shared, swizzled
+    public int StageBase;           // first element of the stage
+    public int ARow;                // the warp's first A row in the tile (0 or 64)
+    public int WRow;                // the warp's first W row in the tile (0, 32, 64, 96)
+    public int KStep;               // k16 step within the stage (0 or 1)
+    public int AOffset;             // this lane's ldmatrix offset for A: StageBase + ARow·32 + ALaneOffset(lane, KStep)
+    public int WOffset;             // the same for W
     public WarpAccumulators Acc;
 
-    public WarpStepOperands(ArrayView<ushort> aTile, ArrayView<ushort> wTile, int aOffset, int wOffset, WarpAccumulators acc)
+    public WarpStepOperands(ArrayView<ushort> aTile, ArrayView<ushort> wTile, int stageBase, int aRow, int wRow, int kStep, int aLaneOffset, int wLaneOffset, WarpAccumulators acc)
     {
         ATile = aTile;
         WTile = wTile;
-        AOffset = aOffset;
-        WOffset = wOffset;
+        StageBase = stageBase;
+        ARow = aRow;
+        WRow = wRow;
+        KStep = kStep;
+        AOffset = stageBase + aRow * TensorCoreGemmTiles.RowStride + aLaneOffset;
+        WOffset = stageBase + wRow * TensorCoreGemmTiles.RowStride + wLaneOffset;
         Acc = acc;
     }
 }

@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Runtime;
 using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model.Kernels;

@@ -71,11 +71,11 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
     bool Wanted(string what) => only is null || what.Contains(only, StringComparison.OrdinalIgnoreCase);
 
     double copyTbps = double.NaN;
-    table.Run("HBM copy ceiling (ILGPU float4, 1 GiB)", () =>
+    table.Run($"HBM copy ceiling (ILGPU float4, {shapes.CopyFloats * 4 >> 20} MiB)", () =>
     {
         copyTbps = CopyCeiling.MeasureTbps(device.Accelerator, shapes.CopyFloats);
         double? torch = baselines.CopyTbps;
-        return [new BenchRow("HBM copy ceiling (ILGPU float4, 1 GiB)", $"{ResultTable.F(copyTbps)} TB/s",
+        return [new BenchRow($"HBM copy ceiling (ILGPU float4, {shapes.CopyFloats * 4 >> 20} MiB)", $"{ResultTable.F(copyTbps)} TB/s",
             torch is { } t ? $"PyTorch copy {ResultTable.F(t)} TB/s" : "PyTorch: missing", copyTbps / torch, "ceiling", null)];
     });
 
@@ -90,7 +90,7 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
     foreach (int tokens in shapes.IndexerDecodeTokens)
     {
         if (Wanted("indexer decode"))
-            table.Run($"indexer decode fp8, T = {tokens / 1024}K", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
+            table.Run($"indexer decode fp8, T = {ResultTable.Tokens(tokens)}", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
     }
     foreach (int batch in shapes.MlaDecodeBatches)
     {

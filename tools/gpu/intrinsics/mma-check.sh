@@ -13,7 +13,7 @@ log="$out/log.txt"
 
 bash .gpu/run.sh ptx "$work" | tee "$log"
 : > "$out/ptxas.txt"
-for kernel in mma_loop mma_tile row_sum; do
+for kernel in mma_loop mma_loop_4x4 mma_loop_8x2 mma_tile row_sum; do
   echo "== $kernel" >> "$out/ptxas.txt"
   ptxas -arch=sm_90 -v "$work/$kernel.ptx" -o "$work/$kernel.cubin" >> "$out/ptxas.txt" 2>&1 \
     || echo "ptxas FAILED for $kernel" >> "$out/ptxas.txt"

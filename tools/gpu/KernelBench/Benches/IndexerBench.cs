@@ -47,7 +47,7 @@ public static class IndexerBench
             double tbps = bytes / (ms * 1e-3) / 1e12;
             double ratio = tbps / copyTbps;
             string torch = baselines.IndexerDecodeMs(tokens) is { } t ? $"; PyTorch bf16 {F(t * 1e3, "F1")} µs = {F(t / ms, "F1")}× slower" : "";
-            yield return new BenchRow($"indexer decode fp8, T = {tokens / 1024}K", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+            yield return new BenchRow($"indexer decode fp8, T = {Tokens(tokens)}", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
                 $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}{torch}");
         }
         finally
@@ -80,7 +80,7 @@ public static class IndexerBench
             _ => IndexerKernels.LaunchIndexerScoresFp8(device, queries.View, weights.View, keyValues.View, keyScales.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
         double? torch = baselines.IndexerPrefillMs;
         double? ratio = torch / ms;
-        yield return new BenchRow($"indexer prefill fp8, S = {tokens / 1024}K", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch bf16 {F(t, "F1")} ms" : "PyTorch: missing",
+        yield return new BenchRow($"indexer prefill fp8, S = {Tokens(tokens)}", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch bf16 {F(t, "F1")} ms" : "PyTorch: missing",
             ratio, "≥ 2× PyTorch", ratio is { } r ? r >= 2 : null, $"rel. err {error:E1}");
     }
 

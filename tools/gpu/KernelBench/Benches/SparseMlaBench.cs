@@ -42,7 +42,7 @@ public static class SparseMlaBench
         var (ms, error) = Run(device, tokens, tokens, samples: 3, launchesPerSample: 1);
         double? torch = baselines.SparseMlaPrefillMs;
         double? ratio = torch / ms;
-        yield return new BenchRow($"sparse MLA prefill, S = {tokens / 1024}K", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch {F(t, "F1")} ms" : "PyTorch: missing",
+        yield return new BenchRow($"sparse MLA prefill, S = {Tokens(tokens)}", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch {F(t, "F1")} ms" : "PyTorch: missing",
             ratio, "≥ 2× PyTorch", ratio is { } r ? r >= 2 : null, $"rel. err {error:E1}");
     }
 
