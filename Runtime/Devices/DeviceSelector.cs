@@ -1,12 +1,15 @@
+using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Model.Kernels;
 
 namespace KernelSharp.Runtime.Devices;
 
 /// <summary>
 /// Picks where the model runs: CUDA, then OpenCL, then the fast CPU path, unless the user names one
-/// ("auto" | "cuda" | "opencl" | "cpu" | "ilgpu-cpu"). Only the CPU backend of the model exists so far: a GPU that is
-/// found or requested is reported and the model falls back to the CPU, saying so in the choice's note.
+/// ("auto" | "cuda" | "opencl" | "cpu" | "ilgpu-cpu"). GPUs (and the ILGPU CPU accelerator, a kernel debugger) run the
+/// model on the kernel library (<see cref="KernelModelBackend"/>); "cpu" runs it on <see cref="CpuBackend"/>, the
+/// TensorPrimitives path, which is faster on the host than the kernels' generated CPU path today.
 /// </summary>
 public sealed class DeviceSelector(IGpuProbe probe)
 {
@@ -26,7 +29,7 @@ public sealed class DeviceSelector(IGpuProbe probe)
             case "cpu":
                 return new DeviceChoice(ComputeDevice.FastCpu, "host CPU", null);
             case "ilgpu-cpu":
-                return new DeviceChoice(ComputeDevice.FastCpu, "host CPU", "the ILGPU CPU accelerator is not wired to the model yet; using FastCpu");
+                return new DeviceChoice(ComputeDevice.IlgpuCpu, "ILGPU CPU accelerator", null);
             case "auto":
             case "cuda":
             case "opencl":
@@ -48,15 +51,16 @@ public sealed class DeviceSelector(IGpuProbe probe)
             return new DeviceChoice(ComputeDevice.FastCpu, "host CPU", note);
         }
 
-        // Do not pretend: the GPU exists but the model has no GPU backend yet.
-        return new DeviceChoice(ComputeDevice.FastCpu, "host CPU",
-            $"{wanted.Kind} device '{wanted.Name}' found, but the GPU backend of the model is not implemented yet; running on the CPU");
+        return new DeviceChoice(wanted.Kind, wanted.Name, null);
     }
 
     /// <summary>The backend that runs on <paramref name="choice"/>.</summary>
     public static IModelBackend CreateBackend(DeviceChoice choice) => choice.Device switch
     {
         ComputeDevice.FastCpu => new CpuBackend(),
-        _ => throw new NotSupportedException($"no model backend for {choice.Device} yet"),
+        ComputeDevice.Cuda => KernelModelBackend.Create(KernelBackend.Cuda),
+        ComputeDevice.OpenCL => KernelModelBackend.Create(KernelBackend.OpenCL),
+        ComputeDevice.IlgpuCpu => KernelModelBackend.Create(KernelBackend.IlgpuCpu),
+        _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
     };
 }
