@@ -11,6 +11,13 @@ namespace KernelSharp.Dsl;
 /// </summary>
 public static class KsVector
 {
+    /// <summary>
+    /// True when element <paramref name="index"/> of <paramref name="view"/> sits on a 16-byte boundary, so 16-byte
+    /// vector accesses may start there. Works inside kernels on every backend and on the host.
+    /// </summary>
+    public static bool IsAligned16<T>(ArrayView<T> view, long index) where T : unmanaged
+        => index < view.Length && VectorAccess.IsAligned16(view, index);
+
     /// <summary>Σ a[aStart+i]·b[bStart+i] for i &lt; length.</summary>
     [Intrinsic(CpuBody = nameof(KsVectorCpu.DotCpu))]
     public static float Dot(ArrayView<float> a, long aStart, ArrayView<float> b, long bStart, int length)

@@ -30,7 +30,19 @@ internal static class VectorAccess
     /// walked with 16-byte accesses together when their heads are equal.
     /// </summary>
     public static int UnalignedHead<T>(ArrayView<T> view, long start, int length) where T : unmanaged
-        => (int)view.SubView(start, length).AlignTo(16).Prefix.Length;
+        => (int)view.SubView(start, length).AlignTo(Sixteen(view)).Prefix.Length;
+
+    /// <summary>True when element <paramref name="index"/> (inside the view) starts on a 16-byte boundary.</summary>
+    public static bool IsAligned16<T>(ArrayView<T> view, long index) where T : unmanaged
+        => view.SubView(index, 1).AlignTo(Sixteen(view)).Prefix.Length == 0;
+
+    /// <summary>
+    /// 16, as a value ILGPU cannot fold. With a literal 16, ILGPU 1.5.3's PTX for <c>AlignTo</c> contains an untyped
+    /// predicated <c>mov %rd, 16;</c> that ptxas rejects ("Unexpected instruction types specified for 'mov'", seen on the
+    /// H200): the kernel then fails to load with "a PTX JIT compilation failed". A view is never 2^62 elements long, so
+    /// the shifted length is 0 at run time.
+    /// </summary>
+    private static int Sixteen<T>(ArrayView<T> view) where T : unmanaged => 16 | (int)(view.Length >> 62);
 
     /// <summary>Floats [start, start + 4·count) as <paramref name="count"/> Float4 values.</summary>
     public static ArrayView<Float4> AsFloat4(ArrayView<float> view, long start, int count)

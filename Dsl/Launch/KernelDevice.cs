@@ -108,10 +108,25 @@ public sealed class KernelDevice : IDisposable
     }
 
     /// <summary>A dense 1-D buffer of <paramref name="length"/> elements on this device (host memory for the CPU backends).</summary>
-    public MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged => Accelerator.Allocate1D<T>(length);
+    public MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged
+    {
+        Bind();
+        return Accelerator.Allocate1D<T>(length);
+    }
 
     /// <summary>Waits for every launched kernel and copy to finish.</summary>
-    public void Synchronize() => Accelerator.Synchronize();
+    public void Synchronize()
+    {
+        Bind();
+        Accelerator.Synchronize();
+    }
+
+    /// <summary>
+    /// Makes this device's context current on the calling thread. A CUDA context is current per thread, and the last
+    /// accelerator created or disposed on a thread (another device, a probe) changes it: launching, copying or unloading
+    /// a module under the wrong context fails with "invalid resource handle" (seen on the H200).
+    /// </summary>
+    public void Bind() => Accelerator.Bind();
 
     /// <summary>
     /// The compiled kernel cached under <paramref name="key"/> (a variant's full name), compiling it with
@@ -119,6 +134,8 @@ public sealed class KernelDevice : IDisposable
     /// </summary>
     public TKernel GetOrLoadKernel<TKernel>(string key, Func<Accelerator, TKernel> load) where TKernel : class
     {
+        // Every generated launch passes through here: bind first so the launch runs under this device's context.
+        Bind();
         if (kernels.TryGetValue(key, out var cached))
             return (TKernel)cached;
         return (TKernel)kernels.GetOrAdd(key, _ => load(Accelerator));
@@ -135,6 +152,7 @@ public sealed class KernelDevice : IDisposable
     public void Dispose()
     {
         kernels.Clear();
+        Bind();
         Accelerator.Dispose();
         Context.Dispose();
     }

@@ -19,8 +19,8 @@ public static class GemvRowParts
         int length, int thread, int threads)
     {
         float total = 0f;
-        // 16-byte loads need both rows to start on a 16-byte boundary: true when the row length is a multiple of 4.
-        if ((weightStart & 3) == 0 && (inputStart & 3) == 0)
+        // 16-byte loads need both rows to start on a 16-byte boundary (for whole buffers: row length a multiple of 4).
+        if (Aligned16(weight, weightStart) && Aligned16(input, inputStart))
         {
             int quads = length / 4;
             for (int q = thread; q < quads; q += threads)
@@ -45,7 +45,7 @@ public static class GemvRowParts
         int length, int thread, int threads)
     {
         float total = 0f;
-        if ((weightStart & 7) == 0 && (inputStart & 3) == 0)
+        if (Aligned16(weight, weightStart) && Aligned16(input, inputStart))
         {
             int octets = length / 8;
             var packed = weight.SubView(weightStart, 8L * octets).AsAligned(16).Cast<PackedWords>(); // [octets] of 8 bf16
@@ -76,7 +76,7 @@ public static class GemvRowParts
         ArrayView<float> input, long inputStart, int length, int thread, int threads)
     {
         float total = 0f;
-        if ((weightStart & 15) == 0 && (inputStart & 3) == 0)
+        if (Aligned16(weight, weightStart) && Aligned16(input, inputStart))
         {
             int chunks = length / 16;
             var packed = weight.SubView(weightStart, 16L * chunks).AsAligned(16).Cast<PackedWords>(); // [chunks] of 16 e4m3
@@ -111,6 +111,11 @@ public static class GemvRowParts
              + Fp8E4M3.ToFloat((byte)((word >> 16) & 0xFF)) * x.Z
              + Fp8E4M3.ToFloat((byte)(word >> 24)) * x.W;
     }
+
+    /// <summary>Whether element <paramref name="start"/> of the view sits on a 16-byte boundary, from the actual address
+    /// (KsVector.IsAligned16), so a sub-view at any offset falls back to scalar loads instead of a misaligned vector access.</summary>
+    private static bool Aligned16<T>(ArrayView<T> view, long start) where T : unmanaged =>
+        KsVector.IsAligned16(view, start);
 
     private static float LowBf16(uint word) => Interop.IntAsFloat(word << 16);
 

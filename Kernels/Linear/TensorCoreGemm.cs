@@ -11,7 +11,7 @@ namespace KernelSharp.Kernels.Linear;
 /// shared-memory stages: while the tensor cores multiply one stage (ldmatrix.x4 + mma.sync m16n8k16), cp.async fills
 /// the next two, and one barrier per stage suffices (a stage is refilled only after every warp passed the barrier
 /// that follows its last use). Edges (m, n, k not multiples of the tile) are loaded as zeros, and k not a multiple of
-/// 8 (16 for fp8) falls back to element loads. Shared memory: 48 KB static (swizzled rows, no padding).
+/// 8 (16 for fp8), or a sub-view not starting on 16 bytes, falls back to element loads. Shared memory: 48 KB static (swizzled rows, no padding).
 /// Groups run m-tile first (grid X = m tiles): the groups resident at once share a few W column blocks and sweep A
 /// (4096 tokens × 7168 bf16 = 58 MB, about the L2), instead of each sweeping all of W (up to 264 MB) again.
 /// On the ILGPU CPU accelerator the intrinsics' portable bodies run the same code (slowly: tests use small shapes).
@@ -40,16 +40,18 @@ public static partial class TensorCoreGemmKernels
         int aLane0 = ALaneOffset(lane, 0), aLane1 = ALaneOffset(lane, 1);
         int wLane0 = BLaneOffset(lane, 0), wLane1 = BLaneOffset(lane, 1);
         int kTiles = (k + TileK - 1) / TileK;
+        bool aVectors = CanCopy16(a, k);      // rows on 16-byte boundaries: cp.async, else element loads
+        bool wVectors = CanCopy16(weight, k);
         var acc = new WarpAccumulators();
 
         // Prologue: stages 0 and 1 in flight, one commit group each (empty when k has a single stage).
-        LoadBf16Tile(a, aTiles, 0, m, k, rowStart, 0, thread);
-        LoadBf16Tile(weight, wTiles, 0, n, k, colStart, 0, thread);
+        LoadBf16Tile(a, aTiles, 0, m, k, rowStart, 0, thread, aVectors);
+        LoadBf16Tile(weight, wTiles, 0, n, k, colStart, 0, thread, wVectors);
         TensorCore.CopyAsyncCommit();
         if (kTiles > 1)
         {
-            LoadBf16Tile(a, aTiles, StageElements, m, k, rowStart, TileK, thread);
-            LoadBf16Tile(weight, wTiles, StageElements, n, k, colStart, TileK, thread);
+            LoadBf16Tile(a, aTiles, StageElements, m, k, rowStart, TileK, thread, aVectors);
+            LoadBf16Tile(weight, wTiles, StageElements, n, k, colStart, TileK, thread, wVectors);
         }
         TensorCore.CopyAsyncCommit();
         int stage = 0;
@@ -60,8 +62,8 @@ public static partial class TensorCoreGemmKernels
             Group.Barrier();             // ... everyone's part; and every warp is done with stage kt - 1 = fillStage
             if (kt + 2 < kTiles)
             {
-                LoadBf16Tile(a, aTiles, fillStage, m, k, rowStart, (kt + 2) * TileK, thread);
-                LoadBf16Tile(weight, wTiles, fillStage, n, k, colStart, (kt + 2) * TileK, thread);
+                LoadBf16Tile(a, aTiles, fillStage, m, k, rowStart, (kt + 2) * TileK, thread, aVectors);
+                LoadBf16Tile(weight, wTiles, fillStage, n, k, colStart, (kt + 2) * TileK, thread, wVectors);
             }
             TensorCore.CopyAsyncCommit(); // possibly empty: keeps "all but the newest group" meaning "through stage kt + 1"
             acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage, aRow, wRow, 0, aLane0, wLane0, acc));
@@ -102,17 +104,19 @@ public static partial class TensorCoreGemmKernels
         int kTiles = (k + TileK - 1) / TileK;
         int scaleCols = (k + ScaleBlock - 1) / ScaleBlock;
         long scaleRow = (long)Grid.IdxY * scaleCols; // TileN == ScaleBlock: the group's W rows share one scale row
+        bool aVectors = CanCopy16(a, k);      // rows on 16-byte boundaries: cp.async / 16-byte loads, else element loads
+        bool wVectors = CanCopy16(weight, k);
         var acc = new WarpAccumulators();
 
-        LoadBf16Tile(a, aTiles, 0, m, k, rowStart, 0, thread);
+        LoadBf16Tile(a, aTiles, 0, m, k, rowStart, 0, thread, aVectors);
         TensorCore.CopyAsyncCommit();
         if (kTiles > 1)
-            LoadBf16Tile(a, aTiles, StageElements, m, k, rowStart, TileK, thread);
+            LoadBf16Tile(a, aTiles, StageElements, m, k, rowStart, TileK, thread, aVectors);
         TensorCore.CopyAsyncCommit();
         if (kTiles > 0)
-            StoreFp8RunAsBf16(wTiles, 0, LoadFp8Run(weight, n, k, colStart, 0, thread), scaleInv[scaleRow], thread);
+            StoreFp8RunAsBf16(wTiles, 0, LoadFp8Run(weight, n, k, colStart, 0, thread, wVectors), scaleInv[scaleRow], thread);
         if (kTiles > 1)
-            StoreFp8RunAsBf16(wTiles, StageElements, LoadFp8Run(weight, n, k, colStart, TileK, thread), scaleInv[scaleRow + TileK / ScaleBlock], thread);
+            StoreFp8RunAsBf16(wTiles, StageElements, LoadFp8Run(weight, n, k, colStart, TileK, thread, wVectors), scaleInv[scaleRow + TileK / ScaleBlock], thread);
         int stage = 0;
         int fillStage = 2 * StageElements;
         for (int kt = 0; kt < kTiles; kt++)
@@ -124,8 +128,8 @@ public static partial class TensorCoreGemmKernels
             var fillRun = new Words4();
             if (fills)
             {
-                LoadBf16Tile(a, aTiles, fillStage, m, k, rowStart, fillK, thread);
-                fillRun = LoadFp8Run(weight, n, k, colStart, fillK, thread);
+                LoadBf16Tile(a, aTiles, fillStage, m, k, rowStart, fillK, thread, aVectors);
+                fillRun = LoadFp8Run(weight, n, k, colStart, fillK, thread, wVectors);
             }
             TensorCore.CopyAsyncCommit();
             acc = MultiplyStep(new WarpStepOperands(aTiles, wTiles, stage, aRow, wRow, 0, aLane0, wLane0, acc));

@@ -10,9 +10,9 @@ namespace KernelSharp.Kernels.Linear;
 /// 16-byte chunks, zero-filling plain loads at the edges, fp8 → bf16 with the block scale), the warp's 64×32 mma step
 /// and the epilogue. A stage holds 128 rows × 32 k of bf16 (64 bytes a row, four 16-byte chunks) with the chunks of
 /// each row XOR-swizzled (<see cref="Swizzled"/>), so the 8 rows one ldmatrix reads hit 8 different bank groups
-/// without padding, and three stages fit the 48 KB of static shared memory. Everything a warp keeps in registers is written out field by field (ILGPU 1.5.3 does not unroll
-/// loops, and a register array indexed at run time would go to local memory). Helpers are marked for inlining so the
-/// accumulators never cross a call.
+/// without padding, and three stages fit the 48 KB of static shared memory (3 × 2 operands × 8 KB). Everything a warp
+/// keeps in registers is written out field by field (ILGPU 1.5.3 does not unroll loops, and a register array indexed
+/// at run time would go to local memory). Helpers are marked for inlining so the accumulators never cross a call.
 /// </summary>
 public static class TensorCoreGemmTiles
 {
@@ -34,9 +34,6 @@ public static class TensorCoreGemmTiles
     /// <summary>Stages in flight: while the tensor cores work on one, cp.async fills the next two.</summary>
     public const int Stages = 3;
 
-    /// <summary>Three stages: 24 KB per operand, 48 KB for A and W together.</summary>
-    public const int SharedElements = Stages * StageElements;
-
     /// <summary>
     /// Element offset inside a stage of (row, first k of 16-byte chunk <paramref name="chunk"/> = 0..3): chunk c of row
     /// r is stored at chunk <c>c ^ ((r / 2) % 4)</c>. Two rows share a 128-byte line, so rows r..r+7 of one chunk land
@@ -55,22 +52,30 @@ public static class TensorCoreGemmTiles
 
     /// <summary>
     /// Stages rows [rowStart, rowStart + 128) × k [k0, k0 + 32) of a row-major [rows, k] bf16 matrix into one stage of
-    /// a shared tile ([128 × 32], swizzled). Each of the 256 threads moves two 16-byte chunks: with cp.async when the chunk
-    /// is inside the matrix and 16-byte aligned (k a multiple of 8), else element by element with zeros outside.
+    /// a shared tile ([128 × 32], swizzled). Each of the 256 threads moves two 16-byte chunks: with cp.async when
+    /// <paramref name="vectorized"/> (<see cref="CanCopy16"/>) and the chunk is inside the matrix, else element by
+    /// element with zeros outside.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadBf16Tile(
         ArrayView<ushort> source, // [rows, k] bf16
         ArrayView<ushort> tile,   // [3 stages × 128 × 32] bf16, shared, swizzled
-        int stageBase, int rows, int k, int rowStart, int k0, int thread)
+        int stageBase, int rows, int k, int rowStart, int k0, int thread, bool vectorized)
     {
-        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread);
-        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread + Threads);
+        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread, vectorized);
+        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread + Threads, vectorized);
     }
+
+    /// <summary>
+    /// Whether every row of a [rows, k] matrix in <paramref name="view"/> starts on a 16-byte boundary, so its 16-byte
+    /// chunks can be copied whole: the view starts aligned (a sub-view may not) and a row is a multiple of 16 bytes.
+    /// </summary>
+    public static bool CanCopy16<T>(ArrayView<T> view, int k) where T : unmanaged
+        => (k * Interop.SizeOf<T>()) % 16 == 0 && view.Length > 0 && KsVector.IsAligned16(view, 0);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void LoadBf16Chunk(
-        ArrayView<ushort> source, ArrayView<ushort> tile, int stageBase, int rows, int k, int rowStart, int k0, int chunk)
+        ArrayView<ushort> source, ArrayView<ushort> tile, int stageBase, int rows, int k, int rowStart, int k0, int chunk, bool vectorized)
     {
         int row = chunk >> 2;          // 4 chunks of 8 bf16 per 32-wide row
         int column = (chunk & 3) * 8;
@@ -78,7 +83,7 @@ public static class TensorCoreGemmTiles
         int globalK = k0 + column;
         int target = stageBase + Swizzled(row, chunk & 3);
         long origin = (long)globalRow * k + globalK;
-        if (globalRow < rows && globalK + 8 <= k && (k & 7) == 0)
+        if (vectorized && globalRow < rows && globalK + 8 <= k)
         {
             TensorCore.CopyAsync16(tile, target, source, origin);
             return;
@@ -89,15 +94,16 @@ public static class TensorCoreGemmTiles
 
     /// <summary>
     /// This thread's 16 fp8 weights of a W tile: row <c>thread / 2</c>, k <c>k0 + 16·(thread % 2)</c> .. +15, packed
-    /// four to a word (zeros outside the matrix). One 16-byte load when the run is inside and aligned.
+    /// four to a word (zeros outside the matrix). One 16-byte load when <paramref name="vectorized"/>
+    /// (<see cref="CanCopy16"/>) and the run is inside.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Words4 LoadFp8Run(ArrayView<byte> weight, int n, int k, int colStart, int k0, int thread) // weight [n, k] e4m3
+    public static Words4 LoadFp8Run(ArrayView<byte> weight, int n, int k, int colStart, int k0, int thread, bool vectorized) // weight [n, k] e4m3
     {
         int globalRow = colStart + (thread >> 1);
         int globalK = k0 + (thread & 1) * 16;
         long origin = (long)globalRow * k + globalK;
-        if (globalRow < n && globalK + 16 <= k && (k & 15) == 0)
+        if (vectorized && globalRow < n && globalK + 16 <= k)
             return weight.SubView(origin, 16).AsAligned(16).Cast<Words4>()[0];
         return new Words4(
             PackFp8(weight, globalRow < n, origin, k - globalK, 0),

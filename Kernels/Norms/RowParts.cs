@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 using KernelSharp.Dsl;
 
 namespace KernelSharp.Kernels.Norms;
@@ -9,11 +10,16 @@ namespace KernelSharp.Kernels.Norms;
 /// </summary>
 public static class RowParts
 {
+    /// <summary>Whether element <paramref name="start"/> of the view sits on a 16-byte boundary, from the actual address
+    /// (KsVector.IsAligned16), so a sub-view at any offset falls back to scalar loads instead of a misaligned vector access.</summary>
+    private static bool Aligned16<T>(ArrayView<T> view, long start) where T : unmanaged =>
+        KsVector.IsAligned16(view, start);
+
     public static float StridedSumOfSquares(ArrayView<float> x, long start, int n, int thread, int threads)
     {
         float total = 0f;
         int done = 0;
-        if ((start & 3) == 0)
+        if (Aligned16(x, start))
         {
             int quads = n / 4;
             for (int q = thread; q < quads; q += threads)
@@ -53,7 +59,7 @@ public static class RowParts
     {
         float total = 0f;
         int done = 0;
-        if ((start & 3) == 0)
+        if (Aligned16(input, start) && Aligned16(residual, start))
         {
             int quads = n / 4;
             for (int q = thread; q < quads; q += threads)
@@ -80,7 +86,7 @@ public static class RowParts
         int n, float s, int thread, int threads)
     {
         int done = 0;
-        if ((start & 3) == 0)
+        if (Aligned16(x, start) && Aligned16(weight, 0) && Aligned16(output, start))
         {
             int quads = n / 4;
             for (int q = thread; q < quads; q += threads)

@@ -21,6 +21,7 @@ public abstract class TensorCoreGemmTests(BackendFixture backend) : BackendTestB
         { 17, 9, 88 },     // three k stages: every stage buffer used, the last one partial
         { 130, 136, 72 },  // 2 × 2 groups, three k stages
         { 5, 130, 19 },    // k not a multiple of 8: element loads with zero fill
+        { 300, 520, 1000 }, // 3 × 5 groups, 32 stages: the stage rotation many times over (real PTX path on CUDA)
     };
 
     public static TheoryData<int, int, int> Fp8Shapes => new()
@@ -28,6 +29,7 @@ public abstract class TensorCoreGemmTests(BackendFixture backend) : BackendTestB
         { 3, 7, 16 },
         { 20, 200, 160 },  // n crosses a 128-row scale block, k a 128-column one; 16-byte fp8 loads
         { 9, 33, 45 },     // k not a multiple of 16: byte loads
+        { 260, 384, 1024 }, // 3 × 3 groups, 32 stages, 8 scale blocks along k
     };
 
     /// <summary>
@@ -56,6 +58,26 @@ public abstract class TensorCoreGemmTests(BackendFixture backend) : BackendTestB
 
         // bf16 products are exact in fp32: only the fp32 summation order differs from the reference.
         Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "tensor-core gemm bf16 output");
+    }
+
+    [SkippableFact]
+    public void Bf16_sub_views_off_16_byte_boundaries_match_reference()
+    {
+        const int m = 17, n = 9, k = 40; // k a multiple of 8, but the views start one element in: no cp.async allowed
+        RequireBackend();
+        SkipIfTooSlow(m, n, k);
+        var random = NewRandom(5150);
+        var (a, _) = RandomTensors.Bf16(random, 1L + m * k);
+        var (weight, _) = RandomTensors.Bf16(random, 1L + n * k);
+        double[] expected = TensorCoreGemmReference.MultiplyBf16(a[1..], weight[1..], m, n, k);
+
+        using var av = Upload(a);
+        using var wv = Upload(weight);
+        using var cv = Upload(Poison(m * n));
+        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmBf16))!,
+            Config((m + 127) / 128, (n + 127) / 128, 256), av.View.SubView(1, m * k), wv.View.SubView(1, n * k), cv.View, m, n, k);
+
+        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "tensor-core gemm bf16 output (sub-views)");
     }
 
     [SkippableTheory]

@@ -62,6 +62,28 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
         Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, "rmsnorm output");
     }
 
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(256)]
+    public void Views_at_an_unaligned_offset_take_the_scalar_path(int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(groupSize + 3);
+        const int rows = 2, n = 64;
+        float[] input = RandomTensors.Normal(random, rows * n);
+        float[] weight = RandomTensors.Uniform(random, n);
+        double[] expected = RmsNormReference.Normalize(input, weight, rows, n, 1e-6f);
+
+        // One float of padding in front: every row of the sub-view starts 4 bytes past a 16-byte boundary.
+        using var x = Upload([0f, .. input]);
+        using var w = Upload(weight);
+        using var y = Allocate<float>(rows * n + 1);
+        Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNorm))!, Config(rows, 1, groupSize),
+            x.View.SubView(1, rows * n), w.View, y.View.SubView(1, rows * n), rows, n, 1e-6f, groupSize);
+
+        Tolerance.AssertClose(expected, Download(y).AsSpan(1).ToArray(), Tolerance.Fp32, "rmsnorm on offset views");
+    }
+
     [SkippableFact]
     public void In_place_output_is_allowed()
     {

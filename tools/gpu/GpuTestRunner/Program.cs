@@ -4,7 +4,13 @@ using Xunit;
 
 // A minimal xunit v2 runner by reflection: [Fact], [SkippableFact], [Theory] with [InlineData] / [MemberData],
 // IClassFixture<T> constructor fixtures and IDisposable test classes. Enough for this repository's test projects.
-// usage: GpuTestRunner [--filter SUBSTRING] assembly-name...   (assembly names without .dll, e.g. KernelSharp.Kernels.Tests)
+// usage: GpuTestRunner [--filter REGEX] assembly-name...   (assembly names without .dll, e.g. KernelSharp.Kernels.Tests)
+// The filter is matched against "Namespace.Class.Method(arguments)", case-insensitively.
+
+if (args.Length >= 2 && args[0] == "ptx")
+{
+    return PtxDump.Run(args[1]);
+}
 
 var filter = "";
 var assemblies = new List<string>();
@@ -32,11 +38,11 @@ foreach (var name in assemblies)
             var fact = method.GetCustomAttribute<FactAttribute>(inherit: true);
             if (fact is null) { continue; }
             string id = $"{type.FullName}.{method.Name}";
-            if (filter.Length > 0 && !id.Contains(filter, StringComparison.OrdinalIgnoreCase)) { continue; }
             if (fact.Skip is not null) { skipped++; Console.WriteLine($"SKIP {id}: {fact.Skip}"); continue; }
             foreach (var arguments in ArgumentSets(method))
             {
                 string caseId = arguments.Length == 0 ? id : $"{id}({string.Join(", ", arguments)})";
+                if (filter.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(caseId, filter, System.Text.RegularExpressions.RegexOptions.IgnoreCase)) { continue; }
                 var watch = Stopwatch.StartNew();
                 try
                 {

@@ -71,11 +71,11 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
     bool Wanted(string what) => only is null || what.Contains(only, StringComparison.OrdinalIgnoreCase);
 
     double copyTbps = double.NaN;
-    table.Run($"HBM copy ceiling (ILGPU float4, {shapes.CopyFloats * 4 >> 20} MiB)", () =>
+    table.Run($"HBM copy ceiling (ILGPU float4, {ResultTable.F(shapes.CopyFloats * 4.0 / (1 << 30), "0.###")} GiB)", () =>
     {
         copyTbps = CopyCeiling.MeasureTbps(device.Accelerator, shapes.CopyFloats);
         double? torch = baselines.CopyTbps;
-        return [new BenchRow($"HBM copy ceiling (ILGPU float4, {shapes.CopyFloats * 4 >> 20} MiB)", $"{ResultTable.F(copyTbps)} TB/s",
+        return [new BenchRow($"HBM copy ceiling (ILGPU float4, {ResultTable.F(shapes.CopyFloats * 4.0 / (1 << 30), "0.###")} GiB)", $"{ResultTable.F(copyTbps)} TB/s",
             torch is { } t ? $"PyTorch copy {ResultTable.F(t)} TB/s" : "PyTorch: missing", copyTbps / torch, "ceiling", null)];
     });
 
