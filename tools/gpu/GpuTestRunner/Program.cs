@@ -89,6 +89,8 @@ static object Create(Type type, Dictionary<Type, object> fixtures)
     var constructor = type.GetConstructors().OrderBy(c => c.GetParameters().Length).First();
     var parameters = constructor.GetParameters().Select(p =>
     {
+        if (p.ParameterType == typeof(Xunit.Abstractions.ITestOutputHelper))
+            return new ConsoleOutput();
         if (!fixtures.TryGetValue(p.ParameterType, out var fixture))
         {
             fixture = Activator.CreateInstance(p.ParameterType)!;
@@ -147,4 +149,12 @@ static object?[] Convert(MethodInfo method, object?[] row)
         result[i] = value;
     }
     return result;
+}
+
+/// <summary>ITestOutputHelper for tests that log: lines go to the console, indented under the test.</summary>
+internal sealed class ConsoleOutput : Xunit.Abstractions.ITestOutputHelper
+{
+    public void WriteLine(string message) => Console.WriteLine("    " + message);
+
+    public void WriteLine(string format, params object[] args) => Console.WriteLine("    " + string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
 }
