@@ -61,6 +61,54 @@ public static class BenchKernels
     }
 
     /// <summary>
+    /// 4 chains × 8 steps = 32 mma per trip: <see cref="MmaLoop4x4"/> with the body written twice, halving the loop
+    /// overhead per mma again. Flops per warp: iterations · 32 · 2·16·8·16.
+    /// </summary>
+    public static void MmaLoop4x8(ArrayView<float> output, int iterations) // output [grid · group]
+    {
+        uint seed = (uint)Grid.GlobalIndex.X;
+        uint a0 = 0x3F803F80u ^ (seed & 7u), a1 = 0x3F003F00u, a2 = 0x3E803E80u, a3 = 0x3F403F40u;
+        uint b0 = 0x3C003C00u, b1 = 0x3C803C80u;
+        MmaAccumulator c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int i = 0; i < iterations; i++)
+        {
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a0, a1, a2, a3, b0, b1));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a1, a2, a3, a0, b1, b0));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a2, a3, a0, a1, b0, b1));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a3, a0, a1, a2, b1, b0));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a1, a0, a2, a3, b1, b0));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a2, a1, a3, a0, b0, b1));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a3, a2, a0, a1, b1, b0));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a0, a3, a1, a2, b0, b1));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a2, a0, a1, a3, b0, b1));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a3, a1, a2, a0, b1, b0));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a0, a2, a3, a1, b0, b1));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a1, a3, a0, a2, b1, b0));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a3, a0, a2, a1, b1, b0));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a0, a1, a3, a2, b0, b1));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a1, a2, a0, a3, b1, b0));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a2, a3, a1, a0, b0, b1));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a0, a1, a2, a3, b0, b1));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a1, a2, a3, a0, b1, b0));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a2, a3, a0, a1, b0, b1));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a3, a0, a1, a2, b1, b0));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a1, a0, a2, a3, b1, b0));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a2, a1, a3, a0, b0, b1));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a3, a2, a0, a1, b1, b0));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a0, a3, a1, a2, b0, b1));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a2, a0, a1, a3, b0, b1));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a3, a1, a2, a0, b1, b0));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a0, a2, a3, a1, b0, b1));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a1, a3, a0, a2, b1, b0));
+            c0 = TensorCore.MmaBf16(new MmaBf16Fragments(c0, a3, a0, a2, a1, b1, b0));
+            c1 = TensorCore.MmaBf16(new MmaBf16Fragments(c1, a0, a1, a3, a2, b0, b1));
+            c2 = TensorCore.MmaBf16(new MmaBf16Fragments(c2, a1, a2, a0, a3, b1, b0));
+            c3 = TensorCore.MmaBf16(new MmaBf16Fragments(c3, a2, a3, a1, a0, b0, b1));
+        }
+        output[Grid.GlobalIndex.X] = c0.C0 + c1.C1 + c2.C2 + c3.C3 + c0.C3 + c1.C2 + c2.C1 + c3.C0;
+    }
+
+    /// <summary>
     /// 8 independent chains × 2 steps = 16 mma per trip: twice the chains of <see cref="MmaLoop4x4"/>, so each warp
     /// keeps more mma in flight while one waits for its accumulator. Flops per warp: iterations · 16 · 2·16·8·16.
     /// </summary>

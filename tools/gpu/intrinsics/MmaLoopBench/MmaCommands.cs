@@ -22,6 +22,7 @@ public static class MmaCommands
         ("mma_loop.ptx", nameof(BenchKernels.MmaLoop)),
         ("mma_loop_4x4.ptx", nameof(BenchKernels.MmaLoop4x4)),
         ("mma_loop_8x2.ptx", nameof(BenchKernels.MmaLoop8x2)),
+        ("mma_loop_4x8.ptx", nameof(BenchKernels.MmaLoop4x8)),
         ("mma_tile.ptx", nameof(BenchKernels.SingleTile)),
         ("row_sum.ptx", nameof(BenchKernels.RowSum)),
     ];
@@ -54,6 +55,7 @@ public static class MmaCommands
             new("4 chains × 1 (old)", Loader(accelerator, BenchKernels.MmaLoop), 4, 20_000),
             new("4 chains × 4", Loader(accelerator, BenchKernels.MmaLoop4x4), 16, 5_000),
             new("8 chains × 2", Loader(accelerator, BenchKernels.MmaLoop8x2), 16, 5_000),
+            new("4 chains × 8", Loader(accelerator, BenchKernels.MmaLoop4x8), 32, 2_500),
         ];
         double best = 0;
         var summary = new List<string>();
@@ -124,9 +126,9 @@ public static class MmaCommands
         const int repetitions = 15;
         const double flopsPerMma = 2.0 * 16 * 8 * 16;
         double best = 0;
-        foreach (int blocksPerSm in new[] { 4, 8 })
+        foreach (int blocksPerSm in new[] { 4, 8, 16 })
         {
-            foreach (int threads in new[] { 128, 256 })
+            foreach (int threads in new[] { 128, 256, 512 })
             {
                 int blocks = accelerator.NumMultiprocessors * blocksPerSm;
                 using var output = accelerator.Allocate1D<float>((long)blocks * threads); // [blocks · threads]
