@@ -87,6 +87,17 @@ public class RmsNormCpuPathBenchmark : CpuPathBenchmarkBase
         RmsNormKernels.LaunchRmsNorm(IlgpuCpu, ilgpuX.View, ilgpuW.View, ilgpuY.View, Rows, N, Eps);
         IlgpuCpu.Synchronize();
     }
+
+    /// <summary>The GPU-shaped variant (256 threads and a group reduction per row) on ILGPU's CPU accelerator: what an
+    /// ILGPU user gets when running a GPU kernel on the CPU, which emulates every lane and barrier.</summary>
+    [Benchmark]
+    public void IlgpuCpuAcceleratorGpuVariant()
+    {
+        var kernel = IlgpuCpu.GetOrLoadKernel("bench/RmsNorm__groupSize256", static a =>
+            a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(RmsNormKernels.RmsNorm__groupSize256));
+        kernel(new KernelConfig(Rows, 256), ilgpuX.View, ilgpuW.View, ilgpuY.View, Rows, N, Eps);
+        IlgpuCpu.Synchronize();
+    }
 }
 
 /// <summary>fp32 GEMV 4096×4096 (one decode-step projection): 64 MB of weights per call.</summary>
@@ -128,3 +139,4 @@ public class GemvCpuPathBenchmark : CpuPathBenchmarkBase
         IlgpuCpu.Synchronize();
     }
 }
+
