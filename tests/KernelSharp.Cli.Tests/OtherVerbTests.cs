@@ -57,6 +57,13 @@ public sealed class OtherVerbTests
         Assert.Contains($"routed experts {Hosting.Sizes.Count(routed)}", result.Stdout);
     }
 
+    [Theory]
+    [InlineData("KernelsClass.SparseMlaAttentionBf16Cache", "sparse mla attention bf16 cache")]
+    [InlineData("X.GroupedFfnGateUpFp8", "grouped ffn gate up fp8")]
+    [InlineData("X.TopKSelect", "top k select")]
+    [InlineData("X.Argmax", "argmax")]
+    public void Kernel_names_read_as_words(string name, string expected) => Assert.Equal(expected, KernelsVerb.ReadableName(name));
+
     [Fact]
     public void Devices_always_lists_the_cpu()
     {
@@ -82,11 +89,15 @@ public sealed class OtherVerbTests
             Assert.StartsWith($"{kernels.Count} kernels, {kernels.Sum(k => k.Variants.Count)} variants", result.Stdout);
             foreach (var kernel in kernels)
             {
-                Assert.Contains($"{kernel.Name} ({kernel.Variants.Count} variant", result.Stdout);
+                Assert.Contains($"{kernel.Name}: {KernelsVerb.ReadableName(kernel.Name)} ({kernel.Variants.Count} variant", result.Stdout);
                 Assert.DoesNotContain("group size ?", result.Stdout);
                 Assert.All(kernel.Variants, v => Assert.Contains(v.Method, result.Stdout));
             }
             Assert.Contains("cpu|RmsNorm|4096 -> RmsNorm__blockSize256", result.Stdout);
+            // Issue 3: every operation of a DeepSeek-V3.2 forward pass can be found by its name.
+            foreach (string operation in new[] { "indexer", "topk", "sparse mla", "rmsnorm", "layernorm", "rope", "swiglu", "router",
+                "grouped ffn", "combine", "gemv", "gemm", "fp8", "embed", "argmax" })
+                Assert.Contains(operation, result.Stdout, StringComparison.OrdinalIgnoreCase);
         }
         finally
         {

@@ -28,14 +28,14 @@ public sealed class KernelsVerb : IVerb
     {
         string filter = args.String("filter") ?? string.Empty;
         var kernels = FindKernels()
-            .Where(k => k.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
+            .Where(k => k.Name.Contains(filter, StringComparison.OrdinalIgnoreCase) || ReadableName(k.Name).Contains(filter, StringComparison.OrdinalIgnoreCase))
             .ToList();
         context.Out.WriteLine($"{kernels.Count} kernels, {kernels.Sum(k => k.Variants.Count)} variants");
         foreach (var kernel in kernels)
         {
             context.Out.WriteLine();
             string variantWord = kernel.Variants.Count == 1 ? "variant" : "variants";
-            context.Out.WriteLine($"{kernel.Name} ({kernel.Variants.Count} {variantWord}; grid {kernel.Grid}, group size {kernel.GroupSize})");
+            context.Out.WriteLine($"{kernel.Name}: {ReadableName(kernel.Name)} ({kernel.Variants.Count} {variantWord}; grid {kernel.Grid}, group size {kernel.GroupSize})");
             foreach (KernelVariantInfo variant in kernel.Variants)
             {
                 context.Out.WriteLine("  " + Describe(variant));
@@ -51,6 +51,26 @@ public sealed class KernelsVerb : IVerb
             context.Out.WriteLine($"  {key} -> {variant}");
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// The kernel's method name as lower-case words ("SparseMlaAttentionBf16Cache" → "sparse mla attention bf16 cache"),
+    /// so the listing can be searched with the words of the model ("sparse mla", "grouped ffn").
+    /// </summary>
+    public static string ReadableName(string kernelName)
+    {
+        string method = kernelName[(kernelName.LastIndexOf('.') + 1)..];
+        var words = new System.Text.StringBuilder();
+        for (int i = 0; i < method.Length; i++)
+        {
+            char c = method[i];
+            bool boundary = i > 0 && char.IsUpper(c) && (char.IsLower(method[i - 1]) || char.IsDigit(method[i - 1])
+                || (i + 1 < method.Length && char.IsLower(method[i + 1]) && char.IsUpper(method[i - 1])));
+            if (boundary)
+                words.Append(' ');
+            words.Append(char.ToLowerInvariant(c));
+        }
+        return words.ToString();
     }
 
     /// <summary>A kernel as "Class.Kernel", its launch geometry expressions (from [Kernel]) and its generated variants.</summary>
