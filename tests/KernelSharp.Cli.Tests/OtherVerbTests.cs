@@ -19,6 +19,18 @@ public sealed class OtherVerbTests
     }
 
     [Fact]
+    public void Bench_depth_decodes_after_an_untimed_prefill_and_checks_the_context()
+    {
+        CliResult result = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "0", "-n", "4", "-d", "40", "-r", "1");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("| tg4 @ d40 |", result.Stdout);
+
+        CliResult tooDeep = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "0", "-n", "4", "-d", "4093", "-r", "1");
+        Assert.Equal(2, tooDeep.ExitCode);
+        Assert.Contains("more than the model's context of 4096", tooDeep.Stderr);
+    }
+
+    [Fact]
     public void Bench_json_has_one_result_per_test_with_every_sample()
     {
         CliResult result = Cli.Run("bench", "-m", Fixtures.TinyFp8Yarn, "-p", "8", "-n", "3", "-r", "3", "--json");

@@ -20,14 +20,16 @@ public sealed class BenchVerb : IVerb
         "bench",
         "Measure prompt-processing and generation throughput (llama-bench style table).",
         "-m DIR [-p N] [-n N] [-r N] [options]",
-        "ppN: one prefill of N random tokens. tgN: N decode steps of one token each from an empty cache.\n" +
+        "ppN: one prefill of N random tokens. tgN: N decode steps of one token each, after -d tokens already in the cache\n" +
+        "(prefilled untimed; 0 = an empty cache).\n" +
         "Each test runs -r times after one warm-up; the table shows mean ± standard deviation in tokens/s.",
         [
             SharedOptions.Model,
             OptionSpec.Value("n-prompt", "N", "prompt tokens for the pp test, 0 = skip (default: 512)", "p"),
             OptionSpec.Value("n-gen", "N", "generated tokens for the tg test, 0 = skip (default: 128)", "n"),
             OptionSpec.Value("repetitions", "N", "repetitions of each test, 1 … 100 (default: 3)", "r"),
-            OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -n))", "c"),
+            OptionSpec.Value("n-depth", "N", "tokens in the cache before the tg test, prefilled untimed (default: 0)", "d"),
+            OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -d + -n))", "c"),
             SharedOptions.Device,
             OptionSpec.Flag("json", "print JSON instead of a markdown table"),
         ]);
@@ -38,6 +40,7 @@ public sealed class BenchVerb : IVerb
         int promptTokens = args.Int("n-prompt", 512, 0, SamplingArguments.MaxTokensLimit);
         int generatedTokens = args.Int("n-gen", 128, 0, SamplingArguments.MaxTokensLimit);
         int repetitions = args.Int("repetitions", 3, 1, 100);
+        int depth = args.Int("n-depth", 0, 0, SamplingArguments.MaxTokensLimit);
         string device = SharedOptions.ReadDevice(args);
         if (promptTokens == 0 && generatedTokens == 0)
         {
@@ -45,11 +48,11 @@ public sealed class BenchVerb : IVerb
         }
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
-        int needed = Math.Max(promptTokens, generatedTokens);
+        int needed = Math.Max(promptTokens, depth + generatedTokens);
         int maxContext = folder.Config.MaxPositionEmbeddings;
         if (needed > maxContext)
         {
-            throw new UsageException($"-p/-n of {needed} tokens exceed the model's context of {maxContext}");
+            throw new UsageException($"-p/-d/-n need {needed} tokens, more than the model's context of {maxContext}");
         }
         int contextSize = args.Int("ctx-size", needed, needed, maxContext);
 
@@ -70,15 +73,19 @@ public sealed class BenchVerb : IVerb
             results.Add(Measure($"pp{promptTokens}", promptTokens, repetitions, context, () =>
             {
                 using InferenceSession session = model.CreateSession(contextSize);
-                return Time(() => session.Prefill(tokens));
+                return Time(() => session.PrefillLast(tokens)); // logits of the last row only, as generation needs
             }));
         }
         if (generatedTokens > 0)
         {
             int[] tokens = Enumerable.Range(0, generatedTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
-            results.Add(Measure($"tg{generatedTokens}", generatedTokens, repetitions, context, () =>
+            int[] prefix = Enumerable.Range(0, depth).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
+            string test = depth == 0 ? $"tg{generatedTokens}" : $"tg{generatedTokens} @ d{depth}";
+            results.Add(Measure(test, generatedTokens, repetitions, context, () =>
             {
                 using InferenceSession session = model.CreateSession(contextSize);
+                if (prefix.Length > 0)
+                    session.PrefillLast(prefix); // untimed: the cache depth the decode steps run at
                 return Time(() =>
                 {
                     foreach (int token in tokens)
