@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6's kernel rows on the H200 in ONE device call, from the repository root, after bundling KernelBench here:
-#   ../shared/tools/gpu-bundle.sh tools/gpu/KernelBench/KernelBench.csproj
+#   <workplace>/tools/gpu-bundle.sh tools/gpu/KernelBench/KernelBench.csproj
 #   bash tools/gpu/h200-perf.sh                   (device run with carry [".gpu"])
 # Steps (each logged; a failing step does not stop the next):
 #   1. python3 tools/gpu/baselines.py            → $OUT/baselines.json (PyTorch copy, cuBLAS bf16, PyTorch indexer/MLA)

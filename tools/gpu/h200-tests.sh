@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every CUDA and OpenCL test of the kernel, DSL and runtime test projects on the GPU machine, then the CLI on CUDA.
-# Here:  ../shared/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj
+# Here:  <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj
 # There (device run, carry [".gpu"]):  bash tools/gpu/h200-tests.sh      → $OUT/gpu-tests.log, $OUT/cli.log
 set -u
 out=${OUT:-/tmp/h200-tests}; mkdir -p "$out"

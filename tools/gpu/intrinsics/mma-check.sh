@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tensor-core intrinsic checks on the GPU machine (H200), from the repository root, after bundling the workbench:
-#   ../shared/tools/gpu-bundle.sh tools/gpu/intrinsics/MmaLoopBench/MmaLoopBench.csproj
+#   <workplace>/tools/gpu-bundle.sh tools/gpu/intrinsics/MmaLoopBench/MmaLoopBench.csproj
 #   bash tools/gpu/intrinsics/mma-check.sh            (device run with carry [".gpu"])
 # (a) compiles the kernels to PTX with ILGPU (sm_80), (b) ptxas -v for sm_90 (stack frame, registers, smem),
 # (c) counts LDL/STL and HMMA in the SASS of the mma loop, (d) checks one tile and times the register-only mma loop.
