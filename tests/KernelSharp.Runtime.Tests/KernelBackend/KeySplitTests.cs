@@ -1,0 +1,21 @@
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model.Kernels;
+using Xunit;
+
+namespace KernelSharp.Runtime.Tests.KernelModel;
+
+/// <summary>How sparse attention splits the selected keys across groups (the split path itself is checked against the
+/// reference in the kernel tests and end to end by the CUDA golden decode that crosses index_topk).</summary>
+public sealed class KeySplitTests
+{
+    [Theory]
+    [InlineData(KernelBackend.FastCpu, 1, 128, 2048, 1)]    // the CPU runs one group per host thread anyway
+    [InlineData(KernelBackend.IlgpuCpu, 1, 128, 2048, 1)]
+    [InlineData(KernelBackend.Cuda, 1, 16, 2048, 64)]       // 2 head blocks → at most 64 slices
+    [InlineData(KernelBackend.Cuda, 1, 128, 2048, 64)]      // 16 head blocks → 64 slices of 2 tiles
+    [InlineData(KernelBackend.Cuda, 64, 128, 2048, 1)]      // 1024 groups already
+    [InlineData(KernelBackend.Cuda, 1, 4, 32, 2)]           // the tiny fixture: 32 keys are 2 tiles
+    [InlineData(KernelBackend.OpenCL, 4, 16, 8, 1)]         // fewer keys than a tile
+    public void Splits_fill_the_gpu_but_never_exceed_the_key_tiles(KernelBackend backend, int rows, int heads, int keys, int expected)
+        => Assert.Equal(expected, KernelMlaAttention.KeySplits(backend, rows, heads, keys));
+}
