@@ -136,10 +136,14 @@ public sealed class KernelDevice : IDisposable
     {
         // Every generated launch passes through here: bind first so the launch runs under this device's context.
         Bind();
+        Profile?.BeforeLaunch(this, key);
         if (kernels.TryGetValue(key, out var cached))
             return (TKernel)cached;
         return (TKernel)kernels.GetOrAdd(key, _ => load(Accelerator));
     }
+
+    /// <summary>The launch profile charged by this device's launches: <see cref="LaunchProfile.Current"/> by default (null unless KS_PROFILE=1).</summary>
+    public LaunchProfile? Profile { get; set; } = LaunchProfile.Current;
 
     /// <summary>Number of compiled kernels cached on this device.</summary>
     public int CachedKernelCount => kernels.Count;

@@ -23,6 +23,9 @@ public sealed class DeepSeekModel : IDisposable
 
     public ModelConfig Config { get; }
 
+    /// <summary>The backend the model runs on (benchmarks fill caches through it).</summary>
+    internal IModelBackend Backend => backend;
+
     /// <summary>Where the model runs, in one line, including why when it is not where it was asked to run.</summary>
     public string DeviceDescription { get; }
 

@@ -54,6 +54,46 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
     /// <summary>Appends one token; returns its logits [vocab].</summary>
     public float[] Decode(int token) => Run([token], allRows: true, trace: null);
 
+    /// <summary>
+    /// For benchmarks: puts <paramref name="depth"/> tokens of random keys into every layer's caches without running
+    /// the model, as if a prompt of that length had been prefilled. Decode cost depends on how many keys are cached, not
+    /// on their values (the indexer scores every key, attention reads index_topk of them), so this measures decode at
+    /// 128K context in seconds instead of an O(depth²) prefill. Values are uniform in [−√3, √3] (unit variance, the
+    /// scale of the normalized latents and keys); a block of <c>1024</c> random rows is repeated down the cache.
+    /// </summary>
+    public void FillWithRandomKeys(int depth, int seed)
+    {
+        if (depth < 0 || depth > MaxContext)
+        {
+            throw new UserInputException($"a cache depth of {depth} tokens does not fit the session's {MaxContext}");
+        }
+
+        const int BlockRows = 1024;
+        var backend = Model.Backend;
+        var random = new Random(seed);
+        for (var layer = 0; layer < Model.Config.NumHiddenLayers; layer++)
+        {
+            var caches = Cache[layer];
+            foreach (var cache in new[] { caches.Latent, caches.RopeKeys, caches.IndexKeys })
+            {
+                var rows = Math.Min(BlockRows, Math.Max(depth, 1));
+                var values = new float[rows * cache.Columns]; // [rows, columns]
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = (float)((random.NextDouble() * 2 - 1) * Math.Sqrt(3));
+                }
+
+                using var block = backend.Upload(values, rows, cache.Columns);
+                for (var start = 0; start < depth; start += rows)
+                {
+                    backend.WriteRows(cache, start, block, 0, Math.Min(rows, depth - start), 0);
+                }
+            }
+        }
+
+        Cache.Length = depth;
+    }
+
     /// <summary>Forgets every token (the cache memory is kept for reuse).</summary>
     public void Reset() => Cache.Length = 0;
 

@@ -31,6 +31,22 @@ public sealed class OtherVerbTests
     }
 
     [Fact]
+    public void Bench_depth_fill_random_writes_the_cache_without_a_prefill_and_rejects_other_values()
+    {
+        CliResult result = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "0", "-n", "3", "-d", "100,3000", "--depth-fill", "random", "-r", "1");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("| tg3 @ d100 (random keys) |", result.Stdout);
+        Assert.Contains("| tg3 @ d3000 (random keys) |", result.Stdout);
+
+        CliResult wrong = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "0", "-n", "3", "-d", "30", "--depth-fill", "zeros");
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Contains("depth-fill", wrong.Stderr);
+        CliResult badList = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "0", "-n", "3", "-d", "100,x");
+        Assert.Equal(2, badList.ExitCode);
+        Assert.Contains("separated by commas", badList.Stderr);
+    }
+
+    [Fact]
     public void Bench_json_has_one_result_per_test_with_every_sample()
     {
         CliResult result = Cli.Run("bench", "-m", Fixtures.TinyFp8Yarn, "-p", "8", "-n", "3", "-r", "3", "--json");

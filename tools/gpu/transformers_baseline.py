@@ -4,8 +4,9 @@
 usage: transformers_baseline.py CHECKPOINT_DIR CONTEXT [CONTEXT ...]
 Loads the checkpoint with DeepseekV32ForCausalLM (bf16, sdpa attention) on the GPU and, per context length, measures
 prefill tokens/s (chunks of 2048 tokens, logits of the last token only) and decode tokens/s (16 timed greedy steps after
-2 warm-up steps, at that cache depth). Prints one JSON object (also $OUT/transformers.json when OUT is set); a context
-that fails (e.g. out of memory) is recorded with its error instead of stopping the run.
+2 warm-up steps, at that cache depth). Prints one JSON object (also $OUT/transformers.json when OUT is set, rewritten
+after every context so a run cut short by a time limit keeps the contexts it finished); a context that fails (e.g. out
+of memory) is recorded with its error instead of stopping the run.
 """
 import json, os, sys, time
 import torch
@@ -42,17 +43,26 @@ def main():
     start = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.bfloat16, attn_implementation="sdpa").cuda().eval()
     result = {"model": path, "load_s": time.perf_counter() - start, "class": type(model).__name__, "rows": []}
+    result["gpu"] = torch.cuda.get_device_name()
+    result["torch"] = torch.__version__
+    result["transformers"] = __import__("transformers").__version__
     for context in contexts:
         try:
-            result["rows"].append(measure(model, model.config.vocab_size, context))
+            torch.cuda.reset_peak_memory_stats()
+            row = measure(model, model.config.vocab_size, context)
+            row["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+            result["rows"].append(row)
         except Exception as e:  # record where it fails (e.g. OOM at long context) and go on
             result["rows"].append({"context": context, "error": f"{type(e).__name__}: {str(e)[:300]}"})
             torch.cuda.empty_cache()
-    text = json.dumps(result, indent=1)
-    print(text)
+        save(result)
+    print(json.dumps(result, indent=1))
+
+
+def save(result):
     if os.environ.get("OUT"):
         with open(os.path.join(os.environ["OUT"], "transformers.json"), "w") as f:
-            f.write(text)
+            f.write(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

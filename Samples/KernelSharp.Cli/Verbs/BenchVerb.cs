@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using KernelSharp.Cli.Hosting;
 using KernelSharp.Cli.Parsing;
+using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime;
 using KernelSharp.Runtime.Model;
 
@@ -21,14 +22,15 @@ public sealed class BenchVerb : IVerb
         "Measure prompt-processing and generation throughput (llama-bench style table).",
         "-m DIR [-p N] [-n N] [-r N] [options]",
         "ppN: one prefill of N random tokens. tgN: N decode steps of one token each, after -d tokens already in the cache\n" +
-        "(prefilled untimed; 0 = an empty cache).\n" +
+        "(put there untimed, see --depth-fill; 0 = an empty cache). KS_PROFILE=1 adds a per-kernel time profile on stderr.\n" +
         "Each test runs -r times after one warm-up; the table shows mean ± standard deviation in tokens/s.",
         [
             SharedOptions.Model,
             OptionSpec.Value("n-prompt", "N", "prompt tokens for the pp test, 0 = skip (default: 512)", "p"),
             OptionSpec.Value("n-gen", "N", "generated tokens for the tg test, 0 = skip (default: 128)", "n"),
             OptionSpec.Value("repetitions", "N", "repetitions of each test, 1 … 100 (default: 3)", "r"),
-            OptionSpec.Value("n-depth", "N", "tokens in the cache before the tg test, prefilled untimed (default: 0)", "d"),
+            OptionSpec.Value("n-depth", "N[,N...]", "tokens in the cache before the tg test, untimed; a list runs one tg test per depth (default: 0)", "d"),
+            OptionSpec.Value("depth-fill", "HOW", "how the -d tokens get into the cache: prefill (run the model, untimed) or random (random keys written straight into the caches: decode at long context without an O(d²) prefill) (default: prefill)"),
             OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -d + -n))", "c"),
             SharedOptions.Device,
             OptionSpec.Flag("json", "print JSON instead of a markdown table"),
@@ -40,15 +42,16 @@ public sealed class BenchVerb : IVerb
         int promptTokens = args.Int("n-prompt", 512, 0, SamplingArguments.MaxTokensLimit);
         int generatedTokens = args.Int("n-gen", 128, 0, SamplingArguments.MaxTokensLimit);
         int repetitions = args.Int("repetitions", 3, 1, 100);
-        int depth = args.Int("n-depth", 0, 0, SamplingArguments.MaxTokensLimit);
+        int[] depths = Depths(args.String("n-depth"));
         string device = SharedOptions.ReadDevice(args);
+        string depthFill = args.Choice("depth-fill", "prefill", "prefill", "random");
         if (promptTokens == 0 && generatedTokens == 0)
         {
             throw new UsageException("-p and -n are both 0: nothing to measure");
         }
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
-        int needed = Math.Max(promptTokens, depth + generatedTokens);
+        int needed = Math.Max(promptTokens, depths.Max() + generatedTokens);
         int maxContext = folder.Config.MaxPositionEmbeddings;
         if (needed > maxContext)
         {
@@ -57,10 +60,13 @@ public sealed class BenchVerb : IVerb
         int contextSize = args.Int("ctx-size", needed, needed, maxContext);
 
         long parameters;
+        long activeParameters;
         long weightBytes;
         using (Checkpoint checkpoint = Checkpoint.Open(folder.Directory, folder.Config.Quantization))
         {
-            parameters = ParameterCount.From(checkpoint, folder.Config).Total;
+            ParameterCount count = ParameterCount.From(checkpoint, folder.Config);
+            parameters = count.Total;
+            activeParameters = count.ActivePerToken;
             weightBytes = checkpoint.TotalBytes;
         }
 
@@ -73,19 +79,21 @@ public sealed class BenchVerb : IVerb
             results.Add(Measure($"pp{promptTokens}", promptTokens, repetitions, context, () =>
             {
                 using InferenceSession session = model.CreateSession(contextSize);
-                return Time(() => session.PrefillLast(tokens)); // logits of the last row only, as generation needs
+                return Time(() => session.PrefillLast(tokens), profiled: true); // logits of the last row only, as generation needs
             }));
         }
-        if (generatedTokens > 0)
+        foreach (int depth in generatedTokens > 0 ? depths : [])
         {
             int[] tokens = Enumerable.Range(0, generatedTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
             int[] prefix = Enumerable.Range(0, depth).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
-            string test = depth == 0 ? $"tg{generatedTokens}" : $"tg{generatedTokens} @ d{depth}";
+            string test = depth == 0 ? $"tg{generatedTokens}" : $"tg{generatedTokens} @ d{depth}" + (depthFill == "random" ? " (random keys)" : "");
             results.Add(Measure(test, generatedTokens, repetitions, context, () =>
             {
                 using InferenceSession session = model.CreateSession(contextSize);
-                if (prefix.Length > 0)
-                    session.PrefillLast(prefix); // untimed: the cache depth the decode steps run at
+                if (prefix.Length > 0 && depthFill == "random")
+                    session.FillWithRandomKeys(depth, seed: 1234); // untimed: the cache depth the decode steps run at
+                else if (prefix.Length > 0)
+                    session.PrefillLast(prefix); // untimed
                 return Time(() =>
                 {
                     foreach (int token in tokens)
@@ -93,16 +101,31 @@ public sealed class BenchVerb : IVerb
                         context.Cancellation.ThrowIfCancellationRequested();
                         session.Decode(token);
                     }
-                });
+                }, profiled: true);
             }));
         }
 
-        var summary = new BenchSummary(folder.Name, model.DeviceDescription, folder.Config, parameters, weightBytes, contextSize);
+        var summary = new BenchSummary(folder.Name, model.DeviceDescription, folder.Config, parameters, activeParameters, weightBytes, contextSize);
         context.Out.Write(args.Flag("json") ? Json(summary, results) : Markdown(summary, results));
         return ExitCodes.Success;
     }
 
-    private sealed record BenchSummary(string Model, string Device, ModelConfig Config, long Parameters, long WeightBytes, int ContextSize);
+    private sealed record BenchSummary(string Model, string Device, ModelConfig Config, long Parameters, long ActiveParameters, long WeightBytes, int ContextSize);
+
+    /// <summary>-d as one depth or a comma-separated list (llama-bench style), each 0 … the token limit.</summary>
+    private static int[] Depths(string? text)
+    {
+        if (text is null)
+            return [0];
+        var depths = new List<int>();
+        foreach (string part in text.Split(','))
+        {
+            if (!int.TryParse(part.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int depth) || depth > SamplingArguments.MaxTokensLimit)
+                throw new UsageException($"-d/--n-depth must be whole numbers 0 … {SamplingArguments.MaxTokensLimit} separated by commas, got '{text}'");
+            depths.Add(depth);
+        }
+        return [.. depths];
+    }
 
     private sealed record BenchResult(string Test, int Tokens, double[] TokensPerSecond)
     {
@@ -113,24 +136,38 @@ public sealed class BenchVerb : IVerb
             : Math.Sqrt(TokensPerSecond.Sum(v => (v - Mean) * (v - Mean)) / (TokensPerSecond.Length - 1));
     }
 
-    /// <summary>One warm-up (kernel compilation, autotuning, page faults), then the timed repetitions.</summary>
+    /// <summary>
+    /// One warm-up (kernel compilation, autotuning, page faults), then the timed repetitions. With <c>KS_PROFILE=1</c>
+    /// the timed regions' launches are profiled (see <see cref="LaunchProfile"/>) and the profile goes to stderr.
+    /// </summary>
     private static BenchResult Measure(string test, int tokens, int repetitions, CliContext context, Func<TimeSpan> run)
     {
+        LaunchProfile? profile = LaunchProfile.Current;
         run();
+        profile?.Reset();
         var rates = new double[repetitions];
         for (int i = 0; i < repetitions; i++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
             rates[i] = tokens / Math.Max(run().TotalSeconds, 1e-9);
         }
+        if (profile is not null)
+        {
+            context.Error.WriteLine($"{test}: " + profile.Format(tokens * repetitions));
+        }
         return new BenchResult(test, tokens, rates);
     }
 
-    private static TimeSpan Time(Action action)
+    /// <summary>Wall time of <paramref name="action"/>; a profiled region is the only one whose launches the profile charges.</summary>
+    private static TimeSpan Time(Action action, bool profiled)
     {
+        LaunchProfile? profile = profiled ? LaunchProfile.Current : null;
+        profile?.Resume();
         var clock = Stopwatch.StartNew();
         action();
-        return clock.Elapsed;
+        TimeSpan elapsed = clock.Elapsed;
+        profile?.Pause();
+        return elapsed;
     }
 
     private static string Markdown(BenchSummary summary, IReadOnlyList<BenchResult> results)
@@ -160,6 +197,7 @@ public sealed class BenchVerb : IVerb
             json.WriteString("model", summary.Model);
             json.WriteString("device", summary.Device);
             json.WriteNumber("parameters", summary.Parameters);
+            json.WriteNumber("active_parameters_per_token", summary.ActiveParameters);
             json.WriteNumber("weight_bytes", summary.WeightBytes);
             json.WriteNumber("n_ctx", summary.ContextSize);
             json.WriteStartArray("results");

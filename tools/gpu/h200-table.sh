@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Issue 6's WHOLE table from one run on the H200: PyTorch/cuBLAS baselines and the copy ceiling, KernelBench's kernel
+# rows, the transformers end-to-end baseline and KernelSharp end to end on the same mid-size checkpoint, composed by
+# tools/gpu/compose_table.py into $OUT/h200-table.md (and docs/perf/h200-table.md of the device's working copy).
+#   here:   <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj   (carries the CLI and KernelBench)
+#   device: bash tools/gpu/h200-table.sh          (device run with carry [".gpu"]; fits the 10-minute call limit)
+# Every step is capped so a slow one cannot take the others with it; its log is under $OUT.
+set -uo pipefail
+out=${OUT:-/tmp/h200-table}; mkdir -p "$out"
+export KERNELSHARP_AUTOTUNE_FILE="$out/autotune.json"
+ks() { GPU_APP=kernelsharp.dll bash .gpu/run.sh "$@"; }
+kb() { GPU_APP=KernelBench.dll bash .gpu/run.sh "$@"; }
+model=/tmp/mid5b
+command="bash tools/gpu/h200-table.sh"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S') UTC"
+  echo "gpu, driver, memory, max SM clock: $(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader)"
+  echo "commit: ${KS_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+  echo "command: $command (GpuTestRunner bundle with the CLI and KernelBench; ILGPU 1.5.3)"
+} > "$out/info.txt"
+cat "$out/info.txt"
+start=$SECONDS
+stamp() { echo "== $1 (t=$((SECONDS - start)) s)"; }
+
+stamp "checkpoint (create-model, in the background: disk and CPU only)"
+( ks create-model --preset mid-5b --out $model --seed 1 --dtype bf16 > "$out/create-model.log" 2>&1 ) &
+writer=$!
+
+stamp "PyTorch baselines"
+OUT="$out" timeout 120 python3 tools/gpu/baselines.py > "$out/baselines.log" 2>&1 || echo "baselines.py failed or timed out (baselines.log)"
+
+stamp "KernelBench kernel rows"
+timeout 200 bash -c "GPU_APP=KernelBench.dll bash .gpu/run.sh kernels --baselines '$out/baselines.json' --out '$out/kernels.md'" > "$out/kernelbench.log" 2>&1 \
+  || echo "KernelBench: some rows failed or the step timed out (kernelbench.log)"
+
+wait $writer; tail -1 "$out/create-model.log"
+stamp "transformers baseline (4K, 8K, 32K, 128K)"
+PYTHONUNBUFFERED=1 OUT="$out" timeout 150 python3 tools/gpu/transformers_baseline.py $model 4096 8192 32768 131072 > "$out/transformers.log" 2>&1 \
+  || echo "transformers: stopped (timeout or error; finished contexts are kept in transformers.json)"
+
+stamp "KernelSharp end to end"
+timeout 170 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench -m $model -p 8192 -n 16 -d 0,4096,32768,131072 --depth-fill random -r 2 --device cuda --json" \
+  > "$out/ours.json" 2> "$out/ours.log" || echo "kernelsharp bench: failed or timed out (ours.log)"
+
+stamp "compose"
+mkdir -p docs/perf
+python3 tools/gpu/compose_table.py "$out" "$out/h200-table.md" && cp "$out/h200-table.md" docs/perf/h200-table.md
+stamp "done"
