@@ -6,11 +6,15 @@ namespace KernelSharp.Kernels.Attention;
 /// <summary>
 /// Turns a selection with empty (−1) or not-yet-visible slots into the (rows, counts) form
 /// <see cref="MlaKernels.SparseMlaAttention"/> reads: per query the keys j with 0 ≤ j ≤ positions[q], in slot order.
-/// One thread per query.
+/// One group per query: each thread counts the visible keys of its contiguous chunk of the k slots, the group turns
+/// the counts into offsets, and each thread copies its chunk's visible keys to its offset — the order is kept.
+/// (One thread per query walked 2048 slots serially: about 0.2 ms per decode layer on the H200, measured.)
 /// </summary>
 public static partial class SelectionKernels
 {
-    [Kernel(Grid = "(queryCount + 63) / 64", GroupSize = "64")]
+    private const int ThreadsPerQuery = 128;
+
+    [Kernel(Grid = "queryCount", GroupSize = "128")]
     public static void CompactSelection(
         ArrayView<int> selected,   // [Q, k] key indices, −1 = empty slot
         ArrayView<int> positions,  // [Q] the query's own position (it sees keys 0..positions[q])
@@ -19,20 +23,37 @@ public static partial class SelectionKernels
         int queryCount,
         int k)
     {
-        int q = Grid.IdxX * 64 + Group.IdxX;
-        if (q >= queryCount)
-            return;
+        int q = Grid.IdxX;
+        int thread = Group.IdxX;
+        var chunkCounts = SharedMemory.Allocate<int>(ThreadsPerQuery); // [threads] visible keys in each thread's chunk
         int position = positions[q];
-        int count = 0;
-        for (int i = 0; i < k; i++)
+        int chunk = (k + ThreadsPerQuery - 1) / ThreadsPerQuery;
+        int begin = Math.Min(k, thread * chunk);
+        int end = Math.Min(k, begin + chunk);
+        long row = (long)q * k;
+        int visible = 0;
+        for (int i = begin; i < end; i++)
         {
-            int key = selected[(long)q * k + i];
+            int key = selected[row + i];
+            if (key >= 0 && key <= position)
+                visible++;
+        }
+        chunkCounts[thread] = visible;
+        KsGroup.Barrier();
+
+        int offset = 0;
+        for (int t = 0; t < thread; t++)
+            offset += chunkCounts[t];
+        for (int i = begin; i < end; i++)
+        {
+            int key = selected[row + i];
             if (key >= 0 && key <= position)
             {
-                compacted[(long)q * k + count] = key;
-                count++;
+                compacted[row + offset] = key;
+                offset++;
             }
         }
-        counts[q] = count;
+        if (thread == ThreadsPerQuery - 1)
+            counts[q] = offset; // the last chunk ends after every visible key
     }
 }

@@ -58,8 +58,8 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
     /// For benchmarks: puts <paramref name="depth"/> tokens of random keys into every layer's caches without running
     /// the model, as if a prompt of that length had been prefilled. Decode cost depends on how many keys are cached, not
     /// on their values (the indexer scores every key, attention reads index_topk of them), so this measures decode at
-    /// 128K context in seconds instead of an O(depth²) prefill. Values are uniform in [−√3, √3] (unit variance, the
-    /// scale of the normalized latents and keys); a block of <c>1024</c> random rows is repeated down the cache.
+    /// 128K context in seconds instead of an O(depth²) prefill. Values are independent and uniform in [−√3, √3] (unit
+    /// variance, the scale of the normalized latents and keys), so scores have no ties a real cache would not have.
     /// </summary>
     public void FillWithRandomKeys(int depth, int seed)
     {
@@ -68,30 +68,40 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
             throw new UserInputException($"a cache depth of {depth} tokens does not fit the session's {MaxContext}");
         }
 
-        const int BlockRows = 1024;
+        const int BlockRows = 4096;
         var backend = Model.Backend;
-        var random = new Random(seed);
+        var state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
         for (var layer = 0; layer < Model.Config.NumHiddenLayers; layer++)
         {
             var caches = Cache[layer];
             foreach (var cache in new[] { caches.Latent, caches.RopeKeys, caches.IndexKeys })
             {
-                var rows = Math.Min(BlockRows, Math.Max(depth, 1));
-                var values = new float[rows * cache.Columns]; // [rows, columns]
-                for (var i = 0; i < values.Length; i++)
+                var values = new float[Math.Min(BlockRows, Math.Max(depth, 1)) * cache.Columns]; // [block rows, columns]
+                for (var start = 0; start < depth; start += BlockRows)
                 {
-                    values[i] = (float)((random.NextDouble() * 2 - 1) * Math.Sqrt(3));
-                }
-
-                using var block = backend.Upload(values, rows, cache.Columns);
-                for (var start = 0; start < depth; start += rows)
-                {
-                    backend.WriteRows(cache, start, block, 0, Math.Min(rows, depth - start), 0);
+                    var rows = Math.Min(BlockRows, depth - start);
+                    FillUniform(values.AsSpan(0, rows * cache.Columns), ref state);
+                    using var block = backend.Upload(values[..(rows * cache.Columns)], rows, cache.Columns);
+                    backend.WriteRows(cache, start, block, 0, rows, 0);
                 }
             }
         }
 
         Cache.Length = depth;
+    }
+
+    // xorshift64*: fast enough to fill gigabytes of cache at 128K context in a few seconds.
+    private static void FillUniform(Span<float> values, ref ulong state)
+    {
+        var scale = (float)(2 * Math.Sqrt(3) / (1UL << 24));
+        for (var i = 0; i < values.Length; i++)
+        {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            var bits = (state * 0x2545F4914F6CDD1DUL) >> 40; // 24 random bits
+            values[i] = bits * scale - (float)Math.Sqrt(3);
+        }
     }
 
     /// <summary>Forgets every token (the cache memory is kept for reuse).</summary>

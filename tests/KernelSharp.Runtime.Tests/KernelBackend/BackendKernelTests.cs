@@ -107,11 +107,17 @@ public sealed class BackendKernelTests(KernelBackendFixture fixture) : IClassFix
     [MemberData(nameof(Kinds))]
     public void CompactSelection_matches_reference(KernelBackend kind)
     {
+        // k below the group's 128 threads (most threads own no slot) and k spread unevenly over them.
+        CompactSelectionCase(kind, queries: 70, k: 9);
+        CompactSelectionCase(kind, queries: 5, k: 300);
+    }
+
+    private void CompactSelectionCase(KernelBackend kind, int queries, int k)
+    {
         var random = new RandomData();
         var device = fixture.Get(kind).Device;
-        const int queries = 70, k = 9;
-        var selected = Enumerable.Range(0, queries * k).Select(_ => random.Next(61) - 1).ToArray(); // −1 slots and keys past a query's position
-        var positions = Enumerable.Range(0, queries).Select(_ => random.Next(50)).ToArray();
+        var selected = Enumerable.Range(0, queries * k).Select(_ => random.Next(k + 61) - 1).ToArray(); // −1 slots and keys past a query's position
+        var positions = Enumerable.Range(0, queries).Select(_ => random.Next(k + 50)).ToArray();
         var expected = SelectionCompactionReference.Compact(selected, positions, k);
 
         using var selectedBuffer = Upload(device, selected);
