@@ -102,15 +102,10 @@ public static class GemvRowParts
         return total;
     }
 
-    /// <summary>Four little-endian e4m3 bytes of <paramref name="word"/> against x[start..start+3].</summary>
-    private static float DotFp8Word(uint word, ArrayView<float> input, long start)
-    {
-        Float4 x = KsVector.LoadFloat4(input, start);
-        return Fp8E4M3.ToFloat((byte)(word & 0xFF)) * x.X
-             + Fp8E4M3.ToFloat((byte)((word >> 8) & 0xFF)) * x.Y
-             + Fp8E4M3.ToFloat((byte)((word >> 16) & 0xFF)) * x.Z
-             + Fp8E4M3.ToFloat((byte)(word >> 24)) * x.W;
-    }
+    /// <summary>Four little-endian e4m3 bytes of <paramref name="word"/> against x[start..start+3], decoded together
+    /// (<see cref="Fp8E4M3.ToFloat4"/>: about half the integer work of four separate decodes).</summary>
+    private static float DotFp8Word(uint word, ArrayView<float> input, long start) =>
+        Float4.Dot(Fp8E4M3.ToFloat4(word), KsVector.LoadFloat4(input, start));
 
     /// <summary>Whether element <paramref name="start"/> of the view sits on a 16-byte boundary, from the actual address
     /// (KsVector.IsAligned16), so a sub-view at any offset falls back to scalar loads instead of a misaligned vector access.</summary>

@@ -1,3 +1,6 @@
+using ILGPU;
+using ILGPU.Runtime;
+
 namespace KernelSharp.Dsl.Tests;
 
 public class Fp8E4M3Tests
@@ -120,5 +123,91 @@ public class Fp8E4M3Tests
     {
         Assert.Equal(0x7F, Fp8E4M3.FromFloat(float.NaN) & 0x7F);
         Assert.True(float.IsNaN(Fp8E4M3.ToFloat(Fp8E4M3.FromFloat(BitConverter.UInt32BitsToSingle(0x7F800001u)))));
+    }
+
+    /// <summary>Packs four codes little-endian, byte 0 first.</summary>
+    private static uint Pack(int b0, int b1, int b2, int b3) => (uint)(b0 | (b1 << 8) | (b2 << 16) | (b3 << 24));
+
+    private static void AssertSameDecode(double expected, float actual, string what)
+    {
+        if (double.IsNaN(expected))
+            Assert.True(float.IsNaN(actual), what);
+        else
+            Assert.True(expected == actual && double.IsNegative(expected) == float.IsNegative(actual), $"{what}: expected {expected:R}, got {actual:R}");
+    }
+
+    [Fact]
+    public void PackedDecodeMatchesTheFormulaForEveryCodeInEveryBytePosition()
+    {
+        var random = new Random(Environment.TickCount);
+        for (int code = 0; code < 256; code++)
+        {
+            for (int position = 0; position < 4; position++)
+            {
+                // The other three bytes are random finite codes, so leakage between bytes shows up.
+                int[] bytes = Enumerable.Range(0, 4).Select(_ => RandomFiniteCode(random)).ToArray();
+                bytes[position] = code;
+                Float4 decoded = Fp8E4M3.ToFloat4(Pack(bytes[0], bytes[1], bytes[2], bytes[3]));
+                float[] lanes = [decoded.X, decoded.Y, decoded.Z, decoded.W];
+                for (int lane = 0; lane < 4; lane++)
+                    AssertSameDecode(ReferenceDecode((byte)bytes[lane]), lanes[lane], $"0x{code:X2} at byte {position}, lane {lane}");
+            }
+        }
+    }
+
+    [Fact]
+    public void NaNFlagsMarkExactlyTheNaNBytes()
+    {
+        var random = new Random(Environment.TickCount);
+        for (int trial = 0; trial < 20000; trial++)
+        {
+            int[] bytes = Enumerable.Range(0, 4).Select(_ => random.Next(8) == 0 ? (random.Next(2) == 0 ? 0x7F : 0xFF) : random.Next(256)).ToArray();
+            uint flags = Fp8E4M3.NaNFlags(Pack(bytes[0], bytes[1], bytes[2], bytes[3])) & Fp8E4M3.NaNFlagMask;
+            for (int lane = 0; lane < 4; lane++)
+                Assert.Equal((bytes[lane] & 0x7F) == 0x7F, (flags >> (8 * lane + 7) & 1) == 1);
+        }
+    }
+
+    [Fact]
+    public void PackedDecodeIgnoringNaNAgreesOnFiniteCodes()
+    {
+        var random = new Random(Environment.TickCount);
+        for (int trial = 0; trial < 20000; trial++)
+        {
+            uint packed = Pack(RandomFiniteCode(random), RandomFiniteCode(random), RandomFiniteCode(random), RandomFiniteCode(random));
+            Assert.Equal(Fp8E4M3.ToFloat4(packed), Fp8E4M3.ToFloat4IgnoringNaN(packed));
+        }
+    }
+
+    /// <summary>The same decode inside an ILGPU kernel (what GPU code runs), one word per thread.</summary>
+    [Fact]
+    public void PackedDecodeInAKernelMatchesTheHostDecode()
+    {
+        var random = new Random(Environment.TickCount);
+        uint[] words = new uint[4096];
+        for (int i = 0; i < words.Length; i++)
+            words[i] = (uint)random.Next() ^ ((uint)random.Next(4) << 30);
+        words[0] = Pack(0x7F, 0x01, 0x80, 0xFF); // NaN, smallest subnormal, -0, -NaN
+        using var cpu = IlgpuCpu.Nvidia32();
+        using var input = cpu.Upload(words);
+        using var output = cpu.Accelerator.Allocate1D<Float4>(words.Length);
+        var kernel = cpu.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<Float4>>(DecodeWords);
+        kernel(words.Length, input.View, output.View);
+        cpu.Accelerator.Synchronize();
+        Float4[] decoded = output.GetAsArray1D();
+        for (int i = 0; i < words.Length; i++)
+        {
+            float[] lanes = [decoded[i].X, decoded[i].Y, decoded[i].Z, decoded[i].W];
+            for (int lane = 0; lane < 4; lane++)
+                AssertSameDecode(ReferenceDecode((byte)(words[i] >> (8 * lane))), lanes[lane], $"word {i} lane {lane}");
+        }
+    }
+
+    private static void DecodeWords(Index1D i, ArrayView<uint> words, ArrayView<Float4> decoded) => decoded[i] = Fp8E4M3.ToFloat4(words[i]);
+
+    private static int RandomFiniteCode(Random random)
+    {
+        int code = random.Next(254);
+        return code >= 0x7F ? code + 1 : code; // skip 0x7F; 0xFF is past the range
     }
 }

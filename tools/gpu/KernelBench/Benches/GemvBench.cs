@@ -6,8 +6,9 @@ using static KernelSharp.Tools.KernelBench.ResultTable;
 namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
-/// Decode GEMV (batch 1) with bf16 and block-scaled fp8 weights through the library's launcher (which autotunes
-/// kernels-dense's variants): weight bytes per second over the copy ceiling. Several weight copies rotate so each
+/// Decode GEMV (batch 1) with bf16 and block-scaled fp8 weights through the library's launchers (autotuned variants):
+/// one row for the group-per-row kernels (GemvBf16/GemvFp8), one for the warp-per-rows kernels (GemvBf16Rows/GemvFp8Rows);
+/// weight bytes per second over the copy ceiling. Several weight copies rotate so each
 /// launch reads from HBM, not L2. The first 64 output rows are checked against a float64 reference first.
 /// </summary>
 public static class GemvBench
@@ -28,29 +29,35 @@ public static class GemvBench
             for (int c = 0; c < copies; c++)
                 DeviceRandom.Bf16(accelerator, weights[c].View, (uint)(100 + c));
             DeviceRandom.Uniform(accelerator, input.View, 7);
-            DeviceRandom.Fill(accelerator, output.View, float.NaN);
-            GemvKernels.LaunchGemvBf16(device, weights[0].View, input.View, output.View, rows, cols, 1);
-            device.Synchronize();
 
             const int checkedRows = 64;
             ushort[] w = new ushort[checkedRows * cols];
             weights[0].View.SubView(0, w.Length).CopyToCPU(w);
             float[] x = input.GetAsArray1D();
             float[] y = new float[checkedRows];
-            output.View.SubView(0, checkedRows).CopyToCPU(y);
             var reference = new double[checkedRows];
             for (int r = 0; r < checkedRows; r++)
                 for (int i = 0; i < cols; i++)
                     reference[r] += LinearWeightsReference.DecodeBf16(w[(long)r * cols + i]) * x[i];
-            double error = Verification.Require($"gemv bf16 {rows}×{cols}", y, reference, 1e-4);
-
-            double ms = GpuTiming.MedianMilliseconds(accelerator,
-                i => GemvKernels.LaunchGemvBf16(device, weights[i % copies].View, input.View, output.View, rows, cols, 1), 20, 9);
             double bytes = weightBytes + 4.0 * (rows + cols);
-            double tbps = bytes / (ms * 1e-3) / 1e12;
-            double ratio = tbps / copyTbps;
-            yield return new BenchRow($"decode GEMV bf16 [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
-                $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+            // The group-per-row kernel, then the warp-per-rows kernel (autotuned over rowsPerWarp × chunksInFlight).
+            foreach (var (label, launch) in new (string, Action<int>)[]
+            {
+                ("", i => GemvKernels.LaunchGemvBf16(device, weights[i % copies].View, input.View, output.View, rows, cols, 1)),
+                (", warp rows", i => GemvKernels.LaunchGemvBf16Rows(device, weights[i % copies].View, input.View, output.View, rows, cols, 1)),
+            })
+            {
+                DeviceRandom.Fill(accelerator, output.View, float.NaN);
+                launch(0);
+                device.Synchronize();
+                output.View.SubView(0, checkedRows).CopyToCPU(y);
+                double error = Verification.Require($"gemv bf16{label} {rows}×{cols}", y, reference, 1e-4);
+                double ms = GpuTiming.MedianMilliseconds(accelerator, launch, 20, 9);
+                double tbps = bytes / (ms * 1e-3) / 1e12;
+                double ratio = tbps / copyTbps;
+                yield return new BenchRow($"decode GEMV bf16{label} [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+                    $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+            }
         }
         finally
         {
@@ -75,9 +82,6 @@ public static class GemvBench
                 DeviceRandom.Fp8(accelerator, weights[c].View, (uint)(200 + c));
             DeviceRandom.Between(accelerator, scales.View, 5, 1e-4f, 3e-3f);
             DeviceRandom.Uniform(accelerator, input.View, 8);
-            DeviceRandom.Fill(accelerator, output.View, float.NaN);
-            GemvKernels.LaunchGemvFp8(device, weights[0].View, scales.View, input.View, output.View, rows, cols, 1);
-            device.Synchronize();
 
             const int checkedRows = 64;
             byte[] w = new byte[checkedRows * cols];
@@ -85,20 +89,28 @@ public static class GemvBench
             float[] s = scales.GetAsArray1D();
             float[] x = input.GetAsArray1D();
             float[] y = new float[checkedRows];
-            output.View.SubView(0, checkedRows).CopyToCPU(y);
             var reference = new double[checkedRows];
             for (int r = 0; r < checkedRows; r++)
                 for (int i = 0; i < cols; i++)
                     reference[r] += LinearWeightsReference.DecodeFp8E4M3(w[(long)r * cols + i]) * s[(r / 128) * scaleCols + i / 128] * x[i];
-            double error = Verification.Require($"gemv fp8 {rows}×{cols}", y, reference, 1e-4);
-
-            double ms = GpuTiming.MedianMilliseconds(accelerator,
-                i => GemvKernels.LaunchGemvFp8(device, weights[i % copies].View, scales.View, input.View, output.View, rows, cols, 1), 20, 9);
             double bytes = weightBytes + 4.0 * (rows + cols);
-            double tbps = bytes / (ms * 1e-3) / 1e12;
-            double ratio = tbps / copyTbps;
-            yield return new BenchRow($"decode GEMV fp8 [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
-                $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+            foreach (var (label, launch) in new (string, Action<int>)[]
+            {
+                ("", i => GemvKernels.LaunchGemvFp8(device, weights[i % copies].View, scales.View, input.View, output.View, rows, cols, 1)),
+                (", warp rows", i => GemvKernels.LaunchGemvFp8Rows(device, weights[i % copies].View, scales.View, input.View, output.View, rows, cols, 1)),
+            })
+            {
+                DeviceRandom.Fill(accelerator, output.View, float.NaN);
+                launch(0);
+                device.Synchronize();
+                output.View.SubView(0, checkedRows).CopyToCPU(y);
+                double error = Verification.Require($"gemv fp8{label} {rows}×{cols}", y, reference, 1e-4);
+                double ms = GpuTiming.MedianMilliseconds(accelerator, launch, 20, 9);
+                double tbps = bytes / (ms * 1e-3) / 1e12;
+                double ratio = tbps / copyTbps;
+                yield return new BenchRow($"decode GEMV fp8{label} [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+                    $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+            }
         }
         finally
         {

@@ -1,0 +1,176 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Linear;
+
+/// <summary>
+/// The warp-per-rows GEMV (<see cref="GemvKernels.GemvBf16Rows"/>, <see cref="GemvKernels.GemvFp8Rows"/>) against the
+/// float64 reference for every (rowsPerWarp, chunksInFlight) variant on shapes that hit each path: whole unrolled
+/// steps plus a tail of single chunks, fewer chunks than lanes, row counts that leave a warp partly or wholly past
+/// the last row, rows crossing a 128-row scale block, ragged/unaligned rows (scalar path), batches.
+/// </summary>
+public abstract class GemvWarpRowsTests(BackendFixture backend) : BackendTestBase(backend)
+{
+    private const int GroupSize = 128;
+
+    public static TheoryData<int, int, int, int, int, int> Shapes => new()
+    {
+        // rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow. Few groups: the ILGPU CPU accelerator runs each lane as a thread.
+        { 1, 16, 1, 1, 2, 1 },
+        { 1, 16, 1, 1, 2, 4 },
+        { 5, 2704, 1, 1, 4, 1 },   // fp8: 169 chunks = one step of 4×32 + a tail of 41; bf16: 338 chunks
+        { 5, 2704, 1, 2, 2, 4 },   // 4 warps split the columns: steps of 2×128 chunks + tail
+        { 5, 2704, 2, 2, 2, 1 },
+        { 7, 2704, 1, 4, 4, 1 },
+        { 7, 4096, 2, 4, 4, 4 },   // rows 4..7 in a second group
+        { 3, 2048, 3, 2, 4, 1 },   // batch 3; fp8 exactly one unrolled step
+        { 6, 272, 1, 4, 2, 1 },    // fewer chunks than lanes; last warp partly past the end
+        { 131, 48, 1, 4, 2, 1 },   // rows cross the 128-row scale block; 9 groups
+        { 130, 64, 1, 4, 2, 4 },   // the same with the group on one row set: 33 groups
+        { 5, 33, 2, 2, 2, 1 },     // ragged rows: scalar path
+        { 3, 100, 2, 1, 2, 4 },    // misaligned rows (100 % 8 ≠ 0): scalar path, columns split over 4 warps
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Bf16_rows_match_reference(int rows, int cols, int batch, int rowsPerWarp, int chunksInFlight, int warpsPerRow)
+    {
+        RequireBackend();
+        var random = NewRandom(Environment.TickCount ^ rows * 31 ^ cols);
+        var (weightBits, _) = RandomTensors.Bf16(random, (long)rows * cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.DecodeBf16(weightBits), rows, cols, input, batch);
+
+        using var w = Upload(weightBits);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvBf16Rows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
+            w.View, x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+
+        Tolerance.AssertClose(expected, Download(y), GemvTests.LinearTolerance(cols), $"gemv bf16 rows R={rowsPerWarp} U={chunksInFlight} W={warpsPerRow}");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Fp8_rows_match_reference(int rows, int cols, int batch, int rowsPerWarp, int chunksInFlight, int warpsPerRow)
+    {
+        RequireBackend();
+        var random = NewRandom(Environment.TickCount ^ rows * 17 ^ cols);
+        var (weightBytes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(weightBytes, scaleInv, rows, cols), rows, cols, input, batch);
+
+        float[] actual = RunFp8(weightBytes, scaleInv, input, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+
+        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"gemv fp8 rows R={rowsPerWarp} U={chunksInFlight} W={warpsPerRow}");
+    }
+
+    /// <summary>A NaN code (0x7F or 0xFF) in a row makes exactly that row's output NaN, as the reference's NaN·x does,
+    /// though the fast path decodes without a per-value NaN test.</summary>
+    [SkippableTheory]
+    [InlineData(0x7F, 2, 4, 1)]
+    [InlineData(0xFF, 4, 2, 4)]
+    public void Fp8_rows_propagate_a_NaN_code_to_its_row_only(int nanCode, int rowsPerWarp, int chunksInFlight, int warpsPerRow)
+    {
+        RequireBackend();
+        const int rows = 8, cols = 2048, batch = 1;
+        var random = NewRandom(Environment.TickCount);
+        var (weightBytes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        int nanRow = random.Next(rows);
+        weightBytes[(long)nanRow * cols + random.Next(cols)] = (byte)nanCode;
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+
+        float[] actual = RunFp8(weightBytes, scaleInv, input, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+
+        for (int r = 0; r < rows; r++)
+            Assert.True(float.IsNaN(actual[r]) == (r == nanRow), $"row {r} = {actual[r]} (NaN planted in row {nanRow})");
+    }
+
+    private float[] RunFp8(byte[] weightBytes, float[] scaleInv, float[] input, int rows, int cols, int batch, int rowsPerWarp, int chunksInFlight, int warpsPerRow)
+    {
+        using var w = Upload(weightBytes);
+        using var s = Upload(scaleInv);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvFp8Rows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
+            w.View, s.View, x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+        return Download(y);
+    }
+
+    /// <summary>Groups of 4 warps, each set of warpsPerRow warps on rowsPerWarp rows (the kernels' Grid expression).</summary>
+    private static int Groups(int rows, int rowsPerWarp, int warpsPerRow)
+    {
+        int rowsPerGroup = GemvWarpRows.WarpsPerGroup / warpsPerRow * rowsPerWarp;
+        return (rows + rowsPerGroup - 1) / rowsPerGroup;
+    }
+}
+
+public sealed class GemvWarpRowsTests_FastCpu(FastCpuBackend b) : GemvWarpRowsTests(b), IClassFixture<FastCpuBackend>;
+public sealed class GemvWarpRowsTests_IlgpuCpu(IlgpuCpuBackend b) : GemvWarpRowsTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class GemvWarpRowsTests_Cuda(CudaBackend b) : GemvWarpRowsTests(b), IClassFixture<CudaBackend>;
+public sealed class GemvWarpRowsTests_OpenCL(OpenCLBackend b) : GemvWarpRowsTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>
+/// The generated launchers of the warp-per-rows GEMV: FastCpu runs the first variant's CPU path; on CUDA the autotuner
+/// times all twelve (rowsPerWarp, chunksInFlight, warpsPerRow) variants first, so this also checks that every one loads and agrees.
+/// </summary>
+public sealed class GemvWarpRowsLauncherTests
+{
+    static GemvWarpRowsLauncherTests()
+    {
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE",
+            Path.Combine(Path.GetTempPath(), $"ks-kernels-tests-autotune-{Environment.ProcessId}.json"));
+    }
+
+    public static TheoryData<KernelBackend> Backends => new() { KernelBackend.FastCpu, KernelBackend.Cuda };
+
+    [SkippableTheory]
+    [MemberData(nameof(Backends))]
+    public void Launchers_match_reference(KernelBackend backend)
+    {
+        using var device = Open(backend);
+        const int rows = 300, cols = 1024, batch = 2;
+        var random = new Random(Environment.TickCount);
+        var (bits, _) = RandomTensors.Bf16(random, rows * cols);
+        var (fp8, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        float[] input = RandomTensors.Uniform(random, batch * cols);
+
+        using var wBf16 = device.Allocate<ushort>(bits.Length);
+        wBf16.View.CopyFromCPU(bits);
+        using var wFp8 = device.Allocate<byte>(fp8.Length);
+        wFp8.View.CopyFromCPU(fp8);
+        using var s = device.Allocate<float>(scaleInv.Length);
+        s.View.CopyFromCPU(scaleInv);
+        using var x = device.Allocate<float>(input.Length);
+        x.View.CopyFromCPU(input);
+        using var y = device.Allocate<float>(batch * rows);
+
+        GemvKernels.LaunchGemvBf16Rows(device, wBf16.View, x.View, y.View, rows, cols, batch);
+        device.Synchronize();
+        Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DecodeBf16(bits), rows, cols, input, batch),
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvBf16Rows on {backend}");
+
+        GemvKernels.LaunchGemvFp8Rows(device, wFp8.View, s.View, x.View, y.View, rows, cols, batch);
+        device.Synchronize();
+        Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvFp8Rows on {backend}");
+    }
+
+    private static KernelDevice Open(KernelBackend backend)
+    {
+        try
+        {
+            return KernelDevice.Create(backend);
+        }
+        catch (Exception e) when (backend is KernelBackend.Cuda)
+        {
+            Skip.If(true, $"{backend} unavailable: {e.Message}");
+            throw;
+        }
+    }
+}

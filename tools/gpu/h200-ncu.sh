@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# What limits the kernel rows that miss their targets, from the hardware counters (Nsight Compute, clocks left alone):
+# one KernelBench row at a time under ncu, the first matching launch after the warm-up and autotuning ones.
+# GpuTestRunner (or KernelBench) bundle; device run with carry [".gpu"]. Reports: $OUT/ncu-<name>.txt, summary printed.
+set -u
+out=${OUT:-/tmp/h200-ncu}; mkdir -p "$out"
+export KERNELSHARP_AUTOTUNE_FILE="$out/autotune.json"
+app=$(ls .gpu/bundle.tar.xz >/dev/null && echo KernelBench.dll)
+# name | KernelBench --only filter | kernel-name regex | launches to skip (warm-up, autotune candidates, checks)
+rows=(
+  "gemv-fp8|decode GEMV fp8 [18432|regex:GemvFp8|12"
+  "gemv-bf16-expert|decode GEMV bf16 [7168×2048]|regex:GemvBf16|12"
+  "indexer-decode|indexer decode fp8, T = 128K|regex:Indexer|12"
+  "mla-decode|sparse MLA decode, batch 64|regex:SparseMla|12"
+  "tc-gemm|prefill GEMM bf16, 4096×18432×7168|regex:TensorCoreGemm|8"
+)
+for row in "${rows[@]}"; do
+  IFS='|' read -r name only regex skip <<< "$row"
+  timeout 100 ncu --clock-control none --target-processes all --kernel-name "$regex" --launch-skip "$skip" --launch-count 1 \
+      --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
+      env GPU_APP=$app bash .gpu/run.sh kernels --only "$only" > "$out/ncu-$name.txt" 2>&1
+  echo "== $name (rc=$?)"
+  grep -E "^  [A-Za-z_]+.*\(|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\) Throughput|Achieved Occupancy|Registers Per Thread|Theoretical Occupancy|Block Limit|Stall|Warp Cycles Per Issued|L2 Hit Rate|Mem Busy|Max Bandwidth" "$out/ncu-$name.txt" | head -24
+done
