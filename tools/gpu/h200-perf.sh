@@ -30,7 +30,7 @@ bench() { bash .gpu/run.sh "$@"; }
   echo "== 3. PTX, ptxas, SASS"
   bench ptx "$work"
   : > "$out/ptxas.txt"
-  for kernel in mma_loop mma_loop_4x4 mma_loop_8x2 mma_loop_4x8 mma_tile row_sum tc_gemm_bf16 tc_gemm_fp8; do
+  for kernel in mma_loop mma_loop_4x4 mma_loop_8x2 mma_loop_4x8 mma_tile row_sum tc_gemm_bf16 tc_gemm_fp8 tc_sparse_mla; do
     echo "== $kernel" >> "$out/ptxas.txt"
     ptxas -arch=sm_90 -v "$work/$kernel.ptx" -o "$work/$kernel.cubin" >> "$out/ptxas.txt" 2>&1 || echo "ptxas FAILED for $kernel" >> "$out/ptxas.txt"
     if [ -f "$work/$kernel.cubin" ]; then
