@@ -11,4 +11,24 @@ public static class IndexerShapes
         if (dim < 1 || dim > IndexerKernels.DecodeMaxDim)
             throw new ArgumentException($"indexer decode: index_head_dim must be in 1..{IndexerKernels.DecodeMaxDim}, got {dim}");
     }
+
+    /// <summary>True when <see cref="IndexerKernels.IndexerDecode"/> (fp32 cache) can serve these dimensions.</summary>
+    public static bool FitsDecodeFp32(int heads, int dim) =>
+        heads >= 1 && heads <= IndexerKernels.DecodeMaxHeads && dim >= 1 && dim <= IndexerKernels.DecodeMaxDim && dim % 4 == 0;
+
+    /// <summary>Throws <see cref="ArgumentException"/> when <see cref="IndexerKernels.IndexerDecode"/> (fp32 cache) cannot serve these dimensions.</summary>
+    public static void ValidateDecodeFp32(int heads, int dim)
+    {
+        ValidateDecode(heads, dim);
+        if (dim % 4 != 0)
+            throw new ArgumentException($"indexer decode: index_head_dim must be a multiple of 4 (16-byte key loads), got {dim}");
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> when <see cref="IndexerKernels.IndexerDecodeFp8TensorCore"/> cannot serve these dimensions.</summary>
+    public static void ValidateDecodeFp8TensorCore(int heads, int dim)
+    {
+        ValidateDecode(heads, dim);
+        if (dim != IndexerKernels.DecodeTcDim)
+            throw new ArgumentException($"indexer decode (tensor cores): index_head_dim must be {IndexerKernels.DecodeTcDim}, got {dim}");
+    }
 }

@@ -152,4 +152,13 @@ public sealed class IndexerShapesTests
         Assert.DoesNotContain("\n", error.Message);
         Assert.Throws<ArgumentException>(() => IndexerShapes.ValidateDecode(64, 129));
     }
+
+    [Fact]
+    public void Fp32_decode_limits_are_reported_in_one_line()
+    {
+        var error = Assert.Throws<ArgumentException>(() => IndexerShapes.ValidateDecodeFp32(heads: 64, dim: 126));
+        Assert.Contains("multiple of 4", error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+        Assert.Throws<ArgumentException>(() => IndexerShapes.ValidateDecodeFp32(65, 128));
+    }
 }

@@ -9,7 +9,7 @@ using KernelSharp.Tools.KernelBench;
 using KernelSharp.Tools.MmaLoopBench;
 
 // The H200 benchmark bundle (tools/gpu/h200-perf.sh runs every verb in one device call). Verbs:
-//   ptx <folder>                         PTX of the mma loops, the mma tile, a reduction and the tensor-core GEMMs (no GPU)
+//   ptx <folder>                         PTX of the mma loops, the mma tile, a reduction, the tensor-core GEMMs and sparse MLA (no GPU)
 //   mma                                  CUDA: one mma tile vs float64, then the register-only mma loop variants
 //   kernels [--baselines F] [--out F]    CUDA: issue 6's kernel rows (checked first, then timed) as a markdown table
 //           [--only TEXT]                only the rows whose name contains TEXT
@@ -43,6 +43,7 @@ static int WritePtx(string folder)
     MmaCommands.WritePtx(folder);
     MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmBf16))!);
     MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmFp8))!);
+    MmaCommands.WriteOnePtx(folder, "tc_sparse_mla.ptx", typeof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels).GetMethod(nameof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels.SparseMlaTensorCore))!);
     return 0;
 }
 
@@ -91,6 +92,7 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
     {
         if (Wanted("indexer decode"))
             table.Run($"indexer decode fp8, T = {ResultTable.Tokens(tokens)}", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
+        if (Wanted("top-k")) table.Run($"top-k of one row, T = {ResultTable.Tokens(tokens)}", () => TopKBench.Row(device, tokens));
     }
     foreach (int batch in shapes.MlaDecodeBatches)
     {
