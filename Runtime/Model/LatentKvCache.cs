@@ -17,10 +17,8 @@ internal sealed class LatentKvCache : IDisposable
         layers = new LayerCache[config.NumHiddenLayers];
         for (var i = 0; i < layers.Length; i++)
         {
-            layers[i] = new LayerCache(
-                backend.Allocate(maxContext, config.KvLoraRank),     // [maxContext, kv_lora]
-                backend.Allocate(maxContext, config.QkRopeHeadDim),  // [maxContext, rope]
-                backend.Allocate(maxContext, config.IndexHeadDim));  // [maxContext, index_dim]
+            var (latent, ropeKeys) = backend.AllocateLatentCache(maxContext, config.KvLoraRank, config.QkRopeHeadDim); // [maxContext, kv_lora], [maxContext, rope]
+            layers[i] = new LayerCache(latent, ropeKeys, backend.Allocate(maxContext, config.IndexHeadDim)); // index keys [maxContext, index_dim]
         }
     }
 

@@ -1,17 +1,58 @@
+using System.Runtime.InteropServices;
 using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model;
 
 /// <summary>
-/// Reads checkpoint tensors by their Hub names, dequantized to fp32 (bf16 widened, FP8 times its block scales),
-/// checks their shapes against the config, and moves them to the backend. Reports progress per tensor.
+/// Reads checkpoint tensors by their Hub names, checks their shapes against the config, and moves them to the
+/// backend. Weight matrices stay in their checkpoint format (bf16, or FP8 with 128×128 block scales) on a backend that
+/// <see cref="IModelBackend.KeepsNativeWeights"/>; everything else is dequantized to fp32 (bf16 widened, FP8 times its
+/// block scales). Reports progress per tensor.
 /// </summary>
 internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend, int expectedTensorCount, IProgress<double>? progress)
 {
     private int loaded;
 
-    /// <summary>A matrix [rows, columns] stored as [out, in].</summary>
-    public Tensor Matrix(string name, int rows, int columns) => Load(name, rows, columns, [rows, columns]);
+    /// <summary>A weight matrix [rows, columns] stored as [out, in], native where the backend keeps native weights.</summary>
+    public Tensor Matrix(string name, int rows, int columns) =>
+        backend.KeepsNativeWeights && ReadNative(name, rows, columns) is { } native
+            ? Loaded(backend.UploadNative(native))
+            : Fp32Matrix(name, rows, columns);
+
+    /// <summary>
+    /// The routed experts <c>{prefix}.{e}.gate_proj / up_proj</c> [inner, hidden] and <c>down_proj</c> [hidden, inner]: stacked in
+    /// their checkpoint format where the backend keeps native weights and every matrix has one native format, else one by one.
+    /// </summary>
+    public IReadOnlyList<FeedForwardWeights> Experts(string prefix, int count, int hidden, int inner)
+    {
+        if (backend.KeepsNativeWeights)
+        {
+            var gates = new NativeMatrix?[count];
+            var ups = new NativeMatrix?[count];
+            var downs = new NativeMatrix?[count];
+            for (var e = 0; e < count; e++)
+            {
+                gates[e] = ReadNative($"{prefix}.{e}.gate_proj.weight", inner, hidden);
+                ups[e] = ReadNative($"{prefix}.{e}.up_proj.weight", inner, hidden);
+                downs[e] = ReadNative($"{prefix}.{e}.down_proj.weight", hidden, inner);
+            }
+
+            var all = gates.Concat(ups).Concat(downs).ToArray();
+            if (count > 0 && all.All(m => m is not null && m.Format == all[0]!.Format))
+            {
+                return Loaded(backend.UploadExperts(gates!, ups!, downs!), tensors: 3 * count);
+            }
+        }
+
+        return Enumerable.Range(0, count).Select(e => new FeedForwardWeights(
+            Matrix($"{prefix}.{e}.gate_proj.weight", inner, hidden),  // [I, H]
+            Matrix($"{prefix}.{e}.up_proj.weight", inner, hidden),    // [I, H]
+            Matrix($"{prefix}.{e}.down_proj.weight", hidden, inner))) // [H, I]
+            .ToArray();
+    }
+
+    /// <summary>A matrix [rows, columns] always in fp32 (tables that kernels read as fp32: the embedding, kv_b_proj).</summary>
+    public Tensor Fp32Matrix(string name, int rows, int columns) => Load(name, rows, columns, [rows, columns]);
 
     /// <summary>A vector [length] (norm weights, biases), held as a [1, length] tensor.</summary>
     public Tensor Vector(string name, int length) => Load(name, 1, length, [length]);
@@ -19,9 +60,55 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
     private Tensor Load(string name, int rows, int columns, long[] expectedShape)
     {
         var values = checkpoint.ReadFloat32(name, expectedShape);
-        var tensor = backend.Upload(values, rows, columns);
-        loaded++;
+        return Loaded(backend.Upload(values, rows, columns));
+    }
+
+    private T Loaded<T>(T value, int tensors = 1)
+    {
+        loaded += tensors;
         progress?.Report(Math.Min(1.0, (double)loaded / expectedTensorCount));
-        return tensor;
+        return value;
+    }
+
+    /// <summary>
+    /// The matrix as stored when it is bf16, or FP8 with block scales of the kernels' 128×128; null for anything else
+    /// (F32/F16 tensors, other block sizes), which then loads as fp32 with the checkpoint's own checks and messages.
+    /// </summary>
+    private NativeMatrix? ReadNative(string name, int rows, int columns)
+    {
+        if (!checkpoint.Contains(name))
+        {
+            return null; // Fp32Matrix reports the missing tensor
+        }
+
+        var info = checkpoint.GetInfo(name);
+        if (info.Shape.Length != 2 || info.Shape[0] != rows || info.Shape[1] != columns)
+        {
+            return null; // Fp32Matrix reports the shape with the file and the expected one
+        }
+
+        switch (info.DType)
+        {
+            case TensorDType.BF16:
+                return new NativeMatrix(rows, columns, NativeMatrixFormat.Bf16, MemoryMarshal.Cast<byte, ushort>(checkpoint.GetRawBytes(name)).ToArray(), null);
+            case TensorDType.F8_E4M3:
+                var scaleName = name + "_scale_inv";
+                var scaleRows = (rows + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock;
+                var scaleColumns = (columns + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock;
+                if (!checkpoint.Contains(scaleName) || checkpoint.GetInfo(scaleName) is not { Shape: [var r, var c] } || r != scaleRows || c != scaleColumns)
+                {
+                    return null; // another block size, or no scales: Fp32Matrix dequantizes or reports
+                }
+
+                var scales = checkpoint.ReadFloat32(scaleName, scaleRows, scaleColumns);
+                if (Array.FindIndex(scales, scale => !float.IsFinite(scale)) is var bad and >= 0)
+                {
+                    throw new CheckpointException($"{checkpoint.GetInfo(scaleName).FilePath}: tensor '{scaleName}' has a non-finite block scale {scales[bad]} at block {bad / scaleColumns}, {bad % scaleColumns}");
+                }
+
+                return new NativeMatrix(rows, columns, NativeMatrixFormat.Fp8E4M3, checkpoint.GetRawBytes(name).ToArray(), scales);
+            default:
+                return null;
+        }
     }
 }

@@ -4,14 +4,35 @@ namespace KernelSharp.Runtime.Model.Backend;
 /// The operations the DeepSeek-V3.2 forward pass is written in. The model code (Runtime/Model/Layers) only wires
 /// these together, so a GPU backend built on the Kernels/ launchers can replace the CPU one without touching it.
 /// Every op allocates its result unless it says "in place". Shapes: T = rows of the batch (tokens), H = hidden size.
-/// All math is fp32; weights arrive already dequantized.
+/// All math is fp32. Weights arrive dequantized to fp32, or in their checkpoint format (bf16, FP8 + block scales)
+/// where the backend <see cref="KeepsNativeWeights"/>; either kind is accepted wherever an op takes a weight matrix.
 /// </summary>
 public interface IModelBackend : IDisposable
 {
     /// <summary>One line naming the backend and where it runs (e.g. "FastCpu (TensorPrimitives, 16 threads)").</summary>
     string Description { get; }
 
+    /// <summary>True when weight matrices should come through <see cref="UploadNative"/> (bf16 / FP8 kept on the device),
+    /// false when through <see cref="Upload(float[], int, int)"/> as fp32.</summary>
+    bool KeepsNativeWeights { get; }
+
     // ---- storage ------------------------------------------------------------------------------------------------
+
+    /// <summary>A weight matrix in its checkpoint format, usable as the weight of Linear, FeedForward and MixExperts.</summary>
+    Tensor UploadNative(NativeMatrix matrix);
+
+    /// <summary>
+    /// One MoE layer's routed experts in their checkpoint format (gate/up [I, H], down [H, I] per expert, one format):
+    /// a backend may stack them so <see cref="MixExperts"/> runs every expert in a few launches. Returns one
+    /// <see cref="FeedForwardWeights"/> per expert, in order; pass exactly that list to MixExperts.
+    /// </summary>
+    IReadOnlyList<FeedForwardWeights> UploadExperts(IReadOnlyList<NativeMatrix> gates, IReadOnlyList<NativeMatrix> ups, IReadOnlyList<NativeMatrix> downs);
+
+    /// <summary>
+    /// One layer's zero-filled MLA key caches: the latent c [maxContext, latentDim] and the rotated k_pe [maxContext, ropeDim].
+    /// A GPU backend lays both in one [maxContext, latentDim + ropeDim] buffer its attention kernels read in place.
+    /// </summary>
+    (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim);
 
     /// <summary>Copies host values [rows × columns] row-major into a new tensor.</summary>
     Tensor Upload(float[] values, int rows, int columns);

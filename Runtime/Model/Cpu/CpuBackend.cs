@@ -12,11 +12,22 @@ public sealed class CpuBackend : IModelBackend
 {
     public string Description => $"FastCpu (fp32, TensorPrimitives, {Environment.ProcessorCount} threads)";
 
+    /// <summary>The CPU backend computes in fp32 from fp32 weights (TensorPrimitives): native matrices are widened on upload.</summary>
+    public bool KeepsNativeWeights => false;
+
     public Tensor Upload(float[] values, int rows, int columns) => new CpuTensor(values, rows, columns);
+
+    public Tensor UploadNative(NativeMatrix matrix) => new CpuTensor(NativeMatrixDecoder.ToFloat32(matrix), matrix.Rows, matrix.Columns);
+
+    public IReadOnlyList<FeedForwardWeights> UploadExperts(IReadOnlyList<NativeMatrix> gates, IReadOnlyList<NativeMatrix> ups, IReadOnlyList<NativeMatrix> downs) =>
+        gates.Select((gate, e) => new FeedForwardWeights(UploadNative(gate), UploadNative(ups[e]), UploadNative(downs[e]))).ToArray();
 
     public IndexTensor Upload(int[] values, int rows, int columns) => new CpuIndexTensor(values, rows, columns);
 
     public Tensor Allocate(int rows, int columns) => new CpuTensor(new float[(long)rows * columns], rows, columns);
+
+    public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim) =>
+        (Allocate(maxContext, latentDim), Allocate(maxContext, ropeDim));
 
     public float[] Download(Tensor tensor) => (float[])Cpu(tensor).Values.Clone();
 

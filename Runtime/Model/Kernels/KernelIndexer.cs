@@ -1,3 +1,4 @@
+using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Kernels.TopK;
@@ -37,6 +38,14 @@ internal sealed class KernelIndexer(KernelStorage storage)
             var queries = q.RowsView(segment.FirstRow, segment.RowCount);
             var weights = headWeights.RowsView(segment.FirstRow, segment.RowCount);
             var keyView = keys.RowsView(0, segment.KeyCount);
+            if (UsesGpuShapedKernels(device) && IsDecodeRow(segment) && IndexerShapes.FitsDecodeFp32(heads, dim))
+            {
+                // One query that sees every key: the tiled decode kernel (fp32, many keys per group) fills the GPU.
+                IndexerKernels.LaunchIndexerDecode(device, queries, weights, keyView, scores.RowsView(segment.FirstRow, 1),
+                    segment.KeyCount, heads, dim, 1f);
+                continue;
+            }
+
             if (segment.KeyCount == keyColumns)
             {
                 // The kernel's row stride is the segment's key count: equal to the output's, so it writes in place.
@@ -66,11 +75,22 @@ internal sealed class KernelIndexer(KernelStorage storage)
         var device = storage.Device;
         TensorKernels.LaunchFillInt(device, selected.View, -1, checked((int)selected.Length));
         using var counts = storage.Buffer<int>(scores.Rows); // [T] selected per row (the −1 fill marks the rest)
+        int longestSingleRow = segments.Where(s => UsesGpuShapedKernels(device) && IsLongSingleRow(s, k)).Select(s => s.KeyCount).DefaultIfEmpty(0).Max();
+        using var workspace = longestSingleRow > 0 ? storage.Buffer<int>(TopKKernels.TopKRowWorkspaceLength(longestSingleRow)) : null; // long-row radix scratch
         foreach (var segment in segments)
         {
             if (segment.KeyCount > scores.Columns)
             {
                 throw new ArgumentException($"scores {scores} have fewer columns than the {segment.KeyCount} keys of a segment");
+            }
+
+            if (UsesGpuShapedKernels(device) && IsLongSingleRow(segment, k))
+            {
+                // A decode row with more keys than k: spread the radix select over the row instead of one group.
+                TopKLongRow.Launch(device, scores.RowsView(segment.FirstRow, 1).SubView(0, segment.KeyCount),
+                    selected.RowsView(segment.FirstRow, 1), counts.View.SubView(segment.FirstRow, 1), workspace!.View,
+                    segment.KeyCount, k);
+                continue;
             }
 
             TopKKernels.LaunchTopKSelect(device, scores.RowsView(segment.FirstRow, segment.RowCount), selected.RowsView(segment.FirstRow, segment.RowCount),
@@ -79,4 +99,18 @@ internal sealed class KernelIndexer(KernelStorage storage)
 
         return selected;
     }
+
+    /// <summary>
+    /// The decode-shaped kernels (tiled decode scores, multi-group top-k) exist to fill a GPU; on FastCpu (host threads
+    /// running one group's threads one after another) the per-pair scores kernel with its vectorized dot and the
+    /// one-thread-per-row top-k are faster. The ILGPU CPU accelerator runs them, so CPU tests still cover them.
+    /// </summary>
+    private static bool UsesGpuShapedKernels(KernelDevice device) => device.Backend != KernelBackend.FastCpu;
+
+    /// <summary>A decode step: one query row at the newest position, which sees every cached key.</summary>
+    private static bool IsDecodeRow(AttentionSegment segment) =>
+        segment.RowCount == 1 && segment.StartPosition >= segment.KeyCount - 1;
+
+    /// <summary>One row with more keys than k: an actual selection, worth the multi-group top-k.</summary>
+    private static bool IsLongSingleRow(AttentionSegment segment, int k) => segment.RowCount == 1 && segment.KeyCount > k;
 }

@@ -54,11 +54,10 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
             KernelModelBackend.RequireColumns(latent, dims.LatentDim, "latent cache");
             KernelModelBackend.RequireColumns(ropeKeys, dims.RopeDim, "rope key cache");
 
-            // The kernels read one cache of rows [c ‖ k_pe]; the model keeps the two parts apart, so lay them side by side.
-            var keys = segment.KeyCount;
-            using var cache = storage.Buffer<float>((long)keys * rowLength); // [keys, latent+rope]
-            TensorKernels.LaunchCopyBlock(device, latent.View, cache.View, keys, dims.LatentDim, dims.LatentDim, 0, rowLength, 0);
-            TensorKernels.LaunchCopyBlock(device, ropeKeys.View, cache.View, keys, dims.RopeDim, dims.RopeDim, 0, rowLength, dims.LatentDim);
+            // The kernels read one cache of rows [c ‖ k_pe]: the caches from AllocateLatentCache are exactly that (no copy);
+            // separately made tensors are laid side by side first.
+            using var arranged = KernelTensor.AreSideBySide(latent, ropeKeys) ? null : ArrangeSideBySide(latent, ropeKeys, segment.KeyCount);
+            var cache = arranged?.View ?? latent.StorageView; // [keys (or maxContext), latent+rope]
 
             using var positions = storage.Buffer<int>(segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
             TensorKernels.LaunchFillRange(device, positions.View, segment.StartPosition, segment.RowCount);
@@ -66,7 +65,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
             var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
             if (selected is null)
             {
-                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, cache.View, positions.View, segmentOutput,
+                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, cache, positions.View, segmentOutput,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
                 continue;
             }
@@ -83,7 +82,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
             int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
             if (splits == 1)
             {
-                MlaKernels.LaunchSparseMlaAttention(device, segmentQueries, cache.View, compacted.View, counts.View, segmentOutput,
+                MlaKernels.LaunchSparseMlaAttention(device, segmentQueries, cache, compacted.View, counts.View, segmentOutput,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, softmaxScale);
             }
             else
@@ -92,7 +91,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
                 // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
                 using var partialOutput = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
                 using var partialStats = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
-                MlaKernels.LaunchSparseMlaAttentionSplit(device, segmentQueries, cache.View, compacted.View, counts.View, partialOutput.View, partialStats.View,
+                MlaKernels.LaunchSparseMlaAttentionSplit(device, segmentQueries, cache, compacted.View, counts.View, partialOutput.View, partialStats.View,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, splits, softmaxScale);
                 MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, segmentOutput, segment.RowCount, dims.Heads, dims.LatentDim, splits);
             }
@@ -100,6 +99,16 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
 
         MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, kvB.View, output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
         return output;
+    }
+
+    /// <summary>Rows 0..keys − 1 of two separate caches as one buffer [keys, latent+rope] of rows [c ‖ k_pe].</summary>
+    private DeviceBuffer<float> ArrangeSideBySide(KernelTensor latent, KernelTensor ropeKeys, int keys)
+    {
+        var rowLength = latent.Columns + ropeKeys.Columns;
+        var cache = storage.Buffer<float>((long)keys * rowLength); // [keys, latent+rope]
+        TensorKernels.LaunchCopyBlock(storage.Device, latent.StorageView, cache.View, keys, latent.Columns, latent.RowStride, latent.ColumnOffset, rowLength, 0);
+        TensorKernels.LaunchCopyBlock(storage.Device, ropeKeys.StorageView, cache.View, keys, ropeKeys.Columns, ropeKeys.RowStride, ropeKeys.ColumnOffset, rowLength, latent.Columns);
+        return cache;
     }
 
     /// <summary>

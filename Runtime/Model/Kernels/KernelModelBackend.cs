@@ -38,7 +38,13 @@ public sealed class KernelModelBackend : IModelBackend
 
     public KernelDevice Device => storage.Device;
 
-    public string Description => $"{Device.Backend} kernels ({Device.Accelerator.Name}, fp32)";
+    /// <summary>The caching allocator of this backend's working buffers (tests read its counters).</summary>
+    internal DeviceMemoryPool MemoryPool => storage.Pool;
+
+    public string Description => $"{Device.Backend} kernels ({Device.Accelerator.Name}, fp32 math, bf16/FP8 weights kept as stored)";
+
+    /// <summary>bf16 / FP8 matrices stay in their format on the device: decode reads half / a quarter of the fp32 bytes.</summary>
+    public bool KeepsNativeWeights => true;
 
     /// <summary>A backend over <paramref name="device"/>; the caller keeps owning the device.</summary>
     public static KernelModelBackend Create(KernelDevice device)
@@ -58,6 +64,12 @@ public sealed class KernelModelBackend : IModelBackend
         return new KernelTensor(storage.Upload(values), rows, columns);
     }
 
+    public Tensor UploadNative(NativeMatrix matrix) => KernelWeight.Upload(storage, matrix);
+
+    /// <summary>Stacked [E, I, H] / [E, H, I] for the grouped expert kernels; each expert's matrices are slices of the stacks.</summary>
+    public IReadOnlyList<FeedForwardWeights> UploadExperts(IReadOnlyList<NativeMatrix> gates, IReadOnlyList<NativeMatrix> ups, IReadOnlyList<NativeMatrix> downs) =>
+        KernelExpertStack.Upload(storage, gates, ups, downs).Experts;
+
     public IndexTensor Upload(int[] values, int rows, int columns)
     {
         RequireLength(values.LongLength, rows, columns);
@@ -71,7 +83,31 @@ public sealed class KernelModelBackend : IModelBackend
         return tensor;
     }
 
-    public float[] Download(Tensor tensor) => storage.Download(Kernel(tensor).View, tensor.Length);
+    /// <summary>Both caches are windows of one [maxContext, L+R] buffer, the row layout [c ‖ k_pe] the MLA kernels read directly.</summary>
+    public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim)
+    {
+        var buffer = storage.Buffer<float>((long)maxContext * (latentDim + ropeDim)); // [maxContext, L+R]
+        if (maxContext > 0 && latentDim + ropeDim > 0)
+        {
+            TensorKernels.LaunchFillFloat(Device, buffer.View, 0f, checked((int)buffer.Length));
+        }
+
+        var windows = KernelTensor.Windows(buffer, maxContext, latentDim, ropeDim);
+        return (windows[0], windows[1]);
+    }
+
+    public float[] Download(Tensor tensor)
+    {
+        var source = Kernel(tensor);
+        if (!source.IsWindow)
+        {
+            return storage.Download(source.View, tensor.Length);
+        }
+
+        using var packed = storage.NewTensor(source.Rows, source.Columns); // [rows, columns] contiguous copy of the window
+        CopyBlock(source, packed, source.Rows, source.Columns, 0, 0);
+        return storage.Download(packed.View, tensor.Length);
+    }
 
     public int[] Download(IndexTensor tensor) => storage.Download(Kernel(tensor).View, Kernel(tensor).Length);
 
@@ -127,10 +163,9 @@ public sealed class KernelModelBackend : IModelBackend
     public Tensor Linear(Tensor x, Tensor weight)
     {
         var input = Kernel(x);
-        var w = Kernel(weight);
-        RequireColumns(w, input.Columns, "linear weight");
-        var result = storage.NewTensor(input.Rows, w.Rows); // [T, out]
-        LinearInto(input, w, result);
+        RequireColumns(weight, input.Columns, "linear weight");
+        var result = storage.NewTensor(input.Rows, weight.Rows); // [T, out]
+        LinearInto(input, weight, result);
         return result;
     }
 
@@ -247,30 +282,48 @@ public sealed class KernelModelBackend : IModelBackend
 
     // ---- shared helpers -----------------------------------------------------------------------------------------
 
-    /// <summary>output [T, out] = input [T, in] · weightᵀ [out, in].</summary>
-    internal void LinearInto(KernelTensor input, KernelTensor weight, KernelTensor output)
+    /// <summary>
+    /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or bf16 / FP8
+    /// (<see cref="KernelWeight"/>): batched GEMV for decode rows, tiled GEMM for prefill, fp32 activations and sums.
+    /// </summary>
+    internal void LinearInto(KernelTensor input, Tensor weight, KernelTensor output)
     {
         if (input.Rows == 0 || weight.Rows == 0)
         {
             return;
         }
 
-        if (input.Rows <= GemvMaxRows)
+        bool decode = input.Rows <= GemvMaxRows;
+        int rows = weight.Rows, columns = weight.Columns, batch = input.Rows;
+        switch (weight)
         {
-            GemvKernels.LaunchGemvF32(Device, weight.View, input.View, output.View, weight.Rows, weight.Columns, input.Rows);
-        }
-        else
-        {
-            GemmKernels.LaunchGemmF32(Device, input.View, weight.View, output.View, input.Rows, weight.Rows, weight.Columns);
+            case KernelTensor fp32 when decode:
+                GemvKernels.LaunchGemvF32(Device, fp32.View, input.View, output.View, rows, columns, batch);
+                break;
+            case KernelTensor fp32:
+                GemmKernels.LaunchGemmF32(Device, input.View, fp32.View, output.View, batch, rows, columns);
+                break;
+            case KernelWeight { Format: NativeMatrixFormat.Bf16 } bf16 when decode:
+                GemvKernels.LaunchGemvBf16(Device, bf16.Bf16, input.View, output.View, rows, columns, batch);
+                break;
+            case KernelWeight { Format: NativeMatrixFormat.Bf16 } bf16:
+                GemmKernels.LaunchGemmBf16(Device, input.View, bf16.Bf16, output.View, batch, rows, columns);
+                break;
+            case KernelWeight { Format: NativeMatrixFormat.Fp8E4M3 } fp8 when decode:
+                GemvKernels.LaunchGemvFp8(Device, fp8.Fp8, fp8.ScaleInv, input.View, output.View, rows, columns, batch);
+                break;
+            case KernelWeight { Format: NativeMatrixFormat.Fp8E4M3 } fp8:
+                GemmKernels.LaunchGemmFp8(Device, input.View, fp8.Fp8, fp8.ScaleInv, output.View, batch, rows, columns);
+                break;
+            default:
+                throw new ArgumentException($"weight {weight} was not created by the kernel backend", nameof(weight));
         }
     }
 
     /// <summary>output [T, H] = down(silu(input gateᵀ) * (input upᵀ)).</summary>
     internal void FeedForwardInto(KernelTensor input, FeedForwardWeights weights, KernelTensor output)
     {
-        var gate = Kernel(weights.Gate);
-        var up = Kernel(weights.Up);
-        var down = Kernel(weights.Down);
+        var (gate, up, down) = (weights.Gate, weights.Up, weights.Down); // fp32 or native [I, H], [I, H], [H, I]
         RequireColumns(gate, input.Columns, "feed-forward gate_proj");
         RequireColumns(up, input.Columns, "feed-forward up_proj");
         RequireColumns(down, gate.Rows, "feed-forward down_proj");
@@ -286,14 +339,22 @@ public sealed class KernelModelBackend : IModelBackend
         LinearInto(gated, down, output);
     }
 
-    /// <summary>destination[destinationOffset + r·dC + c] = source[sourceOffset + r·sC + c] (row strides = tensor widths).</summary>
+    /// <summary>
+    /// destination[destinationOffset + r·dC + c] = source[sourceOffset + r·sC + c] in each tensor's own row-major
+    /// numbering (offsets count rows of Columns floats), also when either tensor is a window of a shared buffer.
+    /// </summary>
     internal void CopyBlock(KernelTensor source, KernelTensor destination, int rows, int columns, long sourceOffset, long destinationOffset)
     {
         if (rows > 0 && columns > 0)
         {
-            TensorKernels.LaunchCopyBlock(Device, source.View, destination.View, rows, columns, source.Columns, sourceOffset, destination.Columns, destinationOffset);
+            TensorKernels.LaunchCopyBlock(Device, source.StorageView, destination.StorageView, rows, columns,
+                source.RowStride, StorageIndex(source, sourceOffset), destination.RowStride, StorageIndex(destination, destinationOffset));
         }
     }
+
+    /// <summary>Where element number <paramref name="offset"/> of the row-major tensor sits in its storage.</summary>
+    private static long StorageIndex(KernelTensor tensor, long offset) =>
+        tensor.Columns == 0 ? offset : tensor.StorageIndex(checked((int)(offset / tensor.Columns)), (int)(offset % tensor.Columns));
 
     internal void Fill(KernelTensor tensor, float value)
     {
@@ -303,8 +364,12 @@ public sealed class KernelModelBackend : IModelBackend
         }
     }
 
-    internal static KernelTensor Kernel(Tensor tensor) =>
-        tensor as KernelTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor));
+    internal static KernelTensor Kernel(Tensor tensor) => tensor switch
+    {
+        KernelTensor kernel => kernel,
+        KernelWeight weight => throw new ArgumentException($"weight {weight} is kept in {weight.Format}; only Linear, FeedForward and MixExperts take it", nameof(tensor)),
+        _ => throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor)),
+    };
 
     internal static KernelIndexTensor Kernel(IndexTensor tensor) =>
         tensor as KernelIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor));

@@ -6,11 +6,16 @@ namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
 /// Mixture of experts on the kernel library: noaux_tc routing (transformers' zero-fill variant), a stable permutation
-/// of the (token, k) pairs by expert, each used expert's SwiGLU on just its gathered rows, and a deterministic
-/// weighted combine per token.
+/// of the (token, k) pairs by expert, the experts' SwiGLU, and a deterministic weighted combine per token.
+/// Decode-sized batches over stacked experts (<see cref="KernelExpertStack"/>) run the grouped expert kernels: a fixed
+/// five launches and no host round trip. Otherwise each used expert runs as GEMMs on its gathered rows, which needs
+/// the per-expert slot offsets on the host (one synchronization per layer; fine for prefill, where GEMMs win).
 /// </summary>
 internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backend)
 {
+    /// <summary>Slots (token, k pairs) up to which stacked experts run as grouped GEMVs instead of per-expert GEMMs.</summary>
+    internal const int GroupedMaxSlots = 64;
+
     /// <summary>routerLogits [T, E], correctionBias [1, E] → experts [T, k] (best first) and weights [T, k].</summary>
     public ExpertRouting Route(KernelTensor routerLogits, KernelTensor correctionBias, RouterSettings settings)
     {
@@ -61,6 +66,16 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         using var pairSlots = storage.Buffer<int>(pairs);                  // [T·k] pair → slot
         using var slotExperts = storage.Buffer<int>(pairs);                // [T·k] slot → expert
         MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count);
+        using var noShared = storage.NewTensor(rows, hidden); // [T, H] zeros: the shared experts are added by the model
+        backend.Fill(noShared, 0f);
+        if (pairs <= GroupedMaxSlots && experts[0].Gate is KernelWeight { Stack: { } stack } && stack.Holds(experts))
+        {
+            using var activations = storage.NewTensor(pairs, stack.Intermediate); // [T·k, I] silu(gate·x)·(up·x) in slot order
+            using var slotOutputs = storage.NewTensor(pairs, hidden);             // [T·k, H] in slot order
+            RunGrouped(stack, x, permutedPairs.View, slotExperts.View, activations, slotOutputs, topk);
+            MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, noShared.View, output.View, rows, hidden, topk);
+            return output;
+        }
 
         // The host walks the experts that received tokens: each runs as ordinary GEMMs on its gathered rows, so
         // experts keep their own fp32 weight tensors (no stacked copy of every expert).
@@ -81,9 +96,26 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             backend.CopyBlock(result, expertOutputs, count, hidden, 0, (long)offsets[e] * hidden);
         }
 
-        using var noShared = storage.NewTensor(rows, hidden); // [T, H] zeros: the shared experts are added by the model
-        backend.Fill(noShared, 0f);
         MoeKernels.LaunchCombineExperts(device, expertOutputs.View, pairSlots.View, weights.View, noShared.View, output.View, rows, hidden, topk);
         return output;
+    }
+
+    /// <summary>slotOutputs [slots, H] = down_e(silu(gate_e·x) ⊙ up_e·x) for each slot's expert e and token, over the stacks.</summary>
+    private void RunGrouped(KernelExpertStack stack, KernelTensor x, ILGPU.ArrayView<int> permutedPairs, ILGPU.ArrayView<int> slotExperts,
+        KernelTensor activations, KernelTensor slotOutputs, int topk)
+    {
+        var device = storage.Device;
+        int slots = activations.Rows, hidden = stack.Hidden, intermediate = stack.Intermediate;
+        if (stack.Format == NativeMatrixFormat.Bf16)
+        {
+            MoeKernels.LaunchGroupedFfnGateUpBf16(device, x.View, permutedPairs, slotExperts, stack.Gate.Bf16, stack.Up.Bf16, activations.View, slots, hidden, intermediate, topk);
+            MoeKernels.LaunchGroupedFfnDownBf16(device, activations.View, slotExperts, stack.Down.Bf16, slotOutputs.View, slots, hidden, intermediate);
+        }
+        else
+        {
+            MoeKernels.LaunchGroupedFfnGateUpFp8(device, x.View, permutedPairs, slotExperts, stack.Gate.Fp8, stack.Gate.ScaleInv, stack.Up.Fp8, stack.Up.ScaleInv,
+                activations.View, slots, hidden, intermediate, topk);
+            MoeKernels.LaunchGroupedFfnDownFp8(device, activations.View, slotExperts, stack.Down.Fp8, stack.Down.ScaleInv, slotOutputs.View, slots, hidden, intermediate);
+        }
     }
 }

@@ -5,19 +5,28 @@ using KernelSharp.Dsl.Launch;
 namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
-/// Device buffers of one <see cref="KernelDevice"/>: allocation, host ↔ device copies, small index uploads, and the
-/// deferred freeing of retired buffers (freed after the next synchronization, so a GPU queue never waits on a free).
+/// Device buffers of one <see cref="KernelDevice"/>: allocation, host ↔ device copies, small index uploads.
+/// Working buffers come from a <see cref="DeviceMemoryPool"/> (a decode step allocates no new device memory once the
+/// first step has filled the pool); large uploads (weights) get dedicated buffers of their exact size, freed after the
+/// next synchronization once disposed (so a GPU queue never waits on a free).
 /// </summary>
 internal sealed class KernelStorage(KernelDevice device) : IDisposable
 {
     /// <summary>Retired bytes above which the storage synchronizes and frees them without waiting for a download.</summary>
     private const long RetiredBytesLimit = 512L << 20;
 
+    /// <summary>Uploads of at least this many bytes (weights, restored caches) get a dedicated buffer of their exact
+    /// size: they live long, and the pool's size-class rounding would waste up to 12.5% of the device's largest tensors.</summary>
+    internal const long DedicatedUploadBytes = 4L << 20;
+
     private readonly List<IDisposable> retired = [];
     private long retiredBytes;
     private DeviceBuffer<int>? rowIndices; // [capacity] 0, 1, 2, …: grown on demand, uploaded once per size
 
     public KernelDevice Device { get; } = device;
+
+    /// <summary>The caching allocator behind <see cref="Buffer{T}"/> (its counters prove a decode step allocates nothing new).</summary>
+    public DeviceMemoryPool Pool { get; } = new(device);
 
     /// <summary>0, 1, …, count − 1 on the device (the rope kernels look their tables up by these indices).</summary>
     public ArrayView<int> RowIndices(int count)
@@ -32,8 +41,22 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
         return rowIndices.View.SubView(0, count);
     }
 
+    /// <summary>Takes back a disposed <see cref="DeviceBuffer{T}"/>'s memory: into the pool, or retired when dedicated.</summary>
+    public void Release<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, bool pooled)
+        where T : unmanaged
+    {
+        if (pooled)
+        {
+            Pool.Return(buffer);
+        }
+        else
+        {
+            Retire(buffer, buffer.LengthInBytes);
+        }
+    }
+
     /// <summary>Queues <paramref name="buffer"/> to be freed once every kernel queued so far has finished.</summary>
-    public void Retire(IDisposable buffer, long bytes)
+    private void Retire(IDisposable buffer, long bytes)
     {
         if (Device.Accelerator.AcceleratorType == AcceleratorType.CPU)
         {
@@ -73,6 +96,7 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
     {
         rowIndices?.Dispose();
         Synchronize();
+        Pool.Dispose();
     }
 
     /// <summary>An uninitialized tensor [rows, columns].</summary>
@@ -81,15 +105,28 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
     /// <summary>An uninitialized index tensor [rows, columns].</summary>
     public KernelIndexTensor NewIndexTensor(int rows, int columns) => new(Buffer<int>((long)rows * columns), rows, columns);
 
-    /// <summary>A buffer of at least one element (empty buffers are refused by some ILGPU backends).</summary>
+    /// <summary>A pooled buffer of at least one element (empty buffers are refused by some ILGPU backends).</summary>
     public DeviceBuffer<T> Buffer<T>(long length)
-        where T : unmanaged => new(this, Device.Allocate<T>(Math.Max(1, length)));
+        where T : unmanaged
+    {
+        length = Math.Max(1, length);
+        return new(this, Pool.Rent<T>(length), length, pooled: true);
+    }
 
-    /// <summary>Host values into a new device buffer [values.Length].</summary>
+    /// <summary>A buffer of exactly <paramref name="length"/> elements (at least one), outside the pool.</summary>
+    public DeviceBuffer<T> DedicatedBuffer<T>(long length)
+        where T : unmanaged
+    {
+        length = Math.Max(1, length);
+        return new(this, Device.Allocate<T>(length), length, pooled: false);
+    }
+
+    /// <summary>Host values into a new device buffer [values.Length] (dedicated from <see cref="DedicatedUploadBytes"/> on).</summary>
     public DeviceBuffer<T> Upload<T>(T[] values)
         where T : unmanaged
     {
-        var buffer = Buffer<T>(values.Length);
+        var bytes = (long)values.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        var buffer = bytes >= DedicatedUploadBytes ? DedicatedBuffer<T>(values.Length) : Buffer<T>(values.Length);
         if (values.Length > 0)
         {
             // A copy on the accelerator's default stream: ordered after the kernels queued before it.

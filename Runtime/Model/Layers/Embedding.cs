@@ -5,7 +5,8 @@ namespace KernelSharp.Runtime.Model.Layers;
 /// <summary>Token embedding: model.embed_tokens.weight [V, H].</summary>
 internal sealed class Embedding(IModelBackend backend, WeightLoader weights, ModelConfig config)
 {
-    private readonly Tensor weight = weights.Matrix("model.embed_tokens.weight", config.VocabSize, config.HiddenSize); // [V, H]
+    // fp32 even on a native-weight backend: a lookup reads T rows, so the table's format costs memory, not time.
+    private readonly Tensor weight = weights.Fp32Matrix("model.embed_tokens.weight", config.VocabSize, config.HiddenSize); // [V, H]
     private readonly int vocabSize = config.VocabSize;
 
     /// <summary>tokens [T] → [T, H]. Ids outside the vocabulary are rejected with the id and the vocabulary size.</summary>

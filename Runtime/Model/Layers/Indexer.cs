@@ -43,7 +43,8 @@ internal sealed class Indexer
     /// <param name="queryLatent">q_resid = q_a_layernorm(q_a_proj(x)) [T, q_lora]</param>
     public IndexTensor? Forward(Tensor x, Tensor queryLatent, Tensor cos, Tensor sin, IReadOnlyList<AttentionSegment> segments, ForwardTrace? trace)
     {
-        using var keys = kNorm.Forward(wk.Forward(x));                             // [T, index_dim]
+        using var projectedKeys = wk.Forward(x);                                   // [T, index_dim]
+        using var keys = kNorm.Forward(projectedKeys);                             // [T, index_dim]
         backend.ApplyRope(keys, 1, headDim, 0, cos, sin, RopeLayout.HalfSplit);
         foreach (var segment in segments)
         {

@@ -31,7 +31,8 @@ internal sealed class MlaAttention
         qBProj = new Linear(backend, weights, $"{prefix}.q_b_proj", qLora, dims.Heads * dims.QueryHeadDim);
         kvAProj = new Linear(backend, weights, $"{prefix}.kv_a_proj_with_mqa", config.HiddenSize, dims.LatentDim + dims.RopeDim);
         kvANorm = new RmsNorm(backend, weights, $"{prefix}.kv_a_layernorm", dims.LatentDim, config.RmsNormEps);
-        kvBProj = new Linear(backend, weights, $"{prefix}.kv_b_proj", dims.LatentDim, dims.Heads * (dims.NopeDim + dims.ValueDim));
+        // fp32: the attention's absorb / up-project kernels read kv_b_proj per head as fp32 rows.
+        kvBProj = new Linear(backend, weights, $"{prefix}.kv_b_proj", dims.LatentDim, dims.Heads * (dims.NopeDim + dims.ValueDim), fp32: true);
         oProj = new Linear(backend, weights, $"{prefix}.o_proj", dims.Heads * dims.ValueDim, config.HiddenSize);
         indexer = new Indexer(backend, weights, config, $"{prefix}.indexer");
         // (nope+rope)^-0.5, times YaRN's m² when the config scales positions
@@ -42,7 +43,8 @@ internal sealed class MlaAttention
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<AttentionSegment> segments, ForwardTrace? trace)
     {
         // queries
-        using var queryLatent = qANorm.Forward(qAProj.Forward(x));               // q_resid [T, q_lora]
+        using var projectedQuery = qAProj.Forward(x);                            // [T, q_lora]
+        using var queryLatent = qANorm.Forward(projectedQuery);                  // q_resid [T, q_lora]
         using var q = qBProj.Forward(queryLatent);                               // [T, heads·(nope+rope)]
         backend.ApplyRope(q, dims.Heads, dims.QueryHeadDim, dims.NopeDim, cos, sin, RopeLayout.Interleaved);
 

@@ -11,18 +11,14 @@ internal sealed class Moe : IFeedForward
 {
     private readonly IModelBackend backend;
     private readonly Gate gate;
-    private readonly FeedForwardWeights[] experts;
+    private readonly IReadOnlyList<FeedForwardWeights> experts; // per expert gate/up [I, H], down [H, I]
     private readonly Mlp? sharedExperts;
 
     public Moe(IModelBackend backend, WeightLoader weights, ModelConfig config, string prefix)
     {
         this.backend = backend;
         gate = new Gate(backend, weights, config, $"{prefix}.gate");
-        experts = new FeedForwardWeights[config.NRoutedExperts];
-        for (var e = 0; e < experts.Length; e++)
-        {
-            experts[e] = new Mlp(backend, weights, $"{prefix}.experts.{e}", config.HiddenSize, config.MoeIntermediateSize).Weights;
-        }
+        experts = weights.Experts($"{prefix}.experts", config.NRoutedExperts, config.HiddenSize, config.MoeIntermediateSize);
 
         sharedExperts = config.NSharedExperts > 0
             ? new Mlp(backend, weights, $"{prefix}.shared_experts", config.HiddenSize, config.MoeIntermediateSize * config.NSharedExperts)
