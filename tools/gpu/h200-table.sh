@@ -22,6 +22,13 @@ cat "$out/info.txt"
 start=$SECONDS
 stamp() { echo "== $1 (t=$((SECONDS - start)) s)"; }
 
+if [ -n "${GOLDEN:-}" ]; then
+  stamp "golden model tests on CUDA (correctness of the same build first)"
+  mkdir -p /work && ln -sfn "$PWD" /work/main && ln -sfn "$PWD" /tmp/ks-head  # test sources find tests/fixtures by build path
+  timeout 120 bash .gpu/run.sh --filter 'KernelBackendGoldenTests.Cuda|DecodeAllocationTests.Cuda' KernelSharp.Runtime.Tests > "$out/golden.log" 2>&1
+  grep -E '^(FAIL|passed )' "$out/golden.log" | cut -c1-300 | tail -8
+fi
+
 stamp "checkpoint (create-model, in the background: disk and CPU only)"
 ( ks create-model --preset mid-5b --out $model --seed 1 --dtype bf16 > "$out/create-model.log" 2>&1 ) &
 writer=$!
@@ -30,12 +37,12 @@ stamp "PyTorch baselines"
 OUT="$out" timeout 120 python3 tools/gpu/baselines.py > "$out/baselines.log" 2>&1 || echo "baselines.py failed or timed out (baselines.log)"
 
 stamp "KernelBench kernel rows"
-timeout 200 bash -c "GPU_APP=KernelBench.dll bash .gpu/run.sh kernels --baselines '$out/baselines.json' --out '$out/kernels.md'" > "$out/kernelbench.log" 2>&1 \
+timeout 210 bash -c "GPU_APP=KernelBench.dll bash .gpu/run.sh kernels --baselines '$out/baselines.json' --out '$out/kernels.md'" > "$out/kernelbench.log" 2>&1 \
   || echo "KernelBench: some rows failed or the step timed out (kernelbench.log)"
 
 wait $writer; tail -1 "$out/create-model.log"
 stamp "transformers baseline (4K, 8K, 32K, 128K)"
-PYTHONUNBUFFERED=1 OUT="$out" timeout 150 python3 tools/gpu/transformers_baseline.py $model 4096 8192 32768 131072 > "$out/transformers.log" 2>&1 \
+PYTHONUNBUFFERED=1 OUT="$out" timeout 140 python3 tools/gpu/transformers_baseline.py $model 4096 8192 32768 131072 > "$out/transformers.log" 2>&1 \
   || echo "transformers: stopped (timeout or error; finished contexts are kept in transformers.json)"
 
 stamp "KernelSharp end to end"
