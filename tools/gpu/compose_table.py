@@ -77,8 +77,10 @@ def main():
                        ratio, "≥ 25×", None if ratio is None else ratio >= 25))
     rate4k, _ = ours_rate("tg16 @ d4096")
     active, params, wbytes = ours.get("active_parameters_per_token"), ours.get("parameters"), ours.get("weight_bytes")
+    embedding = ours.get("embedding_parameters", 0)
     if rate4k and active and params and wbytes and copy_tbps:
-        bytes_per_token = active * (wbytes / params)
+        # weights read per token: the active parameters less the embedding table (one row of it is read)
+        bytes_per_token = (active - embedding) * (wbytes / params)
         roofline = copy_tbps * 1e12 / bytes_per_token
         e2e.append(row("end-to-end decode vs the memory roofline (context 4K)", f"{fmt(rate4k)} tokens/s",
                        f"{fmt(bytes_per_token / 1e9, 2)} GB of weights per token / copy {copy_tbps:.2f} TB/s = {fmt(roofline)} tokens/s",

@@ -8,12 +8,17 @@ export KERNELSHARP_AUTOTUNE_FILE="$out/autotune.json"
 app=$(ls .gpu/bundle.tar.xz >/dev/null && echo KernelBench.dll)
 # name | KernelBench --only filter | kernel-name regex | launches to skip (warm-up, autotune candidates, checks)
 rows=(
-  "gemv-fp8|decode GEMV fp8 [18432|regex:GemvFp8|12"
-  "gemv-bf16-expert|decode GEMV bf16 [7168×2048]|regex:GemvBf16|12"
-  "indexer-decode|indexer decode fp8, T = 128K|regex:Indexer|12"
-  "mla-decode|sparse MLA decode, batch 64|regex:SparseMla|12"
-  "tc-gemm|prefill GEMM bf16, 4096×18432×7168|regex:TensorCoreGemm|8"
+  "mla-decode-b64|sparse MLA decode, batch 64|regex:SparseMlaTensorCore|3"
+  "indexer-fp32-128k|indexer decode fp32 cache (model path), T = 128K|regex:Kernel_IndexerDecode(__|$)|3"
+  "indexer-fp8-tc-128k|indexer decode fp8, T = 128K|regex:IndexerDecodeFp8TensorCore|3"
+  "gemv-fp8-rows|decode GEMV fp8, warp rows [18432|regex:GemvFp8Rows|90"
+  "tc-gemm|prefill GEMM bf16, 4096×18432×7168|regex:TensorCoreGemmBf16|3"
 )
+# registers, stack and spills of the tensor-core kernels (ptxas on the PTX KernelBench writes)
+work=$(mktemp -d); GPU_APP=$app bash .gpu/run.sh ptx "$work" > /dev/null 2>&1
+for kernel in tc_sparse_mla tc_gemm_bf16; do
+  echo "== ptxas $kernel"; ptxas -arch=sm_90 -v "$work/$kernel.ptx" -o "$work/$kernel.cubin" 2>&1 | grep -E "registers|stack|spill" | tee -a "$out/ptxas.txt"
+done
 for row in "${rows[@]}"; do
   IFS='|' read -r name only regex skip <<< "$row"
   timeout 100 ncu --clock-control none --target-processes all --kernel-name "$regex" --launch-skip "$skip" --launch-count 1 \

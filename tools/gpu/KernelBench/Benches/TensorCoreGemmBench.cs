@@ -8,8 +8,9 @@ namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
 /// Prefill GEMM on tensor cores (M = 4096 tokens; N, K from the model) against torch.matmul bf16 (cuBLAS) of the same
-/// shape, bf16 and fp8-weight variants. Two 8×256 corners of C (first rows/columns and last rows/columns, so the
-/// edge tiles are covered) are checked against a float64 reference first.
+/// shape: fp8 weights (two rows: the 8-warp 64×32 kernel and the 4-warp 64×64 one), bf16 weights (three rows: the
+/// 8-warp 64×32 kernel, and the 64×64-warp kernel with 128×128 and 128×256 group tiles). Before each variant is timed, C is poisoned with NaN and two 8×256 corners
+/// (first rows/columns and last rows/columns, so the edge tiles are covered) are checked against a float64 reference.
 /// </summary>
 public static class TensorCoreGemmBench
 {
@@ -30,29 +31,72 @@ public static class TensorCoreGemmBench
         else
             DeviceRandom.Bf16(accelerator, weightBf16.View, 32);
         DeviceRandom.Between(accelerator, scales.View, 33, 1e-3f, 3e-3f);
-        DeviceRandom.Fill(accelerator, c.View, float.NaN);
-        void Launch()
-        {
-            if (fp8)
-                TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k);
-            else
-                TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a.View, weightBf16.View, c.View, m, n, k);
-        }
-        Launch();
-        device.Synchronize();
-        double error = Math.Max(
-            CheckCorner(a, weightBf16, weightFp8, scales, c, m, n, k, 0, 0, fp8),
-            CheckCorner(a, weightBf16, weightFp8, scales, c, m, n, k, m - 8, n - 256, fp8));
 
-        double ms = GpuTiming.MedianMilliseconds(accelerator, _ => Launch(), 5, 7);
-        double tflops = 2.0 * m * n * k / (ms * 1e-3) / 1e12;
-        double? cublas = baselines.GemmTflops(m, n, k);
-        double? ratio = tflops / cublas;
-        string what = $"prefill GEMM {(fp8 ? "fp8 W" : "bf16")}, {m}×{n}×{k}";
-        string target = fp8 ? "(info: vs cuBLAS bf16)" : "≥ 0.50 of cuBLAS";
-        bool? met = fp8 ? null : ratio is { } r ? r >= 0.5 : null;
-        yield return new BenchRow(what, $"{F(tflops, "F0")} TFLOP/s ({F(ms)} ms)", cublas is { } t ? $"cuBLAS bf16 {F(t, "F0")} TFLOP/s" : "cuBLAS: missing",
-            ratio, target, met, $"rel. err {error:E1}");
+        // Each variant: poisoned output, one checked launch, then the timing; a failure becomes that variant's row only.
+        BenchRow Measure(string variant, Action launch)
+        {
+            string what = $"prefill GEMM {(fp8 ? "fp8 W" : "bf16")}{variant}, {m}×{n}×{k}";
+            try
+            {
+                DeviceRandom.Fill(accelerator, c.View, float.NaN);
+                launch();
+                device.Synchronize();
+                double error = Math.Max(
+                    CheckCorner(a, weightBf16, weightFp8, scales, c, m, n, k, 0, 0, fp8),
+                    CheckCorner(a, weightBf16, weightFp8, scales, c, m, n, k, m - 8, n - 256, fp8));
+                double ms = GpuTiming.MedianMilliseconds(accelerator, _ => launch(), 5, 7);
+                double tflops = 2.0 * m * n * k / (ms * 1e-3) / 1e12;
+                double? cublas = baselines.GemmTflops(m, n, k);
+                double? ratio = tflops / cublas;
+                string target = fp8 ? "(info: vs cuBLAS bf16)" : "≥ 0.50 of cuBLAS";
+                bool? met = fp8 ? null : ratio is { } r ? r >= 0.5 : null;
+                return new BenchRow(what, $"{F(tflops, "F0")} TFLOP/s ({F(ms)} ms)", cublas is { } t ? $"cuBLAS bf16 {F(t, "F0")} TFLOP/s" : "cuBLAS: missing",
+                    ratio, target, met, $"rel. err {error:E1}");
+            }
+            catch (Exception e)
+            {
+                var inner = e is System.Reflection.TargetInvocationException { InnerException: { } i } ? i : e;
+                return new BenchRow(what, "FAILED", "", null, "", false, $"{inner.GetType().Name}: {inner.Message.Split('\n')[0]}");
+            }
+        }
+
+        if (fp8)
+        {
+            yield return Measure("", () => TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k));
+            yield return Measure(" wide 128×128 (4 warps of 64×64, 3 stages)",
+                () => TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k));
+            yield break;
+        }
+        yield return Measure("", () => TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a.View, weightBf16.View, c.View, m, n, k));
+        // The 64×64-warp kernel's two group tiles, each launched directly (the launcher would autotune between them).
+        foreach (int tileN in new[] { 128, 256 })
+        {
+            string variant = tileN == 128 ? " wide 128×128 (4 warps of 64×64, 3 stages)" : " wide 128×256 (8 warps of 64×64, 2 stages)";
+            yield return Measure(variant, WideLauncher(device, tileN, a.View, weightBf16.View, c.View, m, n, k));
+        }
+    }
+
+    /// <summary>
+    /// One group tile width of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>: its generated variant on a
+    /// GPU, the generated CPU path on the FastCpu device of <c>--smoke</c> (the ILGPU CPU accelerator would take minutes).
+    /// </summary>
+    private static Action WideLauncher(KernelDevice device, int tileN, ArrayView<ushort> a, ArrayView<ushort> weight, ArrayView<float> c, int m, int n, int k)
+    {
+        if (device.Backend == KernelBackend.FastCpu)
+            return () => TensorCoreGemmKernels.TensorCoreGemmWideBf16Cpu(a, weight, c, m, n, k, tileN);
+        var wide = LoadWide(device, tileN);
+        var config = new KernelConfig(new Index2D((m + 127) / 128, (n + tileN - 1) / tileN), new Index2D(TensorCoreGemmWideTiles.Threads(tileN), 1));
+        return () => wide(config, a, weight, c, m, n, k);
+    }
+
+    /// <summary>The generated variant of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/> for one group tile width.</summary>
+    private static Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int> LoadWide(KernelDevice device, int tileN)
+    {
+        Action<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int> kernel = tileN == 128
+            ? TensorCoreGemmKernels.TensorCoreGemmWideBf16__tileN128
+            : TensorCoreGemmKernels.TensorCoreGemmWideBf16__tileN256;
+        return device.GetOrLoadKernel($"KernelSharp.Kernels.Linear.TensorCoreGemmKernels.TensorCoreGemmWideBf16__tileN{tileN}",
+            accelerator => accelerator.LoadStreamKernel(kernel));
     }
 
     /// <summary>Rows [row0, row0 + 8) × columns [col0, col0 + 256) of C against float64.</summary>
