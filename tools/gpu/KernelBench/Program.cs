@@ -80,38 +80,33 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
             torch is { } t ? $"PyTorch copy {ResultTable.F(t)} TB/s" : "PyTorch: missing", copyTbps / torch, "ceiling", null)];
     });
 
+    // --only matches the row's label (a benchmark that yields several rows runs when its first label matches).
+    void Row(string label, Func<IEnumerable<BenchRow>> benchmark)
+    {
+        if (Wanted(label))
+            table.Run(label, benchmark);
+    }
+
     foreach (var (rows, cols) in shapes.Gemv)
     {
-        if (Wanted("gemv"))
-        {
-            table.Run($"decode GEMV bf16 [{rows}×{cols}]", () => GemvBench.Bf16(device, rows, cols, copyTbps));
-            table.Run($"decode GEMV fp8 [{rows}×{cols}]", () => GemvBench.Fp8(device, rows, cols, copyTbps));
-        }
+        Row($"decode GEMV bf16 [{rows}×{cols}]", () => GemvBench.Bf16(device, rows, cols, copyTbps));
+        Row($"decode GEMV fp8 [{rows}×{cols}]", () => GemvBench.Fp8(device, rows, cols, copyTbps));
     }
     foreach (int tokens in shapes.IndexerDecodeTokens)
     {
-        if (Wanted("indexer decode"))
-            table.Run($"indexer decode fp8, T = {ResultTable.Tokens(tokens)}", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
-        if (Wanted("top-k")) table.Run($"top-k of one row, T = {ResultTable.Tokens(tokens)}", () => TopKBench.Row(device, tokens));
+        Row($"indexer decode fp8, T = {ResultTable.Tokens(tokens)}", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));
+        Row($"top-k of one row, T = {ResultTable.Tokens(tokens)}", () => TopKBench.Row(device, tokens));
     }
     foreach (int batch in shapes.MlaDecodeBatches)
-    {
-        if (Wanted("sparse MLA decode"))
-            table.Run($"sparse MLA decode, batch {batch}", () => SparseMlaBench.Decode(device, batch, copyTbps, baselines));
-    }
+        Row($"sparse MLA decode, batch {batch}", () => SparseMlaBench.Decode(device, batch, copyTbps, baselines));
     foreach (var (n, k) in shapes.Gemm)
     {
         int m = shapes.GemmM;
-        if (Wanted("GEMM"))
-        {
-            table.Run($"prefill GEMM bf16, {m}×{n}×{k}", () => TensorCoreGemmBench.Run(device, m, n, k, fp8: false, baselines));
-            table.Run($"prefill GEMM fp8 W, {m}×{n}×{k}", () => TensorCoreGemmBench.Run(device, m, n, k, fp8: true, baselines));
-        }
+        Row($"prefill GEMM bf16, {m}×{n}×{k}", () => TensorCoreGemmBench.Run(device, m, n, k, fp8: false, baselines));
+        Row($"prefill GEMM fp8 W, {m}×{n}×{k}", () => TensorCoreGemmBench.Run(device, m, n, k, fp8: true, baselines));
     }
-    if (Wanted("sparse MLA prefill"))
-        table.Run($"sparse MLA prefill, S = {shapes.PrefillTokens}", () => SparseMlaBench.Prefill(device, shapes.PrefillTokens, baselines));
-    if (Wanted("indexer prefill"))
-        table.Run($"indexer prefill fp8, S = {shapes.PrefillTokens}", () => IndexerBench.Prefill(device, shapes.PrefillTokens, baselines));
+    Row($"sparse MLA prefill, S = {shapes.PrefillTokens}", () => SparseMlaBench.Prefill(device, shapes.PrefillTokens, baselines));
+    Row($"indexer prefill fp8, S = {shapes.PrefillTokens}", () => IndexerBench.Prefill(device, shapes.PrefillTokens, baselines));
 
     Console.WriteLine();
     Console.WriteLine(table.ToMarkdown());
