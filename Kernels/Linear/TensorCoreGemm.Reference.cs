@@ -15,6 +15,19 @@ public static class TensorCoreGemmReference
     public static double[] MultiplyFp8(ushort[] a, byte[] weight, float[] scaleInv, int m, int n, int k)
         => Multiply(LinearWeightsReference.DecodeBf16(a), LinearWeightsReference.DequantizeFp8(weight, scaleInv, n, k), m, n, k);
 
+    /// <summary>
+    /// a: [m, k] bf16; weight: [n, k] e4m3; scaleInv: [ceil(n/128), ceil(k/128)] → [m, n], with each weight·scale rounded
+    /// to bf16 (nearest even) first, as the kernels convert W for the tensor cores: only the fp32 summation order then
+    /// separates a kernel from this reference, so it can be held to the bf16 tolerance.
+    /// </summary>
+    public static double[] MultiplyFp8RoundedToBf16(ushort[] a, byte[] weight, float[] scaleInv, int m, int n, int k)
+    {
+        ushort[] rounded = LinearWeightsReference.DequantizeFp8(weight, scaleInv, n, k)
+            .Select(w => KernelSharp.Dsl.Bf16.FromFloat((float)w))
+            .ToArray();
+        return MultiplyBf16(a, rounded, m, n, k);
+    }
+
     /// <summary>a: [m, k]; weight: [n, k] → [m, n], each output a float64 dot product of a row of a and a row of weight.</summary>
     public static double[] Multiply(double[] a, double[] weight, int m, int n, int k)
     {

@@ -15,6 +15,7 @@ namespace KernelSharp.Kernels.Linear;
 /// Groups run m-tile first (grid X = m tiles): the groups resident at once share a few W column blocks and sweep A
 /// (4096 tokens × 7168 bf16 = 58 MB, about the L2), instead of each sweeping all of W (up to 264 MB) again.
 /// On the ILGPU CPU accelerator the intrinsics' portable bodies run the same code (slowly: tests use small shapes).
+/// The variants with 64×64 warp blocks (fewer ldmatrix per mma) are in TensorCoreGemmWide.cs.
 /// </summary>
 public static partial class TensorCoreGemmKernels
 {

@@ -74,7 +74,7 @@ public static class TensorCoreGemmTiles
         => (k * Interop.SizeOf<T>()) % 16 == 0 && view.Length > 0 && KsVector.IsAligned16(view, 0);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void LoadBf16Chunk(
+    internal static void LoadBf16Chunk(
         ArrayView<ushort> source, ArrayView<ushort> tile, int stageBase, int rows, int k, int rowStart, int k0, int chunk, bool vectorized)
     {
         int row = chunk >> 2;          // 4 chunks of 8 bf16 per 32-wide row
@@ -262,7 +262,7 @@ public static class TensorCoreGemmTiles
     }
 
     /// <summary>The lane's four outputs of m16n8 tile (mi, nj) over 16 k: rows 16mi + lane/4 (+8), columns 8nj + 2·(lane%4) (+1).</summary>
-    private static MmaAccumulator LaneTile(MmaAccumulator c, TileReader a, TileReader w, int aOrigin, int wOrigin, int mi, int nj, int lane)
+    internal static MmaAccumulator LaneTile(MmaAccumulator c, TileReader a, TileReader w, int aOrigin, int wOrigin, int mi, int nj, int lane)
     {
         int row = aOrigin + 16 * mi + (lane >> 2);
         int col = wOrigin + 8 * nj + 2 * (lane & 3);
@@ -282,7 +282,7 @@ public static class TensorCoreGemmTiles
     }
 
     /// <summary>Host view of one stage of a swizzled shared tile, by (row relative to the warp's block, k within the k16 step).</summary>
-    private readonly ref struct TileReader(Span<ushort> tile, int stageBase, int firstRow, int kStep)
+    internal readonly ref struct TileReader(Span<ushort> tile, int stageBase, int firstRow, int kStep)
     {
         private readonly Span<ushort> tile = tile;
 
@@ -294,7 +294,7 @@ public static class TensorCoreGemmTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static MmaAccumulator Mma(MmaAccumulator c, MatrixFragmentX4 a, uint b0, uint b1)
+    internal static MmaAccumulator Mma(MmaAccumulator c, MatrixFragmentX4 a, uint b0, uint b1)
         => TensorCore.MmaBf16(new MmaBf16Fragments(c, a.R0, a.R1, a.R2, a.R3, b0, b1));
 
     /// <summary>Writes the warp's 64×32 block of C, starting at (<paramref name="row"/>, <paramref name="col"/>), skipping what lies outside [m, n].</summary>
@@ -323,7 +323,7 @@ public static class TensorCoreGemmTiles
 
     /// <summary>One lane's share of a 16×8 tile: (row, col), (row, col+1), (row+8, col), (row+8, col+1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreFragment(ArrayView<float> c, MmaAccumulator value, int m, int n, int row, int col)
+    internal static void StoreFragment(ArrayView<float> c, MmaAccumulator value, int m, int n, int row, int col)
     {
         if (col < n)
         {

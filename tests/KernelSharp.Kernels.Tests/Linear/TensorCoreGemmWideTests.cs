@@ -1,0 +1,145 @@
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Linear;
+
+/// <summary>
+/// The 64×64-per-warp tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>, group tiles
+/// 128×128 and 128×256) against a float64 reference on fresh random inputs: whole tiles (the unchecked cp.async
+/// loader), edge tiles in m, n and k (the per-chunk loader with zero fill), k not a multiple of 8 (element loads), odd
+/// n (element stores instead of 8-byte pairs), many k stages (the stage rotation), sub-views off 16-byte boundaries;
+/// and its fp8 form (<see cref="TensorCoreGemmKernels.TensorCoreGemmWideFp8"/>) across scale blocks in n and k and
+/// with byte loads. The output starts as NaN, so an element the kernel forgets to write fails.
+/// </summary>
+public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendTestBase(backend)
+{
+    private static readonly (int M, int N, int K)[] ShapeList =
+    [
+        (1, 1, 1),
+        (17, 9, 88),       // one partial tile, three k stages (the last partial), odd n: element stores
+        (128, 256, 96),    // whole tiles (one or two groups), three whole stages: only the unchecked loader, 8-byte stores
+        (130, 264, 72),    // whole and partial tiles side by side in m and n, a partial last stage
+        (5, 130, 19),      // k not a multiple of 8: element loads with zero fill
+        (256, 512, 1024),  // whole groups, 32 stages: the stage rotation many times over
+        (300, 520, 1000),  // edges in every direction, 32 stages
+    ];
+
+    /// <summary>Every shape with both group tiles (tileN 128: 4 warps, three stages; 256: 8 warps, two stages).</summary>
+    public static TheoryData<int, int, int, int> Shapes
+    {
+        get
+        {
+            var data = new TheoryData<int, int, int, int>();
+            foreach (var (m, n, k) in ShapeList)
+            {
+                data.Add(m, n, k, 128);
+                data.Add(m, n, k, 256);
+            }
+            return data;
+        }
+    }
+
+    public static TheoryData<int> TileWidths => new() { 128, 256 };
+
+    public static TheoryData<int, int, int> Fp8Shapes => new()
+    {
+        // m, n, k
+        { 3, 7, 16 },
+        { 20, 200, 160 },   // n crosses a 128-row scale block, k a 128-column one; 16-byte fp8 loads
+        { 9, 33, 45 },      // k not a multiple of 16: byte loads
+        { 128, 128, 96 },   // one whole group, three whole stages
+        { 260, 384, 1024 }, // 3 × 3 groups, 32 stages, 8 scale blocks along k
+    };
+
+    /// <summary>
+    /// Whether this backend runs a shape: the ILGPU CPU accelerator emulates every lane and shuffle of the portable
+    /// mma (~25 s per group and three stages on 2 cores), so it takes three small cases;
+    /// the generated CPU path and CUDA take all.
+    /// </summary>
+    protected virtual bool RunsShape(int m, int n, int k, int tileN) => true;
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Wide_bf16_matches_reference(int m, int n, int k, int tileN)
+    {
+        RequireBackend();
+        SkipIfTooSlow(m, n, k, tileN);
+        var random = NewRandom(m * 7919 + n * 31 + k + 1);
+        var (a, _) = RandomTensors.Bf16(random, (long)m * k);
+        var (weight, _) = RandomTensors.Bf16(random, (long)n * k);
+        double[] expected = TensorCoreGemmReference.MultiplyBf16(a, weight, m, n, k);
+
+        using var av = Upload(a);
+        using var wv = Upload(weight);
+        using var cv = Upload(Poison(m * n));
+        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideBf16))!,
+            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), av.View, wv.View, cv.View, m, n, k, tileN);
+
+        // bf16 products are exact in fp32: only the fp32 summation order differs from the reference.
+        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Fp8Shapes))]
+    public void Wide_fp8_block_scaled_matches_reference(int m, int n, int k)
+    {
+        RequireBackend();
+        SkipIfTooSlow(m, n, k, 0);
+        var random = NewRandom(m * 7907 + n * 37 + k + 1);
+        var (a, _) = RandomTensors.Bf16(random, (long)m * k);
+        var (weight, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, n, k);
+        // Weights rounded to bf16 as the kernel does (TensorCoreGemmConversionTests checks that conversion exactly).
+        double[] expected = TensorCoreGemmReference.MultiplyFp8RoundedToBf16(a, weight, scaleInv, m, n, k);
+
+        using var av = Upload(a);
+        using var wv = Upload(weight);
+        using var sv = Upload(scaleInv);
+        using var cv = Upload(Poison(m * n));
+        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideFp8))!,
+            Config((m + 127) / 128, (n + 127) / 128, TensorCoreGemmWideTiles.Threads(128)), av.View, wv.View, sv.View, cv.View, m, n, k);
+
+        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm fp8 output");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(TileWidths))]
+    public void Wide_bf16_sub_views_off_16_byte_boundaries_match_reference(int tileN)
+    {
+        const int m = 17, n = 10, k = 40; // k a multiple of 8 and n even, but every view starts one element in
+        RequireBackend();
+        SkipIfTooSlow(m, n, k, tileN);
+        var random = NewRandom(5151);
+        var (a, _) = RandomTensors.Bf16(random, 1L + m * k);
+        var (weight, _) = RandomTensors.Bf16(random, 1L + n * k);
+        double[] expected = TensorCoreGemmReference.MultiplyBf16(a[1..], weight[1..], m, n, k);
+
+        using var av = Upload(a);
+        using var wv = Upload(weight);
+        using var cv = Upload(Poison(m * n + 1));
+        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideBf16))!,
+            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)),
+            av.View.SubView(1, m * k), wv.View.SubView(1, n * k), cv.View.SubView(1, m * n), m, n, k, tileN);
+
+        var actual = Download(cv, (long)m * n + 1);
+        Assert.True(float.IsNaN(actual[0]), "the element before the output sub-view was written");
+        Tolerance.AssertClose(expected, actual[1..], new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output (sub-views)");
+    }
+
+    private void SkipIfTooSlow(int m, int n, int k, int tileN)
+        => Skip.IfNot(RunsShape(m, n, k, tileN), $"{m}×{n}×{k} ({(tileN == 0 ? "fp8" : $"tileN {tileN}")}) is too slow on {Backend}; the other backends cover it");
+
+    private static float[] Poison(int count) => Enumerable.Repeat(float.NaN, Math.Max(1, count)).ToArray();
+}
+
+public sealed class TensorCoreGemmWideTests_FastCpu(FastCpuBackend b) : TensorCoreGemmWideTests(b), IClassFixture<FastCpuBackend>;
+public sealed class TensorCoreGemmWideTests_IlgpuCpu(IlgpuCpuBackend b) : TensorCoreGemmWideTests(b), IClassFixture<IlgpuCpuBackend>
+{
+    // Per group tile one case: 256 a whole group (8 warps, the unchecked loader, 8-byte stores, three k tiles in two
+    // buffers); 128 a partial group over three stages (the per-chunk loader with zero fill, element stores); the
+    // misaligned sub-views with the smaller group; fp8 (tileN 0 here) with byte loads over two stages.
+    protected override bool RunsShape(int m, int n, int k, int tileN)
+        => (m, n, k, tileN) is (128, 256, 96, 256) or (17, 9, 88, 128) or (17, 10, 40, 128) or (9, 33, 45, 0);
+}
+public sealed class TensorCoreGemmWideTests_Cuda(CudaBackend b) : TensorCoreGemmWideTests(b), IClassFixture<CudaBackend>;
