@@ -89,7 +89,8 @@ public abstract class TensorCoreGemmTests(BackendFixture backend) : BackendTestB
         var random = NewRandom(m * 7907 + n * 37 + k);
         var (a, _) = RandomTensors.Bf16(random, (long)m * k);
         var (weight, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, n, k);
-        double[] expected = TensorCoreGemmReference.MultiplyFp8(a, weight, scaleInv, m, n, k);
+        // Weights rounded to bf16 as the kernel does (TensorCoreGemmConversionTests checks that conversion exactly).
+        double[] expected = TensorCoreGemmReference.MultiplyFp8RoundedToBf16(a, weight, scaleInv, m, n, k);
 
         using var av = Upload(a);
         using var wv = Upload(weight);
@@ -98,8 +99,7 @@ public abstract class TensorCoreGemmTests(BackendFixture backend) : BackendTestB
         Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmFp8))!,
             Config((m + 127) / 128, (n + 127) / 128, 256), av.View, wv.View, sv.View, cv.View, m, n, k);
 
-        // The kernel rounds weight·scale to bf16 (relative 2^-9 per product, random signs): about √k of them add up.
-        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-2, 2e-3 * Math.Sqrt(k)), "tensor-core gemm fp8 output");
+        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "tensor-core gemm fp8 output");
     }
 
     private void SkipIfTooSlow(int m, int n, int k)
