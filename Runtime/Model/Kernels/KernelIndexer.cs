@@ -1,3 +1,4 @@
+using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Tensors;
@@ -38,25 +39,16 @@ internal sealed class KernelIndexer(KernelStorage storage)
             var queries = q.RowsView(segment.FirstRow, segment.RowCount);
             var weights = headWeights.RowsView(segment.FirstRow, segment.RowCount);
             var keyView = keys.RowsView(0, segment.KeyCount);
-            if (UsesGpuShapedKernels(device) && IsDecodeRow(segment) && IndexerShapes.FitsDecodeFp32(heads, dim))
-            {
-                // One query that sees every key: the tiled decode kernel (fp32, many keys per group) fills the GPU.
-                IndexerKernels.LaunchIndexerDecode(device, queries, weights, keyView, scores.RowsView(segment.FirstRow, 1),
-                    segment.KeyCount, heads, dim, 1f);
-                continue;
-            }
-
+            bool warpKeys = UsesGpuShapedKernels(device) && IndexerShapes.FitsDecodeFp32(heads, dim);
             if (segment.KeyCount == keyColumns)
             {
                 // The kernel's row stride is the segment's key count: equal to the output's, so it writes in place.
-                IndexerKernels.LaunchIndexerScores(device, queries, weights, keyView, scores.RowsView(segment.FirstRow, segment.RowCount),
-                    segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+                LaunchScores(device, warpKeys, queries, weights, keyView, scores.RowsView(segment.FirstRow, segment.RowCount), segment, heads, dim);
                 continue;
             }
 
             using var part = storage.NewTensor(segment.RowCount, segment.KeyCount); // [rows, keys of this segment]
-            IndexerKernels.LaunchIndexerScores(device, queries, weights, keyView, part.View,
-                segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+            LaunchScores(device, warpKeys, queries, weights, keyView, part.View, segment, heads, dim);
             TensorKernels.LaunchCopyBlock(device, part.View, scores.View, segment.RowCount, segment.KeyCount,
                 segment.KeyCount, 0, keyColumns, (long)segment.FirstRow * keyColumns);
         }
@@ -101,15 +93,30 @@ internal sealed class KernelIndexer(KernelStorage storage)
     }
 
     /// <summary>
+    /// One segment's scores [rows, KeyCount] (row stride KeyCount). On a GPU the warp-keys kernel (one group per query
+    /// and 128 keys, the query in shared memory, keys streamed into registers) fills the device for a decode step's
+    /// single row as well as for prefill; on FastCpu the per-pair kernel with its vectorized dot is faster.
+    /// </summary>
+    private static void LaunchScores(KernelDevice device, bool warpKeys, ArrayView<float> queries, ArrayView<float> weights,
+        ArrayView<float> keys, ArrayView<float> output, AttentionSegment segment, int heads, int dim)
+    {
+        if (warpKeys)
+        {
+            IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries, weights, keys, output,
+                segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+            return;
+        }
+
+        IndexerKernels.LaunchIndexerScores(device, queries, weights, keys, output,
+            segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+    }
+
+    /// <summary>
     /// The decode-shaped kernels (tiled decode scores, multi-group top-k) exist to fill a GPU; on FastCpu (host threads
     /// running one group's threads one after another) the per-pair scores kernel with its vectorized dot and the
     /// one-thread-per-row top-k are faster. The ILGPU CPU accelerator runs them, so CPU tests still cover them.
     /// </summary>
     private static bool UsesGpuShapedKernels(KernelDevice device) => device.Backend != KernelBackend.FastCpu;
-
-    /// <summary>A decode step: one query row at the newest position, which sees every cached key.</summary>
-    private static bool IsDecodeRow(AttentionSegment segment) =>
-        segment.RowCount == 1 && segment.StartPosition >= segment.KeyCount - 1;
 
     /// <summary>One row with more keys than k: an actual selection, worth the multi-group top-k.</summary>
     private static bool IsLongSingleRow(AttentionSegment segment, int k) => segment.RowCount == 1 && segment.KeyCount > k;

@@ -8,9 +8,11 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Indexer;
 
 /// <summary>
-/// <see cref="IndexerKernels.IndexerDecode"/> (one query against an fp32 key cache, 64-key tiles, 4×4 register
-/// blocks) against the float64 reference on fresh random inputs: DeepSeek's 64 heads × 128, fewer heads than the
-/// tile, key counts that end mid-tile, a head dim that ends mid-chunk, and keys read from a sub-view of a larger cache.
+/// The decode kernels (one query against the key cache) against the float64 reference on fresh random inputs:
+/// <see cref="IndexerKernels.IndexerDecode"/> (fp32 cache, 64-key tiles, 4×4 register blocks) with DeepSeek's 64
+/// heads × 128, fewer heads than the tile, key counts that end mid-tile and a head dim that ends mid-chunk; and the
+/// FP8-cache tensor-core kernel on a bf16-rounded query. (The model's fp32 decode kernel, IndexerScoresWarpKeys, is
+/// tested with the scores kernels.)
 /// </summary>
 public abstract class IndexerDecodeTests(BackendFixture backend) : BackendTestBase(backend)
 {
@@ -20,7 +22,11 @@ public abstract class IndexerDecodeTests(BackendFixture backend) : BackendTestBa
     [InlineData(65, 3, 20)]      // heads not a multiple of 4, dim ends mid-chunk
     [InlineData(1, 64, 128)]     // a single cached key
     [InlineData(300, 5, 100)]    // several chunks, the last partial
-    public void Fp32_decode_matches_reference(int keyCount, int heads, int dim)
+    public void Fp32_decode_matches_reference(int keyCount, int heads, int dim) =>
+        CheckFp32Decode(nameof(IndexerKernels.IndexerDecode), IndexerKernels.DecodeTileKeys, IndexerKernels.DecodeThreads, keyCount, heads, dim);
+
+    /// <summary>Runs one fp32-cache decode kernel (one group per <paramref name="groupKeys"/> keys) against the float64 reference.</summary>
+    private void CheckFp32Decode(string kernel, int groupKeys, int threads, int keyCount, int heads, int dim)
     {
         RequireBackend();
         IndexerShapes.ValidateDecodeFp32(heads, dim);
@@ -35,14 +41,13 @@ public abstract class IndexerDecodeTests(BackendFixture backend) : BackendTestBa
         using var scores = Allocate<float>(keyCount + 1); // one spare entry that must stay untouched
         scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, keyCount + 1).ToArray());
 
-        Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerDecode))!,
-            Config((keyCount + IndexerKernels.DecodeTileKeys - 1) / IndexerKernels.DecodeTileKeys, 1, IndexerKernels.DecodeThreads),
+        Launch(typeof(IndexerKernels).GetMethod(kernel)!, Config((keyCount + groupKeys - 1) / groupKeys, 1, threads),
             q.View, w.View, k.View, scores.View, keyCount, heads, dim, scale);
 
         float[] actual = Download(scores);
         double[] expected = IndexerScoresReference.Scores(query, weights, keys, 1, keyCount, heads, dim, scale, keyCount - 1);
-        Tolerance.AssertClose(expected, actual.Take(keyCount).ToArray(), Tolerance.Fp32, "indexer decode scores (fp32 keys)");
-        Assert.True(float.IsNaN(actual[keyCount]), "the decode kernel wrote past the last key");
+        Tolerance.AssertClose(expected, actual.Take(keyCount).ToArray(), Tolerance.Fp32, $"{kernel} scores (fp32 keys)");
+        Assert.True(float.IsNaN(actual[keyCount]), $"{kernel} wrote past the last key");
     }
 
     /// <summary>False where the portable mma path (warp shuffles per lane) is too slow for a test.</summary>

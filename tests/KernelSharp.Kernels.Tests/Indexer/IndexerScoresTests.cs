@@ -1,3 +1,4 @@
+using ILGPU.Runtime;
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Testing;
@@ -8,8 +9,9 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Indexer;
 
 /// <summary>
-/// Lightning-indexer scores for the three key caches (fp32, bf16, FP8 written by the quantize kernel) against the
-/// float64 reference, with causal masking, key counts that are not multiples of the group, and a single query.
+/// Lightning-indexer scores for the three key caches (fp32, bf16, FP8 written by the quantize kernel) and the GPU-shaped
+/// fp32/FP8 kernels (<see cref="IndexerKernels.IndexerScoresWarpKeys"/>, <see cref="IndexerKernels.IndexerScoresFp8WarpKeys"/>) against the float64 reference, with causal
+/// masking, key counts that are not multiples of the group, and a single query.
 /// </summary>
 public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelTestBase(backend)
 {
@@ -73,6 +75,57 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, scales, keyCount, dim);
         double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, offset);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp8 keys)");
+    }
+
+    [SkippableTheory]
+    [InlineData(5, 300, 64, 128, 295)]  // DeepSeek's 64 heads × 128: prefill of 5 tokens after 295 cached, 3 tiles
+    [InlineData(4, 300, 40, 64, 0)]     // a fresh prompt: tiles 1 and 2 wholly past every query (only −∞)
+    [InlineData(1, 130, 64, 128, 129)]  // decode: one query sees every key, the second tile ends after 2 keys
+    [InlineData(3, 45, 7, 12, 20)]      // only the lower half-warps' heads; the limit falls mid-warp
+    [InlineData(2, 40, 33, 100, -1)]    // query 0 sees nothing (its row is all −∞); one head in the upper half
+    public void Fp32_warp_keys_kernel_matches_reference(int queryCount, int keyCount, int heads, int dim, int causalOffset)
+    {
+        RequireBackend();
+        IndexerShapes.ValidateDecodeFp32(heads, dim);
+        var (queries, weights, keys, scale, _) = Inputs(queryCount, keyCount, heads, dim, seed: 5);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var k = Upload(keys);
+        using var scores = Allocate<float>((long)queryCount * keyCount + 1); // one spare entry that must stay untouched
+        scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, queryCount * keyCount + 1).ToArray());
+        Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerScoresWarpKeys))!,
+            Config(queryCount, (keyCount + IndexerWarpKeys.GroupKeys - 1) / IndexerWarpKeys.GroupKeys, IndexerWarpKeys.Threads),
+            V(q), V(w), V(k), scores.View, queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] actual = Download(scores);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, causalOffset);
+        Tolerance.AssertClose(expected, actual.Take(queryCount * keyCount).ToArray(), Tolerance.Fp32, "indexer scores (fp32 keys, warp keys)");
+        Assert.True(float.IsNaN(actual[queryCount * keyCount]), "the warp-keys kernel wrote past the last score");
+    }
+
+    [SkippableTheory]
+    [InlineData(5, 300, 64, 128, 295)]  // DeepSeek's 64 heads × 128: prefill of 5 tokens after 295 cached, 3 tiles
+    [InlineData(4, 300, 40, 64, 0)]     // a fresh prompt: tiles 1 and 2 wholly past every query (only −∞)
+    [InlineData(2, 40, 33, 100, -1)]    // query 0 sees nothing; one head in the upper half, 25 words per key
+    public void Fp8_warp_keys_kernel_matches_reference(int queryCount, int keyCount, int heads, int dim, int causalOffset)
+    {
+        RequireBackend();
+        IndexerShapes.ValidateDecodeFp32(heads, dim);
+        var (queries, weights, keys, scale, _) = Inputs(queryCount, keyCount, heads, dim, seed: 7);
+        var (values, keyScales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var v = Upload(values);
+        using var ks = Upload(keyScales);
+        using var scores = Allocate<float>((long)queryCount * keyCount + 1); // one spare entry that must stay untouched
+        scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, queryCount * keyCount + 1).ToArray());
+        Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerScoresFp8WarpKeys))!,
+            Config(queryCount, (keyCount + IndexerWarpKeys.GroupKeys - 1) / IndexerWarpKeys.GroupKeys, IndexerWarpKeys.Threads),
+            V(q), V(w), V(v), V(ks), scores.View, queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] actual = Download(scores);
+        float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, keyScales, keyCount, dim);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, causalOffset);
+        Tolerance.AssertClose(expected, actual.Take(queryCount * keyCount).ToArray(), Tolerance.Fp32, "indexer scores (fp8 keys, warp keys)");
+        Assert.True(float.IsNaN(actual[queryCount * keyCount]), "the fp8 warp-keys kernel wrote past the last score");
     }
 
     [SkippableTheory]
