@@ -22,11 +22,13 @@ cat "$out/info.txt"
 start=$SECONDS
 stamp() { echo "== $1 (t=$((SECONDS - start)) s)"; }
 
-if [ -n "${GOLDEN:-}" ]; then
+if [ -n "${GOLDEN:-}" ]; then  # TEST_FILTER=cuda runs every CUDA test instead
   stamp "golden model tests on CUDA (correctness of the same build first)"
   mkdir -p /work && ln -sfn "$PWD" /work/main && ln -sfn "$PWD" /tmp/ks-head  # test sources find tests/fixtures by build path
-  timeout 120 bash .gpu/run.sh --filter 'KernelBackendGoldenTests.Cuda|DecodeAllocationTests.Cuda' KernelSharp.Runtime.Tests > "$out/golden.log" 2>&1
+  timeout 150 bash .gpu/run.sh --filter "${TEST_FILTER:-KernelBackendGoldenTests.Cuda|DecodeAllocationTests.Cuda}" \
+    KernelSharp.Dsl.Tests KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/golden.log" 2>&1
   grep -E '^(FAIL|passed )' "$out/golden.log" | cut -c1-300 | tail -8
+  grep -E 'Cuda tiny' "$out/golden.log" | cut -c1-200
 fi
 
 stamp "checkpoint (create-model, in the background: disk and CPU only)"
