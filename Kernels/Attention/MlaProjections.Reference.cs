@@ -29,6 +29,25 @@ public static class MlaProjectionsReference
         return queries;
     }
 
+    /// <summary>
+    /// <see cref="AbsorbQuery"/> with the q_pe part rotated first (interleaved pairs, query i at table row positions[i]):
+    /// the rope reference applied to q, then the absorb reference.
+    /// </summary>
+    public static double[] AbsorbQueryRope(float[] q, int[] positions, float[] cos, float[] sin, float[] kvB,
+        int queryCount, int heads, int nopeDim, int ropeDim, int valueDim, int latentDim)
+    {
+        var queries = AbsorbQuery(q, kvB, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
+        var rotated = Rope.RopeReference.ApplyInterleaved(q, positions, cos, sin, heads, heads * (nopeDim + ropeDim), nopeDim + ropeDim, nopeDim, ropeDim);
+        for (int row = 0; row < queryCount * heads; row++)
+        {
+            for (int r = 0; r < ropeDim; r++)
+            {
+                queries[(long)row * (latentDim + ropeDim) + latentDim + r] = rotated[(long)row * (nopeDim + ropeDim) + nopeDim + r];
+            }
+        }
+        return queries;
+    }
+
     /// <summary>latentOutput: [Q, H, L] → [Q, H·v], o[h] = o_lat[h]·W[h, nope:, :]ᵀ.</summary>
     public static double[] UpProjectOutput(float[] latentOutput, float[] kvB, int queryCount, int heads, int nopeDim, int valueDim, int latentDim)
     {

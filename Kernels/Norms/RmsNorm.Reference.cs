@@ -25,6 +25,20 @@ public static class RmsNormReference
     }
 
     /// <summary>
+    /// The strided form: row r is input[inputOffset + r·inputStride .. + n); returns the normalized rows [rows, n]
+    /// (where the kernel writes them is checked by the caller).
+    /// </summary>
+    public static double[] NormalizeRows(float[] input, int inputStride, long inputOffset, float[] weight, int rows, int n, float eps)
+    {
+        var packed = new float[(long)rows * n]; // [rows, n]
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Copy(input, inputOffset + (long)r * inputStride, packed, (long)r * n, n);
+        }
+        return Normalize(packed, weight, rows, n, eps);
+    }
+
+    /// <summary>
     /// The fused pre-norm step: residual ← residual + input (returned as the new residual, [rows, n]), then the
     /// RMSNorm of that sum ([rows, n]).
     /// </summary>

@@ -83,21 +83,26 @@ public static class RowParts
 
     /// <summary>output[i] = x[i] · w[i] · s for this thread's elements of the row (w is [n], shared by rows).</summary>
     public static void StridedMultiplyScale(ArrayView<float> x, long start, ArrayView<float> weight, ArrayView<float> output,
+        int n, float s, int thread, int threads) =>
+        StridedMultiplyScale(x, start, weight, output, start, n, s, thread, threads);
+
+    /// <summary>output[target + i] = x[start + i] · weight[i] · s for this thread's elements (a row written elsewhere than it was read).</summary>
+    public static void StridedMultiplyScale(ArrayView<float> x, long start, ArrayView<float> weight, ArrayView<float> output, long target,
         int n, float s, int thread, int threads)
     {
         int done = 0;
-        if (Aligned16(x, start) && Aligned16(weight, 0) && Aligned16(output, start))
+        if (Aligned16(x, start) && Aligned16(weight, 0) && Aligned16(output, target))
         {
             int quads = n / 4;
             for (int q = thread; q < quads; q += threads)
             {
                 Float4 v = KsVector.LoadFloat4(x, start + 4L * q);
                 Float4 g = KsVector.LoadFloat4(weight, 4L * q);
-                KsVector.StoreFloat4(output, start + 4L * q, new Float4(v.X * g.X * s, v.Y * g.Y * s, v.Z * g.Z * s, v.W * g.W * s));
+                KsVector.StoreFloat4(output, target + 4L * q, new Float4(v.X * g.X * s, v.Y * g.Y * s, v.Z * g.Z * s, v.W * g.W * s));
             }
             done = quads * 4;
         }
         for (int i = done + thread; i < n; i += threads)
-            output[start + i] = x[start + i] * weight[i] * s;
+            output[target + i] = x[start + i] * weight[i] * s;
     }
 }

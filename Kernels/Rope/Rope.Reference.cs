@@ -17,6 +17,21 @@ public static class RopeReference
         int heads, int tokenStride, int headStride, int ropeOffset, int ropeDim) =>
         Apply(x, positions, cos, sin, heads, tokenStride, headStride, ropeOffset, ropeDim, interleaved: false);
 
+    /// <summary>
+    /// Reference of <see cref="RopeKernels.RopeCopyRows"/>: rows [rows, width] gathered from source (row r at
+    /// sourceOffset + r·sourceStride) with the slice [ropeOffset, ropeOffset + ropeDim) rotated → [rows, width].
+    /// </summary>
+    public static double[] CopyRows(float[] source, int sourceStride, long sourceOffset, int rows, int width,
+        int[] positions, float[] cos, float[] sin, int ropeOffset, int ropeDim, bool interleaved)
+    {
+        var packed = new float[(long)rows * width]; // [rows, width]
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Copy(source, sourceOffset + (long)r * sourceStride, packed, (long)r * width, width);
+        }
+        return Apply(packed, positions, cos, sin, 1, width, width, ropeOffset, ropeDim, interleaved);
+    }
+
     private static double[] Apply(float[] x, int[] positions, float[] cos, float[] sin,
         int heads, int tokenStride, int headStride, int ropeOffset, int ropeDim, bool interleaved)
     {

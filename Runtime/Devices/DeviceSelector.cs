@@ -1,4 +1,5 @@
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Cpu;
 using KernelSharp.Runtime.Model.Kernels;
@@ -54,13 +55,23 @@ public sealed class DeviceSelector(IGpuProbe probe)
         return new DeviceChoice(wanted.Kind, wanted.Name, null);
     }
 
-    /// <summary>The backend that runs on <paramref name="choice"/>.</summary>
-    public static IModelBackend CreateBackend(DeviceChoice choice) => choice.Device switch
+    /// <summary>
+    /// The backend that runs on <paramref name="choice"/>; <paramref name="prefillMatmul"/> reaches the kernel backends
+    /// (the "cpu" backend always prefills in fp32).
+    /// </summary>
+    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul = PrefillMatmul.Exact) => choice.Device switch
     {
         ComputeDevice.FastCpu => new CpuBackend(),
-        ComputeDevice.Cuda => KernelModelBackend.Create(KernelBackend.Cuda),
-        ComputeDevice.OpenCL => KernelModelBackend.Create(KernelBackend.OpenCL),
-        ComputeDevice.IlgpuCpu => KernelModelBackend.Create(KernelBackend.IlgpuCpu),
+        ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefillMatmul),
+        ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefillMatmul),
+        ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefillMatmul),
         _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
     };
+
+    private static KernelModelBackend CreateKernelBackend(KernelBackend kind, PrefillMatmul prefillMatmul)
+    {
+        var backend = KernelModelBackend.Create(kind);
+        backend.PrefillMatmul = prefillMatmul;
+        return backend;
+    }
 }

@@ -53,14 +53,14 @@ public sealed class DeepSeekModel : IDisposable
                 "try a smaller model, a shorter maximum context, or a machine with more memory");
         }
 
-        var backend = DeviceSelector.CreateBackend(choice);
+        var backend = DeviceSelector.CreateBackend(choice, options.PrefillMatmul);
         try
         {
             using var checkpoint = Checkpoint.Open(directory, config.Quantization); // FP8 block sizes from quantization_config
             var weights = new WeightLoader(checkpoint, backend, Transformer.TensorCount(config), options.Progress);
             var transformer = new Transformer(backend, weights, config);
             options.Progress?.Report(1.0);
-            return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description));
+            return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description + PrefillNote(options.PrefillMatmul, backend)));
         }
         catch
         {
@@ -68,6 +68,14 @@ public sealed class DeepSeekModel : IDisposable
             throw;
         }
     }
+
+    /// <summary>What the description adds for the tensor-core prefill: that it is on, or that this backend has none.</summary>
+    private static string PrefillNote(PrefillMatmul prefillMatmul, IModelBackend backend) => prefillMatmul switch
+    {
+        PrefillMatmul.Exact => string.Empty,
+        _ when backend is Kernels.KernelModelBackend => "; prefill matmuls on bf16 tensor cores",
+        _ => "; no tensor-core prefill on this backend, prefill stays fp32",
+    };
 
     /// <summary>A new empty sequence whose caches hold up to <paramref name="maxContext"/> tokens.</summary>
     public InferenceSession CreateSession(int maxContext)

@@ -14,4 +14,10 @@ public sealed record ModelLoadOptions
 
     /// <summary>Memory the model may use; null = what the runtime reports free (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes).</summary>
     public long? AvailableMemoryBytes { get; init; }
+
+    /// <summary>
+    /// Exact (default) or TensorCores: the prefill's bf16 / FP8 linear layers on bf16 tensor cores. Applies to the
+    /// kernel backends (cuda, opencl, ilgpu-cpu); the "cpu" backend always prefills in fp32.
+    /// </summary>
+    public PrefillMatmul PrefillMatmul { get; init; } = PrefillMatmul.Exact;
 }

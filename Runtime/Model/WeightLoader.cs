@@ -51,6 +51,68 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
             .ToArray();
     }
 
+    /// <summary>
+    /// Several matrices that multiply the same input, stacked by rows into one [Σ rows, columns] weight so one GEMV reads
+    /// them all: native when every part is native in one format (FP8 also needs every part but the last to fill whole
+    /// 128-row scale blocks, so the stacked scale grid stays aligned), else fp32. Part i's outputs are columns
+    /// [Σ_{j&lt;i} rows_j, … + rows_i) of the product.
+    /// </summary>
+    public Tensor StackedMatrix(IReadOnlyList<(string Name, int Rows)> parts, int columns)
+    {
+        if (TryStackedNative(parts, columns) is { } native)
+        {
+            return native;
+        }
+
+        var totalRows = parts.Sum(p => p.Rows);
+        var values = new float[(long)totalRows * columns]; // [Σ rows, columns]
+        long offset = 0;
+        foreach (var (name, rows) in parts)
+        {
+            var part = checkpoint.ReadFloat32(name, rows, columns); // [rows, columns]
+            part.CopyTo(values, offset);
+            offset += part.LongLength;
+        }
+
+        return Loaded(backend.Upload(values, totalRows, columns), tensors: parts.Count);
+    }
+
+    /// <summary>The stacked matrix of <see cref="StackedMatrix"/> when it can stay native on this backend, else null (nothing loaded).</summary>
+    public Tensor? TryStackedNative(IReadOnlyList<(string Name, int Rows)> parts, int columns)
+    {
+        if (!backend.KeepsNativeWeights || parts.Count == 0)
+        {
+            return null;
+        }
+
+        var natives = parts.Select(p => ReadNative(p.Name, p.Rows, columns)).ToArray();
+        var stackable = natives.All(m => m is not null && m.Format == natives[0]!.Format)
+            && (natives[0]!.Format == NativeMatrixFormat.Bf16 || natives.SkipLast(1).All(m => m!.Rows % NativeMatrix.ScaleBlock == 0));
+        return stackable ? Loaded(backend.UploadNative(StackRows(natives!)), tensors: parts.Count) : null;
+    }
+
+    /// <summary>Native matrices of one format and column count, one under the other; FP8 scale grids likewise (block-aligned by the caller).</summary>
+    private static NativeMatrix StackRows(IReadOnlyList<NativeMatrix> parts)
+    {
+        var first = parts[0];
+        var rows = parts.Sum(p => p.Rows);
+        var values = Array.CreateInstance(first.Values.GetType().GetElementType()!, (long)rows * first.Columns); // [Σ rows, columns]
+        var scales = first.ScaleInv is null ? null : new float[parts.Sum(p => p.ScaleInv!.Length)];          // [Σ scale rows, scale columns]
+        long valueOffset = 0, scaleOffset = 0;
+        foreach (var part in parts)
+        {
+            Array.Copy(part.Values, 0, values, valueOffset, part.Values.LongLength);
+            valueOffset += part.Values.LongLength;
+            if (scales is not null)
+            {
+                part.ScaleInv!.CopyTo(scales, scaleOffset);
+                scaleOffset += part.ScaleInv!.LongLength;
+            }
+        }
+
+        return new NativeMatrix(rows, first.Columns, first.Format, values, scales);
+    }
+
     /// <summary>A matrix [rows, columns] always in fp32 (tables that kernels read as fp32: the embedding, kv_b_proj).</summary>
     public Tensor Fp32Matrix(string name, int rows, int columns) => Load(name, rows, columns, [rows, columns]);
 

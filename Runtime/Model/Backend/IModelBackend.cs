@@ -53,6 +53,14 @@ public interface IModelBackend : IDisposable
     /// (how new keys enter a cache).</summary>
     void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn);
 
+    /// <summary>
+    /// <see cref="WriteRows"/> with rope: destination[destinationRow + r, :] = source[sourceRow + r, sourceColumn .. + destination.Columns)
+    /// with the slice [ropeOffset, ropeOffset + 2·cos.Columns) rotated by cos/sin row sourceRow + r (how keys enter a cache:
+    /// rotated while written, the source left as it is).
+    /// </summary>
+    void WriteRotatedRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn,
+        int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout);
+
     /// <summary>source[:, start .. start + count) as a new tensor [T, count].</summary>
     Tensor Columns(Tensor source, int start, int count);
 
@@ -67,6 +75,17 @@ public interface IModelBackend : IDisposable
     /// <summary>weight * x / sqrt(mean(x²) + eps) per row; weight [1, x.Columns].</summary>
     Tensor RmsNorm(Tensor x, Tensor weight, float eps);
 
+    /// <summary>residual += addend in place, then weight * residual / sqrt(mean(residual²) + eps) per row → a new tensor:
+    /// the "h += sublayer(x); x = norm(h)" step of a pre-norm block as one op.</summary>
+    Tensor AddRmsNorm(Tensor residual, Tensor addend, Tensor weight, float eps);
+
+    /// <summary>RMSNorm(source[:, sourceColumn .. sourceColumn + weight.Columns)) · weight → a new [T, weight.Columns]: the norm of a column slice.</summary>
+    Tensor RmsNormColumns(Tensor source, int sourceColumn, Tensor weight, float eps);
+
+    /// <summary>destination[destinationRow + r, :] = RMSNorm(source[sourceRow + r, sourceColumn .. sourceColumn + destination.Columns)) · weight
+    /// for r &lt; rowCount: a norm of a column slice written straight into a cache (WriteRows of a normalized slice).</summary>
+    void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps);
+
     /// <summary>(x − mean) / sqrt(var + eps) * weight + bias per row (biased variance); weight, bias [1, x.Columns].</summary>
     Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps);
 
@@ -79,6 +98,9 @@ public interface IModelBackend : IDisposable
     /// <summary>Rotates, in place, the slice [ropeOffset, ropeOffset + 2·cos.Columns) of each of <paramref name="heads"/> heads
     /// of width <paramref name="headDim"/> in every row; row t uses cos[t, :], sin[t, :] (one value per frequency).</summary>
     void ApplyRope(Tensor x, int heads, int headDim, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout);
+
+    /// <summary>gateUp [T, 2I] (each row gate ‖ up, from stacked gate_proj/up_proj weights) → silu(gate) · up [T, I].</summary>
+    Tensor SwiGlu(Tensor gateUp);
 
     /// <summary>Dense SwiGLU feed-forward for every row: down(silu(x gateᵀ) * (x upᵀ)) → [T, H].</summary>
     Tensor FeedForward(Tensor x, FeedForwardWeights weights);
@@ -105,8 +127,11 @@ public interface IModelBackend : IDisposable
     /// kvB = kv_b_proj [heads·(nope+v), kv_lora]. For row t and head h: q_abs = q_nope · W_k[h], scores over the
     /// selected keys s = (q_abs·c[j] + q_pe·k_pe[j]) · softmaxScale, softmax, o_lat = Σ p c[j], o[h] = o_lat · W_v[h]ᵀ.
     /// <paramref name="selectedKeys"/> [T, k] (−1 = unused slot) or null for dense causal attention → [T, heads·v].
+    /// With <paramref name="ropeCos"/>/<paramref name="ropeSin"/> [T, rope/2], q_pe arrives unrotated and is rotated here
+    /// (interleaved pairs, row t by table row t), so a backend can fold the rope into its query projection; q is not changed.
     /// </summary>
-    Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys);
+    Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys,
+        Tensor? ropeCos = null, Tensor? ropeSin = null);
 
     // ---- mixture of experts -------------------------------------------------------------------------------------
 
@@ -117,6 +142,6 @@ public interface IModelBackend : IDisposable
     /// </summary>
     ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings);
 
-    /// <summary>Σ_k routing.Weights[t, k] · Expert_{routing.Experts[t, k]}(x[t]) per row → [T, H].</summary>
-    Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts);
+    /// <summary>Σ_k routing.Weights[t, k] · Expert_{routing.Experts[t, k]}(x[t]) (+ shared[t] when given, the shared experts' output) per row → [T, H].</summary>
+    Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null);
 }

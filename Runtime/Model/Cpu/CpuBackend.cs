@@ -49,6 +49,24 @@ public sealed class CpuBackend : IModelBackend
         }
     }
 
+    public void WriteRotatedRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn,
+        int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
+    {
+        var width = destination.Columns;
+        var pairs = cos.Columns;
+        if (cos.Rows != source.Rows || sin.Rows != source.Rows || sin.Columns != pairs || ropeOffset < 0 || ropeOffset + 2 * pairs > width)
+        {
+            throw new ArgumentException($"rope tables {cos}/{sin} do not fit rows of {source} rotated at column {ropeOffset} into {destination}");
+        }
+
+        using var rows = new CpuTensor(new float[rowCount * width], rowCount, width); // [rowCount, width] copy to rotate
+        WriteRows(rows, 0, source, sourceRow, rowCount, sourceColumn);
+        using var cosRows = new CpuTensor(Cpu(cos).Values.AsSpan(sourceRow * pairs, rowCount * pairs).ToArray(), rowCount, pairs); // [rowCount, pairs]
+        using var sinRows = new CpuTensor(Cpu(sin).Values.AsSpan(sourceRow * pairs, rowCount * pairs).ToArray(), rowCount, pairs);
+        ApplyRope(rows, 1, width, ropeOffset, cosRows, sinRows, layout);
+        WriteRows(destination, destinationRow, rows, 0, rowCount, 0);
+    }
+
     public Tensor Columns(Tensor source, int start, int count)
     {
         var from = Cpu(source);
@@ -88,6 +106,28 @@ public sealed class CpuBackend : IModelBackend
         return new CpuTensor(CpuNorms.RmsNorm(input.Values, input.Rows, input.Columns, Cpu(weight).Values, eps), input.Rows, input.Columns);
     }
 
+    public Tensor AddRmsNorm(Tensor residual, Tensor addend, Tensor weight, float eps)
+    {
+        AddInPlace(residual, addend);
+        return RmsNorm(residual, weight, eps);
+    }
+
+    public Tensor RmsNormColumns(Tensor source, int sourceColumn, Tensor weight, float eps)
+    {
+        using var slice = Columns(source, sourceColumn, weight.Columns); // [T, weight.Columns]
+        return RmsNorm(slice, weight, eps);
+    }
+
+    public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
+    {
+        var target = Cpu(destination);
+        RequireColumns(Cpu(weight), target.Columns, "RMSNorm weight");
+        using var slice = new CpuTensor(new float[rowCount * target.Columns], rowCount, target.Columns); // [rowCount, destination.Columns]
+        WriteRows(slice, 0, source, sourceRow, rowCount, sourceColumn);
+        using var normalized = RmsNorm(slice, weight, eps);
+        WriteRows(destination, destinationRow, normalized, 0, rowCount, 0);
+    }
+
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
     {
         var input = Cpu(x);
@@ -117,6 +157,29 @@ public sealed class CpuBackend : IModelBackend
         CpuRope.Apply(values.Values, values.Rows, heads, headDim, ropeOffset, Cpu(cos).Values, Cpu(sin).Values, cos.Columns, layout);
     }
 
+    public Tensor SwiGlu(Tensor gateUp)
+    {
+        var both = Cpu(gateUp);
+        if (both.Columns % 2 != 0)
+        {
+            throw new ArgumentException($"SwiGLU input {both} must have an even number of columns (gate ‖ up)", nameof(gateUp));
+        }
+
+        var inner = both.Columns / 2;
+        var result = new float[both.Rows * inner]; // [T, I]
+        for (var t = 0; t < both.Rows; t++)
+        {
+            var row = both.Row(t);
+            for (var i = 0; i < inner; i++)
+            {
+                var g = row[i];
+                result[t * inner + i] = g / (1f + MathF.Exp(-g)) * row[inner + i];
+            }
+        }
+
+        return new CpuTensor(result, both.Rows, inner);
+    }
+
     public Tensor FeedForward(Tensor x, FeedForwardWeights weights)
     {
         var input = Cpu(x);
@@ -139,8 +202,18 @@ public sealed class CpuBackend : IModelBackend
         return new CpuIndexTensor(CpuIndexer.TopK(values.Values, values.Rows, values.Columns, k, segments), values.Rows, k);
     }
 
-    public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys)
+    public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys,
+        Tensor? ropeCos = null, Tensor? ropeSin = null)
     {
+        if (ropeCos is not null || ropeSin is not null)
+        {
+            // rotate a copy of q, then attend as usual
+            using var rotated = new CpuTensor(Cpu(q).Values.ToArray(), q.Rows, q.Columns);
+            ApplyRope(rotated, dims.Heads, dims.QueryHeadDim, dims.NopeDim,
+                ropeCos ?? throw new ArgumentNullException(nameof(ropeCos)), ropeSin ?? throw new ArgumentNullException(nameof(ropeSin)), RopeLayout.Interleaved);
+            return MlaAttention(rotated, kvB, dims, softmaxScale, segments, selectedKeys);
+        }
+
         var queries = Cpu(q);
         RequireColumns(queries, dims.Heads * dims.QueryHeadDim, "MLA query");
         RequireColumns(Cpu(kvB), dims.LatentDim, "kv_b_proj");
@@ -158,12 +231,18 @@ public sealed class CpuBackend : IModelBackend
             new CpuTensor(weights, logits.Rows, settings.ExpertsPerToken));
     }
 
-    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts)
+    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null)
     {
         var input = Cpu(x);
         var chosen = Cpu(routing.Experts);
-        var mixed = CpuMoe.MixExperts(input.Values, input.Rows, input.Columns, chosen.Values, Cpu(routing.Weights).Values, chosen.Columns, experts);
-        return new CpuTensor(mixed, input.Rows, input.Columns);
+        var mixed = new CpuTensor(CpuMoe.MixExperts(input.Values, input.Rows, input.Columns, chosen.Values, Cpu(routing.Weights).Values, chosen.Columns, experts),
+            input.Rows, input.Columns);
+        if (shared is not null)
+        {
+            AddInPlace(mixed, shared);
+        }
+
+        return mixed;
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Tensors;
@@ -10,13 +11,21 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// (AbsorbQuery), attention over the latent cache rows [c ‖ k_pe] (Sparse/DenseMlaAttention, online softmax in
 /// fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput).
 /// </summary>
-internal sealed class KernelMlaAttention(KernelStorage storage)
+internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
 {
+    /// <summary>
+    /// Per segment slot (segment i of a call uses slot i), the query positions last written: every layer of a step
+    /// sees the same segments, so only the first layer fills them ([capacity] ints, positions start .. start + count − 1).
+    /// </summary>
+    private readonly List<(int Start, int Count, DeviceBuffer<int> Buffer)> positionSlots = [];
+
     /// <param name="q">[T, heads·(nope+rope)], q_pe rotated.</param>
     /// <param name="kvB">kv_b_proj [heads·(nope+v), latent].</param>
     /// <param name="selected">[T, k] key indices (−1 = empty) or null for dense causal attention.</param>
     /// <returns>[T, heads·v]</returns>
-    public KernelTensor Forward(KernelTensor q, KernelTensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, KernelIndexTensor? selected)
+    /// <param name="rope">cos/sin [T, rope/2] when q_pe is still to be rotated (done by the absorb kernel), else null.</param>
+    public KernelTensor Forward(KernelTensor q, KernelTensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, KernelIndexTensor? selected,
+        QueryRope? rope)
     {
         KernelModelBackend.RequireColumns(q, dims.Heads * dims.QueryHeadDim, "MLA query");
         KernelModelBackend.RequireColumns(kvB, dims.LatentDim, "kv_b_proj");
@@ -44,11 +53,31 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
 
         using var queries = storage.Buffer<float>((long)rows * dims.Heads * rowLength);          // [T, heads, latent+rope]: [q_abs ‖ q_pe]
         using var latentOutput = storage.Buffer<float>((long)rows * dims.Heads * dims.LatentDim); // [T, heads, latent]: o_lat
-        MlaKernels.LaunchAbsorbQuery(device, q.View, kvB.View, queries.View, rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
-        TensorKernels.LaunchFillFloat(device, latentOutput.View, 0f, checked((int)(rows * dims.Heads * dims.LatentDim))); // rows outside every segment stay 0
-
-        foreach (var segment in segments)
+        if (rope is null)
         {
+            MlaKernels.LaunchAbsorbQuery(device, q.View, kvB.View, queries.View, rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
+        }
+        else
+        {
+            if (rope.Cos.Rows != rows || rope.Sin.Rows != rows || rope.Cos.Columns != dims.RopeDim / 2 || rope.Sin.Columns != dims.RopeDim / 2)
+            {
+                throw new ArgumentException($"rope tables {rope.Cos}/{rope.Sin} must be [{rows}, {dims.RopeDim / 2}]");
+            }
+
+            // the tables hold one row per query row, so query row t reads table row t
+            MlaKernels.LaunchAbsorbQueryRope(device, q.View, kvB.View, queries.View, storage.RowIndices(rows), rope.Cos.View, rope.Sin.View,
+                rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
+        }
+
+        if (!CoverEveryRow(segments, rows))
+        {
+            // the attention kernels write every row of their segment (0 for a query without keys); other rows stay 0
+            TensorKernels.LaunchFillFloat(device, latentOutput.View, 0f, checked((int)(rows * dims.Heads * dims.LatentDim)));
+        }
+
+        for (var segmentIndex = 0; segmentIndex < segments.Count; segmentIndex++)
+        {
+            var segment = segments[segmentIndex];
             var latent = KernelModelBackend.Kernel(segment.Latent);     // [maxContext, latent]
             var ropeKeys = KernelModelBackend.Kernel(segment.RopeKeys); // [maxContext, rope]
             KernelModelBackend.RequireColumns(latent, dims.LatentDim, "latent cache");
@@ -59,13 +88,12 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
             using var arranged = KernelTensor.AreSideBySide(latent, ropeKeys) ? null : ArrangeSideBySide(latent, ropeKeys, segment.KeyCount);
             var cache = arranged?.View ?? latent.StorageView; // [keys (or maxContext), latent+rope]
 
-            using var positions = storage.Buffer<int>(segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
-            TensorKernels.LaunchFillRange(device, positions.View, segment.StartPosition, segment.RowCount);
+            var positions = Positions(segmentIndex, segment.StartPosition, segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
             var segmentQueries = queries.View.SubView((long)segment.FirstRow * dims.Heads * rowLength, (long)segment.RowCount * dims.Heads * rowLength);
             var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
             if (selected is null)
             {
-                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, cache, positions.View, segmentOutput,
+                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, cache, positions, segmentOutput,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
                 continue;
             }
@@ -78,7 +106,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
             var k = selected.Columns;
             using var compacted = storage.Buffer<int>((long)segment.RowCount * k); // [rows, k]: visible keys first
             using var counts = storage.Buffer<int>(segment.RowCount);              // [rows]
-            SelectionKernels.LaunchCompactSelection(device, selected.RowsView(segment.FirstRow, segment.RowCount), positions.View, compacted.View, counts.View, segment.RowCount, k);
+            SelectionKernels.LaunchCompactSelection(device, selected.RowsView(segment.FirstRow, segment.RowCount), positions, compacted.View, counts.View, segment.RowCount, k);
             int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
             if (splits == 1)
             {
@@ -99,6 +127,61 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
 
         MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, kvB.View, output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
         return output;
+    }
+
+    public void Dispose()
+    {
+        foreach (var slot in positionSlots)
+        {
+            slot.Buffer.Dispose();
+        }
+
+        positionSlots.Clear();
+    }
+
+    /// <summary>True when the segments' rows, laid end to end, are exactly rows 0 .. rows − 1 (the usual batch).</summary>
+    private static bool CoverEveryRow(IReadOnlyList<AttentionSegment> segments, int rows)
+    {
+        var next = 0;
+        foreach (var segment in segments)
+        {
+            if (segment.FirstRow != next)
+            {
+                return false;
+            }
+
+            next += segment.RowCount;
+        }
+
+        return next == rows;
+    }
+
+    /// <summary>
+    /// [count] the positions start .. start + count − 1 on the device, kept in slot <paramref name="slot"/> and refilled
+    /// only when they change. Refilling in place is safe: launches run in order, so kernels queued earlier have read
+    /// the old values before the fill runs.
+    /// </summary>
+    private ArrayView<int> Positions(int slot, int start, int count)
+    {
+        while (positionSlots.Count <= slot)
+        {
+            positionSlots.Add((-1, 0, storage.Buffer<int>(1)));
+        }
+
+        var (cachedStart, cachedCount, buffer) = positionSlots[slot];
+        if (cachedStart != start || cachedCount != count)
+        {
+            if (buffer.Length < count)
+            {
+                buffer.Dispose();
+                buffer = storage.Buffer<int>(count);
+            }
+
+            TensorKernels.LaunchFillRange(storage.Device, buffer.View, start, count);
+            positionSlots[slot] = (start, count, buffer);
+        }
+
+        return buffer.View.SubView(0, count);
     }
 
     /// <summary>Rows 0..keys − 1 of two separate caches as one buffer [keys, latent+rope] of rows [c ‖ k_pe].</summary>
@@ -126,3 +209,6 @@ internal sealed class KernelMlaAttention(KernelStorage storage)
         return Math.Clamp(Math.Min(wanted, tiles), 1, 64);
     }
 }
+
+/// <summary>cos and sin [T, rope/2] for a query whose q_pe the attention rotates itself.</summary>
+internal sealed record QueryRope(KernelTensor Cos, KernelTensor Sin);

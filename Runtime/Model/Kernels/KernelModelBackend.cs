@@ -46,6 +46,9 @@ public sealed class KernelModelBackend : IModelBackend
     /// <summary>bf16 / FP8 matrices stay in their format on the device: decode reads half / a quarter of the fp32 bytes.</summary>
     public bool KeepsNativeWeights => true;
 
+    /// <summary>Exact (fp32 activations) or TensorCores (bf16 activations, <see cref="KernelTensorCoreLinear"/>) for prefill-sized Linear calls.</summary>
+    public PrefillMatmul PrefillMatmul { get; set; } = PrefillMatmul.Exact;
+
     /// <summary>A backend over <paramref name="device"/>; the caller keeps owning the device.</summary>
     public static KernelModelBackend Create(KernelDevice device)
     {
@@ -124,6 +127,35 @@ public sealed class KernelModelBackend : IModelBackend
         CopyBlock(from, target, rowCount, target.Columns, (long)sourceRow * from.Columns + sourceColumn, (long)destinationRow * target.Columns);
     }
 
+    public void WriteRotatedRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn,
+        int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
+    {
+        var target = Kernel(destination);
+        var from = Kernel(source);
+        var pairs = cos.Columns;
+        if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
+            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot copy {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) to row {destinationRow} of {target}");
+        }
+
+        if (cos.Rows != from.Rows || sin.Rows != from.Rows || sin.Columns != pairs || ropeOffset < 0 || ropeOffset + 2 * pairs > target.Columns)
+        {
+            throw new ArgumentException($"rope tables {cos}/{sin} do not fit rows of {from} rotated at column {ropeOffset} into {target}");
+        }
+
+        if (rowCount == 0 || target.Columns == 0)
+        {
+            return;
+        }
+
+        // The kernel looks cos/sin up by position; the tables hold one row per source row, so source row t uses table row t.
+        var tableRows = storage.RowIndices(sourceRow + rowCount).SubView(sourceRow, rowCount); // [rowCount]
+        RopeKernels.LaunchRopeCopyRows(Device, from.StorageView, target.StorageView, tableRows, Kernel(cos).View, Kernel(sin).View,
+            rowCount, target.Columns, from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(destinationRow, 0),
+            ropeOffset, 2 * pairs, layout == RopeLayout.HalfSplit ? 1 : 0);
+    }
+
     public Tensor Columns(Tensor source, int start, int count)
     {
         var from = Kernel(source);
@@ -180,6 +212,52 @@ public sealed class KernelModelBackend : IModelBackend
         }
 
         return result;
+    }
+
+    public Tensor AddRmsNorm(Tensor residual, Tensor addend, Tensor weight, float eps)
+    {
+        var sum = Kernel(residual);
+        var other = Kernel(addend);
+        if (sum.Rows != other.Rows || sum.Columns != other.Columns)
+        {
+            throw new ArgumentException($"cannot add {other} to {sum}", nameof(addend));
+        }
+
+        RequireColumns(weight, sum.Columns, "RMSNorm weight");
+        var result = storage.NewTensor(sum.Rows, sum.Columns); // [T, H]
+        if (sum.Rows > 0)
+        {
+            RmsNormKernels.LaunchRmsNormResidual(Device, other.View, sum.View, Kernel(weight).View, result.View, sum.Rows, sum.Columns, eps);
+        }
+
+        return result;
+    }
+
+    public Tensor RmsNormColumns(Tensor source, int sourceColumn, Tensor weight, float eps)
+    {
+        var from = Kernel(source);
+        var result = storage.NewTensor(from.Rows, weight.Columns); // [T, weight.Columns]
+        RmsNormRowsInto(result, 0, from, 0, from.Rows, sourceColumn, weight, eps);
+        return result;
+    }
+
+    public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
+    {
+        var target = Kernel(destination);
+        var from = Kernel(source);
+        RequireColumns(weight, target.Columns, "RMSNorm weight");
+        if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
+            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot normalize {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) into row {destinationRow} of {target}");
+        }
+
+        if (rowCount > 0 && target.Columns > 0)
+        {
+            // Both sides by storage position, so a window of the shared latent cache is written in place.
+            RmsNormKernels.LaunchRmsNormRows(Device, from.StorageView, Kernel(weight).View, target.StorageView, rowCount, target.Columns,
+                from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(destinationRow, 0), eps);
+        }
     }
 
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
@@ -247,6 +325,24 @@ public sealed class KernelModelBackend : IModelBackend
         }
     }
 
+    public Tensor SwiGlu(Tensor gateUp)
+    {
+        var both = Kernel(gateUp);
+        if (both.Columns % 2 != 0)
+        {
+            throw new ArgumentException($"SwiGLU input {both} must have an even number of columns (gate ‖ up)", nameof(gateUp));
+        }
+
+        var inner = both.Columns / 2;
+        var result = storage.NewTensor(both.Rows, inner); // [T, I]
+        if (result.Length > 0)
+        {
+            SwiGluKernels.LaunchSwiGluFused(Device, both.View, result.View, both.Rows, inner);
+        }
+
+        return result;
+    }
+
     public Tensor FeedForward(Tensor x, FeedForwardWeights weights)
     {
         var input = Kernel(x);
@@ -262,17 +358,27 @@ public sealed class KernelModelBackend : IModelBackend
 
     public IndexTensor TopK(Tensor scores, int k, IReadOnlyList<AttentionSegment> segments) => indexer.TopK(Kernel(scores), k, segments);
 
-    public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys) =>
-        attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys));
+    public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys,
+        Tensor? ropeCos = null, Tensor? ropeSin = null)
+    {
+        if ((ropeCos is null) != (ropeSin is null))
+        {
+            throw new ArgumentException("MLA attention needs both rope tables or neither");
+        }
+
+        var rope = ropeCos is null ? null : new QueryRope(Kernel(ropeCos), Kernel(ropeSin!));
+        return attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys), rope);
+    }
 
     public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings) =>
         moe.Route(Kernel(routerLogits), Kernel(correctionBias), settings);
 
-    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts) =>
-        moe.Mix(Kernel(x), Kernel(routing.Experts), Kernel(routing.Weights), experts);
+    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null) =>
+        moe.Mix(Kernel(x), Kernel(routing.Experts), Kernel(routing.Weights), experts, shared is null ? null : Kernel(shared));
 
     public void Dispose()
     {
+        attention.Dispose();
         storage.Dispose();
         if (ownsDevice)
         {
@@ -294,6 +400,11 @@ public sealed class KernelModelBackend : IModelBackend
         }
 
         bool decode = input.Rows <= GemvMaxRows;
+        if (!decode && PrefillMatmul == PrefillMatmul.TensorCores && KernelTensorCoreLinear.TryLinearInto(storage, input, weight, output))
+        {
+            return;
+        }
+
         int rows = weight.Rows, columns = weight.Columns, batch = input.Rows;
         switch (weight)
         {

@@ -40,8 +40,9 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         return new ExpertRouting(ids, weights);
     }
 
-    /// <summary>Σ_k weights[t, k] · Expert_{chosen[t, k]}(x[t]) → [T, H].</summary>
-    public KernelTensor Mix(KernelTensor x, KernelIndexTensor chosen, KernelTensor weights, IReadOnlyList<FeedForwardWeights> experts)
+    /// <summary>Σ_k weights[t, k] · Expert_{chosen[t, k]}(x[t]) (+ shared[t]) → [T, H].</summary>
+    /// <param name="shared">[T, H] the shared experts' output, added by the combine kernel; null adds nothing.</param>
+    public KernelTensor Mix(KernelTensor x, KernelIndexTensor chosen, KernelTensor weights, IReadOnlyList<FeedForwardWeights> experts, KernelTensor? shared)
     {
         var rows = x.Rows;
         var hidden = x.Columns;
@@ -51,11 +52,24 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             throw new ArgumentException($"routing {chosen}/{weights} does not match the {rows} rows of {x}");
         }
 
+        if (shared is not null && (shared.Rows != rows || shared.Columns != hidden))
+        {
+            throw new ArgumentException($"shared experts' output {shared} does not match {x}", nameof(shared));
+        }
+
         var output = storage.NewTensor(rows, hidden); // [T, H]
         var pairs = rows * topk;
         if (pairs == 0)
         {
-            backend.Fill(output, 0f);
+            if (shared is null)
+            {
+                backend.Fill(output, 0f);
+            }
+            else
+            {
+                backend.CopyBlock(shared, output, rows, hidden, 0, 0);
+            }
+
             return output;
         }
 
@@ -66,14 +80,19 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         using var pairSlots = storage.Buffer<int>(pairs);                  // [T·k] pair → slot
         using var slotExperts = storage.Buffer<int>(pairs);                // [T·k] slot → expert
         MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count);
-        using var noShared = storage.NewTensor(rows, hidden); // [T, H] zeros: the shared experts are added by the model
-        backend.Fill(noShared, 0f);
+        using var noShared = shared is null ? storage.NewTensor(rows, hidden) : null; // [T, H] zeros when there are no shared experts
+        if (noShared is not null)
+        {
+            backend.Fill(noShared, 0f);
+        }
+
+        var sharedView = (shared ?? noShared!).View; // [T, H] added to every token's mix by the combine kernel
         if (pairs <= GroupedMaxSlots && experts[0].Gate is KernelWeight { Stack: { } stack } && stack.Holds(experts))
         {
             using var activations = storage.NewTensor(pairs, stack.Intermediate); // [T·k, I] silu(gate·x)·(up·x) in slot order
             using var slotOutputs = storage.NewTensor(pairs, hidden);             // [T·k, H] in slot order
             RunGrouped(stack, x, permutedPairs.View, slotExperts.View, activations, slotOutputs, topk);
-            MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, noShared.View, output.View, rows, hidden, topk);
+            MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
             return output;
         }
 
@@ -96,7 +115,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             backend.CopyBlock(result, expertOutputs, count, hidden, 0, (long)offsets[e] * hidden);
         }
 
-        MoeKernels.LaunchCombineExperts(device, expertOutputs.View, pairSlots.View, weights.View, noShared.View, output.View, rows, hidden, topk);
+        MoeKernels.LaunchCombineExperts(device, expertOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
         return output;
     }
 

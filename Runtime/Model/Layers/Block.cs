@@ -26,19 +26,24 @@ internal sealed class Block
             : new Mlp(backend, weights, $"{prefix}.mlp", config.HiddenSize, config.IntermediateSize);
     }
 
-    /// <summary>h [T, H], updated in place.</summary>
-    public void Forward(Tensor h, Tensor cos, Tensor sin, IReadOnlyList<AttentionSegment> segments, ForwardTrace? trace)
+    /// <summary>
+    /// h [T, H], updated in place, except that the FFN's output is returned [T, H] instead of added: the next layer's
+    /// first norm (or the final norm) adds it while normalizing, saving a pass over h. <paramref name="pending"/> is the
+    /// previous layer's such output (null for the first layer); this call consumes and disposes it.
+    /// </summary>
+    public Tensor Forward(Tensor h, Tensor? pending, Tensor cos, Tensor sin, IReadOnlyList<AttentionSegment> segments, ForwardTrace? trace)
     {
-        using (var normed = attentionNorm.Forward(h))
-        using (var attended = attention.Forward(normed, cos, sin, segments, trace))
+        Tensor attended;
+        using (pending)
+        using (var normed = attentionNorm.Forward(h, pending))  // h += pending; normed = norm(h)
         {
-            backend.AddInPlace(h, attended);
+            attended = attention.Forward(normed, cos, sin, segments, trace);
         }
 
-        using (var normed = ffnNorm.Forward(h))
-        using (var fed = ffn.Forward(normed))
+        using (attended)
+        using (var normed = ffnNorm.Forward(h, attended))       // h += attended; normed = norm(h)
         {
-            backend.AddInPlace(h, fed);
+            return ffn.Forward(normed);
         }
     }
 }

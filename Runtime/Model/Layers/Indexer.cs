@@ -13,11 +13,10 @@ internal sealed class Indexer
     private readonly Linear wqB;          // wq_b [index_heads·index_dim, q_lora]
     private readonly Linear wk;           // wk [index_dim, H]
     private readonly LayerNorm kNorm;     // k_norm [index_dim] (+ bias)
-    private readonly Linear weightsProj;  // weights_proj [index_heads, H]
+    private readonly Linear weightsProj;  // weights_proj [index_heads, H] fp32, times index_heads^-0.5 · index_dim^-0.5
     private readonly int heads;
     private readonly int headDim;
     private readonly int topK;
-    private readonly float headWeightScale;
 
     public Indexer(IModelBackend backend, WeightLoader weights, ModelConfig config, string prefix)
     {
@@ -29,10 +28,11 @@ internal sealed class Indexer
         wqB = new Linear(backend, weights, $"{prefix}.wq_b", qLora, heads * headDim);
         wk = new Linear(backend, weights, $"{prefix}.wk", config.HiddenSize, headDim);
         kNorm = new LayerNorm(backend, weights, $"{prefix}.k_norm", headDim, 1e-6);
-        weightsProj = new Linear(backend, weights, $"{prefix}.weights_proj", config.HiddenSize, heads);
         // The reference scales head weights by index_heads^-0.5 and each ReLU(q·k) by index_dim^-0.5; a positive
-        // factor passes through ReLU, so both are folded into the head weights.
-        headWeightScale = (float)(Math.Pow(heads, -0.5) * Math.Pow(headDim, -0.5));
+        // factor passes through ReLU, so both are folded into the head weights, and from there into weights_proj
+        // itself (kept fp32 for that: [index_heads, H] is small), once at load instead of a scaling pass per step.
+        weightsProj = new Linear(backend, weights, $"{prefix}.weights_proj", config.HiddenSize, heads, fp32: true);
+        backend.ScaleInPlace(weightsProj.Weight, (float)(Math.Pow(heads, -0.5) * Math.Pow(headDim, -0.5)));
     }
 
     /// <summary>
@@ -44,11 +44,10 @@ internal sealed class Indexer
     public IndexTensor? Forward(Tensor x, Tensor queryLatent, Tensor cos, Tensor sin, IReadOnlyList<AttentionSegment> segments, ForwardTrace? trace)
     {
         using var projectedKeys = wk.Forward(x);                                   // [T, index_dim]
-        using var keys = kNorm.Forward(projectedKeys);                             // [T, index_dim]
-        backend.ApplyRope(keys, 1, headDim, 0, cos, sin, RopeLayout.HalfSplit);
+        using var keys = kNorm.Forward(projectedKeys);                             // [T, index_dim], not yet rotated
         foreach (var segment in segments)
         {
-            backend.WriteRows(segment.IndexKeys, segment.StartPosition, keys, segment.FirstRow, segment.RowCount, 0);
+            backend.WriteRotatedRows(segment.IndexKeys, segment.StartPosition, keys, segment.FirstRow, segment.RowCount, 0, 0, cos, sin, RopeLayout.HalfSplit);
         }
 
         // A prefill no longer than index_topk, or a decode while the cache holds at most index_topk keys: every visible
@@ -61,8 +60,7 @@ internal sealed class Indexer
 
         using var queries = wqB.Forward(queryLatent);                            // [T, index_heads·index_dim]
         backend.ApplyRope(queries, heads, headDim, 0, cos, sin, RopeLayout.HalfSplit);
-        using var headWeights = weightsProj.Forward(x);                         // [T, index_heads]
-        backend.ScaleInPlace(headWeights, headWeightScale);
+        using var headWeights = weightsProj.Forward(x);                         // [T, index_heads], scales folded in
         using var scores = backend.IndexerScores(queries, headWeights, heads, segments); // [T, maxKeys]
         var selected = backend.TopK(scores, topK, segments);                    // [T, index_topk]
         if (trace is not null)

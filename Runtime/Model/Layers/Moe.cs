@@ -28,13 +28,7 @@ internal sealed class Moe : IFeedForward
     public Tensor Forward(Tensor x)
     {
         using var routing = gate.Forward(x);                        // experts [T, k], weights [T, k]
-        var y = backend.MixExperts(x, routing, experts);            // [T, H]
-        if (sharedExperts is not null)
-        {
-            using var shared = sharedExperts.Forward(x);            // [T, H]
-            backend.AddInPlace(y, shared);
-        }
-
-        return y;
+        using var shared = sharedExperts?.Forward(x);               // [T, H] or null
+        return backend.MixExperts(x, routing, experts, shared);     // [T, H]: routed mix + shared, in one combine
     }
 }

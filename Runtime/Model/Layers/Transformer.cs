@@ -51,17 +51,26 @@ internal sealed class Transformer
         using var h = embedding.Forward(tokens);                         // [T, H]
         trace?.LayerOutputs.Add(backend.Download(h));
         var (cos, sin) = rotary.Table(batch.Positions.ToArray());        // [T, rope/2] each
+        Tensor? pending = null;                                          // [T, H] the last FFN output, not yet added to h
         using (cos)
         using (sin)
         {
             for (var i = 0; i < layers.Length; i++)
             {
-                layers[i].Forward(h, cos, sin, batch.Segments(i), trace);
-                trace?.LayerOutputs.Add(backend.Download(h));
+                pending = layers[i].Forward(h, pending, cos, sin, batch.Segments(i), trace);
+                if (trace is not null)
+                {
+                    // the trace records complete layer outputs: add now instead of inside the next norm
+                    backend.AddInPlace(h, pending);
+                    pending.Dispose();
+                    pending = null;
+                    trace.LayerOutputs.Add(backend.Download(h));
+                }
             }
         }
 
-        using var normed = norm.Forward(h);                              // [T, H]
+        using var normed = norm.Forward(h, pending);                     // h += pending; [T, H]
+        pending?.Dispose();
         if (trace is not null)
         {
             trace.FinalNormed = backend.Download(normed);

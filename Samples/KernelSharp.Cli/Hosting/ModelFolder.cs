@@ -55,11 +55,12 @@ public sealed class ModelFolder
 
     /// <summary>Loads the weights on the chosen device, with a progress bar on a terminal.</summary>
     /// <param name="maxContext">The longest sequence the caller will run: the memory check reserves caches for it.</param>
-    public DeepSeekModel LoadModel(string device, int maxContext, CliContext context)
+    /// <param name="prefill">How prompt matmuls run (--prefill).</param>
+    public DeepSeekModel LoadModel(string device, int maxContext, CliContext context, PrefillMatmul prefill = PrefillMatmul.Exact)
     {
         DeviceCheck.EnsureAvailable(device);
         using ProgressBar? progress = ProgressBar.For(context, "loading " + Name);
-        return DeepSeekModel.Load(Directory, new ModelLoadOptions { Device = device, Progress = progress, MaxContext = maxContext });
+        return DeepSeekModel.Load(Directory, new ModelLoadOptions { Device = device, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill });
     }
 
     /// <summary>The -c value: 1 … max_position_embeddings; default min(4096, max_position_embeddings).</summary>

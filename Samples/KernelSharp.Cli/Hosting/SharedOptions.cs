@@ -1,4 +1,5 @@
 using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime.Model;
 
 namespace KernelSharp.Cli.Hosting;
 
@@ -16,5 +17,14 @@ public static class SharedOptions
     public static OptionSpec ContextSize { get; } =
         OptionSpec.Value("ctx-size", "N", "context length in tokens (default: min(4096, max_position_embeddings))", "c");
 
+    public static readonly string[] PrefillChoices = ["exact", "tensor-cores"];
+
+    public static OptionSpec Prefill { get; } =
+        OptionSpec.Value("prefill", "HOW", "exact|tensor-cores: prompt matmuls in fp32, or on the GPU's tensor cores with activations " +
+            "rounded to bf16 as transformers' bf16 does (faster; logits move by ~1e-2 relative) (default: exact)");
+
     public static string ReadDevice(ParsedArguments args) => args.Choice("device", "auto", DeviceChoices);
+
+    public static PrefillMatmul ReadPrefill(ParsedArguments args) =>
+        args.Choice("prefill", "exact", PrefillChoices) == "tensor-cores" ? PrefillMatmul.TensorCores : PrefillMatmul.Exact;
 }

@@ -24,6 +24,7 @@ public sealed class ChatVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Prefill,
             OptionSpec.Flag("think", "thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "a system prompt"),
         ]);
@@ -34,12 +35,13 @@ public sealed class ChatVerb : IVerb
         int maxNewTokens = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
+        PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
         bool thinking = args.Flag("think");
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args);
         BpeTokenizer tokenizer = folder.LoadTokenizer();
-        using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
+        using DeepSeekModel model = folder.LoadModel(device, contextSize, context, prefill);
         using InferenceSession session = model.CreateSession(contextSize);
         context.Error.WriteLine($"device: {model.DeviceDescription}");
         var request = new GenerationRequest(

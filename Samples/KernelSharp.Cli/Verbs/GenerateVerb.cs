@@ -25,6 +25,7 @@ public sealed class GenerateVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Prefill,
             OptionSpec.Flag("chat", "wrap the prompt in the DeepSeek-V3.2 chat format"),
             OptionSpec.Flag("think", "with --chat: thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "with --chat: a system prompt"),
@@ -39,6 +40,7 @@ public sealed class GenerateVerb : IVerb
         int maxNewTokens = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
+        PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
         bool chat = args.Flag("chat");
         if (!chat && (args.Flag("think") || args.Has("system")))
         {
@@ -54,7 +56,7 @@ public sealed class GenerateVerb : IVerb
             : tokenizer.Encode(promptText, addSpecialTokens: true);
         PromptChecks.EnsureFits(promptTokens.Length, contextSize, folder.Config.MaxPositionEmbeddings);
 
-        using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
+        using DeepSeekModel model = folder.LoadModel(device, contextSize, context, prefill);
         using InferenceSession session = model.CreateSession(contextSize);
         context.Error.WriteLine($"device: {model.DeviceDescription}");
         var request = new GenerationRequest(

@@ -26,6 +26,7 @@ public sealed class LogitsVerb : IVerb
             OptionSpec.Value("decode-from", "N", "prefill the first N tokens, decode the rest one by one (1 … token count)"),
             OptionSpec.Value("out", "FILE", "the safetensors file to write", "o"),
             SharedOptions.Device,
+            SharedOptions.Prefill,
         ]);
 
     public int Run(ParsedArguments args, CliContext context)
@@ -33,6 +34,7 @@ public sealed class LogitsVerb : IVerb
         string modelDirectory = args.RequiredString("model");
         string outPath = args.RequiredString("out");
         string device = SharedOptions.ReadDevice(args);
+        PrefillMatmul prefillMatmul = SharedOptions.ReadPrefill(args);
         args.RequiredString("tokens");
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
@@ -48,7 +50,7 @@ public sealed class LogitsVerb : IVerb
         EnsureOutputFolderExists(outPath);
         EnsureOutsideModelFolder(outPath, folder.Directory);
 
-        using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context);
+        using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context, prefillMatmul);
         using InferenceSession session = model.CreateSession(tokens.Length);
         float[] logits; // [rows × vocab]
         if (!decodeMode)

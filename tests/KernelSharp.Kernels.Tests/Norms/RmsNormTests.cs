@@ -63,6 +63,47 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
     }
 
     [SkippableTheory]
+    [InlineData(1, 64, 0, 1)]
+    [InlineData(256, 64, 0, 1)]
+    [InlineData(1, 130, 5, 3)]
+    [InlineData(256, 512, 7, 4)]
+    [InlineData(256, 512, 8, 1)]
+    public void Rows_inside_wider_rows_match_reference(int groupSize, int n, int inputPadding, int rows)
+    {
+        RequireBackend();
+        var random = NewRandom(groupSize + n + inputPadding + rows);
+        // Input rows [n ‖ inputPadding more], starting after one leading row's worth of junk; output rows [3 ‖ n ‖ 2].
+        int inputStride = n + inputPadding, outputStride = n + 5;
+        long inputOffset = inputStride + 2, outputOffset = 3;
+        float[] input = RandomTensors.Normal(random, inputOffset + (long)rows * inputStride, 2f);
+        float[] weight = RandomTensors.Uniform(random, n, 2f);
+        float[] initial = RandomTensors.Normal(random, outputOffset + (long)rows * outputStride);
+        const float eps = 1e-6f;
+        double[] expected = RmsNormReference.NormalizeRows(input, inputStride, inputOffset, weight, rows, n, eps);
+
+        using var x = Upload(input);
+        using var w = Upload(weight);
+        using var y = Upload(initial);
+        Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNormRows))!, Config(rows, 1, groupSize),
+            x.View, w.View, y.View, rows, n, inputStride, inputOffset, outputStride, outputOffset, eps, groupSize);
+
+        float[] result = Download(y);
+        var written = new float[(long)rows * n]; // [rows, n] what landed in the output rows
+        var expectedAll = initial.Select(v => (double)v).ToArray();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                long at = outputOffset + (long)r * outputStride + i;
+                written[(long)r * n + i] = result[at];
+                expectedAll[at] = result[at]; // checked against the reference below
+            }
+        }
+        Tolerance.AssertClose(expected, written, Tolerance.Fp32, "normalized rows");
+        Tolerance.AssertClose(expectedAll, result, new Tolerance(0, 0), "output outside the written rows (untouched)");
+    }
+
+    [SkippableTheory]
     [InlineData(1)]
     [InlineData(256)]
     public void Views_at_an_unaligned_offset_take_the_scalar_path(int groupSize)

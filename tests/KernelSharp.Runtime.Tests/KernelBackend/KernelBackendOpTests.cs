@@ -44,6 +44,29 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
             b.WriteRows(target, 4, b.Upload(source, 7, 12), 2, 3, 6);
             return target;
         }, kernels, random, "WriteRows");
+
+        var normWeight = random.Floats(5); // [1, 5]
+        Compare(b =>
+        {
+            var target = b.Upload(destination.ToArray(), 10, 5);
+            b.RmsNormRowsInto(target, 4, b.Upload(source, 7, 12), 2, 3, 6, b.Upload(normWeight, 1, 5), 1e-6f);
+            return target;
+        }, kernels, random, "RmsNormRowsInto a tensor");
+        foreach (var window in new[] { 0, 1 })
+        {
+            // into one of the two column windows of a latent cache [10, 5 + 3], as the model writes c; the other stays 0
+            Compare(b =>
+            {
+                var (latent, ropeKeys) = b.AllocateLatentCache(10, 5, 3);
+                var target = window == 0 ? latent : ropeKeys;
+                var weightColumns = target.Columns;
+                b.RmsNormRowsInto(target, 6, b.Upload(source, 7, 12), 3, 4, 1, b.Upload(normWeight[..weightColumns], 1, weightColumns), 1e-6f);
+                var other = window == 0 ? ropeKeys : latent;
+                Assert.True(b.Download(other).All(v => v == 0f), $"{random}: RmsNormRowsInto wrote outside window {window}");
+                other.Dispose();
+                return target;
+            }, kernels, random, $"RmsNormRowsInto cache window {window}");
+        }
     }
 
     [Theory]
@@ -70,6 +93,20 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
                 b.ScaleInPlace(target, -0.75f);
                 return target;
             }, kernels, random, $"AddInPlace/ScaleInPlace T={rows}");
+            foreach (var part in new[] { "normalized", "residual" })
+            {
+                Compare(b =>
+                {
+                    var residual = b.Upload(x.ToArray(), rows, 45); // a copy: updated in place
+                    var normalized = b.AddRmsNorm(residual, b.Upload(addend, rows, 45), b.Upload(norm, 1, 45), 1e-6f);
+                    (part == "residual" ? normalized : residual).Dispose();
+                    return part == "residual" ? residual : normalized;
+                }, kernels, random, $"AddRmsNorm {part} T={rows}");
+            }
+
+            Compare(b => b.RmsNormColumns(b.Upload(x, rows, 45), 7, b.Upload(norm[..30], 1, 30), 1e-6f), kernels, random, $"RmsNormColumns T={rows}");
+            var gateUp = random.Floats(rows * 2 * 22, 4f); // [rows, gate 22 ‖ up 22]
+            Compare(b => b.SwiGlu(b.Upload(gateUp, rows, 44)), kernels, random, $"SwiGlu T={rows}");
 
             var gate = random.Floats(40 * 45, 0.3f);   // [I=40, H=45]
             var up = random.Floats(40 * 45, 0.3f);
@@ -98,6 +135,17 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
                 b.ApplyRope(values, heads, headDim, offset, b.Upload(cos, rows, pairs), b.Upload(sin, rows, pairs), layout);
                 return values;
             }, kernels, random, $"ApplyRope {layout}");
+            foreach (var window in new[] { false, true })
+            {
+                // rows 1..3 of x, from column 10 on, rotated at offset 4 into rows 5..7 of a cache [9, 22] (or its latent window)
+                Compare(b =>
+                {
+                    var (latent, ropeKeys) = window ? b.AllocateLatentCache(9, 22, 4) : (b.Allocate(9, 22), null);
+                    ropeKeys?.Dispose();
+                    b.WriteRotatedRows(latent, 5, b.Upload(x, rows, heads * headDim), 1, 3, 10, 4, b.Upload(cos, rows, pairs), b.Upload(sin, rows, pairs), layout);
+                    return latent;
+                }, kernels, random, $"WriteRotatedRows {layout}{(window ? " into a cache window" : "")}");
+            }
         }
     }
 
@@ -158,6 +206,12 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
             dims, 0.3f, Segments(b), null), kernels, random, "MlaAttention dense");
         Compare(b => b.MlaAttention(b.Upload(q, rows, dims.Heads * dims.QueryHeadDim), b.Upload(kvB, dims.Heads * (dims.NopeDim + dims.ValueDim), dims.LatentDim),
             dims, 0.3f, Segments(b), b.Upload(selected, rows, k)), kernels, random, "MlaAttention sparse");
+        var angles = random.Floats(rows * (dims.RopeDim / 2), 3f); // [rows, rope/2]
+        var cos = angles.Select(MathF.Cos).ToArray();
+        var sin = angles.Select(MathF.Sin).ToArray();
+        Compare(b => b.MlaAttention(b.Upload(q, rows, dims.Heads * dims.QueryHeadDim), b.Upload(kvB, dims.Heads * (dims.NopeDim + dims.ValueDim), dims.LatentDim),
+            dims, 0.3f, Segments(b), b.Upload(selected, rows, k), b.Upload(cos, rows, dims.RopeDim / 2), b.Upload(sin, rows, dims.RopeDim / 2)),
+            kernels, random, "MlaAttention sparse, q_pe rotated inside");
     }
 
     [Theory]
@@ -189,6 +243,13 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassF
             var ffns = weights.Select(w => new FeedForwardWeights(b.Upload(w.Gate, inner, hidden), b.Upload(w.Up, inner, hidden), b.Upload(w.Down, hidden, inner))).ToList();
             return b.MixExperts(b.Upload(x, rows, hidden), routing, ffns);
         }, kernels, random, "MixExperts");
+        var shared = random.Floats(rows * hidden); // [T, H] stands in for the shared experts' output
+        Compare(b =>
+        {
+            var routing = b.RouteExperts(b.Upload(logits, rows, experts), b.Upload(bias, 1, experts), settings);
+            var ffns = weights.Select(w => new FeedForwardWeights(b.Upload(w.Gate, inner, hidden), b.Upload(w.Up, inner, hidden), b.Upload(w.Down, hidden, inner))).ToList();
+            return b.MixExperts(b.Upload(x, rows, hidden), routing, ffns, b.Upload(shared, rows, hidden));
+        }, kernels, random, "MixExperts with shared experts");
     }
 
     /// <summary>Runs <paramref name="op"/> on the CPU backend and on the kernel backend and compares the results.</summary>

@@ -33,11 +33,16 @@ internal sealed class KernelModelHarness : IDisposable
     /// <summary>Appends tokens to the harness's own sequence; logits [tokens.Length × vocab].</summary>
     public float[] Prefill(ReadOnlySpan<int> tokens) => Forward((cache, tokens.ToArray()));
 
+    /// <summary>As <see cref="Prefill(ReadOnlySpan{int})"/>, recording intermediate values in <paramref name="trace"/>.</summary>
+    public float[] Prefill(ReadOnlySpan<int> tokens, ForwardTrace trace) => Run([(cache, tokens.ToArray())], trace);
+
     /// <summary>Another sequence's caches (dispose it after use).</summary>
     public LatentKvCache NewSequence(int maxContext) => new(backend, Config, maxContext);
 
     /// <summary>One forward pass over several sequences, each continuing its cache → logits [all rows × vocab], sequence by sequence.</summary>
-    public float[] Forward(params (LatentKvCache Cache, int[] Tokens)[] sequences)
+    public float[] Forward(params (LatentKvCache Cache, int[] Tokens)[] sequences) => Run(sequences, trace: null);
+
+    private float[] Run((LatentKvCache Cache, int[] Tokens)[] sequences, ForwardTrace? trace)
     {
         var batch = new ForwardBatch();
         foreach (var (sequence, tokens) in sequences)
@@ -45,7 +50,7 @@ internal sealed class KernelModelHarness : IDisposable
             batch.Add(sequence, tokens.Length);
         }
 
-        using var logits = transformer.Forward(sequences.SelectMany(s => s.Tokens).ToArray(), batch, allRows: true, trace: null);
+        using var logits = transformer.Forward(sequences.SelectMany(s => s.Tokens).ToArray(), batch, allRows: true, trace);
         batch.Commit();
         return backend.Download(logits);
     }

@@ -1,0 +1,169 @@
+using KernelSharp.Dsl;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Runtime.Model.Backend;
+using KernelSharp.Runtime.Model.Kernels;
+using KernelSharp.Runtime.Tests.Model;
+using Xunit;
+using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
+
+namespace KernelSharp.Runtime.Tests.KernelModel;
+
+/// <summary>
+/// The tensor-core prefill Linear (<see cref="KernelTensorCoreLinear"/>) on fresh random inputs: prefill-sized Linear
+/// with bf16 / FP8 weights equals a float64 product of the bf16-rounded activations (and FP8 weights times their
+/// scale rounded to bf16, as the kernel feeds the tensor cores) and measurably differs from the exact product, so the
+/// path is really taken; decode rows and fp32 weights are untouched; FeedForward and MixExperts (per-expert GEMMs)
+/// take the path too and stay within bf16 distance of the exact backend.
+/// </summary>
+public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, KernelBackendFixture exact)
+    : IClassFixture<TensorCorePrefillFixture>, IClassFixture<KernelBackendFixture>
+{
+    /// <summary>fp32 sums of exact bf16 products: only the summation order differs from float64.</summary>
+    private const double SummationTolerance = 1e-5;
+
+    /// <summary>Rounding activations to bf16 (2^-9 relative per element) moves a random-sign dot product by ~1e-3.</summary>
+    private const double Bf16Distance = 1e-4;
+
+    [Theory]
+    [InlineData(NativeMatrixFormat.Bf16)]
+    [InlineData(NativeMatrixFormat.Fp8E4M3)]
+    public void FastCpu_prefill_linear_multiplies_bf16_activations(NativeMatrixFormat format) => CheckLinear(KernelBackend.FastCpu, format);
+
+    [Fact]
+    public void FastCpu_decode_rows_and_fp32_weights_stay_exact() => CheckUntouched(KernelBackend.FastCpu);
+
+    [Theory]
+    [InlineData(NativeMatrixFormat.Bf16)]
+    [InlineData(NativeMatrixFormat.Fp8E4M3)]
+    public void FastCpu_feed_forward_and_experts_stay_within_bf16_distance_of_exact(NativeMatrixFormat format) => CheckFeedForward(KernelBackend.FastCpu, format);
+
+    [SkippableFact]
+    public void Cuda_tensor_core_linear_feed_forward_and_experts()
+    {
+        var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
+        Skip.If(reason is not null, reason);
+        foreach (var format in new[] { NativeMatrixFormat.Bf16, NativeMatrixFormat.Fp8E4M3 })
+        {
+            CheckLinear(KernelBackend.Cuda, format);
+            CheckFeedForward(KernelBackend.Cuda, format);
+        }
+
+        CheckUntouched(KernelBackend.Cuda);
+    }
+
+    private void CheckLinear(KernelBackend kind, NativeMatrixFormat format)
+    {
+        var random = new RandomData();
+        var backend = tensorCores.Get(kind);
+        // 136: 16-byte rows (cp.async); 130: element loads and partial FP8 scale blocks; 150 rows: two m tiles.
+        foreach (var (rows, outFeatures, inFeatures) in new[] { (9, 136, 136), (150, 130, 130) })
+        {
+            var x = random.Floats(rows * inFeatures); // [T, in]
+            var weight = RandomMatrices.Create(random, format, outFeatures, inFeatures);
+            using var input = backend.Upload(x, rows, inFeatures);
+            using var native = backend.UploadNative(weight);
+            using var output = backend.Linear(input, native);
+            var actual = backend.Download(output); // [T, out]
+
+            var tensorCoreWeight = TensorCoreWeight(weight); // [out, in] as the tensor cores see it
+            var roundedX = x.Select(v => (double)Bf16.ToFloat(Bf16.FromFloat(v))).ToArray();
+            var expected = TensorCoreGemmReference.Multiply(roundedX, tensorCoreWeight, rows, outFeatures, inFeatures);
+            var magnitudes = TensorCoreGemmReference.Multiply(roundedX.Select(Math.Abs).ToArray(), tensorCoreWeight.Select(Math.Abs).ToArray(), rows, outFeatures, inFeatures);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                var allowed = SummationTolerance * magnitudes[i] + 1e-30;
+                Assert.True(Math.Abs(actual[i] - expected[i]) <= allowed,
+                    $"{random}: {format} T={rows} [{outFeatures}, {inFeatures}] element {i} is {actual[i]}, expected {expected[i]} (±{allowed:E1})");
+            }
+
+            var exactProduct = TensorCoreGemmReference.Multiply(x.Select(v => (double)v).ToArray(), tensorCoreWeight, rows, outFeatures, inFeatures);
+            var distance = RelativeDistance(actual, exactProduct);
+            Assert.True(distance > Bf16Distance, $"{random}: {format} T={rows}: relative distance {distance:E2} from the fp32-activation product; the tensor-core path was not taken");
+        }
+    }
+
+    private void CheckUntouched(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var withTensorCores = tensorCores.Get(kind);
+        var reference = exact.Get(kind);
+        const int inFeatures = 136, outFeatures = 72;
+        var nativeWeight = RandomMatrices.Create(random, NativeMatrixFormat.Bf16, outFeatures, inFeatures);
+        var fp32Weight = random.Floats(outFeatures * inFeatures, 0.1f); // [out, in]
+        foreach (var rows in new[] { 3, 9 })
+        {
+            var x = random.Floats(rows * inFeatures); // [T, in]
+            if (rows <= 4)
+            {
+                Assert.Equal(Run(reference, x, rows, b => b.UploadNative(nativeWeight)), Run(withTensorCores, x, rows, b => b.UploadNative(nativeWeight)));
+            }
+
+            Assert.Equal(Run(reference, x, rows, b => b.Upload(fp32Weight, outFeatures, inFeatures)), Run(withTensorCores, x, rows, b => b.Upload(fp32Weight, outFeatures, inFeatures)));
+        }
+
+        static float[] Run(IModelBackend backend, float[] x, int rows, Func<IModelBackend, Tensor> weight)
+        {
+            using var input = backend.Upload(x, rows, x.Length / rows);
+            using var w = weight(backend);
+            using var output = backend.Linear(input, w);
+            return backend.Download(output);
+        }
+    }
+
+    private void CheckFeedForward(KernelBackend kind, NativeMatrixFormat format)
+    {
+        var random = new RandomData();
+        const int hidden = 136, inner = 130, experts = 4;
+        var gate = RandomMatrices.Create(random, format, inner, hidden);
+        var up = RandomMatrices.Create(random, format, inner, hidden);
+        var down = RandomMatrices.Create(random, format, hidden, inner);
+        const int rows = 33; // 66 (token, expert) slots: past the grouped-GEMV limit, so per-expert GEMMs over the stacks
+        var x = random.Floats(rows * hidden); // [T, H]
+        CompareToExact(kind, random, $"{format} FeedForward T={rows}",
+            b => b.FeedForward(b.Upload(x, rows, hidden), new FeedForwardWeights(b.UploadNative(gate), b.UploadNative(up), b.UploadNative(down))));
+
+        var expertWeights = Enumerable.Range(0, experts).Select(_ => (Gate: RandomMatrices.Create(random, format, inner, hidden),
+            Up: RandomMatrices.Create(random, format, inner, hidden), Down: RandomMatrices.Create(random, format, hidden, inner))).ToArray();
+        var settings = new RouterSettings(Groups: 2, KeptGroups: 1, ExpertsPerToken: 2, NormalizeWeights: true, ScalingFactor: 1.5f);
+        var logits = random.Floats(rows * experts, 3f);
+        var bias = random.Floats(experts, 0.5f);
+        CompareToExact(kind, random, $"{format} MixExperts T={rows}",
+            b => b.MixExperts(b.Upload(x, rows, hidden), b.RouteExperts(b.Upload(logits, rows, experts), b.Upload(bias, 1, experts), settings),
+                b.UploadExperts(expertWeights.Select(w => w.Gate).ToList(), expertWeights.Select(w => w.Up).ToList(), expertWeights.Select(w => w.Down).ToList())));
+    }
+
+    /// <summary>The op on both backends: within bf16 distance of the exact one (≤ 2e-2 relative), and not equal to it.</summary>
+    private void CompareToExact(KernelBackend kind, RandomData random, string what, Func<IModelBackend, Tensor> op)
+    {
+        float[] Run(IModelBackend backend)
+        {
+            using var result = op(backend);
+            return backend.Download(result);
+        }
+
+        var expected = Run(exact.Get(kind)).Select(v => (double)v).ToArray();
+        var distance = RelativeDistance(Run(tensorCores.Get(kind)), expected);
+        Assert.True(distance is > Bf16Distance and < 2e-2, $"{random}: {what}: relative distance {distance:E2} from the exact backend (expected bf16 rounding, 1e-4 … 2e-2)");
+    }
+
+    /// <summary>‖actual − expected‖ / ‖expected‖.</summary>
+    private static double RelativeDistance(float[] actual, double[] expected)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double difference = 0, norm = 0;
+        for (var i = 0; i < expected.Length; i++)
+        {
+            difference += (actual[i] - expected[i]) * (actual[i] - expected[i]);
+            norm += expected[i] * expected[i];
+        }
+
+        return Math.Sqrt(difference / Math.Max(norm, 1e-300));
+    }
+
+    /// <summary>The weight as the tensor-core GEMM multiplies it: bf16 as stored, FP8 decoded times its block scale and rounded to bf16.</summary>
+    private static double[] TensorCoreWeight(NativeMatrix weight) => weight.Format == NativeMatrixFormat.Bf16
+        ? LinearWeightsReference.DecodeBf16((ushort[])weight.Values)
+        : LinearWeightsReference.DequantizeFp8((byte[])weight.Values, weight.ScaleInv!, weight.Rows, weight.Columns)
+            .Select(v => (double)Bf16.ToFloat(Bf16.FromFloat((float)v))).ToArray();
+}
