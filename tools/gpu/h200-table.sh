@@ -59,5 +59,6 @@ stamp "compose"
 mkdir -p docs/perf
 python3 tools/gpu/compose_table.py "$out" "$out/h200-table.md" && cp "$out/h200-table.md" docs/perf/h200-table.md
 # The device call returns at most 8 files: everything but the table travels as one archive.
-( cd "$out" && tar czf raw.tgz --exclude raw.tgz --exclude h200-table.md . && find . -type f ! -name raw.tgz ! -name h200-table.md -delete )
+tar czf /tmp/h200-table-raw.tgz -C "$out" --exclude h200-table.md . \
+  && find "$out" -type f ! -name h200-table.md -delete && mv /tmp/h200-table-raw.tgz "$out/raw.tgz"
 stamp "done"
