@@ -39,10 +39,7 @@ public static partial class MlaKernels
         float value;
         if (e < latentDim)
         {
-            long wStart = (long)head * (nopeDim + valueDim) * latentDim + e;
-            value = 0f;
-            for (int n = 0; n < nopeDim; n++)
-                value += q[qStart + n] * kvB[wStart + (long)n * latentDim];
+            value = AbsorbedElement(q, qStart, kvB, (long)head * (nopeDim + valueDim) * latentDim + e, nopeDim, latentDim);
         }
         else
         {
@@ -83,6 +80,15 @@ public static partial class MlaKernels
             value = q[qStart + nopeDim + (e - latentDim)];
         }
         queries[(long)row * (latentDim + ropeDim) + e] = value;
+    }
+
+    /// <summary>q_abs[h, e] = Σ_n q_nope[h, n]·W[h, n, e], W's column e starting at <paramref name="wStart"/> (stride L).</summary>
+    private static float AbsorbedElement(ArrayView<float> q, long qStart, ArrayView<float> kvB, long wStart, int nopeDim, int latentDim)
+    {
+        float value = 0f;
+        for (int n = 0; n < nopeDim; n++)
+            value += q[qStart + n] * kvB[wStart + (long)n * latentDim];
+        return value;
     }
 
     /// <summary>One thread per (query·head, value element): a dot product of o_lat with one row of W.</summary>
@@ -158,10 +164,7 @@ public static partial class MlaKernels
         float value;
         if (e < latentDim)
         {
-            long wStart = (long)head * (nopeDim + valueDim) * latentDim + e;
-            value = 0f;
-            for (int n = 0; n < nopeDim; n++)
-                value += q[qStart + n] * kvB[wStart + (long)n * latentDim];
+            value = AbsorbedElement(q, qStart, kvB, (long)head * (nopeDim + valueDim) * latentDim + e, nopeDim, latentDim);
         }
         else
         {

@@ -81,7 +81,8 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
                 {
                     var rows = Math.Min(BlockRows, depth - start);
                     FillUniform(values.AsSpan(0, rows * cache.Columns), ref state);
-                    using var block = backend.Upload(values[..(rows * cache.Columns)], rows, cache.Columns);
+                    var filled = rows * cache.Columns == values.Length ? values : values[..(rows * cache.Columns)]; // a copy only for the last, short block
+                    using var block = backend.Upload(filled, rows, cache.Columns);
                     backend.WriteRows(cache, start, block, 0, rows, 0);
                 }
             }

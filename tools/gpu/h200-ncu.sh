@@ -5,7 +5,7 @@
 set -u
 out=${OUT:-/tmp/h200-ncu}; mkdir -p "$out"
 export KERNELSHARP_AUTOTUNE_FILE="$out/autotune.json"
-app=$(ls .gpu/bundle.tar.xz >/dev/null && echo KernelBench.dll)
+app=KernelBench.dll  # in the GpuTestRunner and KernelBench bundles alike
 # name | KernelBench --only filter | kernel-name regex | launches to skip (warm-up, autotune candidates, checks)
 rows=(
   "mla-decode-b64|sparse MLA decode, batch 64|regex:SparseMlaTensorCore|3"
