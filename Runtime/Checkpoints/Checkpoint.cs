@@ -163,7 +163,7 @@ public sealed unsafe class Checkpoint : IDisposable
         if (info.DType != TensorDType.F8_E4M3)
         {
             TensorConversion.ToFloat32(file.GetPointer(info), info.DType, result);
-            return result;
+            return RequireFinite(info, result);
         }
 
         // FP8 weights are matrices [.., cols]: leading dimensions fold into rows.
@@ -195,7 +195,7 @@ public sealed unsafe class Checkpoint : IDisposable
         }
 
         TensorConversion.DequantizeFp8(file.GetPointer(info), rows, cols, scales, blockScales.BlockRows, blockScales.BlockCols, result);
-        return result;
+        return RequireFinite(info, result);
     }
 
     /// <summary>An I32 (or in-range I64) tensor as int32, e.g. token ids in golden files.</summary>
@@ -241,6 +241,12 @@ public sealed unsafe class Checkpoint : IDisposable
         tensors.TryGetValue(name, out var entry)
             ? entry
             : throw new CheckpointException($"{Location}: no tensor '{name}' in the checkpoint");
+
+    private static float[] RequireFinite(TensorInfo info, float[] values)
+    {
+        long bad = NonFiniteValues.FirstIndex(values);
+        return bad < 0 ? values : throw NonFiniteValues.Error(info.FilePath, info.Name, info.Shape, bad);
+    }
 
     private static void CheckShape(TensorInfo info, long[] expectedShape)
     {

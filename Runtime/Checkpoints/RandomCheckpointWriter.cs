@@ -16,6 +16,10 @@ public static class RandomCheckpointWriter
 {
     private const int ElementsPerChunk = 1 << 20;
 
+    /// <summary>The most tensors a written checkpoint may hold (DeepSeek-V3.2 has about 91 000 with its scales).</summary>
+    public const long MaxTensors = 2_000_000;
+
+    /// <param name="report">Receives one-line notices (stale partial folders of an interrupted earlier run removed).</param>
     public static void Write(
         ModelConfig config,
         string outDirectory,
@@ -24,7 +28,9 @@ public static class RandomCheckpointWriter
         int shards = 1,
         bool force = false,
         string? tokenizerJsonPath = null,
-        IProgress<double>? progress = null)
+        IProgress<double>? progress = null,
+        ProtectedInputs? inputs = null,
+        Action<string>? report = null)
     {
         config.Validate("model config");
         if (shards is < 1 or > 99999)
@@ -32,21 +38,36 @@ public static class RandomCheckpointWriter
             throw new UserInputException($"shard count {shards} is out of range; expected 1 to 99999");
         }
 
-        string target = Path.GetFullPath(outDirectory);
-        CheckTarget(target, force);
-        if (tokenizerJsonPath is not null && !File.Exists(tokenizerJsonPath))
+        string target = CanonicalTarget(outDirectory);
+        inputs ??= new ProtectedInputs();
+        if (tokenizerJsonPath is not null)
         {
-            throw new UserInputException($"{tokenizerJsonPath}: tokenizer file not found");
+            InputFiles.RequireRegular(tokenizerJsonPath, "tokenizer file", message => new UserInputException(message));
+            inputs.AddFile(tokenizerJsonPath);
+        }
+        if (inputs.Conflict(target) is string input)
+        {
+            throw new UserInputException($"{target}: the checkpoint would replace or hold the input {input}; choose another folder");
+        }
+
+        CheckTarget(target, force);
+        foreach (string stale in PartialFiles.RemoveStale(target))
+        {
+            report?.Invoke($"removed {stale}, left by an interrupted create-model");
         }
 
         QuantizationConfig? quantization = format == WeightFormat.Fp8 ? config.Quantization ?? QuantizationConfig.Fp8Blocks128 : null;
         // No MTP layer is written, so the config must not announce one.
         ModelConfig written = config with { Quantization = quantization, NumNextnPredictLayers = 0 };
+        // What we write must be what the loader accepts: parse our own JSON back with the loader's rules.
+        ModelConfig.Parse(written.ToJson(), "the config create-model would write");
+        string parent = Path.GetDirectoryName(target) ?? throw new UserInputException($"{target}: cannot write a checkpoint at the file-system root");
+        CheckPlannedSize(written, format, parent);
+
         List<PlannedTensor> plan = Plan(written, quantization);
         List<List<PlannedTensor>> shardPlans = SplitIntoShards(plan, shards);
 
-        string parent = Path.GetDirectoryName(target) ?? throw new UserInputException($"{target}: cannot write a checkpoint at the file-system root");
-        string temporary = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
+        string temporary = PartialFiles.NewPartialName(target);
         try
         {
             Directory.CreateDirectory(temporary);
@@ -78,13 +99,7 @@ public static class RandomCheckpointWriter
 
             File.WriteAllText(Path.Combine(temporary, "config.json"), written.ToJson());
             CopyTokenizer(tokenizerJsonPath, temporary);
-
-            if (Directory.Exists(target))
-            {
-                Directory.Delete(target, recursive: true); // allowed by CheckTarget: force was given and it holds a checkpoint
-            }
-
-            Directory.Move(temporary, target);
+            Publish(temporary, target, force);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -98,6 +113,117 @@ public static class RandomCheckpointWriter
         }
     }
 
+    /// <summary>
+    /// The target as a canonical path: separators trimmed (tab completion writes <c>DIR/</c>; the partial folder must
+    /// be a sibling, never a child), the parent's links resolved. A link as the target itself is refused: replacing it
+    /// would either break the link or delete what it points to.
+    /// </summary>
+    private static string CanonicalTarget(string outDirectory)
+    {
+        string trimmed = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDirectory));
+        string? parent = Path.GetDirectoryName(trimmed);
+        if (parent is null || Path.GetFileName(trimmed).Length == 0)
+        {
+            throw new UserInputException($"{outDirectory}: cannot write a checkpoint at the file-system root");
+        }
+
+        if (new DirectoryInfo(trimmed).LinkTarget is string link)
+        {
+            throw new UserInputException($"{outDirectory}: is a link to {link}; give the folder itself (or a new name)");
+        }
+
+        string canonicalParent = RealPaths.Resolve(parent);
+        if (!Directory.Exists(canonicalParent))
+        {
+            throw new UserInputException($"{outDirectory}: the folder {parent} does not exist");
+        }
+
+        return Path.Combine(canonicalParent, Path.GetFileName(trimmed));
+    }
+
+    /// <summary>
+    /// Moves the finished checkpoint into place. The target is checked again here, not only at the start: a folder
+    /// that appeared meanwhile (a user's mkdir, a second create-model) is never replaced without --force, and with
+    /// --force only if it still looks like a checkpoint. The old one is first renamed aside, so at every instant the
+    /// target is either the old checkpoint or the new one.
+    /// </summary>
+    private static void Publish(string temporary, string target, bool force)
+    {
+        if (NoReplaceRename.TryMove(temporary, target))
+        {
+            return;
+        }
+
+        if (!force)
+        {
+            throw new UserInputException(
+                $"{target}: appeared while the checkpoint was being written (another create-model, or a folder made meanwhile); " +
+                "it was left as it is and the new checkpoint discarded; pass --force to replace it");
+        }
+
+        CheckTarget(target, force);
+        string aside = PartialFiles.NewPartialName(target);
+        if (!NoReplaceRename.TryMove(target, aside) && (File.Exists(target) || Directory.Exists(target)))
+        {
+            throw new UserInputException($"{target}: could not move the old checkpoint aside; nothing was replaced");
+        }
+
+        if (!NoReplaceRename.TryMove(temporary, target))
+        {
+            NoReplaceRename.TryMove(aside, target);
+            throw new UserInputException($"{target}: another writer published a checkpoint at the same moment; it won, this one was discarded");
+        }
+
+        TryDelete(aside);
+    }
+
+    /// <summary>
+    /// Refuses, before a single tensor is planned, a checkpoint whose size does not fit in 64-bit arithmetic, whose
+    /// tensor count no loader could list, or whose bytes do not fit on the target's disk.
+    /// </summary>
+    private static void CheckPlannedSize(ModelConfig config, WeightFormat format, string parent)
+    {
+        long tensors;
+        long bytes;
+        try
+        {
+            long perLayer = checked(40 + (3L * 2 * (config.NRoutedExperts + config.NSharedExperts)));
+            tensors = checked((config.NumHiddenLayers * perLayer) + 3);
+            var storage = format == WeightFormat.Fp8 ? Model.WeightStorage.Fp8 : Model.WeightStorage.BFloat16;
+            bytes = Model.MemoryEstimate.For(config, storage, 0).WeightBytes;
+        }
+        catch (OverflowException)
+        {
+            throw new UserInputException(
+                $"model config: {config.NumHiddenLayers} layers × {config.NRoutedExperts} experts at hidden {config.HiddenSize} overflow 64-bit sizes; not a model that can be written");
+        }
+
+        if (tensors > MaxTensors)
+        {
+            throw new UserInputException(
+                $"model config: the checkpoint would hold about {tensors:N0} tensors ({config.NumHiddenLayers} layers, {config.NRoutedExperts} experts); at most {MaxTensors:N0} are supported");
+        }
+
+        long free = FreeBytes(parent);
+        if (free >= 0 && bytes > free)
+        {
+            throw new UserInputException(
+                $"{parent}: the checkpoint needs {Model.MemoryEstimate.Format(bytes)} but the disk has {Model.MemoryEstimate.Format(free)} free");
+        }
+    }
+
+    private static long FreeBytes(string folder)
+    {
+        try
+        {
+            return new DriveInfo(folder).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return -1; // unknown: the write itself reports a full disk
+        }
+    }
+
     /// <summary>A projection and, in FP8, its block-scale companion, which are kept in the same shard.</summary>
     private sealed record PlannedTensor(CheckpointTensor Tensor, SafeTensorsEntry Entry, SafeTensorsEntry? ScaleEntry)
     {
@@ -106,6 +232,12 @@ public static class RandomCheckpointWriter
 
     private static void CheckTarget(string target, bool force)
     {
+        FileKind kind = FileKinds.Of(target);
+        if (kind is not (FileKind.Missing or FileKind.Directory or FileKind.Regular))
+        {
+            throw new UserInputException($"{target}: is {FileKinds.Describe(kind)}; expected a new folder name for the checkpoint");
+        }
+
         if (File.Exists(target))
         {
             throw new UserInputException($"{target}: a file with this name exists; expected a new folder name for the checkpoint");

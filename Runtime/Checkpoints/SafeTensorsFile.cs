@@ -146,6 +146,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
     private static FileStream OpenStream(string path)
     {
+        // Before open: a named pipe would block open() forever, and a device has no end to map.
+        InputFiles.RequireRegular(path, "safetensors file", message => new CheckpointException(message));
         try
         {
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.RandomAccess);

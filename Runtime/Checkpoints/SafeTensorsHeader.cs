@@ -106,9 +106,15 @@ public sealed class SafeTensorsHeader
 
     private static void ReadMetadata(JsonElement value, Dictionary<string, string> metadata, string filePath)
     {
+        // The reference reader (safetensors' Rust crate) reads the metadata as Option<HashMap>: null means none.
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw Fail(filePath, $"'{MetadataKey}' must be an object of strings");
+            throw Fail(filePath, $"'{MetadataKey}' must be an object of strings (or null)");
         }
 
         foreach (JsonProperty entry in value.EnumerateObject())

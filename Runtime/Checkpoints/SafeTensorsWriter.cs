@@ -18,15 +18,32 @@ public sealed record SafeTensorsEntry(string Name, TensorDType DType, long[] Sha
 /// </summary>
 public sealed class SafeTensorsWriter : IDisposable
 {
-    private readonly FileStream stream;
+    private readonly Stream stream;
+    private readonly bool ownsStream;
     private readonly IReadOnlyList<SafeTensorsEntry> entries;
     private readonly long[] ends;        // [entries] end offset of each tensor in the data section
     private long written;                // bytes of the data section written so far
     private bool completed;
 
     public SafeTensorsWriter(string path, IReadOnlyList<SafeTensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata = null)
+        : this(CreateFile(path, entries, metadata), path, ownsStream: true, entries, metadata)
+    {
+    }
+
+    /// <summary>
+    /// Writes into <paramref name="destination"/> front to back, never seeking, so a pipe or a device works too;
+    /// <paramref name="name"/> names it in errors. The stream is left open.
+    /// </summary>
+    public SafeTensorsWriter(Stream destination, string name, IReadOnlyList<SafeTensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata = null)
+        : this(destination, name, ownsStream: false, entries, metadata)
+    {
+    }
+
+    private SafeTensorsWriter(Stream destination, string path, bool ownsStream, IReadOnlyList<SafeTensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata)
     {
         Path = path;
+        stream = destination;
+        this.ownsStream = ownsStream;
         this.entries = entries;
         ends = new long[entries.Count];
         long offset = 0;
@@ -43,7 +60,6 @@ public sealed class SafeTensorsWriter : IDisposable
         }
 
         byte[] header = BuildHeader(entries, metadata);
-        stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
         Span<byte> prefix = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
         stream.Write(prefix);
@@ -51,6 +67,18 @@ public sealed class SafeTensorsWriter : IDisposable
     }
 
     public string Path { get; }
+
+    // The entries are checked before the file exists, so a bad entry list leaves no empty file behind.
+    private static FileStream CreateFile(string path, IReadOnlyList<SafeTensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata)
+    {
+        _ = BuildHeader(entries, metadata);
+        if (entries.Select(e => e.Name).Distinct(StringComparer.Ordinal).Count() != entries.Count || entries.Any(e => e.Name == SafeTensorsHeader.MetadataKey))
+        {
+            throw new ArgumentException("a tensor name is repeated or reserved", nameof(entries));
+        }
+
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
+    }
 
     /// <summary>Total bytes of the data section.</summary>
     public long DataLength => ends.Length == 0 ? 0 : ends[^1];
@@ -104,13 +132,27 @@ public sealed class SafeTensorsWriter : IDisposable
             throw new InvalidOperationException($"{Path}: {written} of {DataLength} bytes of tensor data written; next tensor '{CurrentTensor}'");
         }
 
-        stream.Flush(flushToDisk: true);
+        if (stream is FileStream file)
+        {
+            file.Flush(flushToDisk: true);
+        }
+        else
+        {
+            stream.Flush();
+        }
+
         completed = true;
     }
 
     public bool IsCompleted => completed;
 
-    public void Dispose() => stream.Dispose();
+    public void Dispose()
+    {
+        if (ownsStream)
+        {
+            stream.Dispose();
+        }
+    }
 
     /// <summary>The JSON header, padded with spaces to a multiple of 8 bytes.</summary>
     public static byte[] BuildHeader(IReadOnlyList<SafeTensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata)

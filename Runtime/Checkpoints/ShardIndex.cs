@@ -26,15 +26,7 @@ public sealed class ShardIndex
 
     public static ShardIndex Load(string path)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CheckpointException($"{path}: cannot read the shard index ({e.Message})", e);
-        }
+        byte[] bytes = InputFiles.ReadAllBytes(path, "shard index", InputFiles.ShardIndexLimit, message => new CheckpointException(message));
 
         return Parse(bytes, path);
     }

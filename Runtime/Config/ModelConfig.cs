@@ -64,19 +64,12 @@ public sealed record ModelConfig
     /// <summary>Reads and validates a <c>config.json</c>; every problem is a <see cref="ConfigException"/> naming the file and key.</summary>
     public static ModelConfig Load(string configJsonPath)
     {
-        string json;
-        try
+        if (FileKinds.Of(configJsonPath) == FileKind.Missing)
         {
-            json = File.ReadAllText(configJsonPath);
+            throw new ConfigException($"{configJsonPath}: file not found; a checkpoint folder needs the model's config.json");
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ConfigException($"{configJsonPath}: file not found; a checkpoint folder needs the model's config.json", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"{configJsonPath}: cannot read the model config ({e.Message})", e);
-        }
+
+        string json = InputFiles.ReadAllText(configJsonPath, "model config", InputFiles.ConfigLimit, message => new ConfigException(message));
 
         return Parse(json, configJsonPath);
     }

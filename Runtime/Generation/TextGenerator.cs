@@ -68,6 +68,7 @@ public static class TextGenerator
                 finish = FinishReason.Length;
                 break;
             }
+            RequireFiniteLogits(logits, prompt.Length + sampled.Count);
             int token = sampler.Sample(logits);
             sampled.Add(token);
             if (request.StopTokenIds.Contains(token))
@@ -104,5 +105,20 @@ public static class TextGenerator
 
         var stats = new GenerationStats(prompt.Length, promptTime, sampled.Count, generationTime);
         return new GenerationResult(text.ToString(), sampled, finish, stats, sampler.Seed);
+    }
+
+    /// <summary>
+    /// The second line of defence behind the load-time weight checks: NaN logits sample as token 0 (often BOS) forever,
+    /// which looks like generation but is garbage. Stop with an error naming the position instead.
+    /// </summary>
+    private static void RequireFiniteLogits(float[] logits, int position)
+    {
+        long bad = KernelSharp.Runtime.NonFiniteValues.FirstIndex(logits);
+        if (bad >= 0)
+        {
+            throw new UserInputException(
+                $"the model produced a non-finite logit ({logits[bad]}) for token id {bad} at position {position}; " +
+                "its weights are corrupt or numerically unstable, so generation was stopped");
+        }
     }
 }

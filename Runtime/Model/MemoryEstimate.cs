@@ -19,46 +19,58 @@ public enum WeightStorage
 /// </summary>
 public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 {
-    public long TotalBytes => WeightBytes + CacheBytes;
+    // Saturates rather than wraps: a sum past 2^63 bytes fits on no machine, and must not look small.
+    public long TotalBytes => WeightBytes > long.MaxValue - CacheBytes ? long.MaxValue : WeightBytes + CacheBytes;
 
+    /// <exception cref="UserInputException">The sizes overflow 64-bit arithmetic (a config no machine could hold).</exception>
     public static MemoryEstimate For(ModelConfig config, WeightStorage storage, int maxContext)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxContext);
-        long quantizable = 0; // projection weights (FP8 in FP8 checkpoints)
-        long plain = 0;       // embeddings, norms, router, weights_proj, lm_head
-        long h = config.HiddenSize;
-        long qLora = config.QLoraRank ?? 0;
-        long heads = config.NumAttentionHeads;
-        long attentionProjections = (qLora > 0 ? (qLora * h) + (heads * config.QkHeadDim * qLora) : heads * config.QkHeadDim * h)
-            + ((long)(config.KvLoraRank + config.QkRopeHeadDim) * h)
-            + (heads * (config.QkNopeHeadDim + config.VHeadDim) * config.KvLoraRank)
-            + (h * heads * config.VHeadDim)
-            + ((long)config.IndexNHeads * config.IndexHeadDim * qLora) + ((long)config.IndexHeadDim * h);
-        long attentionPlain = (2 * h) + qLora + config.KvLoraRank + (2L * config.IndexHeadDim) + ((long)config.IndexNHeads * h);
-        for (var layer = 0; layer < config.NumHiddenLayers; layer++)
+        try
         {
-            quantizable += attentionProjections;
-            plain += attentionPlain;
-            if (config.IsMoeLayer(layer))
-            {
-                quantizable += 3L * h * config.MoeIntermediateSize * (config.NRoutedExperts + config.NSharedExperts);
-                plain += (long)config.NRoutedExperts * (h + 1);
-            }
-            else
-            {
-                quantizable += 3L * h * config.IntermediateSize;
-            }
+            return Compute(config, storage, maxContext);
         }
-
-        plain += (2L * config.VocabSize * h) + h;
-        var weightBytes = storage switch
+        catch (OverflowException)
         {
-            WeightStorage.Float32 => 4 * (quantizable + plain),
-            WeightStorage.BFloat16 => 2 * (quantizable + plain),
-            _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain),
-        };
-        long cachePerToken = 4L * config.NumHiddenLayers * (config.KvLoraRank + config.QkRopeHeadDim + config.IndexHeadDim);
-        return new MemoryEstimate(weightBytes, cachePerToken * maxContext);
+            throw new UserInputException(
+                $"model config: {config.NumHiddenLayers} layers at hidden {config.HiddenSize} with {config.NRoutedExperts} experts is larger than 64-bit sizes can count; not a real model");
+        }
+    }
+
+    // Checked throughout: a hostile config (2·10⁹ layers or experts) must fail here, not wrap to a negative size that
+    // passes every "fits in memory" guard.
+    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, int maxContext)
+    {
+        checked
+        {
+            long h = config.HiddenSize;
+            long qLora = config.QLoraRank ?? 0;
+            long heads = config.NumAttentionHeads;
+            long attentionProjections = (qLora > 0 ? (qLora * h) + (heads * config.QkHeadDim * qLora) : heads * config.QkHeadDim * h)
+                + ((long)(config.KvLoraRank + config.QkRopeHeadDim) * h)
+                + (heads * (config.QkNopeHeadDim + config.VHeadDim) * config.KvLoraRank)
+                + (h * heads * config.VHeadDim)
+                + ((long)config.IndexNHeads * config.IndexHeadDim * qLora) + ((long)config.IndexHeadDim * h);
+            long attentionPlain = (2 * h) + qLora + config.KvLoraRank + (2L * config.IndexHeadDim) + ((long)config.IndexNHeads * h);
+            long moeLayers = Math.Max(0, config.NumHiddenLayers - config.FirstKDenseReplace);
+            long denseLayers = config.NumHiddenLayers - moeLayers;
+            long layers = config.NumHiddenLayers;
+
+            long quantizable = (layers * attentionProjections)                                             // projection weights (FP8 in FP8 checkpoints)
+                + (moeLayers * 3L * h * config.MoeIntermediateSize * (config.NRoutedExperts + config.NSharedExperts))
+                + (denseLayers * 3L * h * config.IntermediateSize);
+            long plain = (layers * attentionPlain)                                                         // embeddings, norms, router, weights_proj, lm_head
+                + (moeLayers * config.NRoutedExperts * (h + 1))
+                + (2L * config.VocabSize * h) + h;
+            long weightBytes = storage switch
+            {
+                WeightStorage.Float32 => 4 * (quantizable + plain),
+                WeightStorage.BFloat16 => 2 * (quantizable + plain),
+                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain),
+            };
+            long cachePerToken = 4L * config.NumHiddenLayers * (config.KvLoraRank + config.QkRopeHeadDim + config.IndexHeadDim);
+            return new MemoryEstimate(weightBytes, cachePerToken * maxContext);
+        }
     }
 
     /// <summary>"12.3 GiB" style text.</summary>

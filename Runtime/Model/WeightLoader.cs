@@ -152,6 +152,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
         switch (info.DType)
         {
             case TensorDType.BF16:
+                RequireFinite(name, info);
                 return new NativeMatrix(rows, columns, NativeMatrixFormat.Bf16, MemoryMarshal.Cast<byte, ushort>(checkpoint.GetRawBytes(name)).ToArray(), null);
             case TensorDType.F8_E4M3:
                 var scaleName = name + "_scale_inv";
@@ -168,9 +169,20 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
                     throw new CheckpointException($"{checkpoint.GetInfo(scaleName).FilePath}: tensor '{scaleName}' has a non-finite block scale {scales[bad]} at block {bad / scaleColumns}, {bad % scaleColumns}");
                 }
 
+                RequireFinite(name, info);
                 return new NativeMatrix(rows, columns, NativeMatrixFormat.Fp8E4M3, checkpoint.GetRawBytes(name).ToArray(), scales);
             default:
                 return null;
+        }
+    }
+
+    /// <summary>Weights kept as stored are never converted, so they are checked for NaN and infinity here.</summary>
+    private void RequireFinite(string name, TensorInfo info)
+    {
+        long bad = NonFiniteValues.FirstIndex(checkpoint.GetRawBytes(name), info.DType);
+        if (bad >= 0)
+        {
+            throw NonFiniteValues.Error(info.FilePath, name, info.Shape, bad);
         }
     }
 }

@@ -24,21 +24,12 @@ internal sealed class JsonFile
     /// <summary>Opens and parses <paramref name="path"/>; a missing file or invalid JSON becomes a <see cref="TokenizerException"/>.</summary>
     public static JsonFile Open(string path, string whatItIs)
     {
-        if (Directory.Exists(path))
-        {
-            throw new TokenizerException($"{path}: is a folder; expected the {whatItIs} itself");
-        }
-
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = InputFiles.ReadAllBytes(path, whatItIs, InputFiles.TokenizerLimit, message => new TokenizerException(message));
         }
-        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new TokenizerException($"{path}: {whatItIs} not found", exception);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception exception) when (exception is ArgumentException or NotSupportedException)
         {
             throw new TokenizerException($"{path}: cannot read {whatItIs}: {exception.Message}", exception);
         }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using KernelSharp.Cli.Hosting;
 using KernelSharp.Cli.Verbs;
 
@@ -31,6 +32,12 @@ public static class Program
             e.Cancel = stopsCleanly && !interrupt.IsCancellationRequested;
             interrupt.Cancel();
         };
+        // SIGTERM (docker stop, timeout, kill) stops as Ctrl-C does, so partial outputs are cleaned up, not left behind.
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            signal.Cancel = stopsCleanly && !interrupt.IsCancellationRequested;
+            interrupt.Cancel();
+        });
         return Run(args, Console.Out, Console.Error, Console.In, interrupt.Token, errorIsTerminal: !Console.IsErrorRedirected);
     }
 

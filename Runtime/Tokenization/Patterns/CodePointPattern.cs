@@ -8,7 +8,9 @@ namespace KernelSharp.Runtime.Tokenization.Patterns;
 /// <remarks>
 /// The program is a list of instructions for a small backtracking machine (a <c>Split</c> pushes its second choice on a
 /// stack and follows the first). Counted repetition is unrolled, look-ahead runs a sub-program at the current position.
-/// A step budget turns catastrophic backtracking (possible only with a hostile pattern) into an error instead of a hang.
+/// One step budget per <see cref="FindMatches"/> call, linear in the input, turns catastrophic backtracking (possible
+/// only with a hostile pattern) into an error instead of a hang. It is shared by every start position: a budget per
+/// start position would let a cheap-but-failing pattern cost O(n) at each of n positions, quadratic in the input.
 /// </remarks>
 internal sealed class CodePointPattern
 {
@@ -37,6 +39,7 @@ internal sealed class CodePointPattern
     public void FindMatches(ReadOnlySpan<int> text, List<(int Start, int End)> matches)
     {
         var stack = new BacktrackStack();
+        long budget = BudgetFor(text.Length);
         int searchFrom = 0;
         int previousEnd = -1;
         while (searchFrom <= text.Length)
@@ -45,7 +48,7 @@ internal sealed class CodePointPattern
             int end = -1;
             for (; start <= text.Length; start++)
             {
-                end = MatchAt(text, start, stack);
+                end = MatchAt(text, start, stack, ref budget);
                 if (end >= 0)
                 {
                     break;
@@ -69,11 +72,13 @@ internal sealed class CodePointPattern
         }
     }
 
+    /// <summary>Steps allowed for one scan: real tokenizers' patterns take a few dozen per character.</summary>
+    internal static long BudgetFor(int length) => 1_000_000L + (2_000L * length);
+
     // The end of the match starting exactly at `start`, or -1. Look-ahead runs on the same stack, above its caller's entries.
-    private int MatchAt(ReadOnlySpan<int> text, int start, BacktrackStack stack)
+    private int MatchAt(ReadOnlySpan<int> text, int start, BacktrackStack stack, ref long budget)
     {
         int baseCount = stack.Count;
-        long budget = 1_000_000L + 10_000L * text.Length;
         stack.Push(0, start);
         try
         {
@@ -84,7 +89,9 @@ internal sealed class CodePointPattern
                 {
                     if (--budget < 0)
                     {
-                        throw new TokenizerException("a pre-tokenizer pattern backtracks too much on this input (the pattern is pathological)");
+                        throw new TokenizerException(
+                            $"a pre-tokenizer pattern needs more than {BudgetFor(text.Length):N0} matching steps for {text.Length:N0} characters " +
+                            "(it backtracks pathologically); check the tokenizer.json's pre_tokenizer patterns");
                     }
 
                     ref readonly Instruction instruction = ref program[pc];
@@ -118,7 +125,7 @@ internal sealed class CodePointPattern
                             break;
                         case OpCode.Lookahead:
                             {
-                                bool found = instruction.Sub!.MatchAt(text, pos, stack) >= 0;
+                                bool found = instruction.Sub!.MatchAt(text, pos, stack, ref budget) >= 0;
                                 if (found != instruction.Negative)
                                 {
                                     pc++;

@@ -4,37 +4,24 @@ using KernelSharp.Runtime;
 namespace KernelSharp.Cli.Hosting;
 
 /// <summary>
-/// Writes the <c>logits</c> verb's output: one F32 tensor <c>logits</c> [rows, vocab] in a safetensors file.
-/// Written to a temporary sibling first and renamed, so a failure never leaves a half file under the user's name.
+/// Writes the <c>logits</c> verb's output: one F32 tensor <c>logits</c> [rows, vocab] in a safetensors file, through
+/// <see cref="SafeOutputFile"/> (never onto the model's own files, never renaming over a pipe or a device, never a
+/// half file under the user's name).
 /// </summary>
 public static class LogitsFile
 {
     public const string TensorName = "logits";
 
     /// <param name="logits">[rows × vocab] row-major.</param>
-    public static void Write(string path, float[] logits, int rows, int vocab)
+    /// <param name="inputs">The files the command read, which the output must not land on.</param>
+    public static void Write(string path, float[] logits, int rows, int vocab, ProtectedInputs inputs, CancellationToken cancellation = default)
     {
-        string temporary = path + ".partial-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        try
+        SafeOutputFile.Write(path, "-o/--out", inputs, stream =>
         {
-            using (var writer = new SafeTensorsWriter(temporary, [new SafeTensorsEntry(TensorName, TensorDType.F32, [rows, vocab])]))
-            {
-                // safetensors is little-endian; so is every platform .NET runs this tool on.
-                writer.WriteTensor(TensorName, MemoryMarshal.AsBytes(logits.AsSpan()));
-                writer.Complete();
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserInputException($"{path}: cannot write the logits file ({e.Message})", e);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+            using var writer = new SafeTensorsWriter(stream, path, [new SafeTensorsEntry(TensorName, TensorDType.F32, [rows, vocab])]);
+            // safetensors is little-endian; so is every platform .NET runs this tool on.
+            writer.WriteTensor(TensorName, MemoryMarshal.AsBytes(logits.AsSpan()));
+            writer.Complete();
+        }, cancellation);
     }
 }

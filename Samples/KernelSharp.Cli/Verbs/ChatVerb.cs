@@ -58,10 +58,15 @@ public sealed class ChatVerb : IVerb
         {
             context.Error.Write("> ");
             context.Error.Flush();
-            string? line = context.In.ReadLine();
-            if (context.Cancellation.IsCancellationRequested)
+            string? line;
+            try
             {
-                // Ctrl-C at the prompt: the console read cannot be interrupted, so it ends the session once it returns.
+                line = InterruptibleInput.ReadLine(context.In, context.Cancellation);
+            }
+            catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+            {
+                // Ctrl-C (or SIGTERM) at the prompt ends the session at once, not after the next Enter.
+                context.Error.WriteLine();
                 return ExitCodes.Interrupted;
             }
             if (line is null || line.Trim() == "/exit")

@@ -42,6 +42,7 @@ public sealed class CreateModelVerb : IVerb
         int shards = args.Int("shards", 1, 1, MaxShards);
         bool force = args.Flag("force");
 
+        var inputs = new ProtectedInputs();
         ModelConfig config;
         if (args.String("preset") is string preset)
         {
@@ -56,6 +57,7 @@ public sealed class CreateModelVerb : IVerb
                 throw new UserInputException($"{configPath}: config file not found");
             }
             config = ModelConfig.Load(configPath);
+            inputs.AddFile(configPath);
         }
 
         using (ProgressBar? bar = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))
@@ -63,7 +65,8 @@ public sealed class CreateModelVerb : IVerb
             try
             {
                 RandomCheckpointWriter.Write(
-                    config, outDirectory, seed, format, shards, force, args.String("tokenizer"), new CancellingProgress(bar, context.Cancellation));
+                    config, outDirectory, seed, format, shards, force, args.String("tokenizer"), new CancellingProgress(bar, context.Cancellation),
+                    inputs, notice => context.Error.WriteLine($"note: {notice}"));
             }
             catch (AggregateException parallel) when (parallel.InnerExceptions.All(e => e is OperationCanceledException))
             {
@@ -71,7 +74,7 @@ public sealed class CreateModelVerb : IVerb
                 throw new OperationCanceledException(context.Cancellation);
             }
         }
-        long bytes = Directory.EnumerateFiles(outDirectory).Sum(file => new FileInfo(file).Length);
+        long bytes = Directory.EnumerateFiles(Path.TrimEndingDirectorySeparator(outDirectory)).Sum(file => new FileInfo(file).Length);
         context.Out.WriteLine(
             $"wrote {outDirectory}: {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}, " +
             $"{format.ToString().ToLowerInvariant()}, {shards} shard(s), {Sizes.Bytes(bytes)}, seed {seed}");

@@ -94,15 +94,11 @@ public sealed class GenerateVerb : IVerb
         }
         else if (args.String("file") is string file)
         {
-            if (!File.Exists(file))
-            {
-                throw new UserInputException($"{file}: prompt file not found");
-            }
-            text = File.ReadAllText(file);
+            text = BoundedText.ReadFile(file, "prompt file", InputFiles.PromptLimit);
         }
         else
         {
-            text = context.In.ReadToEnd();
+            text = InputFiles.ReadToEnd(context.In, "the prompt on stdin", InputFiles.PromptLimit, message => new UserInputException(message));
         }
         if (text.Length == 0)
         {

@@ -47,8 +47,16 @@ public sealed class LogitsVerb : IVerb
         }
         int decodeFrom = args.Int("decode-from", tokens.Length, 1, tokens.Length);
         bool decodeMode = args.Has("decode-from");
-        EnsureOutputFolderExists(outPath);
-        EnsureOutsideModelFolder(outPath, folder.Directory);
+        // Decided before the (long) load: the output must not resolve onto the model's files through any link.
+        ProtectedInputs inputs = new ProtectedInputs().AddModelFolder(folder.Directory);
+        try
+        {
+            SafeOutputFile.Check(outPath, "-o/--out", inputs);
+        }
+        catch (OutputOverlapsInputException overlap)
+        {
+            throw new UsageException($"-o/--out {outPath} is inside the model folder; write the logits somewhere else (it resolves to {overlap.Resolved})");
+        }
 
         using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context, prefillMatmul);
         using InferenceSession session = model.CreateSession(tokens.Length);
@@ -73,28 +81,8 @@ public sealed class LogitsVerb : IVerb
         }
 
         int rowCount = logits.Length / vocab;
-        LogitsFile.Write(outPath, logits, rowCount, vocab);
+        LogitsFile.Write(outPath, logits, rowCount, vocab, inputs, context.Cancellation);
         context.Out.WriteLine($"wrote logits [{rowCount}, {vocab}] to {outPath} ({model.DeviceDescription})");
         return ExitCodes.Success;
-    }
-
-    /// <summary>The tool never writes into a model folder (a checkpoint must stay exactly as downloaded).</summary>
-    private static void EnsureOutsideModelFolder(string outPath, string modelDirectory)
-    {
-        string output = Path.GetFullPath(outPath);
-        string model = Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory)) + Path.DirectorySeparatorChar;
-        if (output.StartsWith(model, StringComparison.Ordinal))
-        {
-            throw new UsageException($"-o/--out {outPath} is inside the model folder; write the logits somewhere else");
-        }
-    }
-
-    private static void EnsureOutputFolderExists(string outPath)
-    {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(outPath));
-        if (folder is not null && !Directory.Exists(folder))
-        {
-            throw new UserInputException($"{outPath}: the folder {folder} does not exist");
-        }
     }
 }

@@ -63,26 +63,20 @@ public sealed class TokenizeVerb : IVerb
             return ModelFolder.Open(modelDirectory).LoadTokenizer();
         }
         string path = args.RequiredString("tokenizer");
-        if (!File.Exists(path))
-        {
-            throw new UserInputException($"{path}: tokenizer file not found");
-        }
         string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "tokenizer_config.json");
         return BpeTokenizer.Load(path, File.Exists(configPath) ? configPath : null);
     }
 
     private static void TokenizeJsonLines(BpeTokenizer tokenizer, string source, bool addSpecial, CliContext context)
     {
-        if (source != "-" && !File.Exists(source))
-        {
-            throw new UserInputException($"{source}: JSONL file not found");
-        }
         // Standard input belongs to the caller: only a file we opened is disposed here.
-        using StreamReader? file = source == "-" ? null : new StreamReader(source, Encoding.UTF8);
+        using StreamReader? file = source == "-" ? null : BoundedText.OpenStream(source, "JSONL file");
         TextReader reader = (TextReader?)file ?? context.In;
+        string what = source == "-" ? "the JSONL on stdin" : $"{source}: the JSONL file";
         int lineNumber = 0;
-        while (reader.ReadLine() is string line)
+        while (InputFiles.ReadLine(reader, what, MaxJsonLineChars, message => new UserInputException(message)) is string line)
         {
+            context.Cancellation.ThrowIfCancellationRequested();
             lineNumber++;
             if (line.Trim().Length == 0)
             {
@@ -92,6 +86,9 @@ public sealed class TokenizeVerb : IVerb
             context.Out.WriteLine("{\"ids\": " + IdsJson(tokenizer.Encode(text, addSpecial)) + "}");
         }
     }
+
+    /// <summary>One JSONL record: far more text than any context window holds.</summary>
+    private const long MaxJsonLineChars = 64L << 20;
 
     private static string ReadTextField(string line, string source, int lineNumber)
     {

@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+
+namespace KernelSharp.Runtime;
+
+/// <summary>What a path names, as the operating system sees it (after following links).</summary>
+public enum FileKind
+{
+    Missing,
+    Regular,
+    Directory,
+    Pipe,
+    CharacterDevice,
+    BlockDevice,
+    Socket,
+    Other,
+}
+
+/// <summary>
+/// Asks the file system what a path is before anything opens it: opening a named pipe blocks until a writer appears,
+/// and a device such as <c>/dev/zero</c> never ends, so readers must refuse them first and writers must never rename
+/// over them. .NET has no public API for the file type; the runtime's own native shim (System.Native, shipped with
+/// every .NET install) answers through <c>SystemNative_Stat</c>, whose result starts with (int Flags, int Mode).
+/// </summary>
+public static partial class FileKinds
+{
+    // POSIX file-type bits, as System.Native reports them (it asserts they match the platform's).
+    private const int TypeMask = 0xF000;
+    private const int TypePipe = 0x1000;
+    private const int TypeCharacterDevice = 0x2000;
+    private const int TypeDirectory = 0x4000;
+    private const int TypeBlockDevice = 0x6000;
+    private const int TypeRegular = 0x8000;
+    private const int TypeSocket = 0xC000;
+
+    /// <summary>The kind of <paramref name="path"/>, following links (a dangling link is <see cref="FileKind.Missing"/>).</summary>
+    public static FileKind Of(string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+        {
+            return File.Exists(path) ? FileKind.Regular : Directory.Exists(path) ? FileKind.Directory : FileKind.Missing;
+        }
+
+        // FileStatus is ~130 bytes today; a larger buffer keeps us safe if fields are appended.
+        Span<byte> status = stackalloc byte[512];
+        unsafe
+        {
+            fixed (byte* buffer = status)
+            {
+                if (Stat(path, buffer) != 0)
+                {
+                    return FileKind.Missing;
+                }
+            }
+        }
+
+        int mode = BitConverter.ToInt32(status.Slice(4, 4));
+        return (mode & TypeMask) switch
+        {
+            TypeRegular => FileKind.Regular,
+            TypeDirectory => FileKind.Directory,
+            TypePipe => FileKind.Pipe,
+            TypeCharacterDevice => FileKind.CharacterDevice,
+            TypeBlockDevice => FileKind.BlockDevice,
+            TypeSocket => FileKind.Socket,
+            _ => FileKind.Other,
+        };
+    }
+
+    /// <summary>How a kind is named in an error message.</summary>
+    public static string Describe(FileKind kind) => kind switch
+    {
+        FileKind.Missing => "missing",
+        FileKind.Regular => "a regular file",
+        FileKind.Directory => "a folder",
+        FileKind.Pipe => "a named pipe",
+        FileKind.CharacterDevice => "a character device",
+        FileKind.BlockDevice => "a block device",
+        FileKind.Socket => "a socket",
+        _ => "not a regular file",
+    };
+
+    [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_Stat", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Stat(string path, byte* output);
+}
