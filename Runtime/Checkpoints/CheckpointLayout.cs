@@ -44,8 +44,36 @@ public sealed record CheckpointTensor(string Name, long[] Shape, TensorRole Role
 /// </summary>
 public static class CheckpointLayout
 {
+    /// <summary>The most tensors a layout may have (DeepSeek-V3.2 has about 46 000 weights, 91 000 with FP8 scales).</summary>
+    public const long MaxTensors = 1_000_000;
+
+    /// <summary>
+    /// An upper bound of the tensor count of <paramref name="config"/>'s layout, in checked arithmetic, so that a hostile
+    /// config (2·10⁹ layers or experts) is refused before anything is listed tensor by tensor.
+    /// </summary>
+    public static long TensorCountBound(ModelConfig config)
+    {
+        try
+        {
+            long perLayer = checked(32 + (3L * (config.NRoutedExperts + config.NSharedExperts)));
+            return checked((config.NumHiddenLayers * perLayer) + 3);
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue;
+        }
+    }
+
+    /// <exception cref="ConfigException">The layout would hold more than <see cref="MaxTensors"/> tensors.</exception>
     public static IReadOnlyList<CheckpointTensor> For(ModelConfig config)
     {
+        long bound = TensorCountBound(config);
+        if (bound > MaxTensors)
+        {
+            throw new ConfigException(
+                $"model config: {config.NumHiddenLayers} layers with {config.NRoutedExperts} experts would be about {(bound == long.MaxValue ? "2^63" : bound.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))} tensors; at most {MaxTensors:N0} are supported");
+        }
+
         var tensors = new List<CheckpointTensor>();
         long hidden = config.HiddenSize;
         tensors.Add(new("model.embed_tokens.weight", [config.VocabSize, hidden], TensorRole.Embedding));

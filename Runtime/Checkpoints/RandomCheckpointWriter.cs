@@ -16,9 +16,6 @@ public static class RandomCheckpointWriter
 {
     private const int ElementsPerChunk = 1 << 20;
 
-    /// <summary>The most tensors a written checkpoint may hold (DeepSeek-V3.2 has about 91 000 with its scales).</summary>
-    public const long MaxTensors = 2_000_000;
-
     /// <param name="report">Receives one-line notices (stale partial folders of an interrupted earlier run removed).</param>
     public static void Write(
         ModelConfig config,
@@ -59,8 +56,8 @@ public static class RandomCheckpointWriter
         QuantizationConfig? quantization = format == WeightFormat.Fp8 ? config.Quantization ?? QuantizationConfig.Fp8Blocks128 : null;
         // No MTP layer is written, so the config must not announce one.
         ModelConfig written = config with { Quantization = quantization, NumNextnPredictLayers = 0 };
-        // What we write must be what the loader accepts: parse our own JSON back with the loader's rules.
-        ModelConfig.Parse(written.ToJson(), "the config create-model would write");
+        // What we write must be what the loader accepts: parse our own JSON back and apply the model's own rules.
+        ModelConfigValidator.ValidateRunnable(ModelConfig.Parse(written.ToJson(), "model config"), "model config");
         string parent = Path.GetDirectoryName(target) ?? throw new UserInputException($"{target}: cannot write a checkpoint at the file-system root");
         CheckPlannedSize(written, format, parent);
 
@@ -183,26 +180,10 @@ public static class RandomCheckpointWriter
     /// </summary>
     private static void CheckPlannedSize(ModelConfig config, WeightFormat format, string parent)
     {
-        long tensors;
-        long bytes;
-        try
-        {
-            long perLayer = checked(40 + (3L * 2 * (config.NRoutedExperts + config.NSharedExperts)));
-            tensors = checked((config.NumHiddenLayers * perLayer) + 3);
-            var storage = format == WeightFormat.Fp8 ? Model.WeightStorage.Fp8 : Model.WeightStorage.BFloat16;
-            bytes = Model.MemoryEstimate.For(config, storage, 0).WeightBytes;
-        }
-        catch (OverflowException)
-        {
-            throw new UserInputException(
-                $"model config: {config.NumHiddenLayers} layers × {config.NRoutedExperts} experts at hidden {config.HiddenSize} overflow 64-bit sizes; not a model that can be written");
-        }
-
-        if (tensors > MaxTensors)
-        {
-            throw new UserInputException(
-                $"model config: the checkpoint would hold about {tensors:N0} tensors ({config.NumHiddenLayers} layers, {config.NRoutedExperts} experts); at most {MaxTensors:N0} are supported");
-        }
+        // Listing the layout refuses absurd tensor counts (CheckpointLayout.MaxTensors) before anything is allocated.
+        _ = CheckpointLayout.TensorCountBound(config) > CheckpointLayout.MaxTensors ? CheckpointLayout.For(config) : null;
+        var storage = format == WeightFormat.Fp8 ? Model.WeightStorage.Fp8 : Model.WeightStorage.BFloat16;
+        long bytes = Model.MemoryEstimate.For(config, storage, 0).WeightBytes;
 
         long free = FreeBytes(parent);
         if (free >= 0 && bytes > free)

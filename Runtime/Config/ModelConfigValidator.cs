@@ -6,6 +6,20 @@ namespace KernelSharp.Runtime;
 /// </summary>
 public static class ModelConfigValidator
 {
+    /// <summary>
+    /// What the runtime needs beyond a well-formed config to run it (the parser also describes DeepSeek-V3-family
+    /// configs that the DSA model cannot run). create-model checks it so that it never writes a model that loading
+    /// refuses.
+    /// </summary>
+    public static void ValidateRunnable(ModelConfig config, string sourceName)
+    {
+        Validate(config, sourceName);
+        if (config.QLoraRank is null)
+        {
+            Fail(sourceName, "q_lora_rank", "is null; DeepSeek-V3.2 (DSA) models need it, because the indexer reads the query latent");
+        }
+    }
+
     public static void Validate(ModelConfig config, string sourceName)
     {
         Positive(sourceName, "vocab_size", config.VocabSize);

@@ -37,6 +37,7 @@ public sealed class InspectVerb : IVerb
                          $"(routed experts {Sizes.Count(parameters.RoutedExperts)})" +
                          (parameters.MultiTokenPrediction > 0 ? $"; MTP layer {Sizes.Count(parameters.MultiTokenPrediction)} (not used for inference)" : string.Empty));
         output.WriteLine($"files: {checkpoint.FilePaths.Count} safetensors, {Sizes.Bytes(checkpoint.TotalBytes)} of tensor data, {checkpoint.TensorNames.Count} tensors");
+        WarnWhereConfigAndWeightsDisagree(context, config, checkpoint);
 
         output.WriteLine("dtypes:");
         TensorInfo[] tensors = checkpoint.TensorNames.Order(StringComparer.Ordinal).Select(checkpoint.GetInfo).ToArray();
@@ -62,6 +63,27 @@ public sealed class InspectVerb : IVerb
             }
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// inspect describes a checkpoint without loading it, but says on stderr (once) where loading would fail: a tensor
+    /// the config needs that is missing or of another shape, or a config the model cannot run.
+    /// </summary>
+    private static void WarnWhereConfigAndWeightsDisagree(CliContext context, ModelConfig config, Checkpoint checkpoint)
+    {
+        try
+        {
+            ModelConfigValidator.ValidateRunnable(config, "config.json");
+            CheckpointLayout.Verify(config, checkpoint);
+        }
+        catch (UserInputException disagreement)
+        {
+            context.Error.WriteLine($"warning: config and weights disagree; loading would fail: {disagreement.Message}");
+        }
+        catch (OverflowException)
+        {
+            context.Error.WriteLine("warning: the config's sizes overflow 64-bit arithmetic; loading would fail");
+        }
     }
 
     private static void WriteConfig(TextWriter output, ModelConfig c)
@@ -98,7 +120,23 @@ public sealed class InspectVerb : IVerb
         }
         foreach ((string device, string weights, WeightStorage storage) in storages)
         {
-            MemoryEstimate estimate = MemoryEstimate.For(config, storage, contextSize);
+            MemoryEstimate? estimate = null;
+            string? problem = null;
+            try
+            {
+                estimate = MemoryEstimate.For(config, storage, contextSize);
+            }
+            catch (UserInputException tooLarge)
+            {
+                problem = tooLarge.Message;
+            }
+
+            if (estimate is null)
+            {
+                yield return $"{device} ({weights} weights): cannot be estimated ({problem})";
+                continue;
+            }
+
             yield return $"{device} ({weights} weights): {Sizes.Bytes(estimate.WeightBytes)} weights + {Sizes.Bytes(estimate.CacheBytes)} caches = {Sizes.Bytes(estimate.TotalBytes)}";
         }
     }

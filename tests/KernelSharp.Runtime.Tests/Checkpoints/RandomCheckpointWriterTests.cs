@@ -174,13 +174,16 @@ public sealed class RandomCheckpointWriterTests : IDisposable
     }
 
     [Fact]
-    public void Layout_without_q_lora_and_with_tied_embeddings_round_trips()
+    public void Layout_with_tied_embeddings_round_trips_and_one_without_q_lora_is_refused_as_loading_would()
     {
-        ModelConfig config = ModelPresets.Tiny with { QLoraRank = null, TieWordEmbeddings = true, NSharedExperts = 0 };
+        var noQLora = Assert.Throws<ConfigException>(() => RandomCheckpointWriter.Write(ModelPresets.Tiny with { QLoraRank = null }, temp.File("no-q-lora"), 5, WeightFormat.Bf16));
+        Assert.Contains("'q_lora_rank' is null", noQLora.Message);
+
+        ModelConfig config = ModelPresets.Tiny with { TieWordEmbeddings = true, NSharedExperts = 0 };
         string folder = temp.File("variant");
         RandomCheckpointWriter.Write(config, folder, 5, WeightFormat.Bf16, shards: 4);
         using Checkpoint checkpoint = Checkpoint.Open(folder);
-        Assert.True(checkpoint.Contains("model.layers.1.self_attn.q_proj.weight"));
+        Assert.True(checkpoint.Contains("model.layers.1.self_attn.q_a_proj.weight"));
         Assert.False(checkpoint.Contains("lm_head.weight"));
         Assert.False(checkpoint.Contains("model.layers.1.mlp.shared_experts.up_proj.weight"));
         Assert.Equal([256L, 128L], checkpoint.GetInfo("model.layers.2.self_attn.indexer.wq_b.weight").Shape);
