@@ -150,7 +150,9 @@ public sealed unsafe class Checkpoint : IDisposable
     /// The tensor as float32, row-major. F32/F16/BF16 are converted; F8_E4M3 is multiplied by its <c>&lt;name&gt;_scale_inv</c>
     /// block scales. When <paramref name="expectedShape"/> is given, a different stored shape is a <see cref="CheckpointException"/>.
     /// </summary>
-    public float[] ReadFloat32(string name, params long[] expectedShape)
+    public float[] ReadFloat32(string name, params long[] expectedShape) => RequireFinite(GetInfo(name), ReadConverted(name, expectedShape));
+
+    private float[] ReadConverted(string name, long[] expectedShape)
     {
         (SafeTensorsFile file, TensorInfo info) = Find(name);
         CheckShape(info, expectedShape);
@@ -163,7 +165,7 @@ public sealed unsafe class Checkpoint : IDisposable
         if (info.DType != TensorDType.F8_E4M3)
         {
             TensorConversion.ToFloat32(file.GetPointer(info), info.DType, result);
-            return RequireFinite(info, result);
+            return result;
         }
 
         // FP8 weights are matrices [.., cols]: leading dimensions fold into rows.
@@ -185,7 +187,7 @@ public sealed unsafe class Checkpoint : IDisposable
                 $"(blocks of {blockScales.BlockRows}×{blockScales.BlockCols} over {name} {info.ShapeText})");
         }
 
-        float[] scales = ReadFloat32(scaleName);
+        float[] scales = ReadConverted(scaleName, []);
         int badBlock = Array.FindIndex(scales, scale => !float.IsFinite(scale));
         if (badBlock >= 0)
         {
@@ -195,7 +197,7 @@ public sealed unsafe class Checkpoint : IDisposable
         }
 
         TensorConversion.DequantizeFp8(file.GetPointer(info), rows, cols, scales, blockScales.BlockRows, blockScales.BlockCols, result);
-        return RequireFinite(info, result);
+        return result;
     }
 
     /// <summary>An I32 (or in-range I64) tensor as int32, e.g. token ids in golden files.</summary>

@@ -186,7 +186,7 @@ public sealed class RandomCheckpointWriterTests : IDisposable
         Assert.True(checkpoint.Contains("model.layers.1.self_attn.q_a_proj.weight"));
         Assert.False(checkpoint.Contains("lm_head.weight"));
         Assert.False(checkpoint.Contains("model.layers.1.mlp.shared_experts.up_proj.weight"));
-        Assert.Equal([256L, 128L], checkpoint.GetInfo("model.layers.2.self_attn.indexer.wq_b.weight").Shape);
+        Assert.Equal([256L, 64L], checkpoint.GetInfo("model.layers.2.self_attn.indexer.wq_b.weight").Shape); // [index heads × head dim, q_lora]
     }
 
     private static float[] Generated(int seed, CheckpointTensor tensor, int count)

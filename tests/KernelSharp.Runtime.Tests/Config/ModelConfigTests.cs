@@ -283,6 +283,6 @@ public sealed class ModelConfigTests
         Assert.Contains(path, error.Message);
         Assert.Contains("file not found", error.Message);
         error = Assert.Throws<ConfigException>(() => ModelConfig.Load(CheckpointTestFiles.TinyBf16)); // a folder, not the file
-        Assert.Contains("cannot read", error.Message);
+        Assert.Contains("is a folder; expected the model config itself", error.Message);
     }
 }

@@ -1,0 +1,51 @@
+using KernelSharp.Runtime.Tests.Checkpoints;
+using Xunit;
+
+namespace KernelSharp.Runtime.Tests.Files;
+
+/// <summary>The file-type probe every reader and writer relies on, on real nodes (links, pipes, devices).</summary>
+public sealed class FileKindsTests : IDisposable
+{
+    private readonly TempFolder temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [SkippableFact]
+    public void Kinds_of_real_nodes_are_told_apart_and_links_are_followed()
+    {
+        Skip.IfNot(UnixNodes.Available, "needs mkfifo and /dev");
+        string file = temp.File("regular");
+        File.WriteAllText(file, "x");
+        string fifo = UnixNodes.MakeFifo(temp.File("pipe"));
+        string link = temp.File("link-to-pipe");
+        File.CreateSymbolicLink(link, fifo);
+        string dangling = temp.File("dangling");
+        File.CreateSymbolicLink(dangling, temp.File("nowhere"));
+
+        Assert.Equal(FileKind.Regular, FileKinds.Of(file));
+        Assert.Equal(FileKind.Directory, FileKinds.Of(temp.Path));
+        Assert.Equal(FileKind.Pipe, FileKinds.Of(fifo));
+        Assert.Equal(FileKind.Pipe, FileKinds.Of(link));
+        Assert.Equal(FileKind.Missing, FileKinds.Of(dangling));
+        Assert.Equal(FileKind.Missing, FileKinds.Of(temp.File("absent")));
+        Assert.Equal(FileKind.CharacterDevice, FileKinds.Of("/dev/null"));
+    }
+
+    [SkippableFact]
+    public void Real_paths_resolve_links_in_every_component_including_missing_tails()
+    {
+        Skip.IfNot(UnixNodes.Available, "needs symbolic links");
+        string real = temp.File("real");
+        Directory.CreateDirectory(real);
+        File.WriteAllText(Path.Combine(real, "weights"), "w");
+        string link = temp.File("link");
+        Directory.CreateSymbolicLink(link, real);
+        string canonicalReal = RealPaths.Resolve(real);
+
+        Assert.Equal(Path.Combine(canonicalReal, "weights"), RealPaths.Resolve(Path.Combine(link, "weights")));
+        Assert.Equal(Path.Combine(canonicalReal, "new", "file"), RealPaths.Resolve(Path.Combine(link, "new", "file")));
+        Assert.Equal(canonicalReal, RealPaths.Resolve(link + Path.DirectorySeparatorChar));
+        Assert.True(RealPaths.IsInside(Path.Combine(canonicalReal, "weights"), canonicalReal));
+        Assert.False(RealPaths.IsInside(canonicalReal + "-sibling", canonicalReal));
+    }
+}
