@@ -67,6 +67,7 @@ public static class SafeOutputFile
 
     private static void WriteByRename(string canonical, string path, string optionName, Action<Stream> write, CancellationToken cancellation)
     {
+        PartialFiles.RemoveStale(canonical); // a killed earlier run's hidden leftover of this same output
         string temporary = PartialFiles.NewPartialName(canonical);
         try
         {

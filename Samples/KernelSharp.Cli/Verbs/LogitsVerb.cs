@@ -82,7 +82,9 @@ public sealed class LogitsVerb : IVerb
 
         int rowCount = logits.Length / vocab;
         LogitsFile.Write(outPath, logits, rowCount, vocab, inputs, context.Cancellation);
-        context.Out.WriteLine($"wrote logits [{rowCount}, {vocab}] to {outPath} ({model.DeviceDescription})");
+        // Written to a stream (-o /dev/stdout, a pipe): the status line must not land inside the safetensors bytes.
+        TextWriter status = FileKinds.Of(outPath) is FileKind.Pipe or FileKind.CharacterDevice ? context.Error : context.Out;
+        status.WriteLine($"wrote logits [{rowCount}, {vocab}] to {outPath} ({model.DeviceDescription})");
         return ExitCodes.Success;
     }
 }
