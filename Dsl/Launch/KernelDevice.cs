@@ -139,7 +139,7 @@ public sealed class KernelDevice : IDisposable
         Profile?.BeforeLaunch(this, key);
         if (kernels.TryGetValue(key, out var cached))
             return (TKernel)cached;
-        return (TKernel)kernels.GetOrAdd(key, _ => load(Accelerator));
+        return (TKernel)kernels.GetOrAdd(key, _ => KernelCompilationException.Wrap(key, Name, () => load(Accelerator)));
     }
 
     /// <summary>The launch profile charged by this device's launches: <see cref="LaunchProfile.Current"/> by default (null unless KS_PROFILE=1).</summary>

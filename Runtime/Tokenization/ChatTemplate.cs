@@ -34,6 +34,11 @@ public sealed class ChatTemplate
     /// </summary>
     public static ChatTemplate DeepSeekV32 { get; } = new();
 
+    /// <summary>Template text → ids, in the one place the CLI, the chat client and the server share. The template writes BOS
+    /// itself, so no special tokens are added.</summary>
+    public int[] Encode(BpeTokenizer tokenizer, IReadOnlyList<ChatTurn> turns, bool thinking)
+        => tokenizer.Encode(Format(turns, thinking), addSpecialTokens: false);
+
     /// <summary>The prompt text for <paramref name="turns"/>; <paramref name="thinking"/> selects thinking mode.</summary>
     public string Format(IReadOnlyList<ChatTurn> turns, bool thinking)
     {

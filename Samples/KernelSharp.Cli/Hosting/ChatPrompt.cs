@@ -13,5 +13,5 @@ public static class ChatPrompt
 
     /// <summary>Template text → ids. The template writes BOS itself, so no special tokens are added here.</summary>
     public static int[] Encode(BpeTokenizer tokenizer, IReadOnlyList<ChatTurn> turns, bool thinking)
-        => tokenizer.Encode(ChatTemplate.DeepSeekV32.Format(turns, thinking), addSpecialTokens: false);
+        => ChatTemplate.DeepSeekV32.Encode(tokenizer, turns, thinking);
 }

@@ -18,6 +18,11 @@ public static class CommandRunner
             context.Error.Write(HelpWriter.ForProgram(specs));
             return ExitCodes.UsageError;
         }
+        if (args[0] is "--version" or "version")
+        {
+            context.Out.WriteLine(ToolVersion.Describe());
+            return ExitCodes.Success;
+        }
         if (args[0] is "--help" or "-h" or "help")
         {
             context.Out.Write(HelpWriter.ForProgram(specs));

@@ -1,4 +1,4 @@
-namespace KernelSharp.Cli.Chat;
+namespace KernelSharp.Chat;
 
 /// <summary>Disposes several objects in the given order (a session before the model that owns its device memory).</summary>
 internal sealed class CompositeDisposable(params IDisposable[] items) : IDisposable

@@ -1,20 +1,20 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using KernelSharp.Cli.Hosting;
+using KernelSharp.Runtime;
 using KernelSharp.Runtime.Generation;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Tokenization;
 using Microsoft.Extensions.AI;
 using AiChatRole = Microsoft.Extensions.AI.ChatRole;
 
-namespace KernelSharp.Cli.Chat;
+namespace KernelSharp.Chat;
 
 /// <summary>
 /// An <see cref="IChatClient"/> over a KernelSharp model, so any Microsoft.Extensions.AI app can chat with a DeepSeek-V3.2
 /// checkpoint. Each request formats the whole conversation with the V3.2 chat template and generates on one KV-cached
 /// session; requests are served one at a time. ChatOptions map to sampling: Temperature, TopP, TopK, Seed,
-/// MaxOutputTokens, StopSequences, Instructions (a system prompt). Lives in the CLI project, which already references
-/// Microsoft.Extensions.AI.Abstractions, so the runtime stays free of that dependency.
+/// MaxOutputTokens, StopSequences, Instructions (a system prompt). A library of its own (package KernelSharp.Chat), so
+/// an app references it without the CLI, and the runtime stays free of the Microsoft.Extensions.AI dependency.
 /// </summary>
 public sealed class KernelSharpChatClient : IChatClient
 {
@@ -40,16 +40,30 @@ public sealed class KernelSharpChatClient : IChatClient
         metadata = new ChatClientMetadata("kernelsharp", null, modelId);
     }
 
-    /// <summary>Loads a model folder (config.json, weights, tokenizer.json) on a device: auto|cuda|opencl|cpu.</summary>
+    /// <summary>Loads a model folder (config.json, weights, tokenizer.json) on a device: auto|cuda|opencl|ilgpu-cpu|cpu.</summary>
+    /// <exception cref="UserInputException">The folder, its config, tokenizer or weights are missing or invalid (one line naming the file).</exception>
     public static KernelSharpChatClient Load(string modelDirectory, string device = "auto", int contextSize = 4096, bool thinking = false)
     {
-        ModelFolder folder = ModelFolder.Open(modelDirectory);
-        BpeTokenizer tokenizer = folder.LoadTokenizer();
-        int context = Math.Min(contextSize, folder.Config.MaxPositionEmbeddings);
-        var silent = new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, CancellationToken.None, ErrorIsTerminal: false);
-        DeepSeekModel model = folder.LoadModel(device, context, silent);
+        if (!Directory.Exists(modelDirectory))
+        {
+            throw new UserInputException($"{modelDirectory}: model folder not found");
+        }
+
+        ModelConfig config = ModelConfig.Load(Path.Combine(modelDirectory, "config.json"));
+        string tokenizerPath = Path.Combine(modelDirectory, "tokenizer.json");
+        string tokenizerConfigPath = Path.Combine(modelDirectory, "tokenizer_config.json");
+        BpeTokenizer tokenizer = BpeTokenizer.Load(tokenizerPath, File.Exists(tokenizerConfigPath) ? tokenizerConfigPath : null);
+        int context = Math.Min(contextSize, config.MaxPositionEmbeddings);
+        DeepSeekModel model = DeepSeekModel.Load(modelDirectory, new ModelLoadOptions { Device = device, MaxContext = context });
         InferenceSession session = model.CreateSession(context);
-        return new KernelSharpChatClient(session, tokenizer, folder.StopTokenIds(tokenizer), folder.Name, thinking, new CompositeDisposable(session, model));
+        var stopTokenIds = new HashSet<int>(config.EosTokenIds);
+        if (tokenizer.EosTokenId is int eos)
+        {
+            stopTokenIds.Add(eos);
+        }
+
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory)));
+        return new KernelSharpChatClient(session, tokenizer, stopTokenIds, name, thinking, new CompositeDisposable(session, model));
     }
 
     public async Task<ChatResponse> GetResponseAsync(
@@ -166,7 +180,7 @@ public sealed class KernelSharpChatClient : IChatClient
         var turns = new List<ChatTurn>();
         if (!string.IsNullOrEmpty(options?.Instructions))
         {
-            turns.Add(ChatPrompt.System(options.Instructions));
+            turns.Add(ChatTurn.System(options.Instructions));
         }
         foreach (ChatMessage message in messages)
         {
@@ -176,7 +190,7 @@ public sealed class KernelSharpChatClient : IChatClient
         {
             throw new ArgumentException("the conversation has no messages", nameof(messages));
         }
-        int[] prompt = ChatPrompt.Encode(tokenizer, turns, thinking);
+        int[] prompt = ChatTemplate.DeepSeekV32.Encode(tokenizer, turns, thinking);
         int room = session.MaxContext - prompt.Length;
         if (room < 0)
         {
@@ -204,15 +218,15 @@ public sealed class KernelSharpChatClient : IChatClient
     {
         if (message.Role == AiChatRole.System)
         {
-            return ChatPrompt.System(message.Text);
+            return ChatTurn.System(message.Text);
         }
         if (message.Role == AiChatRole.User)
         {
-            return ChatPrompt.User(message.Text);
+            return ChatTurn.User(message.Text);
         }
         if (message.Role == AiChatRole.Assistant)
         {
-            return ChatPrompt.Assistant(message.Text);
+            return ChatTurn.Assistant(message.Text);
         }
         throw new ArgumentException($"messages with role '{message.Role}' are not supported (system, user, assistant only)", nameof(message));
     }

@@ -1,7 +1,9 @@
-using KernelSharp.Cli.Chat;
+using KernelSharp.Chat;
+using KernelSharp.Runtime.Tests.Checkpoints;
+using Xunit;
 using Microsoft.Extensions.AI;
 
-namespace KernelSharp.Cli.Tests;
+namespace KernelSharp.Runtime.Tests.Chat;
 
 public sealed class ChatClientTests
 {
@@ -14,7 +16,7 @@ public sealed class ChatClientTests
     [Fact]
     public async Task Streaming_and_non_streaming_give_the_same_greedy_reply()
     {
-        using IChatClient client = KernelSharpChatClient.Load(Fixtures.TinyBf16, "cpu", contextSize: 128);
+        using IChatClient client = KernelSharpChatClient.Load(CheckpointTestFiles.TinyBf16, "cpu", contextSize: 128);
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 10 };
 
         ChatResponse response = await client.GetResponseAsync(Conversation, options);
@@ -35,7 +37,7 @@ public sealed class ChatClientTests
     [Fact]
     public async Task Options_map_to_sampling_and_limits()
     {
-        using IChatClient client = KernelSharpChatClient.Load(Fixtures.TinyFp8Yarn, "cpu", contextSize: 128);
+        using IChatClient client = KernelSharpChatClient.Load(CheckpointTestFiles.TinyFp8Yarn, "cpu", contextSize: 128);
         var seeded = new ChatOptions { Temperature = 1.2f, TopK = 50, TopP = 0.9f, Seed = 5, MaxOutputTokens = 8 };
         ChatResponse first = await client.GetResponseAsync(Conversation, seeded);
         ChatResponse second = await client.GetResponseAsync(Conversation, seeded);
@@ -53,7 +55,7 @@ public sealed class ChatClientTests
     [Fact]
     public async Task A_stop_sequence_from_the_options_cuts_the_reply()
     {
-        using IChatClient client = KernelSharpChatClient.Load(Fixtures.TinyBf16, "cpu", contextSize: 128);
+        using IChatClient client = KernelSharpChatClient.Load(CheckpointTestFiles.TinyBf16, "cpu", contextSize: 128);
         var greedy = new ChatOptions { Temperature = 0, MaxOutputTokens = 16 };
         string free = (await client.GetResponseAsync(Conversation, greedy)).Text;
         if (free.Length < 4)
@@ -70,7 +72,7 @@ public sealed class ChatClientTests
     [Fact]
     public async Task Stopping_a_stream_early_frees_the_client_for_the_next_request()
     {
-        using IChatClient client = KernelSharpChatClient.Load(Fixtures.TinyBf16, "cpu", contextSize: 256);
+        using IChatClient client = KernelSharpChatClient.Load(CheckpointTestFiles.TinyBf16, "cpu", contextSize: 256);
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 200 };
         await foreach (ChatResponseUpdate update in client.GetStreamingResponseAsync(Conversation, options))
         {
