@@ -1,3 +1,5 @@
+using KernelSharp.Runtime.Model.Backend;
+
 namespace KernelSharp.Runtime;
 
 /// <summary>
@@ -144,6 +146,13 @@ public sealed unsafe class Checkpoint : IDisposable
     {
         (SafeTensorsFile file, TensorInfo info) = Find(name);
         return file.GetRawBytes(info);
+    }
+
+    /// <summary>The stored bytes of a tensor of any size, read in chunks from the mapping (valid until <see cref="Dispose"/>).</summary>
+    public WeightBytes GetWeightBytes(string name)
+    {
+        (SafeTensorsFile file, TensorInfo info) = Find(name);
+        return new MappedTensorBytes(file, info);
     }
 
     /// <summary>

@@ -13,6 +13,10 @@ public sealed class DeepSeekModel : IDisposable
     private readonly IModelBackend backend;
     private readonly Transformer transformer;
 
+    // Where the model lives and how much room the weights left there (sessions' caches are checked against it).
+    private MemoryBudget memoryBudget = new(WeightStorage.Float32, long.MaxValue, string.Empty);
+    private long loadedWeightBytes;
+
     private DeepSeekModel(ModelConfig config, IModelBackend backend, Transformer transformer, string deviceDescription)
     {
         Config = config;
@@ -43,24 +47,29 @@ public sealed class DeepSeekModel : IDisposable
         var choice = new DeviceSelector().Select(options.Device);
 
         var maxContext = options.MaxContext ?? Math.Min(config.MaxPositionEmbeddings, 4096);
-        var needed = MemoryEstimate.For(config, WeightStorage.Float32, maxContext);
-        var available = options.AvailableMemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (needed.TotalBytes > available)
-        {
-            throw new UserInputException(
-                $"{directory}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} fp32 weights + " +
-                $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(available)} is available; " +
-                "try a smaller model, a shorter maximum context, or a machine with more memory");
-        }
-
         var backend = DeviceSelector.CreateBackend(choice, options.PrefillMatmul);
         try
         {
+            // Checked where the weights will live: device memory for a GPU (FP8 / bf16 as stored), host memory for the CPU (fp32).
+            var budget = MemoryBudget.For(backend, config, options.AvailableMemoryBytes);
+            var needed = MemoryEstimate.For(config, budget.Storage, maxContext);
+            if (needed.TotalBytes > budget.AvailableBytes)
+            {
+                throw new UserInputException(
+                    $"{directory}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} {budget.StorageName} weights + " +
+                    $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(budget.AvailableBytes)} is available{budget.Place}; " +
+                    "try a smaller model (create-model --layers), a shorter maximum context, or a device with more memory");
+            }
+
             using var checkpoint = Checkpoint.Open(directory, config.Quantization); // FP8 block sizes from quantization_config
             var weights = new WeightLoader(checkpoint, backend, Transformer.TensorCount(config), options.Progress);
             var transformer = new Transformer(backend, weights, config);
             options.Progress?.Report(1.0);
-            return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description + PrefillNote(options.PrefillMatmul, backend)));
+            return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description + PrefillNote(options.PrefillMatmul, backend)))
+            {
+                memoryBudget = budget,
+                loadedWeightBytes = needed.WeightBytes,
+            };
         }
         catch
         {
@@ -85,12 +94,13 @@ public sealed class DeepSeekModel : IDisposable
             throw new UserInputException($"the maximum context must be at least 1 token (got {maxContext})");
         }
 
-        var cacheBytes = MemoryEstimate.For(Config, WeightStorage.Float32, maxContext).CacheBytes;
+        var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, maxContext).CacheBytes;
         var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
-        if ((long)maxContext * widest > Array.MaxLength || cacheBytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
+        if ((long)maxContext * widest > Array.MaxLength || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
         {
             throw new UserInputException(
-                $"a session of {maxContext} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than this machine can hold; " +
+                $"a session of {maxContext} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than fits{(memoryBudget.Place.Length > 0 ? memoryBudget.Place : " in this machine's memory")} " +
+                $"next to the {MemoryEstimate.Format(loadedWeightBytes)} of weights; " +
                 "try a shorter maximum context");
         }
 

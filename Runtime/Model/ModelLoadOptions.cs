@@ -12,7 +12,7 @@ public sealed record ModelLoadOptions
     /// <summary>Longest sequence the memory check reserves caches for (default: min(max_position_embeddings, 4096)).</summary>
     public int? MaxContext { get; init; }
 
-    /// <summary>Memory the model may use; null = what the runtime reports free (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes).</summary>
+    /// <summary>Memory the model may use; null = the GPU's memory for a GPU device, else what the runtime reports free (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes).</summary>
     public long? AvailableMemoryBytes { get; init; }
 
     /// <summary>

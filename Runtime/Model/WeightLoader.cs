@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model;
@@ -91,26 +90,14 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
         return stackable ? Loaded(backend.UploadNative(StackRows(natives!)), tensors: parts.Count) : null;
     }
 
-    /// <summary>Native matrices of one format and column count, one under the other; FP8 scale grids likewise (block-aligned by the caller).</summary>
+    /// <summary>Native matrices of one format and column count, one under the other (their bytes read in sequence, never
+    /// copied on the host); FP8 scale grids likewise (block-aligned by the caller).</summary>
     private static NativeMatrix StackRows(IReadOnlyList<NativeMatrix> parts)
     {
         var first = parts[0];
         var rows = parts.Sum(p => p.Rows);
-        var values = Array.CreateInstance(first.Values.GetType().GetElementType()!, (long)rows * first.Columns); // [Σ rows, columns]
-        var scales = first.ScaleInv is null ? null : new float[parts.Sum(p => p.ScaleInv!.Length)];          // [Σ scale rows, scale columns]
-        long valueOffset = 0, scaleOffset = 0;
-        foreach (var part in parts)
-        {
-            Array.Copy(part.Values, 0, values, valueOffset, part.Values.LongLength);
-            valueOffset += part.Values.LongLength;
-            if (scales is not null)
-            {
-                part.ScaleInv!.CopyTo(scales, scaleOffset);
-                scaleOffset += part.ScaleInv!.LongLength;
-            }
-        }
-
-        return new NativeMatrix(rows, first.Columns, first.Format, values, scales);
+        var scales = first.ScaleInv is null ? null : parts.SelectMany(p => p.ScaleInv!).ToArray(); // [Σ scale rows, scale columns]
+        return new NativeMatrix(rows, first.Columns, first.Format, WeightBytes.Concat(parts.Select(p => p.Values).ToArray()), scales);
     }
 
     /// <summary>A matrix [rows, columns] always in fp32 (tables that kernels read as fp32: the embedding, kv_b_proj).</summary>
@@ -152,8 +139,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
         switch (info.DType)
         {
             case TensorDType.BF16:
-                RequireFinite(name, info);
-                return new NativeMatrix(rows, columns, NativeMatrixFormat.Bf16, MemoryMarshal.Cast<byte, ushort>(checkpoint.GetRawBytes(name)).ToArray(), null);
+                return new NativeMatrix(rows, columns, NativeMatrixFormat.Bf16, RequireFinite(name, info, checkpoint.GetWeightBytes(name)), null);
             case TensorDType.F8_E4M3:
                 var scaleName = name + "_scale_inv";
                 var scaleRows = (rows + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock;
@@ -169,20 +155,27 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
                     throw new CheckpointException($"{checkpoint.GetInfo(scaleName).FilePath}: tensor '{scaleName}' has a non-finite block scale {scales[bad]} at block {bad / scaleColumns}, {bad % scaleColumns}");
                 }
 
-                RequireFinite(name, info);
-                return new NativeMatrix(rows, columns, NativeMatrixFormat.Fp8E4M3, checkpoint.GetRawBytes(name).ToArray(), scales);
+                return new NativeMatrix(rows, columns, NativeMatrixFormat.Fp8E4M3, RequireFinite(name, info, checkpoint.GetWeightBytes(name)), scales);
             default:
                 return null;
         }
     }
 
-    /// <summary>Weights kept as stored are never converted, so they are checked for NaN and infinity here.</summary>
-    private void RequireFinite(string name, TensorInfo info)
+    /// <summary>
+    /// Weights kept as stored are never converted, so they are checked for NaN and infinity here, chunk by chunk from
+    /// the mapped file (a tensor may be larger than one span can address).
+    /// </summary>
+    private static WeightBytes RequireFinite(string name, TensorInfo info, WeightBytes bytes)
     {
-        long bad = NonFiniteValues.FirstIndex(checkpoint.GetRawBytes(name), info.DType);
-        if (bad >= 0)
+        int elementSize = info.DType.SizeInBytes();
+        bytes.ReadChunks(1 << 26, (chunk, offset) =>
         {
-            throw NonFiniteValues.Error(info.FilePath, name, info.Shape, bad);
-        }
+            long bad = NonFiniteValues.FirstIndex(chunk, info.DType);
+            if (bad >= 0)
+            {
+                throw NonFiniteValues.Error(info.FilePath, name, info.Shape, (offset / elementSize) + bad);
+            }
+        });
+        return bytes;
     }
 }

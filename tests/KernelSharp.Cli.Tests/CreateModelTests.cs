@@ -1,3 +1,5 @@
+using KernelSharp.Runtime;
+
 namespace KernelSharp.Cli.Tests;
 
 public sealed class CreateModelTests
@@ -97,5 +99,54 @@ public sealed class CreateModelTests
         CliResult result = Cli.Run(new StringWriter(), interrupt.Token, "create-model", "--preset", "tiny", "-o", temp.Combine("model"));
         Assert.True(result.ExitCode == 130, result.ToString());
         Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
+    }
+
+    [Fact]
+    public void Layers_keeps_every_width_and_the_first_layers_only()
+    {
+        using var temp = new TempDirectory();
+        string model = temp.Combine("slice");
+        CliResult created = Cli.Run("create-model", "--preset", "tiny", "--layers", "2", "-o", model, "-s", "4");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.StartsWith($"wrote {model}: 2 layers", created.Stdout);
+
+        var full = ModelPresets.Tiny;
+        var written = ModelConfig.Load(Path.Combine(model, "config.json"));
+        Assert.Equal(2, written.NumHiddenLayers);
+        Assert.Equal(
+            (full.HiddenSize, full.IntermediateSize, full.MoeIntermediateSize, full.NumAttentionHeads, full.NRoutedExperts, full.FirstKDenseReplace, full.VocabSize),
+            (written.HiddenSize, written.IntermediateSize, written.MoeIntermediateSize, written.NumAttentionHeads, written.NRoutedExperts, written.FirstKDenseReplace, written.VocabSize));
+        CliResult inspected = Cli.Run("inspect", "-m", model);
+        Assert.True(inspected.ExitCode == 0, inspected.ToString());
+        using var checkpoint = Checkpoint.Open(model);
+        Assert.Contains(checkpoint.TensorNames, name => name.StartsWith("model.layers.1.", StringComparison.Ordinal));
+        Assert.DoesNotContain(checkpoint.TensorNames, name => name.StartsWith("model.layers.2.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("4")]
+    [InlineData("two")]
+    public void Layers_outside_the_config_is_one_usage_error(string layers)
+    {
+        using var temp = new TempDirectory();
+        CliResult refused = Cli.Run("create-model", "--preset", "tiny", "--layers", layers, "-o", temp.Combine("m"));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--layers", Assert.Single(refused.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("m")));
+    }
+
+    [Fact]
+    public void A_config_with_fp8_quantization_writes_fp8_unless_told_otherwise()
+    {
+        using var temp = new TempDirectory();
+        // An FP8 checkpoint's config.json carries quantization_config, as the release's does.
+        Assert.Equal(0, Cli.Run("create-model", "--preset", "tiny", "--dtype", "fp8", "-o", temp.Combine("source")).ExitCode);
+        string config = temp.Combine("source", "config.json");
+        Assert.Contains("quantization_config", File.ReadAllText(config));
+        Assert.Equal(0, Cli.Run("create-model", "--config", config, "-o", temp.Combine("fp8")).ExitCode);
+        Assert.Equal(0, Cli.Run("create-model", "--config", config, "--dtype", "bf16", "-o", temp.Combine("bf16")).ExitCode);
+        Assert.Contains("F8_E4M3", Cli.Run("inspect", "-m", temp.Combine("fp8")).Stdout);
+        Assert.DoesNotContain("F8_E4M3", Cli.Run("inspect", "-m", temp.Combine("bf16")).Stdout);
     }
 }

@@ -13,7 +13,7 @@ internal static class NativeMatrixDecoder
         switch (matrix.Format)
         {
             case NativeMatrixFormat.Bf16:
-                var bits = (ushort[])matrix.Values;
+                var bits = matrix.Values.ToArray<ushort>();
                 for (long i = 0; i < result.LongLength; i++)
                 {
                     result[i] = Bf16.ToFloat(bits[i]);
@@ -21,7 +21,7 @@ internal static class NativeMatrixDecoder
 
                 break;
             case NativeMatrixFormat.Fp8E4M3:
-                var bytes = (byte[])matrix.Values;
+                var bytes = matrix.Values.ToArray<byte>();
                 var scales = matrix.ScaleInv ?? throw new ArgumentException("an FP8 matrix needs its block scales", nameof(matrix));
                 for (var r = 0; r < matrix.Rows; r++)
                 {

@@ -90,36 +90,44 @@ internal sealed class KernelExpertStack
         return true;
     }
 
-    /// <summary>The matrices one after another in one buffer (and their scales in another): [E, rows, cols], [E, scaleRows, scaleCols].</summary>
+    /// <summary>
+    /// The matrices one after another in one device buffer (and their scales in another): [E, rows, cols], [E, scaleRows, scaleCols].
+    /// Each expert streams from its checkpoint bytes into its slice of the stack, so a stack of any size (256 real-width
+    /// experts: 3.76 G codes) needs no host array beyond the small scale grids.
+    /// </summary>
     private static KernelWeight StackOf(KernelStorage storage, KernelExpertStack stack, IReadOnlyList<NativeMatrix> matrices)
     {
         var first = matrices[0];
         long matrixLength = (long)first.Rows * first.Columns;
+        long stackedRows = (long)first.Rows * matrices.Count;
+        if (stackedRows > int.MaxValue)
+        {
+            throw new ArgumentException($"{matrices.Count} experts of [{first.Rows}, {first.Columns}] stack to {stackedRows} rows, more than one weight holds ({int.MaxValue})");
+        }
+
         if (stack.Format == NativeMatrixFormat.Bf16)
         {
-            var bits = new ushort[matrixLength * matrices.Count]; // [E, rows, cols]
+            var bits = storage.DedicatedBuffer<ushort>(matrixLength * matrices.Count); // [E, rows, cols]
             for (var e = 0; e < matrices.Count; e++)
             {
-                Array.Copy((ushort[])matrices[e].Values, 0, bits, e * matrixLength, matrixLength);
+                storage.CopyWeightInto(bits.View, e * matrixLength * sizeof(ushort), matrices[e].Values);
             }
 
-            var buffer = storage.Upload(bits);
-            return new KernelWeight(first.Rows * matrices.Count, first.Columns, stack.Format, buffer.View, default, default, null, 0, buffer);
+            return new KernelWeight((int)stackedRows, first.Columns, stack.Format, bits.View, default, default, null, 0, bits);
         }
 
         long scaleLength = (long)first.ScaleRows * first.ScaleColumns;
-        var codes = new byte[matrixLength * matrices.Count]; // [E, rows, cols]
-        var scales = new float[scaleLength * matrices.Count]; // [E, scaleRows, scaleCols]
+        var codes = storage.DedicatedBuffer<byte>(matrixLength * matrices.Count); // [E, rows, cols]
+        var scales = new float[scaleLength * matrices.Count];                      // [E, scaleRows, scaleCols]: 1/16384 of the codes
         for (var e = 0; e < matrices.Count; e++)
         {
-            Array.Copy((byte[])matrices[e].Values, 0, codes, e * matrixLength, matrixLength);
+            storage.CopyWeightInto(codes.View, e * matrixLength, matrices[e].Values);
             Array.Copy(matrices[e].ScaleInv!, 0, scales, e * scaleLength, scaleLength);
         }
 
-        var codeBuffer = storage.Upload(codes);
         var scaleBuffer = storage.Upload(scales);
         // As one matrix the stack has E·rows rows, but its scale grid restarts per expert: only the grouped kernels read it whole.
-        return new KernelWeight(first.Rows * matrices.Count, first.Columns, stack.Format, default, codeBuffer.View, scaleBuffer.View, null, 0, codeBuffer, scaleBuffer);
+        return new KernelWeight((int)stackedRows, first.Columns, stack.Format, default, codes.View, scaleBuffer.View, null, 0, codes, scaleBuffer);
     }
 
     /// <summary>Expert <paramref name="expert"/>'s matrix [rows, cols] as a view of <paramref name="stacked"/>.</summary>

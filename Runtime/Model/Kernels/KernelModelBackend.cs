@@ -38,6 +38,9 @@ public sealed class KernelModelBackend : IModelBackend
 
     public KernelDevice Device => storage.Device;
 
+    /// <summary>Where weights go and how (their upload chunk size and counters: tests shrink the one and read the others).</summary>
+    internal KernelStorage Storage => storage;
+
     /// <summary>The caching allocator of this backend's working buffers (tests read its counters).</summary>
     internal DeviceMemoryPool MemoryPool => storage.Pool;
 

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model.Kernels;
 
@@ -134,6 +135,61 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
         }
 
         return buffer;
+    }
+
+    /// <summary>
+    /// Largest piece a weight travels in from the host (default 64 MiB): a weight of any size streams from the
+    /// memory-mapped checkpoint straight into its device buffer, never through a host array of its own size.
+    /// </summary>
+    public int UploadChunkBytes
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = 64 << 20;
+
+    /// <summary>Host-to-device weight chunks copied so far (tests prove large weights travel in pieces).</summary>
+    public long UploadedChunks { get; private set; }
+
+    /// <summary>The largest weight chunk copied so far, in bytes.</summary>
+    public int LargestUploadedChunk { get; private set; }
+
+    /// <summary>A weight's bytes into a new device buffer of <typeparamref name="T"/> [source.Length / sizeof(T)], chunk by chunk.</summary>
+    public DeviceBuffer<T> UploadWeight<T>(WeightBytes source)
+        where T : unmanaged
+    {
+        var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (source.Length % size != 0)
+        {
+            throw new ArgumentException($"a weight of {source.Length} bytes is not a whole number of {typeof(T).Name} values", nameof(source));
+        }
+
+        var length = source.Length / size;
+        var buffer = source.Length >= DedicatedUploadBytes ? DedicatedBuffer<T>(length) : Buffer<T>(length);
+        CopyWeightInto(buffer.View, 0, source);
+        return buffer;
+    }
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> from byte <paramref name="byteOffset"/> on, in chunks of at most <see cref="UploadChunkBytes"/>.</summary>
+    public void CopyWeightInto<T>(ArrayView<T> destination, long byteOffset, WeightBytes source)
+        where T : unmanaged
+    {
+        var bytes = destination.Cast<byte>();
+        if (byteOffset < 0 || byteOffset + source.Length > bytes.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"{source.Length} bytes at {byteOffset} do not fit a device buffer of {bytes.Length} bytes");
+        }
+
+        source.ReadChunks(UploadChunkBytes, (chunk, offset) =>
+        {
+            // Synchronous from the host's side: the chunk (a page range of the mapped file) may be released once it returns.
+            bytes.SubView(byteOffset + offset, chunk.Length).CopyFromCPU(ref System.Runtime.CompilerServices.Unsafe.AsRef(in System.Runtime.InteropServices.MemoryMarshal.GetReference(chunk)), chunk.Length);
+            UploadedChunks++;
+            LargestUploadedChunk = Math.Max(LargestUploadedChunk, chunk.Length);
+        });
     }
 
     /// <summary>The first <paramref name="length"/> elements of <paramref name="view"/> on the host, after every queued kernel.</summary>

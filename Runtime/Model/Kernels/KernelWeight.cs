@@ -43,18 +43,18 @@ internal sealed class KernelWeight : Tensor
 
     public int Expert { get; }
 
-    /// <summary>Copies <paramref name="matrix"/> to the device in its format.</summary>
+    /// <summary>Copies <paramref name="matrix"/> to the device in its format, in bounded chunks (<see cref="KernelStorage.UploadChunkBytes"/>).</summary>
     public static KernelWeight Upload(KernelStorage storage, NativeMatrix matrix)
     {
         Validate(matrix);
         if (matrix.Format == NativeMatrixFormat.Bf16)
         {
-            var bits = storage.Upload((ushort[])matrix.Values); // [Rows·Columns]
+            var bits = storage.UploadWeight<ushort>(matrix.Values); // [Rows·Columns]
             return new KernelWeight(matrix.Rows, matrix.Columns, matrix.Format, bits.View, default, default, null, 0, bits);
         }
 
-        var codes = storage.Upload((byte[])matrix.Values); // [Rows·Columns]
-        var scales = storage.Upload(matrix.ScaleInv!);      // [ScaleRows·ScaleColumns]
+        var codes = storage.UploadWeight<byte>(matrix.Values); // [Rows·Columns]
+        var scales = storage.Upload(matrix.ScaleInv!);         // [ScaleRows·ScaleColumns]
         return new KernelWeight(matrix.Rows, matrix.Columns, matrix.Format, default, codes.View, scales.View, null, 0, codes, scales);
     }
 
@@ -64,15 +64,16 @@ internal sealed class KernelWeight : Tensor
         long length = (long)matrix.Rows * matrix.Columns;
         var valuesFit = matrix.Format switch
         {
-            NativeMatrixFormat.Bf16 => matrix.Values is ushort[] bits && bits.LongLength == length,
-            NativeMatrixFormat.Fp8E4M3 => matrix.Values is byte[] codes && codes.LongLength == length
+            NativeMatrixFormat.Bf16 => matrix.Values.Length == 2 * length,
+            NativeMatrixFormat.Fp8E4M3 => matrix.Values.Length == length
                 && matrix.ScaleInv is { } scales && scales.LongLength == (long)matrix.ScaleRows * matrix.ScaleColumns,
             _ => false,
         };
         if (!valuesFit)
         {
             throw new ArgumentException($"a {matrix.Format} [{matrix.Rows}, {matrix.Columns}] matrix needs {length} values" +
-                (matrix.Format == NativeMatrixFormat.Fp8E4M3 ? $" and [{matrix.ScaleRows}, {matrix.ScaleColumns}] block scales" : string.Empty), nameof(matrix));
+                (matrix.Format == NativeMatrixFormat.Fp8E4M3 ? $" and [{matrix.ScaleRows}, {matrix.ScaleColumns}] block scales" : string.Empty) +
+                $" (got {matrix.Values.Length} bytes)", nameof(matrix));
         }
     }
 

@@ -23,7 +23,8 @@ public sealed class CreateModelVerb : IVerb
             OptionSpec.Value("preset", "NAME", $"a built-in config: {string.Join('|', ModelPresets.Names)}"),
             OptionSpec.Value("out", "DIR", "the folder to create", "o"),
             OptionSpec.Value("seed", "N", "random seed, >= 0 (default: 0)", "s"),
-            OptionSpec.Value("dtype", "TYPE", "bf16|fp8 weights (fp8: e4m3 with 128x128 block scales) (default: bf16)"),
+            OptionSpec.Value("layers", "N", "keep every width of the config but only its first N layers (the first_k_dense_replace dense ones first), 1 … the config's layer count (default: all)"),
+            OptionSpec.Value("dtype", "TYPE", "bf16|fp8 weights (fp8: e4m3 with 128x128 block scales) (default: fp8 when the config has an FP8 quantization_config, as deepseek-v3.2 does, else bf16)"),
             OptionSpec.Value("shards", "K", $"number of safetensors files, 1 … {MaxShards} (default: 1)"),
             OptionSpec.Value("tokenizer", "FILE", "copy this tokenizer.json into DIR (default: none; generate/chat need one)"),
             OptionSpec.Flag("force", "replace DIR if it exists"),
@@ -38,7 +39,6 @@ public sealed class CreateModelVerb : IVerb
         }
         string outDirectory = args.RequiredString("out");
         int seed = args.Int("seed", 0, 0, int.MaxValue);
-        WeightFormat format = args.Choice("dtype", "bf16", "bf16", "fp8") == "fp8" ? WeightFormat.Fp8 : WeightFormat.Bf16;
         int shards = args.Int("shards", 1, 1, MaxShards);
         bool force = args.Flag("force");
 
@@ -58,6 +58,17 @@ public sealed class CreateModelVerb : IVerb
             }
             config = ModelConfig.Load(configPath);
             inputs.AddFile(configPath);
+        }
+
+        // Like the release: a config that declares FP8 weights gets FP8 weights unless told otherwise.
+        string defaultDtype = config.Quantization is not null ? "fp8" : "bf16";
+        WeightFormat format = args.Choice("dtype", defaultDtype, "bf16", "fp8") == "fp8" ? WeightFormat.Fp8 : WeightFormat.Bf16;
+
+        if (args.Has("layers"))
+        {
+            // A real-width slice: fewer layers, every width and the dense/MoE split unchanged.
+            int layers = args.Int("layers", config.NumHiddenLayers, 1, config.NumHiddenLayers);
+            config = config with { NumHiddenLayers = layers };
         }
 
         using (ProgressBar? bar = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))

@@ -163,7 +163,7 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
 
     /// <summary>The weight as the tensor-core GEMM multiplies it: bf16 as stored, FP8 decoded times its block scale and rounded to bf16.</summary>
     private static double[] TensorCoreWeight(NativeMatrix weight) => weight.Format == NativeMatrixFormat.Bf16
-        ? LinearWeightsReference.DecodeBf16((ushort[])weight.Values)
-        : LinearWeightsReference.DequantizeFp8((byte[])weight.Values, weight.ScaleInv!, weight.Rows, weight.Columns)
+        ? LinearWeightsReference.DecodeBf16(weight.Values.ToArray<ushort>())
+        : LinearWeightsReference.DequantizeFp8(weight.Values.ToArray<byte>(), weight.ScaleInv!, weight.Rows, weight.Columns)
             .Select(v => (double)Bf16.ToFloat(Bf16.FromFloat((float)v))).ToArray();
 }

@@ -35,6 +35,32 @@ public sealed class ModelLoadingTests
     }
 
     [Fact]
+    public void A_backend_that_keeps_weights_as_stored_is_budgeted_for_them_and_its_sessions_for_what_is_left()
+    {
+        var directory = Fixtures.Directory(Fixtures.Fp8Yarn);
+        var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        var fp8 = MemoryEstimate.For(config, WeightStorage.Fp8, 4096);
+        var fp32 = MemoryEstimate.For(config, WeightStorage.Float32, 4096);
+        var between = fp8.TotalBytes + ((fp32.TotalBytes - fp8.TotalBytes) / 2); // room for FP8 weights, not for fp32 ones
+
+        var refused = Assert.Throws<UserInputException>(() =>
+            DeepSeekModel.Load(directory, new ModelLoadOptions { Device = "cpu", MaxContext = 4096, AvailableMemoryBytes = between }));
+        Assert.Contains("fp32 weights", refused.Message);
+
+        using var model = DeepSeekModel.Load(directory, new ModelLoadOptions { Device = "ilgpu-cpu", MaxContext = 4096, AvailableMemoryBytes = between });
+        using (model.CreateSession(4096))
+        {
+        }
+
+        // A session whose caches do not fit next to the weights: one line, no allocation attempted.
+        var perToken = MemoryEstimate.For(config, WeightStorage.Fp8, 1).CacheBytes;
+        var tooLong = (int)((between - fp8.WeightBytes) / perToken) + 1;
+        var session = Assert.Throws<UserInputException>(() => model.CreateSession(tooLong));
+        Assert.DoesNotContain('\n', session.Message);
+        Assert.Contains($"a session of {tooLong} tokens", session.Message);
+    }
+
+    [Fact]
     public void Load_of_a_folder_without_a_config_names_the_file()
     {
         using var empty = new TemporaryFolder();

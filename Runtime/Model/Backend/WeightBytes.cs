@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace KernelSharp.Runtime.Model.Backend;
+
+/// <summary>Receives one chunk of a weight's bytes and the chunk's offset (in bytes) from the weight's start.</summary>
+public delegate void WeightChunkAction(ReadOnlySpan<byte> chunk, long offset);
+
+/// <summary>
+/// The stored bytes of a weight matrix, read in bounded chunks: a managed array, a tensor of a memory-mapped
+/// checkpoint, or several of them one after another. Backends copy the chunks straight to where the weight lives
+/// (the device), so no weight needs a managed array of its own size, and a weight's length is 64-bit throughout.
+/// </summary>
+public abstract class WeightBytes
+{
+    /// <summary>Total bytes.</summary>
+    public abstract long Length { get; }
+
+    /// <summary>Calls <paramref name="action"/> for consecutive chunks of at most <paramref name="maxChunkBytes"/> bytes covering every byte in order.</summary>
+    public abstract void ReadChunks(int maxChunkBytes, WeightChunkAction action);
+
+    /// <summary>A blittable array's bytes (bf16 bits as ushort[], e4m3 codes as byte[]).</summary>
+    public static WeightBytes FromArray(Array values) => new ArrayWeightBytes(values);
+
+    /// <summary><paramref name="parts"/> one after another.</summary>
+    public static WeightBytes Concat(IReadOnlyList<WeightBytes> parts) => parts.Count == 1 ? parts[0] : new ConcatWeightBytes(parts);
+
+    /// <summary>
+    /// The bytes as a managed array of <typeparamref name="T"/> (for the CPU backend, which widens weights to fp32 anyway);
+    /// a weight longer than one array can hold is a clear error.
+    /// </summary>
+    public T[] ToArray<T>()
+        where T : unmanaged
+    {
+        var size = Unsafe.SizeOf<T>();
+        if (Length % size != 0 || Length / size > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"a weight of {Length} bytes does not fit one managed array of {typeof(T).Name} (at most {Array.MaxLength} elements)");
+        }
+
+        var result = new T[Length / size];
+        ReadChunks(1 << 26, (chunk, offset) => chunk.CopyTo(MemoryMarshal.AsBytes(result.AsSpan()).Slice(checked((int)offset))));
+        return result;
+    }
+
+    /// <summary>Calls <paramref name="action"/> for chunks of [start, start + length) of <paramref name="source"/>, offsets counted from <paramref name="baseOffset"/>.</summary>
+    private protected static unsafe void ReadPointerChunks(byte* source, long length, long baseOffset, int maxChunkBytes, WeightChunkAction action)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChunkBytes, 1);
+        for (long done = 0; done < length; done += maxChunkBytes)
+        {
+            var count = (int)Math.Min(maxChunkBytes, length - done);
+            action(new ReadOnlySpan<byte>(source + done, count), baseOffset + done);
+        }
+    }
+
+    private sealed class ArrayWeightBytes : WeightBytes
+    {
+        private readonly Array values;
+
+        public ArrayWeightBytes(Array values)
+        {
+            var type = values.GetType().GetElementType();
+            if (values.Rank != 1 || type is null || !type.IsPrimitive)
+            {
+                throw new ArgumentException($"weight values must be a one-dimensional array of a primitive type, not {values.GetType().Name}", nameof(values));
+            }
+
+            this.values = values;
+            Length = values.LongLength * Marshal.SizeOf(type);
+        }
+
+        public override long Length { get; }
+
+        public override unsafe void ReadChunks(int maxChunkBytes, WeightChunkAction action)
+        {
+            // Pinned for the whole read: a device copy from the span must not see the array move.
+            var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
+            try
+            {
+                ReadPointerChunks((byte*)handle.AddrOfPinnedObject(), Length, 0, maxChunkBytes, action);
+            }
+            finally
+            {
+                handle.Free();
+            }
+        }
+    }
+
+    private sealed class ConcatWeightBytes(IReadOnlyList<WeightBytes> parts) : WeightBytes
+    {
+        public override long Length { get; } = parts.Sum(p => p.Length);
+
+        public override void ReadChunks(int maxChunkBytes, WeightChunkAction action)
+        {
+            long start = 0;
+            foreach (var part in parts)
+            {
+                var partStart = start;
+                part.ReadChunks(maxChunkBytes, (chunk, offset) => action(chunk, partStart + offset));
+                start += part.Length;
+            }
+        }
+    }
+}
