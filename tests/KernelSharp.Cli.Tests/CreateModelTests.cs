@@ -123,6 +123,24 @@ public sealed class CreateModelTests
         Assert.DoesNotContain(checkpoint.TensorNames, name => name.StartsWith("model.layers.2.", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Layers_below_first_k_dense_replace_give_an_all_dense_slice()
+    {
+        using var temp = new TempDirectory();
+        Assert.Equal(0, Cli.Run("create-model", "--preset", "tiny", "-o", temp.Combine("source")).ExitCode);
+        string config = temp.Combine("source", "config.json");
+        // Three dense layers first, as deepseek-v3.2 has.
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"first_k_dense_replace\": 1", "\"first_k_dense_replace\": 3"));
+        Assert.Contains("\"first_k_dense_replace\": 3", File.ReadAllText(config));
+
+        CliResult created = Cli.Run("create-model", "--config", config, "--layers", "2", "-o", temp.Combine("slice"));
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var written = ModelConfig.Load(temp.Combine("slice", "config.json"));
+        Assert.Equal((2, 2), (written.NumHiddenLayers, written.FirstKDenseReplace));
+        using var checkpoint = Checkpoint.Open(temp.Combine("slice"));
+        Assert.DoesNotContain(checkpoint.TensorNames, name => name.Contains(".mlp.experts.", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("4")]

@@ -66,9 +66,9 @@ public sealed class CreateModelVerb : IVerb
 
         if (args.Has("layers"))
         {
-            // A real-width slice: fewer layers, every width and the dense/MoE split unchanged.
+            // A real-width slice: the first N layers with every width; fewer layers than first_k_dense_replace are all dense.
             int layers = args.Int("layers", config.NumHiddenLayers, 1, config.NumHiddenLayers);
-            config = config with { NumHiddenLayers = layers };
+            config = config with { NumHiddenLayers = layers, FirstKDenseReplace = Math.Min(config.FirstKDenseReplace, layers) };
         }
 
         using (ProgressBar? bar = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))
