@@ -24,6 +24,7 @@ public sealed class ChatVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Threads,
             SharedOptions.Prefill,
             OptionSpec.Flag("think", "thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "a system prompt"),
@@ -37,6 +38,7 @@ public sealed class ChatVerb : IVerb
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        SharedOptions.ApplyThreads(args);
         bool thinking = args.Flag("think");
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);

@@ -25,6 +25,7 @@ public sealed class GenerateVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Threads,
             SharedOptions.Prefill,
             OptionSpec.Flag("chat", "wrap the prompt in the DeepSeek-V3.2 chat format"),
             OptionSpec.Flag("think", "with --chat: thinking mode (<think>)"),
@@ -43,6 +44,7 @@ public sealed class GenerateVerb : IVerb
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        SharedOptions.ApplyThreads(args);
         bool chat = args.Flag("chat");
         if (!chat && (args.Flag("think") || args.Has("system")))
         {
