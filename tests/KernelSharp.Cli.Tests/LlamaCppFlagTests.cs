@@ -52,4 +52,18 @@ public sealed class LlamaCppFlagTests
         Assert.Contains(result.ErrorLines, l => l.Contains("Be brief.<｜User｜>Hi<｜Assistant｜></think>"));
         Assert.DoesNotContain("<｜User｜>", result.Stdout);
     }
+
+    [Fact]
+    public void Generate_without_a_prompt_on_a_terminal_says_it_reads_stdin_and_piped_input_stays_silent()
+    {
+        string[] args = ["generate", "-m", Fixtures.TinyBf16, "-n", "1", "--temp", "0"];
+        var stderr = new StringWriter();
+        int exit = Program.Run(args, new StringWriter(), stderr, new StringReader("Hello"), CancellationToken.None, inputIsTerminal: true);
+        Assert.Equal(0, exit);
+        Assert.StartsWith("reading the prompt from stdin (end it with Ctrl-D", stderr.ToString());
+
+        CliResult piped = Cli.RunWithInput("Hello", args);
+        Assert.True(piped.ExitCode == 0, piped.ToString());
+        Assert.DoesNotContain(piped.ErrorLines, l => l.Contains("reading the prompt from stdin"));
+    }
 }
