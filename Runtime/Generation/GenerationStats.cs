@@ -5,6 +5,9 @@ namespace KernelSharp.Runtime.Generation;
 /// <summary>Token counts and wall times of one generation, the numbers llama.cpp users look at.</summary>
 public sealed record GenerationStats(int PromptTokens, TimeSpan PromptTime, int GeneratedTokens, TimeSpan GenerationTime)
 {
+    /// <summary>From the start of generation to the first sampled token: the prefill plus one sampling step.</summary>
+    public TimeSpan TimeToFirstToken { get; init; }
+
     public double PromptTokensPerSecond => PerSecond(PromptTokens, PromptTime);
 
     public double GeneratedTokensPerSecond => PerSecond(GeneratedTokens, GenerationTime);

@@ -55,11 +55,13 @@ public static class TextGenerator
         // prefill
         var clock = Stopwatch.StartNew();
         int[] prompt = promptTokens.ToArray();
+        var history = new List<int>(prompt); // what the repeat penalty looks back over: this prompt, then each sampled token
         float[] logits = session.PrefillLast(prompt);
         TimeSpan promptTime = clock.Elapsed;
         clock.Restart();
 
         // decode
+        TimeSpan timeToFirstToken = TimeSpan.Zero;
         FinishReason finish;
         while (true)
         {
@@ -69,8 +71,13 @@ public static class TextGenerator
                 break;
             }
             RequireFiniteLogits(logits, prompt.Length + sampled.Count);
-            int token = sampler.Sample(logits);
+            int token = sampler.Sample(RepeatPenalty.Apply(logits, history, request.Sampling.RepeatPenalty, request.Sampling.RepeatLastN));
+            if (sampled.Count == 0)
+            {
+                timeToFirstToken = promptTime + clock.Elapsed;
+            }
             sampled.Add(token);
+            history.Add(token);
             if (request.StopTokenIds.Contains(token))
             {
                 finish = FinishReason.StopToken;
@@ -103,7 +110,7 @@ public static class TextGenerator
         Emit(stopFilter.Flush());
         TimeSpan generationTime = clock.Elapsed;
 
-        var stats = new GenerationStats(prompt.Length, promptTime, sampled.Count, generationTime);
+        var stats = new GenerationStats(prompt.Length, promptTime, sampled.Count, generationTime) { TimeToFirstToken = timeToFirstToken };
         return new GenerationResult(text.ToString(), sampled, finish, stats, sampler.Seed);
     }
 

@@ -95,6 +95,43 @@ public sealed class TokenSampler
     }
 
     private static Distribution KeptDistribution(ReadOnlySpan<float> logits, SamplingOptions options)
+        => WithMinP(FilteredDistribution(logits, options), options.MinP);
+
+    /// <summary>
+    /// Min-p keeps weights ≥ MinP × the largest. Every weight here is relative to the largest logit (which is 1), and the
+    /// largest token survives every filter, so the cutoff is MinP itself; a largest-first list is cut to a prefix.
+    /// </summary>
+    private static Distribution WithMinP(Distribution kept, float minP)
+    {
+        if (minP <= 0f)
+        {
+            return kept;
+        }
+        if (kept.Ids is null)
+        {
+            var ids = new List<int>();
+            var weights = new List<double>();
+            for (int i = 0; i < kept.Count; i++)
+            {
+                if (kept.Weights[i] >= minP)
+                {
+                    ids.Add(i);
+                    weights.Add(kept.Weights[i]);
+                }
+            }
+            return new Distribution([.. ids], [.. weights], ids.Count, weights.Sum());
+        }
+        int count = 1;
+        double total = kept.Weights[0];
+        while (count < kept.Count && kept.Weights[count] >= minP)
+        {
+            total += kept.Weights[count];
+            count++;
+        }
+        return new Distribution(kept.Ids, kept.Weights, count, total);
+    }
+
+    private static Distribution FilteredDistribution(ReadOnlySpan<float> logits, SamplingOptions options)
     {
         double inverseTemperature = 1.0 / options.Temperature;
         if (options.TopK > 0 && options.TopK < logits.Length)

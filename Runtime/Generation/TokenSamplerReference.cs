@@ -70,6 +70,17 @@ public static class TokenSamplerReference
                 keptTotal += weight[i];
             }
         }
+
+        // Min-p: a kept token stays when its probability is at least MinP times the largest probability.
+        double largest = weight.Max();
+        for (int i = 0; i < vocab; i++)
+        {
+            if (kept[i] && weight[i] < options.MinP * largest)
+            {
+                kept[i] = false;
+                keptTotal -= weight[i];
+            }
+        }
         for (int i = 0; i < vocab; i++)
         {
             probabilities[i] = kept[i] ? weight[i] / keptTotal : 0;

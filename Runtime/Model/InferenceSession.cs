@@ -105,6 +105,20 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps the first <paramref name="length"/> tokens and forgets the rest, so a conversation can reuse the part of
+    /// its cache that the next prompt shares. Positions are absolute and rows past Length are overwritten by the next
+    /// run, so shortening the count is all it takes.
+    /// </summary>
+    public void Truncate(int length)
+    {
+        if (length < 0 || length > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"the cache holds {Length} tokens");
+        }
+        Cache.Length = length;
+    }
+
     /// <summary>Forgets every token (the cache memory is kept for reuse).</summary>
     public void Reset() => Cache.Length = 0;
 

@@ -38,7 +38,7 @@ public static class Program
             signal.Cancel = stopsCleanly && !interrupt.IsCancellationRequested;
             interrupt.Cancel();
         });
-        return Run(args, Console.Out, Console.Error, Console.In, interrupt.Token, errorIsTerminal: !Console.IsErrorRedirected);
+        return Run(args, Console.Out, Console.Error, Console.In, interrupt.Token, errorIsTerminal: !Console.IsErrorRedirected, inputIsTerminal: !Console.IsInputRedirected);
     }
 
     /// <summary>Runs one command line in-process (tests call this instead of spawning the tool). Returns the exit code.</summary>
@@ -46,6 +46,6 @@ public static class Program
         => Run(args, stdout, stderr, stdin, CancellationToken.None);
 
     public static int Run(
-        string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, CancellationToken cancellation, bool errorIsTerminal = false)
-        => CommandRunner.Run(Verbs, args, new CliContext(stdout, stderr, stdin, cancellation, errorIsTerminal));
+        string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, CancellationToken cancellation, bool errorIsTerminal = false, bool inputIsTerminal = false)
+        => CommandRunner.Run(Verbs, args, new CliContext(stdout, stderr, stdin, cancellation, errorIsTerminal, inputIsTerminal));
 }

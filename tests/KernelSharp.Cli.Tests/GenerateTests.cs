@@ -7,7 +7,7 @@ namespace KernelSharp.Cli.Tests;
 
 public sealed partial class GenerateTests
 {
-    [GeneratedRegex(@"^prompt: (\d+) tokens, [\d.]+ t/s \| generated: (\d+) tokens, [\d.]+ t/s \| seed -?\d+")]
+    [GeneratedRegex(@"^load: [\d.]+ s \(warm-up [\d.]+ s\) \| ttft: \d+ ms \| prompt: (\d+) tokens, [\d.]+ t/s \| generated: (\d+) tokens, [\d.]+ t/s \| seed -?\d+")]
     private static partial Regex StatsLine();
 
     [Fact]

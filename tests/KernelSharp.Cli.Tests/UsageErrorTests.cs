@@ -10,9 +10,9 @@ public sealed class UsageErrorTests
         {
             { ["frobnicate"], "unknown verb 'frobnicate'; valid verbs: generate, chat" },
             { ["generate", "-m", m, "-p", "hi", "--bogus"], "unknown option '--bogus'" },
-            { ["generate", "-m", m, "-p", "hi", "-n", "-5"], "-n/--n-predict must be an integer between 0 and 1048576, got '-5'" },
-            { ["generate", "-m", m, "-p", "hi", "-n", "99999999999"], "-n/--n-predict must be an integer between 0 and 1048576" },
-            { ["generate", "-m", m, "-p", "hi", "-n", "lots"], "-n/--n-predict must be an integer between 0 and 1048576, got 'lots'" },
+            { ["generate", "-m", m, "-p", "hi", "-n", "-5"], "-n/--n-predict must be an integer between -1 and 1048576, got '-5'" },
+            { ["generate", "-m", m, "-p", "hi", "-n", "99999999999"], "-n/--n-predict must be an integer between -1 and 1048576" },
+            { ["generate", "-m", m, "-p", "hi", "-n", "lots"], "-n/--n-predict must be an integer between -1 and 1048576, got 'lots'" },
             { ["generate", "-m", m, "-p", "hi", "--temp", "-0.5"], "--temp must be >= 0 (0 = greedy), got '-0.5'" },
             { ["generate", "-m", m, "-p", "hi", "--temp", "NaN"], "--temp must be >= 0" },
             { ["generate", "-m", m, "-p", "hi", "--top-p", "0"], "--top-p must be in (0, 1], got '0'" },

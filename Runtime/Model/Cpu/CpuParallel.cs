@@ -14,14 +14,15 @@ internal static class CpuParallel
             return;
         }
 
-        var chunks = (int)Math.Min(count, Environment.ProcessorCount * 4L);
-        if (chunks <= 1 || count * workPerItem < SerialWorkLimit)
+        int threads = CpuThreads.Limit;
+        var chunks = (int)Math.Min(count, threads * 4L);
+        if (chunks <= 1 || threads == 1 || count * workPerItem < SerialWorkLimit)
         {
             body(0, count);
             return;
         }
 
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
         {
             var start = (int)((long)count * chunk / chunks);
             var end = (int)((long)count * (chunk + 1) / chunks);

@@ -9,4 +9,5 @@ namespace KernelSharp.Cli.Hosting;
 /// <param name="In">Prompt text when neither -p nor -f is given; chat input.</param>
 /// <param name="Cancellation">Cancelled by Ctrl-C.</param>
 /// <param name="ErrorIsTerminal">True only when stderr is an interactive terminal: progress bars are drawn only then.</param>
-public sealed record CliContext(TextWriter Out, TextWriter Error, TextReader In, CancellationToken Cancellation, bool ErrorIsTerminal);
+/// <param name="InputIsTerminal">True only when stdin is an interactive terminal: a verb about to read it says so first.</param>
+public sealed record CliContext(TextWriter Out, TextWriter Error, TextReader In, CancellationToken Cancellation, bool ErrorIsTerminal, bool InputIsTerminal = false);

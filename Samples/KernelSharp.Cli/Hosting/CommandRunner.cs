@@ -32,7 +32,7 @@ public static class CommandRunner
         IVerb? verb = verbs.FirstOrDefault(v => v.Spec.Name == args[0]);
         if (verb is null)
         {
-            return UsageError(context, $"unknown verb '{args[0]}'; valid verbs: {string.Join(", ", specs.Select(s => s.Name))}");
+            return UsageError(context, $"unknown verb '{args[0]}'{Suggestions.DidYouMean(args[0], specs.Select(s => s.Name))}; valid verbs: {string.Join(", ", specs.Select(s => s.Name))}");
         }
 
         bool verbose = args.Contains("--verbose") || args.Contains("-v");

@@ -10,16 +10,23 @@ public static class SamplingArguments
 
     public static IReadOnlyList<OptionSpec> Options { get; } =
     [
-        OptionSpec.Value("n-predict", "N", $"tokens to generate, 0 … {MaxTokensLimit} (default: 128)", "n"),
+        OptionSpec.Value("n-predict", "N", $"tokens to generate, -1 … {MaxTokensLimit}; -1 = until end of text or a full context (default: 128)", "n"),
         OptionSpec.Value("temp", "T", "temperature, >= 0; 0 = greedy (default: 0.8)"),
         OptionSpec.Value("top-k", "K", "keep the K most likely tokens, >= 0; 0 = all (default: 40)"),
         OptionSpec.Value("top-p", "P", "nucleus sampling, in (0, 1]; 1 = off (default: 0.95)"),
+        OptionSpec.Value("min-p", "P", "drop tokens less likely than P × the most likely, in [0, 1]; 0 = off (default: 0)"),
+        OptionSpec.Value("repeat-penalty", "F", "penalize the last 64 tokens' repeats, > 0; 1 = off (default: 1)"),
         OptionSpec.Value("seed", "S", "random seed; -1 = random (default: -1)", "s"),
         OptionSpec.Value("stop", "TEXT", "stop when TEXT appears (repeatable)", null) with { Repeatable = true },
         OptionSpec.Flag("ignore-eos", "keep generating after the end-of-sequence token"),
     ];
 
-    public static int MaxNewTokens(ParsedArguments args) => args.Int("n-predict", 128, 0, MaxTokensLimit);
+    /// <summary>The -n value; null for -n -1 (until end of text: the caller bounds it by the context).</summary>
+    public static int? MaxNewTokens(ParsedArguments args)
+    {
+        int n = args.Int("n-predict", 128, -1, MaxTokensLimit);
+        return n < 0 ? null : n;
+    }
 
     public static SamplingOptions Read(ParsedArguments args)
     {
@@ -27,6 +34,8 @@ public static class SamplingArguments
         int topK = args.Int("top-k", 40, 0, int.MaxValue);
         float topP = args.Float("top-p", 0.95f, p => p > 0 && p <= 1, "in (0, 1]");
         int seed = args.Int("seed", -1, -1, int.MaxValue);
-        return new SamplingOptions(temperature, topK, topP, seed < 0 ? null : seed);
+        float minP = args.Float("min-p", 0f, p => p >= 0 && p <= 1, "in [0, 1]");
+        float repeatPenalty = args.Float("repeat-penalty", 1f, r => float.IsFinite(r) && r > 0, "> 0 (1 = off)");
+        return new SamplingOptions(temperature, topK, topP, seed < 0 ? null : seed) { MinP = minP, RepeatPenalty = repeatPenalty };
     }
 }

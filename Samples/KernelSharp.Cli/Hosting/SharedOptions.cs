@@ -23,6 +23,16 @@ public static class SharedOptions
         OptionSpec.Value("prefill", "HOW", "exact|tensor-cores: prompt matmuls in fp32, or on the GPU's tensor cores with activations " +
             "rounded to bf16 as transformers' bf16 does (faster; logits move by ~1e-2 relative) (default: exact)");
 
+    public static OptionSpec Threads { get; } =
+        OptionSpec.Value("threads", "N", "CPU threads for --device cpu, 1 … 1024 (default: every core)", "t");
+
+    /// <summary>Applies -t to the CPU backend (process-wide; GPUs ignore it).</summary>
+    public static void ApplyThreads(ParsedArguments args)
+        => Runtime.Model.Cpu.CpuThreads.Limit = args.Int("threads", Environment.ProcessorCount, 1, 1024);
+
+    public static OptionSpec ShowPrompt { get; } =
+        OptionSpec.Flag("show-prompt", "print the rendered prompt (chat template applied) to stderr before generating");
+
     public static string ReadDevice(ParsedArguments args) => args.Choice("device", "auto", DeviceChoices);
 
     public static PrefillMatmul ReadPrefill(ParsedArguments args) =>

@@ -25,7 +25,7 @@ public static class ArgumentParser
                 inlineValue = arg[(equals + 1)..];
             }
             OptionSpec option = Find(verb, name)
-                ?? throw new UsageException($"unknown option '{name}' for {verb.Name} (see kernelsharp {verb.Name} --help)");
+                ?? throw new UsageException($"unknown option '{name}' for {verb.Name}{SuggestOption(verb, name)} (see kernelsharp {verb.Name} --help)");
 
             string value;
             if (option.IsFlag)
@@ -61,6 +61,12 @@ public static class ArgumentParser
         }
         return new ParsedArguments(verb, values);
     }
+
+    /// <summary>"; did you mean '--temp'?" for a mistyped long option (short ones are one letter: any guess is noise).</summary>
+    private static string SuggestOption(VerbSpec verb, string written)
+        => written.StartsWith("--", StringComparison.Ordinal)
+            ? Suggestions.DidYouMean(written[2..], verb.AllOptions.Select(o => o.Long), "--")
+            : string.Empty;
 
     private static OptionSpec? Find(VerbSpec verb, string written)
     {

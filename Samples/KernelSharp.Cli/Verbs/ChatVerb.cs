@@ -24,35 +24,36 @@ public sealed class ChatVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Threads,
             SharedOptions.Prefill,
             OptionSpec.Flag("think", "thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "a system prompt"),
+            SharedOptions.ShowPrompt,
         ]);
 
     public int Run(ParsedArguments args, CliContext context)
     {
         string modelDirectory = args.RequiredString("model");
-        int maxNewTokens = SamplingArguments.MaxNewTokens(args);
+        int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        SharedOptions.ApplyThreads(args);
         bool thinking = args.Flag("think");
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args);
         BpeTokenizer tokenizer = folder.LoadTokenizer();
-        using DeepSeekModel model = folder.LoadModel(device, contextSize, context, prefill);
+        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, out TimeSpan loadTime);
         using InferenceSession session = model.CreateSession(contextSize);
+        ModelLoadTimes loadTimes = ModelLoadTimes.WarmUpAndTime(session, loadTime);
         context.Error.WriteLine($"device: {model.DeviceDescription}");
+        context.Error.WriteLine(loadTimes.ToLine());
         var request = new GenerationRequest(
-            maxNewTokens, sampling, args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer), args.All("stop"));
+            maxNewTokensOption ?? contextSize, sampling, args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer), args.All("stop"));
 
-        var history = new List<ChatTurn>();
-        if (args.String("system") is string system)
-        {
-            history.Add(ChatPrompt.System(system));
-        }
-        int systemTurns = history.Count;
+        var conversation = new ChatConversation(tokenizer, session, thinking, args.String("system"));
+        bool showPrompt = args.Flag("show-prompt");
 
         while (true)
         {
@@ -75,7 +76,7 @@ public sealed class ChatVerb : IVerb
             }
             if (line.Trim() == "/reset")
             {
-                history.RemoveRange(systemTurns, history.Count - systemTurns);
+                conversation.Reset();
                 context.Error.WriteLine("(history cleared)");
                 continue;
             }
@@ -84,31 +85,25 @@ public sealed class ChatVerb : IVerb
                 continue;
             }
 
-            history.Add(ChatPrompt.User(line));
-            int[] promptTokens = ChatPrompt.Encode(tokenizer, history, thinking);
-            if (promptTokens.Length > contextSize)
+            int promptLength = conversation.EncodeWith(line).Length;
+            if (promptLength > contextSize)
             {
-                history.RemoveAt(history.Count - 1);
                 context.Error.WriteLine(
-                    $"the conversation is {promptTokens.Length} tokens but the context (-c) holds {contextSize}; /reset or restart with a larger -c");
+                    $"the conversation is {promptLength} tokens but the context (-c) holds {contextSize}; /reset or restart with a larger -c");
                 continue;
             }
+            if (showPrompt)
+            {
+                context.Error.WriteLine(conversation.RenderWith(line));
+            }
 
-            // The whole conversation is re-encoded each turn: the template may render earlier turns
-            // differently once a reply follows them, so reusing the cache token-for-token would be wrong.
-            session.Reset();
-            StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
-            GenerationResult reply = TextGenerator.Generate(
-                session, promptTokens, request, decoder.Push,
-                GenerationOutput.StreamToStdout(context),
-                context.Cancellation);
+            GenerationResult reply = conversation.Reply(line, request, GenerationOutput.StreamToStdout(context), context.Cancellation);
             context.Out.WriteLine();
-            GenerationOutput.WriteStatsLine(context, reply);
+            GenerationOutput.WriteStatsLine(context, reply, load: null, reusedTokens: conversation.LastReusedTokens);
             if (reply.FinishReason == FinishReason.Cancelled)
             {
                 return ExitCodes.Interrupted;
             }
-            history.Add(ChatPrompt.Assistant(reply.Text));
         }
     }
 }

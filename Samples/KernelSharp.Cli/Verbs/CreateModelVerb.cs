@@ -26,7 +26,8 @@ public sealed class CreateModelVerb : IVerb
             OptionSpec.Value("layers", "N", "keep every width of the config but only its first N layers (the first_k_dense_replace dense ones first), 1 … the config's layer count (default: all)"),
             OptionSpec.Value("dtype", "TYPE", "bf16|fp8 weights (fp8: e4m3 with 128x128 block scales) (default: fp8 when the config has an FP8 quantization_config, as deepseek-v3.2 does, else bf16)"),
             OptionSpec.Value("shards", "K", $"number of safetensors files, 1 … {MaxShards} (default: 1)"),
-            OptionSpec.Value("tokenizer", "FILE", "copy this tokenizer.json into DIR (default: none; generate/chat need one)"),
+            OptionSpec.Value("tokenizer", "FILE", "copy this tokenizer.json into DIR (default: the tokenizer.json beside --config, if any)"),
+            OptionSpec.Flag("no-tokenizer", "copy no tokenizer (generate and chat then cannot run on DIR)"),
             OptionSpec.Flag("force", "replace DIR if it exists"),
         ]);
 
@@ -71,12 +72,14 @@ public sealed class CreateModelVerb : IVerb
             config = config with { NumHiddenLayers = layers, FirstKDenseReplace = Math.Min(config.FirstKDenseReplace, layers) };
         }
 
+        string? tokenizer = TokenizerToCopy(args);
+
         using (ProgressBar? bar = ProgressBar.For(context, "writing " + Path.GetFileName(Path.GetFullPath(outDirectory))))
         {
             try
             {
                 RandomCheckpointWriter.Write(
-                    config, outDirectory, seed, format, shards, force, args.String("tokenizer"), new CancellingProgress(bar, context.Cancellation),
+                    config, outDirectory, seed, format, shards, force, tokenizer, new CancellingProgress(bar, context.Cancellation),
                     inputs, notice => context.Error.WriteLine($"note: {notice}"));
             }
             catch (AggregateException parallel) when (parallel.InnerExceptions.All(e => e is OperationCanceledException))
@@ -89,6 +92,32 @@ public sealed class CreateModelVerb : IVerb
         context.Out.WriteLine(
             $"wrote {outDirectory}: {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}, " +
             $"{format.ToString().ToLowerInvariant()}, {shards} shard(s), {Sizes.Bytes(bytes)}, seed {seed}");
+        context.Error.WriteLine(tokenizer is null
+            ? "note: no tokenizer.json copied, so generate and chat cannot run on this model (logits --tokens and bench can); give --tokenizer FILE"
+            : $"tokenizer: copied {tokenizer}");
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// --tokenizer when given; otherwise the tokenizer.json beside --config (a downloaded model folder holds both), so a
+    /// model made from a real config can generate text without a second flag; none with --no-tokenizer.
+    /// </summary>
+    private static string? TokenizerToCopy(ParsedArguments args)
+    {
+        args.AtMostOneOf("tokenizer", "no-tokenizer");
+        if (args.Flag("no-tokenizer"))
+        {
+            return null;
+        }
+        if (args.String("tokenizer") is string given)
+        {
+            return given;
+        }
+        if (args.String("config") is string configPath)
+        {
+            string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath))!, "tokenizer.json");
+            return File.Exists(beside) ? beside : null;
+        }
+        return null;
     }
 }

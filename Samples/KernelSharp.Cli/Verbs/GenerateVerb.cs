@@ -25,10 +25,13 @@ public sealed class GenerateVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Threads,
             SharedOptions.Prefill,
             OptionSpec.Flag("chat", "wrap the prompt in the DeepSeek-V3.2 chat format"),
             OptionSpec.Flag("think", "with --chat: thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "with --chat: a system prompt"),
+            SharedOptions.ShowPrompt,
+            OptionSpec.Flag("json", "print one JSON object on stdout (text, finish reason, load time, time to first token, speeds) instead of streaming"),
         ]);
 
     public int Run(ParsedArguments args, CliContext context)
@@ -37,10 +40,11 @@ public sealed class GenerateVerb : IVerb
         // config.json), so a typo never costs a model load.
         string modelDirectory = args.RequiredString("model");
         args.AtMostOneOf("prompt", "file");
-        int maxNewTokens = SamplingArguments.MaxNewTokens(args);
+        int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        SharedOptions.ApplyThreads(args);
         bool chat = args.Flag("chat");
         if (!chat && (args.Flag("think") || args.Has("system")))
         {
@@ -51,26 +55,41 @@ public sealed class GenerateVerb : IVerb
         int contextSize = folder.ContextSize(args);
         BpeTokenizer tokenizer = folder.LoadTokenizer();
         string promptText = ReadPrompt(args, context);
+        string renderedPrompt = chat ? ChatTemplate.DeepSeekV32.Format(BuildTurns(args, promptText), args.Flag("think")) : promptText;
         int[] promptTokens = chat
-            ? ChatPrompt.Encode(tokenizer, BuildTurns(args, promptText), args.Flag("think"))
+            ? tokenizer.Encode(renderedPrompt, addSpecialTokens: false) // the template writes BOS itself
             : tokenizer.Encode(promptText, addSpecialTokens: true);
+        if (args.Flag("show-prompt"))
+        {
+            context.Error.WriteLine(renderedPrompt);
+        }
         PromptChecks.EnsureFits(promptTokens.Length, contextSize, folder.Config.MaxPositionEmbeddings);
 
-        using DeepSeekModel model = folder.LoadModel(device, contextSize, context, prefill);
+        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, out TimeSpan loadTime);
         using InferenceSession session = model.CreateSession(contextSize);
+        ModelLoadTimes loadTimes = ModelLoadTimes.WarmUpAndTime(session, loadTime);
         context.Error.WriteLine($"device: {model.DeviceDescription}");
+        bool json = args.Flag("json");
         var request = new GenerationRequest(
-            maxNewTokens,
+            // -n -1: until end of text, which the context bounds (generation stops with "context full").
+            maxNewTokensOption ?? contextSize,
             sampling,
             args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer),
             args.All("stop"));
         StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
         GenerationResult result = TextGenerator.Generate(
             session, promptTokens, request, decoder.Push,
-            GenerationOutput.StreamToStdout(context),
+            json ? null : GenerationOutput.StreamToStdout(context),
             context.Cancellation);
-        context.Out.WriteLine();
-        GenerationOutput.WriteStatsLine(context, result);
+        if (json)
+        {
+            GenerationOutput.WriteJson(context, result, loadTimes);
+        }
+        else
+        {
+            context.Out.WriteLine();
+            GenerationOutput.WriteStatsLine(context, result, loadTimes);
+        }
         return result.FinishReason == FinishReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Success;
     }
 
@@ -98,6 +117,12 @@ public sealed class GenerateVerb : IVerb
         }
         else
         {
+            if (context.InputIsTerminal)
+            {
+                // Nothing was piped in: without this line the tool looks hung while ReadToEnd waits for Ctrl-D.
+                context.Error.WriteLine("reading the prompt from stdin (end it with Ctrl-D, or Ctrl-Z then Enter on Windows; or give -p TEXT / -f FILE)");
+                context.Error.Flush();
+            }
             text = InputFiles.ReadToEnd(context.In, "the prompt on stdin", InputFiles.PromptLimit, message => new UserInputException(message));
         }
         if (text.Length == 0)

@@ -1,0 +1,31 @@
+namespace KernelSharp.Runtime.Generation;
+
+/// <summary>
+/// llama.cpp's repeat penalty (the CTRL paper's rule): each distinct token among the recent ones has its logit divided by
+/// the penalty when positive and multiplied by it when negative, so it becomes less likely either way.
+/// </summary>
+public static class RepeatPenalty
+{
+    /// <summary>
+    /// The logits with the penalty applied to the distinct tokens of the last <paramref name="lastN"/> of
+    /// <paramref name="history"/>; the same array when the penalty is off, a changed copy otherwise. logits: [vocab].
+    /// </summary>
+    public static float[] Apply(float[] logits, IReadOnlyList<int> history, float penalty, int lastN)
+    {
+        if (penalty == 1f || lastN == 0 || history.Count == 0)
+        {
+            return logits;
+        }
+        float[] penalized = (float[])logits.Clone();
+        var seen = new HashSet<int>();
+        for (int i = Math.Max(0, history.Count - lastN); i < history.Count; i++)
+        {
+            int token = history[i];
+            if ((uint)token < (uint)penalized.Length && seen.Add(token))
+            {
+                penalized[token] = penalized[token] > 0 ? penalized[token] / penalty : penalized[token] * penalty;
+            }
+        }
+        return penalized;
+    }
+}
