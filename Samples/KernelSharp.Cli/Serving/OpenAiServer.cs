@@ -101,6 +101,11 @@ internal sealed class OpenAiServer : IAsyncDisposable
             {
                 // the client went away; its sequence was cancelled with the request
             }
+            catch (Exception error)
+            {
+                // a failure inside the model ends this request only; the server keeps serving the others
+                await WriteError(context, new ApiException(500, "server_error", "the model failed on this request: " + error.GetBaseException().Message));
+            }
         });
 
         var endpoints = new OpenAiEndpoints(this);
