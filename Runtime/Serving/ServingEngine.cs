@@ -230,10 +230,7 @@ public sealed class ServingEngine : IDisposable
             int positions;
             lock (gate)
             {
-                while (waiting.Count > 0 && waiting.Peek().IsCancellationRequested)
-                {
-                    FinishUnstarted(waiting.Dequeue());
-                }
+                DropCancelledWaiting();
 
                 if (waiting.Count == 0 || running.Count >= Options.MaxBatch)
                 {
@@ -265,6 +262,24 @@ public sealed class ServingEngine : IDisposable
                 next.Fail(error);
             }
         }
+    }
+
+    /// <summary>Requests cancelled while waiting leave the queue at once (wherever they are in it), so they stop counting against it.</summary>
+    private void DropCancelledWaiting()
+    {
+        if (!waiting.Any(s => s.IsCancellationRequested))
+        {
+            return;
+        }
+
+        var kept = waiting.Where(s => !s.IsCancellationRequested).ToList();
+        foreach (var cancelled in waiting.Where(s => s.IsCancellationRequested).ToList())
+        {
+            FinishUnstarted(cancelled);
+        }
+
+        waiting.Clear();
+        kept.ForEach(waiting.Enqueue);
     }
 
     private static void FinishUnstarted(ServingSequence sequence)

@@ -95,18 +95,19 @@ public sealed class ServingEngineTests
     [Fact]
     public async Task A_full_queue_rejects_and_a_too_long_prompt_is_refused()
     {
-        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 1, MaxQueue: 1, KvTokenBudget: 64, MaxContext: 64));
-        var runningSequence = engine.Submit(Request(Prompt(4, seed: 1), maxNewTokens: 50, SamplingOptions.Greedy));
+        // the running request is long enough (seconds) that it surely still runs while the queue fills; it is cancelled at the end
+        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 1, MaxQueue: 1, KvTokenBudget: 2048, MaxContext: 2048));
+        var runningSequence = engine.Submit(Request(Prompt(4, seed: 1), maxNewTokens: 2000, SamplingOptions.Greedy));
         await WaitUntil(() => engine.Metrics.Running == 1);
         var queued = engine.Submit(Request(Prompt(4, seed: 2), maxNewTokens: 2, SamplingOptions.Greedy));
 
         var full = Assert.Throws<ServingRejectedException>(() => engine.Submit(Request(Prompt(4, seed: 3), 2, SamplingOptions.Greedy)));
-        var tooLong = Assert.Throws<ServingRejectedException>(() => engine.Submit(Request(Prompt(64, seed: 4), 2, SamplingOptions.Greedy)));
+        var tooLong = Assert.Throws<ServingRejectedException>(() => engine.Submit(Request(Prompt(2048, seed: 4), 2, SamplingOptions.Greedy)));
         var badToken = Assert.Throws<ServingRejectedException>(() => engine.Submit(Request([Model.Config.VocabSize], 2, SamplingOptions.Greedy)));
 
         Assert.Equal(RejectionReason.QueueFull, full.Reason);
         Assert.Equal(RejectionReason.TooLong, tooLong.Reason);
-        Assert.Contains("64 tokens", tooLong.Message);
+        Assert.Contains("2048 tokens", tooLong.Message);
         Assert.Equal(RejectionReason.Invalid, badToken.Reason);
         Assert.Equal(3, engine.Metrics.RequestsRejected);
         runningSequence.Cancel();
@@ -116,32 +117,52 @@ public sealed class ServingEngineTests
     [Fact]
     public async Task Cancelling_a_running_sequence_frees_its_cache_at_once()
     {
-        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 2, KvTokenBudget: 128, MaxContext: 64));
+        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 2, KvTokenBudget: 4096, MaxContext: 2048));
         using var caller = new CancellationTokenSource();
-        var sequence = engine.Submit(Request(Prompt(8, seed: 7), maxNewTokens: 55, SamplingOptions.Greedy), caller.Token);
+        var sequence = engine.Submit(Request(Prompt(8, seed: 7), maxNewTokens: 2000, SamplingOptions.Greedy), caller.Token); // runs for seconds
         await WaitUntil(() => sequence.GeneratedTokens >= 2);
-        Assert.Equal(63, engine.Metrics.KvPositionsReserved);
+        Assert.Equal(2008, engine.Metrics.KvPositionsReserved);
 
         caller.Cancel();
         var result = await Finish(sequence);
 
         Assert.Equal(FinishReason.Cancelled, result.FinishReason);
-        Assert.InRange(result.TokenIds.Count, 2, 54);
+        Assert.InRange(result.TokenIds.Count, 2, 1999);
         Assert.Equal(0, engine.Metrics.KvPositionsReserved);
         Assert.Equal(0, engine.Metrics.Running);
     }
 
     [Fact]
+    public async Task A_request_cancelled_while_waiting_leaves_the_queue_at_once()
+    {
+        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 1, MaxQueue: 4, KvTokenBudget: 2048, MaxContext: 2048));
+        var runningSequence = engine.Submit(Request(Prompt(4, seed: 1), maxNewTokens: 2000, SamplingOptions.Greedy)); // still running when cancelled below
+        await WaitUntil(() => engine.Metrics.Running == 1);
+        var first = engine.Submit(Request(Prompt(4, seed: 2), maxNewTokens: 2, SamplingOptions.Greedy));
+        var second = engine.Submit(Request(Prompt(4, seed: 3), maxNewTokens: 2, SamplingOptions.Greedy));
+
+        second.Cancel(); // behind another waiting request, while the only slot is busy
+
+        Assert.Equal(FinishReason.Cancelled, (await Finish(second)).FinishReason);
+        Assert.Equal(1, engine.Metrics.QueueLength);
+        runningSequence.Cancel();
+        Assert.Equal(FinishReason.Length, (await Finish(first)).FinishReason);
+    }
+
+    [Fact]
     public async Task A_request_waits_for_cache_memory_instead_of_failing()
     {
-        // room for one 40-position sequence at a time: the second starts when the first ends
-        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 4, KvTokenBudget: 64, MaxContext: 64));
-        var first = engine.Submit(Request(Prompt(30, seed: 1), maxNewTokens: 10, SamplingOptions.Greedy));
-        var second = engine.Submit(Request(Prompt(30, seed: 2), maxNewTokens: 10, SamplingOptions.Greedy));
+        // the first reserves 2030 of 2048 positions (and runs for seconds): the second (40) waits until the first ends
+        using var engine = new ServingEngine(Model, new ServingOptions(MaxBatch: 4, KvTokenBudget: 2048, MaxContext: 2048));
+        var first = engine.Submit(Request(Prompt(30, seed: 1), maxNewTokens: 2000, SamplingOptions.Greedy));
         await WaitUntil(() => engine.Metrics.Running == 1);
+        var second = engine.Submit(Request(Prompt(30, seed: 2), maxNewTokens: 10, SamplingOptions.Greedy));
+        await WaitUntil(() => first.GeneratedTokens >= 3); // steps ran while the second waited
 
         Assert.Equal(1, engine.Metrics.QueueLength);
-        Assert.Equal(FinishReason.Length, (await Finish(first)).FinishReason);
+        Assert.Equal(1, engine.Metrics.Running);
+        first.Cancel();
+        Assert.Equal(FinishReason.Cancelled, (await Finish(first)).FinishReason);
         Assert.Equal(FinishReason.Length, (await Finish(second)).FinishReason);
         Assert.Equal(0, engine.Metrics.KvPositionsReserved);
     }
