@@ -11,6 +11,7 @@ public static class Program
     [
         new GenerateVerb(),     // text from a prompt, streamed to stdout, stats line on stderr
         new ChatVerb(),         // interactive multi-turn chat with the DeepSeek-V3.2 template
+        new ServeVerb(),        // OpenAI-compatible HTTP server, continuous batching
         new LogitsVerb(),       // logits of a token sequence (prefill or KV-cached decode) → safetensors
         new TokenizeVerb(),     // text → token ids (one string or a JSONL file), ids → text
         new BenchVerb(),        // llama-bench style prompt-processing / generation throughput

@@ -30,6 +30,7 @@ public sealed class BenchVerb : IVerb
             OptionSpec.Value("n-gen", "N", "generated tokens for the tg test, 0 = skip (default: 128)", "n"),
             OptionSpec.Value("repetitions", "N", "repetitions of each test, 1 … 100 (default: 3)", "r"),
             OptionSpec.Value("n-depth", "N[,N...]", "tokens in the cache before the tg test, untimed; a list runs one tg test per depth (default: 0)", "d"),
+            OptionSpec.Value("batch", "N[,N...]", "sequences decoded together in each tg step (one batched pass per step, each with its own cache at depth -d); a list runs one tg test per batch size; t/s is then the aggregate and the test names the time per step, i.e. each sequence's time per token (default: 1)", "b"),
             OptionSpec.Value("depth-fill", "HOW", "how the -d tokens get into the cache: prefill (run the model, untimed) or random (random keys written straight into the caches: decode at long context without an O(d²) prefill) (default: prefill)"),
             OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -d + -n))", "c"),
             SharedOptions.Device,
@@ -44,6 +45,7 @@ public sealed class BenchVerb : IVerb
         int generatedTokens = args.Int("n-gen", 128, 0, SamplingArguments.MaxTokensLimit);
         int repetitions = args.Int("repetitions", 3, 1, 100);
         int[] depths = Depths(args.String("n-depth"));
+        int[] batchSizes = args.Has("batch") ? args.IntList("batch", 1, 1024) : [1];
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
         string depthFill = args.Choice("depth-fill", "prefill", "prefill", "random");
@@ -89,27 +91,83 @@ public sealed class BenchVerb : IVerb
             int[] tokens = Enumerable.Range(0, generatedTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
             int[] prefix = Enumerable.Range(0, depth).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
             string test = depth == 0 ? $"tg{generatedTokens}" : $"tg{generatedTokens} @ d{depth}" + (depthFill == "random" ? " (random keys)" : "");
-            results.Add(Measure(test, generatedTokens, repetitions, context, () =>
+            foreach (int batch in batchSizes)
             {
-                using InferenceSession session = model.CreateSession(contextSize);
-                if (prefix.Length > 0 && depthFill == "random")
-                    session.FillWithRandomKeys(depth, seed: 1234); // untimed: the cache depth the decode steps run at
-                else if (prefix.Length > 0)
-                    session.PrefillLast(prefix); // untimed
-                return Time(() =>
-                {
-                    foreach (int token in tokens)
-                    {
-                        context.Cancellation.ThrowIfCancellationRequested();
-                        session.Decode(token);
-                    }
-                }, profiled: true);
-            }));
+                results.Add(batch == 1
+                    ? Measure(test, generatedTokens, repetitions, context, () => DecodeAlone(model, contextSize, prefix, depthFill, tokens, context))
+                    : MeasureBatch(test, batch, generatedTokens, repetitions, context, () => DecodeBatched(model, contextSize, batch, prefix, depthFill, tokens, context)));
+            }
         }
 
         var summary = new BenchSummary(folder.Name, model.DeviceDescription, folder.Config, parameters, activeParameters, weightBytes, contextSize);
         context.Out.Write(args.Flag("json") ? Json(summary, results) : Markdown(summary, results));
         return ExitCodes.Success;
+    }
+
+    /// <summary>One sequence: <paramref name="tokens"/> decode steps after the untimed prefix; returns the decode time.</summary>
+    private static TimeSpan DecodeAlone(DeepSeekModel model, int contextSize, int[] prefix, string depthFill, int[] tokens, CliContext context)
+    {
+        using InferenceSession session = Filled(model, contextSize, prefix, depthFill, seed: 1234);
+        return Time(() =>
+        {
+            foreach (int token in tokens)
+            {
+                context.Cancellation.ThrowIfCancellationRequested();
+                session.Decode(token);
+            }
+        }, profiled: true);
+    }
+
+    /// <summary>
+    /// <paramref name="batch"/> sequences, each filled to the prefix's depth (untimed, each with its own keys), then one
+    /// <see cref="DeepSeekModel.DecodeBatch"/> per step over all of them: the decode steps of a server's full batch.
+    /// </summary>
+    private static TimeSpan DecodeBatched(DeepSeekModel model, int contextSize, int batch, int[] prefix, string depthFill, int[] tokens, CliContext context)
+    {
+        var sessions = new List<InferenceSession>(batch);
+        try
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                sessions.Add(Filled(model, contextSize, prefix, depthFill, seed: 1234 + b));
+            }
+
+            var step = new int[batch];
+            return Time(() =>
+            {
+                for (int i = 0; i < tokens.Length; i++)
+                {
+                    context.Cancellation.ThrowIfCancellationRequested();
+                    for (int b = 0; b < batch; b++)
+                    {
+                        step[b] = tokens[(i + b) % tokens.Length]; // different tokens per sequence, as real requests have
+                    }
+                    model.DecodeBatch(sessions, step);
+                }
+            }, profiled: true);
+        }
+        finally
+        {
+            sessions.ForEach(s => s.Dispose());
+        }
+    }
+
+    private static InferenceSession Filled(DeepSeekModel model, int contextSize, int[] prefix, string depthFill, int seed)
+    {
+        InferenceSession session = model.CreateSession(contextSize);
+        if (prefix.Length > 0 && depthFill == "random")
+            session.FillWithRandomKeys(prefix.Length, seed); // untimed: the cache depth the decode steps run at
+        else if (prefix.Length > 0)
+            session.PrefillLast(prefix); // untimed
+        return session;
+    }
+
+    /// <summary>A batched tg test: t/s counts every sequence's tokens; the name carries the time per step (each sequence's time per token).</summary>
+    private static BenchResult MeasureBatch(string test, int batch, int steps, int repetitions, CliContext context, Func<TimeSpan> run)
+    {
+        BenchResult measured = Measure(test, steps * batch, repetitions, context, run);
+        double msPerStep = 1000.0 * batch / measured.Mean;
+        return measured with { Test = string.Create(CultureInfo.InvariantCulture, $"{test} b{batch} ({msPerStep:F2} ms/token/seq)"), Batch = batch };
     }
 
     private sealed record BenchSummary(string Model, string Device, ModelConfig Config, long Parameters, long ActiveParameters, long WeightBytes, int ContextSize);
@@ -131,6 +189,9 @@ public sealed class BenchVerb : IVerb
 
     private sealed record BenchResult(string Test, int Tokens, double[] TokensPerSecond)
     {
+        /// <summary>Sequences decoded together (tg tests with -b); 1 otherwise.</summary>
+        public int Batch { get; init; } = 1;
+
         public double Mean => TokensPerSecond.Average();
 
         public double StandardDeviation => TokensPerSecond.Length < 2
@@ -210,6 +271,7 @@ public sealed class BenchVerb : IVerb
                 json.WriteStartObject();
                 json.WriteString("test", result.Test);
                 json.WriteNumber("n_tokens", result.Tokens);
+                json.WriteNumber("n_batch", result.Batch);
                 json.WriteNumber("avg_ts", result.Mean);
                 json.WriteNumber("stddev_ts", result.StandardDeviation);
                 json.WriteStartArray("samples_ts");

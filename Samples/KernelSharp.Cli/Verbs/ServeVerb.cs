@@ -1,0 +1,118 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using KernelSharp.Cli.Hosting;
+using KernelSharp.Cli.Parsing;
+using KernelSharp.Cli.Serving;
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Serving;
+
+namespace KernelSharp.Cli.Verbs;
+
+/// <summary><c>kernelsharp serve</c>: an OpenAI-compatible HTTP server over the continuous-batching engine.</summary>
+public sealed class ServeVerb : IVerb
+{
+    public bool StopsCleanlyOnCtrlC => true;
+
+    public VerbSpec Spec { get; } = new(
+        "serve",
+        "Serve the model over an OpenAI-compatible HTTP API, many requests at once.",
+        "-m DIR [options]",
+        "Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, GET /metrics.\n" +
+        "Requests share the model with continuous batching; the KV budget (--kv-memory) bounds the tokens held at once.\n" +
+        "Ctrl-C or SIGTERM stops taking requests, lets running ones finish, and exits with 130.",
+        [
+            SharedOptions.Model,
+            OptionSpec.Value("host", "ADDR", "address to listen on (default: 127.0.0.1)"),
+            OptionSpec.Value("port", "N", "port to listen on (default: 8080)"),
+            OptionSpec.Value("max-batch", "N", "most sequences run together (default: 8)"),
+            OptionSpec.Value("max-queue", "N", "most requests waiting; more get 429 (default: 64)"),
+            OptionSpec.Value("kv-memory", "SIZE", "KV cache memory for all sequences, e.g. 2G (default: max-batch full contexts)"),
+            OptionSpec.Value("api-key", "KEY", "require 'Authorization: Bearer KEY' on /v1 routes"),
+            SharedOptions.ContextSize,
+            SharedOptions.Device,
+        ]);
+
+    public int Run(ParsedArguments args, CliContext context)
+    {
+        string modelDirectory = args.RequiredString("model");
+        string host = args.String("host") ?? "127.0.0.1";
+        int port = args.Int("port", 8080, 0, 65535);
+        int maxBatch = args.Int("max-batch", 8, 1, 1024);
+        int maxQueue = args.Int("max-queue", 64, 1, 1_000_000);
+        long? kvMemory = ByteSize.Read(args, "kv-memory");
+        string? apiKey = args.String("api-key");
+        string device = SharedOptions.ReadDevice(args);
+        ModelFolder folder = ModelFolder.Open(modelDirectory);
+        int contextSize = folder.ContextSize(args, minimum: 2);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.Cancellation);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            signal.Cancel = true; // drain instead of dying
+            stop.Cancel();
+        });
+        return ServeAsync(folder, host, port, apiKey, device, contextSize, maxBatch, maxQueue, kvMemory, context, stop.Token).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> ServeAsync(
+        ModelFolder folder, string host, int port, string? apiKey, string device, int contextSize, int maxBatch, int maxQueue, long? kvMemory,
+        CliContext context, CancellationToken stop)
+    {
+        OpenAiServer server;
+        try
+        {
+            server = await OpenAiServer.StartAsync(host, port, folder.Name, apiKey);
+        }
+        catch (Exception error) when (error is IOException or SocketException or FormatException or InvalidOperationException)
+        {
+            throw new UserInputException($"cannot listen on {host}:{port}: {error.GetBaseException().Message}");
+        }
+
+        await using (server)
+        {
+            context.Error.WriteLine($"listening on {server.Address} (loading {folder.Name}; /v1 answers 503 until it is ready)");
+            var tokenizer = folder.LoadTokenizer();
+            using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
+            long budget = KvPositions(model.Config, kvMemory, maxBatch, contextSize);
+            using var engine = new ServingEngine(model, new ServingOptions(maxBatch, maxQueue, budget, contextSize), tokenizer);
+            server.Ready(new ServerState(engine, tokenizer, folder.StopTokenIds(tokenizer), contextSize));
+            context.Error.WriteLine($"device: {model.DeviceDescription}");
+            context.Error.WriteLine($"ready: model '{server.ModelName}', context {contextSize}, batch {maxBatch}, KV budget {budget} tokens");
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C / SIGTERM
+            }
+
+            context.Error.WriteLine("stopping: finishing running requests");
+            await engine.DrainAsync();
+        }
+
+        return ExitCodes.Interrupted;
+    }
+
+    /// <summary>The KV budget in cache positions: --kv-memory / bytes per position, or max-batch full contexts.</summary>
+    private static long KvPositions(ModelConfig config, long? kvMemory, int maxBatch, int contextSize)
+    {
+        if (kvMemory is null)
+        {
+            return (long)maxBatch * contextSize;
+        }
+
+        long perPosition = MemoryEstimate.For(config, WeightStorage.Float32, 1).CacheBytes;
+        long positions = kvMemory.Value / perPosition;
+        if (positions < contextSize)
+        {
+            throw new UsageException(
+                $"--kv-memory {MemoryEstimate.Format(kvMemory.Value)} holds {positions} tokens of cache but one sequence may need {contextSize} (-c); " +
+                $"give at least {MemoryEstimate.Format(perPosition * contextSize)} or a smaller -c");
+        }
+
+        return positions;
+    }
+}
