@@ -64,6 +64,9 @@ public sealed class ChatConversation
         // Generation needs at least one token to prefill: the logits of the last prompt token are not kept.
         int reuse = Math.Min(shared, prompt.Length - 1);
         _session.Truncate(reuse);
+        // Until generation returns, only the reused prefix is known to be in the cache: if it throws, the next turn
+        // must not trust tokens it may not have written.
+        _cachedTokens = [.. prompt[..reuse]];
         LastReusedTokens = reuse;
         LastPromptTokens = prompt;
 
