@@ -34,6 +34,12 @@ public sealed class ChunkedWeightUploadTests : IDisposable
         {
             var bytes = new byte[count];
             random.NextBytes(bytes);
+            // Finite values only: the loader refuses NaN/infinity. Clearing bit 6 of every byte keeps each e4m3 code off
+            // S.1111.111 (NaN) and each bf16 exponent below all-ones; the bytes stay random otherwise.
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] &= 0xBF;
+            }
             return bytes;
         }
 
