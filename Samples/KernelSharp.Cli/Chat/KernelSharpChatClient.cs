@@ -40,7 +40,7 @@ public sealed class KernelSharpChatClient : IChatClient
         metadata = new ChatClientMetadata("kernelsharp", null, modelId);
     }
 
-    /// <summary>Loads a model folder (config.json, weights, tokenizer.json) on a device: auto|cuda|opencl|cpu.</summary>
+    /// <summary>Loads a model folder (config.json, weights, tokenizer.json) on a device: auto|cuda|opencl|cpu|ilgpu-cpu.</summary>
     public static KernelSharpChatClient Load(string modelDirectory, string device = "auto", int contextSize = 4096, bool thinking = false)
     {
         ModelFolder folder = ModelFolder.Open(modelDirectory);
