@@ -43,7 +43,7 @@ public sealed class DeepSeekModel : IDisposable
     public static DeepSeekModel Load(string directory, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
-        var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        var config = options.Config ?? ModelConfig.Load(Path.Combine(directory, "config.json"));
         var choice = new DeviceSelector().Select(options.Device);
 
         var maxContext = options.MaxContext ?? Math.Min(config.MaxPositionEmbeddings, 4096);

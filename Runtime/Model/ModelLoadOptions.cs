@@ -6,6 +6,12 @@ public sealed record ModelLoadOptions
     /// <summary>"auto" (CUDA, then OpenCL, then CPU) | "cuda" | "opencl" | "cpu" | "ilgpu-cpu".</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>
+    /// The folder's config.json when the caller has already parsed it (the CLI reads it once to validate options);
+    /// null = parse it from the folder.
+    /// </summary>
+    public ModelConfig? Config { get; init; }
+
     /// <summary>Receives the loaded fraction of the weights, 0..1.</summary>
     public IProgress<double>? Progress { get; init; }
 

@@ -60,6 +60,14 @@ public sealed class ArgumentParserTests
     }
 
     [Fact]
+    public void Device_choices_are_the_runtime_device_selectors_names()
+    {
+        Assert.Equal(KernelSharp.Runtime.Devices.DeviceSelector.Names, SharedOptions.DeviceChoices);
+        ParsedArguments args = ArgumentParser.Parse(Verb, ["--ratio", "ilgpu-cpu"]);
+        Assert.Equal("ilgpu-cpu", args.Choice("ratio", "auto", SharedOptions.DeviceChoices));
+    }
+
+    [Fact]
     public void Help_lists_every_option_with_its_value_name()
     {
         string help = HelpWriter.ForVerb(Verb);

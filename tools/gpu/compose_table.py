@@ -112,7 +112,7 @@ def main():
     if rate0:
         e2e.append(row(f"(info) end-to-end decode from an empty cache", f"{fmt(rate0)} tokens/s", "", None, "", None))
 
-    text = ["# Issue 6's table on the H200 — one run", "", "```", info, "```", "",
+    text = ["# The H200 performance table — one run", "", "```", info, "```", "",
             "| what | ours | baseline / ceiling (same run) | ratio | target | met? | notes |", "|---|---|---|---|---|---|---|"]
     text += kernels if kernels else ["| kernel rows | missing | kernels.md not produced | | | | |"]
     text += e2e

@@ -60,7 +60,7 @@ public sealed class ModelFolder
     {
         DeviceCheck.EnsureAvailable(device);
         using ProgressBar? progress = ProgressBar.For(context, "loading " + Name);
-        return DeepSeekModel.Load(Directory, new ModelLoadOptions { Device = device, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill });
+        return DeepSeekModel.Load(Directory, new ModelLoadOptions { Config = Config, Device = device, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill });
     }
 
     /// <summary>The -c value: 1 … max_position_embeddings; default min(4096, max_position_embeddings).</summary>

@@ -1,4 +1,5 @@
 using KernelSharp.Cli.Parsing;
+using KernelSharp.Runtime.Devices;
 using KernelSharp.Runtime.Model;
 
 namespace KernelSharp.Cli.Hosting;
@@ -6,13 +7,14 @@ namespace KernelSharp.Cli.Hosting;
 /// <summary>Options several verbs share, written once so their spelling and help text agree everywhere.</summary>
 public static class SharedOptions
 {
-    public static readonly string[] DeviceChoices = ["auto", "cuda", "opencl", "cpu"];
+    /// <summary>The runtime's device names, so the CLI accepts exactly what <see cref="DeviceSelector"/> chooses among.</summary>
+    public static readonly string[] DeviceChoices = [.. DeviceSelector.Names];
 
     public static OptionSpec Model { get; } =
         OptionSpec.Value("model", "DIR", "model folder (config.json, model.safetensors or shards, tokenizer.json)", "m");
 
     public static OptionSpec Device { get; } =
-        OptionSpec.Value("device", "DEV", "auto|cuda|opencl|cpu (default: auto = CUDA, then OpenCL, then CPU)");
+        OptionSpec.Value("device", "DEV", string.Join('|', DeviceSelector.Names) + " (default: auto = CUDA, then OpenCL, then CPU; ilgpu-cpu = the kernels on ILGPU's CPU accelerator)");
 
     public static OptionSpec ContextSize { get; } =
         OptionSpec.Value("ctx-size", "N", "context length in tokens (default: min(4096, max_position_embeddings))", "c");

@@ -23,6 +23,15 @@ public sealed class ModelLoadingTests
     }
 
     [Fact]
+    public void Load_uses_the_config_the_caller_already_parsed()
+    {
+        string directory = Fixtures.Directory(Fixtures.Bf16);
+        var parsed = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        using var model = DeepSeekModel.Load(directory, new ModelLoadOptions { Device = "cpu", Config = parsed });
+        Assert.Same(parsed, model.Config);
+    }
+
+    [Fact]
     public void Load_refuses_a_model_that_does_not_fit_with_one_line_naming_needed_and_available_memory()
     {
         var error = Assert.Throws<UserInputException>(() =>
