@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The kernelsharp CLI runs on ASP.NET Core's shared framework too (`serve`); ../shared/tools/gpu-bundle.sh packs only
-# Microsoft.NETCore.App. Run this right after it to add this machine's Microsoft.AspNetCore.App of the same version.
+# The kernelsharp CLI runs on ASP.NET Core's shared framework too (`serve`); the GPU bundle (.gpu/bundle.tar.xz, see
+# tools/gpu/README.md) holds only Microsoft.NETCore.App. Run this right after making the bundle: it adds this machine's
+# Microsoft.AspNetCore.App of the same version.
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root/.gpu"

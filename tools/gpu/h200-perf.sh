@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's kernel rows on the H200 in ONE device call, from the repository root, after bundling KernelBench here:
+# The H200 table's kernel rows on the H200 in ONE device call, from the repository root, after bundling KernelBench here:
 #   <workplace>/tools/gpu-bundle.sh tools/gpu/KernelBench/KernelBench.csproj
 #   bash tools/gpu/h200-perf.sh                   (device run with carry [".gpu"])
 # Steps (each logged; a failing step does not stop the next):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 14: the real DeepSeek-V3.2 widths on one H200 (CLI bundle: ../shared/tools/gpu-bundle.sh Samples/KernelSharp.Cli/KernelSharp.Cli.csproj).
+# The real DeepSeek-V3.2 widths on one H200 (run with the CLI bundle in .gpu/: see tools/gpu/README.md).
 # Writes a real-width FP8 slice (3 dense + 1 MoE layer, every width of the release) and benches three views of the same
 # files (1, 3 and 4 layers: config.json edited, weights linked), so per-layer costs come out as differences:
 #   dense layer = L2 − L1 (and (L3 − L1) / 2), MoE layer = L4 − L3, embedding + head + sampling = L1 − dense.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's WHOLE table from one run on the H200: PyTorch/cuBLAS baselines and the copy ceiling, KernelBench's kernel
+# The WHOLE H200 performance table from one run on the H200: PyTorch/cuBLAS baselines and the copy ceiling, KernelBench's kernel
 # rows, the transformers end-to-end baseline and KernelSharp end to end on the same mid-size checkpoint, composed by
 # tools/gpu/compose_table.py into $OUT/h200-table.md (and docs/perf/h200-table.md of the device's working copy).
 #   here:   <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj   (carries the CLI and KernelBench)

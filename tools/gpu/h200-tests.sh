@@ -21,7 +21,7 @@ ks() { GPU_APP=kernelsharp.dll bash .gpu/run.sh "$@"; }
   echo '$ kernelsharp bench --device cpu'; ks bench -m tests/fixtures/tiny-dsa-fp8-yarn -p 128 -n 32 -r 2 --device cpu
 } > "$out/cli.log" 2>&1
 tail -30 "$out/cli.log"
-# End to end on the mid-size checkpoint of issue 6 (5.4 B parameters, bf16), written here by create-model.
+# End to end on the mid-size checkpoint of the H200 table (5.4 B parameters, bf16), written here by create-model.
 {
   echo '$ kernelsharp create-model --preset mid-5b'; time ks create-model --preset mid-5b --out /tmp/mid5b --seed 1 --dtype bf16
   echo '$ kernelsharp bench mid-5b --device cuda'; timeout 300 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench -m /tmp/mid5b -p 512 -n 16 -r 1 --device cuda"

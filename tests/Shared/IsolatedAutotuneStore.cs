@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace KernelSharp.Cli.Tests;
+namespace KernelSharp.Tests.Shared;
 
 /// <summary>
 /// The autotuner persists its choices per user (~/.local/share/kernelsharp/autotune.json). Tests must neither read
@@ -11,6 +11,7 @@ namespace KernelSharp.Cli.Tests;
 /// a timing-picked choice made these tests pass or fail with the machine's load. The autotuner itself is tested in the
 /// kernel and generator test projects. KERNELSHARP_AUTOTUNE set by the caller wins.
 /// </summary>
+// Compiled into each model-level test project (Runtime.Tests, Cli.Tests) from this one file.
 internal static class IsolatedAutotuneStore
 {
     [ModuleInitializer]
@@ -24,7 +25,7 @@ internal static class IsolatedAutotuneStore
         if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE")))
         {
             Environment.SetEnvironmentVariable(
-                "KERNELSHARP_AUTOTUNE_FILE", Path.Combine(Path.GetTempPath(), $"ks-Cli-tests-autotune-{Environment.ProcessId}.json".ToLowerInvariant()));
+                "KERNELSHARP_AUTOTUNE_FILE", Path.Combine(Path.GetTempPath(), $"{typeof(IsolatedAutotuneStore).Assembly.GetName().Name}-autotune-{Environment.ProcessId}.json"));
         }
     }
 }
