@@ -51,8 +51,8 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor CpuPathUnavailable = new(
         "KS0009", "No fast CPU path for this kernel",
-        "Kernel '{0}' runs on the ILGPU CPU accelerator for FastCpu because {1}: follow the CPU path rules in Generators/README.md to get the fast path",
-        Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
+        "Kernel '{0}' has no fast CPU path, so FastCpu runs it on the ILGPU CPU accelerator (much slower) because {1}: follow the CPU path rules in the generator's README to get the fast path",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor SharedMemoryNotConstant = new(
         "KS0010", "Shared memory length is not a compile-time constant",
@@ -64,10 +64,44 @@ internal static class DiagnosticDescriptors
         "Kernel '{0}': {1}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    // KS0012-KS0016: what ILGPU's compiler would reject at run time, found in the kernel body and the helpers it calls.
+    // {0} says where ("Kernel 'K'" or "'Helper.F' (called by kernel 'K')"), {1} what and how to fix it.
+
+    public static readonly DiagnosticDescriptor ReferenceTypeInKernel = new(
+        "KS0012", "Reference type in kernel code",
+        "{0}: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor ExceptionInKernel = new(
+        "KS0013", "Exception handling in kernel code",
+        "{0}: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor RecursionInKernel = new(
+        "KS0014", "Recursion in kernel code",
+        "{0}: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor VirtualCallInKernel = new(
+        "KS0015", "Virtual or interface call in kernel code",
+        "{0}: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MutableStaticInKernel = new(
+        "KS0016", "Mutable static field in kernel code",
+        "{0}: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor DivergentCollective = new(
+        "KS0017", "Collective reached by only part of a group",
+        "Kernel '{0}': '{1}' {2}: every thread of the {3} must reach it, or the GPU hangs or reads undefined values; move it out of the condition (compute a neutral value such as 0 in the threads that skip the work)",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         KernelNotStatic, TypeNotPartial, UnsupportedParameter, InvalidConstantValue, SharedMemoryTooLarge, TooManyVariants,
         UnrolledLoopTooLarge, NoVariantForShape, CpuPathUnavailable, SharedMemoryNotConstant, InvalidLaunchExpression,
+        ReferenceTypeInKernel, ExceptionInKernel, RecursionInKernel, VirtualCallInKernel, MutableStaticInKernel, DivergentCollective,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

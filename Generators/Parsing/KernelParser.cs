@@ -63,14 +63,21 @@ internal static class KernelParser
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedParameter, location, method.Parameters.Last().Name, method.Name,
                 method.Parameters.Last().Type.ToDisplayString(), "ILGPU launches kernels with at most 14 run-time parameters: pack scalars into a struct"));
 
-        if (diagnostics.Count > 0 || syntax.Body is null)
-            return new KernelParseResult(null, diagnostics.ToEquatableArray());
-
         var attribute = context.Attributes[0];
         string gridX = NamedString(attribute, "Grid", "1");
         string gridY = NamedString(attribute, "GridY", "1");
         string groupSize = NamedString(attribute, "GroupSize", "256");
         int maxUnroll = NamedInt(attribute, "MaxUnroll", DefaultMaxUnroll);
+        if (syntax.Body != null)
+            diagnostics.AddRange(LaunchExpressionChecker.Check(method, attribute, syntax.Body.SpanStart, context.SemanticModel, cancellation));
+
+        if (diagnostics.Count > 0 || syntax.Body is null)
+            return new KernelParseResult(null, diagnostics.ToEquatableArray());
+
+        // Problems ILGPU would only report at run time. The variants and launcher are still generated, so the build
+        // shows these errors rather than a cascade of missing-launcher errors at every call site.
+        diagnostics.AddRange(GpuCodeChecker.Check(method, syntax, context.SemanticModel, cancellation));
+        diagnostics.AddRange(CollectiveDivergenceChecker.Check(context.SemanticModel, syntax.Body, method.Name, cancellation));
 
         var body = syntax.Body;
         var collector = new BodySiteCollector(context.SemanticModel, body, cancellation);

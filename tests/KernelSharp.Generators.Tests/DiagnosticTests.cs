@@ -189,12 +189,11 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
-    public void KS0009_CpuPathUnavailableIsInfoOnly()
+    public void KS0009_CpuPathUnavailableIsAWarning()
     {
         var run = GeneratorHarness.Run(KernelSources.InClass(KernelSources.NestedCollective));
-        var diagnostic = Assert.Single(run.GeneratorDiagnostics);
-        Assert.Equal("KS0009", diagnostic.Id);
-        Assert.Equal(DiagnosticSeverity.Info, diagnostic.Severity);
+        var diagnostic = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "KS0009");
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
         Assert.Contains("nested statement", Message(diagnostic));
         Assert.Empty(run.CompileProblems);
         Assert.DoesNotContain("NestedCpu(", run.Generated(".Nested.g.cs"));
@@ -238,6 +237,216 @@ public sealed class DiagnosticTests
         Assert.Contains("GroupSize \"n\"", Message(Single(KernelSources.InClass("""
                 [Kernel(GroupSize = "n")] public static void K(ArrayView<float> x, int n) { x[0] = n; }
             """), "KS0011")));
+
+    /// <summary>The text the diagnostic underlines.</summary>
+    private static string Underlined(string source, Diagnostic diagnostic) =>
+        source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length);
+
+    private static (Diagnostic Diagnostic, string Source) SingleIn(string members, string id)
+    {
+        string source = KernelSources.InClass(members);
+        return (Single(source, id), source);
+    }
+
+    [Fact]
+    public void KS0011_GridNamesAMissingParameter()
+    {
+        var (diagnostic, source) = SingleIn("""
+                [Kernel(Grid = "rowz", GroupSize = "32")] public static void K(ArrayView<float> x, int rows) { x[Grid.IdxX] = rows; }
+            """, "KS0011");
+        Assert.Equal("Kernel 'K': Grid \"rowz\" names 'rowz', which is not a parameter of the kernel or a constant in scope (parameters: x, rows); did you mean 'rows'?",
+            Message(diagnostic));
+        Assert.Equal("\"rowz\"", Underlined(source, diagnostic));
+    }
+
+    [Fact]
+    public void KS0011_GroupSizeIsNotAnExpression() =>
+        Assert.Equal("Kernel 'K': GroupSize \"blockSize +\" is not a C# expression: write an expression over the parameters, e.g. \"(n + 255) / 256\"",
+            Message(Single(KernelSources.InClass("""
+                [Kernel(GroupSize = "blockSize +")] public static void K(ArrayView<float> x, [Constant(32)] int blockSize) { x[0] = blockSize; }
+            """), "KS0011")));
+
+    [Fact]
+    public void KS0011_ConstantsAndMathInGridAreAccepted()
+    {
+        var run = GeneratorHarness.Run(KernelSources.InClass("""
+                private const int Rows = 4;
+                [Kernel(Grid = "System.Math.Max(n / Rows, 1)", GroupSize = "32")] public static void K(ArrayView<float> x, int n) { x[Grid.IdxX] = n; }
+            """));
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.CompileProblems);
+    }
+
+    [Fact]
+    public void KS0012_ClassInstanceInAHelper()
+    {
+        var (diagnostic, source) = SingleIn("""
+                private sealed class Helper { public float Scale = 2; }
+                private static float Scaled(float v) { var h = new Helper(); return v * h.Scale; }
+                [Kernel(GroupSize = "32")] public static void K(ArrayView<float> x) { x[Group.IdxX] = Scaled(x[Group.IdxX]); }
+            """, "KS0012");
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal("'SampleKernels.Scaled' (called by kernel 'K'): uses a value of type 'Samples.Kernels.SampleKernels.Helper', a reference type, and GPU code has no garbage-collected heap: use structs, ArrayView parameters or SharedMemory",
+            Message(diagnostic));
+        Assert.Equal("new Helper()", Underlined(source, diagnostic));
+    }
+
+    [Fact]
+    public void KS0012_StringBoxingLambdaAndVariableArray()
+    {
+        string source = KernelSources.InClass("""
+                [Kernel(GroupSize = "32")]
+                public static void K(ArrayView<float> x, int n)
+                {
+                    string name = "k";
+                    object boxed = n;
+                    System.Func<float, float> twice = v => 2 * v;
+                    var scratch = new float[n];
+                    var fixedScratch = new float[4];
+                    fixedScratch[0] = x[0];
+                    System.Diagnostics.Debug.Assert(n >= 0, "n must not be negative");
+                    x[Group.IdxX] = name.Length + scratch.Length + fixedScratch[0];
+                }
+            """);
+        var found = GeneratorHarness.Run(source).GeneratorDiagnostics.Where(d => d.Id == "KS0012").ToList();
+        var underlined = found.Select(d => Underlined(source, d)).ToList();
+        Assert.Contains("\"k\"", underlined);
+        Assert.Contains("n", underlined);
+        Assert.Contains("v => 2 * v", underlined);
+        Assert.Contains("new float[n]", underlined);
+        Assert.DoesNotContain("new float[4]", underlined);
+        Assert.DoesNotContain("\"n must not be negative\"", underlined);
+        Assert.Contains(found, d => Message(d) == "Kernel 'K': converts 'int' to 'object' (boxing), which needs the heap: keep the value in its own type, and call interface methods through a constrained type parameter");
+        Assert.Contains(found, d => Message(d).StartsWith("Kernel 'K': creates an array whose length 'n' is not a compile-time constant", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void KS0013_ThrowAndTry()
+    {
+        string source = KernelSources.InClass("""
+                [Kernel(GroupSize = "32")]
+                public static void K(ArrayView<float> x, int n)
+                {
+                    if (n < 0)
+                        throw new System.ArgumentOutOfRangeException(nameof(n));
+                    try { x[Group.IdxX] = n; }
+                    finally { x[0] = 0; }
+                }
+            """);
+        var found = GeneratorHarness.Run(source).GeneratorDiagnostics.Where(d => d.Id == "KS0013").ToList();
+        Assert.Equal(2, found.Count);
+        Assert.Equal("throw new System.ArgumentOutOfRangeException(nameof(n));", Underlined(source, found[0]));
+        Assert.Equal("Kernel 'K': throws an exception, and GPU code has no exceptions: check the condition on the host before the launch, or use Debug.Assert (checked on the CPU accelerator)",
+            Message(found[0]));
+        Assert.Equal("try", Underlined(source, found[1]));
+        Assert.Equal(DiagnosticSeverity.Error, found[1].Severity);
+    }
+
+    [Fact]
+    public void KS0014_RecursionThroughAHelper()
+    {
+        var (diagnostic, source) = SingleIn("""
+                private static int Factorial(int n) => n <= 1 ? 1 : n * Factorial(n - 1);
+                [Kernel(GroupSize = "32")] public static void K(ArrayView<float> x) { x[Group.IdxX] = Factorial(Group.IdxX); }
+            """, "KS0014");
+        Assert.Equal("'SampleKernels.Factorial' (called by kernel 'K'): calls 'Factorial' recursively (Factorial → Factorial), and PTX cannot compile a recursive program: rewrite it as a loop",
+            Message(diagnostic));
+        Assert.Equal("Factorial(n - 1)", Underlined(source, diagnostic));
+    }
+
+    [Fact]
+    public void KS0015_InterfaceCallButConstrainedCallIsFine()
+    {
+        string source = KernelSources.InClass("""
+                public interface IOp { float Apply(float v); }
+                public struct Twice : IOp { public float Apply(float v) => 2 * v; }
+                private static float Constrained<T>(T op, float v) where T : struct, IOp => op.Apply(v);
+                private static float ThroughInterface(IOp op, float v) => op.Apply(v);
+                [Kernel(GroupSize = "32")]
+                public static void K(ArrayView<float> x)
+                {
+                    x[Group.IdxX] = Constrained(new Twice(), x[Group.IdxX]) + ThroughInterface(new Twice(), 1f);
+                }
+            """);
+        var diagnostics = GeneratorHarness.Run(source).GeneratorDiagnostics;
+        var virtualCall = Assert.Single(diagnostics, d => d.Id == "KS0015");
+        Assert.Equal("op.Apply(v)", Underlined(source, virtualCall));
+        Assert.Equal("'SampleKernels.ThroughInterface' (called by kernel 'K'): calls 'Apply' through the interface 'Samples.Kernels.SampleKernels.IOp', a virtual call on a heap object ILGPU cannot compile: make the method generic over 'T : struct, IOp' and call it on a T",
+            Message(virtualCall));
+        // Passing the struct as the interface boxes it: that is the KS0012 at the call site.
+        var boxing = Assert.Single(diagnostics, d => d.Id == "KS0012");
+        Assert.Equal("new Twice()", Underlined(source, boxing));
+        Assert.Equal(source.IndexOf("ThroughInterface(new Twice()", StringComparison.Ordinal) + "ThroughInterface(".Length, boxing.Location.SourceSpan.Start);
+    }
+
+    [Fact]
+    public void KS0016_MutableStaticField()
+    {
+        var (diagnostic, source) = SingleIn("""
+                private static float scale = 2;
+                private static readonly float Offset = 1;
+                [Kernel(GroupSize = "32")] public static void K(ArrayView<float> x) { x[Group.IdxX] = scale + Offset; }
+            """, "KS0016");
+        Assert.Equal("Kernel 'K': uses the static field 'SampleKernels.scale', which is not readonly, and GPU threads cannot see host statics: make it 'const' or 'static readonly', or pass the value as a parameter",
+            Message(diagnostic));
+        Assert.Equal("scale", Underlined(source, diagnostic));
+    }
+
+    [Fact]
+    public void KS0017_ReductionInsideAThreadDependentCondition()
+    {
+        var (diagnostic, source) = SingleIn(KernelSources.NestedCollective, "KS0017");
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Equal("Kernel 'Nested': 'KsGroup.Sum(v)' is inside 'if (v > 0)', which is not the same for every thread of the group: every thread of the group must reach it, or the GPU hangs or reads undefined values; move it out of the condition (compute a neutral value such as 0 in the threads that skip the work)",
+            Message(diagnostic));
+        Assert.Equal("KsGroup.Sum(v)", Underlined(source, diagnostic));
+    }
+
+    [Fact]
+    public void KS0017_BarrierAfterAnEarlyReturn()
+    {
+        var (diagnostic, source) = SingleIn("""
+                [Kernel(Grid = "1", GroupSize = "64")]
+                public static void K(ArrayView<float> x, int n)
+                {
+                    int i = Group.IdxX;
+                    if (i >= n)
+                        return;
+                    x[i] = 1;
+                    Group.Barrier();
+                    x[i] += x[(i + 1) % n];
+                }
+            """, "KS0017");
+        int returnLine = source.Substring(0, source.IndexOf("return;", StringComparison.Ordinal)).Count(c => c == '\n') + 1;
+        Assert.Contains($"'Group.Barrier()' comes after 'return' (line {returnLine}), which only some threads of the group take", Message(diagnostic));
+    }
+
+    [Fact]
+    public void KS0017_UniformConditionsAndWarpLevelBranchesAreFine()
+    {
+        var run = GeneratorHarness.Run(KernelSources.InClass("""
+                [Kernel(Grid = "rows", GroupSize = "64")]
+                public static void K(ArrayView<float> x, int rows, int cols)
+                {
+                    int row = Grid.IdxX;
+                    if (row >= rows)
+                        return;
+                    float partial = 0;
+                    for (int c = Group.IdxX; c < cols; c += 64)
+                        partial += x[row * cols + c];
+                    float total = KsGroup.Sum(partial);
+                    int warp = Group.IdxX / 32;
+                    float warpTotal = 0;
+                    if (warp == 0)
+                        warpTotal = KsWarp.Sum(partial);
+                    if (cols > 1)
+                        total = KsGroup.Max(total);
+                    if (Group.IdxX == 0)
+                        x[row * cols] = total + warpTotal;
+                }
+            """));
+        Assert.DoesNotContain(run.GeneratorDiagnostics, d => d.Id == "KS0017");
+    }
 
     [Fact]
     public void EveryDescriptorHasAStableIdAndAFix()
