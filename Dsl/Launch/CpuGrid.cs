@@ -24,10 +24,19 @@ public static class CpuGrid
         }
         // About four chunks per core balances uneven groups without paying a task per group.
         long chunk = Math.Max(1, count / (Environment.ProcessorCount * 4L));
-        Parallel.ForEach(Partitioner.Create(0L, count, chunk), range =>
+        try
         {
-            for (long g = range.Item1; g < range.Item2; g++)
-                group((int)(g % gridX), (int)(g / gridX));
-        });
+            Parallel.ForEach(Partitioner.Create(0L, count, chunk), range =>
+            {
+                for (long g = range.Item1; g < range.Item2; g++)
+                    group((int)(g % gridX), (int)(g / gridX));
+            });
+        }
+        catch (AggregateException failure) when (failure.InnerExceptions.Count > 0)
+        {
+            // A kernel's own exception (a Debug bounds check) reaches the caller as itself, as it does with one group;
+            // other groups failing the same way add nothing.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure.InnerExceptions[0]).Throw();
+        }
     }
 }

@@ -69,7 +69,31 @@ internal static class CpuPathEmitter
             }
             writer.Lines(body.ToString().TrimEnd('\n'));
         }
+        writer.Line();
+        EmitBoundsCheck(kernel, writer);
         return null;
+    }
+
+    /// <summary>
+    /// The index helper every view access of the CPU path goes through. In a Debug build of the kernel's project it
+    /// throws <c>KernelIndexOutOfRangeException</c> naming the kernel, the view and the index (ILGPU's own check on a
+    /// host view is an assertion that ends the process); in Release it returns the index and inlines away.
+    /// </summary>
+    private static void EmitBoundsCheck(KernelModel kernel, CodeWriter writer)
+    {
+        string name = CpuSiteRewriter.BoundsCheckName(kernel);
+        string kernelName = SymbolDisplay.FormatLiteral(kernel.Name, quote: true);
+        const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
+        writer.Line("#if DEBUG");
+        foreach (var index in new[] { "int", "long" })
+            writer.Line($"private static {index} {name}<T>(global::ILGPU.ArrayView<T> view, {index} index, string viewName) where T : unmanaged => global::KernelSharp.Dsl.Launch.CpuBounds.Check(view.Length, index, {kernelName}, viewName);");
+        writer.Line("#else");
+        foreach (var index in new[] { "int", "long" })
+        {
+            writer.Line(Inline);
+            writer.Line($"private static {index} {name}<T>(global::ILGPU.ArrayView<T> view, {index} index, string viewName) where T : unmanaged => index;");
+        }
+        writer.Line("#endif");
     }
 
     /// <summary><c>T[n]</c> written so that array element types that are arrays themselves stay valid.</summary>

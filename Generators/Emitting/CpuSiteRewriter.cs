@@ -107,6 +107,23 @@ internal sealed class CpuSiteRewriter : CSharpSyntaxRewriter
         return base.VisitMemberAccessExpression(node);
     }
 
+    /// <summary><c>view[i]</c> → <c>view[ks_KIndex(view, i, "view")]</c>: checked in Debug builds, the index itself in Release.</summary>
+    public override SyntaxNode? VisitElementAccessExpression(ElementAccessExpressionSyntax node)
+    {
+        var site = plan.SiteAt(node.SpanStart, node.Span.Length, SiteKind.ViewElementAccess);
+        var visited = (ElementAccessExpressionSyntax)base.VisitElementAccessExpression(node)!;
+        if (site is null)
+            return visited;
+        var argument = visited.ArgumentList.Arguments[0];
+        string name = SymbolDisplay.FormatLiteral(site.Text, quote: true);
+        var check = ParseExpression($"{BoundsCheckName(plan.Kernel)}({visited.Expression.WithoutTrivia()}, {argument.Expression.WithoutTrivia()}, {name})");
+        return visited.WithArgumentList(visited.ArgumentList.WithArguments(
+            SingletonSeparatedList(argument.WithExpression(check.WithTriviaFrom(argument.Expression)))));
+    }
+
+    /// <summary>The per-kernel index helper the CPU path calls for every view access (<see cref="CpuPathEmitter"/> writes it).</summary>
+    public static string BoundsCheckName(KernelModel kernel) => "ks_" + kernel.Name + "Index";
+
     public override SyntaxNode? VisitInvocationExpression(InvocationExpressionSyntax node)
     {
         if (plan.SiteAt(node.Expression.SpanStart, node.Expression.Span.Length, SiteKind.IntrinsicCall) is { } intrinsic)

@@ -116,6 +116,10 @@ internal enum SiteKind
 
     /// <summary>A <c>for</c> statement (kept so unrolling diagnostics can point at it).</summary>
     ForLoop,
+
+    /// <summary>An element access <c>view[index]</c> on an <c>ArrayView</c>; <c>Text</c> is the view as written. The CPU
+    /// path checks its index in Debug builds.</summary>
+    ViewElementAccess,
 }
 
 /// <summary>A span of the kernel body the emitters treat specially. Spans count from the body's opening brace.</summary>

@@ -74,6 +74,10 @@ internal sealed class BodySiteCollector
                 case InvocationExpressionSyntax invocation:
                     VisitInvocation(invocation);
                     break;
+                case ElementAccessExpressionSyntax { ArgumentList.Arguments.Count: 1 } access
+                    when semantic.GetTypeInfo(access.Expression, cancellation).Type is { } viewType && KernelParserViews.IsView(viewType):
+                    Add(access.SpanStart, access.Span.Length, SiteKind.ViewElementAccess, access.Expression.ToString(), "", 0, false);
+                    break;
                 case LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax:
                     Block(node, "it declares a local function or lambda");
                     break;

@@ -105,7 +105,7 @@ public sealed class OutputSnapshotTests
         Assert.Empty(run.CompileProblems);
         string source = run.Generated(".Shift.g.cs");
         Assert.Contains("long rowStart = (long)ks_groupIdxX * 64;", source); // once per group
-        Assert.Contains("x[rowStart + (ks_t + 1) % 64] = ks_mine_2[ks_t];", source); // alias replaced, 'mine' per thread
+        Assert.Contains("x[ks_ShiftIndex(x, rowStart + (ks_t + 1) % 64, \"x\")] = ks_mine_2[ks_t];", source); // alias replaced, 'mine' per thread
         Assert.DoesNotContain("ks_thread_", source);
     }
 
