@@ -10,7 +10,7 @@ internal static class DiagnosticDescriptors
     private const string Category = "KernelSharp";
 
     public static readonly DiagnosticDescriptor KernelNotStatic = new(
-        "KS0001", "Kernel method must be static, non-generic and return void",
+        "KS0001", "Kernel method must be static and return void",
         "Kernel '{0}' {1}: make it 'public static void {0}(...)' (ILGPU kernels are static void methods)",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
@@ -97,11 +97,17 @@ internal static class DiagnosticDescriptors
         "Kernel '{0}': '{1}' {2}: every thread of the {3} must reach it, or the GPU hangs or reads undefined values; move it out of the condition (compute a neutral value such as 0 in the threads that skip the work)",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor TypeParameterNotStruct = new(
+        "KS0018", "Kernel type parameter is not constrained to a struct",
+        "Type parameter '{0}' of kernel '{1}' {2}: declare 'where {0} : struct, IYourInterface' and call the interface's methods on a {0} value (ILGPU compiles a kernel per struct type argument; interface or class type arguments cannot run on a GPU)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         KernelNotStatic, TypeNotPartial, UnsupportedParameter, InvalidConstantValue, SharedMemoryTooLarge, TooManyVariants,
         UnrolledLoopTooLarge, NoVariantForShape, CpuPathUnavailable, SharedMemoryNotConstant, InvalidLaunchExpression,
         ReferenceTypeInKernel, ExceptionInKernel, RecursionInKernel, VirtualCallInKernel, MutableStaticInKernel, DivergentCollective,
+        TypeParameterNotStruct,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

@@ -39,17 +39,18 @@ internal static class CpuPathEmitter
         writer.Line($"/// The fast CPU path of <see cref=\"{kernel.Name}\"/>: groups run in parallel on host threads, the threads of a group one");
         writer.Line($"/// after the other, split at each collective ({plan.Collectives.Count} here). Views must be host memory (a CPU accelerator's buffers).");
         writer.Line($"/// </summary>");
-        using (writer.Block($"public static void {kernel.Name}Cpu({parameters})"))
+        string generic = kernel.TypeParameterList;
+        using (writer.Block($"public static void {kernel.Name}Cpu{generic}({parameters}){kernel.ConstraintClauses}"))
         {
             writer.Line($"int ks_gridDimX = checked((int)({kernel.GridX}));");
             writer.Line($"int ks_gridDimY = checked((int)({kernel.GridY}));");
             writer.Line($"int ks_groupDim = checked((int)({kernel.GroupSize}));");
             writer.Line($"global::KernelSharp.Dsl.Launch.CpuGrid.For(ks_gridDimX, ks_gridDimY, (ks_groupIdxX, ks_groupIdxY) =>");
-            writer.Line($"    {kernel.Name}CpuGroup({arguments}{(arguments.Length > 0 ? ", " : "")}ks_groupIdxX, ks_groupIdxY, ks_gridDimX, ks_gridDimY, ks_groupDim));");
+            writer.Line($"    {kernel.Name}CpuGroup{generic}({arguments}{(arguments.Length > 0 ? ", " : "")}ks_groupIdxX, ks_groupIdxY, ks_gridDimX, ks_gridDimY, ks_groupDim));");
         }
         writer.Line();
         writer.Line($"/// <summary>One group of <see cref=\"{kernel.Name}Cpu\"/>.</summary>");
-        using (writer.Block($"private static void {kernel.Name}CpuGroup({parameters}{(parameters.Length > 0 ? ", " : "")}int ks_groupIdxX, int ks_groupIdxY, int ks_gridDimX, int ks_gridDimY, int ks_groupDim)"))
+        using (writer.Block($"private static void {kernel.Name}CpuGroup{generic}({parameters}{(parameters.Length > 0 ? ", " : "")}int ks_groupIdxX, int ks_groupIdxY, int ks_gridDimX, int ks_gridDimY, int ks_groupDim){kernel.ConstraintClauses}"))
         {
             var state = new List<string>();
             foreach (int id in plan.Hoisted.OrderBy(i => i))

@@ -22,6 +22,9 @@ internal static class LauncherEmitter
         string signature = string.Join("", runtimeParameters.Select(p => ", " + p.TypeText + " " + p.Name));
         string arguments = string.Join("", runtimeParameters.Select(p => ", " + p.Name));
         string name = kernel.Name;
+        string generic = kernel.TypeParameterList;
+        string where = kernel.ConstraintClauses;
+        string typeKey = kernel.TypeParameters.Count == 0 ? "" : " + " + kernel.TypeArgumentKey;
 
         EmitVariantList(kernel, plan, writer);
         writer.Line();
@@ -33,7 +36,7 @@ internal static class LauncherEmitter
         writer.Line($"/// (first use per device and shape), the variant by the run-time shape. On FastCpu it runs {(hasCpuPath ? $"<see cref=\"{name}Cpu\"/>" : "on the ILGPU CPU accelerator (no CPU path: see diagnostic KS0009)")}.");
         writer.Line($"/// GPU launches are asynchronous: call <c>device.Synchronize()</c> before reading results on the host.");
         writer.Line($"/// </summary>");
-        using (writer.Block($"public static void Launch{name}({Launch}.KernelDevice device{signature})"))
+        using (writer.Block($"public static void Launch{name}{generic}({Launch}.KernelDevice device{signature}){where}"))
         {
             writer.Line("global::System.ArgumentNullException.ThrowIfNull(device);");
             string shapeKey = shapes.Count == 0 ? "\"any\"" : string.Join(" + \",\" + ", shapes.Select(s => $"\"{s.Name}=\" + {s.Name}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)"));
@@ -45,23 +48,23 @@ internal static class LauncherEmitter
                 {
                     writer.Line("// Host threads read the buffers directly: earlier work queued on the CPU accelerator must be done.");
                     writer.Line("device.Synchronize();");
-                    writer.Line($"int ks_cpuChoice = {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}/cpu\", ks_shapeKey, ks_{name}Candidates,");
-                    writer.Line($"    ks_candidate => ks_Run{name}Cpu(ks_candidate{arguments}), {snapshot});");
-                    writer.Line($"ks_Run{name}Cpu(ks_cpuChoice{arguments});");
+                    writer.Line($"int ks_cpuChoice = {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}/cpu\"{typeKey}, ks_shapeKey, ks_{name}Candidates,");
+                    writer.Line($"    ks_candidate => ks_Run{name}Cpu{generic}(ks_candidate{arguments}), {snapshot});");
+                    writer.Line($"ks_Run{name}Cpu{generic}(ks_cpuChoice{arguments});");
                     writer.Line("return;");
                 }
             }
             writer.Line("// The CPU accelerator is a debugging emulator: timing variants there would only measure the emulator.");
             writer.Line($"int ks_choice = device.Accelerator.AcceleratorType == global::ILGPU.Runtime.AcceleratorType.CPU ? 0");
-            writer.Line($"    : {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}\", ks_shapeKey, ks_{name}Candidates,");
-            writer.Line($"        ks_candidate => ks_Launch{name}Candidate(device, ks_candidate{arguments}), {snapshot});");
-            writer.Line($"ks_Launch{name}Candidate(device, ks_choice{arguments});");
+            writer.Line($"    : {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}\"{typeKey}, ks_shapeKey, ks_{name}Candidates,");
+            writer.Line($"        ks_candidate => ks_Launch{name}Candidate{generic}(device, ks_candidate{arguments}), {snapshot});");
+            writer.Line($"ks_Launch{name}Candidate{generic}(device, ks_choice{arguments});");
         }
 
         if (hasCpuPath)
         {
             writer.Line();
-            using (writer.Block($"private static void ks_Run{name}Cpu(int ks_candidate{signature})"))
+            using (writer.Block($"private static void ks_Run{name}Cpu{generic}(int ks_candidate{signature}){where}"))
             using (writer.Block("switch (ks_candidate)"))
             {
                 foreach (var combination in plan.Combinations)
@@ -70,7 +73,7 @@ internal static class LauncherEmitter
                         ? combination.Constants.First(c => c.Name == p.Name).Value.ToString(CultureInfo.InvariantCulture) + " /* " + p.Name + " */"
                         : p.Name);
                     writer.Line($"case {combination.Index.ToString(CultureInfo.InvariantCulture)}:");
-                    writer.Line($"    {name}Cpu({string.Join(", ", call)});");
+                    writer.Line($"    {name}Cpu{generic}({string.Join(", ", call)});");
                     writer.Line("    return;");
                 }
                 writer.Line("default:");
@@ -79,7 +82,7 @@ internal static class LauncherEmitter
         }
 
         writer.Line();
-        using (writer.Block($"private static void ks_Launch{name}Candidate({Launch}.KernelDevice device, int ks_candidate{signature})"))
+        using (writer.Block($"private static void ks_Launch{name}Candidate{generic}({Launch}.KernelDevice device, int ks_candidate{signature}){where}"))
         using (writer.Block("switch (ks_candidate)"))
         {
             foreach (var combination in plan.Combinations)
@@ -121,8 +124,10 @@ internal static class LauncherEmitter
         string types = string.Join(", ", parameters.Select(p => p.TypeText));
         string args = string.Join("", parameters.Select(p => ", " + p.Name));
         string key = kernel.Namespace.Length == 0 ? variant.MethodName : kernel.FullName.Substring(0, kernel.FullName.Length - kernel.Name.Length) + variant.MethodName;
-        writer.Line($"var ks_kernel = device.GetOrLoadKernel(\"{key}\",");
-        writer.Line($"    static ks_accelerator => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}));");
+        // A format-generic kernel compiles once per type argument: the type's name is part of the cache key.
+        string cacheKey = kernel.TypeParameters.Count == 0 ? $"\"{key}\"" : $"\"{key}\" + {kernel.TypeArgumentKey}";
+        writer.Line($"var ks_kernel = device.GetOrLoadKernel({cacheKey},");
+        writer.Line($"    static ks_accelerator => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}{kernel.TypeParameterList}));");
         writer.Line($"int ks_gridX = checked((int)({kernel.GridX}));");
         writer.Line($"int ks_gridY = checked((int)({kernel.GridY}));");
         using (writer.Block("if (ks_gridX > 0 && ks_gridY > 0)"))

@@ -48,7 +48,7 @@ internal static class VariantEmitter
         writer.Line($"//   constants folded: {(foldedText.Length == 0 ? "none" : foldedText)}");
         writer.Line($"//   shapes: {shapeText}");
         writer.Line($"//   group size: {variant.GroupSize.ToString(CultureInfo.InvariantCulture)}; loops with a constant trip count up to {kernel.MaxUnroll.ToString(CultureInfo.InvariantCulture)} unrolled");
-        writer.Line($"public static void {variant.MethodName}({string.Join(", ", parameters)})");
+        writer.Line($"public static void {variant.MethodName}{kernel.TypeParameterList}({string.Join(", ", parameters)}){kernel.ConstraintClauses}");
         writer.Node(specialized);
     }
 

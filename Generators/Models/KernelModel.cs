@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace KernelSharp.Generators.Models;
 
 // Contract of every model type in this folder: an immutable sealed record (or enum) with structural equality,
@@ -17,6 +19,7 @@ namespace KernelSharp.Generators.Models;
 /// <param name="Locals">Every local declared in the body, in declaration order.</param>
 /// <param name="CpuBlocker">Why the fast CPU path cannot be generated, or null.</param>
 /// <param name="BodyLocation">Location of the body's opening brace, for diagnostics found inside the body.</param>
+/// <param name="TypeParameters">The type parameters of a format-generic kernel (struct-constrained), or none.</param>
 internal sealed record KernelModel(
     string Namespace,
     EquatableArray<ContainingTypeModel> ContainingTypes,
@@ -35,8 +38,22 @@ internal sealed record KernelModel(
     EquatableArray<NamedConstant> NamedConstants,
     string? CpuBlocker,
     LocationInfo? Location,
-    LocationInfo? BodyLocation)
+    LocationInfo? BodyLocation,
+    EquatableArray<TypeParameterModel> TypeParameters)
 {
+    /// <summary><c>&lt;TRows&gt;</c> for a format-generic kernel, empty otherwise: appended to every generated method name.</summary>
+    public string TypeParameterList => TypeParameters.Count == 0 ? "" : "<" + string.Join(", ", TypeParameters.Select(t => t.Name)) + ">";
+
+    /// <summary><c> where TRows : struct, IRows</c> for a format-generic kernel, empty otherwise.</summary>
+    public string ConstraintClauses => string.Concat(TypeParameters.Select(t => " where " + t.Name + " : " + t.Constraints));
+
+    /// <summary>
+    /// A C# expression naming the type arguments at run time (<c>"&lt;" + typeof(TRows).FullName + "&gt;"</c>), or
+    /// <c>""</c>: every instantiation is its own compiled kernel and its own tuning key.
+    /// </summary>
+    public string TypeArgumentKey => TypeParameters.Count == 0 ? "\"\""
+        : "\"<\" + " + string.Join(" + \",\" + ", TypeParameters.Select(t => $"typeof({t.Name}).FullName")) + " + \">\"";
+
     /// <summary>The named constants plus a variant's folded parameters (parameters win: they shadow fields).</summary>
     public System.Collections.Generic.Dictionary<string, long> KnownValues(System.Collections.Generic.IReadOnlyDictionary<string, long> folded)
     {
@@ -48,6 +65,9 @@ internal sealed record KernelModel(
         return known;
     }
 }
+
+/// <summary>A type parameter of a format-generic kernel: <c>Constraints</c> is its constraint list as written after "where T :".</summary>
+internal sealed record TypeParameterModel(string Name, string Constraints);
 
 /// <summary>A type enclosing the kernel: <c>Keyword</c> is e.g. <c>static partial class</c>.</summary>
 internal sealed record ContainingTypeModel(string Keyword, string Name);

@@ -27,11 +27,11 @@ internal static class KernelParser
         var location = LocationInfo.From(syntax.Identifier.GetLocation());
 
         string? shapeProblem = !method.IsStatic ? "is not static"
-            : method.IsGenericMethod ? "is generic"
             : !method.ReturnsVoid ? "does not return void"
             : syntax.Body is null ? "has no block body" : null;
         if (shapeProblem != null)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.KernelNotStatic, location, method.Name, shapeProblem));
+        var typeParameters = TypeParameterParser.Parse(method, diagnostics);
 
         var containingTypes = new List<ContainingTypeModel>();
         foreach (var typeSyntax in syntax.Ancestors().OfType<TypeDeclarationSyntax>().Reverse())
@@ -102,7 +102,7 @@ internal static class KernelParser
             parameters.ToEquatableArray(), gridX, gridY, groupSize, maxUnroll,
             body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(),
             namedConstants.Distinct().OrderBy(c => c.Text, System.StringComparer.Ordinal).ToEquatableArray(), collector.CpuBlocker,
-            location, LocationInfo.From(body.OpenBraceToken.GetLocation()));
+            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters);
         return new KernelParseResult(model, diagnostics.ToEquatableArray());
     }
 
@@ -149,6 +149,29 @@ internal static class KernelParser
             if (pair.Key == name && pair.Value.Value is int value)
                 return value;
         return fallback;
+    }
+
+    /// <summary>Type parameters of a format-generic kernel: each must be constrained to a struct (ILGPU compiles one kernel per struct type argument).</summary>
+    private static class TypeParameterParser
+    {
+        public static EquatableArray<TypeParameterModel> Parse(IMethodSymbol method, List<DiagnosticInfo> diagnostics)
+        {
+            var models = new List<TypeParameterModel>();
+            foreach (var typeParameter in method.TypeParameters)
+            {
+                var location = LocationInfo.From(typeParameter.Locations.FirstOrDefault());
+                if (!typeParameter.HasValueTypeConstraint && !typeParameter.HasUnmanagedTypeConstraint)
+                {
+                    string problem = typeParameter.ConstraintTypes.Length == 0 ? "has no constraint" : "is not constrained to 'struct'";
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeParameterNotStruct, location, typeParameter.Name, method.Name, problem));
+                    continue;
+                }
+                var constraints = new List<string> { typeParameter.HasUnmanagedTypeConstraint ? "unmanaged" : "struct" };
+                constraints.AddRange(typeParameter.ConstraintTypes.Select(t => t.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)));
+                models.Add(new TypeParameterModel(typeParameter.Name, string.Join(", ", constraints)));
+            }
+            return models.ToEquatableArray();
+        }
     }
 
     /// <summary>[Constant]/[Shape] and parameter types.</summary>
@@ -209,7 +232,16 @@ internal static class KernelParser
             }
             if (parameter.Type.IsUnmanagedType && parameter.Type.TypeKind is TypeKind.Struct or TypeKind.Enum && !IsIlgpuType(parameter.Type))
                 return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, location);
-            diagnostics.Add(Unsupported("kernel parameters must be ArrayView<T> or an unmanaged scalar or struct (int, long, float, ...)"));
+            // A format-generic kernel's source (TRows rows), or a struct that holds views (struct Bf16Rows { ArrayView<ushort> Bits; ... }).
+            if (parameter.Type is ITypeParameterSymbol { HasValueTypeConstraint: true } or ITypeParameterSymbol { HasUnmanagedTypeConstraint: true }
+                || parameter.Type.TypeKind == TypeKind.Struct && !IsIlgpuType(parameter.Type) && HoldsOnlyViewsAndValues(parameter.Type, 0))
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, location);
+            if (parameter.Type.TypeKind == TypeKind.Interface)
+            {
+                diagnostics.Add(Unsupported($"an interface-typed parameter makes every call on it virtual, which ILGPU cannot compile: make the kernel generic, '{kernel}<T>(T {parameter.Name}, ...) where T : struct, {parameter.Type.Name}'"));
+                return null;
+            }
+            diagnostics.Add(Unsupported("kernel parameters must be ArrayView<T>, an unmanaged scalar or struct (int, long, float, ...), a struct of views and values, or a struct-constrained type parameter"));
             return null;
         }
 
@@ -243,6 +275,23 @@ internal static class KernelParser
                 return true;
             }
             return false;
+        }
+
+        /// <summary>A struct ILGPU can pass to a kernel: its instance fields are unmanaged values, views, or such structs again.</summary>
+        private static bool HoldsOnlyViewsAndValues(ITypeSymbol type, int depth)
+        {
+            if (depth > 8)
+                return false;
+            foreach (var field in type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic))
+            {
+                var fieldType = field.Type;
+                bool fits = fieldType.IsUnmanagedType
+                    || IsArrayView(fieldType, out var element) && element.IsUnmanagedType
+                    || fieldType.TypeKind == TypeKind.Struct && !IsIlgpuType(fieldType) && HoldsOnlyViewsAndValues(fieldType, depth + 1);
+                if (!fits)
+                    return false;
+            }
+            return true;
         }
 
         private static bool IsIlgpuType(ITypeSymbol type) => type.ContainingNamespace?.ToDisplayString().StartsWith("ILGPU", System.StringComparison.Ordinal) == true;

@@ -449,6 +449,34 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void KS0018_TypeParameterWithoutStructConstraint()
+    {
+        var (diagnostic, source) = SingleIn("""
+                public interface IRowSource { float Load(long index); }
+                [Kernel(GroupSize = "32")] public static void K<TSource>(TSource source, ArrayView<float> y) where TSource : IRowSource { y[Group.IdxX] = source.Load(Group.IdxX); }
+            """, "KS0018");
+        Assert.Equal("Type parameter 'TSource' of kernel 'K' is not constrained to 'struct': declare 'where TSource : struct, IYourInterface' and call the interface's methods on a TSource value (ILGPU compiles a kernel per struct type argument; interface or class type arguments cannot run on a GPU)",
+            Message(diagnostic));
+        Assert.Equal("TSource", Underlined(source, diagnostic));
+    }
+
+    [Fact]
+    public void KS0003_InterfaceTypedParameter() =>
+        Assert.Equal("Parameter 'source' of kernel 'K' has type 'Samples.Kernels.SampleKernels.IRowSource': an interface-typed parameter makes every call on it virtual, which ILGPU cannot compile: make the kernel generic, 'K<T>(T source, ...) where T : struct, IRowSource'",
+            Message(Single(KernelSources.InClass("""
+                public interface IRowSource { float Load(long index); }
+                [Kernel(GroupSize = "32")] public static void K(IRowSource source, ArrayView<float> y) { y[Group.IdxX] = source.Load(Group.IdxX); }
+            """), "KS0003")));
+
+    [Fact]
+    public void FormatGenericKernelHasNoDiagnostics()
+    {
+        var run = GeneratorHarness.Run(KernelSources.InClass(KernelSources.FormatGeneric));
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.CompileProblems);
+    }
+
+    [Fact]
     public void EveryDescriptorHasAStableIdAndAFix()
     {
         var ids = Diagnostics.DiagnosticDescriptors.All.Select(d => d.Id).ToList();

@@ -206,4 +206,42 @@ public sealed class ExecutionTests
         Numerics.AssertClose(expected, buffer.GetAsArray1D(), 1e-6f, "in-place ScaleByRowMax");
         Assert.Contains("ScaleByRowMax/cpu", File.ReadAllText(scope.Path)); // it was tuned, not skipped
     }
+    [SkippableTheory]
+    [InlineData(KernelBackend.FastCpu, false)]
+    [InlineData(KernelBackend.FastCpu, true)]
+    [InlineData(KernelBackend.IlgpuCpu, false)]
+    [InlineData(KernelBackend.IlgpuCpu, true)]
+    [InlineData(KernelBackend.Cuda, false)]
+    [InlineData(KernelBackend.Cuda, true)]
+    [InlineData(KernelBackend.OpenCL, true)]
+    public void FormatGenericRowDotMatchesReferenceInEachFormat(KernelBackend backend, bool bf16)
+    {
+        const int rows = 7, cols = 300;
+        var device = TestDevices.Get(backend);
+        var weights = Numerics.Random(rows * cols, seed: 3);
+        var bits = weights.Select(KernelSharp.Dsl.Bf16.FromFloat).ToArray();
+        // The bf16 run is checked against the weights it actually holds (rounded), so both formats get one tolerance.
+        var held = bf16 ? bits.Select(KernelSharp.Dsl.Bf16.ToFloat).ToArray() : weights;
+        var x = Numerics.Random(cols, seed: 4);
+        var expected = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, cols).Sum(c => (double)held[r * cols + c] * x[c])).Select(v => (float)v).ToArray();
+
+        using var dx = device.Allocate<float>(cols);
+        using var dy = device.Allocate<float>(rows);
+        dx.CopyFromCPU(x);
+        if (bf16)
+        {
+            using var dw = device.Allocate<ushort>(bits.Length);
+            dw.CopyFromCPU(bits);
+            TestKernels.LaunchRowDot(device, new Bf16Rows { Bits = dw.View }, dx.View, dy.View, rows, cols);
+            device.Synchronize();
+        }
+        else
+        {
+            using var dw = device.Allocate<float>(weights.Length);
+            dw.CopyFromCPU(weights);
+            TestKernels.LaunchRowDot(device, new Fp32Rows { Values = dw.View }, dx.View, dy.View, rows, cols);
+            device.Synchronize();
+        }
+        Numerics.AssertClose(expected, dy.GetAsArray1D(), 1e-4f, $"RowDot<{(bf16 ? "Bf16Rows" : "Fp32Rows")}> on {backend}");
+    }
 }

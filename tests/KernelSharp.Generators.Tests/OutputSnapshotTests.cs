@@ -22,6 +22,16 @@ public sealed class OutputSnapshotTests
         Snapshot.Match(Generate(KernelSources.Elementwise, "Scale"), "Elementwise_Scale");
 
     [Fact]
+    public void FormatGenericKernelKeepsItsTypeParameterEverywhere()
+    {
+        string source = Generate(KernelSources.FormatGeneric, "Gather");
+        Assert.Contains("public static void LaunchGather<TSource>(global::KernelSharp.Dsl.Launch.KernelDevice device, TSource source, ", source);
+        Assert.Contains("where TSource : struct, global::Samples.Kernels.SampleKernels.IRowSource", source);
+        Assert.Contains("\"Samples.Kernels.SampleKernels.Gather__blockSize64\" + \"<\" + typeof(TSource).FullName + \">\"", source);
+        Snapshot.Match(source, "FormatGeneric_Gather");
+    }
+
+    [Fact]
     public void GroupReductionWithListedShape() =>
         Snapshot.Match(Generate(KernelSources.RmsNorm, "RmsNorm"), "GroupReduction_RmsNorm");
 

@@ -108,6 +108,19 @@ internal static class KernelSources
             }
         """;
 
+    public const string FormatGeneric = """
+            public interface IRowSource { float Load(long index); }
+            public struct Fp32Source : IRowSource { public ArrayView<float> Values; public readonly float Load(long index) => Values[index]; }
+            [Kernel(Grid = "(n + blockSize - 1) / blockSize", GroupSize = "blockSize")]
+            public static void Gather<TSource>(TSource source, ArrayView<float> y, int n, [Constant(64, 128)] int blockSize)
+                where TSource : struct, IRowSource
+            {
+                int i = Grid.IdxX * blockSize + Group.IdxX;
+                if (i < n)
+                    y[i] = source.Load(i);
+            }
+        """;
+
     public const string Plain = """
             [Kernel(Grid = "n", GroupSize = "1")]
             public static void Fill(ArrayView<int> values, int n, int value)

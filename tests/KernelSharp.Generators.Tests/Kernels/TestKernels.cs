@@ -84,3 +84,45 @@ public static partial class TestKernels
             y[rowStart + c] = x[rowStart + c] / rowMax;
     }
 }
+
+/// <summary>Where <see cref="TestKernels.RowDot"/> reads its weights: one storage format per implementation.</summary>
+public interface IWeightRows
+{
+    float Load(long index);
+}
+
+/// <summary>fp32 weights.</summary>
+public struct Fp32Rows : IWeightRows
+{
+    public ArrayView<float> Values;
+
+    public readonly float Load(long index) => Values[index];
+}
+
+/// <summary>bf16 weights, widened on load.</summary>
+public struct Bf16Rows : IWeightRows
+{
+    public ArrayView<ushort> Bits;
+
+    public readonly float Load(long index) => Bf16.ToFloat(Bits[index]);
+}
+
+public static partial class TestKernels
+{
+    /// <summary>
+    /// y[r] = Σ_c w[r, c] · x[c] for weights in any <see cref="IWeightRows"/> format: one source, one launcher, one
+    /// compiled kernel per format. Views: weights [rows × cols], x [cols], y [rows].
+    /// </summary>
+    [Kernel(Grid = "rows", GroupSize = "blockSize")]
+    public static void RowDot<TRows>(TRows weights, ArrayView<float> x, ArrayView<float> y, int rows, int cols, [Constant(32, 64)] int blockSize)
+        where TRows : struct, IWeightRows
+    {
+        long rowStart = (long)Grid.IdxX * cols;
+        float partial = 0f;
+        for (int c = Group.IdxX; c < cols; c += blockSize)
+            partial += weights.Load(rowStart + c) * x[c];
+        float total = KsGroup.Sum(partial);
+        if (Group.IdxX == 0)
+            y[Grid.IdxX] = total;
+    }
+}
