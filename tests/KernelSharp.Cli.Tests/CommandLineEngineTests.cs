@@ -57,6 +57,18 @@ public sealed class CommandLineEngineTests
     }
 
     [Fact]
+    public void An_empty_inline_value_stays_an_empty_value()
+    {
+        ParsedArguments args = ArgumentParser.Parse(Verb, ["--ratio=", "-n", "1"]);
+        Assert.Equal(string.Empty, args.String("ratio"));
+        Assert.Equal(1, args.Int("count", 0, 0, 10));
+        Assert.Equal(string.Empty, ArgumentParser.Parse(Verb, ["-n:"]).String("count"));
+        Assert.Equal(string.Empty, ArgumentParser.Parse(Verb, ["--ratio", ""]).String("ratio"));
+        Assert.Equal("option --fast takes no value", ErrorOf("--fast="));
+        Assert.Equal("unexpected argument '' (see kernelsharp demo --help)", ErrorOf(""));
+    }
+
+    [Fact]
     public void A_response_file_supplies_arguments_with_comments_and_quotes()
     {
         using var temp = new TempDirectory();

@@ -17,7 +17,8 @@ public static class ArgumentParser
         CommandTree tree = CommandTree.ForVerb(verb);
         Command command = tree.CommandOf(verb);
         var fromResponseFiles = new List<string>();
-        ParseResult result = tree.Root.Parse([verb.Name, .. args], Configuration(fromResponseFiles));
+        string[] written = [.. args.SelectMany(arg => KeepEmptyInlineValue(verb, arg))];
+        ParseResult result = tree.Root.Parse([verb.Name, .. written], Configuration(fromResponseFiles));
 
         if (FirstProblem(verb, tree, command, result, [.. args, .. fromResponseFiles]) is string problem)
         {
@@ -70,6 +71,21 @@ public static class ArgumentParser
                 return true;
             },
         };
+    }
+
+    /// <summary>
+    /// <c>--name=</c> with nothing after the separator: the library drops the empty value, and the option would then take
+    /// the next argument as its value. Passing the empty value on as a token of its own keeps what it always meant: an
+    /// empty value (or, for a flag, "takes no value").
+    /// </summary>
+    private static IEnumerable<string> KeepEmptyInlineValue(VerbSpec verb, string arg)
+    {
+        if (arg.Length > 2 && arg[^1] is '=' or ':' && arg[0] == '-'
+            && verb.AllOptions.Any(o => arg[..^1] == "--" + o.Long || (o.Short is not null && arg[..^1] == "-" + o.Short)))
+        {
+            return [arg[..^1], string.Empty];
+        }
+        return [arg];
     }
 
     /// <summary>
