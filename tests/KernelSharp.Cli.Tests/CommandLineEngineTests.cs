@@ -85,6 +85,22 @@ public sealed class CommandLineEngineTests
     }
 
     [Fact]
+    public void A_response_file_may_name_another()
+    {
+        using var temp = new TempDirectory();
+        string inner = temp.Combine("inner.rsp");
+        string outer = temp.Combine("outer.rsp");
+        File.WriteAllLines(inner, ["--tag b --fast"]);
+        File.WriteAllLines(outer, ["--tag a", "@" + inner]);
+        ParsedArguments args = ArgumentParser.Parse(Verb, ["@" + outer]);
+        Assert.Equal(["a", "b"], args.All("tag"));
+        Assert.True(args.Flag("fast"));
+
+        File.WriteAllLines(outer, ["--tag a", "@" + temp.Combine("missing.rsp")]);
+        Assert.Equal($"response file '{outer}' could not be read (a response file named in it is missing, or reading failed)", ErrorOf("@" + outer));
+    }
+
+    [Fact]
     public void An_at_sign_without_such_a_file_is_text_as_a_value_and_an_error_elsewhere()
     {
         Assert.Equal("@alice hi", ArgumentParser.Parse(Verb, ["--ratio", "@alice hi"]).String("ratio"));

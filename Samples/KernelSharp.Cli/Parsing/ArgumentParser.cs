@@ -63,11 +63,14 @@ public static class ArgumentParser
                     error = null;   // not a response file: the token is kept as written
                     return false;
                 }
-                if (!library(path, out tokens, out error))
+                if (!library(path, out tokens, out _))
                 {
+                    // The library's message names the outer file even when a file it names is the one missing.
+                    error = $"response file '{path}' could not be read (a response file named in it is missing, or reading failed)";
                     return false;
                 }
                 readTokens?.AddRange(tokens ?? []);
+                error = null;
                 return true;
             },
         };
