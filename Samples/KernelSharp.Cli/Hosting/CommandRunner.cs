@@ -29,6 +29,11 @@ public static class CommandRunner
             return ExitCodes.Success;
         }
 
+        if (args[0].StartsWith("[suggest", StringComparison.Ordinal))
+        {
+            return Completions.Suggest(specs, args, context);
+        }
+
         IVerb? verb = verbs.FirstOrDefault(v => v.Spec.Name == args[0]);
         if (verb is null)
         {

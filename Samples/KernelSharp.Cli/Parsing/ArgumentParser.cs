@@ -1,81 +1,177 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 namespace KernelSharp.Cli.Parsing;
 
 /// <summary>
-/// Splits a verb's arguments into option values. Accepts <c>--name value</c>, <c>--name=value</c> and <c>-x value</c>;
-/// a value may start with '-' (so <c>-n -5</c> reaches the range check instead of a confusing "unknown option").
+/// Splits a verb's arguments into option values with System.CommandLine: <c>--name value</c>, <c>--name=value</c> (or
+/// <c>--name:value</c>), <c>-x value</c>, and <c>@file</c> response files. A value may start with '-' (so <c>-n -5</c>
+/// reaches the range check instead of a confusing "unknown option": the library only treats a token as an option when it
+/// is one of the verb's names). Its parse outcome is turned into the one-line usage errors the tool has always printed.
 /// </summary>
 public static class ArgumentParser
 {
+    /// <summary>Parses the arguments that follow the verb's name.</summary>
     public static ParsedArguments Parse(VerbSpec verb, IReadOnlyList<string> args)
     {
-        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        for (int i = 0; i < args.Count; i++)
+        CommandTree tree = CommandTree.ForVerb(verb);
+        Command command = tree.CommandOf(verb);
+        var fromResponseFiles = new List<string>();
+        string[] written = [.. args.SelectMany(arg => KeepEmptyInlineValue(verb, arg))];
+        ParseResult result = tree.Root.Parse([verb.Name, .. written], Configuration(fromResponseFiles));
+
+        if (FirstProblem(verb, tree, command, result, [.. args, .. fromResponseFiles]) is string problem)
         {
-            string arg = args[i];
-            if (!arg.StartsWith('-') || arg == "-")
-            {
-                throw new UsageException($"unexpected argument '{arg}' (see kernelsharp {verb.Name} --help)");
-            }
-            string name = arg;
-            string? inlineValue = null;
-            int equals = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-            {
-                name = arg[..equals];
-                inlineValue = arg[(equals + 1)..];
-            }
-            OptionSpec option = Find(verb, name)
-                ?? throw new UsageException($"unknown option '{name}' for {verb.Name}{SuggestOption(verb, name)} (see kernelsharp {verb.Name} --help)");
+            throw new UsageException(problem);
+        }
 
-            string value;
-            if (option.IsFlag)
+        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (Option option in command.Options)
+        {
+            if (result.GetResult(option) is not OptionResult { Implicit: false })
             {
-                if (inlineValue is not null)
-                {
-                    throw new UsageException($"option --{option.Long} takes no value");
-                }
-                value = "true";
+                continue;
             }
-            else if (inlineValue is not null)
+            OptionSpec spec = tree.SpecOf(option);
+            values[spec.Long] = option switch
             {
-                value = inlineValue;
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                throw new UsageException($"option {option.DisplayName} needs a value ({option.ValueName})");
-            }
-
-            if (!values.TryGetValue(option.Long, out List<string>? list))
-            {
-                values[option.Long] = list = [];
-            }
-            else if (!option.Repeatable)
-            {
-                throw new UsageException($"option {option.DisplayName} is given twice");
-            }
-            list.Add(value);
+                Option<bool> flag => [result.GetValue(flag) ? "true" : "false"],
+                Option<string[]> repeatable => [.. result.GetValue(repeatable) ?? []],
+                Option<string> single => [result.GetValue(single)!],
+                _ => throw new InvalidOperationException($"option {option.Name} has no value type the tool reads"),
+            };
         }
         return new ParsedArguments(verb, values);
     }
+
+    /// <summary>
+    /// No POSIX bundling (<c>-abc</c> is not <c>-a -b -c</c>: short names are llama.cpp's, and "-ngl"-style typos should be
+    /// reported, not split). Response files are the library's (one or more arguments a line, '#' comments, quotes), read only
+    /// when the file exists, so a value such as <c>-p @alice</c> stays text when there is no file "alice".
+    /// </summary>
+    public static ParserConfiguration Configuration(List<string>? readTokens = null)
+    {
+        TryReplaceToken library = new ParserConfiguration().ResponseFileTokenReplacer!;
+        return new ParserConfiguration
+        {
+            EnablePosixBundling = false,
+            ResponseFileTokenReplacer = (string path, out IReadOnlyList<string>? tokens, out string? error) =>
+            {
+                if (!File.Exists(path))
+                {
+                    tokens = null;
+                    error = null;   // not a response file: the token is kept as written
+                    return false;
+                }
+                if (!library(path, out tokens, out _))
+                {
+                    // The library's message names the outer file even when a file it names is the one missing.
+                    error = $"response file '{path}' could not be read (a response file named in it is missing, or reading failed)";
+                    return false;
+                }
+                readTokens?.AddRange(tokens ?? []);
+                error = null;
+                return true;
+            },
+        };
+    }
+
+    /// <summary>
+    /// <c>--name=</c> with nothing after the separator: the library drops the empty value, and the option would then take
+    /// the next argument as its value. Passing the empty value on as a token of its own keeps what it always meant: an
+    /// empty value (or, for a flag, "takes no value").
+    /// </summary>
+    private static IEnumerable<string> KeepEmptyInlineValue(VerbSpec verb, string arg)
+    {
+        if (arg.Length > 2 && arg[^1] is '=' or ':' && arg[0] == '-'
+            && verb.AllOptions.Any(o => arg[..^1] == "--" + o.Long || (o.Short is not null && arg[..^1] == "-" + o.Short)))
+        {
+            return [arg[..^1], string.Empty];
+        }
+        return [arg];
+    }
+
+    /// <summary>
+    /// The first thing wrong, walking the tokens in command-line order, in the words the tests pin; null when the command line
+    /// is fine. Which tokens an option took comes from the parse result; anything the library rejects that has no message of
+    /// ours (an unreadable response file) is reported in its own words.
+    /// </summary>
+    private static string? FirstProblem(VerbSpec verb, CommandTree tree, Command command, ParseResult result, IReadOnlyList<string> written)
+    {
+        var taken = new HashSet<Token>(ReferenceEqualityComparer.Instance);
+        var optionsByName = new Dictionary<string, Option>(StringComparer.Ordinal);
+        foreach (Option option in command.Options)
+        {
+            optionsByName[option.Name] = option;
+            foreach (string alias in option.Aliases)
+            {
+                optionsByName[alias] = option;
+            }
+            if (result.GetResult(option) is OptionResult optionResult)
+            {
+                taken.UnionWith(optionResult.Tokens);
+            }
+        }
+
+        var seen = new HashSet<OptionSpec>();
+        IReadOnlyList<Token> tokens = result.Tokens;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            Token token = tokens[i];
+            Token? next = i + 1 < tokens.Count ? tokens[i + 1] : null;
+            switch (token.Type)
+            {
+                case TokenType.Option:
+                    OptionSpec spec = tree.SpecOf(optionsByName[token.Value]);
+                    if (spec.IsFlag)
+                    {
+                        // "--flag=value" is split by the library into the flag and a value nobody takes.
+                        if (next is { Type: TokenType.Argument } && !taken.Contains(next)
+                            && (written.Contains($"{token.Value}={next.Value}") || written.Contains($"{token.Value}:{next.Value}")))
+                        {
+                            return $"option --{spec.Long} takes no value";
+                        }
+                    }
+                    else if (next is null || !taken.Contains(next))
+                    {
+                        return $"option {spec.DisplayName} needs a value ({spec.ValueName})";
+                    }
+                    if (!seen.Add(spec) && !spec.Repeatable)
+                    {
+                        return $"option {spec.DisplayName} is given twice";
+                    }
+                    break;
+
+                case TokenType.Argument when !taken.Contains(token):
+                    return Unexpected(verb, token.Value);
+
+                case TokenType.DoubleDash:
+                    return UnknownOption(verb, "--");
+            }
+        }
+        return result.Errors.Count > 0 ? result.Errors[0].Message : null;
+    }
+
+    private static string Unexpected(VerbSpec verb, string arg)
+    {
+        if (arg.StartsWith('-') && arg != "-")
+        {
+            int equals = arg.IndexOf('=');
+            return UnknownOption(verb, arg.StartsWith("--", StringComparison.Ordinal) && equals > 0 ? arg[..equals] : arg);
+        }
+        if (arg.Length > 1 && arg[0] == '@')
+        {
+            return $"response file '{arg[1..]}' not found (see kernelsharp {verb.Name} --help)";
+        }
+        return $"unexpected argument '{arg}' (see kernelsharp {verb.Name} --help)";
+    }
+
+    private static string UnknownOption(VerbSpec verb, string name)
+        => $"unknown option '{name}' for {verb.Name}{SuggestOption(verb, name)} (see kernelsharp {verb.Name} --help)";
 
     /// <summary>"; did you mean '--temp'?" for a mistyped long option (short ones are one letter: any guess is noise).</summary>
     private static string SuggestOption(VerbSpec verb, string written)
         => written.StartsWith("--", StringComparison.Ordinal)
             ? Suggestions.DidYouMean(written[2..], verb.AllOptions.Select(o => o.Long), "--")
             : string.Empty;
-
-    private static OptionSpec? Find(VerbSpec verb, string written)
-    {
-        if (written.StartsWith("--", StringComparison.Ordinal))
-        {
-            string longName = written[2..];
-            return verb.AllOptions.FirstOrDefault(o => o.Long == longName);
-        }
-        string shortName = written[1..];
-        return verb.AllOptions.FirstOrDefault(o => o.Short == shortName);
-    }
 }
