@@ -209,6 +209,35 @@ public sealed unsafe class Checkpoint : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Rows [firstRow, firstRow + rowCount) of a [rows, columns] tensor as float32, for a rank that holds a slice (its part
+    /// of the vocabulary): only those rows are converted. FP8 tensors are dequantized whole first (their block scales
+    /// straddle slices), then sliced.
+    /// </summary>
+    public float[] ReadFloat32Rows(string name, long rows, long columns, long firstRow, int rowCount)
+    {
+        if (firstRow < 0 || rowCount < 0 || firstRow + rowCount > rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstRow), $"rows [{firstRow}, {firstRow + rowCount}) are not inside the {rows} rows of '{name}'");
+        }
+
+        (SafeTensorsFile file, TensorInfo info) = Find(name);
+        CheckShape(info, [rows, columns]);
+        if (info.DType == TensorDType.F8_E4M3)
+        {
+            return ReadFloat32(name, rows, columns).AsSpan(checked((int)(firstRow * columns)), checked((int)(rowCount * columns))).ToArray();
+        }
+
+        if (!info.DType.IsFloatingPoint())
+        {
+            throw new CheckpointException($"{info.FilePath}: tensor '{name}' is {info.DType}; expected a floating-point tensor (F32, F16, BF16 or F8_E4M3)");
+        }
+
+        var result = new float[checked(rowCount * columns)];
+        TensorConversion.ToFloat32(file.GetPointer(info) + (firstRow * columns * info.DType.SizeInBytes()), info.DType, result);
+        return RequireFinite(info, result);
+    }
+
     /// <summary>An I32 (or in-range I64) tensor as int32, e.g. token ids in golden files.</summary>
     public int[] ReadInt32(string name, params long[] expectedShape)
     {

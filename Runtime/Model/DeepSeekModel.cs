@@ -63,7 +63,9 @@ public sealed class DeepSeekModel : IDisposable
 
             using var checkpoint = Checkpoint.Open(directory, config.Quantization); // FP8 block sizes from quantization_config
             var weights = new WeightLoader(checkpoint, backend, Transformer.TensorCount(config), options.Progress);
-            var transformer = new Transformer(backend, weights, config);
+            var plan = options.Parallel is { } requested ? Distributed.ParallelPlan.For(requested.Rank, requested.Size, config) : Distributed.ParallelPlan.Single;
+            var parallelism = new Distributed.ModelParallelism(backend, plan, options.Communicator);
+            var transformer = new Transformer(backend, weights, config, parallelism);
             options.Progress?.Report(1.0);
             return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description + PrefillNote(options.PrefillMatmul, backend)))
             {

@@ -26,4 +26,10 @@ public sealed record ModelLoadOptions
     /// kernel backends (cuda, opencl, ilgpu-cpu); the "cpu" backend always prefills in fp32.
     /// </summary>
     public PrefillMatmul PrefillMatmul { get; init; } = PrefillMatmul.Exact;
+
+    /// <summary>This process's share of a model split over several ranks (null = the whole model here).</summary>
+    public Distributed.ParallelPlan? Parallel { get; init; }
+
+    /// <summary>The collectives of <see cref="Parallel"/>'s group; required when the plan splits the model.</summary>
+    public Distributed.ICommunicator? Communicator { get; init; }
 }

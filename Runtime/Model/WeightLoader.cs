@@ -19,10 +19,11 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
             : Fp32Matrix(name, rows, columns);
 
     /// <summary>
-    /// The routed experts <c>{prefix}.{e}.gate_proj / up_proj</c> [inner, hidden] and <c>down_proj</c> [hidden, inner]: stacked in
-    /// their checkpoint format where the backend keeps native weights and every matrix has one native format, else one by one.
+    /// The routed experts <c>{prefix}.{e}.gate_proj / up_proj</c> [inner, hidden] and <c>down_proj</c> [hidden, inner] for
+    /// e in [first, first + count) (a rank's range; the whole set by default): stacked in their checkpoint format where
+    /// the backend keeps native weights and every matrix has one native format, else one by one.
     /// </summary>
-    public IReadOnlyList<FeedForwardWeights> Experts(string prefix, int count, int hidden, int inner)
+    public IReadOnlyList<FeedForwardWeights> Experts(string prefix, int count, int hidden, int inner, int first = 0)
     {
         if (backend.KeepsNativeWeights)
         {
@@ -31,9 +32,9 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
             var downs = new NativeMatrix?[count];
             for (var e = 0; e < count; e++)
             {
-                gates[e] = ReadNative($"{prefix}.{e}.gate_proj.weight", inner, hidden);
-                ups[e] = ReadNative($"{prefix}.{e}.up_proj.weight", inner, hidden);
-                downs[e] = ReadNative($"{prefix}.{e}.down_proj.weight", hidden, inner);
+                gates[e] = ReadNative($"{prefix}.{first + e}.gate_proj.weight", inner, hidden);
+                ups[e] = ReadNative($"{prefix}.{first + e}.up_proj.weight", inner, hidden);
+                downs[e] = ReadNative($"{prefix}.{first + e}.down_proj.weight", hidden, inner);
             }
 
             var all = gates.Concat(ups).Concat(downs).ToArray();
@@ -43,7 +44,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
             }
         }
 
-        return Enumerable.Range(0, count).Select(e => new FeedForwardWeights(
+        return Enumerable.Range(first, count).Select(e => new FeedForwardWeights(
             Matrix($"{prefix}.{e}.gate_proj.weight", inner, hidden),  // [I, H]
             Matrix($"{prefix}.{e}.up_proj.weight", inner, hidden),    // [I, H]
             Matrix($"{prefix}.{e}.down_proj.weight", hidden, inner))) // [H, I]
@@ -102,6 +103,13 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
 
     /// <summary>A matrix [rows, columns] always in fp32 (tables that kernels read as fp32: the embedding, kv_b_proj).</summary>
     public Tensor Fp32Matrix(string name, int rows, int columns) => Load(name, rows, columns, [rows, columns]);
+
+    /// <summary>Rows [firstRow, firstRow + rowCount) of a [rows, columns] table in fp32: a rank's vocabulary share.</summary>
+    public Tensor Fp32Rows(string name, int rows, int columns, int firstRow, int rowCount) =>
+        Loaded(backend.Upload(checkpoint.ReadFloat32Rows(name, rows, columns, firstRow, rowCount), rowCount, columns));
+
+    /// <summary>Tensors skipped because another rank holds them (counted so that load progress still reaches 1).</summary>
+    public void SkipHeldElsewhere(int tensors) => Loaded(0, tensors);
 
     /// <summary>A vector [length] (norm weights, biases), held as a [1, length] tensor.</summary>
     public Tensor Vector(string name, int length) => Load(name, 1, length, [length]);

@@ -98,6 +98,7 @@ public sealed class OtherVerbTests
         CliResult result = Cli.Run("devices");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("CPU: ", result.Stdout);
+        Assert.Matches(@"(?m)^NCCL( [0-9.]+: .+|: not found \(NCCL \(libnccl\.so\.2\) was not found: .+\))$", result.Stdout);
     }
 
     [Fact]

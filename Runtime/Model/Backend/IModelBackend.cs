@@ -142,6 +142,16 @@ public interface IModelBackend : IDisposable
     /// </summary>
     ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings);
 
-    /// <summary>Σ_k routing.Weights[t, k] · Expert_{routing.Experts[t, k]}(x[t]) (+ shared[t] when given, the shared experts' output) per row → [T, H].</summary>
-    Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null);
+    /// <summary>
+    /// Σ_k routing.Weights[t, k] · Expert_{routing.Experts[t, k]}(x[t]) (+ shared[t] when given, the shared experts' output) per row → [T, H].
+    /// <paramref name="experts"/>[i] is expert <paramref name="firstExpert"/> + i. With expert parallelism a rank holds only a
+    /// range of the experts: routed pairs whose expert lies outside it contribute nothing here (another rank adds them).
+    /// </summary>
+    Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null, int firstExpert = 0);
+
+    /// <summary>
+    /// Whether <see cref="MixExperts"/> accepts a range of the experts (firstExpert &gt; 0, or fewer experts than the
+    /// router chooses from). A backend without it can still run a split model with every expert on one rank.
+    /// </summary>
+    bool MixesExpertRanges { get; }
 }

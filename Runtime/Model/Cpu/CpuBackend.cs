@@ -231,11 +231,13 @@ public sealed class CpuBackend : IModelBackend
             new CpuTensor(weights, logits.Rows, settings.ExpertsPerToken));
     }
 
-    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null)
+    public bool MixesExpertRanges => true;
+
+    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null, int firstExpert = 0)
     {
         var input = Cpu(x);
         var chosen = Cpu(routing.Experts);
-        var mixed = new CpuTensor(CpuMoe.MixExperts(input.Values, input.Rows, input.Columns, chosen.Values, Cpu(routing.Weights).Values, chosen.Columns, experts),
+        var mixed = new CpuTensor(CpuMoe.MixExperts(input.Values, input.Rows, input.Columns, chosen.Values, Cpu(routing.Weights).Values, chosen.Columns, experts, firstExpert),
             input.Rows, input.Columns);
         if (shared is not null)
         {

@@ -76,14 +76,22 @@ internal static class CpuMoe
         return (chosen, weights);
     }
 
-    /// <summary>Σ_k w[t, k] · Expert_{chosen[t, k]}(x[t]): rows are grouped by expert so each expert runs once on its rows.</summary>
-    public static float[] MixExperts(float[] x, int rows, int hidden, int[] chosen, float[] weights, int k, IReadOnlyList<FeedForwardWeights> experts)
+    /// <summary>
+    /// Σ_k w[t, k] · Expert_{chosen[t, k]}(x[t]) over the experts held here (experts[i] is expert firstExpert + i; pairs
+    /// routed elsewhere are skipped): rows are grouped by expert so each expert runs once on its rows.
+    /// </summary>
+    public static float[] MixExperts(float[] x, int rows, int hidden, int[] chosen, float[] weights, int k, IReadOnlyList<FeedForwardWeights> experts,
+        int firstExpert = 0)
     {
         var output = new float[rows * hidden];
         var assignments = new List<(int Row, float Weight)>[experts.Count];
         for (var i = 0; i < chosen.Length; i++)
         {
-            (assignments[chosen[i]] ??= []).Add((i / k, weights[i]));
+            var local = chosen[i] - firstExpert;
+            if ((uint)local < (uint)experts.Count)
+            {
+                (assignments[local] ??= []).Add((i / k, weights[i]));
+            }
         }
 
         for (var e = 0; e < experts.Count; e++)

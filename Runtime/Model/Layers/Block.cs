@@ -1,4 +1,5 @@
 using KernelSharp.Runtime.Model.Backend;
+using KernelSharp.Runtime.Distributed;
 
 namespace KernelSharp.Runtime.Model.Layers;
 
@@ -14,7 +15,7 @@ internal sealed class Block
     private readonly RmsNorm ffnNorm;         // post_attention_layernorm [H]
     private readonly IFeedForward ffn;        // mlp
 
-    public Block(IModelBackend backend, WeightLoader weights, ModelConfig config, int layer)
+    public Block(IModelBackend backend, WeightLoader weights, ModelConfig config, int layer, ModelParallelism parallelism)
     {
         this.backend = backend;
         var prefix = $"model.layers.{layer}";
@@ -22,7 +23,7 @@ internal sealed class Block
         attention = new MlaAttention(backend, weights, config, $"{prefix}.self_attn");
         ffnNorm = new RmsNorm(backend, weights, $"{prefix}.post_attention_layernorm", config.HiddenSize, config.RmsNormEps);
         ffn = config.IsMoeLayer(layer)
-            ? new Moe(backend, weights, config, $"{prefix}.mlp")
+            ? new Moe(backend, weights, config, $"{prefix}.mlp", parallelism)
             : new Mlp(backend, weights, $"{prefix}.mlp", config.HiddenSize, config.IntermediateSize);
     }
 

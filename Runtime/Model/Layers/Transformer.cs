@@ -1,4 +1,5 @@
 using KernelSharp.Runtime.Model.Backend;
+using KernelSharp.Runtime.Distributed;
 
 namespace KernelSharp.Runtime.Model.Layers;
 
@@ -13,23 +14,42 @@ internal sealed class Transformer
     private readonly RotaryEmbedding rotary;
     private readonly Block[] layers;        // model.layers.{i}
     private readonly RmsNorm norm;          // model.norm [H]
-    private readonly Linear head;           // lm_head [V, H]
+    private readonly Tensor head;           // lm_head [V, H], or this rank's vocabulary rows of it
+    private readonly ModelParallelism parallelism;
+    private readonly int vocabSize;
+    private readonly int firstVocabRow;
 
-    public Transformer(IModelBackend backend, WeightLoader weights, ModelConfig config)
+    public Transformer(IModelBackend backend, WeightLoader weights, ModelConfig config, ModelParallelism parallelism)
     {
         this.backend = backend;
-        embedding = new Embedding(backend, weights, config);
+        this.parallelism = parallelism;
+        embedding = new Embedding(backend, weights, config, parallelism);
         rotary = new RotaryEmbedding(backend, config);
         layers = new Block[config.NumHiddenLayers];
         for (var i = 0; i < layers.Length; i++)
         {
-            layers[i] = new Block(backend, weights, config, i);
+            layers[i] = new Block(backend, weights, config, i, parallelism);
         }
 
         norm = new RmsNorm(backend, weights, "model.norm", config.HiddenSize, config.RmsNormEps);
-        head = config.TieWordEmbeddings
-            ? new Linear(backend, weights, "model.embed_tokens", config.HiddenSize, config.VocabSize)
-            : new Linear(backend, weights, "lm_head", config.HiddenSize, config.VocabSize);
+        var headName = config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+        vocabSize = config.VocabSize;
+        (firstVocabRow, var headRows) = parallelism.Plan.Vocabulary(config.VocabSize);
+        head = parallelism.Plan.IsSplit
+            ? weights.Fp32Rows(headName, config.VocabSize, config.HiddenSize, firstVocabRow, headRows)
+            : weights.Matrix(headName, config.VocabSize, config.HiddenSize);
+    }
+
+    /// <summary>x [rows, H] → logits [rows, V]; split over ranks, each computes its vocabulary columns and they are gathered.</summary>
+    private Tensor Head(Tensor x)
+    {
+        if (!parallelism.Plan.IsSplit)
+        {
+            return backend.Linear(x, head);
+        }
+
+        using var mine = backend.Linear(x, head); // [rows, this rank's share of V]
+        return parallelism.AllGatherColumns(mine, vocabSize, firstVocabRow);
     }
 
     /// <summary>Tensors read from the checkpoint for <paramref name="config"/> (for load progress).</summary>
@@ -78,12 +98,12 @@ internal sealed class Transformer
 
         if (allRows)
         {
-            return head.Forward(normed);                                 // [T, V]
+            return Head(normed);                                         // [T, V]
         }
 
         // prefill that only continues the sequence: the vocabulary projection of the last row is all that is needed
         // (for a long prompt, T × V logits would dwarf the model); decode rows are last rows already.
         using var last = backend.GatherRows(normed, batch.LastRows);     // [B, H]
-        return head.Forward(last);                                       // [B, V]
+        return Head(last);                                               // [B, V]
     }
 }

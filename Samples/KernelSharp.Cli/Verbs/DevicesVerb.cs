@@ -14,7 +14,7 @@ public sealed class DevicesVerb : IVerb
         "devices",
         "List the accelerators found (CUDA, OpenCL, CPU) with memory and capabilities.",
         "[options]",
-        "--device auto picks the first CUDA device, else the first OpenCL device, else the CPU.",
+        "--device auto picks the first CUDA device, else the first OpenCL device, else the CPU. The last line says whether NCCL (multi-GPU collectives) was found, and where.",
         []);
 
     public int Run(ParsedArguments args, CliContext context)
@@ -52,6 +52,9 @@ public sealed class DevicesVerb : IVerb
         GCMemoryInfo memory = GC.GetGCMemoryInfo();
         output.WriteLine($"[{index}] CPU: {Environment.ProcessorCount} logical cores, " +
                          $"{Sizes.Bytes(memory.TotalAvailableMemoryBytes)} memory available, SIMD width {System.Numerics.Vector<float>.Count} floats");
+        output.WriteLine(KernelSharp.Runtime.Distributed.NcclLibrary.TryLoad(out string problem) is { } nccl
+            ? $"NCCL {nccl.VersionText}: {nccl.Path}"
+            : $"NCCL: not found ({problem})");
         return ExitCodes.Success;
     }
 }
