@@ -6,7 +6,8 @@ namespace KernelSharp.Kernels.Moe;
 /// <summary>
 /// The MoE output <c>y[n] = Σ_k w[n,k]·expert_out[slot(n,k)] + shared[n]</c> (DSA.md §3 MoE step 4). Written as a
 /// gather per token (each output element sums its K slots in k order, then adds the shared experts' output), which
-/// is the scatter-add of the permuted outputs with a fixed, deterministic order and no atomics.
+/// is the scatter-add of the permuted outputs with a fixed, deterministic order and no atomics. A pair without a slot
+/// (−1: its expert is held by another rank) adds nothing.
 /// </summary>
 public static partial class MoeKernels
 {
@@ -29,7 +30,9 @@ public static partial class MoeKernels
         for (int k = 0; k < topk; k++)
         {
             int pair = token * topk + k;
-            sum += expertWeights[pair] * expertOutputs[(long)pairSlots[pair] * hidden + j];
+            int slot = pairSlots[pair];
+            if (slot >= 0)
+                sum += expertWeights[pair] * expertOutputs[(long)slot * hidden + j];
         }
         output[(long)token * hidden + j] = sum + sharedOutput[(long)token * hidden + j];
     }

@@ -4,8 +4,9 @@ namespace KernelSharp.Runtime.Distributed;
 
 /// <summary>
 /// A rank's plan and the collectives its layers call on backend tensors. On the CPU backend tensors are host
-/// memory, so the collectives hand their values to the <see cref="ICommunicator"/> directly; GPU ranks need NCCL on
-/// device buffers (<see cref="NcclCommunicator"/>), which the kernel backend does not route through here yet.
+/// memory (the CPU backend, and the kernel backend on ILGPU's CPU accelerator), so the collectives hand their values to
+/// the <see cref="ICommunicator"/> directly; GPU ranks need NCCL on device buffers (<see cref="NcclCommunicator"/>),
+/// which the kernel backend does not route through here yet.
 /// </summary>
 internal sealed class ModelParallelism
 {
@@ -19,15 +20,23 @@ internal sealed class ModelParallelism
             throw new ArgumentException($"rank {plan.Rank} of {plan.Size} needs a communicator of that rank and size", nameof(communicator));
         }
 
-        if (plan.IsSplit && backend is not Model.Cpu.CpuBackend)
+        if (plan.IsSplit && !HoldsTensorsInHostMemory(backend))
         {
-            throw new UserInputException($"a model split over {plan.Size} ranks runs on the CPU backend for now; GPU ranks need NCCL collectives on device buffers, which are not wired into the kernel backend yet");
+            throw new UserInputException($"a model split over {plan.Size} ranks runs on host-memory backends for now (cpu, ilgpu-cpu); GPU ranks need NCCL collectives on device buffers, which are not wired into the kernel backend yet");
         }
 
         this.backend = backend;
         this.communicator = communicator;
         Plan = plan;
     }
+
+    /// <summary>Backends whose tensors live in host memory, where handing their values to an in-process communicator is the real exchange, not a detour.</summary>
+    private static bool HoldsTensorsInHostMemory(IModelBackend backend) => backend switch
+    {
+        Model.Cpu.CpuBackend => true,
+        Model.Kernels.KernelModelBackend kernels => kernels.Device.Backend is Dsl.Launch.KernelBackend.FastCpu or Dsl.Launch.KernelBackend.IlgpuCpu,
+        _ => false,
+    };
 
     public static ModelParallelism Single(IModelBackend backend) => new(backend, ParallelPlan.Single, null);
 

@@ -148,10 +148,4 @@ public interface IModelBackend : IDisposable
     /// range of the experts: routed pairs whose expert lies outside it contribute nothing here (another rank adds them).
     /// </summary>
     Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null, int firstExpert = 0);
-
-    /// <summary>
-    /// Whether <see cref="MixExperts"/> accepts a range of the experts (firstExpert &gt; 0, or fewer experts than the
-    /// router chooses from). A backend without it can still run a split model with every expert on one rank.
-    /// </summary>
-    bool MixesExpertRanges { get; }
 }

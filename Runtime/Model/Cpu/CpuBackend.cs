@@ -231,8 +231,6 @@ public sealed class CpuBackend : IModelBackend
             new CpuTensor(weights, logits.Rows, settings.ExpertsPerToken));
     }
 
-    public bool MixesExpertRanges => true;
-
     public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null, int firstExpert = 0)
     {
         var input = Cpu(x);

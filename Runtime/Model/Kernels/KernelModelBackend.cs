@@ -376,18 +376,8 @@ public sealed class KernelModelBackend : IModelBackend
     public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings) =>
         moe.Route(Kernel(routerLogits), Kernel(correctionBias), settings);
 
-    /// <summary>False: the permute and combine kernels index every routed expert; a GPU rank holding a range of them needs them to skip the others.</summary>
-    public bool MixesExpertRanges => false;
-
-    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null, int firstExpert = 0)
-    {
-        if (firstExpert != 0)
-        {
-            throw new NotSupportedException($"the kernel backend mixes all experts at once; a range starting at expert {firstExpert} (expert parallelism) is not supported on it yet");
-        }
-
-        return moe.Mix(Kernel(x), Kernel(routing.Experts), Kernel(routing.Weights), experts, shared is null ? null : Kernel(shared));
-    }
+    public Tensor MixExperts(Tensor x, ExpertRouting routing, IReadOnlyList<FeedForwardWeights> experts, Tensor? shared = null, int firstExpert = 0) =>
+        moe.Mix(Kernel(x), Kernel(routing.Experts), Kernel(routing.Weights), experts, shared is null ? null : Kernel(shared), firstExpert);
 
     public void Dispose()
     {

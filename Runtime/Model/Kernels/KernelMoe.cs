@@ -42,7 +42,9 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
 
     /// <summary>Σ_k weights[t, k] · Expert_{chosen[t, k]}(x[t]) (+ shared[t]) → [T, H].</summary>
     /// <param name="shared">[T, H] the shared experts' output, added by the combine kernel; null adds nothing.</param>
-    public KernelTensor Mix(KernelTensor x, KernelIndexTensor chosen, KernelTensor weights, IReadOnlyList<FeedForwardWeights> experts, KernelTensor? shared)
+    /// <param name="firstExpert">Global id of experts[0]: a rank holding a range mixes only the pairs routed into it.</param>
+    public KernelTensor Mix(KernelTensor x, KernelIndexTensor chosen, KernelTensor weights, IReadOnlyList<FeedForwardWeights> experts, KernelTensor? shared,
+        int firstExpert = 0)
     {
         var rows = x.Rows;
         var hidden = x.Columns;
@@ -79,7 +81,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         using var permutedPairs = storage.Buffer<int>(pairs);              // [T·k] slot → pair
         using var pairSlots = storage.Buffer<int>(pairs);                  // [T·k] pair → slot
         using var slotExperts = storage.Buffer<int>(pairs);                // [T·k] slot → expert
-        MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count);
+        MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count, firstExpert);
         using var noShared = shared is null ? storage.NewTensor(rows, hidden) : null; // [T, H] zeros when there are no shared experts
         if (noShared is not null)
         {

@@ -169,9 +169,9 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     }
 
     protected void PermuteByExpert(ArrayView<int> ids, ArrayView<int> counts, ArrayView<int> offsets, ArrayView<int> permuted,
-        ArrayView<int> slots, ArrayView<int> slotExperts, int pairCount, int experts) =>
+        ArrayView<int> slots, ArrayView<int> slotExperts, int pairCount, int experts, int firstExpert = 0) =>
         Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(1, 1, 256),
-            ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts);
+            ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts, firstExpert);
 
     protected void GroupedFfnGateUpBf16(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<ushort> gate, ArrayView<ushort> up,
         ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize) =>

@@ -39,11 +39,20 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
     [InlineData(1, 1, 8)]       // a single pair
     [InlineData(50, 4, 16)]     // most experts used several times
     [InlineData(300, 8, 256)]   // 256 experts, one per thread; many get no pair
-    public void Permutation_matches_reference(int tokenCount, int topk, int experts)
+    public void Permutation_matches_reference(int tokenCount, int topk, int experts) => CheckPermutation(tokenCount, topk, experts, 0, experts);
+
+    [SkippableTheory]
+    [InlineData(50, 4, 16, 0, 6)]     // the first of three ranks' ranges
+    [InlineData(50, 4, 16, 11, 5)]    // the last range
+    [InlineData(1, 1, 8, 4, 2)]       // a single pair, probably held elsewhere
+    public void Permutation_of_a_rank_range_leaves_other_experts_pairs_without_a_slot(int tokenCount, int topk, int experts, int firstExpert, int held) =>
+        CheckPermutation(tokenCount, topk, experts, firstExpert, held);
+
+    private void CheckPermutation(int tokenCount, int topk, int routedExperts, int firstExpert, int experts)
     {
         RequireBackend();
-        var random = NewRandom(tokenCount + topk + experts);
-        int[] ids = RandomTensors.Indices(random, tokenCount * topk, experts);
+        var random = NewRandom(tokenCount + topk + routedExperts);
+        int[] ids = RandomTensors.Indices(random, tokenCount * topk, routedExperts);
         int pairs = ids.Length;
         using var idBuffer = Upload(ids);
         using var counts = Allocate<int>(experts);
@@ -51,8 +60,8 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
         using var permuted = Allocate<int>(pairs);
         using var slots = Allocate<int>(pairs);
         using var slotExperts = Allocate<int>(pairs);
-        PermuteByExpert(V(idBuffer), V(counts), V(offsets), V(permuted), V(slots), V(slotExperts), pairs, experts);
-        var expected = TokenPermutationReference.Permute(ids, experts);
+        PermuteByExpert(V(idBuffer), V(counts), V(offsets), V(permuted), V(slots), V(slotExperts), pairs, experts, firstExpert);
+        var expected = TokenPermutationReference.Permute(ids, experts, firstExpert);
         AssertIdentical(expected.Counts, Download(counts), "expert counts");
         AssertIdentical(expected.Offsets, Download(offsets), "expert offsets");
         AssertIdentical(expected.PermutedPairs, Download(permuted), "permuted pairs");
