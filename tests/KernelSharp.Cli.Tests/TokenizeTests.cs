@@ -57,4 +57,20 @@ public sealed class TokenizeTests
         using JsonDocument document = JsonDocument.Parse(line);
         return document.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
+
+    [Fact]
+    public void A_folder_holding_only_the_tokenizer_is_enough()
+    {
+        using var temp = new TempDirectory();
+        File.Copy(Path.Combine(Fixtures.TinyBf16, "tokenizer.json"), temp.Combine("tokenizer.json"));
+        CliResult fromFolder = Cli.Run("tokenize", "-m", temp.Path, "--text", "Hello, world!");
+        CliResult fromFile = Cli.Run("tokenize", "--tokenizer", Path.Combine(Fixtures.TinyBf16, "tokenizer.json"), "--text", "Hello, world!");
+        Assert.True(fromFolder.ExitCode == 0, fromFolder.ToString());
+        Assert.Equal(fromFile.Stdout, fromFolder.Stdout);
+
+        File.Delete(temp.Combine("tokenizer.json"));
+        CliResult missing = Cli.Run("tokenize", "-m", temp.Path, "--text", "Hello");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("error: " + temp.Combine("tokenizer.json") + ": missing;", missing.Stderr.Trim());
+    }
 }

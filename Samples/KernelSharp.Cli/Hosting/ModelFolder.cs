@@ -42,14 +42,28 @@ public sealed class ModelFolder
         return new ModelFolder(directory, ModelConfig.Load(configPath));
     }
 
-    public BpeTokenizer LoadTokenizer()
+    public BpeTokenizer LoadTokenizer() => LoadTokenizer(Directory);
+
+    /// <summary>
+    /// The tokenizer of a folder that may hold nothing else (as Hugging Face loads one): tokenizer.json, plus
+    /// tokenizer_config.json when present. No config.json or weights are needed to tokenize.
+    /// </summary>
+    public static BpeTokenizer LoadTokenizer(string directory)
     {
-        string tokenizerPath = Path.Combine(Directory, "tokenizer.json");
+        if (File.Exists(directory))
+        {
+            throw new UserInputException($"{directory}: is a file; -m expects a folder that holds tokenizer.json (or give the file with --tokenizer)");
+        }
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new UserInputException($"{directory}: model folder not found");
+        }
+        string tokenizerPath = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(tokenizerPath))
         {
             throw new UserInputException($"{tokenizerPath}: missing; copy the model's tokenizer.json into the folder or use a command that needs no tokenizer (logits --tokens)");
         }
-        string tokenizerConfigPath = Path.Combine(Directory, "tokenizer_config.json");
+        string tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
         return BpeTokenizer.Load(tokenizerPath, File.Exists(tokenizerConfigPath) ? tokenizerConfigPath : null);
     }
 

@@ -60,7 +60,7 @@ public sealed class TokenizeVerb : IVerb
     {
         if (args.String("model") is string modelDirectory)
         {
-            return ModelFolder.Open(modelDirectory).LoadTokenizer();
+            return ModelFolder.LoadTokenizer(modelDirectory); // the tokenizer alone: no config.json or weights needed
         }
         string path = args.RequiredString("tokenizer");
         string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "tokenizer_config.json");
