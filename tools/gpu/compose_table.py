@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Composes issue 6's whole H200 table from the outputs of one `tools/gpu/h200-table.sh` run.
+"""Composes the whole H200 performance table from the outputs of one `tools/gpu/h200-table.sh` run.
 
 usage: compose_table.py RUN_DIR OUT_MARKDOWN
 RUN_DIR holds, all from the same run: info.txt (date, GPU, driver, commit, command), kernels.md (KernelBench's kernel rows,

@@ -1,6 +1,6 @@
 namespace KernelSharp.Tools.KernelBench;
 
-/// <summary>The shapes of the kernel rows: issue 6's on the H200, and tiny ones for a CPU smoke run of the harness.</summary>
+/// <summary>The shapes of the kernel rows: the H200 table's, and tiny ones for a CPU smoke run of the harness.</summary>
 public sealed record BenchShapes(
     long CopyFloats,
     (int Rows, int Cols)[] Gemv,

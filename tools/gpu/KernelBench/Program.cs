@@ -11,7 +11,7 @@ using KernelSharp.Tools.MmaLoopBench;
 // The H200 benchmark bundle (tools/gpu/h200-perf.sh runs every verb in one device call). Verbs:
 //   ptx <folder>                         PTX of the mma loops, the mma tile, a reduction, the tensor-core GEMMs and sparse MLA (no GPU)
 //   mma                                  CUDA: one mma tile vs float64, then the register-only mma loop variants
-//   kernels [--baselines F] [--out F]    CUDA: issue 6's kernel rows (checked first, then timed) as a markdown table
+//   kernels [--baselines F] [--out F]    CUDA: the H200 table's kernel rows (checked first, then timed) as a markdown table
 //           [--only TEXT]                only the rows whose name contains TEXT
 //           [--smoke]                    tiny shapes on the generated CPU path: checks the harness itself without a GPU
 //   smem                                 CUDA: > 48 KB dynamic shared memory through cuFuncSetAttribute
@@ -66,7 +66,7 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
     using var device = KernelDevice.Create(smoke ? KernelBackend.FastCpu : KernelBackend.Cuda);
     var shapes = smoke ? BenchShapes.Smoke : BenchShapes.H200;
     Console.WriteLine($"device: {device.Name}, {device.Accelerator.NumMultiprocessors} SMs");
-    string header = $"Kernel rows of issue 6, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {device.Name}" +
+    string header = $"Kernel rows of the H200 table, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {device.Name}" +
                     (baselines.Gpu is { } gpu ? $"; PyTorch baselines on {gpu}" : "") + "\n\n";
     var table = new ResultTable(outPath, header);
     bool Wanted(string what) => only is null || what.Contains(only, StringComparison.OrdinalIgnoreCase);

@@ -47,7 +47,7 @@ public sealed class ResultTable(string? outPath = null, string header = "")
         return text.ToString();
     }
 
-    /// <summary>A token count as the issue writes it: 32K, 8K, or the plain number below 1024.</summary>
+    /// <summary>A token count as the table writes it: 32K, 8K, or the plain number below 1024.</summary>
     public static string Tokens(int count) => count >= 1024 && count % 1024 == 0 ? $"{count / 1024}K" : count.ToString(CultureInfo.InvariantCulture);
 
     public static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);

@@ -6,7 +6,7 @@ using ILGPU.Runtime.Cuda;
 namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
-/// Issue 6's open question: can an ILGPU kernel get more than 48 KB of shared memory? Raises the kernel's dynamic
+/// The open question of the H200 speed work: can an ILGPU kernel get more than 48 KB of shared memory? Raises the kernel's dynamic
 /// shared-memory limit with the driver's <c>cuFuncSetAttribute</c> on <see cref="CudaKernel.FunctionPtr"/>, then
 /// launches with 96 KB of dynamic shared memory and checks that every byte was usable (each thread writes its slice,
 /// a barrier, then group thread 0 sums the whole array). Prints each step's outcome; the last line starts with RESULT.
