@@ -11,7 +11,7 @@ namespace KernelSharp.Tools.KernelBench;
 /// Lightning indexer, 64 heads × 128, FP8 key cache (e4m3 values + one fp32 scale per key):
 /// decode (one query against T cached keys: IndexerDecodeFp8TensorCore, with the CUDA-core IndexerDecodeFp8 in the
 /// notes) as bytes per second over the copy ceiling, the model's fp32-cache decode kernel (IndexerScoresWarpKeys) as time
-/// against the budget, and prefill (S = 8K queries, causal, IndexerScoresFp8WarpKeys; the fp32-cache
+/// against the time budget set for it, and prefill (S = 8K queries, causal, IndexerScoresFp8WarpKeys; the fp32-cache
 /// IndexerScoresWarpKeys of the model's path in the notes) against the PyTorch version.
 /// </summary>
 public static class IndexerBench
@@ -74,8 +74,8 @@ public static class IndexerBench
     /// <summary>
     /// The model's decode path: one query against an fp32 key cache [T, 128] with
     /// <see cref="IndexerKernels.IndexerScoresWarpKeys"/> (the earlier tiled <see cref="IndexerKernels.IndexerDecode"/>
-    /// in the notes). 8192 FMA per key make it compute-bound (~32 µs at 128K at the H200's fp32 peak); the issue's
-    /// per-layer budget for indexer + top-k at 128K is ≈ 100 µs.
+    /// in the notes). 8192 FMA per key make it compute-bound (~32 µs at 128K at the H200's fp32 peak); the
+    /// per-layer budget set for indexer + top-k at 128K is ≈ 100 µs.
     /// </summary>
     public static IEnumerable<BenchRow> DecodeFp32(KernelDevice device, int tokens, double copyTbps)
     {
