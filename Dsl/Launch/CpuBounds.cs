@@ -6,10 +6,10 @@ namespace KernelSharp.Dsl.Launch;
 /// </summary>
 public static class CpuBounds
 {
+    /// <summary>The same check for an int index, returned as an int so the view's int indexer is kept.</summary>
     public static int Check(long length, int index, string kernel, string view)
     {
-        if ((uint)index >= (ulong)length)
-            throw new KernelIndexOutOfRangeException(kernel, view, index, length);
+        Check(length, (long)index, kernel, view);
         return index;
     }
 

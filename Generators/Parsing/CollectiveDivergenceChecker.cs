@@ -38,6 +38,7 @@ internal sealed class CollectiveDivergenceChecker
     private readonly CancellationToken cancellation;
     private readonly HashSet<ILocalSymbol> varyingInGroup = new(SymbolEqualityComparer.Default);
     private readonly HashSet<ILocalSymbol> varyingInWarp = new(SymbolEqualityComparer.Default);
+    private HashSet<string>? assignedNames; // locals written after their declaration, found once per body
 
     private CollectiveDivergenceChecker(SemanticModel semantic, BlockSyntax body, string kernelName, CancellationToken cancellation)
     {
@@ -200,11 +201,14 @@ internal sealed class CollectiveDivergenceChecker
         if (!divisor.HasValue || divisor.Value is not int amount)
             return false;
         bool wholeWarps = binary.IsKind(SyntaxKind.DivideExpression) ? amount > 0 && amount % 32 == 0 : amount >= 5;
-        return wholeWarps && IsThreadIndex(binary.Left);
+        return wholeWarps && IsThreadIndex(binary.Left, depth: 0);
     }
 
-    private bool IsThreadIndex(ExpressionSyntax expression)
+    private bool IsThreadIndex(ExpressionSyntax expression, int depth)
     {
+        // Copies of copies are followed a few steps; the bound also stops on code that does not compile (int a = a;).
+        if (depth > 4)
+            return false;
         while (expression is ParenthesizedExpressionSyntax parenthesized)
             expression = parenthesized.Expression;
         var symbol = semantic.GetSymbolInfo(expression, cancellation).Symbol;
@@ -212,8 +216,8 @@ internal sealed class CollectiveDivergenceChecker
             return true;
         // A local that only ever holds the thread index (int thread = Group.IdxX;).
         if (symbol is ILocalSymbol local && local.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellation) is VariableDeclaratorSyntax { Initializer: { } init }
-            && !Specialization.BodyConstants.AssignedNames(body).Contains(local.Name))
-            return init.Value is not IdentifierNameSyntax && IsThreadIndex(init.Value);
+            && !(assignedNames ??= Specialization.BodyConstants.AssignedNames(body)).Contains(local.Name))
+            return IsThreadIndex(init.Value, depth + 1);
         return false;
     }
 

@@ -6,7 +6,7 @@ namespace KernelSharp.Runtime.Distributed;
 /// rank's buffer. Buffers here are host memory: <see cref="InProcessCommunicator"/> serves CPU ranks of one process
 /// (the CPU backend and multi-rank tests). GPUs exchange device buffers through <see cref="NcclCommunicator"/> instead.
 /// </summary>
-public interface ICommunicator : IDisposable
+public interface ICommunicator
 {
     /// <summary>This rank, 0 ≤ Rank &lt; Size.</summary>
     int Rank { get; }

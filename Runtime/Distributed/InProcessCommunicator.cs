@@ -81,10 +81,6 @@ public sealed class InProcessCommunicator : ICommunicator
     /// <summary>Breaks the group's barrier so that ranks waiting in a collective fail instead of hanging.</summary>
     public void Abort() => group.Abort();
 
-    public void Dispose()
-    {
-    }
-
     private sealed class Group(int size)
     {
         private readonly Barrier barrier = new(size);

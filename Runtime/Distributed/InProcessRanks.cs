@@ -38,7 +38,7 @@ public sealed class InProcessRanks : IDisposable
                 models[rank] = DeepSeekModel.Load(directory, options with
                 {
                     Config = config,
-                    Parallel = ParallelPlan.For(rank, ranks, config),
+                    Parallel = new ParallelPlan(rank, ranks), // Load checks it against the config
                     Communicator = communicators[rank],
                     Progress = rank == 0 ? options.Progress : null,
                 });

@@ -435,7 +435,8 @@ public sealed class DiagnosticTests
                     for (int c = Group.IdxX; c < cols; c += 64)
                         partial += x[row * cols + c];
                     float total = KsGroup.Sum(partial);
-                    int warp = Group.IdxX / 32;
+                    int thread = Group.IdxX;
+                    int warp = thread / 32;
                     float warpTotal = 0;
                     if (warp == 0)
                         warpTotal = KsWarp.Sum(partial);
