@@ -39,6 +39,9 @@ public sealed class CollectiveAttribute : Attribute
 /// Marks a per-thread intrinsic whose generated CPU path calls a different, faster body (for example a
 /// <c>TensorPrimitives</c> dot product instead of a scalar loop). The CPU body lives in the same class, has the same
 /// parameters and is named by <see cref="CpuBody"/>.
+/// On a member of a format interface (called in a kernel through its type parameter, <c>weights.RowDot(...)</c>), the
+/// CPU body is an instance member of the same interface: each format struct implements both, and the generated CPU
+/// path calls the CPU member on the same value.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class IntrinsicAttribute : Attribute

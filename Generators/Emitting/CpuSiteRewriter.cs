@@ -129,6 +129,13 @@ internal sealed class CpuSiteRewriter : CSharpSyntaxRewriter
         if (plan.SiteAt(node.Expression.SpanStart, node.Expression.Span.Length, SiteKind.IntrinsicCall) is { } intrinsic)
         {
             var arguments = (ArgumentListSyntax)Visit(node.ArgumentList)!;
+            if (intrinsic.Text.StartsWith(".", System.StringComparison.Ordinal) && node.Expression is MemberAccessExpressionSyntax member)
+            {
+                // An instance intrinsic (a format's member): same receiver, its CPU member.
+                var receiver = (ExpressionSyntax)Visit(member.Expression)!;
+                return InvocationExpression(MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, receiver,
+                    IdentifierName(intrinsic.Text.Substring(1))), arguments).WithTriviaFrom(node);
+            }
             return InvocationExpression(ParseExpression(intrinsic.Text), arguments).WithTriviaFrom(node);
         }
         return base.VisitInvocationExpression(node);

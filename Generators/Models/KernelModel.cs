@@ -124,7 +124,8 @@ internal enum SiteKind
     /// <c>Flag</c> whether the result is the same for every thread of the scope.</summary>
     Collective,
 
-    /// <summary>The method name of a call to an <c>[Intrinsic(CpuBody = ...)]</c> method; <c>Text</c> is the CPU body to call.</summary>
+    /// <summary>The method name of a call to an <c>[Intrinsic(CpuBody = ...)]</c> method; <c>Text</c> is the CPU body to call
+    /// (a static method's full name, or <c>.Name</c> for an instance member called on the same receiver).</summary>
     IntrinsicCall,
 
     /// <summary>A <c>SharedMemory.Allocate&lt;T&gt;(n)</c> call; <c>Text</c> is T, <c>Number</c> sizeof(T) (0 if unknown),

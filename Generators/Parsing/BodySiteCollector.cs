@@ -200,6 +200,14 @@ internal sealed class BodySiteCollector
         if (intrinsic != null)
         {
             string? cpuBody = intrinsic.NamedArguments.Where(a => a.Key == "CpuBody").Select(a => a.Value.Value as string).FirstOrDefault();
+            if (!definition.IsStatic)
+            {
+                // A format interface's member called through the kernel's type parameter (weights.RowDot(...)): the CPU
+                // path calls the named sibling member on the same receiver, so each format brings its own host body.
+                if (cpuBody != null && DeclaresInstanceCpuBody(definition, cpuBody) && invocation.Expression is MemberAccessExpressionSyntax)
+                    Add(invocation.Expression.SpanStart, invocation.Expression.Span.Length, SiteKind.IntrinsicCall, "." + cpuBody, "", 0, false);
+                return;
+            }
             var bodyOwner = cpuBody == null ? null : FindCpuBodyOwner(definition, cpuBody);
             // Without a CPU body the GPU body (a plain loop) is called: slower, still correct.
             if (bodyOwner != null)
@@ -225,6 +233,11 @@ internal sealed class BodySiteCollector
         if (UsesGpuOnlyApi(definition, depth: 0))
             Block(invocation, $"'{method.Name}' uses ILGPU thread indices or shared memory and is not marked [Intrinsic(CpuBody = ...)]");
     }
+
+    /// <summary>Whether the intrinsic's own type (a format interface) declares an instance CPU body with the same parameters.</summary>
+    private static bool DeclaresInstanceCpuBody(IMethodSymbol intrinsic, string cpuBody) =>
+        intrinsic.ContainingType.GetMembers(cpuBody).OfType<IMethodSymbol>()
+            .Any(m => !m.IsStatic && m.Parameters.Length == intrinsic.Parameters.Length);
 
     /// <summary>The type declaring the CPU body: the intrinsic's own class, else its companion <c>XxxCpu</c> class.</summary>
     private static INamedTypeSymbol? FindCpuBodyOwner(IMethodSymbol intrinsic, string cpuBody)

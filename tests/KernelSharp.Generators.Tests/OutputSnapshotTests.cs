@@ -32,6 +32,19 @@ public sealed class OutputSnapshotTests
     }
 
     [Fact]
+    public void FormatMemberWithCpuBodyIsCalledByItsCpuTwinOnTheCpuPathOnly()
+    {
+        string source = Generate(KernelSources.FormatWithCpuBody, "RowSums");
+        string cpuPath = source[source.IndexOf("private static void RowSumsCpuGroup<TSource>", StringComparison.Ordinal)..];
+        cpuPath = cpuPath[..cpuPath.IndexOf("\n        }", StringComparison.Ordinal)];
+        Assert.Contains("source.SumCpu((long)ks_groupIdxX * cols, cols)", cpuPath);
+        // A CpuBody that names no member of the interface leaves the call as written (its GPU body runs on the host).
+        Assert.Contains("source.First((long)ks_groupIdxX * cols)", cpuPath);
+        // The GPU variants keep the member the kernel calls.
+        Assert.Contains("source.Sum((long)Grid.IdxX * cols, cols)", source);
+    }
+
+    [Fact]
     public void GroupReductionWithListedShape() =>
         Snapshot.Match(Generate(KernelSources.RmsNorm, "RmsNorm"), "GroupReduction_RmsNorm");
 

@@ -121,6 +121,28 @@ internal static class KernelSources
             }
         """;
 
+    public const string FormatWithCpuBody = """
+            public interface IRowSource
+            {
+                [Intrinsic(CpuBody = nameof(SumCpu))] float Sum(long start, int count);
+                float SumCpu(long start, int count);
+                [Intrinsic(CpuBody = "NoSuchMember")] float First(long start);
+            }
+            public struct Fp32Source : IRowSource
+            {
+                public ArrayView<float> Values;
+                public readonly float Sum(long start, int count) { float s = 0f; for (int i = 0; i < count; i++) s += Values[start + i]; return s; }
+                public readonly float SumCpu(long start, int count) => -1f;
+                public readonly float First(long start) => Values[start];
+            }
+            [Kernel(Grid = "rows", GroupSize = "1")]
+            public static void RowSums<TSource>(TSource source, ArrayView<float> y, int rows, int cols)
+                where TSource : struct, IRowSource
+            {
+                y[Grid.IdxX] = source.Sum((long)Grid.IdxX * cols, cols) + source.First((long)Grid.IdxX * cols);
+            }
+        """;
+
     public const string Plain = """
             [Kernel(Grid = "n", GroupSize = "1")]
             public static void Fill(ArrayView<int> values, int n, int value)
