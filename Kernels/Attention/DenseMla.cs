@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Attention;
 
@@ -11,9 +12,9 @@ namespace KernelSharp.Kernels.Attention;
 public static partial class MlaKernels
 {
     [Kernel(Grid = "queryCount", GridY = "(heads + 7) / 8", GroupSize = "128")]
-    public static void DenseMlaAttention(
+    public static void DenseMlaAttention<TCache>(
         ArrayView<float> queries,   // [Q, H, L+R] per head [q_abs ‖ q_pe]
-        ArrayView<float> kvCache,   // [Tc, L+R] per token [c ‖ k_pe]
+        TCache kvCache,             // [Tc, L+R] per token [c ‖ k_pe] (fp32 or bf16 rows)
         ArrayView<int> positions,   // [Q] cache row of each query's own token (it sees rows 0..positions[q])
         ArrayView<float> output,    // [Q, H, L] out: o_lat
         int queryCount,
@@ -21,6 +22,7 @@ public static partial class MlaKernels
         int latentDim,
         int ropeDim,
         float scale)
+        where TCache : struct, IRowFormat<TCache>
     {
         int query = Grid.IdxX;
         int headBase = Grid.IdxY * MlaTile.HeadsPerGroup;

@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Attention;
 
@@ -14,7 +15,8 @@ namespace KernelSharp.Kernels.Attention;
 /// score is one dot product of length L+R. A group owns <see cref="HeadsPerGroup"/> heads of one query and walks its
 /// keys in tiles of <see cref="KeysPerTile"/>: (1) one thread per (head, key) pair computes a score, (2) one thread
 /// per head folds the tile into its running max / sum (online softmax, fp32), (3) each thread owns 4 latent dims and
-/// adds <c>p·c[t]</c> for every head with one 16-byte load of the latent row per key. The output accumulator
+/// adds <c>p·c[t]</c> for every head with one 4-value read of the latent row per key (one 16-byte load for an fp32
+/// cache). The cache is any row format (<see cref="IRowFormat{TSelf}"/>: fp32, or bf16 as DeepSeek keeps it). The output accumulator
 /// (<see cref="HeadsPerGroup"/> × L floats) lives in shared memory.
 /// </remarks>
 public static partial class MlaTile
@@ -41,9 +43,10 @@ public static partial class MlaTile
     }
 
     /// <summary>Step 1: tileScores[h, j] = scale·(query row of head h)·(cache row tileRows[j]); −∞ for absent pairs.</summary>
-    public static void ScoreTile(
-        ArrayView<float> queries, long firstQueryRow, ArrayView<float> kvCache, ArrayView<int> tileRows,
+    public static void ScoreTile<TCache>(
+        ArrayView<float> queries, long firstQueryRow, TCache kvCache, ArrayView<int> tileRows,
         int tileKeys, int headsHere, int rowLength, float scale, ArrayView<float> tileScores, int thread, int threads)
+        where TCache : struct, IRowFormat<TCache>
     {
         for (int pair = thread; pair < HeadsPerGroup * KeysPerTile; pair += threads)
         {
@@ -53,8 +56,7 @@ public static partial class MlaTile
             if (h < headsHere && j < tileKeys)
             {
                 long queryStart = (firstQueryRow + h) * rowLength;
-                long keyStart = (long)tileRows[j] * rowLength;
-                score = scale * KsVector.Dot(queries, queryStart, kvCache, keyStart, rowLength);
+                score = scale * kvCache.RowDot(tileRows[j], rowLength, queries, queryStart);
             }
             tileScores[h * KeysPerTile + j] = score;
         }
@@ -96,10 +98,11 @@ public static partial class MlaTile
     }
 
     /// <summary>Step 3: accumulator[h, d] = accumulator[h, d]·rescale[h] + Σ_j p[h, j]·c[tileRows[j], d].</summary>
-    public static void AccumulateTile(
-        ArrayView<float> kvCache, ArrayView<int> tileRows, int tileKeys, ArrayView<float> probabilities,
+    public static void AccumulateTile<TCache>(
+        TCache kvCache, ArrayView<int> tileRows, int tileKeys, ArrayView<float> probabilities,
         ArrayView<float> rescale, ArrayView<float> accumulator, int headsHere, int latentDim, int rowLength,
         int thread, int threads)
+        where TCache : struct, IRowFormat<TCache>
     {
         for (int d = thread * 4; d < latentDim; d += threads * 4)
         {
@@ -114,7 +117,8 @@ public static partial class MlaTile
             }
             for (int j = 0; j < tileKeys; j++)
             {
-                Float4 c = KsVector.LoadFloat4(kvCache, (long)tileRows[j] * rowLength + d);
+                // Consecutive threads read consecutive 4-value pieces of the row: one coalesced sweep per key.
+                Float4 c = kvCache.Elements4(tileRows[j], rowLength, d);
                 for (int h = 0; h < headsHere; h++)
                 {
                     float p = probabilities[h * KeysPerTile + j];

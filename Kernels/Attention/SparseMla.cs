@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Attention;
 
@@ -13,9 +14,9 @@ namespace KernelSharp.Kernels.Attention;
 public static partial class MlaKernels
 {
     [Kernel(Grid = "queryCount", GridY = "(heads + 7) / 8", GroupSize = "128")]
-    public static void SparseMlaAttention(
+    public static void SparseMlaAttention<TCache>(
         ArrayView<float> queries,   // [Q, H, L+R] per head [q_abs ‖ q_pe]
-        ArrayView<float> kvCache,   // [Tc, L+R] per token [c ‖ k_pe]
+        TCache kvCache,             // [Tc, L+R] per token [c ‖ k_pe] (fp32 or bf16 rows)
         ArrayView<int> selected,    // [Q, selectedStride] cache rows each query attends; first counts[q] used, any order
         ArrayView<int> counts,      // [Q] selected keys per query (0 gives a zero output)
         ArrayView<float> output,    // [Q, H, L] out: o_lat
@@ -25,6 +26,7 @@ public static partial class MlaKernels
         int ropeDim,
         int selectedStride,
         float scale)
+        where TCache : struct, IRowFormat<TCache>
     {
         int query = Grid.IdxX;
         int headBase = Grid.IdxY * MlaTile.HeadsPerGroup;

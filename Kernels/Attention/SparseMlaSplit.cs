@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Attention;
 
@@ -13,9 +14,9 @@ namespace KernelSharp.Kernels.Attention;
 public static partial class MlaKernels
 {
     [Kernel(Grid = "queryCount", GridY = "((heads + 7) / 8) * splits", GroupSize = "128")]
-    public static void SparseMlaAttentionSplit(
+    public static void SparseMlaAttentionSplit<TCache>(
         ArrayView<float> queries,        // [Q, H, L+R] per head [q_abs ‖ q_pe]
-        ArrayView<float> kvCache,        // [Tc, L+R] per token [c ‖ k_pe]
+        TCache kvCache,             // [Tc, L+R] per token [c ‖ k_pe] (fp32 or bf16 rows)
         ArrayView<int> selected,         // [Q, selectedStride] cache rows each query attends; first counts[q] used
         ArrayView<int> counts,           // [Q] selected keys per query
         ArrayView<float> partialOutput,  // [Q, splits, H, L] out: Σ exp(s − m)·c over the slice's keys
@@ -27,6 +28,7 @@ public static partial class MlaKernels
         int selectedStride,
         int splits,
         float scale)
+        where TCache : struct, IRowFormat<TCache>
     {
         int query = Grid.IdxX;
         int headBlocks = (heads + MlaTile.HeadsPerGroup - 1) / MlaTile.HeadsPerGroup;

@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Linear;
 
@@ -28,7 +29,9 @@ public static class GemmTiles
         }
     }
 
-    public static void LoadWeightsF32(ArrayView<float> weight, ArrayView<float> wTile, int n, int k, int colStart, int k0, int thread)
+    /// <summary>Stages W[colStart.., k0..] (64×16, zeros outside) into wTile, widened to fp32 (fp8: times its block scale).</summary>
+    public static void LoadWeights<TWeights>(TWeights weight, ArrayView<float> wTile, int n, int k, int colStart, int k0, int thread)
+        where TWeights : struct, IRowFormat<TWeights>
     {
         for (int e = thread; e < TileN * TileK; e += Threads)
         {
@@ -36,40 +39,7 @@ public static class GemmTiles
             int kk = e - col * TileK;
             int globalCol = colStart + col;
             int globalK = k0 + kk;
-            wTile[kk * TileN + col] = globalCol < n && globalK < k ? weight[(long)globalCol * k + globalK] : 0f;
-        }
-    }
-
-    public static void LoadWeightsBf16(ArrayView<ushort> weight, ArrayView<float> wTile, int n, int k, int colStart, int k0, int thread)
-    {
-        for (int e = thread; e < TileN * TileK; e += Threads)
-        {
-            int col = e / TileK;
-            int kk = e - col * TileK;
-            int globalCol = colStart + col;
-            int globalK = k0 + kk;
-            wTile[kk * TileN + col] = globalCol < n && globalK < k ? Bf16.ToFloat(weight[(long)globalCol * k + globalK]) : 0f;
-        }
-    }
-
-    /// <summary>Dequantizes while staging: each element times the scale of its 128×128 block.</summary>
-    public static void LoadWeightsFp8(ArrayView<byte> weight, ArrayView<float> scaleInv, ArrayView<float> wTile,
-        int n, int k, int colStart, int k0, int thread)
-    {
-        int scaleCols = (k + GemvRowParts.Fp8Block - 1) / GemvRowParts.Fp8Block;
-        for (int e = thread; e < TileN * TileK; e += Threads)
-        {
-            int col = e / TileK;
-            int kk = e - col * TileK;
-            int globalCol = colStart + col;
-            int globalK = k0 + kk;
-            float value = 0f;
-            if (globalCol < n && globalK < k)
-            {
-                float scale = scaleInv[(globalCol / GemvRowParts.Fp8Block) * scaleCols + globalK / GemvRowParts.Fp8Block];
-                value = Fp8E4M3.ToFloat(weight[(long)globalCol * k + globalK]) * scale;
-            }
-            wTile[kk * TileN + col] = value;
+            wTile[kk * TileN + col] = globalCol < n && globalK < k ? weight.Element(globalCol, k, globalK) : 0f;
         }
     }
 

@@ -4,6 +4,7 @@ using BenchmarkDotNet.Engines;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Norms;
 using KernelSharp.Kernels.Testing;
@@ -130,12 +131,12 @@ public class GemvCpuPathBenchmark : CpuPathBenchmarkBase
         output[row] = TensorPrimitives.Dot(weight.AsSpan(row * Cols, Cols), input));
 
     [Benchmark]
-    public void GeneratedCpuPath() => GemvKernels.LaunchGemvF32(FastCpu, fastW.View, fastX.View, fastY.View, Rows, Cols, 1);
+    public void GeneratedCpuPath() => GemvKernels.LaunchGemv(FastCpu, new F32Rows(fastW.View), fastX.View, fastY.View, Rows, Cols, 1);
 
     [Benchmark]
     public void IlgpuCpuAccelerator()
     {
-        GemvKernels.LaunchGemvF32(IlgpuCpu, ilgpuW.View, ilgpuX.View, ilgpuY.View, Rows, Cols, 1);
+        GemvKernels.LaunchGemv(IlgpuCpu, new F32Rows(ilgpuW.View), ilgpuX.View, ilgpuY.View, Rows, Cols, 1);
         IlgpuCpu.Synchronize();
     }
 }

@@ -1,3 +1,4 @@
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model.Kernels;
@@ -113,7 +114,7 @@ internal sealed class KernelExpertStack
                 storage.CopyWeightInto(bits.View, e * matrixLength * sizeof(ushort), matrices[e].Values);
             }
 
-            return new KernelWeight((int)stackedRows, first.Columns, stack.Format, bits.View, default, default, null, 0, bits);
+            return new KernelWeight<Bf16Rows>((int)stackedRows, first.Columns, stack.Format, new Bf16Rows(bits.View), null, 0, bits);
         }
 
         long scaleLength = (long)first.ScaleRows * first.ScaleColumns;
@@ -127,20 +128,10 @@ internal sealed class KernelExpertStack
 
         var scaleBuffer = storage.Upload(scales);
         // As one matrix the stack has E·rows rows, but its scale grid restarts per expert: only the grouped kernels read it whole.
-        return new KernelWeight((int)stackedRows, first.Columns, stack.Format, default, codes.View, scaleBuffer.View, null, 0, codes, scaleBuffer);
+        return new KernelWeight<Fp8BlockRows>((int)stackedRows, first.Columns, stack.Format, new Fp8BlockRows(codes.View, scaleBuffer.View), null, 0,
+            codes, scaleBuffer);
     }
 
-    /// <summary>Expert <paramref name="expert"/>'s matrix [rows, cols] as a view of <paramref name="stacked"/>.</summary>
-    private KernelWeight Slice(KernelWeight stacked, int expert)
-    {
-        int rows = stacked.Rows / ExpertCount, columns = stacked.Columns;
-        long length = (long)rows * columns;
-        if (Format == NativeMatrixFormat.Bf16)
-        {
-            return new KernelWeight(rows, columns, Format, stacked.Bf16.SubView(expert * length, length), default, default, this, expert);
-        }
-
-        long scaleLength = (long)((rows + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock) * ((columns + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock);
-        return new KernelWeight(rows, columns, Format, default, stacked.Fp8.SubView(expert * length, length), stacked.ScaleInv.SubView(expert * scaleLength, scaleLength), this, expert);
-    }
+    /// <summary>Expert <paramref name="expert"/>'s matrix [rows, cols] as a view of <paramref name="stacked"/> (with its own scale grid).</summary>
+    private KernelWeight Slice(KernelWeight stacked, int expert) => stacked.Slice(this, expert, stacked.Rows / ExpertCount);
 }

@@ -1,6 +1,7 @@
 using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Runtime.Model.Backend;
 
@@ -93,7 +94,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
             if (selected is null)
             {
-                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, cache, positions, segmentOutput,
+                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, new F32Rows(cache), positions, segmentOutput,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
                 continue;
             }
@@ -110,7 +111,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
             if (splits == 1)
             {
-                MlaKernels.LaunchSparseMlaAttention(device, segmentQueries, cache, compacted.View, counts.View, segmentOutput,
+                MlaKernels.LaunchSparseMlaAttention(device, segmentQueries, new F32Rows(cache), compacted.View, counts.View, segmentOutput,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, softmaxScale);
             }
             else
@@ -119,7 +120,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
                 // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
                 using var partialOutput = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
                 using var partialStats = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
-                MlaKernels.LaunchSparseMlaAttentionSplit(device, segmentQueries, cache, compacted.View, counts.View, partialOutput.View, partialStats.View,
+                MlaKernels.LaunchSparseMlaAttentionSplit(device, segmentQueries, new F32Rows(cache), compacted.View, counts.View, partialOutput.View, partialStats.View,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, splits, softmaxScale);
                 MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, segmentOutput, segment.RowCount, dims.Heads, dims.LatentDim, splits);
             }

@@ -1,6 +1,7 @@
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Activations;
 using KernelSharp.Kernels.Embedding;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Norms;
 using KernelSharp.Kernels.Rope;
@@ -189,7 +190,7 @@ public sealed class KernelModelBackend : IModelBackend
         if (rows.Length > 0)
         {
             using var ids = storage.Upload(rows.ToArray()); // [rows.Length]
-            EmbeddingKernels.LaunchEmbeddingF32(Device, source.View, ids.View, result.View, rows.Length, source.Columns, source.Rows);
+            EmbeddingKernels.LaunchEmbedding(Device, new F32Rows(source.View), ids.View, result.View, rows.Length, source.Columns, source.Rows);
         }
 
         return result;
@@ -391,17 +392,13 @@ public sealed class KernelModelBackend : IModelBackend
 
     // ---- shared helpers -----------------------------------------------------------------------------------------
 
-    /// <summary>
-    /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or bf16 / FP8
-    /// (<see cref="KernelWeight"/>): batched GEMV for decode rows, tiled GEMM for prefill, fp32 activations and sums.
-    /// </summary>
-    /// <summary>
-    /// GPUs run decode GEMVs with the warp-per-rows kernels: measured on the H200 (docs/perf/h200-table.md) as fast as
-    /// the group-per-row ones on large shapes and faster on expert shapes (bf16 0.70 vs 0.62 of copy) and FP8 (0.70 vs
-    /// 0.39). The CPU paths keep the group-per-row kernels, whose generated CPU path is one dot product per row.
-    /// </summary>
+    /// <summary>Decode GEMVs take the warp-per-rows kernel on GPUs (<see cref="LinearLaunch"/> says why).</summary>
     private bool WarpRowGemv => Device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL;
 
+    /// <summary>
+    /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or stored bf16 / FP8
+    /// (<see cref="KernelWeight"/>): batched GEMV for decode rows, tiled GEMM for prefill (or the opt-in tensor cores).
+    /// </summary>
     internal void LinearInto(KernelTensor input, Tensor weight, KernelTensor output)
     {
         if (input.Rows == 0 || weight.Rows == 0)
@@ -415,36 +412,8 @@ public sealed class KernelModelBackend : IModelBackend
             return;
         }
 
-        int rows = weight.Rows, columns = weight.Columns, batch = input.Rows;
-        switch (weight)
-        {
-            case KernelTensor fp32 when decode:
-                GemvKernels.LaunchGemvF32(Device, fp32.View, input.View, output.View, rows, columns, batch);
-                break;
-            case KernelTensor fp32:
-                GemmKernels.LaunchGemmF32(Device, input.View, fp32.View, output.View, batch, rows, columns);
-                break;
-            case KernelWeight { Format: NativeMatrixFormat.Bf16 } bf16 when decode && WarpRowGemv:
-                GemvKernels.LaunchGemvBf16Rows(Device, bf16.Bf16, input.View, output.View, rows, columns, batch);
-                break;
-            case KernelWeight { Format: NativeMatrixFormat.Bf16 } bf16 when decode:
-                GemvKernels.LaunchGemvBf16(Device, bf16.Bf16, input.View, output.View, rows, columns, batch);
-                break;
-            case KernelWeight { Format: NativeMatrixFormat.Bf16 } bf16:
-                GemmKernels.LaunchGemmBf16(Device, input.View, bf16.Bf16, output.View, batch, rows, columns);
-                break;
-            case KernelWeight { Format: NativeMatrixFormat.Fp8E4M3 } fp8 when decode && WarpRowGemv:
-                GemvKernels.LaunchGemvFp8Rows(Device, fp8.Fp8, fp8.ScaleInv, input.View, output.View, rows, columns, batch);
-                break;
-            case KernelWeight { Format: NativeMatrixFormat.Fp8E4M3 } fp8 when decode:
-                GemvKernels.LaunchGemvFp8(Device, fp8.Fp8, fp8.ScaleInv, input.View, output.View, rows, columns, batch);
-                break;
-            case KernelWeight { Format: NativeMatrixFormat.Fp8E4M3 } fp8:
-                GemmKernels.LaunchGemmFp8(Device, input.View, fp8.Fp8, fp8.ScaleInv, output.View, batch, rows, columns);
-                break;
-            default:
-                throw new ArgumentException($"weight {weight} was not created by the kernel backend", nameof(weight));
-        }
+        var launch = new LinearLaunch(Device, input, output, weight.Rows, weight.Columns, decode, WarpRowGemv);
+        KernelWeight.ApplyTo(weight, ref launch);
     }
 
     /// <summary>output [T, H] = down(silu(input gateᵀ) * (input upᵀ)).</summary>

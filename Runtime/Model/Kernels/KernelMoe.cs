@@ -125,18 +125,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
     private void RunGrouped(KernelExpertStack stack, KernelTensor x, ILGPU.ArrayView<int> permutedPairs, ILGPU.ArrayView<int> slotExperts,
         KernelTensor activations, KernelTensor slotOutputs, int topk)
     {
-        var device = storage.Device;
-        int slots = activations.Rows, hidden = stack.Hidden, intermediate = stack.Intermediate;
-        if (stack.Format == NativeMatrixFormat.Bf16)
-        {
-            MoeKernels.LaunchGroupedFfnGateUpBf16(device, x.View, permutedPairs, slotExperts, stack.Gate.Bf16, stack.Up.Bf16, activations.View, slots, hidden, intermediate, topk);
-            MoeKernels.LaunchGroupedFfnDownBf16(device, activations.View, slotExperts, stack.Down.Bf16, slotOutputs.View, slots, hidden, intermediate);
-        }
-        else
-        {
-            MoeKernels.LaunchGroupedFfnGateUpFp8(device, x.View, permutedPairs, slotExperts, stack.Gate.Fp8, stack.Gate.ScaleInv, stack.Up.Fp8, stack.Up.ScaleInv,
-                activations.View, slots, hidden, intermediate, topk);
-            MoeKernels.LaunchGroupedFfnDownFp8(device, activations.View, slotExperts, stack.Down.Fp8, stack.Down.ScaleInv, slotOutputs.View, slots, hidden, intermediate);
-        }
+        var launch = new GroupedExpertLaunch(storage.Device, stack, x, permutedPairs, slotExperts, activations, slotOutputs, topk);
+        stack.Gate.Apply(ref launch);
     }
 }

@@ -1,3 +1,6 @@
+using ILGPU;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Runtime.Model.Backend;
@@ -24,20 +27,35 @@ internal static class KernelTensorCoreLinear
         if (weight is not KernelWeight native || input.Rows == 0 || weight.Rows == 0)
             return false;
 
-        var device = storage.Device;
-        int tokens = input.Rows, outFeatures = native.Rows, inFeatures = native.Columns;
         using var activations = storage.Buffer<ushort>(input.Length); // [T, in] bf16
-        TensorKernels.LaunchToBf16(device, input.View, activations.View, checked((int)input.Length));
-        var a = activations.View.SubView(0, input.Length);              // [T, in] bf16, exactly T·in long
-        if (native.Format == NativeMatrixFormat.Bf16)
-        {
-            TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a, native.Bf16, output.View, tokens, outFeatures, inFeatures);
-        }
-        else
-        {
-            TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a, native.Fp8, native.ScaleInv, output.View, tokens, outFeatures, inFeatures);
-        }
-
+        TensorKernels.LaunchToBf16(storage.Device, input.View, activations.View, checked((int)input.Length));
+        var launch = new TensorCoreLaunch(storage.Device, activations.View.SubView(0, input.Length), output, input.Rows, native.Rows, native.Columns);
+        native.Apply(ref launch);
         return true;
+    }
+
+    /// <summary>
+    /// The tensor-core GEMM for the weight's format. Two kernels on purpose, not one generic one: bf16 weights are staged
+    /// into shared memory with cp.async exactly as stored, while FP8 weights are loaded into registers, converted to bf16
+    /// with their block scale and stored to shared memory (cp.async cannot convert) — different pipelines, not the same
+    /// loop over another format. fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
+    /// </summary>
+    private readonly struct TensorCoreLaunch(KernelDevice device, ArrayView<ushort> a, KernelTensor output, int tokens, int outFeatures, int inFeatures)
+        : IWeightOperation
+    {
+        public void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>
+        {
+            switch (weights)
+            {
+                case Bf16Rows bf16:
+                    TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a, bf16.Bits, output.View, tokens, outFeatures, inFeatures);
+                    break;
+                case Fp8BlockRows fp8:
+                    TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a, fp8.Codes, fp8.ScaleInv, output.View, tokens, outFeatures, inFeatures);
+                    break;
+                default:
+                    throw new ArgumentException($"the tensor-core GEMM takes bf16 or FP8 weights, not {typeof(TWeights).Name}");
+            }
+        }
     }
 }

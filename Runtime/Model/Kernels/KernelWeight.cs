@@ -1,27 +1,24 @@
-using ILGPU;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Runtime.Model.Backend;
 using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
 
 namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
-/// A weight matrix of the kernel backend in its checkpoint format: bf16 bits [Rows·Columns], or e4m3 bytes
-/// [Rows·Columns] with fp32 block scales [ceil(Rows/128)·ceil(Columns/128)]. It owns its buffers, or is one expert's
-/// slice of a <see cref="KernelExpertStack"/>. Only ops that take a weight accept it (Linear, FeedForward,
-/// MixExperts), through the bf16 / FP8 GEMV, GEMM and grouped-expert kernels.
+/// A weight matrix of the kernel backend in its checkpoint format, as the format struct the kernels read
+/// (<see cref="KernelWeight{TWeights}"/>: bf16 bits, or e4m3 codes with 128×128 block scales). It owns its buffers, or
+/// is one expert's slice of a <see cref="KernelExpertStack"/>. The stored format becomes a type here, once, when the
+/// weight is uploaded; every launch on it goes through <see cref="Apply"/> (or <see cref="ApplyTo"/> for any weight
+/// tensor, fp32 included). Only ops that take a weight accept it (Linear, FeedForward, MixExperts).
 /// </summary>
-internal sealed class KernelWeight : Tensor
+internal abstract class KernelWeight : Tensor
 {
     private readonly IDisposable[] owned; // the buffers behind the views, unless a stack owns them
 
-    internal KernelWeight(int rows, int columns, NativeMatrixFormat format, ArrayView<ushort> bf16, ArrayView<byte> fp8, ArrayView<float> scaleInv,
-        KernelExpertStack? stack, int expert, params IDisposable[] owned)
+    protected KernelWeight(int rows, int columns, NativeMatrixFormat format, KernelExpertStack? stack, int expert, IDisposable[] owned)
         : base(rows, columns)
     {
         Format = format;
-        Bf16 = bf16;
-        Fp8 = fp8;
-        ScaleInv = scaleInv;
         Stack = stack;
         Expert = expert;
         this.owned = owned;
@@ -29,19 +26,35 @@ internal sealed class KernelWeight : Tensor
 
     public NativeMatrixFormat Format { get; }
 
-    /// <summary>[Rows·Columns] bf16 bits (empty unless Format = Bf16).</summary>
-    public ArrayView<ushort> Bf16 { get; }
-
-    /// <summary>[Rows·Columns] e4m3 (empty unless Format = Fp8E4M3).</summary>
-    public ArrayView<byte> Fp8 { get; }
-
-    /// <summary>[ceil(Rows/128)·ceil(Columns/128)] block scales (empty unless Format = Fp8E4M3).</summary>
-    public ArrayView<float> ScaleInv { get; }
-
     /// <summary>The stack this matrix is expert <see cref="Expert"/> of, or null for a matrix of its own.</summary>
     public KernelExpertStack? Stack { get; }
 
     public int Expert { get; }
+
+    /// <summary>Runs <paramref name="operation"/> on this weight's rows in their format.</summary>
+    public abstract void Apply<TOperation>(ref TOperation operation) where TOperation : struct, IWeightOperation;
+
+    /// <summary>Matrix <paramref name="expert"/> ([rows, Columns]) of this stacked weight, as a view of it owned by <paramref name="stack"/>.</summary>
+    public abstract KernelWeight Slice(KernelExpertStack stack, int expert, int rows);
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> on any weight tensor of the kernel backend: a stored-format
+    /// <see cref="KernelWeight"/>, or an fp32 <see cref="KernelTensor"/> (weights dequantized at load) as <see cref="F32Rows"/>.
+    /// </summary>
+    public static void ApplyTo<TOperation>(Tensor weight, ref TOperation operation) where TOperation : struct, IWeightOperation
+    {
+        switch (weight)
+        {
+            case KernelWeight stored:
+                stored.Apply(ref operation);
+                break;
+            case KernelTensor fp32:
+                operation.Run(new F32Rows(fp32.View));
+                break;
+            default:
+                throw new ArgumentException($"weight {weight} was not created by the kernel backend", nameof(weight));
+        }
+    }
 
     /// <summary>Copies <paramref name="matrix"/> to the device in its format, in bounded chunks (<see cref="KernelStorage.UploadChunkBytes"/>).</summary>
     public static KernelWeight Upload(KernelStorage storage, NativeMatrix matrix)
@@ -50,12 +63,12 @@ internal sealed class KernelWeight : Tensor
         if (matrix.Format == NativeMatrixFormat.Bf16)
         {
             var bits = storage.UploadWeight<ushort>(matrix.Values); // [Rows·Columns]
-            return new KernelWeight(matrix.Rows, matrix.Columns, matrix.Format, bits.View, default, default, null, 0, bits);
+            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits.View), null, 0, bits);
         }
 
         var codes = storage.UploadWeight<byte>(matrix.Values); // [Rows·Columns]
         var scales = storage.Upload(matrix.ScaleInv!);         // [ScaleRows·ScaleColumns]
-        return new KernelWeight(matrix.Rows, matrix.Columns, matrix.Format, default, codes.View, scales.View, null, 0, codes, scales);
+        return new KernelWeight<Fp8BlockRows>(matrix.Rows, matrix.Columns, matrix.Format, new Fp8BlockRows(codes.View, scales.View), null, 0, codes, scales);
     }
 
     /// <summary>Throws unless the values and scales fit the matrix's shape and format.</summary>
@@ -88,4 +101,23 @@ internal sealed class KernelWeight : Tensor
     }
 
     public override string ToString() => $"[{Rows}, {Columns}] ({Format})";
+}
+
+/// <summary>A <see cref="KernelWeight"/> whose rows are read as <typeparamref name="TWeights"/>.</summary>
+internal sealed class KernelWeight<TWeights> : KernelWeight where TWeights : struct, IRowFormat<TWeights>
+{
+    public KernelWeight(int rows, int columns, NativeMatrixFormat format, TWeights weights, KernelExpertStack? stack, int expert,
+        params IDisposable[] owned)
+        : base(rows, columns, format, stack, expert, owned)
+    {
+        Weights = weights;
+    }
+
+    /// <summary>The views the kernels read ([Rows, Columns], plus the block scales where the format has them).</summary>
+    public TWeights Weights { get; }
+
+    public override void Apply<TOperation>(ref TOperation operation) => operation.Run(Weights);
+
+    public override KernelWeight Slice(KernelExpertStack stack, int expert, int rows) =>
+        new KernelWeight<TWeights>(rows, Columns, Format, Weights.Matrix(expert, rows, Columns), stack, expert);
 }

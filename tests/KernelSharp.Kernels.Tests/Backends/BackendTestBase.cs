@@ -71,7 +71,7 @@ public abstract class BackendTestBase(BackendFixture backend)
             var cpuPath = kernels.GetMethod(kernel.Name + "Cpu", BindingFlags.Public | BindingFlags.Static);
             Skip.If(cpuPath is null, $"{kernels.Name}.{kernel.Name} has no generated CPU path (built with KsNoGenerator=true?)");
             Accelerator.Synchronize();
-            cpuPath!.Invoke(null, BindingFlags.DoNotWrapExceptions, null, converted, null);
+            GenericKernels.Instantiate(cpuPath!, converted).Invoke(null, BindingFlags.DoNotWrapExceptions, null, converted, null);
             return;
         }
         var parameters = kernel.GetParameters();
@@ -84,11 +84,12 @@ public abstract class BackendTestBase(BackendFixture backend)
             var variant = kernels.GetMethod($"{kernel.Name}__{suffix}", BindingFlags.Public | BindingFlags.Static);
             if (variant is not null)
             {
-                Backend.LaunchGeneric(variant, config, converted.Where((_, i) => !constants.Contains(i)).ToArray());
+                var variantArguments = converted.Where((_, i) => !constants.Contains(i)).ToArray();
+                Backend.LaunchGeneric(GenericKernels.Instantiate(variant, variantArguments), config, variantArguments);
                 return;
             }
         }
-        Backend.LaunchGeneric(kernel, config, converted);
+        Backend.LaunchGeneric(GenericKernels.Instantiate(kernel, converted), config, converted);
     }
 
     protected void LaunchGeneric(System.Reflection.MethodInfo kernel, KernelConfig config, params object[] arguments) =>

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Norms;
 using KernelSharp.Kernels.Testing;
@@ -58,7 +59,7 @@ public sealed class LauncherTests
         w.View.CopyFromCPU(bits);
         using var x = Upload(device, input);
         using var y = device.Allocate<float>(batch * rows);
-        GemvKernels.LaunchGemvBf16(device, w.View, x.View, y.View, rows, cols, batch);
+        GemvKernels.LaunchGemv(device, new Bf16Rows(w.View), x.View, y.View, rows, cols, batch);
         device.Synchronize();
 
         Tolerance.AssertClose(expected, y.GetAsArray1D(), KernelSharp.Kernels.Tests.Linear.GemvTests.LinearTolerance(cols), $"LaunchGemvBf16 on {backend}");

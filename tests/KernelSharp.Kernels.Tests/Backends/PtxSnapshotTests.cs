@@ -1,5 +1,6 @@
 using System.Reflection;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Norms;
 using Snapshooter;
@@ -14,14 +15,18 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// </summary>
 public sealed class PtxSnapshotTests
 {
-    private static string CompileScrubbed(Type kernels, string variant) =>
-        PtxScrubber.Scrub(PtxCompiler.Compile(kernels.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)
-            ?? throw new InvalidOperationException($"variant {kernels.Name}.{variant} not generated")));
+    /// <summary>The scrubbed PTX of a generated variant; a format-generic one instantiated for <paramref name="format"/>.</summary>
+    internal static string CompileScrubbed(Type kernels, string variant, Type? format = null)
+    {
+        var method = kernels.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)
+            ?? throw new InvalidOperationException($"variant {kernels.Name}.{variant} not generated");
+        return PtxScrubber.Scrub(PtxCompiler.Compile(format is null ? method : method.MakeGenericMethod(format)));
+    }
 
     [Fact]
     public void Gemv_bf16_group_variant_uses_16_byte_loads_and_warp_shuffles()
     {
-        string ptx = CompileScrubbed(typeof(GemvKernels), "GemvBf16__groupSize128");
+        string ptx = CompileScrubbed(typeof(GemvKernels), "Gemv__groupSize128", typeof(Bf16Rows));
         Assert.Contains("ld.global.v4.b32", ptx);   // 8 bf16 weights per access
         Assert.Contains("ld.global.v4.f32", ptx);   // 4 activations per access
         Assert.Contains("shfl.sync.bfly", ptx);

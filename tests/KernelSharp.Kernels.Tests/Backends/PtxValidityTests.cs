@@ -21,7 +21,7 @@ public sealed class PtxValidityTests
     {
         var data = new TheoryData<string>();
         foreach (var method in VariantMethods())
-            data.Add($"{method.DeclaringType!.Name}.{method.Name}");
+            data.Add(Name(method));
         return data;
     }
 
@@ -29,7 +29,7 @@ public sealed class PtxValidityTests
     [MemberData(nameof(Variants))]
     public void Kernel_compiles_to_ptx_without_untyped_instructions(string variant)
     {
-        var method = VariantMethods().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == variant);
+        var method = VariantMethods().Single(m => Name(m) == variant);
         string ptx = PtxCompiler.Compile(method);
         Assert.Contains(".entry", ptx);
 
@@ -38,16 +38,38 @@ public sealed class PtxValidityTests
         Assert.True(untyped.Length == 0, $"{variant}: untyped PTX instruction(s): {string.Join(" | ", untyped.Select(l => l.Trim()))}");
     }
 
-    /// <summary>Every [Kernel] method (the generic form) and every generated variant (<c>Name__...</c>: what GPU launches run).</summary>
+    private static string Name(MethodInfo method) =>
+        $"{method.DeclaringType!.Name}.{method.Name}" + (method.IsGenericMethod ? $"<{string.Join(",", method.GetGenericArguments().Select(t => t.Name))}>" : "");
+
+    /// <summary>
+    /// Every [Kernel] method (the generic form) and every generated variant (<c>Name__...</c>: what GPU launches run);
+    /// a format-generic one once per format struct of the library that satisfies its constraint.
+    /// </summary>
     private static IEnumerable<MethodInfo> VariantMethods()
     {
-        var methods = typeof(KernelSharp.Kernels.Norms.RmsNormKernels).Assembly.GetTypes()
+        var assembly = typeof(KernelSharp.Kernels.Norms.RmsNormKernels).Assembly;
+        var methods = assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .ToArray();
         var kernels = methods.Where(m => m.GetCustomAttribute<KernelAttribute>() is not null).Select(m => (m.DeclaringType, m.Name)).ToHashSet();
+        var formats = assembly.GetTypes().Where(t => t.IsValueType && t.IsPublic && !t.IsGenericTypeDefinition).ToArray();
         return methods
             .Where(m => kernels.Contains((m.DeclaringType, m.Name))
                 || (m.Name.Contains("__", StringComparison.Ordinal) && kernels.Contains((m.DeclaringType, m.Name[..m.Name.IndexOf("__", StringComparison.Ordinal)]))))
-            .OrderBy(m => m.DeclaringType!.Name + "." + m.Name, StringComparer.Ordinal);
+            .SelectMany(m => m.IsGenericMethodDefinition ? formats.Select(f => TryInstantiate(m, f)).OfType<MethodInfo>() : [m])
+            .OrderBy(Name, StringComparer.Ordinal);
+    }
+
+    /// <summary><paramref name="method"/> for <paramref name="format"/>, or null where the type does not satisfy its constraints.</summary>
+    private static MethodInfo? TryInstantiate(MethodInfo method, Type format)
+    {
+        try
+        {
+            return method.MakeGenericMethod(format);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Embedding;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Testing;
@@ -24,8 +25,8 @@ public abstract class EmbeddingTests(BackendFixture backend) : BackendTestBase(b
         using var t = Upload(table);
         using var i = Upload(ids);
         using var y = Allocate<float>((long)tokens * hidden);
-        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingF32))!, Config(tokens, 1, 256),
-            t.View, i.View, y.View, tokens, hidden, vocab);
+        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.Embedding))!, Config(tokens, 1, 256),
+            new F32Rows(t.View), i.View, y.View, tokens, hidden, vocab);
 
         Tolerance.AssertClose(expected, Download(y), new Tolerance(0, 0), "embedding f32 rows");
     }
@@ -44,8 +45,8 @@ public abstract class EmbeddingTests(BackendFixture backend) : BackendTestBase(b
         using var t = Upload(bits);
         using var i = Upload(ids);
         using var y = Allocate<float>((long)tokens * hidden);
-        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingBf16))!, Config(tokens, 1, 256),
-            t.View, i.View, y.View, tokens, hidden, vocab);
+        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.Embedding))!, Config(tokens, 1, 256),
+            new Bf16Rows(t.View), i.View, y.View, tokens, hidden, vocab);
 
         Tolerance.AssertClose(expected, Download(y), new Tolerance(0, 0), "embedding bf16 rows");
     }
@@ -61,8 +62,8 @@ public abstract class EmbeddingTests(BackendFixture backend) : BackendTestBase(b
         using var t = Upload(table);
         using var i = Upload(ids);
         using var y = Allocate<float>(ids.Length * hidden);
-        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.EmbeddingF32))!, Config(ids.Length, 1, 256),
-            t.View, i.View, y.View, ids.Length, hidden, vocab);
+        Launch(typeof(EmbeddingKernels).GetMethod(nameof(EmbeddingKernels.Embedding))!, Config(ids.Length, 1, 256),
+            new F32Rows(t.View), i.View, y.View, ids.Length, hidden, vocab);
 
         float[] output = Download(y);
         Assert.Equal(table.AsSpan(3 * hidden, hidden).ToArray(), output.AsSpan(0, hidden).ToArray());

@@ -2,6 +2,7 @@ using System.Reflection;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Tests.Backends;
@@ -36,13 +37,13 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             var cpuPath = kernels.GetMethod(name + "Cpu", BindingFlags.Public | BindingFlags.Static);
             Skip.If(cpuPath is null, $"{kernels.Name}.{name} has no generated CPU path (built with KsNoGenerator=true?)");
             Accelerator.Synchronize();
-            cpuPath!.Invoke(null, BindingFlags.DoNotWrapExceptions, null, arguments, null);
+            Backends.GenericKernels.Instantiate(cpuPath!, arguments).Invoke(null, BindingFlags.DoNotWrapExceptions, null, arguments, null);
             return;
         }
         var kernel = kernels.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
             ?? throw new InvalidOperationException($"no kernel {kernels.Name}.{name}");
         var (variant, variantArguments) = FoldedVariant(kernels, kernel, arguments);
-        LaunchGeneric(variant, config, variantArguments);
+        LaunchGeneric(Backends.GenericKernels.Instantiate(variant, variantArguments), config, variantArguments);
     }
 
     /// <summary>The generated variant with this call's [Constant] values folded, and the arguments it still takes.</summary>
@@ -108,7 +109,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, kvCache, selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
+            queries, new F32Rows(kvCache), selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
     }
 
     protected void DenseMla(ArrayView<float> queries, ArrayView<float> kvCache, ArrayView<int> positions, ArrayView<float> output,
@@ -116,23 +117,23 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, kvCache, positions, output, queryCount, heads, latentDim, ropeDim, scale);
+            queries, new F32Rows(kvCache), positions, output, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void SparseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttentionBf16Cache), Config(queryCount, (heads + 7) / 8, 128),
-            queries, kvCache, selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, new Bf16Rows(kvCache), selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
     }
 
     protected void DenseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> positions, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttentionBf16Cache), Config(queryCount, (heads + 7) / 8, 128),
-            queries, kvCache, positions, output, queryCount, heads, latentDim, ropeDim, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, new Bf16Rows(kvCache), positions, output, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void StoreKvCacheBf16(ArrayView<float> rows, ArrayView<ushort> kvCache, int tokenCount, int rowLength, int firstRow) =>
@@ -144,7 +145,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttentionSplit), Config(queryCount, (heads + 7) / 8 * splits, 128),
-            queries, kvCache, selected, counts, partialOutput, partialStats, queryCount, heads, latentDim, ropeDim, selectedStride, splits, scale);
+            queries, new F32Rows(kvCache), selected, counts, partialOutput, partialStats, queryCount, heads, latentDim, ropeDim, selectedStride, splits, scale);
     }
 
     protected void CombineMlaSplits(ArrayView<float> partialOutput, ArrayView<float> partialStats, ArrayView<float> output,
@@ -173,25 +174,17 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(1, 1, 256),
             ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts, firstExpert);
 
-    protected void GroupedFfnGateUpBf16(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<ushort> gate, ArrayView<ushort> up,
-        ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpBf16), Config(slotCount, RowBlocks(intermediate, groupSize), groupSize),
+    protected void GroupedFfnGateUp<TWeights>(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, TWeights gate, TWeights up,
+        ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize)
+        where TWeights : struct, IRowFormat<TWeights> =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUp), Config(slotCount, RowBlocks(intermediate, groupSize), groupSize),
             x, permuted, slotExperts, gate, up, activations, slotCount, hidden, intermediate, topk, groupSize);
 
-    protected void GroupedFfnDownBf16(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<ushort> down, ArrayView<float> outputs,
-        int slotCount, int hidden, int intermediate, int groupSize) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownBf16), Config(slotCount, RowBlocks(hidden, groupSize), groupSize),
+    protected void GroupedFfnDown<TWeights>(ArrayView<float> activations, ArrayView<int> slotExperts, TWeights down, ArrayView<float> outputs,
+        int slotCount, int hidden, int intermediate, int groupSize)
+        where TWeights : struct, IRowFormat<TWeights> =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDown), Config(slotCount, RowBlocks(hidden, groupSize), groupSize),
             activations, slotExperts, down, outputs, slotCount, hidden, intermediate, groupSize);
-
-    protected void GroupedFfnGateUpFp8(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<byte> gate, ArrayView<float> gateScales,
-        ArrayView<byte> up, ArrayView<float> upScales, ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpFp8), Config(slotCount, RowBlocks(intermediate, groupSize), groupSize),
-            x, permuted, slotExperts, gate, gateScales, up, upScales, activations, slotCount, hidden, intermediate, topk, groupSize);
-
-    protected void GroupedFfnDownFp8(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<byte> down, ArrayView<float> downScales,
-        ArrayView<float> outputs, int slotCount, int hidden, int intermediate, int groupSize) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownFp8), Config(slotCount, RowBlocks(hidden, groupSize), groupSize),
-            activations, slotExperts, down, downScales, outputs, slotCount, hidden, intermediate, groupSize);
 
     /// <summary>Groups along Y of the grouped FFN kernels: a warp per row, or one row per single-thread group.</summary>
     private static int RowBlocks(int rows, int groupSize) => (rows + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32);

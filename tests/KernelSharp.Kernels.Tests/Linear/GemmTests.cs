@@ -1,3 +1,4 @@
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -36,8 +37,8 @@ public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backen
         using var av = Upload(a);
         using var wv = Upload(weight);
         using var cv = Allocate<float>((long)m * n);
-        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmF32))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
-            av.View, wv.View, cv.View, m, n, k, groupSize);
+        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
+            av.View, new F32Rows(wv.View), cv.View, m, n, k, groupSize);
 
         Tolerance.AssertClose(expected, Download(cv), GemvTests.LinearTolerance(k), "gemm f32 output");
     }
@@ -55,8 +56,8 @@ public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backen
         using var av = Upload(a);
         using var wv = Upload(weight);
         using var cv = Allocate<float>((long)m * n);
-        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmBf16))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
-            av.View, wv.View, cv.View, m, n, k, groupSize);
+        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
+            av.View, new Bf16Rows(wv.View), cv.View, m, n, k, groupSize);
 
         Tolerance.AssertClose(expected, Download(cv), GemvTests.LinearTolerance(k), "gemm bf16 output");
     }
@@ -75,8 +76,8 @@ public abstract class GemmTests(BackendFixture backend) : BackendTestBase(backen
         using var wv = Upload(weight);
         using var sv = Upload(scaleInv);
         using var cv = Allocate<float>((long)m * n);
-        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.GemmFp8))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
-            av.View, wv.View, sv.View, cv.View, m, n, k, groupSize);
+        Launch(typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!, Config((n + 63) / 64, (m + 63) / 64, groupSize),
+            av.View, new Fp8BlockRows(wv.View, sv.View), cv.View, m, n, k, groupSize);
 
         Tolerance.AssertClose(expected, Download(cv), GemvTests.LinearTolerance(k), "gemm fp8 output");
     }

@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -37,8 +38,8 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         using var w = Upload(weight);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvF32))!, Config(rows, batch, groupSize),
-            w.View, x.View, y.View, rows, cols, batch, groupSize);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.Gemv))!, Config(rows, batch, groupSize),
+            new F32Rows(w.View), x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv f32 output");
     }
@@ -56,8 +57,8 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         using var w = Upload(weightBits);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvBf16))!, Config(rows, batch, groupSize),
-            w.View, x.View, y.View, rows, cols, batch, groupSize);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.Gemv))!, Config(rows, batch, groupSize),
+            new Bf16Rows(w.View), x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv bf16 output");
     }
@@ -76,8 +77,8 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         using var s = Upload(scaleInv);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvFp8))!, Config(rows, batch, groupSize),
-            w.View, s.View, x.View, y.View, rows, cols, batch, groupSize);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.Gemv))!, Config(rows, batch, groupSize),
+            new Fp8BlockRows(w.View, s.View), x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv fp8 output");
     }

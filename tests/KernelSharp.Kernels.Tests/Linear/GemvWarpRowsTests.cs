@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -9,7 +10,7 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// The warp-per-rows GEMV (<see cref="GemvKernels.GemvBf16Rows"/>, <see cref="GemvKernels.GemvFp8Rows"/>) against the
+/// The warp-per-rows GEMV (<see cref="GemvKernels.GemvRows{TWeights}"/>) in fp32, bf16 and fp8 against the
 /// float64 reference for every (rowsPerWarp, chunksInFlight) variant on shapes that hit each path: whole unrolled
 /// steps plus a tail of single chunks, fewer chunks than lanes, row counts that leave a warp partly or wholly past
 /// the last row, rows crossing a 128-row scale block, ragged/unaligned rows (scalar path), batches.
@@ -38,6 +39,25 @@ public abstract class GemvWarpRowsTests(BackendFixture backend) : BackendTestBas
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
+    public void F32_rows_match_reference(int rows, int cols, int batch, int rowsPerWarp, int chunksInFlight, int warpsPerRow)
+    {
+        RequireBackend();
+        var random = NewRandom(Environment.TickCount ^ rows * 17 ^ cols);
+        float[] weight = RandomTensors.Uniform(random, (long)rows * cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.Widen(weight), rows, cols, input, batch);
+
+        using var w = Upload(weight);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvRows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
+            new F32Rows(w.View), x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+
+        Tolerance.AssertClose(expected, Download(y), GemvTests.LinearTolerance(cols), $"gemv f32 rows R={rowsPerWarp} U={chunksInFlight} W={warpsPerRow}");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
     public void Bf16_rows_match_reference(int rows, int cols, int batch, int rowsPerWarp, int chunksInFlight, int warpsPerRow)
     {
         RequireBackend();
@@ -49,8 +69,8 @@ public abstract class GemvWarpRowsTests(BackendFixture backend) : BackendTestBas
         using var w = Upload(weightBits);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvBf16Rows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
-            w.View, x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvRows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
+            new Bf16Rows(w.View), x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
 
         Tolerance.AssertClose(expected, Download(y), GemvTests.LinearTolerance(cols), $"gemv bf16 rows R={rowsPerWarp} U={chunksInFlight} W={warpsPerRow}");
     }
@@ -97,15 +117,15 @@ public abstract class GemvWarpRowsTests(BackendFixture backend) : BackendTestBas
         using var s = Upload(scaleInv);
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvFp8Rows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
-            w.View, s.View, x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvRows))!, Config(Groups(rows, rowsPerWarp, warpsPerRow), batch, GroupSize),
+            new Fp8BlockRows(w.View, s.View), x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
         return Download(y);
     }
 
     /// <summary>Groups of 4 warps, each set of warpsPerRow warps on rowsPerWarp rows (the kernels' Grid expression).</summary>
     private static int Groups(int rows, int rowsPerWarp, int warpsPerRow)
     {
-        int rowsPerGroup = GemvWarpRows.WarpsPerGroup / warpsPerRow * rowsPerWarp;
+        int rowsPerGroup = GemvKernels.WarpsPerGroup / warpsPerRow * rowsPerWarp;
         return (rows + rowsPerGroup - 1) / rowsPerGroup;
     }
 }
@@ -150,15 +170,23 @@ public sealed class GemvWarpRowsLauncherTests
         x.View.CopyFromCPU(input);
         using var y = device.Allocate<float>(batch * rows);
 
-        GemvKernels.LaunchGemvBf16Rows(device, wBf16.View, x.View, y.View, rows, cols, batch);
+        using var wF32 = device.Allocate<float>(rows * cols);
+        float[] weights = LinearWeightsReference.DecodeBf16(bits).Select(v => (float)v).ToArray();
+        wF32.View.CopyFromCPU(weights);
+        GemvKernels.LaunchGemvRows(device, new F32Rows(wF32.View), x.View, y.View, rows, cols, batch);
+        device.Synchronize();
+        Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.Widen(weights), rows, cols, input, batch),
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvRows f32 on {backend}");
+
+        GemvKernels.LaunchGemvRows(device, new Bf16Rows(wBf16.View), x.View, y.View, rows, cols, batch);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DecodeBf16(bits), rows, cols, input, batch),
-            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvBf16Rows on {backend}");
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvRows bf16 on {backend}");
 
-        GemvKernels.LaunchGemvFp8Rows(device, wFp8.View, s.View, x.View, y.View, rows, cols, batch);
+        GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(wFp8.View, s.View), x.View, y.View, rows, cols, batch);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
-            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvFp8Rows on {backend}");
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchGemvRows fp8 on {backend}");
     }
 
     private static KernelDevice Open(KernelBackend backend)

@@ -1,3 +1,4 @@
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -143,8 +144,8 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
             using var g = Upload(gate.Bf16!);
             using var u = Upload(up.Bf16!);
             using var d = Upload(down.Bf16!);
-            GroupedFfnGateUpBf16(V(x), V(permuted), V(slotExperts), V(g), V(u), V(activations), slotCount, hidden, intermediate, topk, groupSize);
-            GroupedFfnDownBf16(V(activations), V(slotExperts), V(d), V(outputs), slotCount, hidden, intermediate, groupSize);
+            GroupedFfnGateUp(V(x), V(permuted), V(slotExperts), new Bf16Rows(V(g)), new Bf16Rows(V(u)), V(activations), slotCount, hidden, intermediate, topk, groupSize);
+            GroupedFfnDown(V(activations), V(slotExperts), new Bf16Rows(V(d)), V(outputs), slotCount, hidden, intermediate, groupSize);
         }
         else
         {
@@ -154,8 +155,8 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
             using var us = Upload(up.Scales!);
             using var d = Upload(down.Fp8!);
             using var ds = Upload(down.Scales!);
-            GroupedFfnGateUpFp8(V(x), V(permuted), V(slotExperts), V(g), V(gs), V(u), V(us), V(activations), slotCount, hidden, intermediate, topk, groupSize);
-            GroupedFfnDownFp8(V(activations), V(slotExperts), V(d), V(ds), V(outputs), slotCount, hidden, intermediate, groupSize);
+            GroupedFfnGateUp(V(x), V(permuted), V(slotExperts), new Fp8BlockRows(V(g), V(gs)), new Fp8BlockRows(V(u), V(us)), V(activations), slotCount, hidden, intermediate, topk, groupSize);
+            GroupedFfnDown(V(activations), V(slotExperts), new Fp8BlockRows(V(d), V(ds)), V(outputs), slotCount, hidden, intermediate, groupSize);
         }
     }
 

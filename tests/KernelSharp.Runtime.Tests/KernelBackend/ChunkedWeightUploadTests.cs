@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Kernels;
@@ -81,21 +82,22 @@ public sealed class ChunkedWeightUploadTests : IDisposable
         var loader = new WeightLoader(checkpoint, kernels, 1, null);
 
         var experts = loader.Experts("experts", Experts, Hidden, Inner);
-        var stack = Assert.IsType<KernelWeight>(experts[0].Gate).Stack!;
+        var stack = Assert.IsType<KernelWeight<Fp8BlockRows>>(experts[0].Gate).Stack!;
         Assert.True(stack.Holds(experts));
-        foreach (var (projection, weight) in new[] { ("gate_proj", stack.Gate), ("up_proj", stack.Up), ("down_proj", stack.Down) })
+        foreach (var (projection, stacked) in new[] { ("gate_proj", stack.Gate), ("up_proj", stack.Up), ("down_proj", stack.Down) })
         {
+            var weight = Assert.IsType<KernelWeight<Fp8BlockRows>>(stacked).Weights;
             var expected = Enumerable.Range(0, Experts).SelectMany(e => stored[$"experts.{e}.{projection}.weight"]).ToArray();
-            Assert.Equal(expected, kernels.Storage.Download(weight.Fp8, expected.Length));
+            Assert.Equal(expected, kernels.Storage.Download(weight.Codes, expected.Length));
             var expectedScales = Enumerable.Range(0, Experts).SelectMany(e => MemoryMarshal.Cast<byte, float>(stored[$"experts.{e}.{projection}.weight_scale_inv"]).ToArray()).ToArray();
             Assert.Equal(expectedScales, kernels.Storage.Download(weight.ScaleInv, expectedScales.Length));
         }
 
         // Two bf16 parts fused by rows, as q_a and kv_a are: the parts' bytes one after the other.
-        var fused = Assert.IsType<KernelWeight>(loader.TryStackedNative([("q_a.weight", 130), ("kv_a.weight", 61)], 70));
+        var fused = Assert.IsType<KernelWeight<Bf16Rows>>(loader.TryStackedNative([("q_a.weight", 130), ("kv_a.weight", 61)], 70));
         Assert.Equal(191, fused.Rows);
         var expectedBits = MemoryMarshal.Cast<byte, ushort>(stored["q_a.weight"].Concat(stored["kv_a.weight"]).ToArray()).ToArray();
-        Assert.Equal(expectedBits, kernels.Storage.Download(fused.Bf16, expectedBits.Length));
+        Assert.Equal(expectedBits, kernels.Storage.Download(fused.Weights.Bits, expectedBits.Length));
 
         // Every weight byte came in chunks no larger than the setting: 3 · 3 experts of 60000 bytes and 36660 fused bytes.
         long expectedChunks = 9 * ((Inner * Hidden + ChunkBytes - 1) / ChunkBytes) + (130 * 70 * 2 + ChunkBytes - 1) / ChunkBytes + (61 * 70 * 2 + ChunkBytes - 1) / ChunkBytes;

@@ -1,5 +1,6 @@
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using static KernelSharp.Tools.KernelBench.ResultTable;
 
@@ -43,8 +44,8 @@ public static class GemvBench
             // The group-per-row kernel, then the warp-per-rows kernel (autotuned over rowsPerWarp × chunksInFlight).
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
-                ("", i => GemvKernels.LaunchGemvBf16(device, weights[i % copies].View, input.View, output.View, rows, cols, 1)),
-                (", warp rows", i => GemvKernels.LaunchGemvBf16Rows(device, weights[i % copies].View, input.View, output.View, rows, cols, 1)),
+                ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
+                (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -96,8 +97,8 @@ public static class GemvBench
             double bytes = weightBytes + 4.0 * (rows + cols);
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
-                ("", i => GemvKernels.LaunchGemvFp8(device, weights[i % copies].View, scales.View, input.View, output.View, rows, cols, 1)),
-                (", warp rows", i => GemvKernels.LaunchGemvFp8Rows(device, weights[i % copies].View, scales.View, input.View, output.View, rows, cols, 1)),
+                ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
+                (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);

@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Formats;
+
+/// <summary>bf16 weights (raw bits, the upper half of an fp32), widened exactly as they are read.</summary>
+public struct Bf16Rows : IRowFormat<Bf16Rows>
+{
+    private const int PerChunk = 8; // bf16 values per 16-byte chunk
+
+    /// <summary>[rows · cols] bf16 bits (a stack: [matrices · rows · cols]).</summary>
+    public ArrayView<ushort> Bits;
+
+    public Bf16Rows(ArrayView<ushort> bits) => Bits = bits;
+
+    public readonly Bf16Rows Matrix(int index, int rows, int cols)
+    {
+        long length = (long)rows * cols;
+        return new Bf16Rows(Bits.SubView(index * length, length));
+    }
+
+    public readonly float Element(int row, int cols, int col) => Bf16.ToFloat(Bits[(long)row * cols + col]);
+
+    public readonly Float4 Elements4(int row, int cols, int col)
+    {
+        long start = (long)row * cols + col;
+        return new Float4(Bf16.ToFloat(Bits[start]), Bf16.ToFloat(Bits[start + 1]), Bf16.ToFloat(Bits[start + 2]), Bf16.ToFloat(Bits[start + 3]));
+    }
+
+    public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
+    {
+        long start = (long)row * cols;
+        float total = 0f;
+        if (KsVector.IsAligned16(Bits, start) && KsVector.IsAligned16(x, xStart))
+        {
+            int chunks = cols / PerChunk;
+            var packed = Bits.SubView(start, (long)PerChunk * chunks).AsAligned(16).Cast<PackedWords>(); // [chunks] of 8 bf16
+            for (int c = lane; c < chunks; c += lanes)
+            {
+                Float4 x0 = KsVector.LoadFloat4(x, xStart + PerChunk * (long)c);
+                Float4 x1 = KsVector.LoadFloat4(x, xStart + PerChunk * (long)c + 4);
+                total += WarpRows.Bf16ChunkDot(packed[c], x0, x1);
+            }
+            for (int i = chunks * PerChunk + lane; i < cols; i += lanes)
+                total += Bf16.ToFloat(Bits[start + i]) * x[xStart + i];
+        }
+        else
+        {
+            for (int i = lane; i < cols; i += lanes)
+                total += Bf16.ToFloat(Bits[start + i]) * x[xStart + i];
+        }
+        return total;
+    }
+
+    public readonly float RowDot(int row, int cols, ArrayView<float> x, long xStart) => KsVector.DotBf16(Bits, (long)row * cols, x, xStart, cols);
+
+    public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
+        KsVectorCpu.DotBf16Cpu(Bits, (long)row * cols, x, xStart, cols);
+
+    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
+        int chunksInFlight, int lane, int lanes)
+    {
+        var rowIndices = WarpRows.Clamped(rows, firstRow);
+        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Bits, 0) || !KsVector.IsAligned16(x, xStart))
+            return ScalarPartials(cols, x, xStart, rowIndices, rowsPerWarp, lane, lanes);
+
+        var packed = Bits.SubView(0, Bits.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/8] of 8 bf16
+        int chunks = cols / PerChunk;
+        var rowChunks = WarpRows.FirstChunks(rowIndices, chunks);
+        var sums = new Float4(0f, 0f, 0f, 0f);
+        int c = lane;
+        for (; c + lanes * (chunksInFlight - 1) < chunks; c += lanes * chunksInFlight)
+        {
+            sums = AddChunk(sums, packed, rowChunks, x, xStart, c, rowsPerWarp);
+            if (chunksInFlight > 1)
+                sums = AddChunk(sums, packed, rowChunks, x, xStart, c + lanes, rowsPerWarp);
+            if (chunksInFlight > 2)
+            {
+                sums = AddChunk(sums, packed, rowChunks, x, xStart, c + 2 * lanes, rowsPerWarp);
+                sums = AddChunk(sums, packed, rowChunks, x, xStart, c + 3 * lanes, rowsPerWarp);
+            }
+        }
+        for (; c < chunks; c += lanes)
+            sums = AddChunk(sums, packed, rowChunks, x, xStart, c, rowsPerWarp);
+        return sums;
+    }
+
+    /// <summary>Chunk <paramref name="c"/> of each row against x[chunk c]: the activations are loaded once for all rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float4 AddChunk(Float4 sums, ArrayView<PackedWords> packed, RowOffsets rowChunks, ArrayView<float> x,
+        long xStart, int c, int rowsPerWarp)
+    {
+        long column = (long)PerChunk * c;
+        Float4 x0 = KsVector.LoadFloat4(x, xStart + column);
+        Float4 x1 = KsVector.LoadFloat4(x, xStart + column + 4);
+        sums.X += WarpRows.Bf16ChunkDot(packed[rowChunks.Row0 + c], x0, x1);
+        if (rowsPerWarp > 1)
+            sums.Y += WarpRows.Bf16ChunkDot(packed[rowChunks.Row1 + c], x0, x1);
+        if (rowsPerWarp > 2)
+        {
+            sums.Z += WarpRows.Bf16ChunkDot(packed[rowChunks.Row2 + c], x0, x1);
+            sums.W += WarpRows.Bf16ChunkDot(packed[rowChunks.Row3 + c], x0, x1);
+        }
+        return sums;
+    }
+
+    /// <summary>Unaligned or ragged rows: lane k takes columns k, k + lanes, …; same sums, scalar loads.</summary>
+    private readonly Float4 ScalarPartials(int cols, ArrayView<float> x, long xStart, RowIndices rows, int rowsPerWarp, int lane, int lanes)
+    {
+        var sums = new Float4(0f, 0f, 0f, 0f);
+        for (int i = lane; i < cols; i += lanes)
+        {
+            float value = x[xStart + i];
+            sums.X += Bf16.ToFloat(Bits[(long)rows.Row0 * cols + i]) * value;
+            if (rowsPerWarp > 1)
+                sums.Y += Bf16.ToFloat(Bits[(long)rows.Row1 * cols + i]) * value;
+            if (rowsPerWarp > 2)
+            {
+                sums.Z += Bf16.ToFloat(Bits[(long)rows.Row2 * cols + i]) * value;
+                sums.W += Bf16.ToFloat(Bits[(long)rows.Row3 * cols + i]) * value;
+            }
+        }
+        return sums;
+    }
+}

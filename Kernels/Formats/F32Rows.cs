@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Formats;
+
+/// <summary>fp32 weights (dequantized at load, or a checkpoint stored in fp32).</summary>
+public struct F32Rows : IRowFormat<F32Rows>
+{
+    private const int PerChunk = 4; // floats per 16-byte chunk
+
+    /// <summary>[rows · cols] (a stack: [matrices · rows · cols]).</summary>
+    public ArrayView<float> Values;
+
+    public F32Rows(ArrayView<float> values) => Values = values;
+
+    public readonly F32Rows Matrix(int index, int rows, int cols)
+    {
+        long length = (long)rows * cols;
+        return new F32Rows(Values.SubView(index * length, length));
+    }
+
+    public readonly float Element(int row, int cols, int col) => Values[(long)row * cols + col];
+
+    public readonly Float4 Elements4(int row, int cols, int col) => KsVector.LoadFloat4(Values, (long)row * cols + col);
+
+    public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
+    {
+        long start = (long)row * cols;
+        float total = 0f;
+        // 16-byte loads need both rows to start on a 16-byte boundary (for whole buffers: row length a multiple of 4).
+        if (KsVector.IsAligned16(Values, start) && KsVector.IsAligned16(x, xStart))
+        {
+            int chunks = cols / PerChunk;
+            for (int c = lane; c < chunks; c += lanes)
+            {
+                Float4 w = KsVector.LoadFloat4(Values, start + PerChunk * (long)c);
+                Float4 v = KsVector.LoadFloat4(x, xStart + PerChunk * (long)c);
+                total += Float4.Dot(w, v);
+            }
+            for (int i = chunks * PerChunk + lane; i < cols; i += lanes)
+                total += Values[start + i] * x[xStart + i];
+        }
+        else
+        {
+            for (int i = lane; i < cols; i += lanes)
+                total += Values[start + i] * x[xStart + i];
+        }
+        return total;
+    }
+
+    public readonly float RowDot(int row, int cols, ArrayView<float> x, long xStart) => KsVector.Dot(Values, (long)row * cols, x, xStart, cols);
+
+    public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
+        KsVectorCpu.DotCpu(Values, (long)row * cols, x, xStart, cols);
+
+    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
+        int chunksInFlight, int lane, int lanes)
+    {
+        var rowIndices = WarpRows.Clamped(rows, firstRow);
+        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Values, 0) || !KsVector.IsAligned16(x, xStart))
+            return ScalarPartials(cols, x, xStart, rowIndices, rowsPerWarp, lane, lanes);
+
+        int chunks = cols / PerChunk;
+        var rowStarts = WarpRows.FirstChunks(rowIndices, chunks); // in chunks
+        var sums = new Float4(0f, 0f, 0f, 0f);
+        int c = lane;
+        for (; c + lanes * (chunksInFlight - 1) < chunks; c += lanes * chunksInFlight)
+        {
+            sums = AddChunk(sums, rowStarts, x, xStart, c, rowsPerWarp);
+            if (chunksInFlight > 1)
+                sums = AddChunk(sums, rowStarts, x, xStart, c + lanes, rowsPerWarp);
+            if (chunksInFlight > 2)
+            {
+                sums = AddChunk(sums, rowStarts, x, xStart, c + 2 * lanes, rowsPerWarp);
+                sums = AddChunk(sums, rowStarts, x, xStart, c + 3 * lanes, rowsPerWarp);
+            }
+        }
+        for (; c < chunks; c += lanes)
+            sums = AddChunk(sums, rowStarts, x, xStart, c, rowsPerWarp);
+        return sums;
+    }
+
+    /// <summary>Chunk <paramref name="c"/> of each row against x[chunk c]: the activations are loaded once for all rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly Float4 AddChunk(Float4 sums, RowOffsets rowChunks, ArrayView<float> x, long xStart, int c, int rowsPerWarp)
+    {
+        Float4 v = KsVector.LoadFloat4(x, xStart + PerChunk * (long)c);
+        sums.X += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row0 + c)), v);
+        if (rowsPerWarp > 1)
+            sums.Y += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row1 + c)), v);
+        if (rowsPerWarp > 2)
+        {
+            sums.Z += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row2 + c)), v);
+            sums.W += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row3 + c)), v);
+        }
+        return sums;
+    }
+
+    /// <summary>Unaligned or ragged rows: lane k takes columns k, k + lanes, …; same sums, scalar loads.</summary>
+    private readonly Float4 ScalarPartials(int cols, ArrayView<float> x, long xStart, RowIndices rows, int rowsPerWarp, int lane, int lanes)
+    {
+        var sums = new Float4(0f, 0f, 0f, 0f);
+        for (int i = lane; i < cols; i += lanes)
+        {
+            float value = x[xStart + i];
+            sums.X += Values[(long)rows.Row0 * cols + i] * value;
+            if (rowsPerWarp > 1)
+                sums.Y += Values[(long)rows.Row1 * cols + i] * value;
+            if (rowsPerWarp > 2)
+            {
+                sums.Z += Values[(long)rows.Row2 * cols + i] * value;
+                sums.W += Values[(long)rows.Row3 * cols + i] * value;
+            }
+        }
+        return sums;
+    }
+}

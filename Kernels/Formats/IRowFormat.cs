@@ -1,0 +1,51 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Formats;
+
+/// <summary>
+/// A matrix [rows, cols] stored row-major in one storage format (weights: one row per output feature; a latent cache:
+/// one row per token): what a kernel needs to read it, so a GEMV, GEMM, grouped-expert FFN, embedding or attention over
+/// a cache is written once and specialized per format. Kernels take
+/// the format as a type parameter (<c>Gemv&lt;TWeights&gt;(TWeights weight, ...) where TWeights : struct,
+/// IRowFormat&lt;TWeights&gt;</c>); ILGPU compiles one kernel per format and inlines these members, so the compiled
+/// code is what a hand-written kernel for that format would be. Every value is widened to fp32 as it is read.
+/// </summary>
+/// <remarks>
+/// Implementations: <see cref="F32Rows"/>, <see cref="Bf16Rows"/>, <see cref="Fp8BlockRows"/> (e4m3 with DeepSeek's
+/// 128×128 block scales). The strided and warp-row members read 16-byte chunks (4 fp32, 8 bf16 or 16 e4m3 values) where
+/// the row and the activations sit on 16-byte boundaries, else a scalar loop with the same sum.
+/// </remarks>
+public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
+{
+    /// <summary>Matrix <paramref name="index"/> of a stack of [rows, cols] matrices stored one after another, each with its
+    /// own scale grid (the routed experts of one projection).</summary>
+    TSelf Matrix(int index, int rows, int cols);
+
+    /// <summary>W[row, col] in fp32 (block scale applied).</summary>
+    float Element(int row, int cols, int col);
+
+    /// <summary>W[row, col … col + 3] in fp32; <paramref name="col"/> is a multiple of 4 and the row holds all four.</summary>
+    Float4 Elements4(int row, int cols, int col);
+
+    /// <summary>
+    /// This lane's share of Σ_c W[row, c] · x[xStart + c]: lane l of <paramref name="lanes"/> takes the 16-byte chunks
+    /// l, l + lanes, … so consecutive lanes read consecutive bytes (coalesced). One lane: the whole row.
+    /// </summary>
+    float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes);
+
+    /// <summary>The whole row's dot product (one thread); the generated CPU path calls <see cref="RowDotCpu"/> instead.</summary>
+    [Intrinsic(CpuBody = nameof(RowDotCpu))]
+    float RowDot(int row, int cols, ArrayView<float> x, long xStart);
+
+    /// <summary><see cref="RowDot"/> on host threads: TensorPrimitives over the row (never compiled for a GPU).</summary>
+    float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart);
+
+    /// <summary>
+    /// Partial sums of rows firstRow … firstRow + rowsPerWarp − 1 (X, Y, Z, W; rowsPerWarp ≤ 4) over this lane's chunks
+    /// (<see cref="Linear.GemvWarpRows"/>): lane k of <paramref name="lanes"/> takes chunks k, k + lanes, …, with
+    /// <paramref name="chunksInFlight"/> chunks per row loaded before any is used. Rows past the end read the last row.
+    /// </summary>
+    Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp, int chunksInFlight,
+        int lane, int lanes);
+}

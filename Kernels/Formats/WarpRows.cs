@@ -1,0 +1,68 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Formats;
+
+/// <summary>
+/// Row bookkeeping shared by the formats' <see cref="IRowFormat{TSelf}.WarpRowPartials"/>: a warp's (up to) four rows,
+/// clamped to the last row so every lane reads valid memory with uniform control flow, and per-row offsets computed
+/// once outside the chunk loop. <c>rowsPerWarp</c> and <c>chunksInFlight</c> are kernel constants, so once ILGPU
+/// inlines these the <c>if (rowsPerWarp &gt; 1)</c> tests fold away.
+/// </summary>
+internal static class WarpRows
+{
+    /// <summary>The four row indices a warp starting at <paramref name="firstRow"/> reads, clamped to the last row.</summary>
+    public static RowIndices Clamped(int rows, int firstRow)
+    {
+        int last = rows - 1;
+        return new RowIndices(
+            firstRow < last ? firstRow : last,
+            firstRow + 1 < last ? firstRow + 1 : last,
+            firstRow + 2 < last ? firstRow + 2 : last,
+            firstRow + 3 < last ? firstRow + 3 : last);
+    }
+
+    /// <summary>Index of each row's first 16-byte chunk in a packed view of the weights.</summary>
+    public static RowOffsets FirstChunks(RowIndices rows, int chunksPerRow) =>
+        new((long)rows.Row0 * chunksPerRow, (long)rows.Row1 * chunksPerRow, (long)rows.Row2 * chunksPerRow, (long)rows.Row3 * chunksPerRow);
+
+    /// <summary>8 bf16 values (4 words, low half first) against x[0..7].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Bf16ChunkDot(PackedWords w, Float4 x0, Float4 x1) =>
+        LowBf16(w.A) * x0.X + HighBf16(w.A) * x0.Y + LowBf16(w.B) * x0.Z + HighBf16(w.B) * x0.W
+        + LowBf16(w.C) * x1.X + HighBf16(w.C) * x1.Y + LowBf16(w.D) * x1.Z + HighBf16(w.D) * x1.W;
+
+    /// <summary>The bf16 in the low half of <paramref name="word"/>, widened.</summary>
+    public static float LowBf16(uint word) => Interop.IntAsFloat(word << 16);
+
+    /// <summary>The bf16 in the high half of <paramref name="word"/>, widened.</summary>
+    public static float HighBf16(uint word) => Interop.IntAsFloat(word & 0xFFFF_0000u);
+}
+
+/// <summary>The (clamped) weight rows of a warp.</summary>
+internal readonly struct RowIndices(int row0, int row1, int row2, int row3)
+{
+    public readonly int Row0 = row0;
+    public readonly int Row1 = row1;
+    public readonly int Row2 = row2;
+    public readonly int Row3 = row3;
+}
+
+/// <summary>A per-row offset into a buffer (the row's first chunk in the weights, its block row in the scales).</summary>
+internal readonly struct RowOffsets(long row0, long row1, long row2, long row3)
+{
+    public readonly long Row0 = row0;
+    public readonly long Row1 = row1;
+    public readonly long Row2 = row2;
+    public readonly long Row3 = row3;
+}
+
+/// <summary>16 bytes read as one vector access (4 fp32, 8 bf16 or 16 e4m3 values), little-endian words.</summary>
+public struct PackedWords
+{
+    public uint A;
+    public uint B;
+    public uint C;
+    public uint D;
+}

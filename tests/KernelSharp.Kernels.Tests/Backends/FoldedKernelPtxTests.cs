@@ -1,0 +1,115 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using KernelSharp.Dsl;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Backends;
+
+/// <summary>
+/// Folding the per-format kernel twins onto one format-generic kernel must not change what the GPU runs. Each row is a
+/// variant of a folded kernel instantiated for one format, with the instruction signature (count and SHA-256 prefix of
+/// its opcodes, <see cref="Signature"/>) that the twin it replaced compiled to on the commit before the fold (2ba0b2d).
+/// "In order": the same instructions in the same order, only names, parameter layout (one struct instead of separate
+/// views) and register numbers differ. Otherwise the same instructions, as a multiset, that ILGPU scheduled in a
+/// different order (an address computed a few instructions earlier or later).
+/// </summary>
+/// <remarks>
+/// Not listed, because their code changed on purpose, each reviewed: the grouped expert FFN kernels now read rows as
+/// 16-byte chunks like the GEMV (the bf16 twins read 8-element pieces through KsVector, the fp8 twins one byte at a
+/// time: fewer, wider loads); GemmFp8 (group of 256) has the same instruction count, but its tile loader computes the
+/// scale column per element instead of once per call; the embedding gathers through the format's element reader
+/// (row · cols + col per element instead of one row start).
+/// </remarks>
+public sealed class FoldedKernelPtxTests
+{
+    public static TheoryData<string, string, string, string, bool, int, string> Folded => new()
+    {
+        // kernel class (under KernelSharp.Kernels), folded variant, format, the twin it replaced, in order?, instructions, SHA-256 prefix
+        { "Linear.GemmKernels", "Gemm__groupSize1", "Bf16Rows", "GemmBf16__groupSize1", true, 188, "fae11dbe41212344" },
+        { "Linear.GemmKernels", "Gemm__groupSize256", "Bf16Rows", "GemmBf16__groupSize256", true, 363, "d50e11d5c125dd25" },
+        { "Linear.GemmKernels", "Gemm__groupSize1", "F32Rows", "GemmF32__groupSize1", true, 223, "b8f46cbe668f1be6" },
+        { "Linear.GemmKernels", "Gemm__groupSize256", "F32Rows", "GemmF32__groupSize256", true, 360, "ca0413d5700d363e" },
+        { "Linear.GemmKernels", "Gemm__groupSize1", "Fp8BlockRows", "GemmFp8__groupSize1", false, 606, "1837834de1d7aab5" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight2_warpsPerRow1", "Bf16Rows", "GemvBf16Rows__rowsPerWarp1_chunksInFlight2_warpsPerRow1", true, 311, "b74690e2af47d64e" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight2_warpsPerRow4", "Bf16Rows", "GemvBf16Rows__rowsPerWarp1_chunksInFlight2_warpsPerRow4", true, 311, "656820243a33d938" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight4_warpsPerRow1", "Bf16Rows", "GemvBf16Rows__rowsPerWarp1_chunksInFlight4_warpsPerRow1", true, 403, "30597b0c05e80103" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight4_warpsPerRow4", "Bf16Rows", "GemvBf16Rows__rowsPerWarp1_chunksInFlight4_warpsPerRow4", true, 403, "cb5dd03c9400a90c" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight2_warpsPerRow1", "Bf16Rows", "GemvBf16Rows__rowsPerWarp2_chunksInFlight2_warpsPerRow1", true, 472, "d4d84f0cc4efa373" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight2_warpsPerRow4", "Bf16Rows", "GemvBf16Rows__rowsPerWarp2_chunksInFlight2_warpsPerRow4", true, 474, "aef2a6f79c0b9dac" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight4_warpsPerRow1", "Bf16Rows", "GemvBf16Rows__rowsPerWarp2_chunksInFlight4_warpsPerRow1", true, 636, "64c6d74cec123ec9" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight4_warpsPerRow4", "Bf16Rows", "GemvBf16Rows__rowsPerWarp2_chunksInFlight4_warpsPerRow4", true, 638, "e86867162110695a" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight2_warpsPerRow1", "Bf16Rows", "GemvBf16Rows__rowsPerWarp4_chunksInFlight2_warpsPerRow1", true, 790, "9f73ab21e0994e71" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight2_warpsPerRow4", "Bf16Rows", "GemvBf16Rows__rowsPerWarp4_chunksInFlight2_warpsPerRow4", true, 792, "16dd1b7e67ba7b58" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight4_warpsPerRow1", "Bf16Rows", "GemvBf16Rows__rowsPerWarp4_chunksInFlight4_warpsPerRow1", true, 1098, "677cb4e841798f01" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight4_warpsPerRow4", "Bf16Rows", "GemvBf16Rows__rowsPerWarp4_chunksInFlight4_warpsPerRow4", true, 1100, "59ab91a784bcb990" },
+        { "Linear.GemvKernels", "Gemv__groupSize1", "Bf16Rows", "GemvBf16__groupSize1", false, 237, "50b00ea2422d5936" },
+        { "Linear.GemvKernels", "Gemv__groupSize128", "Bf16Rows", "GemvBf16__groupSize128", false, 238, "07d0dd98f64f62be" },
+        { "Linear.GemvKernels", "Gemv__groupSize1", "F32Rows", "GemvF32__groupSize1", false, 272, "6724f15722bdf039" },
+        { "Linear.GemvKernels", "Gemv__groupSize128", "F32Rows", "GemvF32__groupSize128", true, 203, "57c3de4f289d0d73" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight2_warpsPerRow1", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp1_chunksInFlight2_warpsPerRow1", true, 647, "0b68ec03d7bd3ff8" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight2_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp1_chunksInFlight2_warpsPerRow4", true, 647, "b114791a9e8eadfa" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight4_warpsPerRow1", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp1_chunksInFlight4_warpsPerRow1", true, 943, "9a326acc34415047" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp1_chunksInFlight4_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp1_chunksInFlight4_warpsPerRow4", true, 943, "cf474ee480095216" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight2_warpsPerRow1", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp2_chunksInFlight2_warpsPerRow1", true, 1113, "0c1536c1ade830d6" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight2_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp2_chunksInFlight2_warpsPerRow4", true, 1115, "59782d2a11b40e43" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight4_warpsPerRow1", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp2_chunksInFlight4_warpsPerRow1", true, 1667, "1a6c0655928cc7e3" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp2_chunksInFlight4_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp2_chunksInFlight4_warpsPerRow4", true, 1669, "09be8899d009b32e" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight2_warpsPerRow1", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp4_chunksInFlight2_warpsPerRow1", true, 2041, "eda9b796447ca674" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight2_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp4_chunksInFlight2_warpsPerRow4", true, 2043, "39aeabb97d719bdf" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight4_warpsPerRow1", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp4_chunksInFlight4_warpsPerRow1", true, 3111, "5f9785015384ae2b" },
+        { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight4_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp4_chunksInFlight4_warpsPerRow4", true, 3113, "2be101b86faee1fd" },
+        { "Linear.GemvKernels", "Gemv__groupSize1", "Fp8BlockRows", "GemvFp8__groupSize1", true, 655, "bc5860801c14cba3" },
+        { "Linear.GemvKernels", "Gemv__groupSize128", "Fp8BlockRows", "GemvFp8__groupSize128", true, 656, "bd38d8c5f8dc4e31" },
+        { "Attention.MlaKernels", "SparseMlaAttention__generic", "F32Rows", "SparseMlaAttention__generic", false, 505, "2ffe093444e6b21b" },
+        { "Attention.MlaKernels", "SparseMlaAttention__generic", "Bf16Rows", "SparseMlaAttentionBf16Cache__generic", false, 491, "b8624be791198d91" },
+        { "Attention.MlaKernels", "DenseMlaAttention__generic", "F32Rows", "DenseMlaAttention__generic", false, 497, "fbbbc59ac0567228" },
+        { "Attention.MlaKernels", "DenseMlaAttention__generic", "Bf16Rows", "DenseMlaAttentionBf16Cache__generic", false, 483, "556bb84d9f1c5f2c" },
+        { "Attention.MlaKernels", "SparseMlaAttentionSplit__generic", "F32Rows", "SparseMlaAttentionSplit__generic", false, 552, "ca0d9707fc52278f" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Folded))]
+    public void Folded_variant_compiles_to_the_instructions_of_the_twin_it_replaced(
+        string kernels, string variant, string format, string replaced, bool inOrder, int instructions, string sha256Prefix)
+    {
+        var assembly = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly;
+        var kernelType = assembly.GetType($"KernelSharp.Kernels.{kernels}", throwOnError: true)!;
+        var formatType = assembly.GetType($"KernelSharp.Kernels.Formats.{format}", throwOnError: true)!;
+        var method = kernelType.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(formatType);
+
+        var (count, hash) = Signature(PtxCompiler.Compile(method), inOrder);
+
+        Assert.True(count == instructions && hash == sha256Prefix,
+            $"{variant}<{format}> compiles to {count} instructions ({hash}); the {replaced} it replaced compiled to {instructions} ({sha256Prefix})");
+    }
+
+    /// <summary>
+    /// The opcodes of the entry's body (first token of each instruction line, a predicate guard included), leaving out
+    /// declarations, parameter loads and labels, in order or sorted: (count, first 16 hex digits of their SHA-256).
+    /// </summary>
+    internal static (int Count, string Sha256Prefix) Signature(string ptx, bool inOrder)
+    {
+        var opcodes = new List<string>();
+        bool inBody = false;
+        foreach (string line in ptx.Split('\n'))
+        {
+            string text = line.Trim();
+            if (text == "{")
+            {
+                inBody = true;
+                continue;
+            }
+            if (!inBody || text.Length == 0 || text == "}" || text.EndsWith(':')
+                || text.StartsWith(".reg", StringComparison.Ordinal) || text.StartsWith(".param", StringComparison.Ordinal)
+                || text.StartsWith("ld.param", StringComparison.Ordinal) || text.StartsWith(".shared", StringComparison.Ordinal)
+                || text.StartsWith(".local", StringComparison.Ordinal))
+                continue;
+            opcodes.Add(text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0]);
+        }
+        if (!inOrder)
+            opcodes.Sort(StringComparer.Ordinal);
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', opcodes)));
+        return (opcodes.Count, Convert.ToHexStringLower(hash)[..16]);
+    }
+}
