@@ -13,7 +13,7 @@ mkdir -p /work && ln -sfn "$PWD" /work/main
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 start=$SECONDS
 [ "${SKIP_TESTS:-0}" = 1 ] || KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-tests.json timeout 240 bash .gpu/run.sh \
-  --filter 'cuda.*(gemv|gemm|moe|embedding|launcher|expert|golden|nativeweight|tensorcorelinear)|(gemv|gemm|moe|embedding|launcher|expert|golden|nativeweight|tensorcorelinear).*cuda' \
+  --filter 'cuda.*(gemv|gemm|moe|embedding|launcher|expert|golden|nativeweight|tensorcorelinear|mla|dsa)|(gemv|gemm|moe|embedding|launcher|expert|golden|nativeweight|tensorcorelinear|mla|dsa).*cuda' \
   KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
 echo "tests rc=$? in $((SECONDS - start)) s"; grep -E '^(FAILED|passed )' "$out/tests.log" | tail -20
 
