@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Attention;
 
@@ -11,17 +12,17 @@ namespace KernelSharp.Kernels.Attention;
 /// head's <c>q_pe</c> as the attention kernels' query row <c>[q_abs ‖ q_pe]</c>;</item>
 /// <item><see cref="MlaKernels.UpProjectOutput"/>: <c>o[h] = o_lat[h]·W[h, nope:, :]ᵀ</c>, the input of o_proj.</item>
 /// </list>
-/// Per-head GEMVs with a weight of nope×L and v×L: small next to attention, so plain loops (fp32 or bf16 W; an FP8
-/// checkpoint's kv_b_proj is dequantized to fp32 once at load). Prefill-sized batches of the same products are
+/// Per-head GEMVs with a weight of nope×L and v×L: small next to attention, so plain loops, W in any row format
+/// (<see cref="IRowFormat{TSelf}"/>: the runtime keeps kv_b_proj in fp32; an FP8 checkpoint's is dequantized once at load). Prefill-sized batches of the same products are
 /// batched GEMMs and may go through Linear instead.
 /// </summary>
 public static partial class MlaKernels
 {
     /// <summary>One thread per (query·head, output element); elements past L copy q_pe.</summary>
     [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128")]
-    public static void AbsorbQuery(
+    public static void AbsorbQuery<TWeights>(
         ArrayView<float> q,        // [Q, H, nope+R] q_b_proj output after RoPE, per head [q_nope ‖ q_pe]
-        ArrayView<float> kvB,      // [H·(nope+v), L] kv_b_proj.weight
+        TWeights kvB,              // [H·(nope+v), L] kv_b_proj.weight
         ArrayView<float> queries,  // [Q, H, L+R] out: per head [q_abs ‖ q_pe]
         int queryCount,
         int heads,
@@ -29,6 +30,7 @@ public static partial class MlaKernels
         int ropeDim,
         int valueDim,
         int latentDim)
+        where TWeights : struct, IRowFormat<TWeights>
     {
         int row = Grid.IdxX;  // query·heads + head
         int e = Grid.IdxY * Group.DimX + Group.IdxX;
@@ -39,7 +41,7 @@ public static partial class MlaKernels
         float value;
         if (e < latentDim)
         {
-            value = AbsorbedElement(q, qStart, kvB, (long)head * (nopeDim + valueDim) * latentDim + e, nopeDim, latentDim);
+            value = AbsorbedElement(q, qStart, kvB, head * (nopeDim + valueDim), e, nopeDim, latentDim);
         }
         else
         {
@@ -48,89 +50,35 @@ public static partial class MlaKernels
         queries[(long)row * (latentDim + ropeDim) + e] = value;
     }
 
-    /// <summary><see cref="AbsorbQuery"/> with a bf16 kv_b_proj.</summary>
-    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128")]
-    public static void AbsorbQueryBf16(
-        ArrayView<float> q,        // [Q, H, nope+R] per head [q_nope ‖ q_pe]
-        ArrayView<ushort> kvB,     // [H·(nope+v), L] kv_b_proj.weight, bf16 bits
-        ArrayView<float> queries,  // [Q, H, L+R] out: per head [q_abs ‖ q_pe]
-        int queryCount,
-        int heads,
-        int nopeDim,
-        int ropeDim,
-        int valueDim,
-        int latentDim)
-    {
-        int row = Grid.IdxX;
-        int e = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (e >= latentDim + ropeDim)
-            return;
-        int head = row % heads;
-        long qStart = (long)row * (nopeDim + ropeDim);
-        float value;
-        if (e < latentDim)
-        {
-            long wStart = (long)head * (nopeDim + valueDim) * latentDim + e;
-            value = 0f;
-            for (int n = 0; n < nopeDim; n++)
-                value += q[qStart + n] * Bf16.ToFloat(kvB[wStart + (long)n * latentDim]);
-        }
-        else
-        {
-            value = q[qStart + nopeDim + (e - latentDim)];
-        }
-        queries[(long)row * (latentDim + ropeDim) + e] = value;
-    }
-
-    /// <summary>q_abs[h, e] = Σ_n q_nope[h, n]·W[h, n, e], W's column e starting at <paramref name="wStart"/> (stride L).</summary>
-    private static float AbsorbedElement(ArrayView<float> q, long qStart, ArrayView<float> kvB, long wStart, int nopeDim, int latentDim)
+    /// <summary>q_abs[h, e] = Σ_n q_nope[h, n]·W[firstRow + n, e] (W's rows of head h's k_nope, column e).</summary>
+    private static float AbsorbedElement<TWeights>(ArrayView<float> q, long qStart, TWeights kvB, int firstRow, int e, int nopeDim, int latentDim)
+        where TWeights : struct, IRowFormat<TWeights>
     {
         float value = 0f;
         for (int n = 0; n < nopeDim; n++)
-            value += q[qStart + n] * kvB[wStart + (long)n * latentDim];
+            value += q[qStart + n] * kvB.Element(firstRow + n, latentDim, e);
         return value;
     }
 
     /// <summary>One thread per (query·head, value element): a dot product of o_lat with one row of W.</summary>
     [Kernel(Grid = "queryCount * heads", GridY = "(valueDim + 127) / 128", GroupSize = "128")]
-    public static void UpProjectOutput(
+    public static void UpProjectOutput<TWeights>(
         ArrayView<float> latentOutput, // [Q, H, L] o_lat from the attention kernels
-        ArrayView<float> kvB,          // [H·(nope+v), L] kv_b_proj.weight
+        TWeights kvB,                  // [H·(nope+v), L] kv_b_proj.weight
         ArrayView<float> output,       // [Q, H·v] out: o_proj's input
         int queryCount,
         int heads,
         int nopeDim,
         int valueDim,
         int latentDim)
+        where TWeights : struct, IRowFormat<TWeights>
     {
         int row = Grid.IdxX;
         int v = Grid.IdxY * Group.DimX + Group.IdxX;
         if (v >= valueDim)
             return;
         int head = row % heads;
-        long wStart = ((long)head * (nopeDim + valueDim) + nopeDim + v) * latentDim;
-        output[(long)row * valueDim + v] = KsVector.Dot(kvB, wStart, latentOutput, (long)row * latentDim, latentDim);
-    }
-
-    /// <summary><see cref="UpProjectOutput"/> with a bf16 kv_b_proj.</summary>
-    [Kernel(Grid = "queryCount * heads", GridY = "(valueDim + 127) / 128", GroupSize = "128")]
-    public static void UpProjectOutputBf16(
-        ArrayView<float> latentOutput, // [Q, H, L] o_lat
-        ArrayView<ushort> kvB,         // [H·(nope+v), L] kv_b_proj.weight, bf16 bits
-        ArrayView<float> output,       // [Q, H·v] out
-        int queryCount,
-        int heads,
-        int nopeDim,
-        int valueDim,
-        int latentDim)
-    {
-        int row = Grid.IdxX;
-        int v = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (v >= valueDim)
-            return;
-        int head = row % heads;
-        long wStart = ((long)head * (nopeDim + valueDim) + nopeDim + v) * latentDim;
-        output[(long)row * valueDim + v] = KsVector.DotBf16(kvB, wStart, latentOutput, (long)row * latentDim, latentDim);
+        output[(long)row * valueDim + v] = kvB.RowDot(head * (nopeDim + valueDim) + nopeDim + v, latentDim, latentOutput, (long)row * latentDim);
     }
 }
 
@@ -141,9 +89,9 @@ public static partial class MlaKernels
     /// (interleaved pairs, query i at table row positions[i]), saving the separate rope pass over q.
     /// </summary>
     [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128")]
-    public static void AbsorbQueryRope(
+    public static void AbsorbQueryRope<TWeights>(
         ArrayView<float> q,         // [Q, H, nope+R] q_b_proj output, per head [q_nope ‖ q_pe], q_pe not rotated
-        ArrayView<float> kvB,       // [H·(nope+v), L] kv_b_proj.weight
+        TWeights kvB,               // [H·(nope+v), L] kv_b_proj.weight
         ArrayView<float> queries,   // [Q, H, L+R] out: per head [q_abs ‖ rope(q_pe)]
         ArrayView<int> positions,   // [Q] cos/sin row of each query
         ArrayView<float> cos,       // [positions, R/2]
@@ -154,6 +102,7 @@ public static partial class MlaKernels
         int ropeDim,
         int valueDim,
         int latentDim)
+        where TWeights : struct, IRowFormat<TWeights>
     {
         int row = Grid.IdxX;  // query·heads + head
         int e = Grid.IdxY * Group.DimX + Group.IdxX;
@@ -164,7 +113,7 @@ public static partial class MlaKernels
         float value;
         if (e < latentDim)
         {
-            value = AbsorbedElement(q, qStart, kvB, (long)head * (nopeDim + valueDim) * latentDim + e, nopeDim, latentDim);
+            value = AbsorbedElement(q, qStart, kvB, head * (nopeDim + valueDim), e, nopeDim, latentDim);
         }
         else
         {

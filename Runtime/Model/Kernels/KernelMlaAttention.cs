@@ -56,7 +56,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
         using var latentOutput = storage.Buffer<float>((long)rows * dims.Heads * dims.LatentDim); // [T, heads, latent]: o_lat
         if (rope is null)
         {
-            MlaKernels.LaunchAbsorbQuery(device, q.View, kvB.View, queries.View, rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
+            MlaKernels.LaunchAbsorbQuery(device, q.View, new F32Rows(kvB.View), queries.View, rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
         }
         else
         {
@@ -66,7 +66,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             }
 
             // the tables hold one row per query row, so query row t reads table row t
-            MlaKernels.LaunchAbsorbQueryRope(device, q.View, kvB.View, queries.View, storage.RowIndices(rows), rope.Cos.View, rope.Sin.View,
+            MlaKernels.LaunchAbsorbQueryRope(device, q.View, new F32Rows(kvB.View), queries.View, storage.RowIndices(rows), rope.Cos.View, rope.Sin.View,
                 rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
         }
 
@@ -126,7 +126,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             }
         }
 
-        MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, kvB.View, output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
+        MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, new F32Rows(kvB.View), output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
         return output;
     }
 

@@ -1,4 +1,5 @@
 using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Rope;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -30,7 +31,7 @@ public abstract class AbsorbQueryRopeTests(BackendFixture backend) : BackendTest
         using var s = Upload(sin);
         using var queries = Allocate<float>((long)queryCount * heads * (latentDim + ropeDim));
         Launch(typeof(MlaKernels).GetMethod(nameof(MlaKernels.AbsorbQueryRope))!, Config(queryCount * heads, (latentDim + ropeDim + 127) / 128, 128),
-            qs.View, w.View, queries.View, p.View, c.View, s.View, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
+            qs.View, new F32Rows(w.View), queries.View, p.View, c.View, s.View, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
 
         Tolerance.AssertClose(expected, Download(queries), new Tolerance(1e-4, 1e-5), "[q_abs ‖ rope(q_pe)]");
     }

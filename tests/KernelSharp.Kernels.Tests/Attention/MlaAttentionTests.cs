@@ -1,5 +1,6 @@
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.Tests.Invariants;
@@ -184,11 +185,9 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         using var latentBuffer = Upload(latentOutput);
         using var queries = Allocate<float>((long)queryCount * heads * (latentDim + ropeDim));
         using var output = Allocate<float>((long)queryCount * heads * valueDim);
-        object w = bf16Weights ? V(wBf16) : V(wF32);
-        AbsorbQuery(bf16Weights ? nameof(MlaKernels.AbsorbQueryBf16) : nameof(MlaKernels.AbsorbQuery),
-            V(qBuffer), w, V(queries), queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
-        UpProjectOutput(bf16Weights ? nameof(MlaKernels.UpProjectOutputBf16) : nameof(MlaKernels.UpProjectOutput),
-            V(latentBuffer), w, V(output), queryCount, heads, nopeDim, valueDim, latentDim);
+        object w = bf16Weights ? new Bf16Rows(V(wBf16)) : new F32Rows(V(wF32));
+        AbsorbQuery(nameof(MlaKernels.AbsorbQuery), V(qBuffer), w, V(queries), queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
+        UpProjectOutput(nameof(MlaKernels.UpProjectOutput), V(latentBuffer), w, V(output), queryCount, heads, nopeDim, valueDim, latentDim);
         Tolerance.AssertClose(MlaProjectionsReference.AbsorbQuery(q, weights, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim),
             Download(queries), Tolerance.Fp32, "q_abs ‖ q_pe");
         Tolerance.AssertClose(MlaProjectionsReference.UpProjectOutput(latentOutput, weights, queryCount, heads, nopeDim, valueDim, latentDim),

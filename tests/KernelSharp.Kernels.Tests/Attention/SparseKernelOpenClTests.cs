@@ -9,6 +9,7 @@ using KernelSharp.Dsl;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.TopK;
 using Xunit;
 
@@ -26,7 +27,7 @@ public class SparseKernelOpenClTests
         var data = new TheoryData<string>();
         foreach (var method in KernelMethods())
         {
-            data.Add($"{method.DeclaringType!.Name}.{method.Name}");
+            data.Add(GenericKernels.Name(method));
         }
         return data;
     }
@@ -35,7 +36,7 @@ public class SparseKernelOpenClTests
     [MemberData(nameof(AllKernels))]
     public void Kernel_compiles_to_opencl_c(string kernel)
     {
-        var method = KernelMethods().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == kernel);
+        var method = KernelMethods().Single(m => GenericKernels.Name(m) == kernel);
         using var context = Context.Create(builder => builder.EnableAlgorithms().Optimize(OptimizationLevel.O2));
         KernelSharpIntrinsics.Register(context);
         var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: false, int64_Atomics: false, subGroups: false);
@@ -48,6 +49,6 @@ public class SparseKernelOpenClTests
         new[] { typeof(IndexerKernels), typeof(TopKKernels), typeof(MlaKernels), typeof(MoeKernels) }
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() is not null)
-            .OrderBy(m => m.DeclaringType!.Name, StringComparer.Ordinal)
-            .ThenBy(m => m.Name, StringComparer.Ordinal);
+            .SelectMany(GenericKernels.Instances)
+            .OrderBy(GenericKernels.Name, StringComparer.Ordinal);
 }

@@ -24,4 +24,36 @@ internal static class GenericKernels
         }).ToArray();
         return method.MakeGenericMethod(typeArguments);
     }
+
+    /// <summary>
+    /// <paramref name="method"/> itself, or, when generic, one instance per public struct of the kernel library that
+    /// satisfies its constraints (every storage format a format-generic kernel can be compiled for).
+    /// </summary>
+    public static IEnumerable<MethodInfo> Instances(MethodInfo method)
+    {
+        if (!method.IsGenericMethodDefinition)
+        {
+            yield return method;
+            yield break;
+        }
+        foreach (var format in typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly.GetTypes()
+            .Where(t => t.IsValueType && t.IsPublic && !t.IsGenericTypeDefinition).OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            MethodInfo? instance = null;
+            try
+            {
+                instance = method.MakeGenericMethod(format);
+            }
+            catch (ArgumentException)
+            {
+                // The type does not satisfy the constraints.
+            }
+            if (instance is not null)
+                yield return instance;
+        }
+    }
+
+    /// <summary>"Class.Method", with the type arguments of a generic instance ("MlaKernels.SparseMlaAttention&lt;F32Rows&gt;").</summary>
+    public static string Name(MethodInfo method) =>
+        $"{method.DeclaringType!.Name}.{method.Name}" + (method.IsGenericMethod ? $"<{string.Join(",", method.GetGenericArguments().Select(t => t.Name))}>" : "");
 }

@@ -21,7 +21,7 @@ public sealed class PtxValidityTests
     {
         var data = new TheoryData<string>();
         foreach (var method in VariantMethods())
-            data.Add(Name(method));
+            data.Add(GenericKernels.Name(method));
         return data;
     }
 
@@ -29,7 +29,7 @@ public sealed class PtxValidityTests
     [MemberData(nameof(Variants))]
     public void Kernel_compiles_to_ptx_without_untyped_instructions(string variant)
     {
-        var method = VariantMethods().Single(m => Name(m) == variant);
+        var method = VariantMethods().Single(m => GenericKernels.Name(m) == variant);
         string ptx = PtxCompiler.Compile(method);
         Assert.Contains(".entry", ptx);
 
@@ -37,9 +37,6 @@ public sealed class PtxValidityTests
 
         Assert.True(untyped.Length == 0, $"{variant}: untyped PTX instruction(s): {string.Join(" | ", untyped.Select(l => l.Trim()))}");
     }
-
-    private static string Name(MethodInfo method) =>
-        $"{method.DeclaringType!.Name}.{method.Name}" + (method.IsGenericMethod ? $"<{string.Join(",", method.GetGenericArguments().Select(t => t.Name))}>" : "");
 
     /// <summary>
     /// Every [Kernel] method (the generic form) and every generated variant (<c>Name__...</c>: what GPU launches run);
@@ -52,24 +49,10 @@ public sealed class PtxValidityTests
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .ToArray();
         var kernels = methods.Where(m => m.GetCustomAttribute<KernelAttribute>() is not null).Select(m => (m.DeclaringType, m.Name)).ToHashSet();
-        var formats = assembly.GetTypes().Where(t => t.IsValueType && t.IsPublic && !t.IsGenericTypeDefinition).ToArray();
         return methods
             .Where(m => kernels.Contains((m.DeclaringType, m.Name))
                 || (m.Name.Contains("__", StringComparison.Ordinal) && kernels.Contains((m.DeclaringType, m.Name[..m.Name.IndexOf("__", StringComparison.Ordinal)]))))
-            .SelectMany(m => m.IsGenericMethodDefinition ? formats.Select(f => TryInstantiate(m, f)).OfType<MethodInfo>() : [m])
-            .OrderBy(Name, StringComparer.Ordinal);
-    }
-
-    /// <summary><paramref name="method"/> for <paramref name="format"/>, or null where the type does not satisfy its constraints.</summary>
-    private static MethodInfo? TryInstantiate(MethodInfo method, Type format)
-    {
-        try
-        {
-            return method.MakeGenericMethod(format);
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
+            .SelectMany(GenericKernels.Instances)
+            .OrderBy(GenericKernels.Name, StringComparer.Ordinal);
     }
 }

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Kernels.Attention;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -104,9 +105,9 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var queries = Allocate<float>((long)queryCount * Heads * (LatentDim + RopeDim));
         using var latentOutput = Allocate<float>((long)queryCount * Heads * LatentDim);
         using var output = Allocate<float>((long)queryCount * Heads * valueDim);
-        AbsorbQuery(nameof(MlaKernels.AbsorbQuery), V(qBuffer), V(wBuffer), V(queries), queryCount, Heads, nopeDim, RopeDim, valueDim, LatentDim);
+        AbsorbQuery(nameof(MlaKernels.AbsorbQuery), V(qBuffer), new F32Rows(V(wBuffer)), V(queries), queryCount, Heads, nopeDim, RopeDim, valueDim, LatentDim);
         DenseMla(V(queries), V(cacheBuffer), V(positionBuffer), V(latentOutput), queryCount, Heads, LatentDim, RopeDim, scale);
-        UpProjectOutput(nameof(MlaKernels.UpProjectOutput), V(latentOutput), V(wBuffer), V(output), queryCount, Heads, nopeDim, valueDim, LatentDim);
+        UpProjectOutput(nameof(MlaKernels.UpProjectOutput), V(latentOutput), new F32Rows(V(wBuffer)), V(output), queryCount, Heads, nopeDim, valueDim, LatentDim);
 
         double[] expected = MlaExpandedReference.Attention(q, latent, kPe, kvB, MlaAttentionReference.CausalKeys(positions),
             Heads, nopeDim, RopeDim, valueDim, LatentDim, scale);
