@@ -68,7 +68,7 @@ public sealed class DeepSeekModel : IDisposable
                 throw new UserInputException(
                     $"{location}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} {budget.StorageName} weights + " +
                     $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(budget.AvailableBytes)} is available{budget.Place}; " +
-                    "try a smaller model (create-model --layers), a shorter maximum context, or a device with more memory");
+                    $"try {(synthetic ? "fewer layers (bench --layers)" : "a smaller model (create-model --layers)")}, a shorter maximum context, or a device with more memory");
             }
 
             using IWeightSource source = options.SyntheticSeed is int seed
