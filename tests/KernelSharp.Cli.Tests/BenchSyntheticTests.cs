@@ -10,27 +10,42 @@ namespace KernelSharp.Cli.Tests;
 public sealed class BenchSyntheticTests
 {
     [Fact]
-    public void Runs_end_to_end_from_a_config_alone_and_reports_the_checkpoints_size()
+    public void Runs_end_to_end_from_a_config_alone()
     {
         using var temp = new TempDirectory();
         string config = temp.Combine("config.json");
         File.Copy(Path.Combine(Fixtures.TinyBf16, "config.json"), config);
 
-        CliResult synthetic = Cli.Run("bench", "--synthetic", config, "--seed", "7", "-p", "8", "-n", "3", "-r", "1", "--json");
-        CliResult checkpoint = Cli.Run("bench", "-m", Fixtures.TinyBf16, "-p", "8", "-n", "3", "-r", "1", "--json");
+        CliResult result = Cli.Run("bench", "--synthetic", config, "--seed", "7", "-p", "8", "-n", "3", "-r", "1");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] lines = result.Stdout.Split('\n');
+        Assert.EndsWith("; synthetic weights, seed 7", lines[0]);
+        string model = Path.GetFileName(temp.Path) + " (synthetic, seed 7)";
+        Assert.StartsWith($"model: {model}: 3 layers", lines[1]);
+        Assert.Single(lines, l => l.StartsWith($"| {model} |") && l.Contains("| pp8 |"));
+        Assert.Single(lines, l => l.StartsWith($"| {model} |") && l.Contains("| tg3 |"));
+    }
+
+    [Fact]
+    public void Reports_the_size_and_parameters_of_the_checkpoint_create_model_would_write()
+    {
+        using var temp = new TempDirectory();
+        string folder = temp.Combine("model");
+        CliResult created = Cli.Run("create-model", "--config", Path.Combine(Fixtures.TinyFp8Yarn, "config.json"), "-o", folder, "--no-tokenizer");
+        Assert.True(created.ExitCode == 0, created.ToString());
+
+        CliResult synthetic = Cli.Run("bench", "--synthetic", Path.Combine(folder, "config.json"), "-p", "4", "-n", "1", "-r", "1", "--json");
+        CliResult checkpoint = Cli.Run("bench", "-m", folder, "-p", "4", "-n", "1", "-r", "1", "--json");
 
         Assert.True(synthetic.ExitCode == 0, synthetic.ToString());
         Assert.True(checkpoint.ExitCode == 0, checkpoint.ToString());
         using JsonDocument generated = JsonDocument.Parse(synthetic.Stdout);
         using JsonDocument stored = JsonDocument.Parse(checkpoint.Stdout);
-        JsonElement root = generated.RootElement;
-        Assert.Equal(["pp8", "tg3"], root.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("test").GetString()));
-        Assert.EndsWith("(synthetic, seed 7)", root.GetProperty("model").GetString());
-        Assert.Contains("synthetic weights, seed 7", root.GetProperty("device").GetString());
-        // The fixture is a create-model checkpoint of the same config: the synthetic model stands in for exactly its size.
+        Assert.Equal("model (synthetic, seed 0)", generated.RootElement.GetProperty("model").GetString());
         foreach (string property in new[] { "parameters", "active_parameters_per_token", "weight_bytes" })
         {
-            Assert.Equal(stored.RootElement.GetProperty(property).GetInt64(), root.GetProperty(property).GetInt64());
+            Assert.Equal(stored.RootElement.GetProperty(property).GetInt64(), generated.RootElement.GetProperty(property).GetInt64());
         }
     }
 
