@@ -29,7 +29,8 @@ public static class SyntheticWeightStream
     public static float Unit(ulong key, long index)
     {
         ulong bits = Mix(key + ((ulong)index * ElementStride));
-        // The top 24 bits as an int: exact in float, and an int→float conversion (ILGPU widens ulong→float through double).
+        // The top 24 bits as an int: exact in float, and a signed conversion, which ILGPU emits directly (it takes
+        // unsigned ones through double).
         return ((int)(bits >> 40) * UnitStep) - 1f;
     }
 
@@ -56,12 +57,4 @@ public static class SyntheticWeightStream
 
     /// <summary>The block scale (scale_inv) of every block of an FP8 weight of half-width <paramref name="halfWidth"/>.</summary>
     public static float Fp8Scale(float halfWidth) => halfWidth / Fp8E4M3.MaxValue;
-}
-
-/// <summary>How a generated weight is stored (an int, so kernels take it as a plain parameter).</summary>
-public static class SyntheticStorage
-{
-    public const int Float32 = 0;
-    public const int Bf16 = 1;
-    public const int Fp8 = 2;
 }

@@ -38,15 +38,16 @@ public sealed class DeepSeekModel : IDisposable
 
     /// <summary>
     /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or a sharded index) from <paramref name="directory"/>;
-    /// with <see cref="ModelLoadOptions.SyntheticSeed"/>, <paramref name="directory"/> is the config.json (or its folder)
-    /// and the weights are generated instead. Refuses with a one-line <see cref="UserInputException"/> naming the
+    /// with <see cref="ModelLoadOptions.SyntheticSeed"/>, <paramref name="directory"/> is the config.json (or its folder;
+    /// only a name for messages when <see cref="ModelLoadOptions.Config"/> is given) and the weights are generated instead. Refuses with a one-line <see cref="UserInputException"/> naming the
     /// model when the weights and caches would not fit in memory, before anything is allocated.
     /// </summary>
     public static DeepSeekModel Load(string directory, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
         var synthetic = options.SyntheticSeed is not null;
-        var location = synthetic ? Synthetic.SyntheticModels.ConfigPath(directory) : directory;
+        // A synthetic model given its parsed config needs no file at all; else its path names the config.json (or its folder).
+        var location = synthetic && options.Config is null ? Synthetic.SyntheticModels.ConfigPath(directory) : directory;
         var config = options.Config ?? ModelConfig.Load(synthetic ? location : Path.Combine(directory, "config.json"));
         if (synthetic)
         {

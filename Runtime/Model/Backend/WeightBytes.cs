@@ -53,6 +53,14 @@ public abstract class WeightBytes
         return result;
     }
 
+    /// <summary>
+    /// The managed array behind these bytes when they are exactly one <typeparamref name="T"/>[] (<see cref="FromArray"/>),
+    /// else null: a backend that keeps host arrays takes it over instead of copying it, as it does an array passed to
+    /// <see cref="IModelBackend.Upload(float[], int, int)"/>.
+    /// </summary>
+    internal virtual T[]? BackingArray<T>()
+        where T : unmanaged => null;
+
     /// <summary>Calls <paramref name="action"/> for chunks of [start, start + length) of <paramref name="source"/>, offsets counted from <paramref name="baseOffset"/>.</summary>
     private protected static unsafe void ReadPointerChunks(byte* source, long length, long baseOffset, int maxChunkBytes, WeightChunkAction action)
     {
@@ -81,6 +89,8 @@ public abstract class WeightBytes
         }
 
         public override long Length { get; }
+
+        internal override T[]? BackingArray<T>() => values as T[];
 
         public override unsafe void ReadChunks(int maxChunkBytes, WeightChunkAction action)
         {

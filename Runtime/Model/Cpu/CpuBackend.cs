@@ -24,7 +24,8 @@ public sealed class CpuBackend : IModelBackend
             throw new ArgumentException($"{values.Length} bytes are not [{rows}, {columns}] fp32 values", nameof(values));
         }
 
-        return new CpuTensor(values.ToArray<float>(), rows, columns);
+        // A checkpoint's converted tensor arrives as its own array: no second copy of the embedding table.
+        return new CpuTensor(values.BackingArray<float>() ?? values.ToArray<float>(), rows, columns);
     }
 
     public Tensor UploadNative(NativeMatrix matrix) => new CpuTensor(NativeMatrixDecoder.ToFloat32(matrix), matrix.Rows, matrix.Columns);

@@ -127,6 +127,20 @@ public sealed class SyntheticModelTests
     }
 
     [Fact]
+    public void A_parsed_config_needs_no_file_and_the_path_only_names_the_model()
+    {
+        var config = ModelPresets.Tiny with { NumHiddenLayers = 2 };
+
+        using var model = DeepSeekModel.Load("tiny preset", new ModelLoadOptions { Config = config, SyntheticSeed = 0, Device = "cpu", MaxContext = 16 });
+        Assert.Equal(2, model.Config.NumHiddenLayers);
+        Assert.All(Logits(model), value => Assert.True(float.IsFinite(value)));
+
+        var refused = Assert.Throws<UserInputException>(() =>
+            DeepSeekModel.Load("tiny preset", new ModelLoadOptions { Config = config, SyntheticSeed = 0, Device = "cpu", AvailableMemoryBytes = 1024 }));
+        Assert.StartsWith("tiny preset: the model needs ", refused.Message);
+    }
+
+    [Fact]
     public void An_invalid_config_names_the_file_and_the_field()
     {
         using var folder = new TemporaryFolder();
