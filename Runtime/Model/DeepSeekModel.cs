@@ -39,8 +39,9 @@ public sealed class DeepSeekModel : IDisposable
     /// <summary>
     /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or a sharded index) from <paramref name="directory"/>;
     /// with <see cref="ModelLoadOptions.SyntheticSeed"/>, <paramref name="directory"/> is the config.json (or its folder;
-    /// only a name for messages when <see cref="ModelLoadOptions.Config"/> is given) and the weights are generated instead. Refuses with a one-line <see cref="UserInputException"/> naming the
-    /// model when the weights and caches would not fit in memory, before anything is allocated.
+    /// only a name for messages when <see cref="ModelLoadOptions.Config"/> is given) and the weights are generated instead.
+    /// Refuses with a one-line <see cref="UserInputException"/> naming the model when the weights and caches would not
+    /// fit in memory, before anything is allocated.
     /// </summary>
     public static DeepSeekModel Load(string directory, ModelLoadOptions? options = null)
     {
@@ -51,7 +52,8 @@ public sealed class DeepSeekModel : IDisposable
         var config = options.Config ?? ModelConfig.Load(synthetic ? location : Path.Combine(directory, "config.json"));
         if (synthetic)
         {
-            // A checkpoint's loader meets an unrunnable config as a missing tensor; a synthetic model would be built from it.
+            // A checkpoint of a config the model cannot run fails on a missing tensor; a synthetic model would be generated
+            // from it all the same, so the config's own rules refuse it here, naming the field.
             ModelConfigValidator.ValidateRunnable(config, location);
         }
 
