@@ -260,7 +260,7 @@ public static class RandomCheckpointWriter
                 continue;
             }
 
-            TensorDType dtype = tensor.Role is TensorRole.RouterBias or TensorRole.IndexerHeadWeights ? TensorDType.F32 : TensorDType.BF16;
+            TensorDType dtype = RandomWeights.StoredDType(tensor.Role, fp8Checkpoint: false);
             plan.Add(new PlannedTensor(tensor, new SafeTensorsEntry(tensor.Name, dtype, tensor.Shape), null));
         }
 

@@ -1,15 +1,27 @@
+using KernelSharp.Kernels.Synthetic;
+
 namespace KernelSharp.Runtime;
 
 /// <summary>
-/// Deterministic pseudo-random tensor values for <see cref="RandomCheckpointWriter"/>. Element i of a tensor is a pure
-/// function of (seed, tensor name, i) — a counter-based generator — so values do not depend on the order or the
-/// chunking in which they are produced, and chunks can be filled in parallel.
+/// Deterministic pseudo-random tensor values for <see cref="RandomCheckpointWriter"/> and synthetic models (weights
+/// generated where they live, see Runtime/Model/Synthetic). Element i of a tensor is a pure function of (seed, tensor
+/// name, i) — a counter-based generator, <see cref="SyntheticWeightStream"/> — so values do not depend on the order,
+/// the chunking or the device in which they are produced, and chunks can be filled in parallel.
 /// Values are uniform with the standard deviation of <see cref="StandardDeviation"/> around <see cref="Mean"/>:
 /// projections 1/sqrt(fan_in) so activations stay O(1), norms 1 ± 0.1, embeddings 1.
 /// </summary>
 public static class RandomWeights
 {
     private const float Sqrt3 = 1.7320508f;
+
+    /// <summary>How a checkpoint of random weights stores a tensor of <paramref name="role"/>: projections FP8 (with block
+    /// scales) when the checkpoint is FP8, the router's bias and the indexer's head weights F32 as in the release, else BF16.</summary>
+    public static TensorDType StoredDType(TensorRole role, bool fp8Checkpoint) => role switch
+    {
+        TensorRole.Projection when fp8Checkpoint => TensorDType.F8_E4M3,
+        TensorRole.RouterBias or TensorRole.IndexerHeadWeights => TensorDType.F32,
+        _ => TensorDType.BF16,
+    };
 
     public static float Mean(TensorRole role) => role == TensorRole.NormWeight ? 1f : 0f;
 
@@ -22,6 +34,9 @@ public static class RandomWeights
         _ => 1f / MathF.Sqrt(tensor.FanIn),
     };
 
+    /// <summary>Half the width of the uniform distribution of <paramref name="tensor"/>'s values.</summary>
+    public static float HalfWidth(CheckpointTensor tensor) => StandardDeviation(tensor) * Sqrt3; // uniform on [-a, a] has standard deviation a/sqrt(3)
+
     /// <summary>The stream key of a tensor: mixes the seed with a stable (FNV-1a) hash of the name.</summary>
     public static ulong TensorKey(int seed, string tensorName)
     {
@@ -31,7 +46,7 @@ public static class RandomWeights
             hash = (hash ^ c) * 0x100000001B3;
         }
 
-        return Mix(hash ^ Mix((ulong)(uint)seed + 0x9E3779B97F4A7C15));
+        return SyntheticWeightStream.Mix(hash ^ SyntheticWeightStream.Mix((ulong)(uint)seed + SyntheticWeightStream.ElementStride));
     }
 
     /// <summary>Fills <paramref name="values"/> with elements [first, first + values.Length) of the tensor's stream.</summary>
@@ -40,17 +55,7 @@ public static class RandomWeights
         float halfWidth = standardDeviation * Sqrt3; // uniform on [-a, a] has standard deviation a/sqrt(3)
         for (int i = 0; i < values.Length; i++)
         {
-            ulong bits = Mix(tensorKey + ((ulong)(first + i) * 0x9E3779B97F4A7C15));
-            float unit = ((bits >> 40) * (1f / (1 << 24) * 2f)) - 1f; // 24 random bits → [-1, 1)
-            values[i] = mean + (halfWidth * unit);
+            values[i] = mean + (halfWidth * SyntheticWeightStream.Unit(tensorKey, first + i));
         }
-    }
-
-    // SplitMix64's finalizer: a bijective mix whose outputs for consecutive inputs look independent.
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-        return z ^ (z >> 31);
     }
 }

@@ -37,13 +37,26 @@ public sealed class DeepSeekModel : IDisposable
     internal int PrefillChunkTokens { get; set; } = 2048;
 
     /// <summary>
-    /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or a sharded index) from <paramref name="directory"/>.
-    /// Refuses with a one-line <see cref="UserInputException"/> when the weights and caches would not fit in memory.
+    /// Loads <c>config.json</c> and the weights (<c>model.safetensors</c> or a sharded index) from <paramref name="directory"/>;
+    /// with <see cref="ModelLoadOptions.SyntheticSeed"/>, <paramref name="directory"/> is the config.json (or its folder;
+    /// only a name for messages when <see cref="ModelLoadOptions.Config"/> is given) and the weights are generated instead.
+    /// Refuses with a one-line <see cref="UserInputException"/> naming the model when the weights and caches would not
+    /// fit in memory, before anything is allocated.
     /// </summary>
     public static DeepSeekModel Load(string directory, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
-        var config = options.Config ?? ModelConfig.Load(Path.Combine(directory, "config.json"));
+        var synthetic = options.SyntheticSeed is not null;
+        // A synthetic model given its parsed config needs no file at all; else its path names the config.json (or its folder).
+        var location = synthetic && options.Config is null ? Synthetic.SyntheticModels.ConfigPath(directory) : directory;
+        var config = options.Config ?? ModelConfig.Load(synthetic ? location : Path.Combine(directory, "config.json"));
+        if (synthetic)
+        {
+            // A checkpoint of a config the model cannot run fails on a missing tensor; a synthetic model would be generated
+            // from it all the same, so the config's own rules refuse it here, naming the field.
+            ModelConfigValidator.ValidateRunnable(config, location);
+        }
+
         var choice = new DeviceSelector().Select(options.Device);
 
         var maxContext = options.MaxContext ?? Math.Min(config.MaxPositionEmbeddings, 4096);
@@ -56,18 +69,21 @@ public sealed class DeepSeekModel : IDisposable
             if (needed.TotalBytes > budget.AvailableBytes)
             {
                 throw new UserInputException(
-                    $"{directory}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} {budget.StorageName} weights + " +
+                    $"{location}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} {budget.StorageName} weights + " +
                     $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(budget.AvailableBytes)} is available{budget.Place}; " +
-                    "try a smaller model (create-model --layers), a shorter maximum context, or a device with more memory");
+                    $"try {(synthetic ? "fewer layers (bench --layers)" : "a smaller model (create-model --layers)")}, a shorter maximum context, or a device with more memory");
             }
 
-            using var checkpoint = Checkpoint.Open(directory, config.Quantization); // FP8 block sizes from quantization_config
-            var weights = new WeightLoader(checkpoint, backend, Transformer.TensorCount(config), options.Progress);
+            using IWeightSource source = options.SyntheticSeed is int seed
+                ? new Synthetic.SyntheticWeightSource(config, seed, location)
+                : new CheckpointWeightSource(Checkpoint.Open(directory, config.Quantization)); // FP8 block sizes from quantization_config
+            var weights = new WeightLoader(source, backend, Transformer.TensorCount(config), options.Progress);
             var plan = options.Parallel is { } requested ? Distributed.ParallelPlan.For(requested.Rank, requested.Size, config) : Distributed.ParallelPlan.Single;
             var parallelism = new Distributed.ModelParallelism(backend, plan, options.Communicator);
             var transformer = new Transformer(backend, weights, config, parallelism);
             options.Progress?.Report(1.0);
-            return new DeepSeekModel(config, backend, transformer, choice.Describe(backend.Description + PrefillNote(options.PrefillMatmul, backend)))
+            var description = backend.Description + PrefillNote(options.PrefillMatmul, backend) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
+            return new DeepSeekModel(config, backend, transformer, choice.Describe(description))
             {
                 memoryBudget = budget,
                 loadedWeightBytes = needed.WeightBytes,

@@ -12,6 +12,15 @@ public sealed record ModelLoadOptions
     /// </summary>
     public ModelConfig? Config { get; init; }
 
+    /// <summary>
+    /// Generate the weights from this seed instead of reading a checkpoint (a synthetic model: measures a model whose
+    /// checkpoint is not at hand). The path given to <see cref="DeepSeekModel.Load"/> is then the config.json, or a folder
+    /// holding it (with <see cref="Config"/> given, only the name messages use); no safetensors or tokenizer is read.
+    /// Tensors have <c>create-model</c>'s formats and distributions and are made on the backend's device (see
+    /// Runtime/Model/README.md). Null (default) = read the checkpoint.
+    /// </summary>
+    public int? SyntheticSeed { get; init; }
+
     /// <summary>Receives the loaded fraction of the weights, 0..1.</summary>
     public IProgress<double>? Progress { get; init; }
 

@@ -3,18 +3,19 @@ using KernelSharp.Runtime.Model.Backend;
 namespace KernelSharp.Runtime.Model;
 
 /// <summary>
-/// Reads checkpoint tensors by their Hub names, checks their shapes against the config, and moves them to the
-/// backend. Weight matrices stay in their checkpoint format (bf16, or FP8 with 128×128 block scales) on a backend that
+/// Reads a model's tensors by their Hub names from an <see cref="IWeightSource"/> (a checkpoint, or weights generated
+/// from a seed), checks their shapes against the config, and moves them to the backend. Weight matrices stay in their
+/// checkpoint format (bf16, or FP8 with 128×128 block scales) on a backend that
 /// <see cref="IModelBackend.KeepsNativeWeights"/>; everything else is dequantized to fp32 (bf16 widened, FP8 times its
 /// block scales). Reports progress per tensor.
 /// </summary>
-internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend, int expectedTensorCount, IProgress<double>? progress)
+internal sealed class WeightLoader(IWeightSource source, IModelBackend backend, int expectedTensorCount, IProgress<double>? progress)
 {
     private int loaded;
 
     /// <summary>A weight matrix [rows, columns] stored as [out, in], native where the backend keeps native weights.</summary>
     public Tensor Matrix(string name, int rows, int columns) =>
-        backend.KeepsNativeWeights && ReadNative(name, rows, columns) is { } native
+        backend.KeepsNativeWeights && source.Native(name, rows, columns) is { } native
             ? Loaded(backend.UploadNative(native))
             : Fp32Matrix(name, rows, columns);
 
@@ -32,9 +33,9 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
             var downs = new NativeMatrix?[count];
             for (var e = 0; e < count; e++)
             {
-                gates[e] = ReadNative($"{prefix}.{first + e}.gate_proj.weight", inner, hidden);
-                ups[e] = ReadNative($"{prefix}.{first + e}.up_proj.weight", inner, hidden);
-                downs[e] = ReadNative($"{prefix}.{first + e}.down_proj.weight", hidden, inner);
+                gates[e] = source.Native($"{prefix}.{first + e}.gate_proj.weight", inner, hidden);
+                ups[e] = source.Native($"{prefix}.{first + e}.up_proj.weight", inner, hidden);
+                downs[e] = source.Native($"{prefix}.{first + e}.down_proj.weight", hidden, inner);
             }
 
             var all = gates.Concat(ups).Concat(downs).ToArray();
@@ -65,15 +66,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
         }
 
         var totalRows = parts.Sum(p => p.Rows);
-        var values = new float[(long)totalRows * columns]; // [Σ rows, columns]
-        long offset = 0;
-        foreach (var (name, rows) in parts)
-        {
-            var part = checkpoint.ReadFloat32(name, rows, columns); // [rows, columns]
-            part.CopyTo(values, offset);
-            offset += part.LongLength;
-        }
-
+        var values = WeightBytes.Concat(parts.Select(p => source.Float32(p.Name, [p.Rows, columns])).ToArray()); // [Σ rows, columns]
         return Loaded(backend.Upload(values, totalRows, columns), tensors: parts.Count);
     }
 
@@ -85,7 +78,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
             return null;
         }
 
-        var natives = parts.Select(p => ReadNative(p.Name, p.Rows, columns)).ToArray();
+        var natives = parts.Select(p => source.Native(p.Name, p.Rows, columns)).ToArray();
         var stackable = natives.All(m => m is not null && m.Format == natives[0]!.Format)
             && (natives[0]!.Format == NativeMatrixFormat.Bf16 || natives.SkipLast(1).All(m => m!.Rows % NativeMatrix.ScaleBlock == 0));
         return stackable ? Loaded(backend.UploadNative(StackRows(natives!)), tensors: parts.Count) : null;
@@ -106,7 +99,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
 
     /// <summary>Rows [firstRow, firstRow + rowCount) of a [rows, columns] table in fp32: a rank's vocabulary share.</summary>
     public Tensor Fp32Rows(string name, int rows, int columns, int firstRow, int rowCount) =>
-        Loaded(backend.Upload(checkpoint.ReadFloat32Rows(name, rows, columns, firstRow, rowCount), rowCount, columns));
+        Loaded(backend.Upload(source.Float32Rows(name, rows, columns, firstRow, rowCount), rowCount, columns));
 
     /// <summary>Tensors skipped because another rank holds them (counted so that load progress still reaches 1).</summary>
     public void SkipHeldElsewhere(int tensors) => Loaded(0, tensors);
@@ -116,8 +109,7 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
 
     private Tensor Load(string name, int rows, int columns, long[] expectedShape)
     {
-        var values = checkpoint.ReadFloat32(name, expectedShape);
-        return Loaded(backend.Upload(values, rows, columns));
+        return Loaded(backend.Upload(source.Float32(name, expectedShape), rows, columns));
     }
 
     private T Loaded<T>(T value, int tensors = 1)
@@ -125,65 +117,5 @@ internal sealed class WeightLoader(Checkpoint checkpoint, IModelBackend backend,
         loaded += tensors;
         progress?.Report(Math.Min(1.0, (double)loaded / expectedTensorCount));
         return value;
-    }
-
-    /// <summary>
-    /// The matrix as stored when it is bf16, or FP8 with block scales of the kernels' 128×128; null for anything else
-    /// (F32/F16 tensors, other block sizes), which then loads as fp32 with the checkpoint's own checks and messages.
-    /// </summary>
-    private NativeMatrix? ReadNative(string name, int rows, int columns)
-    {
-        if (!checkpoint.Contains(name))
-        {
-            return null; // Fp32Matrix reports the missing tensor
-        }
-
-        var info = checkpoint.GetInfo(name);
-        if (info.Shape.Length != 2 || info.Shape[0] != rows || info.Shape[1] != columns)
-        {
-            return null; // Fp32Matrix reports the shape with the file and the expected one
-        }
-
-        switch (info.DType)
-        {
-            case TensorDType.BF16:
-                return new NativeMatrix(rows, columns, NativeMatrixFormat.Bf16, RequireFinite(name, info, checkpoint.GetWeightBytes(name)), null);
-            case TensorDType.F8_E4M3:
-                var scaleName = name + "_scale_inv";
-                var scaleRows = (rows + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock;
-                var scaleColumns = (columns + NativeMatrix.ScaleBlock - 1) / NativeMatrix.ScaleBlock;
-                if (!checkpoint.Contains(scaleName) || checkpoint.GetInfo(scaleName) is not { Shape: [var r, var c] } || r != scaleRows || c != scaleColumns)
-                {
-                    return null; // another block size, or no scales: Fp32Matrix dequantizes or reports
-                }
-
-                var scales = checkpoint.ReadFloat32(scaleName, scaleRows, scaleColumns);
-                if (Array.FindIndex(scales, scale => !float.IsFinite(scale)) is var bad and >= 0)
-                {
-                    throw new CheckpointException($"{checkpoint.GetInfo(scaleName).FilePath}: tensor '{scaleName}' has a non-finite block scale {scales[bad]} at block {bad / scaleColumns}, {bad % scaleColumns}");
-                }
-
-                return new NativeMatrix(rows, columns, NativeMatrixFormat.Fp8E4M3, RequireFinite(name, info, checkpoint.GetWeightBytes(name)), scales);
-            default:
-                return null;
-        }
-    }
-
-    /// <summary>
-    /// Weights kept as stored are never converted, so they are checked for NaN and infinity here, chunk by chunk from
-    /// the mapped file (a tensor may be larger than one span can address).
-    /// </summary>
-    private static WeightBytes RequireFinite(string name, TensorInfo info, WeightBytes bytes)
-    {
-        int elementSize = info.DType.SizeInBytes();
-        bytes.ReadChunks(1 << 26, (chunk, offset) =>
-        {
-            long bad = NonFiniteValues.FirstIndex(chunk, info.DType);
-            if (bad >= 0)
-            {
-                throw NonFiniteValues.Error(info.FilePath, name, info.Shape, (offset / elementSize) + bad);
-            }
-        });
-        return bytes;
     }
 }

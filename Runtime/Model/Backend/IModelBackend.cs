@@ -37,6 +37,13 @@ public interface IModelBackend : IDisposable
     /// <summary>Copies host values [rows × columns] row-major into a new tensor.</summary>
     Tensor Upload(float[] values, int rows, int columns);
 
+    /// <summary>
+    /// fp32 values [rows × columns] row-major from <paramref name="values"/> (4 bytes each), read in bounded chunks: a
+    /// table such as the embedding needs no host array of its own size on a backend that streams it to the device, and
+    /// generated values may be produced there in place.
+    /// </summary>
+    Tensor Upload(WeightBytes values, int rows, int columns);
+
     /// <summary>Copies host indices [rows × columns] row-major into a new index tensor.</summary>
     IndexTensor Upload(int[] values, int rows, int columns);
 

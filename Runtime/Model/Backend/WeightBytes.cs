@@ -26,6 +26,16 @@ public abstract class WeightBytes
     public static WeightBytes Concat(IReadOnlyList<WeightBytes> parts) => parts.Count == 1 ? parts[0] : new ConcatWeightBytes(parts);
 
     /// <summary>
+    /// The pieces these bytes are made of, each with its byte offset: the bytes themselves, or a concatenation's parts
+    /// (flattened). A backend that can produce some kind of piece in place (generated weights, on the device) looks at
+    /// them one by one instead of reading the whole through <see cref="ReadChunks"/>.
+    /// </summary>
+    internal virtual IEnumerable<(WeightBytes Part, long Offset)> Parts()
+    {
+        yield return (this, 0);
+    }
+
+    /// <summary>
     /// The bytes as a managed array of <typeparamref name="T"/> (for the CPU backend, which widens weights to fp32 anyway);
     /// a weight longer than one array can hold is a clear error.
     /// </summary>
@@ -42,6 +52,14 @@ public abstract class WeightBytes
         ReadChunks(1 << 26, (chunk, offset) => chunk.CopyTo(MemoryMarshal.AsBytes(result.AsSpan()).Slice(checked((int)offset))));
         return result;
     }
+
+    /// <summary>
+    /// The managed array behind these bytes when they are exactly one <typeparamref name="T"/>[] (<see cref="FromArray"/>),
+    /// else null: a backend that keeps host arrays takes it over instead of copying it, as it does an array passed to
+    /// <see cref="IModelBackend.Upload(float[], int, int)"/>.
+    /// </summary>
+    internal virtual T[]? BackingArray<T>()
+        where T : unmanaged => null;
 
     /// <summary>Calls <paramref name="action"/> for chunks of [start, start + length) of <paramref name="source"/>, offsets counted from <paramref name="baseOffset"/>.</summary>
     private protected static unsafe void ReadPointerChunks(byte* source, long length, long baseOffset, int maxChunkBytes, WeightChunkAction action)
@@ -72,6 +90,8 @@ public abstract class WeightBytes
 
         public override long Length { get; }
 
+        internal override T[]? BackingArray<T>() => values as T[];
+
         public override unsafe void ReadChunks(int maxChunkBytes, WeightChunkAction action)
         {
             // Pinned for the whole read: a device copy from the span must not see the array move.
@@ -90,6 +110,20 @@ public abstract class WeightBytes
     private sealed class ConcatWeightBytes(IReadOnlyList<WeightBytes> parts) : WeightBytes
     {
         public override long Length { get; } = parts.Sum(p => p.Length);
+
+        internal override IEnumerable<(WeightBytes Part, long Offset)> Parts()
+        {
+            long start = 0;
+            foreach (var part in parts)
+            {
+                foreach (var (piece, offset) in part.Parts())
+                {
+                    yield return (piece, start + offset);
+                }
+
+                start += part.Length;
+            }
+        }
 
         public override void ReadChunks(int maxChunkBytes, WeightChunkAction action)
         {

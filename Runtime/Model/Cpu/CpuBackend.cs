@@ -17,6 +17,17 @@ public sealed class CpuBackend : IModelBackend
 
     public Tensor Upload(float[] values, int rows, int columns) => new CpuTensor(values, rows, columns);
 
+    public Tensor Upload(WeightBytes values, int rows, int columns)
+    {
+        if (values.Length != 4L * rows * columns)
+        {
+            throw new ArgumentException($"{values.Length} bytes are not [{rows}, {columns}] fp32 values", nameof(values));
+        }
+
+        // A checkpoint's converted tensor arrives as its own array: no second copy of the embedding table.
+        return new CpuTensor(values.BackingArray<float>() ?? values.ToArray<float>(), rows, columns);
+    }
+
     public Tensor UploadNative(NativeMatrix matrix) => new CpuTensor(NativeMatrixDecoder.ToFloat32(matrix), matrix.Rows, matrix.Columns);
 
     public IReadOnlyList<FeedForwardWeights> UploadExperts(IReadOnlyList<NativeMatrix> gates, IReadOnlyList<NativeMatrix> ups, IReadOnlyList<NativeMatrix> downs) =>

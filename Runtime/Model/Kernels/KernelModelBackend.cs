@@ -71,6 +71,17 @@ public sealed class KernelModelBackend : IModelBackend
         return new KernelTensor(storage.Upload(values), rows, columns);
     }
 
+    public Tensor Upload(WeightBytes values, int rows, int columns)
+    {
+        if (values.Length % sizeof(float) != 0)
+        {
+            throw new ArgumentException($"{values.Length} bytes are not a whole number of fp32 values", nameof(values));
+        }
+
+        RequireLength(values.Length / sizeof(float), rows, columns);
+        return new KernelTensor(storage.UploadWeight<float>(values), rows, columns);
+    }
+
     public Tensor UploadNative(NativeMatrix matrix) => KernelWeight.Upload(storage, matrix);
 
     /// <summary>Stacked [E, I, H] / [E, H, I] for the grouped expert kernels; each expert's matrices are slices of the stacks.</summary>

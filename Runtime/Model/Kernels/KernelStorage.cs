@@ -154,6 +154,9 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
     /// <summary>Host-to-device weight chunks copied so far (tests prove large weights travel in pieces).</summary>
     public long UploadedChunks { get; private set; }
 
+    /// <summary>Weight bytes generated on the device so far instead of copied (synthetic models; tests prove nothing came from the host).</summary>
+    public long GeneratedBytes { get; private set; }
+
     /// <summary>The largest weight chunk copied so far, in bytes.</summary>
     public int LargestUploadedChunk { get; private set; }
 
@@ -183,13 +186,25 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
             throw new ArgumentOutOfRangeException(nameof(byteOffset), $"{source.Length} bytes at {byteOffset} do not fit a device buffer of {bytes.Length} bytes");
         }
 
-        source.ReadChunks(UploadChunkBytes, (chunk, offset) =>
+        foreach (var (part, partOffset) in source.Parts())
         {
-            // Synchronous from the host's side: the chunk (a page range of the mapped file) may be released once it returns.
-            bytes.SubView(byteOffset + offset, chunk.Length).CopyFromCPU(ref System.Runtime.CompilerServices.Unsafe.AsRef(in System.Runtime.InteropServices.MemoryMarshal.GetReference(chunk)), chunk.Length);
-            UploadedChunks++;
-            LargestUploadedChunk = Math.Max(LargestUploadedChunk, chunk.Length);
-        });
+            var start = byteOffset + partOffset;
+            if (part is Synthetic.GeneratedWeightBytes generated && generated.GeneratesOnDevice)
+            {
+                // Made where it lives: no host bytes, no copy.
+                KernelWeightGeneration.Fill(Device, bytes.SubView(start, part.Length), generated);
+                GeneratedBytes += part.Length;
+                continue;
+            }
+
+            part.ReadChunks(UploadChunkBytes, (chunk, offset) =>
+            {
+                // Synchronous from the host's side: the chunk (a page range of the mapped file) may be released once it returns.
+                bytes.SubView(start + offset, chunk.Length).CopyFromCPU(ref System.Runtime.CompilerServices.Unsafe.AsRef(in System.Runtime.InteropServices.MemoryMarshal.GetReference(chunk)), chunk.Length);
+                UploadedChunks++;
+                LargestUploadedChunk = Math.Max(LargestUploadedChunk, chunk.Length);
+            });
+        }
     }
 
     /// <summary>The first <paramref name="length"/> elements of <paramref name="view"/> on the host, after every queued kernel.</summary>

@@ -10,16 +10,23 @@ namespace KernelSharp.Cli.Hosting;
 /// </summary>
 public sealed partial record ParameterCount(long Total, long ActivePerToken, long RoutedExperts, long MultiTokenPrediction)
 {
-    public static ParameterCount From(Checkpoint checkpoint, ModelConfig config)
+    public static ParameterCount From(Checkpoint checkpoint, ModelConfig config) =>
+        From(checkpoint.TensorNames.Select(name => (name, checkpoint.GetInfo(name).Shape)), config);
+
+    /// <summary>The counts of the checkpoint <paramref name="config"/> describes (a synthetic model's: no file to read).</summary>
+    public static ParameterCount FromLayout(ModelConfig config) =>
+        From(CheckpointLayout.For(config).Select(tensor => (tensor.Name, tensor.Shape)), config);
+
+    private static ParameterCount From(IEnumerable<(string Name, long[] Shape)> tensors, ModelConfig config)
     {
         long main = 0, routed = 0, mtp = 0;
-        foreach (string name in checkpoint.TensorNames)
+        foreach ((string name, long[] shape) in tensors)
         {
             if (name.EndsWith("_scale_inv", StringComparison.Ordinal))
             {
                 continue;
             }
-            long count = checkpoint.GetInfo(name).Shape.Aggregate(1L, (product, dim) => product * dim);
+            long count = shape.Aggregate(1L, (product, dim) => product * dim);
             Match layer = LayerIndex().Match(name);
             if (layer.Success && int.Parse(layer.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= config.NumHiddenLayers)
             {

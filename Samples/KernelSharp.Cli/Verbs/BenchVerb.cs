@@ -12,6 +12,8 @@ namespace KernelSharp.Cli.Verbs;
 /// <summary>
 /// <c>kernelsharp bench</c>, after llama-bench: pp = prompt processing (one prefill of -p random tokens),
 /// tg = text generation (-n single-token decode steps from an empty cache), each repeated -r times; mean ± sd in tokens/s.
+/// With <c>--synthetic CONFIG</c> the model is built from its config.json alone, weights generated from <c>--seed</c> on
+/// the device (<see cref="SyntheticModel"/>): a model whose checkpoint is not on this machine, measured all the same.
 /// </summary>
 public sealed class BenchVerb : IVerb
 {
@@ -20,12 +22,17 @@ public sealed class BenchVerb : IVerb
     public VerbSpec Spec { get; } = new(
         "bench",
         "Measure prompt-processing and generation throughput (llama-bench style table).",
-        "-m DIR [-p N] [-n N] [-r N] [options]",
+        "(-m DIR | --synthetic CONFIG [--seed N] [--layers N]) [-p N] [-n N] [-r N] [options]",
         "ppN: one prefill of N random tokens. tgN: N decode steps of one token each, after -d tokens already in the cache\n" +
         "(put there untimed, see --depth-fill; 0 = an empty cache). KS_PROFILE=1 adds a per-kernel time profile on stderr.\n" +
-        "Each test runs -r times after one warm-up; the table shows mean ± standard deviation in tokens/s.",
+        "Each test runs -r times after one warm-up; the table shows mean ± standard deviation in tokens/s.\n" +
+        "--synthetic measures a model without its checkpoint: weights generated from --seed on the device, in the formats\n" +
+        "and distributions of create-model (FP8 where quantization_config says so, else bf16); no safetensors or tokenizer.",
         [
             SharedOptions.Model,
+            OptionSpec.Value("synthetic", "CONFIG", "build the model from this config.json alone, with weights generated on the device instead of read (instead of -m)"),
+            OptionSpec.Value("seed", "N", "seed of the --synthetic weights, >= 0 (default: 0)"),
+            OptionSpec.Value("layers", "N", "--synthetic only: keep every width of the config but only its first N layers (the first_k_dense_replace dense ones first), 1 … the config's layer count (default: all)"),
             OptionSpec.Value("n-prompt", "N", "prompt tokens for the pp test, 0 = skip (default: 512)", "p"),
             OptionSpec.Value("n-gen", "N", "generated tokens for the tg test, 0 = skip (default: 128)", "n"),
             OptionSpec.Value("repetitions", "N", "repetitions of each test, 1 … 100 (default: 3)", "r"),
@@ -40,7 +47,6 @@ public sealed class BenchVerb : IVerb
 
     public int Run(ParsedArguments args, CliContext context)
     {
-        string modelDirectory = args.RequiredString("model");
         int promptTokens = args.Int("n-prompt", 512, 0, SamplingArguments.MaxTokensLimit);
         int generatedTokens = args.Int("n-gen", 128, 0, SamplingArguments.MaxTokensLimit);
         int repetitions = args.Int("repetitions", 3, 1, 100);
@@ -54,32 +60,22 @@ public sealed class BenchVerb : IVerb
             throw new UsageException("-p and -n are both 0: nothing to measure");
         }
 
-        ModelFolder folder = ModelFolder.Open(modelDirectory);
+        BenchModel bench = OpenModel(args);
+        ModelConfig config = bench.Config;
         int needed = Math.Max(promptTokens, depths.Max() + generatedTokens);
-        int maxContext = folder.Config.MaxPositionEmbeddings;
+        int maxContext = config.MaxPositionEmbeddings;
         if (needed > maxContext)
         {
             throw new UsageException($"-p/-d/-n need {needed} tokens, more than the model's context of {maxContext}");
         }
         int contextSize = args.Int("ctx-size", needed, needed, maxContext);
 
-        long parameters;
-        long activeParameters;
-        long weightBytes;
-        using (Checkpoint checkpoint = Checkpoint.Open(folder.Directory, folder.Config.Quantization))
-        {
-            ParameterCount count = ParameterCount.From(checkpoint, folder.Config);
-            parameters = count.Total;
-            activeParameters = count.ActivePerToken;
-            weightBytes = checkpoint.TotalBytes;
-        }
-
-        using DeepSeekModel model = folder.LoadModel(device, contextSize, context, prefill);
+        using DeepSeekModel model = bench.Load(device, contextSize, context, prefill);
         var random = new Random(1234);
         var results = new List<BenchResult>();
         if (promptTokens > 0)
         {
-            int[] tokens = Enumerable.Range(0, promptTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
+            int[] tokens = Enumerable.Range(0, promptTokens).Select(_ => random.Next(config.VocabSize)).ToArray();
             results.Add(Measure($"pp{promptTokens}", promptTokens, repetitions, context, () =>
             {
                 using InferenceSession session = model.CreateSession(contextSize);
@@ -88,8 +84,8 @@ public sealed class BenchVerb : IVerb
         }
         foreach (int depth in generatedTokens > 0 ? depths : [])
         {
-            int[] tokens = Enumerable.Range(0, generatedTokens).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
-            int[] prefix = Enumerable.Range(0, depth).Select(_ => random.Next(folder.Config.VocabSize)).ToArray();
+            int[] tokens = Enumerable.Range(0, generatedTokens).Select(_ => random.Next(config.VocabSize)).ToArray();
+            int[] prefix = Enumerable.Range(0, depth).Select(_ => random.Next(config.VocabSize)).ToArray();
             string test = depth == 0 ? $"tg{generatedTokens}" : $"tg{generatedTokens} @ d{depth}" + (depthFill == "random" ? " (random keys)" : "");
             foreach (int batch in batchSizes)
             {
@@ -99,9 +95,35 @@ public sealed class BenchVerb : IVerb
             }
         }
 
-        var summary = new BenchSummary(folder.Name, model.DeviceDescription, folder.Config, parameters, activeParameters, weightBytes, contextSize);
+        var summary = new BenchSummary(bench.Name, model.DeviceDescription, config, bench.Parameters.Total, bench.Parameters.ActivePerToken, bench.WeightBytes, contextSize);
         context.Out.Write(args.Flag("json") ? Json(summary, results) : Markdown(summary, results));
         return ExitCodes.Success;
+    }
+
+    /// <summary>What bench measures: a model folder (-m), or a synthetic model (--synthetic), with its size for the table.</summary>
+    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<string, int, CliContext, PrefillMatmul, DeepSeekModel> Load);
+
+    private static BenchModel OpenModel(ParsedArguments args)
+    {
+        string? syntheticConfig = args.String("synthetic");
+        if (syntheticConfig is null)
+        {
+            if (args.Has("seed") || args.Has("layers"))
+                throw new UsageException($"{(args.Has("seed") ? "--seed" : "--layers")} applies to --synthetic models only; a model folder is measured as its checkpoint is");
+            if (!args.Has("model"))
+                throw new UsageException("-m/--model DIR is required (or --synthetic CONFIG to measure a model without its checkpoint)");
+            ModelFolder folder = ModelFolder.Open(args.RequiredString("model"));
+            using Checkpoint checkpoint = Checkpoint.Open(folder.Directory, folder.Config.Quantization);
+            return new BenchModel(folder.Name, folder.Config, ParameterCount.From(checkpoint, folder.Config), checkpoint.TotalBytes, folder.LoadModel);
+        }
+
+        if (args.Has("model"))
+            throw new UsageException("give -m DIR or --synthetic CONFIG, not both");
+        SyntheticModel synthetic = SyntheticModel.Open(syntheticConfig, args.Int("seed", 0, 0, int.MaxValue));
+        if (args.Has("layers"))
+            synthetic = synthetic.FirstLayers(args.Int("layers", synthetic.Config.NumHiddenLayers, 1, synthetic.Config.NumHiddenLayers));
+        return new BenchModel(synthetic.Name, synthetic.Config, ParameterCount.FromLayout(synthetic.Config),
+            Runtime.Model.Synthetic.SyntheticModels.CheckpointBytes(synthetic.Config), synthetic.LoadModel);
     }
 
     /// <summary>One sequence: <paramref name="tokens"/> decode steps after the untimed prefix; returns the decode time.</summary>

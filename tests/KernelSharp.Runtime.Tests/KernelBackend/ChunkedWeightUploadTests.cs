@@ -79,7 +79,7 @@ public sealed class ChunkedWeightUploadTests : IDisposable
         using var kernels = KernelModelBackend.Create(kind);
         kernels.Storage.UploadChunkBytes = ChunkBytes;
         using var checkpoint = Checkpoint.Open(directory);
-        var loader = new WeightLoader(checkpoint, kernels, 1, null);
+        var loader = new WeightLoader(new CheckpointWeightSource(checkpoint), kernels, 1, null);
 
         var experts = loader.Experts("experts", Experts, Hidden, Inner);
         var stack = Assert.IsType<KernelWeight<Fp8BlockRows>>(experts[0].Gate).Stack!;

@@ -24,7 +24,7 @@ internal sealed class KernelModelHarness : IDisposable
         Config = ModelConfig.Load(Path.Combine(directory, "config.json"));
         this.backend = backend;
         using var checkpoint = Checkpoint.Open(directory, Config.Quantization);
-        transformer = new Transformer(backend, new WeightLoader(checkpoint, backend, Transformer.TensorCount(Config), null), Config,
+        transformer = new Transformer(backend, new WeightLoader(new CheckpointWeightSource(checkpoint), backend, Transformer.TensorCount(Config), null), Config,
             KernelSharp.Runtime.Distributed.ModelParallelism.Single(backend));
         cache = new LatentKvCache(backend, Config, maxContext);
     }

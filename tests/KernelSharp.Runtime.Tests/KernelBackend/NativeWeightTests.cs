@@ -52,7 +52,7 @@ public sealed class NativeWeightTests(KernelBackendFixture fixture) : IClassFixt
         var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
         using var checkpoint = Checkpoint.Open(directory, config.Quantization);
         var kernels = fixture.Get(KernelBackend.FastCpu);
-        var loader = new WeightLoader(checkpoint, kernels, 1, null);
+        var loader = new WeightLoader(new CheckpointWeightSource(checkpoint), kernels, 1, null);
         const string name = "model.layers.0.self_attn.q_b_proj.weight";
         int rows = config.NumAttentionHeads * (config.QkNopeHeadDim + config.QkRopeHeadDim), columns = config.QLoraRank ?? 0;
 

@@ -1,0 +1,66 @@
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Model.Synthetic;
+
+namespace KernelSharp.Cli.Hosting;
+
+/// <summary>
+/// A model built from its config.json alone, with weights generated from a seed on the device (<c>bench --synthetic</c>):
+/// measures a model whose checkpoint is not on this machine. No safetensors and no tokenizer are read; a missing or
+/// invalid config is a one-line error naming the file (and the field).
+/// </summary>
+public sealed class SyntheticModel
+{
+    private SyntheticModel(string configPath, ModelConfig config, int seed)
+    {
+        ConfigPath = configPath;
+        Config = config;
+        Seed = seed;
+    }
+
+    public string ConfigPath { get; }
+
+    public ModelConfig Config { get; }
+
+    public int Seed { get; }
+
+    /// <summary>The name in tables: the config's folder for a config.json (as for a model folder), else the file's name; marked synthetic.</summary>
+    public string Name
+    {
+        get
+        {
+            string fullPath = Path.GetFullPath(ConfigPath);
+            string stem = Path.GetFileName(fullPath) == "config.json"
+                ? Path.GetFileName(Path.GetDirectoryName(fullPath)) ?? "model"
+                : Path.GetFileNameWithoutExtension(fullPath);
+            return $"{stem} (synthetic, seed {Seed})";
+        }
+    }
+
+    /// <param name="path">A config.json, or a folder holding one.</param>
+    public static SyntheticModel Open(string path, int seed)
+    {
+        string configPath = SyntheticModels.ConfigPath(path);
+        ModelConfig config = ModelConfig.Load(configPath);
+        ModelConfigValidator.ValidateRunnable(config, configPath);
+        return new SyntheticModel(configPath, config, seed);
+    }
+
+    /// <summary>
+    /// The same model cut to its first <paramref name="layers"/> layers, every width kept (the first_k_dense_replace
+    /// dense ones first), as create-model --layers does: the per-layer cost of a model too large for the device.
+    /// </summary>
+    public SyntheticModel FirstLayers(int layers) => new(
+        ConfigPath, Config with { NumHiddenLayers = layers, FirstKDenseReplace = Math.Min(Config.FirstKDenseReplace, layers) }, Seed);
+
+    /// <summary>Generates the weights on the chosen device, with a progress bar on a terminal.</summary>
+    public DeepSeekModel LoadModel(string device, int maxContext, CliContext context, PrefillMatmul prefill)
+    {
+        DeviceCheck.EnsureAvailable(device);
+        using ProgressBar? progress = ProgressBar.For(context, "generating " + Name);
+        return DeepSeekModel.Load(ConfigPath, new ModelLoadOptions
+        {
+            Config = Config, Device = device, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill, SyntheticSeed = Seed,
+        });
+    }
+}
