@@ -61,6 +61,21 @@ public sealed class BenchSyntheticTests
     }
 
     [Fact]
+    public void A_preset_name_needs_no_file_and_a_full_size_preset_that_does_not_fit_is_refused_in_one_line()
+    {
+        using var temp = new TempDirectory();
+        CliResult tiny = Cli.Run("bench", "--synthetic", "tiny", "-p", "4", "-n", "2", "-r", "1", "--device", "cpu");
+        Assert.True(tiny.ExitCode == 0, tiny.ToString());
+        Assert.Single(tiny.Stdout.Split('\n'), l => l.StartsWith("| tiny (synthetic, seed 0) |") && l.Contains("| tg2 |"));
+
+        // The released model at every width in fp32 on the CPU backend: far beyond this machine, so one line, no crash.
+        CliResult full = Cli.Run("bench", "--synthetic", "deepseek-v3.2", "-p", "0", "-n", "1", "-r", "1", "--device", "cpu");
+        Assert.Equal(1, full.ExitCode);
+        string error = Assert.Single(full.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: preset deepseek-v3.2: the model needs ", error);
+    }
+
+    [Fact]
     public void A_missing_config_is_one_line_naming_the_file()
     {
         using var temp = new TempDirectory();

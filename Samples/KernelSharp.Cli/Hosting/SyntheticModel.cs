@@ -29,6 +29,11 @@ public sealed class SyntheticModel
     {
         get
         {
+            if (ConfigPath.StartsWith("preset ", StringComparison.Ordinal))
+            {
+                return $"{ConfigPath["preset ".Length..]} (synthetic, seed {Seed})";
+            }
+
             string fullPath = Path.GetFullPath(ConfigPath);
             string stem = Path.GetFileName(fullPath) == "config.json"
                 ? Path.GetFileName(Path.GetDirectoryName(fullPath)) ?? "model"
@@ -37,9 +42,15 @@ public sealed class SyntheticModel
         }
     }
 
-    /// <param name="path">A config.json, or a folder holding one.</param>
+    /// <param name="path">A config.json, a folder holding one, or a preset name (<see cref="ModelPresets.Names"/>) where no
+    /// such file or folder exists: the released DeepSeek-V3.2 is measurable with nothing on disk.</param>
     public static SyntheticModel Open(string path, int seed)
     {
+        if (!File.Exists(path) && !Directory.Exists(path) && ModelPresets.Names.Contains(path.ToLowerInvariant()))
+        {
+            return new SyntheticModel("preset " + path.ToLowerInvariant(), ModelPresets.Get(path), seed);
+        }
+
         string configPath = SyntheticModels.ConfigPath(path);
         ModelConfig config = ModelConfig.Load(configPath);
         ModelConfigValidator.ValidateRunnable(config, configPath);

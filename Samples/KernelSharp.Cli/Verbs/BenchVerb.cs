@@ -30,7 +30,7 @@ public sealed class BenchVerb : IVerb
         "and distributions of create-model (FP8 where quantization_config says so, else bf16); no safetensors or tokenizer.",
         [
             SharedOptions.Model,
-            OptionSpec.Value("synthetic", "CONFIG", "build the model from this config.json alone, with weights generated on the device instead of read (instead of -m)"),
+            OptionSpec.Value("synthetic", "CONFIG", "build the model from this config.json alone (or a preset: tiny, mid-5b, deepseek-v3.2), with weights generated on the device instead of read (instead of -m)"),
             OptionSpec.Value("seed", "N", "seed of the --synthetic weights, >= 0 (default: 0)"),
             OptionSpec.Value("layers", "N", "--synthetic only: keep every width of the config but only its first N layers (the first_k_dense_replace dense ones first), 1 … the config's layer count (default: all)"),
             OptionSpec.Value("n-prompt", "N", "prompt tokens for the pp test, 0 = skip (default: 512)", "p"),
