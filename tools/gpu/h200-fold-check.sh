@@ -39,7 +39,7 @@ echo "== checkpoints written (t=$((SECONDS - start)) s)"
 bench=(bench -p 0 -n 16 -d 4096 --depth-fill random -r 3 --device cuda)
 {
   for round in ${ROUNDS:-1 2}; do
-    for dtype in bf16 fp8; do
+    for dtype in ${DTYPES:-bf16 fp8}; do
       for build in before after; do
         echo "### $build, $dtype, round $round"
         timeout 150 /tmp/ks-$build.sh "${bench[@]}" -m /tmp/mid5b-$dtype 2>&1 | grep -E '^\||tg|error' | tail -4
