@@ -14,4 +14,8 @@ public enum ComputeDevice
 
     /// <summary>ILGPU's CPU accelerator (a kernel debugger: slow, used only on request).</summary>
     IlgpuCpu,
+
+    /// <summary>The host CPU running the kernel library's generated CPU path (host threads across groups, SIMD in the
+    /// bodies) with weights kept as stored: the GPU's code, on the CPU.</summary>
+    KernelCpu,
 }

@@ -8,13 +8,14 @@ namespace KernelSharp.Runtime.Devices;
 
 /// <summary>
 /// Picks where the model runs: CUDA, then OpenCL, then the fast CPU path, unless the user names one
-/// ("auto" | "cuda" | "opencl" | "cpu" | "ilgpu-cpu"). GPUs (and the ILGPU CPU accelerator, a kernel debugger) run the
-/// model on the kernel library (<see cref="KernelModelBackend"/>); "cpu" runs it on <see cref="CpuBackend"/>, the
-/// TensorPrimitives path, which is faster on the host than the kernels' generated CPU path today.
+/// ("auto" | "cuda" | "opencl" | "cpu" | "cpu-kernels" | "ilgpu-cpu"). GPUs (and the ILGPU CPU accelerator, a kernel
+/// debugger) run the model on the kernel library (<see cref="KernelModelBackend"/>); "cpu" runs it on
+/// <see cref="CpuBackend"/>, the TensorPrimitives path; "cpu-kernels" runs the kernel library's generated CPU path on the
+/// host (the same code as the GPUs; weights as stored), measured against "cpu" in docs/perf/cpu-path.md.
 /// </summary>
 public sealed class DeviceSelector(IGpuProbe probe)
 {
-    public static readonly IReadOnlyList<string> Names = ["auto", "cuda", "opencl", "cpu", "ilgpu-cpu"];
+    public static readonly IReadOnlyList<string> Names = ["auto", "cuda", "opencl", "cpu", "cpu-kernels", "ilgpu-cpu"];
 
     public DeviceSelector()
         : this(new IlgpuGpuProbe())
@@ -29,6 +30,8 @@ public sealed class DeviceSelector(IGpuProbe probe)
         {
             case "cpu":
                 return new DeviceChoice(ComputeDevice.FastCpu, "host CPU", null);
+            case "cpu-kernels":
+                return new DeviceChoice(ComputeDevice.KernelCpu, "host CPU (generated kernel path)", null);
             case "ilgpu-cpu":
                 return new DeviceChoice(ComputeDevice.IlgpuCpu, "ILGPU CPU accelerator", null);
             case "auto":
@@ -65,6 +68,7 @@ public sealed class DeviceSelector(IGpuProbe probe)
         ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefillMatmul),
         ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefillMatmul),
         ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefillMatmul),
+        ComputeDevice.KernelCpu => CreateKernelBackend(KernelBackend.FastCpu, prefillMatmul),
         _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
     };
 

@@ -11,6 +11,16 @@ public sealed partial class GenerateTests
     private static partial Regex StatsLine();
 
     [Fact]
+    public void The_generated_kernel_path_on_the_cpu_writes_the_same_greedy_text_as_the_cpu_backend()
+    {
+        CliResult cpu = Cli.Run("generate", "-m", Fixtures.TinyBf16, "-p", "Hello", "-n", "12", "--temp", "0", "--ignore-eos", "--device", "cpu");
+        CliResult kernels = Cli.Run("generate", "-m", Fixtures.TinyBf16, "-p", "Hello", "-n", "12", "--temp", "0", "--ignore-eos", "--device", "cpu-kernels");
+
+        Assert.True(kernels.ExitCode == 0, kernels.ToString());
+        Assert.Equal(cpu.Stdout, kernels.Stdout);
+    }
+
+    [Fact]
     public void Greedy_generation_equals_an_independent_argmax_loop_over_the_model()
     {
         CliResult result = Cli.Run("generate", "-m", Fixtures.TinyBf16, "-p", "Hello", "-n", "12", "--temp", "0", "--ignore-eos", "--device", "cpu");

@@ -14,7 +14,7 @@ public static class SharedOptions
         OptionSpec.Value("model", "DIR", "model folder (config.json, model.safetensors or shards, tokenizer.json)", "m");
 
     public static OptionSpec Device { get; } =
-        OptionSpec.Value("device", "DEV", string.Join('|', DeviceSelector.Names) + " (default: auto = CUDA, then OpenCL, then CPU; ilgpu-cpu = the kernels on ILGPU's CPU accelerator)");
+        OptionSpec.Value("device", "DEV", string.Join('|', DeviceSelector.Names) + " (default: auto = CUDA, then OpenCL, then CPU; cpu-kernels = the kernel library's generated CPU path; ilgpu-cpu = the kernels on ILGPU's CPU accelerator)");
 
     public static OptionSpec ContextSize { get; } =
         OptionSpec.Value("ctx-size", "N", "context length in tokens (default: min(4096, max_position_embeddings))", "c");

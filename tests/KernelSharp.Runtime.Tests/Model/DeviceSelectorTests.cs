@@ -1,4 +1,5 @@
 using KernelSharp.Runtime.Devices;
+using KernelSharp.Runtime.Model.Kernels;
 using Xunit;
 
 namespace KernelSharp.Runtime.Tests.Model;
@@ -53,6 +54,10 @@ public sealed class DeviceSelectorTests
     {
         Assert.Null(new DeviceSelector(new FakeProbe(H200)).Select("cpu").Note);
         Assert.Equal(ComputeDevice.IlgpuCpu, new DeviceSelector(new FakeProbe()).Select("ilgpu-cpu").Device);
+        var kernelCpu = new DeviceSelector(new FakeProbe(H200)).Select("cpu-kernels");
+        Assert.Equal(ComputeDevice.KernelCpu, kernelCpu.Device);
+        using var backend = Assert.IsType<KernelModelBackend>(DeviceSelector.CreateBackend(kernelCpu));
+        Assert.Equal(KernelSharp.Dsl.Launch.KernelBackend.FastCpu, backend.Device.Backend);
         Assert.Throws<UserInputException>(() => new DeviceSelector(new FakeProbe()).Select("gpu0"));
     }
 
