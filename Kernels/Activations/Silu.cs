@@ -1,6 +1,3 @@
-using ILGPU;
-using KernelSharp.Dsl;
-
 namespace KernelSharp.Kernels.Activations;
 
 public static partial class SwiGluKernels

@@ -40,13 +40,9 @@ public static partial class MlaKernels
         long qStart = (long)row * (nopeDim + ropeDim);
         float value;
         if (e < latentDim)
-        {
             value = AbsorbedElement(q, qStart, kvB, head * (nopeDim + valueDim), e, nopeDim, latentDim);
-        }
         else
-        {
             value = q[qStart + nopeDim + (e - latentDim)];
-        }
         queries[(long)row * (latentDim + ropeDim) + e] = value;
     }
 }
