@@ -24,32 +24,4 @@ public static partial class SyntheticWeightKernels
         if (i < count)
             target[i] = SyntheticWeightStream.Bf16Bits(key, first + i, halfWidth);
     }
-
-    /// <summary>target[i] = e4m3(448 · u(key, first + i)); the weight is that code times the block scale halfWidth / 448.</summary>
-    [Kernel(Grid = "(count + 255) / 256", GroupSize = "256")]
-    public static void FillSyntheticFp8(
-        ArrayView<byte> target, // [count] e4m3 codes
-        ulong key,
-        long first,
-        int count)
-    {
-        int i = Grid.IdxX * 256 + Group.IdxX;
-        if (i < count)
-            target[i] = SyntheticWeightStream.Fp8Code(key, first + i);
-    }
-
-    /// <summary>target[i] = the fp32 value of the weight stored as <paramref name="storedAs"/> (<see cref="SyntheticStorage"/>): tables kernels read in fp32.</summary>
-    [Kernel(Grid = "(count + 255) / 256", GroupSize = "256")]
-    public static void FillSyntheticFloat(
-        ArrayView<float> target, // [count]
-        ulong key,
-        long first,
-        float halfWidth,
-        int storedAs,
-        int count)
-    {
-        int i = Grid.IdxX * 256 + Group.IdxX;
-        if (i < count)
-            target[i] = SyntheticWeightStream.Widened(key, first + i, halfWidth, storedAs);
-    }
 }

@@ -106,9 +106,3 @@ public static partial class ZeroFillRouterKernels
             expertWeights[(long)token * topk + k] = expertWeights[(long)token * topk + k] * factor;
     }
 }
-
-/// <summary>The router's scalar math, shared by the kernel and its reference so both round alike.</summary>
-public static class ZeroFillRouterMath
-{
-    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
-}

@@ -1,0 +1,40 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Indexer;
+
+public static partial class IndexerKernels
+{
+    [Kernel(Grid = "queryCount", GridY = "(keyCount + groupSize - 1) / groupSize", GroupSize = "groupSize")]
+    public static void IndexerScoresFp8(
+        ArrayView<float> queries,      // [S, H, D] index queries after RoPE
+        ArrayView<float> headWeights,  // [S, H] w[s,h]
+        ArrayView<byte> keyValues,     // [T, D] e4m3 key values
+        ArrayView<float> keyScales,    // [T] one fp32 scale per key
+        ArrayView<float> scores,       // [S, T] out
+        int queryCount,
+        int keyCount,
+        int heads,
+        int dim,
+        float scale,
+        int causalOffset,
+        [Constant(128, 1)] int groupSize)
+    {
+        int s = Grid.IdxX;
+        int t = Grid.IdxY * Group.DimX + Group.IdxX;
+        if (t >= keyCount)
+            return;
+        float total = float.NegativeInfinity;
+        if (t <= s + causalOffset)
+        {
+            total = 0f;
+            float keyScale = scale * keyScales[t];
+            for (int h = 0; h < heads; h++)
+            {
+                float dot = IndexerMath.DotFp8(keyValues, (long)t * dim, queries, ((long)s * heads + h) * dim, dim);
+                total += headWeights[(long)s * heads + h] * IndexerMath.Relu(keyScale * dot);
+            }
+        }
+        scores[(long)s * keyCount + t] = total;
+    }
+}

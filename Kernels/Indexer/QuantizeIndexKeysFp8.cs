@@ -1,0 +1,39 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Indexer;
+
+public static partial class IndexerKernels
+{
+    /// <summary>
+    /// Quantizes N new keys into FP8 cache rows <c>firstRow .. firstRow+N−1</c>: one group per token, a group max of
+    /// |k| for the scale, then each thread converts a strided slice of the row (round to nearest even).
+    /// </summary>
+    [Kernel(Grid = "tokenCount", GroupSize = "groupSize")]
+    public static void QuantizeIndexKeysFp8(
+        ArrayView<float> keys,         // [N, D] new index keys (after LayerNorm and RoPE)
+        ArrayView<byte> cacheValues,   // [capacity, D] e4m3 out
+        ArrayView<float> cacheScales,  // [capacity] out
+        int tokenCount,
+        int dim,
+        int firstRow,
+        [Constant(32, 1)] int groupSize)
+    {
+        int token = Grid.IdxX;
+        int thread = Group.IdxX;
+        long source = (long)token * dim;
+        float localMax = 0f;
+        for (int d = thread; d < dim; d += Group.DimX)
+        {
+            float magnitude = MathF.Abs(keys[source + d]);
+            localMax = magnitude > localMax ? magnitude : localMax;
+        }
+        var amax = KsGroup.Max(localMax);
+        float tokenScale = IndexKeyCache.Fp8Scale(amax);
+        long row = (long)firstRow + token;
+        for (int d = thread; d < dim; d += Group.DimX)
+            cacheValues[row * dim + d] = Fp8E4M3.FromFloat(keys[source + d] / tokenScale);
+        if (thread == 0)
+            cacheScales[row] = tokenScale;
+    }
+}
