@@ -15,7 +15,11 @@ public sealed class CpuBackend : IModelBackend
     /// <summary>The CPU backend computes in fp32 from fp32 weights (TensorPrimitives): native matrices are widened on upload.</summary>
     public bool KeepsNativeWeights => false;
 
-    public Tensor Upload(float[] values, int rows, int columns) => new CpuTensor(values, rows, columns);
+    public Tensor Upload(float[] values, int rows, int columns)
+    {
+        BackendArguments.CheckUpload(values.LongLength, rows, columns);
+        return new CpuTensor(values, rows, columns);
+    }
 
     public Tensor Upload(WeightBytes values, int rows, int columns)
     {
@@ -33,7 +37,11 @@ public sealed class CpuBackend : IModelBackend
     public IReadOnlyList<FeedForwardWeights> UploadExperts(IReadOnlyList<NativeMatrix> gates, IReadOnlyList<NativeMatrix> ups, IReadOnlyList<NativeMatrix> downs) =>
         gates.Select((gate, e) => new FeedForwardWeights(UploadNative(gate), UploadNative(ups[e]), UploadNative(downs[e]))).ToArray();
 
-    public IndexTensor Upload(int[] values, int rows, int columns) => new CpuIndexTensor(values, rows, columns);
+    public IndexTensor Upload(int[] values, int rows, int columns)
+    {
+        BackendArguments.CheckUpload(values.LongLength, rows, columns);
+        return new CpuIndexTensor(values, rows, columns);
+    }
 
     public Tensor Allocate(int rows, int columns) => new CpuTensor(new float[(long)rows * columns], rows, columns);
 
@@ -46,14 +54,9 @@ public sealed class CpuBackend : IModelBackend
 
     public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
     {
+        BackendArguments.CheckWriteRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn);
         var target = Cpu(destination);
         var from = Cpu(source);
-        if (destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
-            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
-        {
-            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot copy {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) to row {destinationRow} of {target}");
-        }
-
         for (var r = 0; r < rowCount; r++)
         {
             from.Row(sourceRow + r).Slice(sourceColumn, target.Columns).CopyTo(target.Row(destinationRow + r));
@@ -63,13 +66,9 @@ public sealed class CpuBackend : IModelBackend
     public void WriteRotatedRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn,
         int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
     {
+        BackendArguments.CheckWriteRotatedRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin);
         var width = destination.Columns;
         var pairs = cos.Columns;
-        if (cos.Rows != source.Rows || sin.Rows != source.Rows || sin.Columns != pairs || ropeOffset < 0 || ropeOffset + 2 * pairs > width)
-        {
-            throw new ArgumentException($"rope tables {cos}/{sin} do not fit rows of {source} rotated at column {ropeOffset} into {destination}");
-        }
-
         using var rows = new CpuTensor(new float[rowCount * width], rowCount, width); // [rowCount, width] copy to rotate
         WriteRows(rows, 0, source, sourceRow, rowCount, sourceColumn);
         using var cosRows = new CpuTensor(Cpu(cos).Values.AsSpan(sourceRow * pairs, rowCount * pairs).ToArray(), rowCount, pairs); // [rowCount, pairs]
@@ -104,21 +103,22 @@ public sealed class CpuBackend : IModelBackend
 
     public Tensor Linear(Tensor x, Tensor weight)
     {
+        BackendArguments.CheckLinear(x, weight);
         var input = Cpu(x);
         var w = Cpu(weight);
-        RequireColumns(w, input.Columns, "linear weight");
         return new CpuTensor(CpuLinear.Forward(input.Values, input.Rows, input.Columns, w.Values, w.Rows), input.Rows, w.Rows);
     }
 
     public Tensor RmsNorm(Tensor x, Tensor weight, float eps)
     {
+        BackendArguments.CheckRmsNorm(x, weight);
         var input = Cpu(x);
-        RequireColumns(Cpu(weight), input.Columns, "RMSNorm weight");
         return new CpuTensor(CpuNorms.RmsNorm(input.Values, input.Rows, input.Columns, Cpu(weight).Values, eps), input.Rows, input.Columns);
     }
 
     public Tensor AddRmsNorm(Tensor residual, Tensor addend, Tensor weight, float eps)
     {
+        BackendArguments.CheckAddRmsNorm(residual, addend, weight);
         AddInPlace(residual, addend);
         return RmsNorm(residual, weight, eps);
     }
@@ -131,8 +131,8 @@ public sealed class CpuBackend : IModelBackend
 
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
+        BackendArguments.CheckRmsNormRowsInto(destination, weight);
         var target = Cpu(destination);
-        RequireColumns(Cpu(weight), target.Columns, "RMSNorm weight");
         using var slice = new CpuTensor(new float[rowCount * target.Columns], rowCount, target.Columns); // [rowCount, destination.Columns]
         WriteRows(slice, 0, source, sourceRow, rowCount, sourceColumn);
         using var normalized = RmsNorm(slice, weight, eps);
@@ -141,21 +141,16 @@ public sealed class CpuBackend : IModelBackend
 
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
     {
+        BackendArguments.CheckLayerNorm(x, weight, bias);
         var input = Cpu(x);
-        RequireColumns(Cpu(weight), input.Columns, "LayerNorm weight");
-        RequireColumns(Cpu(bias), input.Columns, "LayerNorm bias");
         return new CpuTensor(CpuNorms.LayerNorm(input.Values, input.Rows, input.Columns, Cpu(weight).Values, Cpu(bias).Values, eps), input.Rows, input.Columns);
     }
 
     public void AddInPlace(Tensor target, Tensor addend)
     {
+        BackendArguments.CheckAddInPlace(target, addend);
         var sum = Cpu(target);
         var other = Cpu(addend);
-        if (sum.Rows != other.Rows || sum.Columns != other.Columns)
-        {
-            throw new ArgumentException($"cannot add {other} to {sum}", nameof(addend));
-        }
-
         TensorPrimitives.Add(sum.Values, other.Values, sum.Values);
     }
 
@@ -163,19 +158,15 @@ public sealed class CpuBackend : IModelBackend
 
     public void ApplyRope(Tensor x, int heads, int headDim, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
     {
+        BackendArguments.CheckApplyRope(x, heads, headDim);
         var values = Cpu(x);
-        RequireColumns(values, heads * headDim, "rope input");
         CpuRope.Apply(values.Values, values.Rows, heads, headDim, ropeOffset, Cpu(cos).Values, Cpu(sin).Values, cos.Columns, layout);
     }
 
     public Tensor SwiGlu(Tensor gateUp)
     {
+        BackendArguments.CheckSwiGlu(gateUp);
         var both = Cpu(gateUp);
-        if (both.Columns % 2 != 0)
-        {
-            throw new ArgumentException($"SwiGLU input {both} must have an even number of columns (gate ‖ up)", nameof(gateUp));
-        }
-
         var inner = both.Columns / 2;
         var result = new float[both.Rows * inner]; // [T, I]
         for (var t = 0; t < both.Rows; t++)
@@ -216,6 +207,7 @@ public sealed class CpuBackend : IModelBackend
     public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys,
         Tensor? ropeCos = null, Tensor? ropeSin = null)
     {
+        BackendArguments.CheckMlaAttention(q, kvB, dims);
         if (ropeCos is not null || ropeSin is not null)
         {
             // rotate a copy of q, then attend as usual
@@ -226,8 +218,6 @@ public sealed class CpuBackend : IModelBackend
         }
 
         var queries = Cpu(q);
-        RequireColumns(queries, dims.Heads * dims.QueryHeadDim, "MLA query");
-        RequireColumns(Cpu(kvB), dims.LatentDim, "kv_b_proj");
         var selected = selectedKeys is null ? null : Cpu(selectedKeys);
         var output = CpuMlaAttention.Forward(queries.Values, queries.Rows, Cpu(kvB).Values, dims, softmaxScale, segments, selected?.Values, selected?.Columns ?? 0);
         return new CpuTensor(output, queries.Rows, dims.Heads * dims.ValueDim);
@@ -266,12 +256,4 @@ public sealed class CpuBackend : IModelBackend
 
     private static CpuIndexTensor Cpu(IndexTensor tensor) =>
         tensor as CpuIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the CPU backend", nameof(tensor));
-
-    private static void RequireColumns(Tensor tensor, int columns, string what)
-    {
-        if (tensor.Columns != columns)
-        {
-            throw new ArgumentException($"{what} {tensor} must have {columns} columns");
-        }
-    }
 }

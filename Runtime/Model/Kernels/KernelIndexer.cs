@@ -22,7 +22,7 @@ internal sealed class KernelIndexer(KernelStorage storage)
             throw new ArgumentException($"indexer queries {q} do not split into {heads} heads");
         }
 
-        KernelModelBackend.RequireColumns(headWeights, heads, "indexer head weights");
+        BackendArguments.RequireColumns(headWeights, heads, "indexer head weights");
         var dim = q.Columns / heads;
         var keyColumns = segments.Count == 0 ? 0 : segments.Max(s => s.KeyCount);
         var scores = storage.NewTensor(q.Rows, keyColumns); // [T, keyColumns]
@@ -35,7 +35,7 @@ internal sealed class KernelIndexer(KernelStorage storage)
         foreach (var segment in segments)
         {
             var keys = KernelModelBackend.Kernel(segment.IndexKeys); // [maxContext, dim]
-            KernelModelBackend.RequireColumns(keys, dim, "indexer key cache");
+            BackendArguments.RequireColumns(keys, dim, "indexer key cache");
             var queries = q.RowsView(segment.FirstRow, segment.RowCount);
             var weights = headWeights.RowsView(segment.FirstRow, segment.RowCount);
             var keyView = keys.RowsView(0, segment.KeyCount);

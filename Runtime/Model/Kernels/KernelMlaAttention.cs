@@ -28,8 +28,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
     public KernelTensor Forward(KernelTensor q, KernelTensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, KernelIndexTensor? selected,
         QueryRope? rope)
     {
-        KernelModelBackend.RequireColumns(q, dims.Heads * dims.QueryHeadDim, "MLA query");
-        KernelModelBackend.RequireColumns(kvB, dims.LatentDim, "kv_b_proj");
+        // q's and kv_b_proj's widths are the contract, checked by the backend (BackendArguments.CheckMlaAttention).
         if (kvB.Rows != dims.Heads * (dims.NopeDim + dims.ValueDim))
         {
             throw new ArgumentException($"kv_b_proj {kvB} must have {dims.Heads * (dims.NopeDim + dims.ValueDim)} rows");
@@ -81,8 +80,8 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             var segment = segments[segmentIndex];
             var latent = KernelModelBackend.Kernel(segment.Latent);     // [maxContext, latent]
             var ropeKeys = KernelModelBackend.Kernel(segment.RopeKeys); // [maxContext, rope]
-            KernelModelBackend.RequireColumns(latent, dims.LatentDim, "latent cache");
-            KernelModelBackend.RequireColumns(ropeKeys, dims.RopeDim, "rope key cache");
+            BackendArguments.RequireColumns(latent, dims.LatentDim, "latent cache");
+            BackendArguments.RequireColumns(ropeKeys, dims.RopeDim, "rope key cache");
 
             // The kernels read one cache of rows [c ‖ k_pe]: the caches from AllocateLatentCache are exactly that (no copy);
             // separately made tensors are laid side by side first.

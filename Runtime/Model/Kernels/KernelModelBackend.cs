@@ -67,7 +67,7 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor Upload(float[] values, int rows, int columns)
     {
-        RequireLength(values.LongLength, rows, columns);
+        BackendArguments.CheckUpload(values.LongLength, rows, columns);
         return new KernelTensor(storage.Upload(values), rows, columns);
     }
 
@@ -78,7 +78,7 @@ public sealed class KernelModelBackend : IModelBackend
             throw new ArgumentException($"{values.Length} bytes are not a whole number of fp32 values", nameof(values));
         }
 
-        RequireLength(values.Length / sizeof(float), rows, columns);
+        BackendArguments.CheckUpload(values.Length / sizeof(float), rows, columns);
         return new KernelTensor(storage.UploadWeight<float>(values), rows, columns);
     }
 
@@ -90,7 +90,7 @@ public sealed class KernelModelBackend : IModelBackend
 
     public IndexTensor Upload(int[] values, int rows, int columns)
     {
-        RequireLength(values.LongLength, rows, columns);
+        BackendArguments.CheckUpload(values.LongLength, rows, columns);
         return new KernelIndexTensor(storage.Upload(values), rows, columns);
     }
 
@@ -131,34 +131,19 @@ public sealed class KernelModelBackend : IModelBackend
 
     public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
     {
+        BackendArguments.CheckWriteRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn);
         var target = Kernel(destination);
         var from = Kernel(source);
-        if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
-            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
-        {
-            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot copy {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) to row {destinationRow} of {target}");
-        }
-
         CopyBlock(from, target, rowCount, target.Columns, (long)sourceRow * from.Columns + sourceColumn, (long)destinationRow * target.Columns);
     }
 
     public void WriteRotatedRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn,
         int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
     {
+        BackendArguments.CheckWriteRotatedRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin);
         var target = Kernel(destination);
         var from = Kernel(source);
         var pairs = cos.Columns;
-        if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
-            || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
-        {
-            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot copy {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) to row {destinationRow} of {target}");
-        }
-
-        if (cos.Rows != from.Rows || sin.Rows != from.Rows || sin.Columns != pairs || ropeOffset < 0 || ropeOffset + 2 * pairs > target.Columns)
-        {
-            throw new ArgumentException($"rope tables {cos}/{sin} do not fit rows of {from} rotated at column {ropeOffset} into {target}");
-        }
-
         if (rowCount == 0 || target.Columns == 0)
         {
             return;
@@ -209,8 +194,8 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor Linear(Tensor x, Tensor weight)
     {
+        BackendArguments.CheckLinear(x, weight);
         var input = Kernel(x);
-        RequireColumns(weight, input.Columns, "linear weight");
         var result = storage.NewTensor(input.Rows, weight.Rows); // [T, out]
         LinearInto(input, weight, result);
         return result;
@@ -218,8 +203,8 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor RmsNorm(Tensor x, Tensor weight, float eps)
     {
+        BackendArguments.CheckRmsNorm(x, weight);
         var input = Kernel(x);
-        RequireColumns(weight, input.Columns, "RMSNorm weight");
         var result = storage.NewTensor(input.Rows, input.Columns);
         if (input.Rows > 0)
         {
@@ -231,14 +216,9 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor AddRmsNorm(Tensor residual, Tensor addend, Tensor weight, float eps)
     {
+        BackendArguments.CheckAddRmsNorm(residual, addend, weight);
         var sum = Kernel(residual);
         var other = Kernel(addend);
-        if (sum.Rows != other.Rows || sum.Columns != other.Columns)
-        {
-            throw new ArgumentException($"cannot add {other} to {sum}", nameof(addend));
-        }
-
-        RequireColumns(weight, sum.Columns, "RMSNorm weight");
         var result = storage.NewTensor(sum.Rows, sum.Columns); // [T, H]
         if (sum.Rows > 0)
         {
@@ -258,9 +238,9 @@ public sealed class KernelModelBackend : IModelBackend
 
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
+        BackendArguments.CheckRmsNormRowsInto(destination, weight);
         var target = Kernel(destination);
         var from = Kernel(source);
-        RequireColumns(weight, target.Columns, "RMSNorm weight");
         if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
             || sourceColumn < 0 || sourceColumn + target.Columns > from.Columns)
         {
@@ -277,9 +257,8 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
     {
+        BackendArguments.CheckLayerNorm(x, weight, bias);
         var input = Kernel(x);
-        RequireColumns(weight, input.Columns, "LayerNorm weight");
-        RequireColumns(bias, input.Columns, "LayerNorm bias");
         var result = storage.NewTensor(input.Rows, input.Columns);
         if (input.Rows > 0)
         {
@@ -291,13 +270,9 @@ public sealed class KernelModelBackend : IModelBackend
 
     public void AddInPlace(Tensor target, Tensor addend)
     {
+        BackendArguments.CheckAddInPlace(target, addend);
         var sum = Kernel(target);
         var other = Kernel(addend);
-        if (sum.Rows != other.Rows || sum.Columns != other.Columns)
-        {
-            throw new ArgumentException($"cannot add {other} to {sum}", nameof(addend));
-        }
-
         if (sum.Length > 0)
         {
             TensorKernels.LaunchAddInPlace(Device, sum.View, other.View, checked((int)sum.Length));
@@ -315,8 +290,8 @@ public sealed class KernelModelBackend : IModelBackend
 
     public void ApplyRope(Tensor x, int heads, int headDim, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
     {
+        BackendArguments.CheckApplyRope(x, heads, headDim);
         var values = Kernel(x);
-        RequireColumns(values, heads * headDim, "rope input");
         var pairs = cos.Columns;
         if (cos.Rows != values.Rows || sin.Rows != values.Rows || sin.Columns != pairs || ropeOffset < 0 || ropeOffset + 2 * pairs > headDim)
         {
@@ -342,12 +317,8 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor SwiGlu(Tensor gateUp)
     {
+        BackendArguments.CheckSwiGlu(gateUp);
         var both = Kernel(gateUp);
-        if (both.Columns % 2 != 0)
-        {
-            throw new ArgumentException($"SwiGLU input {both} must have an even number of columns (gate ‖ up)", nameof(gateUp));
-        }
-
         var inner = both.Columns / 2;
         var result = storage.NewTensor(both.Rows, inner); // [T, I]
         if (result.Length > 0)
@@ -376,6 +347,7 @@ public sealed class KernelModelBackend : IModelBackend
     public Tensor MlaAttention(Tensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, IndexTensor? selectedKeys,
         Tensor? ropeCos = null, Tensor? ropeSin = null)
     {
+        BackendArguments.CheckMlaAttention(q, kvB, dims);
         if ((ropeCos is null) != (ropeSin is null))
         {
             throw new ArgumentException("MLA attention needs both rope tables or neither");
@@ -431,9 +403,9 @@ public sealed class KernelModelBackend : IModelBackend
     internal void FeedForwardInto(KernelTensor input, FeedForwardWeights weights, KernelTensor output)
     {
         var (gate, up, down) = (weights.Gate, weights.Up, weights.Down); // fp32 or native [I, H], [I, H], [H, I]
-        RequireColumns(gate, input.Columns, "feed-forward gate_proj");
-        RequireColumns(up, input.Columns, "feed-forward up_proj");
-        RequireColumns(down, gate.Rows, "feed-forward down_proj");
+        BackendArguments.RequireColumns(gate, input.Columns, "feed-forward gate_proj");
+        BackendArguments.RequireColumns(up, input.Columns, "feed-forward up_proj");
+        BackendArguments.RequireColumns(down, gate.Rows, "feed-forward down_proj");
         using var gated = storage.NewTensor(input.Rows, gate.Rows);  // [T, I]
         using var linear = storage.NewTensor(input.Rows, up.Rows);   // [T, I]
         LinearInto(input, gate, gated);
@@ -480,20 +452,4 @@ public sealed class KernelModelBackend : IModelBackend
 
     internal static KernelIndexTensor Kernel(IndexTensor tensor) =>
         tensor as KernelIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor));
-
-    internal static void RequireColumns(Tensor tensor, int columns, string what)
-    {
-        if (tensor.Columns != columns)
-        {
-            throw new ArgumentException($"{what} {tensor} must have {columns} columns");
-        }
-    }
-
-    private static void RequireLength(long length, int rows, int columns)
-    {
-        if (length != (long)rows * columns)
-        {
-            throw new ArgumentException($"expected {rows}×{columns} values, got {length}");
-        }
-    }
 }

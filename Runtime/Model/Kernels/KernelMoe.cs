@@ -20,7 +20,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
     public ExpertRouting Route(KernelTensor routerLogits, KernelTensor correctionBias, RouterSettings settings)
     {
         var experts = routerLogits.Columns;
-        KernelModelBackend.RequireColumns(correctionBias, experts, "e_score_correction_bias");
+        BackendArguments.RequireColumns(correctionBias, experts, "e_score_correction_bias");
         if (settings.Groups <= 0 || experts % settings.Groups != 0 || settings.KeptGroups <= 0 || settings.KeptGroups > settings.Groups
             || settings.ExpertsPerToken <= 0 || settings.ExpertsPerToken > experts)
         {
