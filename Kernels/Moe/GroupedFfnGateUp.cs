@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Activations;
 using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Moe;
@@ -56,6 +57,6 @@ public static partial class MoeKernels
         var gateSum = KsWarp.Sum(gatePartial);
         var upSum = KsWarp.Sum(upPartial);
         if (i < intermediate && lane == 0)
-            activations[(long)slot * intermediate + i] = ExpertMath.SwiGlu(gateSum, upSum);
+            activations[(long)slot * intermediate + i] = SwiGluKernels.Silu(gateSum) * upSum;
     }
 }
