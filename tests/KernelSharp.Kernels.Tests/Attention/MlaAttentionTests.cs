@@ -79,6 +79,7 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
     [InlineData(1)]   // one slice: the same bits as the single-pass kernel
     [InlineData(3)]   // uneven slices
     [InlineData(8)]   // more slices than tiles: empty slices must drop out of the merge
+    [InlineData(150)] // more slices than the merge keeps weights for in shared memory (MlaKernels.CombinedSlicesInSharedMemory)
     public void Split_key_attention_matches_reference(int splits)
     {
         RequireBackend();

@@ -158,7 +158,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             q, kvB, queries, queryCount, heads, nopeDim, ropeDim, valueDim, latentDim);
 
     protected void UpProjectOutput(string kernel, ArrayView<float> latentOutput, object kvB, ArrayView<float> output, int queryCount, int heads, int nopeDim, int valueDim, int latentDim) =>
-        Launch(typeof(MlaKernels), kernel, Config((long)queryCount * heads, (valueDim + 127) / 128, 128),
+        Launch(typeof(MlaKernels), kernel, Config((long)queryCount * heads, (valueDim + 3) / 4, 128),
             latentOutput, kvB, output, queryCount, heads, nopeDim, valueDim, latentDim);
 
     protected void MoeRouter(ArrayView<float> logits, ArrayView<float> bias, ArrayView<int> ids, ArrayView<float> weights,

@@ -64,23 +64,36 @@ public sealed class BackendKernelTests(KernelBackendFixture fixture) : IClassFix
     {
         var random = new RandomData();
         var device = fixture.Get(kind).Device;
-        const int tokens = 40, experts = 24, groups = 6, kept = 3, topk = 5;
-        var logits = random.Floats(tokens * experts, 4f);
-        // Biases around −1 make many biased scores negative, so dropped experts (scored 0) are often picked.
-        var bias = random.Floats(experts).Select(b => b - 1f).ToArray();
-        foreach (var normalize in new[] { true, false })
+        // (tokens, experts, groups, kept groups, top-k, logits on a coarse grid so that scores tie)
+        (int Tokens, int Experts, int Groups, int Kept, int TopK, bool Ties)[] shapes =
+        [
+            (40, 24, 6, 3, 5, false),   // fewer experts than a warp has lanes
+            (9, 256, 8, 4, 8, false),   // DeepSeek-V3.2's router: 32 experts per group, several per lane
+            (7, 70, 7, 3, 6, true),     // 10 experts per group, uneven across lanes, equal scores everywhere
+            (3, 64, 64, 40, 50, true),  // one expert per group, more groups than lanes, most experts picked
+        ];
+        foreach (var (tokens, experts, groups, kept, topk, ties) in shapes)
         {
-            var (expectedIds, expectedWeights) = ZeroFillRouterReference.Route(logits, bias, tokens, experts, groups, kept, topk, 2.5f, normalize);
-            using var logitsBuffer = Upload(device, logits);
-            using var biasBuffer = Upload(device, bias);
-            using var scratch = device.Allocate<float>(tokens * (experts + groups));
-            using var ids = device.Allocate<int>(tokens * topk);
-            using var weights = device.Allocate<float>(tokens * topk);
-            ZeroFillRouterKernels.LaunchRouteZeroFill(device, logitsBuffer.View, biasBuffer.View, scratch.View, ids.View, weights.View,
-                tokens, experts, groups, kept, topk, 2.5f, normalize ? 1 : 0);
+            var logits = random.Floats(tokens * experts, 4f);
+            if (ties)
+                logits = logits.Select(x => MathF.Round(x * 2f) / 2f).ToArray();
+            // Biases around −1 make many biased scores negative, so dropped experts (scored 0) are often picked.
+            var bias = random.Floats(experts).Select(b => ties ? MathF.Round(b) - 1f : b - 1f).ToArray();
+            foreach (var normalize in new[] { true, false })
+            {
+                var (expectedIds, expectedWeights) = ZeroFillRouterReference.Route(logits, bias, tokens, experts, groups, kept, topk, 2.5f, normalize);
+                using var logitsBuffer = Upload(device, logits);
+                using var biasBuffer = Upload(device, bias);
+                using var scratch = device.Allocate<float>(tokens * (experts + groups));
+                using var ids = device.Allocate<int>(tokens * topk);
+                using var weights = device.Allocate<float>(tokens * topk);
+                ZeroFillRouterKernels.LaunchRouteZeroFill(device, logitsBuffer.View, biasBuffer.View, scratch.View, ids.View, weights.View,
+                    tokens, experts, groups, kept, topk, 2.5f, normalize ? 1 : 0);
 
-            Assert.True(expectedIds.SequenceEqual(Download(device, ids)), $"{random}: expert ids differ (normalize {normalize})");
-            Assertions.Close(expectedWeights, Download(device, weights), 1e-6, $"{random}: routing weights (normalize {normalize})");
+                string shape = $"{random}: {experts} experts in {groups} groups, top-{topk}, ties {ties}, normalize {normalize}";
+                Assert.True(expectedIds.SequenceEqual(Download(device, ids)), $"{shape}: expert ids differ");
+                Assertions.Close(expectedWeights, Download(device, weights), 1e-6, $"{shape}: routing weights");
+            }
         }
     }
 
