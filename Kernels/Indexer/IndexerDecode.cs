@@ -28,6 +28,8 @@ public static partial class IndexerKernels
     /// block of dot products in registers (four <see cref="Float4"/>s): per dim it reads one Float4 of query and one
     /// of keys from shared memory and does 16 multiply-adds. The 16 head quads' partial sums meet in shared memory.
     /// Everything is fp32 (only the summation order differs from <see cref="IndexerScores"/>).
+    /// A library kernel: the runtime's decode step runs <see cref="IndexerScoresWarpKeys"/>, faster on the H200; this
+    /// scheme is kept measured beside it (tools/gpu/KernelBench, Kernels/README.md).
     /// </summary>
     /// <remarks>Requires heads ≤ 64, dim ≤ 128 and a multiple of 4, and <paramref name="keys"/> starting on a 16-byte
     /// boundary (a cache row 0); see <see cref="IndexerShapes.ValidateDecodeFp32"/>.</remarks>

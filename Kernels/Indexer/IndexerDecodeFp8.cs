@@ -25,6 +25,8 @@ public static partial class IndexerKernels
     /// hit different banks); each warp takes a block of consecutive keys, its lanes split the heads (two per lane
     /// for DeepSeek's 64), and one warp sum per key gives the score. The key row (dim bytes) is read by all lanes of
     /// the warp at once (a broadcast).
+    /// A library kernel for a model that keeps its index keys in FP8 (the runtime keeps fp32 keys); unlike
+    /// <see cref="IndexerDecodeFp8TensorCore"/> it runs on every backend (Kernels/README.md).
     /// </summary>
     [Kernel(Grid = "(keyCount + 31) / 32", GroupSize = "128")]
     public static void IndexerDecodeFp8(

@@ -31,6 +31,8 @@ public static partial class IndexerKernels
     /// 2t+8, 2t+9 ↔ +2, +3). So a lane reads one 4-byte word of its key row per k-step, and the query is staged in
     /// shared memory as <c>[s][head][t]</c> pairs of words, which consecutive lanes read consecutively.</para>
     /// <para>Requires dim = 128 and heads ≤ 64 (<see cref="IndexerShapes.ValidateDecodeFp8TensorCore"/>).</para>
+    /// <para>A library kernel for a model that keeps its index keys in FP8 (DeepSeek's 132 bytes per token; the runtime
+    /// keeps fp32 keys), measured against PyTorch by tools/gpu/KernelBench (Kernels/README.md).</para>
     /// </remarks>
     [Kernel(Grid = "(keyCount + 255) / 256", GroupSize = "256", MaxUnroll = 8)]
     public static void IndexerDecodeFp8TensorCore(

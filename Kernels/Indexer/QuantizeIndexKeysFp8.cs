@@ -8,6 +8,7 @@ public static partial class IndexerKernels
     /// <summary>
     /// Quantizes N new keys into FP8 cache rows <c>firstRow .. firstRow+N−1</c>: one group per token, a group max of
     /// |k| for the scale, then each thread converts a strided slice of the row (round to nearest even).
+    /// A library kernel: the writer of the FP8 key cache the FP8 indexer kernels read (Kernels/README.md).
     /// </summary>
     [Kernel(Grid = "tokenCount", GroupSize = "groupSize")]
     public static void QuantizeIndexKeysFp8(

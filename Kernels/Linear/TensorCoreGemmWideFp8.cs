@@ -13,6 +13,8 @@ public static partial class TensorCoreGemmKernels
     /// <see cref="TensorCoreGemmFp8"/>, whose scheme this keeps: a W tile (128 rows from a multiple of 128, 32 k inside
     /// one 128 block) has one scale; each thread loads two 16-byte fp8 runs of stage kt + 2 into registers before
     /// stage kt is multiplied, and converts them to scaled bf16 into shared memory after.
+    /// A library kernel, measured against cuBLAS by tools/gpu/KernelBench; the runtime launches
+    /// <see cref="TensorCoreGemmFp8"/> (Kernels/README.md).
     /// </summary>
     [Kernel(Grid = "(m + 127) / 128", GridY = "(n + 127) / 128", GroupSize = "128")]
     public static void TensorCoreGemmWideFp8(

@@ -16,6 +16,8 @@ namespace KernelSharp.Kernels.Moe;
 /// differs only when fewer than k kept experts have b &gt; 0: see <see cref="ZeroFillRouterKernels.RouteZeroFill"/>).
 /// At most 64 groups (kept groups are a bit mask).
 /// The router logits <c>x·W_gateᵀ</c> come from Linear, in fp32.
+/// A library kernel for callers checked against DeepSeek's inference code; the runtime routes with RouteZeroFill,
+/// as transformers (and so its golden outputs) does (Kernels/README.md).
 /// </remarks>
 public static partial class MoeKernels
 {

@@ -7,6 +7,8 @@ namespace KernelSharp.Kernels.Sampling;
 /// Greedy decoding: per row of logits, the index of the largest value; ties go to the smallest index (like
 /// torch.argmax), NaN is ignored, and a row with nothing above −∞ gives 0. One group per row: each thread keeps
 /// its first best over a strided slice, then two group reductions find the maximum and the smallest index holding it.
+/// A library kernel for callers that keep logits on the device (one id per row comes back, not the logits); the runtime
+/// samples on the host, where it also checks the logits and applies the repeat penalty (Kernels/README.md).
 /// </summary>
 public static partial class ArgmaxKernels
 {

@@ -15,6 +15,7 @@ namespace KernelSharp.Kernels.Sampling;
 /// contiguous slice t of the row, so the final prefix walk runs in vocabulary order: slice masses go to shared
 /// memory, each thread adds those before it and walks its slice. Temperature must be &gt; 0 (the host sends
 /// temperature 0 to <see cref="ArgmaxKernels"/>); topK ≤ 0 or ≥ vocab and topP ≥ 1 disable the filters.
+/// A library kernel, like <see cref="ArgmaxKernels"/>: the runtime samples on the host (Kernels/README.md).
 /// </remarks>
 public static partial class SampleKernels
 {

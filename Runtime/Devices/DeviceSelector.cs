@@ -8,7 +8,8 @@ namespace KernelSharp.Runtime.Devices;
 
 /// <summary>
 /// Picks where the model runs: CUDA, then OpenCL, then the fast CPU path, unless the user names one
-/// ("auto" | "cuda" | "opencl" | "cpu" | "cpu-kernels" | "ilgpu-cpu"). GPUs (and the ILGPU CPU accelerator, a kernel
+/// ("auto" | "cuda" | "opencl" | "cpu" | "cpu-kernels" | "ilgpu-cpu"); a named GPU kind that is missing is an error,
+/// not a fallback. The one device policy: the CLI, the server and the chat client all choose through it. GPUs (and the ILGPU CPU accelerator, a kernel
 /// debugger) run the model on the kernel library (<see cref="KernelModelBackend"/>); "cpu" runs it on
 /// <see cref="CpuBackend"/>, the TensorPrimitives path; "cpu-kernels" runs the kernel library's generated CPU path on the
 /// host (the same code as the GPUs; weights as stored), measured against "cpu" in docs/perf/cpu-path.md.
@@ -22,18 +23,21 @@ public sealed class DeviceSelector(IGpuProbe probe)
     {
     }
 
-    /// <summary>Chooses a device for <paramref name="request"/>; an unknown name is a <see cref="UserInputException"/>.</summary>
+    /// <summary>
+    /// Chooses a device for <paramref name="request"/>; an unknown name, or "cuda" / "opencl" on a machine without such
+    /// a device, is a <see cref="UserInputException"/>. Only GPU requests probe the drivers.
+    /// </summary>
     public DeviceChoice Select(string? request)
     {
         var name = (request ?? "auto").Trim().ToLowerInvariant();
         switch (name)
         {
             case "cpu":
-                return new DeviceChoice(ComputeDevice.FastCpu, "host CPU", null);
+                return new DeviceChoice(ComputeDevice.FastCpu, "host CPU");
             case "cpu-kernels":
-                return new DeviceChoice(ComputeDevice.KernelCpu, "host CPU (generated kernel path)", null);
+                return new DeviceChoice(ComputeDevice.KernelCpu, "host CPU (generated kernel path)");
             case "ilgpu-cpu":
-                return new DeviceChoice(ComputeDevice.IlgpuCpu, "ILGPU CPU accelerator", null);
+                return new DeviceChoice(ComputeDevice.IlgpuCpu, "ILGPU CPU accelerator");
             case "auto":
             case "cuda":
             case "opencl":
@@ -49,13 +53,19 @@ public sealed class DeviceSelector(IGpuProbe probe)
             "opencl" => gpus.FirstOrDefault(g => g.Kind == ComputeDevice.OpenCL),
             _ => gpus.FirstOrDefault(g => g.Kind == ComputeDevice.Cuda) ?? gpus.FirstOrDefault(g => g.Kind == ComputeDevice.OpenCL),
         };
-        if (wanted is null)
+        if (wanted is not null)
         {
-            var note = name == "auto" ? null : $"no {name} device found; using the CPU";
-            return new DeviceChoice(ComputeDevice.FastCpu, "host CPU", note);
+            return new DeviceChoice(wanted.Kind, wanted.Name);
+        }
+        if (name == "auto")
+        {
+            return new DeviceChoice(ComputeDevice.FastCpu, "host CPU");
         }
 
-        return new DeviceChoice(wanted.Kind, wanted.Name, null);
+        // A device asked for by name is not swapped for a slower one behind the caller's back: "auto" is the fallback.
+        var kind = name == "cuda" ? "CUDA" : "OpenCL";
+        var found = gpus.Count == 0 ? "no GPU was found" : "found only " + string.Join(", ", gpus.Select(g => $"{g.Kind} '{g.Name}'"));
+        throw new UserInputException($"device {name}: no {kind} device on this machine ({found}); use auto (CUDA, then OpenCL, then the CPU) or cpu");
     }
 
     /// <summary>

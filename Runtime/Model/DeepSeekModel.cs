@@ -83,7 +83,7 @@ public sealed class DeepSeekModel : IDisposable
             var transformer = new Transformer(backend, weights, config, parallelism);
             options.Progress?.Report(1.0);
             var description = backend.Description + PrefillNote(options.PrefillMatmul, backend) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
-            return new DeepSeekModel(config, backend, transformer, choice.Describe(description))
+            return new DeepSeekModel(config, backend, transformer, description)
             {
                 memoryBudget = budget,
                 loadedWeightBytes = needed.WeightBytes,

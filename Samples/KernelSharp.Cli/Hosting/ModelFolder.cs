@@ -72,7 +72,6 @@ public sealed class ModelFolder
     /// <param name="prefill">How prompt matmuls run (--prefill).</param>
     public DeepSeekModel LoadModel(string device, int maxContext, CliContext context, PrefillMatmul prefill = PrefillMatmul.Exact)
     {
-        DeviceCheck.EnsureAvailable(device);
         using ProgressBar? progress = ProgressBar.For(context, "loading " + Name);
         return DeepSeekModel.Load(Directory, new ModelLoadOptions { Config = Config, Device = device, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill });
     }

@@ -67,7 +67,6 @@ public sealed class SyntheticModel
     /// <summary>Generates the weights on the chosen device, with a progress bar on a terminal.</summary>
     public DeepSeekModel LoadModel(string device, int maxContext, CliContext context, PrefillMatmul prefill)
     {
-        DeviceCheck.EnsureAvailable(device);
         using ProgressBar? progress = ProgressBar.For(context, "generating " + Name);
         return DeepSeekModel.Load(ConfigPath, new ModelLoadOptions
         {

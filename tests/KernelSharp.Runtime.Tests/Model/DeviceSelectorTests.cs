@@ -4,19 +4,18 @@ using Xunit;
 
 namespace KernelSharp.Runtime.Tests.Model;
 
-/// <summary>Device choice order: CUDA, then OpenCL, then the CPU; explicit requests are honoured or explained.</summary>
+/// <summary>Device choice order: CUDA, then OpenCL, then the CPU; explicit requests are honoured or refused, never swapped.</summary>
 public sealed class DeviceSelectorTests
 {
     private static readonly GpuInfo H200 = new(ComputeDevice.Cuda, "NVIDIA H200", 141L << 30);
     private static readonly GpuInfo Radeon = new(ComputeDevice.OpenCL, "gfx1100", 24L << 30);
 
     [Fact]
-    public void Auto_without_a_gpu_picks_the_fast_cpu_path_without_a_note()
+    public void Auto_without_a_gpu_picks_the_fast_cpu_path()
     {
         var choice = new DeviceSelector(new FakeProbe()).Select("auto");
 
         Assert.Equal(ComputeDevice.FastCpu, choice.Device);
-        Assert.Null(choice.Note);
     }
 
     [Fact]
@@ -26,7 +25,6 @@ public sealed class DeviceSelectorTests
 
         Assert.Equal(ComputeDevice.Cuda, choice.Device);
         Assert.Equal("NVIDIA H200", choice.DeviceName);
-        Assert.Null(choice.Note);
     }
 
     [Theory]
@@ -41,18 +39,20 @@ public sealed class DeviceSelectorTests
     }
 
     [Fact]
-    public void An_explicit_request_for_a_missing_gpu_says_none_was_found()
+    public void An_explicit_request_for_a_missing_gpu_is_refused_with_what_was_found()
     {
-        var choice = new DeviceSelector(new FakeProbe(Radeon)).Select("cuda");
+        var error = Assert.Throws<UserInputException>(() => new DeviceSelector(new FakeProbe(Radeon)).Select("cuda"));
 
-        Assert.Equal(ComputeDevice.FastCpu, choice.Device);
-        Assert.Contains("no cuda device found", choice.Note);
+        Assert.Equal("device cuda: no CUDA device on this machine (found only OpenCL 'gfx1100'); use auto (CUDA, then OpenCL, then the CPU) or cpu", error.Message);
+        Assert.Contains("no GPU was found", Assert.Throws<UserInputException>(() => new DeviceSelector(new FakeProbe()).Select("opencl")).Message);
     }
 
     [Fact]
     public void Cpu_is_used_as_asked_and_unknown_names_are_user_errors()
     {
-        Assert.Null(new DeviceSelector(new FakeProbe(H200)).Select("cpu").Note);
+        var probe = new FakeProbe(H200);
+        Assert.Equal(ComputeDevice.FastCpu, new DeviceSelector(probe).Select("cpu").Device);
+        Assert.Equal(0, probe.Calls); // a CPU request never touches the GPU drivers
         Assert.Equal(ComputeDevice.IlgpuCpu, new DeviceSelector(new FakeProbe()).Select("ilgpu-cpu").Device);
         var kernelCpu = new DeviceSelector(new FakeProbe(H200)).Select("cpu-kernels");
         Assert.Equal(ComputeDevice.KernelCpu, kernelCpu.Device);
@@ -71,6 +71,12 @@ public sealed class DeviceSelectorTests
 
     private sealed class FakeProbe(params GpuInfo[] gpus) : IGpuProbe
     {
-        public IReadOnlyList<GpuInfo> FindGpus() => gpus;
+        public int Calls { get; private set; }
+
+        public IReadOnlyList<GpuInfo> FindGpus()
+        {
+            Calls++;
+            return gpus;
+        }
     }
 }
