@@ -100,39 +100,24 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
         return total * Scales[row];
     }
 
+    /// <summary>
+    /// One <see cref="StridedRowDot"/> per row, each row's scale applied to its own sum. This format holds key caches,
+    /// not GEMV weights, so the GEMV's tuning (several rows sharing each activation load, <paramref name="chunksInFlight"/>
+    /// chunks in flight) is left out; the sums are the ones the contract asks for.
+    /// </summary>
     public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
         int chunksInFlight, int lane, int lanes)
     {
         var rowIndices = WarpRows.Clamped(rows, firstRow);
-        Float4 sums;
-        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Codes, 0) || !KsVector.IsAligned16(x, xStart))
+        var sums = new Float4(StridedRowDot(rowIndices.Row0, cols, x, xStart, lane, lanes), 0f, 0f, 0f);
+        if (rowsPerWarp > 1)
+            sums.Y = StridedRowDot(rowIndices.Row1, cols, x, xStart, lane, lanes);
+        if (rowsPerWarp > 2)
         {
-            sums = ScalarPartials(cols, x, xStart, rowIndices, rowsPerWarp, lane, lanes);
+            sums.Z = StridedRowDot(rowIndices.Row2, cols, x, xStart, lane, lanes);
+            sums.W = StridedRowDot(rowIndices.Row3, cols, x, xStart, lane, lanes);
         }
-        else
-        {
-            var packed = Codes.SubView(0, Codes.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/16] of 16 e4m3
-            int chunks = cols / PerChunk;
-            var rowChunks = WarpRows.FirstChunks(rowIndices, chunks);
-            sums = new Float4(0f, 0f, 0f, 0f);
-            int c = lane;
-            for (; c + lanes * (chunksInFlight - 1) < chunks; c += lanes * chunksInFlight)
-            {
-                sums = AddChunk(sums, packed, rowChunks, x, xStart, c, rowsPerWarp);
-                if (chunksInFlight > 1)
-                    sums = AddChunk(sums, packed, rowChunks, x, xStart, c + lanes, rowsPerWarp);
-                if (chunksInFlight > 2)
-                {
-                    sums = AddChunk(sums, packed, rowChunks, x, xStart, c + 2 * lanes, rowsPerWarp);
-                    sums = AddChunk(sums, packed, rowChunks, x, xStart, c + 3 * lanes, rowsPerWarp);
-                }
-            }
-            for (; c < chunks; c += lanes)
-                sums = AddChunk(sums, packed, rowChunks, x, xStart, c, rowsPerWarp);
-        }
-        // Each row's scale once, on the lane's whole partial (the scale is the same along the row).
-        return new Float4(sums.X * Scales[rowIndices.Row0], sums.Y * Scales[rowIndices.Row1],
-            sums.Z * Scales[rowIndices.Row2], sums.W * Scales[rowIndices.Row3]);
+        return sums;
     }
 
     /// <summary>16 e4m3 values (4 words, byte 0 first) against x[start .. start + 15], unscaled.</summary>
@@ -140,40 +125,4 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
     private static float ChunkDot(PackedWords w, ArrayView<float> x, long start) =>
         Float4.Dot(Fp8E4M3.ToFloat4(w.A), KsVector.LoadFloat4(x, start)) + Float4.Dot(Fp8E4M3.ToFloat4(w.B), KsVector.LoadFloat4(x, start + 4))
         + Float4.Dot(Fp8E4M3.ToFloat4(w.C), KsVector.LoadFloat4(x, start + 8)) + Float4.Dot(Fp8E4M3.ToFloat4(w.D), KsVector.LoadFloat4(x, start + 12));
-
-    /// <summary>Chunk <paramref name="c"/> of each row against x[chunk c], unscaled.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Float4 AddChunk(Float4 sums, ArrayView<PackedWords> packed, RowOffsets rowChunks, ArrayView<float> x,
-        long xStart, int c, int rowsPerWarp)
-    {
-        long column = xStart + (long)PerChunk * c;
-        sums.X += ChunkDot(packed[rowChunks.Row0 + c], x, column);
-        if (rowsPerWarp > 1)
-            sums.Y += ChunkDot(packed[rowChunks.Row1 + c], x, column);
-        if (rowsPerWarp > 2)
-        {
-            sums.Z += ChunkDot(packed[rowChunks.Row2 + c], x, column);
-            sums.W += ChunkDot(packed[rowChunks.Row3 + c], x, column);
-        }
-        return sums;
-    }
-
-    /// <summary>Unaligned or ragged rows: lane k takes columns k, k + lanes, …; the same unscaled sums, scalar loads.</summary>
-    private readonly Float4 ScalarPartials(int cols, ArrayView<float> x, long xStart, RowIndices rows, int rowsPerWarp, int lane, int lanes)
-    {
-        var sums = new Float4(0f, 0f, 0f, 0f);
-        for (int i = lane; i < cols; i += lanes)
-        {
-            float value = x[xStart + i];
-            sums.X += Fp8E4M3.ToFloat(Codes[(long)rows.Row0 * cols + i]) * value;
-            if (rowsPerWarp > 1)
-                sums.Y += Fp8E4M3.ToFloat(Codes[(long)rows.Row1 * cols + i]) * value;
-            if (rowsPerWarp > 2)
-            {
-                sums.Z += Fp8E4M3.ToFloat(Codes[(long)rows.Row2 * cols + i]) * value;
-                sums.W += Fp8E4M3.ToFloat(Codes[(long)rows.Row3 * cols + i]) * value;
-            }
-        }
-        return sums;
-    }
 }
