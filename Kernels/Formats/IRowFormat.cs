@@ -46,9 +46,9 @@ public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
     /// <summary>
     /// W[row, col … col + 3] as stored, not yet decoded, in a <see cref="Float4"/> of registers for
     /// <see cref="DecodeUnscaled4"/>: fp32 keeps the values themselves (so its loop is the plain one), bf16 its two words
-    /// and e4m3 its one word as bits in X (and Y), <see cref="Fp8BlockRows"/> the block scale too. <paramref name="col"/>
-    /// and <paramref name="cols"/> are multiples of 4 and row 0 starts where the format's wide load needs it (fp32: 16
-    /// bytes; bf16, e4m3: 4).
+    /// as bits in X and Y, e4m3 its one word as bits in X (<see cref="Fp8BlockRows"/>: the block scale in Y).
+    /// <paramref name="col"/> and <paramref name="cols"/> are multiples of 4 and row 0 starts where the format's wide
+    /// load needs it (fp32: 16 bytes; bf16, e4m3: 4).
     /// </summary>
     Float4 LoadUnscaled4(int row, int cols, int col);
 
