@@ -29,6 +29,24 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
         return new Float4(Bf16.ToFloat(Bits[start]), Bf16.ToFloat(Bits[start + 1]), Bf16.ToFloat(Bits[start + 2]), Bf16.ToFloat(Bits[start + 3]));
     }
 
+    /// <summary>No per-row scale: <paramref name="value"/> itself.</summary>
+    public readonly float RowScaled(int row, float value) => value;
+
+    /// <summary>Two words of two bf16 each (X: values 0–1, Y: values 2–3) as float bits.</summary>
+    public readonly Float4 LoadUnscaled4(int row, int cols, int col)
+    {
+        var words = Bits.Cast<uint>(); // [rows · cols / 2]
+        long word = ((long)row * cols + col) / 2;
+        return new Float4(Interop.IntAsFloat(words[word]), Interop.IntAsFloat(words[word + 1]), 0f, 0f);
+    }
+
+    public readonly Float4 DecodeUnscaled4(Float4 loaded)
+    {
+        uint low = Interop.FloatAsInt(loaded.X);
+        uint high = Interop.FloatAsInt(loaded.Y);
+        return new Float4(WarpRows.LowBf16(low), WarpRows.HighBf16(low), WarpRows.LowBf16(high), WarpRows.HighBf16(high));
+    }
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         long start = (long)row * cols;

@@ -25,6 +25,14 @@ public struct F32Rows : IRowFormat<F32Rows>
 
     public readonly Float4 Elements4(int row, int cols, int col) => KsVector.LoadFloat4(Values, (long)row * cols + col);
 
+    /// <summary>No per-row scale: <paramref name="value"/> itself.</summary>
+    public readonly float RowScaled(int row, float value) => value;
+
+    /// <summary>The values themselves (16-byte load): nothing is left to decode.</summary>
+    public readonly Float4 LoadUnscaled4(int row, int cols, int col) => Elements4(row, cols, col);
+
+    public readonly Float4 DecodeUnscaled4(Float4 loaded) => loaded;
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         long start = (long)row * cols;

@@ -53,6 +53,24 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
             Fp8E4M3.ToFloat(Codes[start + 2]) * scale, Fp8E4M3.ToFloat(Codes[start + 3]) * scale);
     }
 
+    /// <summary>The block scales change along a row (they stay in <see cref="DecodeUnscaled4"/>'s values):
+    /// <paramref name="value"/> itself.</summary>
+    public readonly float RowScaled(int row, float value) => value;
+
+    /// <summary>The word of four codes as float bits in X, their block's scale in Y (4 values never straddle a block).</summary>
+    public readonly Float4 LoadUnscaled4(int row, int cols, int col)
+    {
+        uint word = Codes.Cast<uint>()[((long)row * cols + col) / 4];
+        float scale = ScaleInv[(long)(row / Block) * ScaleColumns(cols) + col / Block];
+        return new Float4(Interop.IntAsFloat(word), scale, 0f, 0f);
+    }
+
+    public readonly Float4 DecodeUnscaled4(Float4 loaded)
+    {
+        Float4 values = Fp8E4M3.ToFloat4(Interop.FloatAsInt(loaded.X));
+        return new Float4(values.X * loaded.Y, values.Y * loaded.Y, values.Z * loaded.Y, values.W * loaded.Y);
+    }
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         long start = (long)row * cols;

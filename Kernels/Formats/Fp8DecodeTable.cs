@@ -3,7 +3,8 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.Formats;
 
 /// <summary>e4m3 byte → float for all 256 encodings (NaN included), built from the Dsl decoder: the host-side decode
-/// of <see cref="Fp8BlockRows.RowDotCpu"/> (a table lookup per value instead of the bit arithmetic).</summary>
+/// of <see cref="Fp8BlockRows.RowDotCpu"/> and <see cref="Fp8RowScaledRows.RowDotCpu"/> (a table lookup per value instead of
+/// the bit arithmetic).</summary>
 internal static class Fp8DecodeTable
 {
     private static readonly float[] Values = Build();

@@ -13,7 +13,8 @@ namespace KernelSharp.Kernels.Formats;
 /// </summary>
 /// <remarks>
 /// Implementations: <see cref="F32Rows"/>, <see cref="Bf16Rows"/>, <see cref="Fp8BlockRows"/> (e4m3 with DeepSeek's
-/// 128×128 block scales). The strided and warp-row members read 16-byte chunks (4 fp32, 8 bf16 or 16 e4m3 values) where
+/// 128×128 block scales), <see cref="Fp8RowScaledRows"/> (e4m3 with one scale per row: the FP8 indexer key cache).
+/// The strided and warp-row members read 16-byte chunks (4 fp32, 8 bf16 or 16 e4m3 values) where
 /// the row and the activations sit on 16-byte boundaries, else a scalar loop with the same sum.
 /// </remarks>
 public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
@@ -27,6 +28,32 @@ public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
 
     /// <summary>W[row, col … col + 3] in fp32; <paramref name="col"/> is a multiple of 4 and the row holds all four.</summary>
     Float4 Elements4(int row, int cols, int col);
+
+    /// <summary>
+    /// <paramref name="value"/> times the scale that every value of <paramref name="row"/> shares and that the format
+    /// stores apart from them (<see cref="Fp8RowScaledRows"/>); <paramref name="value"/> itself for formats without one
+    /// (<see cref="Fp8BlockRows"/>' scales change along a row, so they stay in <see cref="DecodeUnscaled4"/>'s values).
+    /// </summary>
+    /// <remarks>
+    /// This and the two members below serve a kernel that streams a row through registers and loads the next values
+    /// before it uses the current ones (the indexer's <see cref="Indexer.IndexerKernels.IndexerScoresWarpKeys{TKeys}"/>):
+    /// <see cref="Elements4"/> decodes and scales where it loads, so an e4m3 decode (with its NaN branch) would wait for
+    /// its load in front of the arithmetic it should overlap, and a per-row scale would be multiplied into every value
+    /// instead of once per row.
+    /// </remarks>
+    float RowScaled(int row, float value);
+
+    /// <summary>
+    /// W[row, col … col + 3] as stored, not yet decoded, in a <see cref="Float4"/> of registers for
+    /// <see cref="DecodeUnscaled4"/>: fp32 keeps the values themselves (so its loop is the plain one), bf16 its two words
+    /// as bits in X and Y, e4m3 its one word as bits in X (<see cref="Fp8BlockRows"/>: the block scale in Y).
+    /// <paramref name="col"/> and <paramref name="cols"/> are multiples of 4 and row 0 starts where the format's wide
+    /// load needs it (fp32: 16 bytes; bf16, e4m3: 4).
+    /// </summary>
+    Float4 LoadUnscaled4(int row, int cols, int col);
+
+    /// <summary>The fp32 values of a <see cref="LoadUnscaled4"/> result, before <see cref="RowScaled"/>'s scale.</summary>
+    Float4 DecodeUnscaled4(Float4 loaded);
 
     /// <summary>
     /// This lane's share of Σ_c W[row, c] · x[xStart + c]: lane l of <paramref name="lanes"/> takes the 16-byte chunks

@@ -1,4 +1,5 @@
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Indexer;
 
@@ -27,17 +28,7 @@ public static class IndexKeyCacheReference
         return (values, scales);
     }
 
-    /// <summary>values [N, D] e4m3 + scales [N] → keys [N, D] as the kernels read them.</summary>
-    public static float[] DequantizeFp8(byte[] values, float[] scales, int tokenCount, int dim)
-    {
-        var keys = new float[(long)tokenCount * dim];
-        for (int n = 0; n < tokenCount; n++)
-        {
-            for (int d = 0; d < dim; d++)
-            {
-                keys[(long)n * dim + d] = Fp8E4M3.ToFloat(values[(long)n * dim + d]) * scales[n];
-            }
-        }
-        return keys;
-    }
+    /// <summary>values [N, D] e4m3 + scales [N] → keys [N, D] as the kernels read them (<see cref="Fp8RowScaledRows"/>).</summary>
+    public static float[] DequantizeFp8(byte[] values, float[] scales, int tokenCount, int dim) =>
+        Fp8RowScaledRowsReference.Dequantize(values, scales, tokenCount, dim);
 }

@@ -11,7 +11,8 @@ namespace KernelSharp.Kernels.Indexer;
 /// <item>FP8: <c>values [capacity, D]</c> e4m3 bytes + <c>scales [capacity]</c> fp32, written by
 /// <see cref="IndexerKernels.QuantizeIndexKeysFp8"/>: D + 4 bytes per token (132 B at D = 128, DeepSeek's figure).</item>
 /// </list>
-/// The FP8 scale of a token is <c>amax/448</c> (1 for an all-zero key), so the largest magnitude maps to e4m3's
+/// The score kernels read them as the row formats <see cref="Formats.F32Rows"/>, <see cref="Formats.Bf16Rows"/> and
+/// <see cref="Formats.Fp8RowScaledRows"/>. The FP8 scale of a token is <c>amax/448</c> (1 for an all-zero key), so the largest magnitude maps to e4m3's
 /// largest finite value; a key is read back as <c>e4m3(value)·scale</c>.
 /// </summary>
 public static class IndexKeyCache

@@ -34,13 +34,4 @@ public static class IndexerMath
     public static float WeightedRelu(Float4 dots, Float4 weights, float scale) =>
         weights.X * Relu(scale * dots.X) + weights.Y * Relu(scale * dots.Y)
         + weights.Z * Relu(scale * dots.Z) + weights.W * Relu(scale * dots.W);
-
-    /// <summary>Σ e4m3(a[aStart+i])·b[bStart+i] for i &lt; length (the per-key scale is applied by the caller).</summary>
-    public static float DotFp8(ArrayView<byte> a, long aStart, ArrayView<float> b, long bStart, int length)
-    {
-        float total = 0f;
-        for (int i = 0; i < length; i++)
-            total += Fp8E4M3.ToFloat(a[aStart + i]) * b[bStart + i];
-        return total;
-    }
 }

@@ -1,27 +1,29 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Indexer;
 
 public static partial class IndexerKernels
 {
     /// <summary>
-    /// Indexer scores over the fp32 key cache, I[s, t] = Σ_h w[s, h] · ReLU(scale · q[s, h]·K[t]) for t ≤ s +
-    /// <paramref name="causalOffset"/>, −∞ for later keys — the same contract as <see cref="IndexerScores"/>, written
-    /// for the GPU: one group per (query, 128-key tile) stages the query once in shared memory (32 KB, zero past the
-    /// real heads/dims) and its 4 warps stream 32 keys each from global memory into registers (<see cref="IndexerWarpKeys"/>:
-    /// 2 keys × 32 heads per lane, the next 4 dims' keys loaded before the current ones are used). The upper
-    /// half-warps' sums meet the lower's in shared memory. Tiles wholly past the causal limit only write −∞. A decode
-    /// step is one query with <c>causalOffset = keyCount − 1</c>. Everything is fp32; only the summation order differs
-    /// from the reference.
+    /// Indexer scores, I[s, t] = Σ_h w[s, h] · ReLU(scale · q[s, h]·K[t]) for t ≤ s + <paramref name="causalOffset"/>,
+    /// −∞ for later keys — the same contract as <see cref="IndexerScores"/>, written for the GPU: one group per (query,
+    /// 128-key tile) stages the query once in shared memory (32 KB, zero past the real heads/dims) and its 4 warps stream
+    /// 32 keys each from global memory into registers (<see cref="IndexerWarpKeys"/>: 2 keys × 32 heads per lane, the
+    /// next 4 dims' keys loaded before the current ones are used: 16-byte loads of fp32 keys, one 32-bit word of four
+    /// e4m3 codes decoded exactly). A key's own scale (<see cref="Fp8RowScaledRows"/>) is kept out of the loop and folded
+    /// into its ReLU argument (<see cref="IRowFormat{TSelf}.RowScaled"/>). The upper half-warps' sums meet the lower's in
+    /// shared memory. Tiles wholly past the causal limit only write −∞. A decode step is one query with
+    /// <c>causalOffset = keyCount − 1</c>. The math is fp32; only the summation order differs from the reference.
     /// </summary>
-    /// <remarks>Requires heads ≤ 64, dim ≤ 128 and a multiple of 4, and <paramref name="keys"/> starting on a 16-byte
-    /// boundary (a cache row 0); see <see cref="IndexerShapes.ValidateDecodeFp32"/>.</remarks>
+    /// <remarks>Requires heads ≤ 64, dim ≤ 128 and a multiple of 4, and <paramref name="keys"/> starting where the format's
+    /// wide load needs it (a cache row 0: 16 bytes for fp32, 4 for e4m3); see <see cref="IndexerShapes.ValidateDecodeFp32"/>.</remarks>
     [Kernel(Grid = "queryCount", GridY = "(keyCount + 127) / 128", GroupSize = "128")]
-    public static void IndexerScoresWarpKeys(
+    public static void IndexerScoresWarpKeys<TKeys>(
         ArrayView<float> queries,      // [S, H, D] index queries after RoPE
         ArrayView<float> headWeights,  // [S, H] w[s, h]
-        ArrayView<float> keys,         // [T, D] fp32 key cache, 16-byte aligned
+        TKeys keys,                    // [T, D] index key cache, row 0 aligned for the format's wide load
         ArrayView<float> scores,       // [S, T] out
         int queryCount,
         int keyCount,
@@ -29,6 +31,7 @@ public static partial class IndexerKernels
         int dim,
         float scale,
         int causalOffset)
+        where TKeys : struct, IRowFormat<TKeys>
     {
         int thread = Group.IdxX;
         int s = Grid.IdxX;
@@ -49,24 +52,25 @@ public static partial class IndexerKernels
         // Slots past the last visible key re-read it (in bounds, already cached) and write −∞ or nothing; a tile with
         // no visible key scores nothing (0 dims) from key 0's row.
         int lastRead = lastVisible > 0 ? lastVisible : 0;
-        long row0 = (long)(key0 < lastRead ? key0 : lastRead) * dim;
-        long row1 = (long)(key1 < lastRead ? key1 : lastRead) * dim;
+        int read0 = key0 < lastRead ? key0 : lastRead;
+        int read1 = key1 < lastRead ? key1 : lastRead;
         int scoredDims = anyVisible ? dim : 0;
         int quadBase = half * IndexerWarpKeys.HalfStride;
         var acc = new KeyPairHeadSums();
-        var k0 = KsVector.LoadFloat4(keys, row0);
-        var k1 = KsVector.LoadFloat4(keys, row1);
+        var k0 = keys.LoadUnscaled4(read0, dim, 0);
+        var k1 = keys.LoadUnscaled4(read1, dim, 0);
         for (int d = 0; d < scoredDims; d += 4)
         {
-            // The last step re-reads its own dims instead of branching.
+            // The next dims are loaded before the current ones are decoded and used (the loads overlap the arithmetic);
+            // the last step re-reads its own dims instead of branching.
             int next = d + 4 < scoredDims ? d + 4 : d;
-            var nextK0 = KsVector.LoadFloat4(keys, row0 + next);
-            var nextK1 = KsVector.LoadFloat4(keys, row1 + next);
-            acc = IndexerWarpKeys.Step(acc, queryRows.SubView(quadBase + d), k0, k1);
+            var nextK0 = keys.LoadUnscaled4(read0, dim, next);
+            var nextK1 = keys.LoadUnscaled4(read1, dim, next);
+            acc = IndexerWarpKeys.Step(acc, queryRows.SubView(quadBase + d), keys.DecodeUnscaled4(k0), keys.DecodeUnscaled4(k1));
             k0 = nextK0;
             k1 = nextK1;
         }
-        var sums = IndexerWarpKeys.WeightedSums(acc, weights, half, scale, scale);
+        var sums = IndexerWarpKeys.WeightedSums(acc, weights, half, keys.RowScaled(read0, scale), keys.RowScaled(read1, scale));
 
         if (half == 1)
         {

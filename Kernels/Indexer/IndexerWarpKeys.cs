@@ -5,8 +5,8 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.Indexer;
 
 /// <summary>
-/// The shared parts of <see cref="IndexerKernels.IndexerScoresWarpKeys"/> (fp32 keys) and
-/// <see cref="IndexerKernels.IndexerScoresFp8WarpKeys"/> (e4m3 keys): keys streamed from global memory straight
+/// The parts of <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> that do not depend on the key format
+/// (fp32, bf16 or e4m3 keys): keys streamed from global memory straight
 /// into registers against a query held in shared memory. A warp scores 32 keys; lane <c>slot</c> (0..15) of each
 /// half-warp takes keys <c>slot</c> and <c>slot + 16</c> and the half-warp's 32 heads (the lower half-warp heads
 /// 0..31, the upper 32..63), so a lane holds 2 keys × 32 heads = 64 fp32 dot products. Per 4 dims it loads its two

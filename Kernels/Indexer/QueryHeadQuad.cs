@@ -5,7 +5,7 @@ namespace KernelSharp.Kernels.Indexer;
 
 /// <summary>
 /// Four dims of four consecutive heads' query rows (<c>H0..H3</c> = heads h..h+3, dims d..d+3), read from the shared
-/// query of <see cref="IndexerKernels.IndexerDecodeWarpKeys"/> as four 16-byte loads. Static methods with by-value
+/// query of <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> as four 16-byte loads. Static methods with by-value
 /// operands only: an instance call would take the struct's address and ILGPU then spills it to local memory.
 /// </summary>
 public struct QueryHeadQuad

@@ -7,7 +7,7 @@ public static partial class IndexerKernels
 {
     /// <summary>
     /// Rounds N new keys to bf16 (nearest even) into cache rows <c>firstRow .. firstRow+N−1</c>; one thread per element.
-    /// A library kernel: the writer of the bf16 key cache <see cref="IndexerScoresBf16"/> reads (Kernels/README.md).
+    /// A library kernel: the writer of the bf16 key cache that <c>IndexerScores&lt;Bf16Rows&gt;</c> reads (Kernels/README.md).
     /// </summary>
     [Kernel(Grid = "(tokenCount * dim + 255) / 256", GroupSize = "256")]
     public static void StoreIndexKeysBf16(

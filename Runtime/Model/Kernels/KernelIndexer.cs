@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Kernels.TopK;
@@ -34,21 +35,23 @@ internal sealed class KernelIndexer(KernelStorage storage)
 
         foreach (var segment in segments)
         {
-            var keys = KernelModelBackend.Kernel(segment.IndexKeys); // [maxContext, dim]
-            BackendArguments.RequireColumns(keys, dim, "indexer key cache");
+            var keyCache = KernelModelBackend.Kernel(segment.IndexKeys); // [maxContext, dim]
+            BackendArguments.RequireColumns(keyCache, dim, "indexer key cache");
             var queries = q.RowsView(segment.FirstRow, segment.RowCount);
             var weights = headWeights.RowsView(segment.FirstRow, segment.RowCount);
-            var keyView = keys.RowsView(0, segment.KeyCount);
+            // The model keeps its index keys in fp32 (LatentKvCache, written by WriteRotatedRows): this is the one place
+            // their format is named; the kernels below are generic over it.
+            var keys = new F32Rows(keyCache.RowsView(0, segment.KeyCount)); // [KeyCount, dim]
             bool warpKeys = UsesGpuShapedKernels(device) && IndexerShapes.FitsDecodeFp32(heads, dim);
             if (segment.KeyCount == keyColumns)
             {
                 // The kernel's row stride is the segment's key count: equal to the output's, so it writes in place.
-                LaunchScores(device, warpKeys, queries, weights, keyView, scores.RowsView(segment.FirstRow, segment.RowCount), segment, heads, dim);
+                LaunchScores(device, warpKeys, queries, weights, keys, scores.RowsView(segment.FirstRow, segment.RowCount), segment, heads, dim);
                 continue;
             }
 
             using var part = storage.NewTensor(segment.RowCount, segment.KeyCount); // [rows, keys of this segment]
-            LaunchScores(device, warpKeys, queries, weights, keyView, part.View, segment, heads, dim);
+            LaunchScores(device, warpKeys, queries, weights, keys, part.View, segment, heads, dim);
             TensorKernels.LaunchCopyBlock(device, part.View, scores.View, segment.RowCount, segment.KeyCount,
                 segment.KeyCount, 0, keyColumns, (long)segment.FirstRow * keyColumns);
         }
@@ -97,8 +100,9 @@ internal sealed class KernelIndexer(KernelStorage storage)
     /// and 128 keys, the query in shared memory, keys streamed into registers) fills the device for a decode step's
     /// single row as well as for prefill; on FastCpu the per-pair kernel with its vectorized dot is faster.
     /// </summary>
-    private static void LaunchScores(KernelDevice device, bool warpKeys, ArrayView<float> queries, ArrayView<float> weights,
-        ArrayView<float> keys, ArrayView<float> output, AttentionSegment segment, int heads, int dim)
+    private static void LaunchScores<TKeys>(KernelDevice device, bool warpKeys, ArrayView<float> queries, ArrayView<float> weights,
+        TKeys keys, ArrayView<float> output, AttentionSegment segment, int heads, int dim)
+        where TKeys : struct, IRowFormat<TKeys>
     {
         if (warpKeys)
         {

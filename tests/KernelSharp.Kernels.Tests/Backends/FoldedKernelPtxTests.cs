@@ -9,7 +9,8 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// <summary>
 /// Folding the per-format kernel twins onto one format-generic kernel must not change what the GPU runs. Each row is a
 /// variant of a folded kernel instantiated for one format, with the instruction signature (count and SHA-256 prefix of
-/// its opcodes, <see cref="Signature"/>) that the twin it replaced compiled to on the commit before the fold (2ba0b2d).
+/// its opcodes, <see cref="Signature"/>) that the twin it replaced compiled to on the commit before the fold (2ba0b2d; the
+/// indexer scores: 16df4a0).
 /// "In order": the same instructions in the same order, only names, parameter layout (one struct instead of separate
 /// views) and register numbers differ. Otherwise the same instructions, as a multiset, that ILGPU scheduled in a
 /// different order (an address computed a few instructions earlier or later).
@@ -21,6 +22,13 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// scale column per element instead of once per call; the embedding gathers through the format's element reader
 /// (row · cols + col per element instead of one row start); AbsorbQuery(Rope) and UpProjectOutput compute the weight
 /// row index in 32 bits and widen it once (3–4 fewer instructions each, the loops unchanged).
+/// IndexerScoresWarpKeys&lt;F32Rows&gt; (1247 instructions; its twin IndexerScoresWarpKeys 1241, 7d4f03fd41635840 in order)
+/// computes each key load's offset row·dim + col from the row in the loop (+4 cvt.s64.s32, +2 mul.lo.s64: the twin took
+/// the row's offset once before the loop; loop-invariant register arithmetic, the loads and the math are the same).
+/// IndexerScoresWarpKeys&lt;Fp8RowScaledRows&gt; (1438; its twin IndexerScoresFp8WarpKeys 1426, c620be1a40e24716 in order)
+/// has the same 6 plus a word index (row·dim + col)/4 in 64 bits (+4 shr.s64, −3 shr.s32, −1 shl.b32) and the loaded
+/// word carried to its decode as float bits (+8 mov.f32, −2 mov.b32: register moves); the loads, the e4m3 decode, its
+/// order after the next word's load and the key scale folded into the ReLU once per key are the twin's.
 /// </remarks>
 public sealed class FoldedKernelPtxTests
 {
@@ -67,6 +75,12 @@ public sealed class FoldedKernelPtxTests
         { "Attention.MlaKernels", "DenseMlaAttention__generic", "F32Rows", "DenseMlaAttention__generic", false, 497, "fbbbc59ac0567228" },
         { "Attention.MlaKernels", "DenseMlaAttention__generic", "Bf16Rows", "DenseMlaAttentionBf16Cache__generic", false, 483, "556bb84d9f1c5f2c" },
         { "Attention.MlaKernels", "SparseMlaAttentionSplit__generic", "F32Rows", "SparseMlaAttentionSplit__generic", false, 552, "ca0d9707fc52278f" },
+        { "Indexer.IndexerKernels", "IndexerScores__groupSize1", "F32Rows", "IndexerScores__groupSize1", false, 241, "3aeb778cdeb9ea0f" },
+        { "Indexer.IndexerKernels", "IndexerScores__groupSize128", "F32Rows", "IndexerScores__groupSize128", false, 241, "3aeb778cdeb9ea0f" },
+        { "Indexer.IndexerKernels", "IndexerScores__groupSize1", "Bf16Rows", "IndexerScoresBf16__groupSize1", false, 206, "3979a8e227191d63" },
+        { "Indexer.IndexerKernels", "IndexerScores__groupSize128", "Bf16Rows", "IndexerScoresBf16__groupSize128", false, 206, "3979a8e227191d63" },
+        { "Indexer.IndexerKernels", "IndexerScores__groupSize1", "Fp8RowScaledRows", "IndexerScoresFp8__groupSize1", false, 93, "b2f7cdc3391e3f98" },
+        { "Indexer.IndexerKernels", "IndexerScores__groupSize128", "Fp8RowScaledRows", "IndexerScoresFp8__groupSize128", false, 93, "b2f7cdc3391e3f98" },
     };
 
     [Theory]

@@ -1,5 +1,7 @@
+using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -9,9 +11,10 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Indexer;
 
 /// <summary>
-/// Lightning-indexer scores for the three key caches (fp32, bf16, FP8 written by the quantize kernel) and the GPU-shaped
-/// fp32/FP8 kernels (<see cref="IndexerKernels.IndexerScoresWarpKeys"/>, <see cref="IndexerKernels.IndexerScoresFp8WarpKeys"/>) against the float64 reference, with causal
-/// masking, key counts that are not multiples of the group, and a single query.
+/// Lightning-indexer scores for the three key caches (<see cref="F32Rows"/>, <see cref="Bf16Rows"/>, <see cref="Fp8RowScaledRows"/>
+/// written by the quantize kernel), through the per-pair kernel and the GPU-shaped one
+/// (<see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/>), against the float64 reference, with causal masking, key
+/// counts that are not multiples of the group, and a single query.
 /// </summary>
 public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelTestBase(backend)
 {
@@ -33,7 +36,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var w = Upload(weights);
         using var k = Upload(keys);
         using var scores = Allocate<float>((long)queryCount * keyCount);
-        IndexerScores(V(q), V(w), V(k), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
         double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, offset);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp32 keys)");
     }
@@ -53,7 +56,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         AssertIdentical(keys.Select(Bf16.FromFloat).ToArray(), cached, "bf16 key cache");
 
         using var scores = Allocate<float>((long)queryCount * keyCount);
-        IndexerScoresBf16(V(q), V(w), V(cache), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        IndexerScores(V(q), V(w), new Bf16Rows(V(cache)), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
         float[] rounded = cached.Select(Bf16.ToFloat).ToArray();
         double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, offset);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (bf16 keys)");
@@ -71,7 +74,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var v = Upload(values);
         using var s = Upload(scales);
         using var scores = Allocate<float>((long)queryCount * keyCount);
-        IndexerScoresFp8(V(q), V(w), V(v), V(s), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        IndexerScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(s)), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, scales, keyCount, dim);
         double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, offset);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp8 keys)");
@@ -91,15 +94,27 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var k = Upload(keys);
-        using var scores = Allocate<float>((long)queryCount * keyCount + 1); // one spare entry that must stay untouched
-        scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, queryCount * keyCount + 1).ToArray());
-        Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerScoresWarpKeys))!,
-            Config(queryCount, (keyCount + IndexerWarpKeys.GroupKeys - 1) / IndexerWarpKeys.GroupKeys, IndexerWarpKeys.Threads),
-            V(q), V(w), V(k), scores.View, queryCount, keyCount, heads, dim, scale, causalOffset);
-        float[] actual = Download(scores);
+        float[] actual = WarpKeysScores(V(q), V(w), new F32Rows(V(k)), queryCount, keyCount, heads, dim, scale, causalOffset);
         double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, causalOffset);
-        Tolerance.AssertClose(expected, actual.Take(queryCount * keyCount).ToArray(), Tolerance.Fp32, "indexer scores (fp32 keys, warp keys)");
-        Assert.True(float.IsNaN(actual[queryCount * keyCount]), "the warp-keys kernel wrote past the last score");
+        Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "indexer scores (fp32 keys, warp keys)");
+    }
+
+    [SkippableTheory]
+    [InlineData(4, 300, 40, 64, 0)]     // a fresh prompt: tiles 1 and 2 wholly past every query (only −∞)
+    [InlineData(3, 45, 7, 12, 20)]      // only the lower half-warps' heads; the limit falls mid-warp
+    public void Bf16_warp_keys_kernel_matches_reference(int queryCount, int keyCount, int heads, int dim, int causalOffset)
+    {
+        RequireBackend();
+        IndexerShapes.ValidateDecodeFp32(heads, dim);
+        var (queries, weights, keys, scale, _) = Inputs(queryCount, keyCount, heads, dim, seed: 8);
+        ushort[] bits = keys.Select(Bf16.FromFloat).ToArray();
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var k = Upload(bits);
+        float[] actual = WarpKeysScores(V(q), V(w), new Bf16Rows(V(k)), queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] rounded = bits.Select(Bf16.ToFloat).ToArray();
+        double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, causalOffset);
+        Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "indexer scores (bf16 keys, warp keys)");
     }
 
     [SkippableTheory]
@@ -116,16 +131,28 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var w = Upload(weights);
         using var v = Upload(values);
         using var ks = Upload(keyScales);
-        using var scores = Allocate<float>((long)queryCount * keyCount + 1); // one spare entry that must stay untouched
-        scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, queryCount * keyCount + 1).ToArray());
-        Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerScoresFp8WarpKeys))!,
-            Config(queryCount, (keyCount + IndexerWarpKeys.GroupKeys - 1) / IndexerWarpKeys.GroupKeys, IndexerWarpKeys.Threads),
-            V(q), V(w), V(v), V(ks), scores.View, queryCount, keyCount, heads, dim, scale, causalOffset);
-        float[] actual = Download(scores);
+        float[] actual = WarpKeysScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(ks)), queryCount, keyCount, heads, dim, scale, causalOffset);
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, keyScales, keyCount, dim);
         double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, causalOffset);
-        Tolerance.AssertClose(expected, actual.Take(queryCount * keyCount).ToArray(), Tolerance.Fp32, "indexer scores (fp8 keys, warp keys)");
-        Assert.True(float.IsNaN(actual[queryCount * keyCount]), "the fp8 warp-keys kernel wrote past the last score");
+        Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "indexer scores (fp8 keys, warp keys)");
+    }
+
+    /// <summary>
+    /// The warp-keys kernel's scores [S, T] over <paramref name="keys"/>, launched with its fixed geometry; the output has
+    /// one spare entry past the last score, which must still hold its NaN afterwards.
+    /// </summary>
+    private float[] WarpKeysScores<TKeys>(ArrayView<float> queries, ArrayView<float> weights, TKeys keys,
+        int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset)
+        where TKeys : struct, IRowFormat<TKeys>
+    {
+        using var scores = Allocate<float>((long)queryCount * keyCount + 1);
+        scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, queryCount * keyCount + 1).ToArray());
+        Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerScoresWarpKeys))!,
+            Config(queryCount, (keyCount + IndexerWarpKeys.GroupKeys - 1) / IndexerWarpKeys.GroupKeys, IndexerWarpKeys.Threads),
+            queries, weights, keys, scores.View, queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] actual = Download(scores);
+        Assert.True(float.IsNaN(actual[queryCount * keyCount]), $"the warp-keys kernel ({typeof(TKeys).Name}) wrote past the last score");
+        return actual.Take(queryCount * keyCount).ToArray();
     }
 
     [SkippableTheory]

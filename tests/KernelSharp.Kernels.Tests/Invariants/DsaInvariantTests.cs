@@ -146,7 +146,7 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var q = Upload(layer.IndexQueries);
         using var w = Upload(layer.IndexWeights);
         using var prefillScores = Allocate<float>((long)layer.QueryCount * keyCount);
-        IndexerScoresFp8(V(q), V(w), V(values), V(keyScales), V(prefillScores), layer.QueryCount, keyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
+        IndexerScores(V(q), V(w), new Fp8RowScaledRows(V(values), V(keyScales)), V(prefillScores), layer.QueryCount, keyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
         // Decode: only the newest token, through the warp-per-key-block decode kernel.
         using var lastQuery = Upload(layer.IndexQueries.AsSpan(last * IndexHeads * IndexDim, IndexHeads * IndexDim).ToArray());
         using var lastWeights = Upload(layer.IndexWeights.AsSpan(last * IndexHeads, IndexHeads).ToArray());
@@ -202,7 +202,7 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var scores = Allocate<float>((long)layer.QueryCount * layer.KeyCount);
         using var selected = Allocate<int>((long)layer.QueryCount * IndexTopk);
         using var counts = Allocate<int>(layer.QueryCount);
-        IndexerScores(V(q), V(w), V(k), V(scores), layer.QueryCount, layer.KeyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
+        IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), layer.QueryCount, layer.KeyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
         TopKSelect(V(scores), V(selected), V(counts), layer.QueryCount, layer.KeyCount, layer.KeyCount, IndexTopk, 256);
         return (Download(selected), Download(counts));
     }

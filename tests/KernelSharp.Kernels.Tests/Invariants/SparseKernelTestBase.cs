@@ -73,20 +73,11 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             scores, indices, counts, rows, length, rowStride, k, groupSize);
     }
 
-    protected void IndexerScores(ArrayView<float> queries, ArrayView<float> weights, ArrayView<float> keys, ArrayView<float> scores,
-        int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize) =>
+    protected void IndexerScores<TKeys>(ArrayView<float> queries, ArrayView<float> weights, TKeys keys, ArrayView<float> scores,
+        int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize)
+        where TKeys : struct, IRowFormat<TKeys> =>
         Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScores), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
             queries, weights, keys, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
-
-    protected void IndexerScoresBf16(ArrayView<float> queries, ArrayView<float> weights, ArrayView<ushort> keys, ArrayView<float> scores,
-        int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize) =>
-        Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScoresBf16), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
-            queries, weights, keys, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
-
-    protected void IndexerScoresFp8(ArrayView<float> queries, ArrayView<float> weights, ArrayView<byte> keyValues, ArrayView<float> keyScales,
-        ArrayView<float> scores, int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize) =>
-        Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScoresFp8), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
-            queries, weights, keyValues, keyScales, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
 
     protected void IndexerDecodeFp8(ArrayView<float> query, ArrayView<float> weights, ArrayView<byte> keyValues, ArrayView<float> keyScales,
         ArrayView<float> scores, int keyCount, int heads, int dim, float scale)

@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using static KernelSharp.Tools.KernelBench.ResultTable;
 
@@ -10,9 +11,9 @@ namespace KernelSharp.Tools.KernelBench;
 /// <summary>
 /// Lightning indexer, 64 heads × 128, FP8 key cache (e4m3 values + one fp32 scale per key):
 /// decode (one query against T cached keys: IndexerDecodeFp8TensorCore, with the CUDA-core IndexerDecodeFp8 in the
-/// notes) as bytes per second over the copy ceiling, the model's fp32-cache decode kernel (IndexerScoresWarpKeys) as time
-/// against the time budget set for it, and prefill (S = 8K queries, causal, IndexerScoresFp8WarpKeys; the fp32-cache
-/// IndexerScoresWarpKeys of the model's path in the notes) against the PyTorch version.
+/// notes) as bytes per second over the copy ceiling, the model's fp32-cache decode kernel (IndexerScoresWarpKeys&lt;F32Rows&gt;)
+/// as time against the time budget set for it, and prefill (S = 8K queries, causal, IndexerScoresWarpKeys&lt;Fp8RowScaledRows&gt;;
+/// the fp32-cache IndexerScoresWarpKeys&lt;F32Rows&gt; of the model's path in the notes) against the PyTorch version.
 /// </summary>
 public static class IndexerBench
 {
@@ -73,7 +74,7 @@ public static class IndexerBench
 
     /// <summary>
     /// The model's decode path: one query against an fp32 key cache [T, 128] with
-    /// <see cref="IndexerKernels.IndexerScoresWarpKeys"/> (the earlier tiled <see cref="IndexerKernels.IndexerDecode"/>
+    /// <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> (the earlier tiled <see cref="IndexerKernels.IndexerDecode"/>
     /// in the notes). 8192 FMA per key make it compute-bound (~32 µs at 128K at the H200's fp32 peak); the
     /// per-layer budget set for indexer + top-k at 128K is ≈ 100 µs.
     /// </summary>
@@ -101,17 +102,17 @@ public static class IndexerBench
                 i => IndexerKernels.LaunchIndexerDecode(device, query.View, weights.View, keys[i % copies].View, scores.View, tokens, Heads, Dim, Scale), 20, 9);
 
             DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-            IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, keys[0].View, scores.View, 1, tokens, Heads, Dim, Scale, tokens - 1);
+            IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, new F32Rows(keys[0].View), scores.View, 1, tokens, Heads, Dim, Scale, tokens - 1);
             device.Synchronize();
             double error = CheckFp32Scores(keys[0], query, weights, scores, tokens);
             double ms = GpuTiming.MedianMilliseconds(accelerator,
-                i => IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, keys[i % copies].View, scores.View, 1, tokens, Heads, Dim, Scale, tokens - 1), 20, 9);
+                i => IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, new F32Rows(keys[i % copies].View), scores.View, 1, tokens, Heads, Dim, Scale, tokens - 1), 20, 9);
             double tbps = (cacheBytes + 4.0 * tokens) / (ms * 1e-3) / 1e12;
             double tflops = 2.0 * Heads * Dim * tokens / (ms * 1e-3) / 1e12;
             double budgetUs = Math.Max(5.0, 60.0 * tokens / (128 * 1024)); // the 128K target scaled down, floored at a launch
             yield return new BenchRow($"indexer decode fp32 cache (model path), T = {Tokens(tokens)}", $"{F(ms * 1e3, "F1")} µs ({F(tflops, "F1")} TFLOP/s)",
                 $"copy {F(copyTbps)} TB/s", tbps / copyTbps, $"≤ {F(budgetUs, "F0")} µs", ms * 1e3 <= budgetUs,
-                $"IndexerScoresWarpKeys, rel. err {error:E1}; {F(tbps)} TB/s of keys; tiled IndexerDecode {F(tiledMs * 1e3, "F1")} µs, rel. err {tiledError:E1}");
+                $"IndexerScoresWarpKeys<F32Rows>, rel. err {error:E1}; {F(tbps)} TB/s of keys; tiled IndexerDecode {F(tiledMs * 1e3, "F1")} µs, rel. err {tiledError:E1}");
         }
         finally
         {
@@ -157,12 +158,12 @@ public static class IndexerBench
         DeviceRandom.Fp8(accelerator, keyValues.View, 14);
         DeviceRandom.Between(accelerator, keyScales.View, 15, 1e-3f, 4e-3f);
         DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-        IndexerKernels.LaunchIndexerScoresFp8WarpKeys(device, queries.View, weights.View, keyValues.View, keyScales.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0);
+        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new Fp8RowScaledRows(keyValues.View, keyScales.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0);
         device.Synchronize();
         double error = CheckScores(keyValues, keyScales, queries, weights, scores, firstQuery: tokens - 2, queryCount: 2, keyCount: tokens, causalOffset: 0, checkedKeys: tokens);
 
         double ms = GpuTiming.MedianMilliseconds(accelerator,
-            _ => IndexerKernels.LaunchIndexerScoresFp8WarpKeys(device, queries.View, weights.View, keyValues.View, keyScales.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
+            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new Fp8RowScaledRows(keyValues.View, keyScales.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
         double? torch = baselines.IndexerPrefillMs;
         double? ratio = torch / ms;
 
@@ -170,14 +171,14 @@ public static class IndexerBench
         using var fp32Keys = accelerator.Allocate1D<float>((long)tokens * Dim); // [S, D]
         DeviceRandom.Uniform(accelerator, fp32Keys.View, 16);
         DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, fp32Keys.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0);
+        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0);
         device.Synchronize();
         double fp32Error = CheckFp32Scores(fp32Keys, queries, weights, scores, tokens, queryRow: tokens - 1);
         double fp32Ms = GpuTiming.MedianMilliseconds(accelerator,
-            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, fp32Keys.View, scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
+            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
         yield return new BenchRow($"indexer prefill fp8, S = {Tokens(tokens)}", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch bf16 {F(t, "F1")} ms" : "PyTorch: missing",
             ratio, "≥ 2× PyTorch", ratio is { } r ? r >= 2 : null,
-            $"IndexerScoresFp8WarpKeys (CUDA cores, fp32 math), rel. err {error:E1}; fp32 keys (model path, IndexerScoresWarpKeys) {F(fp32Ms, "F1")} ms, rel. err {fp32Error:E1}");
+            $"IndexerScoresWarpKeys<Fp8RowScaledRows> (CUDA cores, fp32 math), rel. err {error:E1}; fp32 keys (model path, IndexerScoresWarpKeys<F32Rows>) {F(fp32Ms, "F1")} ms, rel. err {fp32Error:E1}");
     }
 
     /// <summary>Downloads queries [firstQuery, +queryCount) and keys [0, checkedKeys) and compares their scores with the float64 reference.</summary>
