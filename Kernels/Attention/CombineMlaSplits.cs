@@ -7,7 +7,7 @@ namespace KernelSharp.Kernels.Attention;
 public static partial class MlaKernels
 {
     /// <summary>
-    /// Merges the slices of <see cref="SparseMlaAttentionSplit"/>: with M = max_s m_s and w_s = exp(m_s − M),
+    /// Merges the slices that <see cref="MlaAttention"/> wrote over <see cref="SelectedKeySlices"/>: with M = max_s m_s and w_s = exp(m_s − M),
     /// <c>o_lat = Σ_s w_s·acc_s / Σ_s w_s·l_s</c> (0 for a query with no key). One thread per output element.
     /// </summary>
     [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + 127) / 128", GroupSize = "128")]
