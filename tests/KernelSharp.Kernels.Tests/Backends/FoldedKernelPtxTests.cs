@@ -104,12 +104,7 @@ public sealed class FoldedKernelPtxTests
     public void Folded_variant_compiles_to_the_instructions_of_the_twin_it_replaced(
         string kernels, string variant, string format, string replaced, bool inOrder, int instructions, string sha256Prefix)
     {
-        var assembly = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly;
-        var kernelType = assembly.GetType($"KernelSharp.Kernels.{kernels}", throwOnError: true)!;
-        var formatType = assembly.GetType($"KernelSharp.Kernels.Formats.{format}", throwOnError: true)!;
-        var method = kernelType.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(formatType);
-
-        var (count, hash) = Signature(PtxCompiler.Compile(method), inOrder);
+        var (count, hash) = Signature(PtxCompiler.Compile(Instance(kernels, variant, format)), inOrder);
 
         Assert.True(count == instructions && hash == sha256Prefix,
             $"{variant}<{format}> compiles to {count} instructions ({hash}); the {replaced} it replaced compiled to {instructions} ({sha256Prefix})");
@@ -120,12 +115,7 @@ public sealed class FoldedKernelPtxTests
     public void Folded_variant_differs_from_the_twin_it_replaced_only_as_listed(
         string kernels, string variant, string typeArguments, string replaced, int instructions, string sha256Prefix, string differences)
     {
-        var assembly = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly;
-        var kernelType = assembly.GetType($"KernelSharp.Kernels.{kernels}", throwOnError: true)!;
-        var types = typeArguments.Split(',').Select(name => assembly.GetTypes().Single(t => t.IsValueType && t.IsPublic && t.Name == name)).ToArray();
-        var method = kernelType.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(types);
-
-        var opcodes = Opcodes(PtxCompiler.Compile(method), numberPredicates: false);
+        var opcodes = Opcodes(PtxCompiler.Compile(Instance(kernels, variant, typeArguments)), numberPredicates: false);
         foreach (string change in differences.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             string opcode = change[1..];
@@ -138,6 +128,16 @@ public sealed class FoldedKernelPtxTests
 
         Assert.True(count == instructions && hash == sha256Prefix,
             $"{variant}<{typeArguments}>, with the listed differences undone, is {count} instructions ({hash}); the {replaced} it replaced compiled to {instructions} ({sha256Prefix})");
+    }
+
+    /// <summary>The variant <c>KernelSharp.Kernels.{kernels}.{variant}</c> instantiated with the kernel library's public
+    /// structs named in <paramref name="typeArguments"/> ("F32Rows", "Bf16Rows,DenseKeys").</summary>
+    private static MethodInfo Instance(string kernels, string variant, string typeArguments)
+    {
+        var assembly = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly;
+        var kernelType = assembly.GetType($"KernelSharp.Kernels.{kernels}", throwOnError: true)!;
+        var types = typeArguments.Split(',').Select(name => assembly.GetTypes().Single(t => t.IsValueType && t.IsPublic && t.Name == name)).ToArray();
+        return kernelType.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(types);
     }
 
     /// <summary>
