@@ -18,7 +18,8 @@ namespace KernelSharp.Kernels.Attention;
 /// </summary>
 public static partial class MlaKernels
 {
-    /// <summary>One thread per (query·head, output element); elements past L copy q_pe.</summary>
+    /// <summary>One group per (query·head, 128 output elements), 4 elements per lane, the nope rows shared by the warps
+    /// (<see cref="AbsorbedPartial"/>); elements past L copy q_pe.</summary>
     [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128")]
     public static void AbsorbQuery<TWeights>(
         ArrayView<float> q,        // [Q, H, nope+R] q_b_proj output after RoPE, per head [q_nope ‖ q_pe]
@@ -33,16 +34,36 @@ public static partial class MlaKernels
         where TWeights : struct, IRowFormat<TWeights>
     {
         int row = Grid.IdxX;  // query·heads + head
-        int e = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (e >= latentDim + ropeDim)
-            return;
-        int head = row % heads;
+        int thread = Group.IdxX;
+        int lane = thread % KsWarp.Size;
+        int warp = thread / KsWarp.Size;
+        int warps = Group.DimX / KsWarp.Size;
+        int first = Grid.IdxY * 128 + lane * 4; // this lane's 4 output elements
         long qStart = (long)row * (nopeDim + ropeDim);
-        float value;
-        if (e < latentDim)
-            value = AbsorbedElement(q, qStart, kvB, head * (nopeDim + valueDim), e, nopeDim, latentDim);
-        else
-            value = q[qStart + nopeDim + (e - latentDim)];
-        queries[(long)row * (latentDim + ropeDim) + e] = value;
+        var warpSums = SharedMemory.Allocate<float>(4 * 128); // [threads, 4]
+        Float4 partial = AbsorbedPartial(q, qStart, kvB, row % heads * (nopeDim + valueDim), first, nopeDim, latentDim, warp, warps);
+        warpSums[thread * 4] = partial.X;
+        warpSums[thread * 4 + 1] = partial.Y;
+        warpSums[thread * 4 + 2] = partial.Z;
+        warpSums[thread * 4 + 3] = partial.W;
+        KsGroup.Barrier();
+        if (warp == 0)
+        {
+            for (int k = 0; k < 4; k++)
+            {
+                int e = first + k;
+                if (e < latentDim)
+                {
+                    float value = 0f;
+                    for (int w = 0; w < warps; w++)
+                        value += warpSums[(w * KsWarp.Size + lane) * 4 + k];
+                    queries[(long)row * (latentDim + ropeDim) + e] = value;
+                }
+                else if (e < latentDim + ropeDim)
+                {
+                    queries[(long)row * (latentDim + ropeDim) + e] = q[qStart + nopeDim + (e - latentDim)];
+                }
+            }
+        }
     }
 }

@@ -27,26 +27,42 @@ public static partial class MlaKernels
         where TWeights : struct, IRowFormat<TWeights>
     {
         int row = Grid.IdxX;  // query·heads + head
-        int e = Grid.IdxY * Group.DimX + Group.IdxX;
-        if (e >= latentDim + ropeDim)
-            return;
-        int head = row % heads;
+        int thread = Group.IdxX;
+        int lane = thread % KsWarp.Size;
+        int warp = thread / KsWarp.Size;
+        int warps = Group.DimX / KsWarp.Size;
+        int first = Grid.IdxY * 128 + lane * 4; // this lane's 4 output elements
         long qStart = (long)row * (nopeDim + ropeDim);
-        float value;
-        if (e < latentDim)
+        var warpSums = SharedMemory.Allocate<float>(4 * 128); // [threads, 4]
+        Float4 partial = AbsorbedPartial(q, qStart, kvB, row % heads * (nopeDim + valueDim), first, nopeDim, latentDim, warp, warps);
+        warpSums[thread * 4] = partial.X;
+        warpSums[thread * 4 + 1] = partial.Y;
+        warpSums[thread * 4 + 2] = partial.Z;
+        warpSums[thread * 4 + 3] = partial.W;
+        KsGroup.Barrier();
+        if (warp == 0)
         {
-            value = AbsorbedElement(q, qStart, kvB, head * (nopeDim + valueDim), e, nopeDim, latentDim);
+            for (int k = 0; k < 4; k++)
+            {
+                int e = first + k;
+                if (e < latentDim)
+                {
+                    float value = 0f;
+                    for (int w = 0; w < warps; w++)
+                        value += warpSums[(w * KsWarp.Size + lane) * 4 + k];
+                    queries[(long)row * (latentDim + ropeDim) + e] = value;
+                }
+                else if (e < latentDim + ropeDim)
+                {
+                    int j = e - latentDim;
+                    bool firstOfPair = (j & 1) == 0;
+                    float own = q[qStart + nopeDim + j];
+                    float other = q[qStart + nopeDim + (firstOfPair ? j + 1 : j - 1)];
+                    long table = (long)positions[row / heads] * (ropeDim / 2) + j / 2;
+                    // (a, b) → (a·cos − b·sin, b·cos + a·sin)
+                    queries[(long)row * (latentDim + ropeDim) + e] = firstOfPair ? own * cos[table] - other * sin[table] : own * cos[table] + other * sin[table];
+                }
+            }
         }
-        else
-        {
-            int j = e - latentDim;
-            bool first = (j & 1) == 0;
-            float own = q[qStart + nopeDim + j];
-            float other = q[qStart + nopeDim + (first ? j + 1 : j - 1)];
-            long table = (long)positions[row / heads] * (ropeDim / 2) + j / 2;
-            // (a, b) → (a·cos − b·sin, b·cos + a·sin)
-            value = first ? own * cos[table] - other * sin[table] : own * cos[table] + other * sin[table];
-        }
-        queries[(long)row * (latentDim + ropeDim) + e] = value;
     }
 }

@@ -10,9 +10,9 @@ public static partial class MlaKernels
     public const int CombinedSlicesInSharedMemory = 128;
 
     /// <summary>
-    /// Merges the slices of <see cref="SparseMlaAttentionSplit"/>: with M = max_s m_s and w_s = exp(m_s − M),
-    /// <c>o_lat = Σ_s w_s·acc_s / Σ_s w_s·l_s</c> (0 for a query with no key). One group per (query, head, 128 latent
-    /// elements).
+    /// Merges the slices that <see cref="MlaAttention"/> wrote over <see cref="SelectedKeySlices"/>: with M = max_s m_s and
+    /// w_s = exp(m_s − M), <c>o_lat = Σ_s w_s·acc_s / Σ_s w_s·l_s</c> (0 for a query with no key). One group per (query,
+    /// head, 128 latent elements).
     /// </summary>
     /// <remarks>
     /// A decode step has few (query, head) rows and up to 128 slices, so the slices are spread over the group as well:
@@ -57,16 +57,22 @@ public static partial class MlaKernels
         int warps = threads / 32;
         int first = Grid.IdxY * 128 + lane * 4; // this lane's 4 elements
         float sum0 = 0f, sum1 = 0f, sum2 = 0f, sum3 = 0f;
-        for (int s = warp; s < splits; s += warps)
+        for (int s = warp; s < splits; s += 4 * warps)
         {
-            float weight = s < CombinedSlicesInSharedMemory ? sliceWeights[s] : SliceWeight(partialStats, firstStat + (long)s * heads, globalMax);
-            if (weight == 0f) // an empty slice's accumulator is never read (it may hold anything)
-                continue;
-            long start = (firstStat + (long)s * heads) * latentDim + first;
-            if (first < latentDim) sum0 += weight * partialOutput[start];
-            if (first + 1 < latentDim) sum1 += weight * partialOutput[start + 1];
-            if (first + 2 < latentDim) sum2 += weight * partialOutput[start + 2];
-            if (first + 3 < latentDim) sum3 += weight * partialOutput[start + 3];
+            // Four of this warp's slices per step, every load before any use; the sums still take the slices in order.
+            Float4 x0 = SliceElements(partialOutput, firstStat, s, heads, latentDim, first, splits);
+            Float4 x1 = SliceElements(partialOutput, firstStat, s + warps, heads, latentDim, first, splits);
+            Float4 x2 = SliceElements(partialOutput, firstStat, s + 2 * warps, heads, latentDim, first, splits);
+            Float4 x3 = SliceElements(partialOutput, firstStat, s + 3 * warps, heads, latentDim, first, splits);
+            float w0 = SharedSliceWeight(sliceWeights, partialStats, firstStat, s, heads, splits, globalMax);
+            float w1 = SharedSliceWeight(sliceWeights, partialStats, firstStat, s + warps, heads, splits, globalMax);
+            float w2 = SharedSliceWeight(sliceWeights, partialStats, firstStat, s + 2 * warps, heads, splits, globalMax);
+            float w3 = SharedSliceWeight(sliceWeights, partialStats, firstStat, s + 3 * warps, heads, splits, globalMax);
+            // An empty slice (weight 0) is skipped, not multiplied: its accumulator is never read as a number.
+            if (w0 != 0f) { sum0 += w0 * x0.X; sum1 += w0 * x0.Y; sum2 += w0 * x0.Z; sum3 += w0 * x0.W; }
+            if (w1 != 0f) { sum0 += w1 * x1.X; sum1 += w1 * x1.Y; sum2 += w1 * x1.Z; sum3 += w1 * x1.W; }
+            if (w2 != 0f) { sum0 += w2 * x2.X; sum1 += w2 * x2.Y; sum2 += w2 * x2.Z; sum3 += w2 * x2.W; }
+            if (w3 != 0f) { sum0 += w3 * x3.X; sum1 += w3 * x3.Y; sum2 += w3 * x3.Z; sum3 += w3 * x3.W; }
         }
         warpSums[thread * 4] = sum0;
         warpSums[thread * 4 + 1] = sum1;
@@ -84,6 +90,32 @@ public static partial class MlaKernels
                 output[(long)row * latentDim + first + k] = denominator > 0f ? numerator / denominator : 0f;
             }
         }
+    }
+
+    /// <summary>Elements first … first + 3 of slice <paramref name="slice"/>'s accumulator (one 16-byte load where the row
+    /// allows), 0 past the latent row or past the last slice.</summary>
+    private static Float4 SliceElements(ArrayView<float> partialOutput, long firstStat, int slice, int heads, int latentDim, int first, int splits)
+    {
+        if (slice >= splits)
+            return new Float4(0f, 0f, 0f, 0f);
+        long start = (firstStat + (long)slice * heads) * latentDim + first;
+        if (first + 3 < latentDim && KsVector.IsAligned16(partialOutput, start))
+            return KsVector.LoadFloat4(partialOutput, start);
+        return new Float4(
+            first < latentDim ? partialOutput[start] : 0f,
+            first + 1 < latentDim ? partialOutput[start + 1] : 0f,
+            first + 2 < latentDim ? partialOutput[start + 2] : 0f,
+            first + 3 < latentDim ? partialOutput[start + 3] : 0f);
+    }
+
+    /// <summary>w_s of slice <paramref name="slice"/>: from shared memory where the group kept it, else from its stats; 0
+    /// past the last slice.</summary>
+    private static float SharedSliceWeight(ArrayView<float> sliceWeights, ArrayView<float> partialStats, long firstStat, int slice,
+        int heads, int splits, float globalMax)
+    {
+        if (slice >= splits)
+            return 0f;
+        return slice < CombinedSlicesInSharedMemory ? sliceWeights[slice] : SliceWeight(partialStats, firstStat + (long)slice * heads, globalMax);
     }
 
     /// <summary>w_s = exp(m_s − M) of the slice whose stats are at <paramref name="statRow"/>; 0 for a slice with no key.</summary>

@@ -5,7 +5,7 @@ namespace KernelSharp.Kernels.Attention;
 
 /// <summary>
 /// Turns a selection with empty (−1) or not-yet-visible slots into the (rows, counts) form
-/// <see cref="MlaKernels.SparseMlaAttention"/> reads: per query the keys j with 0 ≤ j ≤ positions[q], in slot order.
+/// <see cref="SelectedKeys"/> hold for <see cref="MlaKernels.MlaAttention"/>: per query the keys j with 0 ≤ j ≤ positions[q], in slot order.
 /// One group per query: each thread counts the visible keys of its contiguous chunk of the k slots, the group turns
 /// the counts into offsets, and each thread copies its chunk's visible keys to its offset — the order is kept.
 /// (One thread per query walked 2048 slots serially: about 0.2 ms per decode layer on the H200, measured.)

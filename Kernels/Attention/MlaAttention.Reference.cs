@@ -1,7 +1,7 @@
 namespace KernelSharp.Kernels.Attention;
 
 /// <summary>
-/// Reference of <see cref="MlaKernels.SparseMlaAttention"/> and <see cref="MlaKernels.DenseMlaAttention"/> in float64:
+/// Reference of <see cref="MlaKernels.MlaAttention"/> (every key source: the keys of a query as one list) in float64:
 /// for each query and head, softmax over its keys of <c>scale·[q_abs ‖ q_pe]·[c ‖ k_pe]</c>, then <c>o_lat = Σ p·c</c>.
 /// </summary>
 public static class MlaAttentionReference

@@ -5,9 +5,9 @@ using KernelSharp.Kernels.Formats;
 namespace KernelSharp.Kernels.Attention;
 
 /// <summary>
-/// The steps of one key tile of MLA attention in the absorbed (MQA) form, shared by the sparse and the dense
-/// kernels so both run the very same float operations in the same order (DSA.md §3: with every key selected the
-/// sparse layer IS dense MLA, bit for bit here).
+/// The steps of one key tile of MLA attention in the absorbed (MQA) form, run by <see cref="MlaKernels.MlaAttention"/>
+/// for every key source, so sparse and dense attention run the very same float operations in the same order (DSA.md §3:
+/// with every key selected the sparse layer IS dense MLA, bit for bit here).
 /// </summary>
 /// <remarks>
 /// Layouts (L = kv_lora_rank, R = qk_rope_head_dim, both multiples of 4 for the 16-byte loads):

@@ -32,6 +32,20 @@ public sealed class OutputSnapshotTests
     }
 
     [Fact]
+    public void KernelWithTwoTypeParametersKeepsBothEverywhere()
+    {
+        string source = Generate(KernelSources.TwoAxes, "GatherBy");
+        const string constraints = "where TSource : struct, global::Samples.Kernels.SampleKernels.IRowSource where TIndex : struct, global::Samples.Kernels.SampleKernels.IIndexSource";
+        Assert.Contains("public static void GatherBy__generic<TSource, TIndex>(TSource source, TIndex indices, ", source);
+        Assert.Contains("public static void GatherByCpu<TSource, TIndex>(TSource source, TIndex indices, ", source);
+        Assert.Contains("public static void LaunchGatherBy<TSource, TIndex>(global::KernelSharp.Dsl.Launch.KernelDevice device, TSource source, TIndex indices, ", source);
+        Assert.Contains(constraints, source);
+        // Each pair of type arguments is its own compiled kernel.
+        Assert.Contains("\"Samples.Kernels.SampleKernels.GatherBy__generic\" + \"<\" + typeof(TSource).FullName + \",\" + typeof(TIndex).FullName + \">\"", source);
+        Assert.Contains("int ks_gridX = checked((int)(n * indices.Slices));", source);
+    }
+
+    [Fact]
     public void FormatMemberWithCpuBodyIsCalledByItsCpuTwinOnTheCpuPathOnly()
     {
         string source = Generate(KernelSources.FormatWithCpuBody, "RowSums");

@@ -9,8 +9,8 @@ namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
 /// Sparse / dense MLA attention in the absorbed form on the kernel library: q_abs = q_nope·W_k per head
-/// (AbsorbQuery), attention over the latent cache rows [c ‖ k_pe] (Sparse/DenseMlaAttention, online softmax in
-/// fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput).
+/// (AbsorbQuery), attention over the latent cache rows [c ‖ k_pe] (MlaAttention over dense, selected or sliced keys,
+/// online softmax in fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput).
 /// </summary>
 internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
 {
@@ -93,7 +93,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
             if (selected is null)
             {
-                MlaKernels.LaunchDenseMlaAttention(device, segmentQueries, new F32Rows(cache), positions, segmentOutput,
+                MlaKernels.LaunchMlaAttention(device, segmentQueries, new F32Rows(cache), new DenseKeys(positions), segmentOutput, ArrayView<float>.Empty,
                     segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
                 continue;
             }
@@ -110,8 +110,8 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
             if (splits == 1)
             {
-                MlaKernels.LaunchSparseMlaAttention(device, segmentQueries, new F32Rows(cache), compacted.View, counts.View, segmentOutput,
-                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, softmaxScale);
+                MlaKernels.LaunchMlaAttention(device, segmentQueries, new F32Rows(cache), new SelectedKeys(compacted.View, counts.View, k), segmentOutput, ArrayView<float>.Empty,
+                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
             }
             else
             {
@@ -119,8 +119,8 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
                 // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
                 using var partialOutput = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
                 using var partialStats = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
-                MlaKernels.LaunchSparseMlaAttentionSplit(device, segmentQueries, new F32Rows(cache), compacted.View, counts.View, partialOutput.View, partialStats.View,
-                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, k, splits, softmaxScale);
+                MlaKernels.LaunchMlaAttention(device, segmentQueries, new F32Rows(cache), new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
+                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
                 MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, segmentOutput, segment.RowCount, dims.Heads, dims.LatentDim, splits);
             }
         }

@@ -121,6 +121,23 @@ internal static class KernelSources
             }
         """;
 
+    /// <summary>Two axes on one kernel (MlaAttention's cache format and key source): the grid reads a member of one.</summary>
+    public const string TwoAxes = """
+            public interface IRowSource { float Load(long index); }
+            public struct Fp32Source : IRowSource { public ArrayView<float> Values; public readonly float Load(long index) => Values[index]; }
+            public interface IIndexSource { int Slices { get; } long Index(int i); }
+            public struct RangeIndex : IIndexSource { public readonly int Slices => 1; public readonly long Index(int i) => i; }
+            [Kernel(Grid = "n * indices.Slices", GroupSize = "64")]
+            public static void GatherBy<TSource, TIndex>(TSource source, TIndex indices, ArrayView<float> y, int n)
+                where TSource : struct, IRowSource
+                where TIndex : struct, IIndexSource
+            {
+                int i = Grid.IdxX * 64 + Group.IdxX;
+                if (i < n)
+                    y[i] = source.Load(indices.Index(i));
+            }
+        """;
+
     public const string FormatWithCpuBody = """
             public interface IRowSource
             {

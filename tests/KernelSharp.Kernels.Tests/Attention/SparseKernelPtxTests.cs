@@ -18,7 +18,7 @@ public class SparseKernelPtxTests
     [Fact]
     public void Sparse_mla_decode_ptx_snapshot()
     {
-        string ptx = PtxScrubber.Scrub(Compile(typeof(MlaKernels).GetMethod(nameof(MlaKernels.SparseMlaAttention))!.MakeGenericMethod(typeof(F32Rows))));
+        string ptx = PtxScrubber.Scrub(Compile(typeof(MlaKernels).GetMethod(nameof(MlaKernels.MlaAttention))!.MakeGenericMethod(typeof(F32Rows), typeof(SelectedKeys))));
         Assert.Contains("ld.global.v4.f32", ptx);   // KsVector.LoadFloat4 / Dot: 16-byte loads of latent rows
         Assert.Contains("ex2.approx", ptx);   // the online softmax's exp
         Assert.Contains("bar.sync", ptx);

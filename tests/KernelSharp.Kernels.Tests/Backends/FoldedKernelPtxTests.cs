@@ -29,6 +29,17 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// has the same 6 plus a word index (row·dim + col)/4 in 64 bits (+4 shr.s64, −3 shr.s32, −1 shl.b32) and the loaded
 /// word carried to its decode as float bits (+8 mov.f32, −2 mov.b32: register moves); the loads, the e4m3 decode, its
 /// order after the next word's load and the key scale folded into the ReLU once per key are the twin's.
+/// <para>
+/// MLA attention, folded a second time over its key source (<c>MlaAttention&lt;TCache, TKeys&gt;</c> replaced
+/// <c>DenseMlaAttention</c>, <c>SparseMlaAttention</c> and <c>SparseMlaAttentionSplit</c>), is checked against a list of
+/// differences (<see cref="FoldedWithDifferences"/>), each reviewed: the dense and selected sources take the
+/// <c>partialStats</c> view they leave unused, whose address the entry converts like every view parameter's (one
+/// <c>cvta.to.global</c>, once per group); the selected sources add a key's position within the list in 32 bits and widen
+/// it once (an <c>add.s32</c> instead of an <c>add.s64</c> and a <c>cvt</c>, per key row read); the sliced source finds
+/// its head block as gridY − slice·headBlocks (a <c>mul</c> and a <c>sub</c> instead of a <c>rem</c>) and keeps an empty
+/// trailing slice's end at its start with a <c>max</c>, where the twin branched around the tile count (a compare, two
+/// branches and two moves fewer). The tile loop itself is unchanged.
+/// </para>
 /// </remarks>
 public sealed class FoldedKernelPtxTests
 {
@@ -70,11 +81,6 @@ public sealed class FoldedKernelPtxTests
         { "Linear.GemvKernels", "GemvRows__rowsPerWarp4_chunksInFlight4_warpsPerRow4", "Fp8BlockRows", "GemvFp8Rows__rowsPerWarp4_chunksInFlight4_warpsPerRow4", true, 3113, "2be101b86faee1fd" },
         { "Linear.GemvKernels", "Gemv__groupSize1", "Fp8BlockRows", "GemvFp8__groupSize1", true, 655, "bc5860801c14cba3" },
         { "Linear.GemvKernels", "Gemv__groupSize128", "Fp8BlockRows", "GemvFp8__groupSize128", true, 656, "bd38d8c5f8dc4e31" },
-        { "Attention.MlaKernels", "SparseMlaAttention__generic", "F32Rows", "SparseMlaAttention__generic", false, 505, "2ffe093444e6b21b" },
-        { "Attention.MlaKernels", "SparseMlaAttention__generic", "Bf16Rows", "SparseMlaAttentionBf16Cache__generic", false, 491, "b8624be791198d91" },
-        { "Attention.MlaKernels", "DenseMlaAttention__generic", "F32Rows", "DenseMlaAttention__generic", false, 497, "fbbbc59ac0567228" },
-        { "Attention.MlaKernels", "DenseMlaAttention__generic", "Bf16Rows", "DenseMlaAttentionBf16Cache__generic", false, 483, "556bb84d9f1c5f2c" },
-        { "Attention.MlaKernels", "SparseMlaAttentionSplit__generic", "F32Rows", "SparseMlaAttentionSplit__generic", false, 552, "ca0d9707fc52278f" },
         { "Indexer.IndexerKernels", "IndexerScores__groupSize1", "F32Rows", "IndexerScores__groupSize1", false, 241, "3aeb778cdeb9ea0f" },
         { "Indexer.IndexerKernels", "IndexerScores__groupSize128", "F32Rows", "IndexerScores__groupSize128", false, 241, "3aeb778cdeb9ea0f" },
         { "Indexer.IndexerKernels", "IndexerScores__groupSize1", "Bf16Rows", "IndexerScoresBf16__groupSize1", false, 206, "3979a8e227191d63" },
@@ -83,27 +89,80 @@ public sealed class FoldedKernelPtxTests
         { "Indexer.IndexerKernels", "IndexerScores__groupSize128", "Fp8RowScaledRows", "IndexerScoresFp8__groupSize128", false, 93, "b2f7cdc3391e3f98" },
     };
 
+    /// <summary>
+    /// Folds whose instructions differ from the replaced twin's by a reviewed list: the twin's signature as a multiset
+    /// with predicate registers unnumbered (<c>@%p7</c> → <c>@%p</c>, since one instruction more or fewer renumbers
+    /// the rest), recorded on the commit before the fold (16df4a0), and what the fold added (+) and removed (−). The
+    /// test undoes the listed changes on the folded variant's opcodes, so any other change fails it. Why each differs
+    /// is in the remarks of <see cref="FoldedKernelPtxTests"/>.
+    /// </summary>
+    public static TheoryData<string, string, string, string, int, string, string> FoldedWithDifferences => new()
+    {
+        // kernel class, folded variant, type arguments, the twin it replaced, its instructions, its SHA-256 prefix, differences
+        { "Attention.MlaKernels", "MlaAttention__generic", "F32Rows,DenseKeys", "DenseMlaAttention__generic<F32Rows>", 497, "a555ca982be16468",
+            "+cvta.to.global.u64" },
+        { "Attention.MlaKernels", "MlaAttention__generic", "Bf16Rows,DenseKeys", "DenseMlaAttention__generic<Bf16Rows>", 483, "3a3cec66444786ee",
+            "+cvta.to.global.u64" },
+        { "Attention.MlaKernels", "MlaAttention__generic", "F32Rows,SelectedKeys", "SparseMlaAttention__generic<F32Rows>", 505, "6bf79c772c77d428",
+            "+cvta.to.global.u64 +add.s32 -add.s64 -cvt.s64.s32" },
+        { "Attention.MlaKernels", "MlaAttention__generic", "Bf16Rows,SelectedKeys", "SparseMlaAttention__generic<Bf16Rows>", 491, "cd07fc55a5eab062",
+            "+cvta.to.global.u64 +add.s32 -add.s64 -cvt.s64.s32" },
+        { "Attention.MlaKernels", "MlaAttention__generic", "F32Rows,SelectedKeySlices", "SparseMlaAttentionSplit__generic<F32Rows>", 552, "98fdab6a1a8715cd",
+            "+add.s32 -add.s64 -cvt.s64.s32 +mul.lo.s32 +sub.s32 -rem.s32 +max.s32 -setp.le.s32 -@%p -bra.uni -mov.b32 -mov.b32" },
+        { "Attention.MlaKernels", "MlaAttention__generic", "Bf16Rows,SelectedKeySlices", "SparseMlaAttentionSplit__generic<Bf16Rows>", 538, "c1fe2bf4f24a8b4d",
+            "+add.s32 -add.s64 -cvt.s64.s32 +mul.lo.s32 +sub.s32 -rem.s32 +max.s32 -setp.le.s32 -@%p -bra.uni -mov.b32 -mov.b32" },
+    };
+
     [Theory]
     [MemberData(nameof(Folded))]
     public void Folded_variant_compiles_to_the_instructions_of_the_twin_it_replaced(
         string kernels, string variant, string format, string replaced, bool inOrder, int instructions, string sha256Prefix)
     {
-        var assembly = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly;
-        var kernelType = assembly.GetType($"KernelSharp.Kernels.{kernels}", throwOnError: true)!;
-        var formatType = assembly.GetType($"KernelSharp.Kernels.Formats.{format}", throwOnError: true)!;
-        var method = kernelType.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(formatType);
-
-        var (count, hash) = Signature(PtxCompiler.Compile(method), inOrder);
+        var (count, hash) = Signature(PtxCompiler.Compile(Instance(kernels, variant, format)), inOrder);
 
         Assert.True(count == instructions && hash == sha256Prefix,
             $"{variant}<{format}> compiles to {count} instructions ({hash}); the {replaced} it replaced compiled to {instructions} ({sha256Prefix})");
+    }
+
+    [Theory]
+    [MemberData(nameof(FoldedWithDifferences))]
+    public void Folded_variant_differs_from_the_twin_it_replaced_only_as_listed(
+        string kernels, string variant, string typeArguments, string replaced, int instructions, string sha256Prefix, string differences)
+    {
+        var opcodes = Opcodes(PtxCompiler.Compile(Instance(kernels, variant, typeArguments)), numberPredicates: false);
+        foreach (string change in differences.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string opcode = change[1..];
+            if (change[0] == '+')
+                Assert.True(opcodes.Remove(opcode), $"{variant}<{typeArguments}> has no {opcode} for the listed difference {change}");
+            else
+                opcodes.Add(opcode);
+        }
+        var (count, hash) = Hash(opcodes, inOrder: false);
+
+        Assert.True(count == instructions && hash == sha256Prefix,
+            $"{variant}<{typeArguments}>, with the listed differences undone, is {count} instructions ({hash}); the {replaced} it replaced compiled to {instructions} ({sha256Prefix})");
+    }
+
+    /// <summary>The variant <c>KernelSharp.Kernels.{kernels}.{variant}</c> instantiated with the kernel library's public
+    /// structs named in <paramref name="typeArguments"/> ("F32Rows", "Bf16Rows,DenseKeys").</summary>
+    private static MethodInfo Instance(string kernels, string variant, string typeArguments)
+    {
+        var assembly = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly;
+        var kernelType = assembly.GetType($"KernelSharp.Kernels.{kernels}", throwOnError: true)!;
+        var types = typeArguments.Split(',').Select(name => assembly.GetTypes().Single(t => t.IsValueType && t.IsPublic && t.Name == name)).ToArray();
+        return kernelType.GetMethod(variant, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(types);
     }
 
     /// <summary>
     /// The opcodes of the entry's body (first token of each instruction line, a predicate guard included), leaving out
     /// declarations, parameter loads and labels, in order or sorted: (count, first 16 hex digits of their SHA-256).
     /// </summary>
-    internal static (int Count, string Sha256Prefix) Signature(string ptx, bool inOrder)
+    internal static (int Count, string Sha256Prefix) Signature(string ptx, bool inOrder) => Hash(Opcodes(ptx, numberPredicates: true), inOrder);
+
+    /// <summary>The opcodes of <see cref="Signature"/>, in order; with <paramref name="numberPredicates"/> false a guard
+    /// keeps its polarity but not its register (<c>@!%p12</c> → <c>@!%p</c>).</summary>
+    private static List<string> Opcodes(string ptx, bool numberPredicates)
     {
         var opcodes = new List<string>();
         bool inBody = false;
@@ -120,11 +179,19 @@ public sealed class FoldedKernelPtxTests
                 || text.StartsWith("ld.param", StringComparison.Ordinal) || text.StartsWith(".shared", StringComparison.Ordinal)
                 || text.StartsWith(".local", StringComparison.Ordinal))
                 continue;
-            opcodes.Add(text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0]);
+            string opcode = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0];
+            opcodes.Add(numberPredicates || opcode[0] != '@' ? opcode : opcode.TrimEnd("0123456789".ToCharArray()));
         }
+        return opcodes;
+    }
+
+    /// <summary>(count, first 16 hex digits of the SHA-256 of the opcodes, in order or sorted).</summary>
+    private static (int Count, string Sha256Prefix) Hash(List<string> opcodes, bool inOrder)
+    {
+        var listed = new List<string>(opcodes);
         if (!inOrder)
-            opcodes.Sort(StringComparer.Ordinal);
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', opcodes)));
-        return (opcodes.Count, Convert.ToHexStringLower(hash)[..16]);
+            listed.Sort(StringComparer.Ordinal);
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', listed)));
+        return (listed.Count, Convert.ToHexStringLower(hash)[..16]);
     }
 }

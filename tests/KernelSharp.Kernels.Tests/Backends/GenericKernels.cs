@@ -26,32 +26,42 @@ internal static class GenericKernels
     }
 
     /// <summary>
-    /// <paramref name="method"/> itself, or, when generic, one instance per public struct of the kernel library that
-    /// satisfies its constraints (every storage format a format-generic kernel can be compiled for).
+    /// <paramref name="method"/> itself, or, when generic, one instance per combination of public structs of the kernel
+    /// library that satisfies its constraints (every storage format, and every key source, a generic kernel can be
+    /// compiled for).
     /// </summary>
     public static IEnumerable<MethodInfo> Instances(MethodInfo method)
     {
         if (!method.IsGenericMethodDefinition)
+            return [method];
+        var structs = typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly.GetTypes()
+            .Where(t => t.IsValueType && t.IsPublic && !t.IsGenericTypeDefinition).OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
+        // Each type parameter's candidates on their own (its constraints mention only itself), then every combination.
+        var candidates = method.GetGenericArguments().Select(parameter => structs.Where(t => Satisfies(parameter, t)).ToArray()).ToArray();
+        IEnumerable<Type[]> combinations = [[]];
+        foreach (var choices in candidates)
+            combinations = combinations.SelectMany(prefix => choices.Select(choice => prefix.Append(choice).ToArray()));
+        return combinations.Select(method.MakeGenericMethod).ToArray();
+    }
+
+    /// <summary>Whether <paramref name="type"/> meets the constraints of <paramref name="parameter"/> (a struct, and
+    /// each constraint interface with the parameter replaced by the type itself, as in <c>IRowFormat&lt;TSelf&gt;</c>).</summary>
+    private static bool Satisfies(Type parameter, Type type) =>
+        parameter.GetGenericParameterConstraints().Where(c => c != typeof(ValueType)).All(constraint =>
         {
-            yield return method;
-            yield break;
-        }
-        foreach (var format in typeof(KernelSharp.Kernels.Formats.IRowFormat<>).Assembly.GetTypes()
-            .Where(t => t.IsValueType && t.IsPublic && !t.IsGenericTypeDefinition).OrderBy(t => t.Name, StringComparer.Ordinal))
-        {
-            MethodInfo? instance = null;
+            if (!constraint.IsGenericType || !constraint.ContainsGenericParameters)
+                return constraint.IsAssignableFrom(type);
             try
             {
-                instance = method.MakeGenericMethod(format);
+                var arguments = constraint.GetGenericArguments().Select(a => a == parameter ? type : a).ToArray();
+                return constraint.GetGenericTypeDefinition().MakeGenericType(arguments).IsAssignableFrom(type);
             }
             catch (ArgumentException)
             {
-                // The type does not satisfy the constraints.
+                // The interface's own constraint rejects the type (IRowFormat<TSelf> where TSelf : IRowFormat<TSelf>).
+                return false;
             }
-            if (instance is not null)
-                yield return instance;
-        }
-    }
+        });
 
     /// <summary>"Class.Method", with the type arguments of a generic instance ("MlaKernels.SparseMlaAttention&lt;F32Rows&gt;").</summary>
     public static string Name(MethodInfo method) =>

@@ -99,32 +99,34 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, new F32Rows(kvCache), selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, new F32Rows(kvCache), new SelectedKeys(selected, counts, selectedStride), output, ArrayView<float>.Empty,
+            queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void DenseMla(ArrayView<float> queries, ArrayView<float> kvCache, ArrayView<int> positions, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, new F32Rows(kvCache), positions, output, queryCount, heads, latentDim, ropeDim, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, new F32Rows(kvCache), new DenseKeys(positions), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void SparseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, new Bf16Rows(kvCache), selected, counts, output, queryCount, heads, latentDim, ropeDim, selectedStride, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, new Bf16Rows(kvCache), new SelectedKeys(selected, counts, selectedStride), output, ArrayView<float>.Empty,
+            queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void DenseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> positions, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.DenseMlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, new Bf16Rows(kvCache), positions, output, queryCount, heads, latentDim, ropeDim, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, new Bf16Rows(kvCache), new DenseKeys(positions), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void StoreKvCacheBf16(ArrayView<float> rows, ArrayView<ushort> kvCache, int tokenCount, int rowLength, int firstRow) =>
@@ -135,8 +137,9 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.SparseMlaAttentionSplit), Config(queryCount, (heads + 7) / 8 * splits, 128),
-            queries, new F32Rows(kvCache), selected, counts, partialOutput, partialStats, queryCount, heads, latentDim, ropeDim, selectedStride, splits, scale);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8 * splits, 128),
+            queries, new F32Rows(kvCache), new SelectedKeySlices(selected, counts, selectedStride, splits), partialOutput, partialStats,
+            queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void CombineMlaSplits(ArrayView<float> partialOutput, ArrayView<float> partialStats, ArrayView<float> output,
