@@ -14,9 +14,9 @@ namespace KernelSharp.Kernels.Attention;
 /// a query row per head is <c>[q_abs (L) ‖ q_pe (R)]</c>, a cache row per token is <c>[c (L) ‖ k_pe (R)]</c>, so a
 /// score is one dot product of length L+R. A group owns <see cref="HeadsPerGroup"/> heads of one query and walks its
 /// keys in tiles of <see cref="KeysPerTile"/>: (1) one thread per (head, key) pair computes a score, (2) one thread
-/// per head folds the tile into its running max / sum (online softmax, fp32), (3) each thread owns 4 latent dims and
-/// adds <c>p·c[t]</c> for every head with one 4-value read of the latent row per key (one 16-byte load for an fp32
-/// cache). The cache is any row format (<see cref="IRowFormat{TSelf}"/>: fp32, or bf16 as DeepSeek keeps it). The output accumulator
+/// per head folds the tile into its running max / sum (online softmax, fp32), (3) each thread owns 4 latent dims and,
+/// head by head, adds <c>p·c[t]</c> over the tile's keys in registers with a 4-value read of each key's latent row (one
+/// 16-byte load for an fp32 cache). The cache is any row format (<see cref="IRowFormat{TSelf}"/>: fp32, or bf16 as DeepSeek keeps it). The output accumulator
 /// (<see cref="HeadsPerGroup"/> × L floats) lives in shared memory.
 /// </remarks>
 public static partial class MlaTile
@@ -98,6 +98,12 @@ public static partial class MlaTile
     }
 
     /// <summary>Step 3: accumulator[h, d] = accumulator[h, d]·rescale[h] + Σ_j p[h, j]·c[tileRows[j], d].</summary>
+    /// <remarks>
+    /// Each head's 4 sums stay in registers for the whole tile (one shared-memory read and write per head and tile)
+    /// and the key's 4 values are read again per head (L1 hits): a loop that read-modify-wrote the shared accumulator for
+    /// every (key, head) pair was the slowest step of a decode tile. The additions per element are the same, in the
+    /// same order (rescale first, then the keys in tile order).
+    /// </remarks>
     public static void AccumulateTile<TCache>(
         TCache kvCache, ArrayView<int> tileRows, int tileKeys, ArrayView<float> probabilities,
         ArrayView<float> rescale, ArrayView<float> accumulator, int headsHere, int latentDim, int rowLength,
@@ -110,24 +116,24 @@ public static partial class MlaTile
             {
                 long a = (long)h * latentDim + d;
                 float r = rescale[h];
-                accumulator[a] *= r;
-                accumulator[a + 1] *= r;
-                accumulator[a + 2] *= r;
-                accumulator[a + 3] *= r;
-            }
-            for (int j = 0; j < tileKeys; j++)
-            {
-                // Consecutive threads read consecutive 4-value pieces of the row: one coalesced sweep per key.
-                Float4 c = kvCache.Elements4(tileRows[j], rowLength, d);
-                for (int h = 0; h < headsHere; h++)
+                float x = accumulator[a] * r;
+                float y = accumulator[a + 1] * r;
+                float z = accumulator[a + 2] * r;
+                float w = accumulator[a + 3] * r;
+                for (int j = 0; j < tileKeys; j++)
                 {
+                    // Consecutive threads read consecutive 4-value pieces of the row: one coalesced sweep per key.
+                    Float4 c = kvCache.Elements4(tileRows[j], rowLength, d);
                     float p = probabilities[h * KeysPerTile + j];
-                    long a = (long)h * latentDim + d;
-                    accumulator[a] += p * c.X;
-                    accumulator[a + 1] += p * c.Y;
-                    accumulator[a + 2] += p * c.Z;
-                    accumulator[a + 3] += p * c.W;
+                    x += p * c.X;
+                    y += p * c.Y;
+                    z += p * c.Z;
+                    w += p * c.W;
                 }
+                accumulator[a] = x;
+                accumulator[a + 1] = y;
+                accumulator[a + 2] = z;
+                accumulator[a + 3] = w;
             }
         }
     }
