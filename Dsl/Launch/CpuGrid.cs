@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
 
 namespace KernelSharp.Dsl.Launch;
 
@@ -6,8 +8,23 @@ namespace KernelSharp.Dsl.Launch;
 /// Runs the groups of a generated CPU path in parallel. Groups are independent by the GPU programming model, so any
 /// order is valid; chunked ranges keep the per-group scheduling cost small when groups are tiny.
 /// </summary>
+/// <remarks>
+/// Handing work to pool threads and waiting for them costs tens of microseconds (much more when other processes
+/// keep the cores busy), and a decode step launches a few hundred kernels, many of them tiny (a SwiGLU of one row,
+/// an expert combine). So each launch site remembers how long its groups took, and a grid whose whole work is
+/// estimated below <see cref="SerialWorkLimit"/> runs on the calling thread, as the CPU backend's loops do below
+/// their work limit (64k multiply-adds, a similar time). A site's first launch runs serially to measure it; serial
+/// runs measure the whole grid, parallel runs the time inside their chunks, so a site whose work grows (attention as
+/// the context fills) moves to the pool, and one that shrinks comes back.
+/// </remarks>
 public static class CpuGrid
 {
+    /// <summary>Estimated single-thread time of a whole grid below which it runs on the calling thread.</summary>
+    public static readonly TimeSpan SerialWorkLimit = TimeSpan.FromMicroseconds(20);
+
+    /// <summary>Per launch site (the group delegate's method): estimated single-thread seconds per group.</summary>
+    private static readonly ConcurrentDictionary<MethodInfo, double> secondsPerGroup = new();
+
     /// <summary>Calls <paramref name="group"/>(x, y) for every group of a <paramref name="gridX"/> × <paramref name="gridY"/> grid.</summary>
     public static void For(int gridX, int gridY, Action<int, int> group)
     {
@@ -22,14 +39,36 @@ public static class CpuGrid
             group(0, 0);
             return;
         }
+        int threads = Environment.ProcessorCount;
+        var site = group.Method;
+        bool known = secondsPerGroup.TryGetValue(site, out double perGroup);
+        long start = Stopwatch.GetTimestamp();
+        if (threads == 1 || !known || perGroup * count < SerialWorkLimit.TotalSeconds)
+        {
+            for (long g = 0; g < count; g++)
+                group((int)(g % gridX), (int)(g / gridX));
+            secondsPerGroup[site] = Stopwatch.GetElapsedTime(start).TotalSeconds / count;
+            return;
+        }
+        // The time spent inside the chunks, summed over threads, is the work without the hand-off cost.
+        long workTicks = RunParallel(gridX, count, threads, group);
+        secondsPerGroup[site] = (double)workTicks / Stopwatch.Frequency / count;
+    }
+
+    /// <summary>Runs every group on the pool; returns the timestamp ticks spent inside the chunks, summed over threads.</summary>
+    private static long RunParallel(int gridX, long count, int threads, Action<int, int> group)
+    {
+        long workTicks = 0;
         // About four chunks per core balances uneven groups without paying a task per group.
-        long chunk = Math.Max(1, count / (Environment.ProcessorCount * 4L));
+        long chunk = Math.Max(1, count / (threads * 4L));
         try
         {
             Parallel.ForEach(Partitioner.Create(0L, count, chunk), range =>
             {
+                long chunkStart = Stopwatch.GetTimestamp();
                 for (long g = range.Item1; g < range.Item2; g++)
                     group((int)(g % gridX), (int)(g / gridX));
+                Interlocked.Add(ref workTicks, Stopwatch.GetTimestamp() - chunkStart);
             });
         }
         catch (AggregateException failure) when (failure.InnerExceptions.Count > 0)
@@ -38,5 +77,6 @@ public static class CpuGrid
             // other groups failing the same way add nothing.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure.InnerExceptions[0]).Throw();
         }
+        return workTicks;
     }
 }

@@ -53,15 +53,16 @@ internal static class CpuPathEmitter
         using (writer.Block($"private static void {kernel.Name}CpuGroup{generic}({parameters}{(parameters.Length > 0 ? ", " : "")}int ks_groupIdxX, int ks_groupIdxY, int ks_gridDimX, int ks_gridDimY, int ks_groupDim){kernel.ConstraintClauses}"))
         {
             var state = new List<string>();
+            int hoistedSlot = 0;
             foreach (int id in plan.Hoisted.OrderBy(i => i))
             {
                 var local = kernel.Locals[id];
-                state.Add($"{local.TypeText}[] {CpuSiteRewriter.HoistedName(local)} = new {ArrayOf(local.TypeText, "ks_groupDim")};");
+                state.Add($"{local.TypeText}[] {CpuSiteRewriter.HoistedName(local)} = {RentState(local.TypeText, hoistedSlot++, "ks_groupDim")};");
             }
             foreach (var collective in plan.Collectives.Where(c => c.Argument != null))
-                state.Add($"{collective.ArgumentType}[] ks_arg{collective.Index} = new {ArrayOf(collective.ArgumentType, "ks_groupDim")};");
+                state.Add($"{collective.ArgumentType}[] ks_arg{collective.Index} = {RentState(collective.ArgumentType, ArgumentSlot(plan, collective), "ks_groupDim")};");
             if (trackDone)
-                state.Add("bool[] ks_done = new bool[ks_groupDim];");
+                state.Add($"bool[] ks_done = {RentState("bool", DoneSlot(plan), "ks_groupDim")};");
             if (state.Count > 0)
             {
                 writer.Line("// Per-thread state: locals that live across a collective, collective arguments" + (trackDone ? ", threads that returned." : "."));
@@ -97,12 +98,19 @@ internal static class CpuPathEmitter
         writer.Line("#endif");
     }
 
-    /// <summary><c>T[n]</c> written so that array element types that are arrays themselves stay valid.</summary>
-    private static string ArrayOf(string elementType, string length)
-    {
-        int bracket = elementType.IndexOf('[');
-        return bracket < 0 ? $"{elementType}[{length}]" : $"{elementType.Substring(0, bracket)}[{length}]{elementType.Substring(bracket)}";
-    }
+    /// <summary>
+    /// A per-thread array of the group (cleared, reused by every group a host thread runs: <c>CpuGroupState</c>), so a
+    /// group allocates nothing. Slots: hoisted locals first, then one per collective argument, the done flags, one per
+    /// collective result; unique within the group's code, which is all <c>CpuGroupState</c> needs.
+    /// </summary>
+    private static string RentState(string elementType, int slot, string length) =>
+        $"global::KernelSharp.Dsl.Launch.CpuGroupState<{elementType}>.Rent({slot.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {length})";
+
+    private static int ArgumentSlot(CpuPathPlan plan, CpuCollective collective) => plan.Hoisted.Count + collective.Index;
+
+    private static int DoneSlot(CpuPathPlan plan) => plan.Hoisted.Count + plan.Collectives.Count;
+
+    private static int ResultSlot(CpuPathPlan plan, CpuCollective collective) => DoneSlot(plan) + 1 + collective.Index;
 
     private static string? EmitItems(CpuPathPlan plan, List<CpuItem> items, CodeWriter writer, bool trackDone)
     {
@@ -209,8 +217,8 @@ internal static class CpuPathEmitter
         }
         else if (collective.Uniform)
         {
-            writer.Line($"{collective.ResultType}[] ks_result{collective.Index} = new {ArrayOf(collective.ResultType, "(ks_groupDim + 31) / 32")};");
-            using (writer.Block($"for (int ks_w = 0; ks_w < ks_result{collective.Index}.Length; ks_w++)"))
+            writer.Line($"{collective.ResultType}[] ks_result{collective.Index} = {RentState(collective.ResultType, ResultSlot(plan, collective), "(ks_groupDim + 31) / 32")};");
+            using (writer.Block("for (int ks_w = 0; ks_w < (ks_groupDim + 31) / 32; ks_w++)"))
             {
                 writer.Line($"ks_result{collective.Index}[ks_w] = {collective.Combine}(new global::System.ReadOnlySpan<{collective.ArgumentType}>(ks_arg{collective.Index}, ks_w * 32, global::System.Math.Min(32, ks_groupDim - ks_w * 32)), 0);");
             }

@@ -41,6 +41,39 @@ public sealed class LaunchSupportTests
     }
 
     [Fact]
+    public void CpuGridVisitsEveryGroupOnceOnTheCallingThreadAndOnThePool()
+    {
+        // The first launch of a site runs serially to measure it; groups this slow (about 0.2 ms each) then send the
+        // later launches of the same site to the pool. Both must visit every group exactly once.
+        for (int launch = 0; launch < 3; launch++)
+        {
+            var visits = new ConcurrentDictionary<(int, int), int>();
+            CpuGrid.For(8, 2, (x, y) =>
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed < TimeSpan.FromMilliseconds(0.2))
+                    Thread.SpinWait(10);
+                visits.AddOrUpdate((x, y), 1, (_, n) => n + 1);
+            });
+            Assert.Equal(16, visits.Count);
+            Assert.All(visits.Values, n => Assert.Equal(1, n));
+        }
+    }
+
+    [Fact]
+    public void CpuGroupStateHandsEachSlotOneClearedArrayPerThread()
+    {
+        var first = CpuGroupState<float>.Rent(0, 4);
+        first[0] = 1f;
+        first[3] = 2f;
+        var again = CpuGroupState<float>.Rent(0, 4);
+        Assert.Same(first, again);
+        Assert.Equal(new float[4], again.AsSpan(0, 4).ToArray());
+        Assert.NotSame(first, CpuGroupState<float>.Rent(1, 4));
+        Assert.True(CpuGroupState<float>.Rent(0, 100).Length >= 100);
+    }
+
+    [Fact]
     public void CpuSharedMemoryIsReusedPerSiteAndThread()
     {
         var first = CpuSharedMemory.Rent<float>("test#1", 16);
