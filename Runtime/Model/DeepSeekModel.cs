@@ -88,7 +88,8 @@ public sealed class DeepSeekModel : IDisposable
             var parallelism = new Distributed.ModelParallelism(backend, plan, options.Communicator);
             var transformer = new Transformer(backend, weights, config, parallelism);
             options.Progress?.Report(1.0);
-            var description = backend.Description + PrefillNote(options.PrefillMatmul, backend) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
+            var description = backend.Description + PrefillNote(options.PrefillMatmul, backend)
+                + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 latent cache" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
             return new DeepSeekModel(config, backend, transformer, description)
             {
                 memoryBudget = budget,
