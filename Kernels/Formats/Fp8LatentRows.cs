@@ -97,6 +97,32 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
         return new Float4(WarpRows.LowBf16(low), WarpRows.HighBf16(low), WarpRows.LowBf16(high), WarpRows.HighBf16(high));
     }
 
+    /// <summary>The scales change along a row (they stay in <see cref="DecodeUnscaled4"/>'s values): <paramref name="value"/> itself.</summary>
+    public readonly float RowScaled(int row, float value) => value;
+
+    /// <summary>Latent values: the word of four codes as float bits in X, their block's scale in Y, Z = 0. Rope values: their
+    /// two words of two bf16 in X and Y, Z = 1 (the four values never straddle the two parts).</summary>
+    public readonly Float4 LoadUnscaled4(int row, int cols, int col)
+    {
+        long rowStart = (long)row * RowBytes(LatentDim, cols - LatentDim);
+        if (col < LatentDim)
+            return new Float4(Interop.IntAsFloat(Word(rowStart + col)), Scale(rowStart, col / Block), 0f, 0f);
+        long rope = rowStart + RopeOffset(LatentDim) + 2L * (col - LatentDim);
+        return new Float4(Interop.IntAsFloat(Word(rope)), Interop.IntAsFloat(Word(rope + 4)), 1f, 0f);
+    }
+
+    public readonly Float4 DecodeUnscaled4(Float4 loaded)
+    {
+        uint low = Interop.FloatAsInt(loaded.X);
+        if (loaded.Z != 0f)
+        {
+            uint high = Interop.FloatAsInt(loaded.Y);
+            return new Float4(WarpRows.LowBf16(low), WarpRows.HighBf16(low), WarpRows.LowBf16(high), WarpRows.HighBf16(high));
+        }
+        Float4 codes = Fp8E4M3.ToFloat4(low);
+        return new Float4(codes.X * loaded.Y, codes.Y * loaded.Y, codes.Z * loaded.Y, codes.W * loaded.Y);
+    }
+
     /// <summary>
     /// Lane l takes the latent chunks l, l + lanes, … (16 codes each, summed unscaled, then times the block's scale),
     /// then the rope chunks the same way (8 bf16 each); a rope width not a multiple of 8 ends in a scalar tail.
