@@ -13,7 +13,8 @@ namespace KernelSharp.Kernels.Formats;
 /// </summary>
 /// <remarks>
 /// Implementations: <see cref="F32Rows"/>, <see cref="Bf16Rows"/>, <see cref="Fp8BlockRows"/> (e4m3 with DeepSeek's
-/// 128×128 block scales), <see cref="Fp8RowScaledRows"/> (e4m3 with one scale per row: the FP8 indexer key cache).
+/// 128×128 block scales), <see cref="Fp8RowScaledRows"/> (e4m3 with one scale per row: the FP8 indexer key cache), <see cref="Fp8LatentRows"/> (the FP8
+/// MLA latent cache: e4m3 with a scale per 128 values, then bf16 rope values).
 /// The strided and warp-row members read 16-byte chunks (4 fp32, 8 bf16 or 16 e4m3 values) where
 /// the row and the activations sit on 16-byte boundaries, else a scalar loop with the same sum.
 /// </remarks>

@@ -33,6 +33,9 @@ public sealed class DeepSeekModel : IDisposable
     /// <summary>Where the model runs, in one line, including why when it is not where it was asked to run.</summary>
     public string DeviceDescription { get; }
 
+    /// <summary>How every session's latent cache is stored (<see cref="ModelLoadOptions.KvCache"/>).</summary>
+    public KvCacheFormat KvCacheFormat { get; private init; }
+
     /// <summary>Longest piece of a prompt run in one forward pass; longer prefills are split (same result, bounded memory).</summary>
     internal int PrefillChunkTokens { get; set; } = 2048;
 
@@ -65,7 +68,7 @@ public sealed class DeepSeekModel : IDisposable
         {
             // Checked where the weights will live: device memory for a GPU (FP8 / bf16 as stored), host memory for the CPU (fp32).
             var budget = MemoryBudget.For(backend, config, options.AvailableMemoryBytes);
-            var needed = MemoryEstimate.For(config, budget.Storage, maxContext);
+            var needed = MemoryEstimate.For(config, budget.Storage, maxContext, options.KvCache);
             if (needed.TotalBytes > budget.AvailableBytes)
             {
                 throw new UserInputException(
@@ -73,6 +76,9 @@ public sealed class DeepSeekModel : IDisposable
                     $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(budget.AvailableBytes)} is available{budget.Place}; " +
                     $"try {(synthetic ? "fewer layers (bench --layers)" : "a smaller model (create-model --layers)")}, a shorter maximum context, or a device with more memory");
             }
+
+            // A cache format the backend cannot keep is refused now, in one line, rather than after the weights are read.
+            new LatentKvCache(backend, config with { NumHiddenLayers = 1 }, 1, options.KvCache).Dispose();
 
             using IWeightSource source = options.SyntheticSeed is int seed
                 ? new Synthetic.SyntheticWeightSource(config, seed, location)
@@ -82,11 +88,13 @@ public sealed class DeepSeekModel : IDisposable
             var parallelism = new Distributed.ModelParallelism(backend, plan, options.Communicator);
             var transformer = new Transformer(backend, weights, config, parallelism);
             options.Progress?.Report(1.0);
-            var description = backend.Description + PrefillNote(options.PrefillMatmul, backend) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
+            var description = backend.Description + PrefillNote(options.PrefillMatmul, backend)
+                + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 latent cache" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
             return new DeepSeekModel(config, backend, transformer, description)
             {
                 memoryBudget = budget,
                 loadedWeightBytes = needed.WeightBytes,
+                KvCacheFormat = options.KvCache,
             };
         }
         catch
@@ -112,7 +120,7 @@ public sealed class DeepSeekModel : IDisposable
             throw new UserInputException($"the maximum context must be at least 1 token (got {maxContext})");
         }
 
-        var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, maxContext).CacheBytes;
+        var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, maxContext, KvCacheFormat).CacheBytes;
         var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
         if ((long)maxContext * widest > Array.MaxLength || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
         {
@@ -122,7 +130,7 @@ public sealed class DeepSeekModel : IDisposable
                 "try a shorter maximum context");
         }
 
-        return new InferenceSession(this, new LatentKvCache(backend, Config, maxContext));
+        return new InferenceSession(this, new LatentKvCache(backend, Config, maxContext, KvCacheFormat));
     }
 
     /// <summary>

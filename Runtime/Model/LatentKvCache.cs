@@ -5,24 +5,37 @@ namespace KernelSharp.Runtime.Model;
 /// <summary>
 /// One sequence's caches: per layer the MLA latent c [maxContext, kv_lora_rank], the rotated shared key k_pe
 /// [maxContext, qk_rope_head_dim], and the indexer key [maxContext, index_head_dim]. Everything attention needs
-/// from past tokens — per token and layer (kv_lora + rope + index_dim) floats, the same for every head.
+/// from past tokens — per token and layer (kv_lora + rope + index_dim) floats, the same for every head. The latent c
+/// and k_pe are kept in <see cref="Format"/> (fp32, or DeepSeek-V3.2's 656-byte FP8 rows), chosen here once for all
+/// layers; the index keys stay fp32.
 /// </summary>
 internal sealed class LatentKvCache : IDisposable
 {
     private readonly LayerCache[] layers;
 
-    public LatentKvCache(IModelBackend backend, ModelConfig config, int maxContext)
+    public LatentKvCache(IModelBackend backend, ModelConfig config, int maxContext, KvCacheFormat format = KvCacheFormat.Fp32)
     {
         MaxContext = maxContext;
+        Format = format;
         layers = new LayerCache[config.NumHiddenLayers];
-        for (var i = 0; i < layers.Length; i++)
+        try
         {
-            var (latent, ropeKeys) = backend.AllocateLatentCache(maxContext, config.KvLoraRank, config.QkRopeHeadDim); // [maxContext, kv_lora], [maxContext, rope]
-            layers[i] = new LayerCache(latent, ropeKeys, backend.Allocate(maxContext, config.IndexHeadDim)); // index keys [maxContext, index_dim]
+            for (var i = 0; i < layers.Length; i++)
+            {
+                var (latent, ropeKeys) = backend.AllocateLatentCache(maxContext, config.KvLoraRank, config.QkRopeHeadDim, format); // [maxContext, kv_lora], [maxContext, rope]
+                layers[i] = new LayerCache(latent, ropeKeys, backend.Allocate(maxContext, config.IndexHeadDim)); // index keys [maxContext, index_dim]
+            }
+        }
+        catch
+        {
+            Dispose(); // a refused format (or no memory) must not leak the layers made before it
+            throw;
         }
     }
 
     public int MaxContext { get; }
+
+    public KvCacheFormat Format { get; }
 
     /// <summary>Tokens whose keys are stored (positions 0..Length-1).</summary>
     public int Length { get; set; }
@@ -31,7 +44,7 @@ internal sealed class LatentKvCache : IDisposable
 
     public void Dispose()
     {
-        foreach (var layer in layers)
+        foreach (var layer in layers.Where(layer => layer is not null))
         {
             layer.Latent.Dispose();
             layer.RopeKeys.Dispose();

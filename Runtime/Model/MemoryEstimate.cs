@@ -15,7 +15,8 @@ public enum WeightStorage
 
 /// <summary>
 /// Bytes a model needs: its weights (the multi-token-prediction layer excluded, as it is never loaded) and the caches
-/// of one sequence of <c>maxContext</c> tokens (latent + k_pe + indexer key per token and layer, fp32).
+/// of one sequence of <c>maxContext</c> tokens (latent + k_pe + indexer key per token and layer, in the chosen
+/// <see cref="KvCacheFormat"/>).
 /// </summary>
 public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 {
@@ -23,12 +24,12 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
     public long TotalBytes => WeightBytes > long.MaxValue - CacheBytes ? long.MaxValue : WeightBytes + CacheBytes;
 
     /// <exception cref="UserInputException">The sizes overflow 64-bit arithmetic (a config no machine could hold).</exception>
-    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, int maxContext)
+    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, int maxContext, KvCacheFormat kvCache = KvCacheFormat.Fp32)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxContext);
         try
         {
-            return Compute(config, storage, maxContext);
+            return Compute(config, storage, maxContext, kvCache);
         }
         catch (OverflowException)
         {
@@ -39,7 +40,7 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 
     // Checked throughout: a hostile config (2·10⁹ layers or experts) must fail here, not wrap to a negative size that
     // passes every "fits in memory" guard.
-    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, int maxContext)
+    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, int maxContext, KvCacheFormat kvCache)
     {
         checked
         {
@@ -68,10 +69,23 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
                 WeightStorage.BFloat16 => 2 * (quantizable + plain),
                 _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain),
             };
-            long cachePerToken = 4L * config.NumHiddenLayers * (config.KvLoraRank + config.QkRopeHeadDim + config.IndexHeadDim);
-            return new MemoryEstimate(weightBytes, cachePerToken * maxContext);
+            return new MemoryEstimate(weightBytes, CacheBytesPerToken(config, kvCache) * maxContext);
         }
     }
+
+    /// <summary>Bytes of the latent cache (c and k_pe) per token and layer: 2304 in fp32, 656 in FP8 at DeepSeek-V3.2's widths.</summary>
+    public static long LatentCacheBytesPerToken(ModelConfig config, KvCacheFormat kvCache) => kvCache switch
+    {
+        KvCacheFormat.Fp8 => KernelSharp.Kernels.Formats.Fp8LatentRows.RowBytes(config.KvLoraRank, config.QkRopeHeadDim),
+        _ => 4L * (config.KvLoraRank + config.QkRopeHeadDim),
+    };
+
+    /// <summary>Bytes of the indexer key cache per token and layer (fp32 keys with either latent format).</summary>
+    public static long IndexKeyBytesPerToken(ModelConfig config) => 4L * config.IndexHeadDim;
+
+    /// <summary>Bytes of every cache per token of context, all layers: what one more token of context costs.</summary>
+    public static long CacheBytesPerToken(ModelConfig config, KvCacheFormat kvCache) =>
+        checked(config.NumHiddenLayers * (LatentCacheBytesPerToken(config, kvCache) + IndexKeyBytesPerToken(config)));
 
     /// <summary>"12.3 GiB" style text.</summary>
     public static string Format(long bytes) => bytes switch

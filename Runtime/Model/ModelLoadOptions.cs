@@ -36,6 +36,12 @@ public sealed record ModelLoadOptions
     /// </summary>
     public PrefillMatmul PrefillMatmul { get; init; } = PrefillMatmul.Exact;
 
+    /// <summary>
+    /// How sessions keep the MLA latent cache: fp32 (default) or DeepSeek-V3.2's FP8 rows (656 B per token and layer
+    /// instead of 2304 at the real widths). FP8 needs a kernel backend; the "cpu" backend refuses it when loading.
+    /// </summary>
+    public KvCacheFormat KvCache { get; init; } = KvCacheFormat.Fp32;
+
     /// <summary>This process's share of a model split over several ranks (null = the whole model here).</summary>
     public Distributed.ParallelPlan? Parallel { get; init; }
 

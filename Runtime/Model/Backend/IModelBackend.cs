@@ -30,9 +30,12 @@ public interface IModelBackend : IDisposable
 
     /// <summary>
     /// One layer's zero-filled MLA key caches: the latent c [maxContext, latentDim] and the rotated k_pe [maxContext, ropeDim].
-    /// A GPU backend lays both in one [maxContext, latentDim + ropeDim] buffer its attention kernels read in place.
+    /// A GPU backend lays both in one [maxContext, latentDim + ropeDim] buffer its attention kernels read in place. In
+    /// <see cref="KvCacheFormat.Fp8"/> that buffer holds DeepSeek-V3.2's FP8 rows and the two tensors are only written
+    /// (WriteRows, WriteRotatedRows, RmsNormRowsInto), downloaded and read by MlaAttention; a backend without it refuses
+    /// with a <see cref="UserInputException"/>.
     /// </summary>
-    (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim);
+    (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim, KvCacheFormat format = KvCacheFormat.Fp32);
 
     /// <summary>Copies host values [rows × columns] row-major into a new tensor.</summary>
     Tensor Upload(float[] values, int rows, int columns);

@@ -45,8 +45,11 @@ public sealed class CpuBackend : IModelBackend
 
     public Tensor Allocate(int rows, int columns) => new CpuTensor(new float[(long)rows * columns], rows, columns);
 
-    public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim) =>
-        (Allocate(maxContext, latentDim), Allocate(maxContext, ropeDim));
+    /// <summary>fp32 only: the FP8 latent cache is read by the kernel library's attention, which this backend does not use.</summary>
+    public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim, KvCacheFormat format = KvCacheFormat.Fp32) =>
+        format == KvCacheFormat.Fp32
+            ? (Allocate(maxContext, latentDim), Allocate(maxContext, ropeDim))
+            : throw new UserInputException($"the {format.ToString().ToLowerInvariant()} KV cache is read by the kernel library's attention: use --device cpu-kernels (or a GPU), or --kv-cache fp32 on --device cpu");
 
     public float[] Download(Tensor tensor) => (float[])Cpu(tensor).Values.Clone();
 

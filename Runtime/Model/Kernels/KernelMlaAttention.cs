@@ -75,9 +75,30 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             TensorKernels.LaunchFillFloat(device, latentOutput.View, 0f, checked((int)(rows * dims.Heads * dims.LatentDim)));
         }
 
+        if (selected is not null && selected.Rows != rows)
+        {
+            throw new ArgumentException($"selected keys {selected} must have one row per query row ({rows})");
+        }
+
         for (var segmentIndex = 0; segmentIndex < segments.Count; segmentIndex++)
         {
             var segment = segments[segmentIndex];
+            var positions = Positions(segmentIndex, segment.StartPosition, segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
+            var segmentQueries = queries.View.SubView((long)segment.FirstRow * dims.Heads * rowLength, (long)segment.RowCount * dims.Heads * rowLength);
+            var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
+
+            // The one place the cache's format is looked at: the kernels below are compiled per row format.
+            if (segment.Latent is Fp8LatentCachePart fp8)
+            {
+                if (segment.RopeKeys is not Fp8LatentCachePart ropePart || !ReferenceEquals(ropePart.Cache, fp8.Cache) || fp8.Columns != dims.LatentDim || ropePart.Columns != dims.RopeDim)
+                {
+                    throw new ArgumentException($"the FP8 latent cache {fp8} must come with its own rope part of {dims.RopeDim} columns (got {segment.RopeKeys})");
+                }
+
+                Attend(fp8.Cache.Rows, segment, positions, segmentQueries, segmentOutput, dims, softmaxScale, selected);
+                continue;
+            }
+
             var latent = KernelModelBackend.Kernel(segment.Latent);     // [maxContext, latent]
             var ropeKeys = KernelModelBackend.Kernel(segment.RopeKeys); // [maxContext, rope]
             BackendArguments.RequireColumns(latent, dims.LatentDim, "latent cache");
@@ -87,46 +108,46 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             // separately made tensors are laid side by side first.
             using var arranged = KernelTensor.AreSideBySide(latent, ropeKeys) ? null : ArrangeSideBySide(latent, ropeKeys, segment.KeyCount);
             var cache = arranged?.View ?? latent.StorageView; // [keys (or maxContext), latent+rope]
-
-            var positions = Positions(segmentIndex, segment.StartPosition, segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
-            var segmentQueries = queries.View.SubView((long)segment.FirstRow * dims.Heads * rowLength, (long)segment.RowCount * dims.Heads * rowLength);
-            var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
-            if (selected is null)
-            {
-                MlaKernels.LaunchMlaAttention(device, segmentQueries, new F32Rows(cache), new DenseKeys(positions), segmentOutput, ArrayView<float>.Empty,
-                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
-                continue;
-            }
-
-            if (selected.Rows != rows)
-            {
-                throw new ArgumentException($"selected keys {selected} must have one row per query row ({rows})");
-            }
-
-            var k = selected.Columns;
-            using var compacted = storage.Buffer<int>((long)segment.RowCount * k); // [rows, k]: visible keys first
-            using var counts = storage.Buffer<int>(segment.RowCount);              // [rows]
-            SelectionKernels.LaunchCompactSelection(device, selected.RowsView(segment.FirstRow, segment.RowCount), positions, compacted.View, counts.View, segment.RowCount, k);
-            int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
-            if (splits == 1)
-            {
-                MlaKernels.LaunchMlaAttention(device, segmentQueries, new F32Rows(cache), new SelectedKeys(compacted.View, counts.View, k), segmentOutput, ArrayView<float>.Empty,
-                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
-            }
-            else
-            {
-                // Decode: one group per (query, 8 heads) would give a handful of groups on a 132-SM GPU (measured on the
-                // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
-                using var partialOutput = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
-                using var partialStats = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
-                MlaKernels.LaunchMlaAttention(device, segmentQueries, new F32Rows(cache), new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
-                    segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
-                MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, segmentOutput, segment.RowCount, dims.Heads, dims.LatentDim, splits);
-            }
+            Attend(new F32Rows(cache), segment, positions, segmentQueries, segmentOutput, dims, softmaxScale, selected);
         }
 
         MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, new F32Rows(kvB.View), output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
         return output;
+    }
+
+    /// <summary>o_lat of one segment's rows over its cache (rows [c ‖ k_pe] in any row format): dense causal, or over the selected keys.</summary>
+    private void Attend<TCache>(TCache cache, AttentionSegment segment, ArrayView<int> positions, ArrayView<float> segmentQueries, ArrayView<float> segmentOutput,
+        MlaDimensions dims, float softmaxScale, KernelIndexTensor? selected)
+        where TCache : struct, IRowFormat<TCache>
+    {
+        var device = storage.Device;
+        if (selected is null)
+        {
+            MlaKernels.LaunchMlaAttention(device, segmentQueries, cache, new DenseKeys(positions), segmentOutput, ArrayView<float>.Empty,
+                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            return;
+        }
+
+        var k = selected.Columns;
+        using var compacted = storage.Buffer<int>((long)segment.RowCount * k); // [rows, k]: visible keys first
+        using var counts = storage.Buffer<int>(segment.RowCount);              // [rows]
+        SelectionKernels.LaunchCompactSelection(device, selected.RowsView(segment.FirstRow, segment.RowCount), positions, compacted.View, counts.View, segment.RowCount, k);
+        int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
+        if (splits == 1)
+        {
+            MlaKernels.LaunchMlaAttention(device, segmentQueries, cache, new SelectedKeys(compacted.View, counts.View, k), segmentOutput, ArrayView<float>.Empty,
+                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+        }
+        else
+        {
+            // Decode: one group per (query, 8 heads) would give a handful of groups on a 132-SM GPU (measured on the
+            // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
+            using var partialOutput = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
+            using var partialStats = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
+            MlaKernels.LaunchMlaAttention(device, segmentQueries, cache, new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
+                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, segmentOutput, segment.RowCount, dims.Heads, dims.LatentDim, splits);
+        }
     }
 
     public void Dispose()

@@ -101,9 +101,20 @@ public sealed class KernelModelBackend : IModelBackend
         return tensor;
     }
 
-    /// <summary>Both caches are windows of one [maxContext, L+R] buffer, the row layout [c ‖ k_pe] the MLA kernels read directly.</summary>
-    public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim)
+    /// <summary>Both caches are windows of one [maxContext, L+R] buffer, the row layout [c ‖ k_pe] the MLA kernels read directly
+    /// (fp32, or the FP8 rows of <see cref="KernelFp8LatentCache"/>).</summary>
+    public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim, KvCacheFormat format = KvCacheFormat.Fp32)
     {
+        if (format == KvCacheFormat.Fp8)
+        {
+            if (latentDim % 16 != 0 || latentDim > KernelSharp.Kernels.Attention.MlaTile.MaxLatentDim)
+            {
+                throw new UserInputException($"the fp8 KV cache needs kv_lora_rank a multiple of 16 and at most {KernelSharp.Kernels.Attention.MlaTile.MaxLatentDim} (got {latentDim}); use --kv-cache fp32");
+            }
+
+            return KernelFp8LatentCache.Allocate(storage, maxContext, latentDim, ropeDim);
+        }
+
         var buffer = storage.Buffer<float>((long)maxContext * (latentDim + ropeDim)); // [maxContext, L+R]
         if (maxContext > 0 && latentDim + ropeDim > 0)
         {
@@ -116,6 +127,11 @@ public sealed class KernelModelBackend : IModelBackend
 
     public float[] Download(Tensor tensor)
     {
+        if (tensor is Fp8LatentCachePart part)
+        {
+            return part.Cache.Download(storage, part);
+        }
+
         var source = Kernel(tensor);
         if (!source.IsWindow)
         {
@@ -132,6 +148,12 @@ public sealed class KernelModelBackend : IModelBackend
     public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
     {
         BackendArguments.CheckWriteRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn);
+        if (destination is Fp8LatentCachePart part)
+        {
+            StoreThroughStaging(part, destinationRow, rowCount, staged => WriteRows(staged, 0, source, sourceRow, rowCount, sourceColumn));
+            return;
+        }
+
         var target = Kernel(destination);
         var from = Kernel(source);
         CopyBlock(from, target, rowCount, target.Columns, (long)sourceRow * from.Columns + sourceColumn, (long)destinationRow * target.Columns);
@@ -141,6 +163,13 @@ public sealed class KernelModelBackend : IModelBackend
         int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
     {
         BackendArguments.CheckWriteRotatedRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin);
+        if (destination is Fp8LatentCachePart part)
+        {
+            // the tables are looked up by source row, so the staged write rotates exactly as the in-place one would
+            StoreThroughStaging(part, destinationRow, rowCount, staged => WriteRotatedRows(staged, 0, source, sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin, layout));
+            return;
+        }
+
         var target = Kernel(destination);
         var from = Kernel(source);
         var pairs = cos.Columns;
@@ -239,6 +268,12 @@ public sealed class KernelModelBackend : IModelBackend
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
         BackendArguments.CheckRmsNormRowsInto(destination, weight);
+        if (destination is Fp8LatentCachePart part)
+        {
+            StoreThroughStaging(part, destinationRow, rowCount, staged => RmsNormRowsInto(staged, 0, source, sourceRow, rowCount, sourceColumn, weight, eps));
+            return;
+        }
+
         var target = Kernel(destination);
         var from = Kernel(source);
         if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > target.Rows || sourceRow < 0 || sourceRow + rowCount > from.Rows
@@ -443,9 +478,26 @@ public sealed class KernelModelBackend : IModelBackend
         }
     }
 
+    /// <summary>
+    /// Writes rows destinationRow … destinationRow + rowCount − 1 of an FP8 cache part: <paramref name="write"/> fills an
+    /// fp32 staging tensor [rowCount, part.Columns] the way it would fill an fp32 cache, then the store kernel quantizes it.
+    /// </summary>
+    private void StoreThroughStaging(Fp8LatentCachePart part, int destinationRow, int rowCount, Action<Tensor> write)
+    {
+        if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > part.Rows)
+        {
+            throw new ArgumentOutOfRangeException(nameof(destinationRow), $"rows {destinationRow}..{destinationRow + rowCount} are outside {part}");
+        }
+
+        using var staged = storage.NewTensor(rowCount, part.Columns); // [rowCount, L or R] fp32
+        write(staged);
+        part.Cache.Store(storage, part, staged, destinationRow);
+    }
+
     internal static KernelTensor Kernel(Tensor tensor) => tensor switch
     {
         KernelTensor kernel => kernel,
+        Fp8LatentCachePart part => throw new ArgumentException($"{part} is only written by the cache writers and read by MLA attention", nameof(tensor)),
         KernelWeight weight => throw new ArgumentException($"weight {weight} is kept in {weight.Format}; only Linear, FeedForward and MixExperts take it", nameof(tensor)),
         _ => throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor)),
     };

@@ -25,6 +25,12 @@ public static class SharedOptions
         OptionSpec.Value("prefill", "HOW", "exact|tensor-cores: prompt matmuls in fp32, or on the GPU's tensor cores with activations " +
             "rounded to bf16 as transformers' bf16 does (faster; logits move by ~1e-2 relative) (default: exact)");
 
+    public static readonly string[] KvCacheChoices = ["fp32", "fp8"];
+
+    public static OptionSpec KvCache { get; } =
+        OptionSpec.Value("kv-cache", "FMT", "fp32|fp8: the MLA latent cache in fp32, or as DeepSeek-V3.2 keeps it (e4m3 with a scale per 128 values, " +
+            "rope part bf16: 656 instead of 2304 bytes per token and layer; logits move by a few % relative; not on --device cpu) (default: fp32)");
+
     public static OptionSpec Threads { get; } =
         OptionSpec.Value("threads", "N", "CPU threads for --device cpu, 1 … 1024 (default: every core)", "t");
 
@@ -36,6 +42,9 @@ public static class SharedOptions
         OptionSpec.Flag("show-prompt", "print the rendered prompt (chat template applied) to stderr before generating");
 
     public static string ReadDevice(ParsedArguments args) => args.Choice("device", "auto", DeviceChoices);
+
+    public static KvCacheFormat ReadKvCache(ParsedArguments args) =>
+        args.Choice("kv-cache", "fp32", KvCacheChoices) == "fp8" ? KvCacheFormat.Fp8 : KvCacheFormat.Fp32;
 
     public static PrefillMatmul ReadPrefill(ParsedArguments args) =>
         args.Choice("prefill", "exact", PrefillChoices) == "tensor-cores" ? PrefillMatmul.TensorCores : PrefillMatmul.Exact;

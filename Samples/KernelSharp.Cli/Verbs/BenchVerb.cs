@@ -42,6 +42,7 @@ public sealed class BenchVerb : IVerb
             OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -d + -n))", "c"),
             SharedOptions.Device,
             SharedOptions.Prefill,
+            SharedOptions.KvCache,
             OptionSpec.Flag("json", "print JSON instead of a markdown table"),
         ]);
 
@@ -54,6 +55,7 @@ public sealed class BenchVerb : IVerb
         int[] batchSizes = args.Has("batch") ? args.IntList("batch", 1, 1024) : [1];
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         string depthFill = args.Choice("depth-fill", "prefill", "prefill", "random");
         if (promptTokens == 0 && generatedTokens == 0)
         {
@@ -70,7 +72,7 @@ public sealed class BenchVerb : IVerb
         }
         int contextSize = args.Int("ctx-size", needed, needed, maxContext);
 
-        using DeepSeekModel model = bench.Load(device, contextSize, context, prefill);
+        using DeepSeekModel model = bench.Load(device, contextSize, context, prefill, kvCache);
         var random = new Random(1234);
         var results = new List<BenchResult>();
         if (promptTokens > 0)
@@ -95,13 +97,13 @@ public sealed class BenchVerb : IVerb
             }
         }
 
-        var summary = new BenchSummary(bench.Name, model.DeviceDescription, config, bench.Parameters.Total, bench.Parameters.ActivePerToken, bench.WeightBytes, contextSize);
+        var summary = new BenchSummary(bench.Name, model.DeviceDescription, config, bench.Parameters.Total, bench.Parameters.ActivePerToken, bench.WeightBytes, contextSize, kvCache);
         context.Out.Write(args.Flag("json") ? Json(summary, results) : Markdown(summary, results));
         return ExitCodes.Success;
     }
 
     /// <summary>What bench measures: a model folder (-m), or a synthetic model (--synthetic), with its size for the table.</summary>
-    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<string, int, CliContext, PrefillMatmul, DeepSeekModel> Load);
+    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<string, int, CliContext, PrefillMatmul, KvCacheFormat, DeepSeekModel> Load);
 
     private static BenchModel OpenModel(ParsedArguments args)
     {
@@ -192,7 +194,12 @@ public sealed class BenchVerb : IVerb
         return measured with { Test = string.Create(CultureInfo.InvariantCulture, $"{test} b{batch} ({msPerStep:F2} ms/token/seq)"), Batch = batch };
     }
 
-    private sealed record BenchSummary(string Model, string Device, ModelConfig Config, long Parameters, long ActiveParameters, long WeightBytes, int ContextSize);
+    private sealed record BenchSummary(string Model, string Device, ModelConfig Config, long Parameters, long ActiveParameters, long WeightBytes, int ContextSize,
+        KvCacheFormat KvCache)
+    {
+        /// <summary>Cache bytes one more token of context costs, every layer (latent cache in <see cref="KvCache"/> + fp32 index keys).</summary>
+        public long CacheBytesPerToken => MemoryEstimate.CacheBytesPerToken(Config, KvCache);
+    }
 
     /// <summary>-d as one depth or a comma-separated list (llama-bench style), each 0 … the token limit.</summary>
     private static int[] Depths(string? text)
@@ -261,6 +268,8 @@ public sealed class BenchVerb : IVerb
         text.WriteLine($"device: {summary.Device}");
         text.WriteLine($"model: {summary.Model}: {summary.Config.NumHiddenLayers} layers, hidden {summary.Config.HiddenSize}, " +
                        $"{summary.Config.NRoutedExperts} experts ({summary.Config.NumExpertsPerTok} per token), vocab {summary.Config.VocabSize}, context {summary.ContextSize}");
+        text.WriteLine($"kv cache: {summary.KvCache.ToString().ToLowerInvariant()}, {summary.CacheBytesPerToken} bytes per token of context " +
+                       $"({MemoryEstimate.LatentCacheBytesPerToken(summary.Config, summary.KvCache)} latent + {MemoryEstimate.IndexKeyBytesPerToken(summary.Config)} index keys per layer)");
         text.WriteLine();
         text.WriteLine("| model | size | params | backend | test | t/s |");
         text.WriteLine("| --- | ---: | ---: | --- | ---: | ---: |");
@@ -287,6 +296,8 @@ public sealed class BenchVerb : IVerb
             json.WriteNumber("embedding_parameters", summary.Config.TieWordEmbeddings ? 0L : (long)summary.Config.VocabSize * summary.Config.HiddenSize);
             json.WriteNumber("weight_bytes", summary.WeightBytes);
             json.WriteNumber("n_ctx", summary.ContextSize);
+            json.WriteString("kv_cache", summary.KvCache.ToString().ToLowerInvariant());
+            json.WriteNumber("kv_cache_bytes_per_token", summary.CacheBytesPerToken);
             json.WriteStartArray("results");
             foreach (BenchResult result in results)
             {

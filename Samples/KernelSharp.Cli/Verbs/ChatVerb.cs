@@ -26,6 +26,7 @@ public sealed class ChatVerb : IVerb
             SharedOptions.Device,
             SharedOptions.Threads,
             SharedOptions.Prefill,
+            SharedOptions.KvCache,
             OptionSpec.Flag("think", "thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "a system prompt"),
             SharedOptions.ShowPrompt,
@@ -38,13 +39,14 @@ public sealed class ChatVerb : IVerb
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         SharedOptions.ApplyThreads(args);
         bool thinking = args.Flag("think");
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args);
         BpeTokenizer tokenizer = folder.LoadTokenizer();
-        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, out TimeSpan loadTime);
+        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, kvCache, out TimeSpan loadTime);
         using InferenceSession session = model.CreateSession(contextSize);
         ModelLoadTimes loadTimes = ModelLoadTimes.WarmUpAndTime(session, loadTime);
         context.Error.WriteLine($"device: {model.DeviceDescription}");

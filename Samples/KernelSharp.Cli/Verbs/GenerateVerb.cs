@@ -27,6 +27,7 @@ public sealed class GenerateVerb : IVerb
             SharedOptions.Device,
             SharedOptions.Threads,
             SharedOptions.Prefill,
+            SharedOptions.KvCache,
             OptionSpec.Flag("chat", "wrap the prompt in the DeepSeek-V3.2 chat format"),
             OptionSpec.Flag("think", "with --chat: thinking mode (<think>)"),
             OptionSpec.Value("system", "TEXT", "with --chat: a system prompt"),
@@ -44,6 +45,7 @@ public sealed class GenerateVerb : IVerb
         SamplingOptions sampling = SamplingArguments.Read(args);
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         SharedOptions.ApplyThreads(args);
         bool chat = args.Flag("chat");
         if (!chat && (args.Flag("think") || args.Has("system")))
@@ -65,7 +67,7 @@ public sealed class GenerateVerb : IVerb
         }
         PromptChecks.EnsureFits(promptTokens.Length, contextSize, folder.Config.MaxPositionEmbeddings);
 
-        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, out TimeSpan loadTime);
+        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, kvCache, out TimeSpan loadTime);
         using InferenceSession session = model.CreateSession(contextSize);
         ModelLoadTimes loadTimes = ModelLoadTimes.WarmUpAndTime(session, loadTime);
         context.Error.WriteLine($"device: {model.DeviceDescription}");

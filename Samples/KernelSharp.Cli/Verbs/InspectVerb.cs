@@ -53,6 +53,8 @@ public sealed class InspectVerb : IVerb
             output.WriteLine("  " + line);
         }
 
+        output.WriteLine(CacheLine(config));
+
         if (args.Flag("tensors"))
         {
             output.WriteLine("tensors:");
@@ -104,6 +106,20 @@ public sealed class InspectVerb : IVerb
         output.WriteLine(c.Quantization is QuantizationConfig q
             ? $"quantization: {q.Method} {q.Format}, blocks {q.BlockRows}x{q.BlockCols}"
             : "quantization: none");
+    }
+
+    /// <summary>What one more token of context costs in each --kv-cache format, every layer (latent cache + fp32 index keys).</summary>
+    private static string CacheLine(ModelConfig config)
+    {
+        try
+        {
+            return "kv cache per token of context: " + string.Join(", ", new[] { KvCacheFormat.Fp32, KvCacheFormat.Fp8 }.Select(format =>
+                $"{format.ToString().ToLowerInvariant()} {MemoryEstimate.CacheBytesPerToken(config, format)} B ({MemoryEstimate.LatentCacheBytesPerToken(config, format)} latent + {MemoryEstimate.IndexKeyBytesPerToken(config)} index keys per layer)"));
+        }
+        catch (OverflowException)
+        {
+            return "kv cache per token of context: larger than 64-bit sizes can count";
+        }
     }
 
     /// <summary>One line per way of holding the weights: the CPU backend dequantizes to fp32; GPUs keep bf16 (or fp8).</summary>

@@ -27,6 +27,7 @@ public sealed class LogitsVerb : IVerb
             OptionSpec.Value("out", "FILE", "the safetensors file to write", "o"),
             SharedOptions.Device,
             SharedOptions.Prefill,
+            SharedOptions.KvCache,
         ]);
 
     public int Run(ParsedArguments args, CliContext context)
@@ -35,6 +36,7 @@ public sealed class LogitsVerb : IVerb
         string outPath = args.RequiredString("out");
         string device = SharedOptions.ReadDevice(args);
         PrefillMatmul prefillMatmul = SharedOptions.ReadPrefill(args);
+        KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         args.RequiredString("tokens");
 
         ModelFolder folder = ModelFolder.Open(modelDirectory);
@@ -58,7 +60,7 @@ public sealed class LogitsVerb : IVerb
             throw new UsageException($"-o/--out {outPath} is inside the model folder; write the logits somewhere else (it resolves to {overlap.Resolved})");
         }
 
-        using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context, prefillMatmul);
+        using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context, prefillMatmul, kvCache);
         using InferenceSession session = model.CreateSession(tokens.Length);
         float[] logits; // [rows × vocab]
         if (!decodeMode)

@@ -53,6 +53,16 @@ public abstract class RowFormatSplitLoadTests(BackendFixture backend) : BackendT
         AssertSplitReadEqualsElements4(new Fp8RowScaledRows(c.View, s.View));
     }
 
+    [SkippableFact]
+    public void Fp8_latent_cache_split_read_equals_Elements4()
+    {
+        RequireBackend();
+        const int latentDim = Cols - 8; // two full scale blocks (the 264 columns are 256 e4m3 + 8 bf16 rope values)
+        byte[] rows = KernelSharp.Kernels.Attention.StoreKvCacheFp8Reference.Quantize(RandomTensors.Normal(NewRandom(25), (long)Rows * Cols, 3f), Rows, latentDim, Cols - latentDim);
+        using var bytes = Upload(rows);
+        AssertSplitReadEqualsElements4(new Fp8LatentRows(bytes.View, latentDim));
+    }
+
     private void AssertSplitReadEqualsElements4<TRows>(TRows format)
         where TRows : struct, IRowFormat<TRows>
     {

@@ -133,6 +133,40 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         Launch(typeof(MlaKernels), nameof(MlaKernels.StoreKvCacheBf16), Config((tokenCount * rowLength + 255) / 256, 1, 256),
             rows, kvCache, tokenCount, rowLength, firstRow);
 
+    protected void StoreKvCacheFp8(ArrayView<float> values, ArrayView<byte> kvCache, int tokenCount, int columns, int firstColumn,
+        int latentDim, int ropeDim, int firstRow) =>
+        Launch(typeof(MlaKernels), nameof(MlaKernels.StoreKvCacheFp8), Config(tokenCount, 1, MlaKernels.StoreKvCacheFp8GroupSize),
+            values, kvCache, tokenCount, columns, firstColumn, latentDim, ropeDim, firstRow);
+
+    /// <summary>Sparse MLA over a cache of any row format (<paramref name="kvCache"/>: an F32Rows, Bf16Rows, Fp8LatentRows, ...).</summary>
+    protected void SparseMlaOver(ArrayView<float> queries, object kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
+        int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, kvCache, new SelectedKeys(selected, counts, selectedStride), output, ArrayView<float>.Empty,
+            queryCount, heads, latentDim, ropeDim, scale);
+    }
+
+    /// <summary>Dense causal MLA over a cache of any row format.</summary>
+    protected void DenseMlaOver(ArrayView<float> queries, object kvCache, ArrayView<int> positions, ArrayView<float> output,
+        int queryCount, int heads, int latentDim, int ropeDim, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+            queries, kvCache, new DenseKeys(positions), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
+    }
+
+    /// <summary>Split-key sparse MLA over a cache of any row format.</summary>
+    protected void SparseMlaSplitOver(ArrayView<float> queries, object kvCache, ArrayView<int> selected, ArrayView<int> counts,
+        ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8 * splits, 128),
+            queries, kvCache, new SelectedKeySlices(selected, counts, selectedStride, splits), partialOutput, partialStats,
+            queryCount, heads, latentDim, ropeDim, scale);
+    }
+
     protected void SparseMlaSplit(ArrayView<float> queries, ArrayView<float> kvCache, ArrayView<int> selected, ArrayView<int> counts,
         ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
     {

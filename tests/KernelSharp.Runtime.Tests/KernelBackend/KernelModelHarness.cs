@@ -16,17 +16,20 @@ internal sealed class KernelModelHarness : IDisposable
     private readonly IModelBackend backend;
     private readonly Transformer transformer;
     private readonly LatentKvCache cache;
+    private readonly KvCacheFormat kvCache;
 
     /// <param name="backend">A kernel backend shared by the tests (its device keeps the compiled kernels); not disposed here.</param>
-    public KernelModelHarness(string fixture, KernelModelBackend backend, int maxContext)
+    /// <param name="kvCache">How the harness's sequences keep their latent cache.</param>
+    public KernelModelHarness(string fixture, KernelModelBackend backend, int maxContext, KvCacheFormat kvCache = KvCacheFormat.Fp32)
     {
+        this.kvCache = kvCache;
         var directory = Fixtures.Directory(fixture);
         Config = ModelConfig.Load(Path.Combine(directory, "config.json"));
         this.backend = backend;
         using var checkpoint = Checkpoint.Open(directory, Config.Quantization);
         transformer = new Transformer(backend, new WeightLoader(new CheckpointWeightSource(checkpoint), backend, Transformer.TensorCount(Config), null), Config,
             KernelSharp.Runtime.Distributed.ModelParallelism.Single(backend));
-        cache = new LatentKvCache(backend, Config, maxContext);
+        cache = new LatentKvCache(backend, Config, maxContext, kvCache);
     }
 
     public ModelConfig Config { get; }
@@ -38,7 +41,7 @@ internal sealed class KernelModelHarness : IDisposable
     public float[] Prefill(ReadOnlySpan<int> tokens, ForwardTrace trace) => Run([(cache, tokens.ToArray())], trace);
 
     /// <summary>Another sequence's caches (dispose it after use).</summary>
-    public LatentKvCache NewSequence(int maxContext) => new(backend, Config, maxContext);
+    public LatentKvCache NewSequence(int maxContext) => new(backend, Config, maxContext, kvCache);
 
     /// <summary>One forward pass over several sequences, each continuing its cache → logits [all rows × vocab], sequence by sequence.</summary>
     public float[] Forward(params (LatentKvCache Cache, int[] Tokens)[] sequences) => Run(sequences, trace: null);

@@ -1,0 +1,158 @@
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Attention;
+using KernelSharp.Runtime;
+using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Model.Backend;
+using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Tests.Golden;
+using KernelSharp.Runtime.Tests.Model;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace KernelSharp.Runtime.Tests.KernelModel;
+
+/// <summary>
+/// The FP8 latent cache (<see cref="KvCacheFormat.Fp8"/>) on the kernel backend: its parts are written through the
+/// backend's cache writers and read back as the store kernel rounds them, the fp32 CPU backend refuses it in one line,
+/// and a whole model with it stays within a contract against the same model with an fp32 cache.
+/// </summary>
+public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutputHelper output) : IClassFixture<KernelBackendFixture>
+{
+    public static TheoryData<KernelBackend> Kinds => new() { KernelBackend.FastCpu, KernelBackend.IlgpuCpu };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Cache_parts_keep_what_is_written_as_the_store_rounds_it(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var backend = backends.Get(kind);
+        const int context = 9, latentDim = 64, ropeDim = 16, rows = 3, first = 4;
+        var latentRows = random.Floats(rows * 80); // [3, 80]: columns 5..68 go to the latent part
+        var ropeRows = random.Floats(rows * 20);   // [3, 20]: columns 2..17 go to the rope part
+        var (latent, ropeKeys) = backend.AllocateLatentCache(context, latentDim, ropeDim, KvCacheFormat.Fp8);
+        using (latent)
+        using (ropeKeys)
+        {
+            Assert.Equal(new float[context * latentDim], backend.Download(latent));
+            using var latentSource = backend.Upload(latentRows, rows, 80);
+            using var ropeSource = backend.Upload(ropeRows, rows, 20);
+            backend.WriteRows(latent, first, latentSource, 0, rows, 5);
+            backend.WriteRows(ropeKeys, first, ropeSource, 0, rows, 2);
+
+            var written = new float[context * (latentDim + ropeDim)]; // [context, L+R]: what an fp32 cache would hold
+            for (var r = 0; r < rows; r++)
+            {
+                Array.Copy(latentRows, (r * 80) + 5, written, (first + r) * (latentDim + ropeDim), latentDim);
+                Array.Copy(ropeRows, (r * 20) + 2, written, ((first + r) * (latentDim + ropeDim)) + latentDim, ropeDim);
+            }
+
+            var expected = StoreKvCacheFp8Reference.Dequantize(StoreKvCacheFp8Reference.Quantize(written, context, latentDim, ropeDim), context, latentDim, ropeDim);
+            Assert.Equal(Columns(expected, context, latentDim + ropeDim, 0, latentDim), backend.Download(latent));
+            Assert.Equal(Columns(expected, context, latentDim + ropeDim, latentDim, ropeDim), backend.Download(ropeKeys));
+            Assert.NotEqual(Columns(written, context, latentDim + ropeDim, 0, latentDim), backend.Download(latent)); // e4m3 rounding shows
+        }
+    }
+
+    [Fact]
+    public void Cpu_backend_refuses_the_fp8_cache_in_one_line()
+    {
+        using var cpu = new CpuBackend();
+        var error = Assert.Throws<UserInputException>(() => cpu.AllocateLatentCache(4, 64, 16, KvCacheFormat.Fp8));
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("--kv-cache fp32", error.Message);
+    }
+
+    [Fact]
+    public void Bytes_per_token_at_deepseek_widths()
+    {
+        var config = ModelConfig.Load(Path.Combine(Fixtures.Directory(Fixtures.Bf16), "config.json")) with { KvLoraRank = 512, QkRopeHeadDim = 64, IndexHeadDim = 128, NumHiddenLayers = 61 };
+        Assert.Equal(2304, MemoryEstimate.LatentCacheBytesPerToken(config, KvCacheFormat.Fp32));
+        Assert.Equal(656, MemoryEstimate.LatentCacheBytesPerToken(config, KvCacheFormat.Fp8));
+        Assert.Equal(61 * (656 + 512), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp8));
+        Assert.Equal(61L * (656 + 512) * 4096, MemoryEstimate.For(config, WeightStorage.Fp8, 4096, KvCacheFormat.Fp8).CacheBytes);
+    }
+
+    /// <summary>
+    /// Contract of the FP8 cache against the same model with an fp32 cache on FastCpu (the cache is the only difference),
+    /// over the prompt's prefill and <see cref="DecodeSteps"/> decode steps that both runs take along the fp32 run's greedy
+    /// tokens. e4m3 keeps 3 mantissa bits: a latent value moves by up to 2^-4 of itself, 16× bf16's 2^-8, so this noise is
+    /// above the bf16-activation noise of TensorCorePrefillGoldenTests, and the contract keeps that test's form:
+    /// <list type="bullet">
+    /// <item>layer 0's output for the rows that select every key (no discrete choice between the cache and that output,
+    /// so the error is the rounding's alone): worst row ≤ 5e-2 relative (measured worst 2.0e-2 bf16 fixture, 2.6e-2 FP8
+    /// fixture; the bf16 test allows 2e-2 for 16× finer rounding);</item>
+    /// <item>logits over all rows: median row error ≤ 0.15 and argmax agreement ≥ 70% (the bf16 test asks 0.1 / 75%;
+    /// measured prefill 3.9e-2 / 90% and 9.7e-2 / 78.5%, decode 5.7e-2 / 7 of 8 and 1.0e-1 / 4 of 8): rounding moves
+    /// the index top-k and expert choices near ties on these random tiny models, and each flip moves a row's logits by
+    /// 0.1–0.7.</item>
+    /// </list>
+    /// Greedy tokens are reported, not required equal: along the fp32 text the FP8 run's argmax first differs at step 8
+    /// (bf16 fixture) and step 2 (FP8 fixture), both where the fp32 run's top two logits are close enough for the flips above.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
+    public void FastCpu_fp8_cache_logits_meet_the_bf16_level_contract(string fixture)
+    {
+        using var golden = Fixtures.Golden(fixture);
+        var prompt = golden.Ints("prefill.input_ids");
+        var backend = backends.Get(KernelBackend.FastCpu);
+        using var fp32 = new KernelModelHarness(fixture, backend, prompt.Length + DecodeSteps, KvCacheFormat.Fp32);
+        using var fp8 = new KernelModelHarness(fixture, backend, prompt.Length + DecodeSteps, KvCacheFormat.Fp8);
+        var vocab = fp32.Config.VocabSize;
+
+        var referenceTrace = new ForwardTrace();
+        var ourTrace = new ForwardTrace();
+        var reference = fp32.Prefill(prompt, referenceTrace);
+        var ours = fp8.Prefill(prompt, ourTrace);
+        var prefill = RowErrors.Compare(ours, reference, vocab);
+        var (reference0, ours0) = (reference, ours);
+
+        // Layer 0 (dense feed-forward) of the rows that see at most index_topk keys (every key selected, in both runs):
+        // no discrete choice lies between the caches and this output, so its error is the cache rounding's alone.
+        var hidden = fp32.Config.HiddenSize;
+        var allKeysRows = Math.Min(prompt.Length, fp32.Config.IndexTopk);
+        var layer0 = RowErrors.Compare(ourTrace.LayerOutputs[1].AsSpan(0, allKeysRows * hidden), referenceTrace.LayerOutputs[1].AsSpan(0, allKeysRows * hidden), hidden);
+
+        var referenceTokens = new List<int>();
+        var ourTokens = new List<int>();
+        var referenceSteps = new List<float>();
+        var ourSteps = new List<float>();
+        for (var step = 0; step < DecodeSteps; step++)
+        {
+            referenceTokens.Add(RowErrors.ArgMax(reference.AsSpan(reference.Length - vocab)));
+            ourTokens.Add(RowErrors.ArgMax(ours.AsSpan(ours.Length - vocab)));
+            reference = fp32.Prefill([referenceTokens[^1]]);
+            ours = fp8.Prefill([referenceTokens[^1]]); // both continue the fp32 text, so every step compares like with like
+            referenceSteps.AddRange(reference);
+            ourSteps.AddRange(ours);
+        }
+
+        var decode = RowErrors.Compare(ourSteps.ToArray(), referenceSteps.ToArray(), vocab);
+        output.WriteLine($"{fixture}: FP8 vs fp32 cache, layer 0 output of the first {allKeysRows} rows {layer0}");
+        output.WriteLine($"{fixture}: FP8 vs fp32 cache, prefill logits {prefill}");
+        output.WriteLine($"{fixture}: FP8 vs fp32 cache, {DecodeSteps} decode steps {decode}");
+        output.WriteLine($"{fixture}: greedy tokens fp32 [{string.Join(", ", referenceTokens)}], FP8 [{string.Join(", ", ourTokens)}]");
+        var all = RowErrors.Compare([.. ours0, .. ourSteps], [.. reference0, .. referenceSteps], vocab);
+        output.WriteLine($"{fixture}: FP8 vs fp32 cache, all logits {all}");
+        Assert.True(layer0.Max <= MaxLayer0RowError, $"layer 0 {layer0}");
+        Assert.True(layer0.Median > 0, "the FP8 cache changed nothing: the model did not read it");
+        Assert.True(all.Median <= MaxMedianLogitsError, $"logits {all}");
+        Assert.True(all.ArgmaxAgreement >= MinArgmaxAgreement, $"logits {all}");
+    }
+
+    private const int DecodeSteps = 8;
+    private const double MaxLayer0RowError = 5e-2;
+    private const double MaxMedianLogitsError = 0.15;
+    private const double MinArgmaxAgreement = 0.70;
+
+    private static float[] Columns(float[] rows, int count, int rowLength, int start, int width)
+    {
+        var result = new float[count * width];
+        for (var r = 0; r < count; r++)
+        {
+            Array.Copy(rows, (r * rowLength) + start, result, r * width, width);
+        }
+
+        return result;
+    }
+}
