@@ -34,11 +34,7 @@ public static partial class MlaKernels
         int first = Grid.IdxY * 128 + lane * 4; // this lane's 4 output elements
         long qStart = (long)row * (nopeDim + ropeDim);
         var warpSums = SharedMemory.Allocate<float>(4 * 128); // [threads, 4]
-        Float4 partial = AbsorbedPartial(q, qStart, kvB, row % heads * (nopeDim + valueDim), first, nopeDim, latentDim, warp, warps);
-        warpSums[thread * 4] = partial.X;
-        warpSums[thread * 4 + 1] = partial.Y;
-        warpSums[thread * 4 + 2] = partial.Z;
-        warpSums[thread * 4 + 3] = partial.W;
+        StoreWarpShare(warpSums, thread, AbsorbedPartial(q, qStart, kvB, row % heads * (nopeDim + valueDim), first, nopeDim, latentDim, warp, warps));
         KsGroup.Barrier();
         if (warp == 0)
         {
@@ -47,10 +43,7 @@ public static partial class MlaKernels
                 int e = first + k;
                 if (e < latentDim)
                 {
-                    float value = 0f;
-                    for (int w = 0; w < warps; w++)
-                        value += warpSums[(w * KsWarp.Size + lane) * 4 + k];
-                    queries[(long)row * (latentDim + ropeDim) + e] = value;
+                    queries[(long)row * (latentDim + ropeDim) + e] = WarpSharesSum(warpSums, lane, k, warps);
                 }
                 else if (e < latentDim + ropeDim)
                 {

@@ -42,6 +42,25 @@ public static partial class MlaKernels
         return sum;
     }
 
+    /// <summary>Writes this thread's 4 partial sums to its slot of the group's [threads, 4] shared buffer.</summary>
+    private static void StoreWarpShare(ArrayView<float> warpSums, int thread, Float4 partial)
+    {
+        warpSums[thread * 4] = partial.X;
+        warpSums[thread * 4 + 1] = partial.Y;
+        warpSums[thread * 4 + 2] = partial.Z;
+        warpSums[thread * 4 + 3] = partial.W;
+    }
+
+    /// <summary>Element <paramref name="k"/> of lane <paramref name="lane"/>'s 4, summed over the warps' shares in warp
+    /// order (after the barrier that follows <see cref="StoreWarpShare"/>).</summary>
+    private static float WarpSharesSum(ArrayView<float> warpSums, int lane, int k, int warps)
+    {
+        float value = 0f;
+        for (int w = 0; w < warps; w++)
+            value += warpSums[(w * 32 + lane) * 4 + k]; // 32 lanes a warp
+        return value;
+    }
+
     /// <summary>W[firstRow + n, first … first + 3]: one 4-value read where the row holds all four, 0 past the row or past
     /// the head's nope rows.</summary>
     private static Float4 WeightElements<TWeights>(TWeights kvB, int firstRow, int n, int first, int nopeDim, int latentDim)
