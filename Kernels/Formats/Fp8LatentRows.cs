@@ -200,18 +200,7 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
     /// is this lane's <see cref="StridedRowDot"/> share, so the lanes' partials still add up to the rows' dot products.</summary>
     public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
         int chunksInFlight, int lane, int lanes)
-    {
-        var rowIndices = WarpRows.Clamped(rows, firstRow);
-        var sums = new Float4(StridedRowDot(rowIndices.Row0, cols, x, xStart, lane, lanes), 0f, 0f, 0f);
-        if (rowsPerWarp > 1)
-            sums.Y = StridedRowDot(rowIndices.Row1, cols, x, xStart, lane, lanes);
-        if (rowsPerWarp > 2)
-        {
-            sums.Z = StridedRowDot(rowIndices.Row2, cols, x, xStart, lane, lanes);
-            sums.W = StridedRowDot(rowIndices.Row3, cols, x, xStart, lane, lanes);
-        }
-        return sums;
-    }
+        => WarpRows.RowByRowPartials(this, rows, cols, x, xStart, firstRow, rowsPerWarp, lane, lanes);
 
     /// <summary>Scale <paramref name="block"/> of the row starting at byte <paramref name="rowStart"/>.</summary>
     private readonly float Scale(long rowStart, int block) =>

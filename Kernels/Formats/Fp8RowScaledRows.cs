@@ -107,18 +107,7 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
     /// </summary>
     public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
         int chunksInFlight, int lane, int lanes)
-    {
-        var rowIndices = WarpRows.Clamped(rows, firstRow);
-        var sums = new Float4(StridedRowDot(rowIndices.Row0, cols, x, xStart, lane, lanes), 0f, 0f, 0f);
-        if (rowsPerWarp > 1)
-            sums.Y = StridedRowDot(rowIndices.Row1, cols, x, xStart, lane, lanes);
-        if (rowsPerWarp > 2)
-        {
-            sums.Z = StridedRowDot(rowIndices.Row2, cols, x, xStart, lane, lanes);
-            sums.W = StridedRowDot(rowIndices.Row3, cols, x, xStart, lane, lanes);
-        }
-        return sums;
-    }
+        => WarpRows.RowByRowPartials(this, rows, cols, x, xStart, firstRow, rowsPerWarp, lane, lanes);
 
     /// <summary>16 e4m3 values (4 words, byte 0 first) against x[start .. start + 15], unscaled.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -27,6 +27,27 @@ internal static class WarpRows
     public static RowOffsets FirstChunks(RowIndices rows, int chunksPerRow) =>
         new((long)rows.Row0 * chunksPerRow, (long)rows.Row1 * chunksPerRow, (long)rows.Row2 * chunksPerRow, (long)rows.Row3 * chunksPerRow);
 
+    /// <summary>
+    /// <see cref="IRowFormat{TSelf}.WarpRowPartials"/> for formats that hold caches rather than GEMV weights: one
+    /// <see cref="IRowFormat{TSelf}.StridedRowDot"/> per row (the lanes' partials still add up to each row's dot product),
+    /// without the weight formats' shared activation loads and chunks in flight.
+    /// </summary>
+    public static Float4 RowByRowPartials<TFormat>(TFormat format, int rows, int cols, ArrayView<float> x, long xStart, int firstRow,
+        int rowsPerWarp, int lane, int lanes)
+        where TFormat : struct, IRowFormat<TFormat>
+    {
+        var rowIndices = Clamped(rows, firstRow);
+        var sums = new Float4(format.StridedRowDot(rowIndices.Row0, cols, x, xStart, lane, lanes), 0f, 0f, 0f);
+        if (rowsPerWarp > 1)
+            sums.Y = format.StridedRowDot(rowIndices.Row1, cols, x, xStart, lane, lanes);
+        if (rowsPerWarp > 2)
+        {
+            sums.Z = format.StridedRowDot(rowIndices.Row2, cols, x, xStart, lane, lanes);
+            sums.W = format.StridedRowDot(rowIndices.Row3, cols, x, xStart, lane, lanes);
+        }
+        return sums;
+    }
+
     /// <summary>8 bf16 values (4 words, low half first) against x[0..7].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Bf16ChunkDot(PackedWords w, Float4 x0, Float4 x1) =>
