@@ -17,12 +17,13 @@ public sealed class DeepSeekModel : IDisposable
     private MemoryBudget memoryBudget = new(WeightStorage.Float32, long.MaxValue, string.Empty);
     private long loadedWeightBytes;
 
-    private DeepSeekModel(ModelConfig config, IModelBackend backend, Transformer transformer, string deviceDescription)
+    private DeepSeekModel(ModelConfig config, IModelBackend backend, Transformer transformer, string deviceDescription, KvCacheFormat kvCacheFormat)
     {
         Config = config;
         this.backend = backend;
         this.transformer = transformer;
         DeviceDescription = deviceDescription;
+        KvCacheFormat = kvCacheFormat;
     }
 
     public ModelConfig Config { get; }
@@ -34,7 +35,7 @@ public sealed class DeepSeekModel : IDisposable
     public string DeviceDescription { get; }
 
     /// <summary>How every session's latent cache is stored (<see cref="ModelLoadOptions.KvCache"/>).</summary>
-    public KvCacheFormat KvCacheFormat { get; private init; }
+    public KvCacheFormat KvCacheFormat { get; }
 
     /// <summary>Longest piece of a prompt run in one forward pass; longer prefills are split (same result, bounded memory).</summary>
     internal int PrefillChunkTokens { get; set; } = 2048;
@@ -78,7 +79,7 @@ public sealed class DeepSeekModel : IDisposable
             }
 
             // A cache format the backend cannot keep is refused now, in one line, rather than after the weights are read.
-            new LatentKvCache(backend, config with { NumHiddenLayers = 1 }, 1, options.KvCache).Dispose();
+            new KvCachePool(backend, config with { NumHiddenLayers = 1 }, 1, 1, options.KvCache, keepWhenEmpty: false).Dispose();
 
             using IWeightSource source = options.SyntheticSeed is int seed
                 ? new Synthetic.SyntheticWeightSource(config, seed, location)
@@ -90,11 +91,10 @@ public sealed class DeepSeekModel : IDisposable
             options.Progress?.Report(1.0);
             var description = backend.Description + PrefillNote(options.PrefillMatmul, backend)
                 + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 latent cache" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
-            return new DeepSeekModel(config, backend, transformer, description)
+            return new DeepSeekModel(config, backend, transformer, description, options.KvCache)
             {
                 memoryBudget = budget,
                 loadedWeightBytes = needed.WeightBytes,
-                KvCacheFormat = options.KvCache,
             };
         }
         catch
@@ -112,25 +112,57 @@ public sealed class DeepSeekModel : IDisposable
         _ => "; no tensor-core prefill on this backend, prefill stays fp32",
     };
 
-    /// <summary>A new empty sequence whose caches hold up to <paramref name="maxContext"/> tokens.</summary>
-    public InferenceSession CreateSession(int maxContext)
+    /// <summary>
+    /// A paged KV cache of <paramref name="tokens"/> positions (rounded up to whole blocks) for many sessions at once
+    /// (a server's KV memory): see <see cref="SharedKvCache"/>. Refused in one line when it does not fit next to the weights.
+    /// </summary>
+    public SharedKvCache CreateSharedKvCache(long tokens) => CreateSharedKvCache(tokens, KvCachePool.DefaultBlockSize);
+
+    /// <summary>As <see cref="CreateSharedKvCache(long)"/> with blocks of <paramref name="blockSize"/> positions (tests use tiny ones).</summary>
+    internal SharedKvCache CreateSharedKvCache(long tokens, int blockSize)
+    {
+        if (tokens < 1)
+        {
+            throw new UserInputException($"the KV cache must hold at least 1 token (got {tokens})");
+        }
+
+        RequireCacheRoom(tokens, "a KV cache of");
+        return new SharedKvCache(new KvCachePool(backend, Config, KvCachePool.BlocksFor(tokens, blockSize), blockSize, KvCacheFormat, keepWhenEmpty: true));
+    }
+
+    /// <summary>
+    /// A new empty sequence whose caches hold up to <paramref name="maxContext"/> tokens: in <paramref name="shared"/>
+    /// (its blocks reserved there; refused in one line when they are not free), or in caches of its own, freed with it.
+    /// </summary>
+    public InferenceSession CreateSession(int maxContext, SharedKvCache? shared = null)
     {
         if (maxContext < 1)
         {
             throw new UserInputException($"the maximum context must be at least 1 token (got {maxContext})");
         }
 
-        var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, maxContext, KvCacheFormat).CacheBytes;
-        var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
-        if ((long)maxContext * widest > Array.MaxLength || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
+        if (shared is not null)
+        {
+            var cache = shared.Pool.TryOpen(maxContext)
+                ?? throw new UserInputException($"a session of {maxContext} tokens needs {shared.BlocksFor(maxContext)} blocks of the shared KV cache but {shared.UnreservedBlocks} of {shared.Blocks} are free; wait for other sessions to end or use a shorter maximum context");
+            return new InferenceSession(this, cache);
+        }
+
+        RequireCacheRoom(maxContext, "a session of");
+        return new InferenceSession(this, LatentKvCache.Standalone(backend, Config, maxContext, KvCacheFormat));
+    }
+
+    /// <summary>Refuses, in one line, caches for <paramref name="tokens"/> positions that do not fit next to the weights.</summary>
+    private void RequireCacheRoom(long tokens, string what)
+    {
+        var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, tokens, KvCacheFormat).CacheBytes;
+        if (tokens > int.MaxValue / 2 || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
         {
             throw new UserInputException(
-                $"a session of {maxContext} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than fits{(memoryBudget.Place.Length > 0 ? memoryBudget.Place : " in this machine's memory")} " +
+                $"{what} {tokens} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than fits{(memoryBudget.Place.Length > 0 ? memoryBudget.Place : " in this machine's memory")} " +
                 $"next to the {MemoryEstimate.Format(loadedWeightBytes)} of weights; " +
                 "try a shorter maximum context");
         }
-
-        return new InferenceSession(this, new LatentKvCache(backend, Config, maxContext, KvCacheFormat));
     }
 
     /// <summary>

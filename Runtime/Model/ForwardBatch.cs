@@ -8,7 +8,7 @@ namespace KernelSharp.Runtime.Model;
 /// </summary>
 internal sealed class ForwardBatch
 {
-    private readonly List<(LatentKvCache Cache, int FirstRow, int RowCount, int StartPosition)> sequences = [];
+    private readonly List<(LatentKvCache Cache, int FirstRow, int RowCount, int StartPosition, CacheBlocks Blocks)> sequences = [];
 
     /// <summary>Positions of all rows [T].</summary>
     public List<int> Positions { get; } = [];
@@ -20,7 +20,10 @@ internal sealed class ForwardBatch
 
     public void Add(LatentKvCache cache, int rowCount)
     {
-        sequences.Add((cache, Rows, rowCount, cache.Length));
+        // The block table is taken once per pass: every layer's segments then carry the same object (backends keep its
+        // device copy for the whole pass).
+        cache.EnsureCapacity(cache.Length + rowCount);
+        sequences.Add((cache, Rows, rowCount, cache.Length, cache.Blocks));
         for (var i = 0; i < rowCount; i++)
         {
             Positions.Add(cache.Length + i);
@@ -29,7 +32,7 @@ internal sealed class ForwardBatch
 
     /// <summary>Each sequence's rows and its caches of layer <paramref name="layer"/>.</summary>
     public IReadOnlyList<AttentionSegment> Segments(int layer) =>
-        sequences.Select(s => new AttentionSegment(s.FirstRow, s.RowCount, s.StartPosition, s.Cache[layer].Latent, s.Cache[layer].RopeKeys, s.Cache[layer].IndexKeys)).ToList();
+        sequences.Select(s => new AttentionSegment(s.FirstRow, s.RowCount, s.StartPosition, s.Cache[layer].Latent, s.Cache[layer].RopeKeys, s.Cache[layer].IndexKeys, s.Blocks)).ToList();
 
     /// <summary>After the pass: the new tokens are now part of each cache.</summary>
     public void Commit()

@@ -70,6 +70,8 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
 
         const int BlockRows = 4096;
         var backend = Model.Backend;
+        Cache.EnsureCapacity(depth);
+        var blocks = Cache.Blocks;
         var state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
         for (var layer = 0; layer < Model.Config.NumHiddenLayers; layer++)
         {
@@ -83,7 +85,10 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
                     FillUniform(values.AsSpan(0, rows * cache.Columns), ref state);
                     var filled = rows * cache.Columns == values.Length ? values : values[..(rows * cache.Columns)]; // a copy only for the last, short block
                     using var block = backend.Upload(filled, rows, cache.Columns);
-                    backend.WriteRows(cache, start, block, 0, rows, 0);
+                    foreach (var (row, offset, count) in blocks.Runs(start, rows))
+                    {
+                        backend.WriteRows(cache, row, block, offset, count, 0); // the pool rows of positions start + offset ..
+                    }
                 }
             }
         }
@@ -108,7 +113,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
     /// <summary>
     /// Keeps the first <paramref name="length"/> tokens and forgets the rest, so a conversation can reuse the part of
     /// its cache that the next prompt shares. Positions are absolute and rows past Length are overwritten by the next
-    /// run, so shortening the count is all it takes.
+    /// run, so shortening the count is all it takes (the blocks stay with the sequence).
     /// </summary>
     public void Truncate(int length)
     {
@@ -177,5 +182,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
         {
             throw new UserInputException($"the sequence would hold {Length + tokens} tokens but the session was created for at most {MaxContext}; create it with a larger maximum context");
         }
+
+        Cache.EnsureCapacity(Length + tokens);
     }
 }

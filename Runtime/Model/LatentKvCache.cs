@@ -3,57 +3,84 @@ using KernelSharp.Runtime.Model.Backend;
 namespace KernelSharp.Runtime.Model;
 
 /// <summary>
-/// One sequence's caches: per layer the MLA latent c [maxContext, kv_lora_rank], the rotated shared key k_pe
-/// [maxContext, qk_rope_head_dim], and the indexer key [maxContext, index_head_dim]. Everything attention needs
-/// from past tokens — per token and layer (kv_lora + rope + index_dim) floats, the same for every head. The latent c
-/// and k_pe are kept in <see cref="Format"/> (fp32, or DeepSeek-V3.2's 656-byte FP8 rows), chosen here once for all
-/// layers; the index keys stay fp32.
+/// One sequence's caches: its blocks of a <see cref="KvCachePool"/>, which hold per layer the MLA latent c, the rotated
+/// shared key k_pe and the indexer key of each position — everything attention needs from past tokens, the same for
+/// every head. The sequence reserves blocks for <see cref="MaxContext"/> positions when it starts (so it never runs out
+/// mid-way) and takes them from the pool as it grows.
 /// </summary>
 internal sealed class LatentKvCache : IDisposable
 {
-    private readonly LayerCache[] layers;
+    private readonly KvCachePool pool;
+    private readonly List<int> blocks = [];
+    private readonly int reservedBlocks;
+    private readonly Action<KvCachePool>? onPoolUnused;
+    private CacheBlocks? snapshot;
+    private bool disposed;
 
-    public LatentKvCache(IModelBackend backend, ModelConfig config, int maxContext, KvCacheFormat format = KvCacheFormat.Fp32)
+    /// <param name="pool">The pool; <paramref name="reservedBlocks"/> of it are already reserved for this sequence.</param>
+    /// <param name="onPoolUnused">Called when this was the pool's last sequence (a one-sequence pool is then freed).</param>
+    internal LatentKvCache(KvCachePool pool, int maxContext, int reservedBlocks, Action<KvCachePool>? onPoolUnused)
     {
+        this.pool = pool;
         MaxContext = maxContext;
-        Format = format;
-        layers = new LayerCache[config.NumHiddenLayers];
-        try
-        {
-            for (var i = 0; i < layers.Length; i++)
-            {
-                var (latent, ropeKeys) = backend.AllocateLatentCache(maxContext, config.KvLoraRank, config.QkRopeHeadDim, format); // [maxContext, kv_lora], [maxContext, rope]
-                layers[i] = new LayerCache(latent, ropeKeys, backend.Allocate(maxContext, config.IndexHeadDim)); // index keys [maxContext, index_dim]
-            }
-        }
-        catch
-        {
-            Dispose(); // a refused format (or no memory) must not leak the layers made before it
-            throw;
-        }
+        this.reservedBlocks = reservedBlocks;
+        this.onPoolUnused = onPoolUnused;
+    }
+
+    /// <summary>A sequence with a pool of its own, exactly big enough for <paramref name="maxContext"/> positions (tests, tools).</summary>
+    public static LatentKvCache Standalone(IModelBackend backend, ModelConfig config, int maxContext, KvCacheFormat format = KvCacheFormat.Fp32)
+    {
+        var pool = new KvCachePool(backend, config, KvCachePool.BlocksFor(maxContext, KvCachePool.DefaultBlockSize), KvCachePool.DefaultBlockSize, format, keepWhenEmpty: false);
+        var blocks = pool.BlocksFor(maxContext);
+        pool.TryReserve(blocks);
+        return new LatentKvCache(pool, maxContext, blocks, p => p.Dispose());
     }
 
     public int MaxContext { get; }
 
-    public KvCacheFormat Format { get; }
+    public KvCacheFormat Format => pool.Format;
+
+    /// <summary>The pool whose tensors hold this sequence's rows (sequences of one pool can share a launch).</summary>
+    internal KvCachePool Pool => pool;
 
     /// <summary>Tokens whose keys are stored (positions 0..Length-1).</summary>
     public int Length { get; set; }
 
-    public LayerCache this[int layer] => layers[layer];
+    /// <summary>The pool's tensors of layer <paramref name="layer"/>; this sequence's positions are the rows <see cref="Blocks"/> names.</summary>
+    public KvCachePool.LayerCache this[int layer] => pool[layer];
 
-    public void Dispose()
+    /// <summary>The block table covering every block taken so far (the same object until the sequence takes another block).</summary>
+    public CacheBlocks Blocks => snapshot ??= new CacheBlocks([.. blocks], pool.BlockSize);
+
+    /// <summary>Takes blocks from the reservation until positions 0 .. <paramref name="tokens"/> − 1 have rows.</summary>
+    public void EnsureCapacity(int tokens)
     {
-        foreach (var layer in layers.Where(layer => layer is not null))
+        if (tokens > MaxContext)
         {
-            layer.Latent.Dispose();
-            layer.RopeKeys.Dispose();
-            layer.IndexKeys.Dispose();
+            throw new InvalidOperationException($"{tokens} positions exceed the sequence's {MaxContext}");
+        }
+
+        var needed = pool.BlocksFor(tokens);
+        while (blocks.Count < needed)
+        {
+            blocks.Add(pool.Take());
+            snapshot = null;
         }
     }
 
-    /// <param name="Latent">[maxContext, kv_lora_rank]</param>
-    /// <param name="RopeKeys">[maxContext, qk_rope_head_dim]</param>
-    /// <param name="IndexKeys">[maxContext, index_head_dim]</param>
-    internal sealed record LayerCache(Tensor Latent, Tensor RopeKeys, Tensor IndexKeys);
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        if (pool.Release(blocks, reservedBlocks) && !pool.KeepWhenEmpty)
+        {
+            onPoolUnused?.Invoke(pool);
+        }
+
+        blocks.Clear();
+    }
 }

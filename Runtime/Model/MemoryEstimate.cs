@@ -24,7 +24,7 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
     public long TotalBytes => WeightBytes > long.MaxValue - CacheBytes ? long.MaxValue : WeightBytes + CacheBytes;
 
     /// <exception cref="UserInputException">The sizes overflow 64-bit arithmetic (a config no machine could hold).</exception>
-    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, int maxContext, KvCacheFormat kvCache = KvCacheFormat.Fp32)
+    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache = KvCacheFormat.Fp32)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxContext);
         try
@@ -40,7 +40,7 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 
     // Checked throughout: a hostile config (2·10⁹ layers or experts) must fail here, not wrap to a negative size that
     // passes every "fits in memory" guard.
-    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, int maxContext, KvCacheFormat kvCache)
+    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache)
     {
         checked
         {

@@ -14,6 +14,7 @@ namespace KernelSharp.Runtime.Serving;
 public sealed class ServingEngine : IDisposable
 {
     private readonly DeepSeekModel model;
+    private readonly SharedKvCache kvCache;
     private readonly BpeTokenizer? tokenizer;
     private readonly Lock gate = new();
     private readonly Queue<ServingSequence> waiting = new();
@@ -41,6 +42,9 @@ public sealed class ServingEngine : IDisposable
         this.model = model;
         this.tokenizer = tokenizer;
         Options = options;
+        // One paged pool for every sequence: a decode step's sequences then share their attention launches, and memory
+        // follows what the running requests reserved rather than a full context each.
+        kvCache = model.CreateSharedKvCache(options.KvTokenBudget);
         stepThread = new Thread(StepLoop) { IsBackground = true, Name = "KernelSharp serving steps" };
         stepThread.Start();
     }
@@ -62,7 +66,9 @@ public sealed class ServingEngine : IDisposable
                     Interlocked.Read(ref generatedTokens),
                     Interlocked.Read(ref steps),
                     Interlocked.Read(ref reservedPositions),
-                    Options.KvTokenBudget);
+                    Options.KvTokenBudget,
+                    kvCache.UsedBlocks,
+                    kvCache.Blocks);
             }
         }
     }
@@ -126,6 +132,7 @@ public sealed class ServingEngine : IDisposable
         Wake();
         stepThread.Join();
         wake.Dispose();
+        kvCache.Dispose();
     }
 
     private void Validate(ServingRequest request)
@@ -239,7 +246,7 @@ public sealed class ServingEngine : IDisposable
 
                 next = waiting.Peek();
                 positions = Math.Min(next.Request.PositionsNeeded, Options.MaxContext);
-                if (reservedPositions + positions > Options.KvTokenBudget)
+                if (reservedPositions + positions > Options.KvTokenBudget || kvCache.UnreservedBlocks < kvCache.BlocksFor(positions))
                 {
                     return; // the head waits for memory; later requests wait behind it so none starves
                 }
@@ -250,7 +257,7 @@ public sealed class ServingEngine : IDisposable
 
             try
             {
-                var sequence = new RunningSequence(next, model.CreateSession(positions), positions, tokenizer);
+                var sequence = new RunningSequence(next, model.CreateSession(positions, kvCache), positions, tokenizer);
                 lock (gate)
                 {
                     running.Add(sequence);

@@ -9,6 +9,8 @@ namespace KernelSharp.Runtime.Serving;
 /// <param name="Steps">Engine steps run since start.</param>
 /// <param name="KvPositionsReserved">Cache positions held by running sequences.</param>
 /// <param name="KvPositionsBudget">Cache positions all sequences may hold together.</param>
+/// <param name="KvBlocksUsed">Blocks of the paged KV cache that sequences hold now (they take blocks as they grow).</param>
+/// <param name="KvBlocksTotal">Blocks of the paged KV cache in all.</param>
 public sealed record ServingMetrics(
     long RequestsAccepted,
     long RequestsRejected,
@@ -17,4 +19,6 @@ public sealed record ServingMetrics(
     long GeneratedTokens,
     long Steps,
     long KvPositionsReserved,
-    long KvPositionsBudget);
+    long KvPositionsBudget,
+    int KvBlocksUsed,
+    int KvBlocksTotal);

@@ -71,6 +71,20 @@ public interface IModelBackend : IDisposable
     void WriteRotatedRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn,
         int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout);
 
+    /// <summary>
+    /// How a pass's new keys enter the caches: for every segment and r &lt; RowCount, the <paramref name="part"/> cache row
+    /// of position StartPosition + r (<see cref="AttentionSegment.CacheRow"/>) = RMSNorm(source[FirstRow + r,
+    /// sourceColumn .. sourceColumn + weight.Columns)) · weight. Segments may share a paged pool.
+    /// </summary>
+    void StoreNormalizedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, Tensor weight, float eps);
+
+    /// <summary>
+    /// As <see cref="StoreNormalizedKeys"/>, but the value written is source[FirstRow + r, sourceColumn .. + cache columns)
+    /// with the slice [ropeOffset, ropeOffset + 2·cos.Columns) rotated by cos/sin row FirstRow + r (<see cref="WriteRotatedRows"/>).
+    /// </summary>
+    void StoreRotatedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, int ropeOffset, Tensor cos, Tensor sin,
+        RopeLayout layout);
+
     /// <summary>source[:, start .. start + count) as a new tensor [T, count].</summary>
     Tensor Columns(Tensor source, int start, int count);
 

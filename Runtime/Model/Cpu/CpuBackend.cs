@@ -132,6 +132,13 @@ public sealed class CpuBackend : IModelBackend
         return RmsNorm(slice, weight, eps);
     }
 
+    public void StoreNormalizedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, Tensor weight, float eps) =>
+        CacheWrites.StoreNormalizedByRuns(this, segments, part, source, sourceColumn, weight, eps);
+
+    public void StoreRotatedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, int ropeOffset, Tensor cos, Tensor sin,
+        RopeLayout layout) =>
+        CacheWrites.StoreRotatedByRuns(this, segments, part, source, sourceColumn, ropeOffset, cos, sin, layout);
+
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
         BackendArguments.CheckRmsNormRowsInto(destination, weight);

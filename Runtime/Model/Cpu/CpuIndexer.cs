@@ -20,7 +20,7 @@ internal static class CpuIndexer
         Array.Fill(scores, float.NegativeInfinity);
         foreach (var segment in segments)
         {
-            var keys = ((CpuTensor)segment.IndexKeys).Values; // [maxContext, dim]
+            var keys = KeysInOrder(((CpuTensor)segment.IndexKeys).Values, segment, dim); // [≥ KeyCount, dim], key j in row j
             for (var first = 0; first < segment.RowCount; first += RowBlock)
             {
                 var count = Math.Min(RowBlock, segment.RowCount - first);
@@ -45,6 +45,26 @@ internal static class CpuIndexer
         }
 
         return scores;
+    }
+
+    /// <summary>
+    /// The segment's index keys with position j in row j: the cache itself when it is not paged, else its rows gathered
+    /// from the pool's blocks once per call (dim floats per key, small next to the heads·dim products each key takes part in).
+    /// </summary>
+    private static float[] KeysInOrder(float[] cache, AttentionSegment segment, int dim)
+    {
+        if (segment.Blocks is not { } blocks)
+        {
+            return cache;
+        }
+
+        var keys = new float[segment.KeyCount * dim];
+        foreach (var (row, offset, count) in blocks.Runs(0, segment.KeyCount))
+        {
+            cache.AsSpan(row * dim, count * dim).CopyTo(keys.AsSpan(offset * dim));
+        }
+
+        return keys;
     }
 
     /// <summary>

@@ -23,8 +23,8 @@ internal static class CpuMlaAttention
         var headRows = dims.NopeDim + dims.ValueDim; // rows of kv_b_proj per head
         foreach (var segment in segments)
         {
-            var latent = ((CpuTensor)segment.Latent).Values;     // [maxContext, latent]
-            var ropeKeys = ((CpuTensor)segment.RopeKeys).Values; // [maxContext, rope]
+            var latent = ((CpuTensor)segment.Latent).Values;     // [cache rows, latent]
+            var ropeKeys = ((CpuTensor)segment.RopeKeys).Values; // [cache rows, rope]
             var work = (long)heads * ((segment.KeyCount * (latentDim + dims.RopeDim) * 2L) + (headRows * latentDim));
             CpuParallel.For(segment.RowCount, work, (start, end) =>
             {
@@ -36,6 +36,7 @@ internal static class CpuMlaAttention
                 {
                     var t = segment.FirstRow + r;
                     CollectKeys(keys, selected, selectedColumns, t, segment.StartPosition + r);
+                    ToCacheRows(keys, segment);
                     var n = keys.Count;
                     if (n == 0)
                     {
@@ -103,6 +104,18 @@ internal static class CpuMlaAttention
         }
 
         return output;
+    }
+
+    /// <summary>Key positions → the cache rows that hold them (the same list when the cache is not paged).</summary>
+    private static void ToCacheRows(List<int> keys, AttentionSegment segment)
+    {
+        if (segment.Blocks is { } blocks)
+        {
+            for (var i = 0; i < keys.Count; i++)
+            {
+                keys[i] = blocks.Row(keys[i]);
+            }
+        }
     }
 
     /// <summary>The keys row t attends to: its selected keys that are visible (causal), or every key 0..position when dense.</summary>

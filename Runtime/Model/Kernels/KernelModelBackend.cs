@@ -265,6 +265,13 @@ public sealed class KernelModelBackend : IModelBackend
         return result;
     }
 
+    public void StoreNormalizedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, Tensor weight, float eps) =>
+        CacheWrites.StoreNormalizedByRuns(this, segments, part, source, sourceColumn, weight, eps);
+
+    public void StoreRotatedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, int ropeOffset, Tensor cos, Tensor sin,
+        RopeLayout layout) =>
+        CacheWrites.StoreRotatedByRuns(this, segments, part, source, sourceColumn, ropeOffset, cos, sin, layout);
+
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
         BackendArguments.CheckRmsNormRowsInto(destination, weight);
@@ -375,7 +382,7 @@ public sealed class KernelModelBackend : IModelBackend
     // ---- indexer, attention, experts ----------------------------------------------------------------------------
 
     public Tensor IndexerScores(Tensor q, Tensor headWeights, int heads, IReadOnlyList<AttentionSegment> segments) =>
-        indexer.Scores(Kernel(q), Kernel(headWeights), heads, segments);
+        indexer.Scores(Kernel(q), Kernel(headWeights), heads, RequireUnpaged(segments));
 
     public IndexTensor TopK(Tensor scores, int k, IReadOnlyList<AttentionSegment> segments) => indexer.TopK(Kernel(scores), k, segments);
 
@@ -389,7 +396,21 @@ public sealed class KernelModelBackend : IModelBackend
         }
 
         var rope = ropeCos is null ? null : new QueryRope(Kernel(ropeCos), Kernel(ropeSin!));
-        return attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys), rope);
+        return attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, RequireUnpaged(segments), selectedKeys is null ? null : Kernel(selectedKeys), rope);
+    }
+
+    /// <summary>Until the attention kernels read block tables: only caches whose blocks are in position order (a pool of one sequence).</summary>
+    private static IReadOnlyList<AttentionSegment> RequireUnpaged(IReadOnlyList<AttentionSegment> segments)
+    {
+        foreach (var segment in segments)
+        {
+            if (segment.Blocks is { } blocks && blocks.Ids.Where((id, i) => id != i).Any())
+            {
+                throw new NotSupportedException("the kernel backend does not read paged KV caches yet; run the server on the cpu device");
+            }
+        }
+
+        return segments;
     }
 
     public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings) =>

@@ -45,10 +45,7 @@ internal sealed class Indexer
     {
         using var projectedKeys = wk.Forward(x);                                   // [T, index_dim]
         using var keys = kNorm.Forward(projectedKeys);                             // [T, index_dim], not yet rotated
-        foreach (var segment in segments)
-        {
-            backend.WriteRotatedRows(segment.IndexKeys, segment.StartPosition, keys, segment.FirstRow, segment.RowCount, 0, 0, cos, sin, RopeLayout.HalfSplit);
-        }
+        backend.StoreRotatedKeys(segments, KeyCachePart.IndexKeys, keys, 0, 0, cos, sin, RopeLayout.HalfSplit);
 
         // A prefill no longer than index_topk, or a decode while the cache holds at most index_topk keys: every visible
         // key would be selected, so the layer is exactly dense causal MLA and the scores are not needed.

@@ -48,14 +48,9 @@ internal sealed class MlaAttention
         using var queryLatent = qANorm.ForwardColumns(projected, 0);             // q_resid [T, q_lora]
         using var q = qBProj.Forward(queryLatent);                               // [T, heads·(nope+rope)], q_pe rotated by the attention
 
-        // this step's keys: latent c and k_pe, into the cache
-        foreach (var segment in segments)
-        {
-            // c = kv_a_layernorm(latent columns) and the rotated k_pe go straight into the caches
-            kvANorm.ForwardInto(segment.Latent, segment.StartPosition, projected, segment.FirstRow, segment.RowCount, qLora);
-            backend.WriteRotatedRows(segment.RopeKeys, segment.StartPosition, projected, segment.FirstRow, segment.RowCount, qLora + dims.LatentDim,
-                0, cos, sin, RopeLayout.Interleaved);
-        }
+        // this step's keys: c = kv_a_layernorm(latent columns) and the rotated k_pe go straight into the caches
+        kvANorm.StoreKeys(segments, projected, qLora);
+        backend.StoreRotatedKeys(segments, KeyCachePart.RopeKeys, projected, qLora + dims.LatentDim, 0, cos, sin, RopeLayout.Interleaved);
 
         // which keys each query reads, then sparse attention over the cache
         using var selected = indexer.Forward(x, queryLatent, cos, sin, segments, trace); // [T, index_topk] or null (dense)

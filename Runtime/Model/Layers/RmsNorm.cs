@@ -16,7 +16,7 @@ internal sealed class RmsNorm(IModelBackend backend, WeightLoader weights, strin
     /// <summary>source[:, sourceColumn .. sourceColumn + dim) [T, dim] → RMSNorm of it [T, dim].</summary>
     public Tensor ForwardColumns(Tensor source, int sourceColumn) => backend.RmsNormColumns(source, sourceColumn, weight, (float)eps);
 
-    /// <summary>destination[destinationRow + r] = RMSNorm(source[sourceRow + r, sourceColumn .. + dim)) for r &lt; rowCount (into a cache).</summary>
-    public void ForwardInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn) =>
-        backend.RmsNormRowsInto(destination, destinationRow, source, sourceRow, rowCount, sourceColumn, weight, (float)eps);
+    /// <summary>The latent cache row of each segment row's position = RMSNorm(source[row, sourceColumn .. + dim)) (a new key into the caches).</summary>
+    public void StoreKeys(IReadOnlyList<AttentionSegment> segments, Tensor source, int sourceColumn) =>
+        backend.StoreNormalizedKeys(segments, KeyCachePart.Latent, source, sourceColumn, weight, (float)eps);
 }

@@ -31,6 +31,8 @@ internal sealed class PrometheusText
         Write(text, "kernelsharp_engine_steps_total", "counter", "engine steps (one batched decode + at most one prefill chunk each)", metrics.Steps);
         Write(text, "kernelsharp_kv_positions_used", "gauge", "KV cache positions reserved by running sequences", metrics.KvPositionsReserved);
         Write(text, "kernelsharp_kv_positions_capacity", "gauge", "KV cache positions all sequences may hold together", metrics.KvPositionsBudget);
+        Write(text, "kernelsharp_kv_blocks_used", "gauge", "KV cache blocks that running sequences hold", metrics.KvBlocksUsed);
+        Write(text, "kernelsharp_kv_blocks_total", "gauge", "KV cache blocks in the shared pool", metrics.KvBlocksTotal);
         return text.ToString();
     }
 

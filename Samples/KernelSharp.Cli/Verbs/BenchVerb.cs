@@ -149,11 +149,13 @@ public sealed class BenchVerb : IVerb
     private static TimeSpan DecodeBatched(DeepSeekModel model, int contextSize, int batch, int[] prefix, string depthFill, int[] tokens, CliContext context)
     {
         var sessions = new List<InferenceSession>(batch);
+        // one paged cache for the batch, as the server keeps it: the sequences' attention then shares launches
+        using var kvCache = model.CreateSharedKvCache((long)batch * contextSize);
         try
         {
             for (int b = 0; b < batch; b++)
             {
-                sessions.Add(Filled(model, contextSize, prefix, depthFill, seed: 1234 + b));
+                sessions.Add(Filled(model, contextSize, prefix, depthFill, seed: 1234 + b, kvCache));
             }
 
             var step = new int[batch];
@@ -176,9 +178,9 @@ public sealed class BenchVerb : IVerb
         }
     }
 
-    private static InferenceSession Filled(DeepSeekModel model, int contextSize, int[] prefix, string depthFill, int seed)
+    private static InferenceSession Filled(DeepSeekModel model, int contextSize, int[] prefix, string depthFill, int seed, SharedKvCache? kvCache = null)
     {
-        InferenceSession session = model.CreateSession(contextSize);
+        InferenceSession session = model.CreateSession(contextSize, kvCache);
         if (prefix.Length > 0 && depthFill == "random")
             session.FillWithRandomKeys(prefix.Length, seed); // untimed: the cache depth the decode steps run at
         else if (prefix.Length > 0)

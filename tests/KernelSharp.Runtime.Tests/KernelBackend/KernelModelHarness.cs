@@ -29,7 +29,7 @@ internal sealed class KernelModelHarness : IDisposable
         using var checkpoint = Checkpoint.Open(directory, Config.Quantization);
         transformer = new Transformer(backend, new WeightLoader(new CheckpointWeightSource(checkpoint), backend, Transformer.TensorCount(Config), null), Config,
             KernelSharp.Runtime.Distributed.ModelParallelism.Single(backend));
-        cache = new LatentKvCache(backend, Config, maxContext, kvCache);
+        cache = LatentKvCache.Standalone(backend, Config, maxContext, kvCache);
     }
 
     public ModelConfig Config { get; }
@@ -41,7 +41,7 @@ internal sealed class KernelModelHarness : IDisposable
     public float[] Prefill(ReadOnlySpan<int> tokens, ForwardTrace trace) => Run([(cache, tokens.ToArray())], trace);
 
     /// <summary>Another sequence's caches (dispose it after use).</summary>
-    public LatentKvCache NewSequence(int maxContext) => new(backend, Config, maxContext, kvCache);
+    public LatentKvCache NewSequence(int maxContext) => LatentKvCache.Standalone(backend, Config, maxContext, kvCache);
 
     /// <summary>One forward pass over several sequences, each continuing its cache → logits [all rows × vocab], sequence by sequence.</summary>
     public float[] Forward(params (LatentKvCache Cache, int[] Tokens)[] sequences) => Run(sequences, trace: null);
