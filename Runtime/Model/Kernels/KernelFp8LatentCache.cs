@@ -51,12 +51,12 @@ internal sealed class KernelFp8LatentCache
         return (new Fp8LatentCachePart(cache, 0, latentDim), new Fp8LatentCachePart(cache, latentDim, ropeDim));
     }
 
-    /// <summary>Stores fp32 values [rowCount, part.Columns] as rows destinationRow … of <paramref name="part"/>.</summary>
-    public void Store(KernelStorage storage, Fp8LatentCachePart part, KernelTensor values, int destinationRow)
+    /// <summary>Stores fp32 values [rowCount, part.Columns]: value row r into cache row destinationRows[r] of <paramref name="part"/>.</summary>
+    public void Store(KernelStorage storage, Fp8LatentCachePart part, KernelTensor values, ArrayView<int> destinationRows)
     {
         if (values.Rows > 0 && values.Columns > 0)
         {
-            MlaKernels.LaunchStoreKvCacheFp8(storage.Device, values.View, Rows.Bytes, values.Rows, values.Columns, part.FirstColumn, LatentDim, RopeDim, destinationRow);
+            MlaKernels.LaunchStoreKvCacheFp8(storage.Device, values.View, Rows.Bytes, destinationRows, values.Rows, values.Columns, part.FirstColumn, LatentDim, RopeDim);
         }
     }
 

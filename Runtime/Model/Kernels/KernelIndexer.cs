@@ -8,8 +8,8 @@ using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model.Kernels;
 
-/// <summary>The lightning indexer on the kernel library: scores per segment (its own key cache) and top-k selection.</summary>
-internal sealed class KernelIndexer(KernelStorage storage)
+/// <summary>The lightning indexer on the kernel library: scores and top-k selection, one launch sequence per run of segments that share a key cache.</summary>
+internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
 {
     /// <summary>
     /// I[t, j] = Σ_h w[t, h] · ReLU(q[t, h]·K[j]) for visible keys, −∞ elsewhere. q [T, heads·dim], w [T, heads]
@@ -28,32 +28,24 @@ internal sealed class KernelIndexer(KernelStorage storage)
         var keyColumns = segments.Count == 0 ? 0 : segments.Max(s => s.KeyCount);
         var scores = storage.NewTensor(q.Rows, keyColumns); // [T, keyColumns]
         var device = storage.Device;
-        if (scores.Length > 0)
+        if (scores.Length > 0 && !CacheRun.CoverEveryRow(segments, q.Rows))
         {
+            // the score kernels write every column of their rows (−∞ past a row's position); rows of no segment stay −∞
             TensorKernels.LaunchFillFloat(device, scores.View, float.NegativeInfinity, checked((int)scores.Length));
         }
 
-        foreach (var segment in segments)
+        foreach (var run in CacheRun.Split(segments))
         {
-            var keyCache = KernelModelBackend.Kernel(segment.IndexKeys); // [maxContext, dim]
+            var keyCache = KernelModelBackend.Kernel(run.First.IndexKeys); // [cache rows, dim]
             BackendArguments.RequireColumns(keyCache, dim, "indexer key cache");
-            var queries = q.RowsView(segment.FirstRow, segment.RowCount);
-            var weights = headWeights.RowsView(segment.FirstRow, segment.RowCount);
-            // The model keeps its index keys in fp32 (LatentKvCache, written by WriteRotatedRows): this is the one place
-            // their format is named; the kernels below are generic over it.
-            var keys = new F32Rows(keyCache.RowsView(0, segment.KeyCount)); // [KeyCount, dim]
+            var queries = q.RowsView(run.FirstRow, run.Rows);
+            var weights = headWeights.RowsView(run.FirstRow, run.Rows);
+            // The model keeps its index keys in fp32 (the pool's IndexKeys, written by StoreRotatedKeys): this is the one
+            // place their format is named; the kernels below are generic over it.
+            var keys = new F32Rows(keyCache.View); // [cache rows, dim]; row of each key from the run's page table
             bool warpKeys = UsesGpuShapedKernels(device) && IndexerShapes.FitsDecodeFp32(heads, dim);
-            if (segment.KeyCount == keyColumns)
-            {
-                // The kernel's row stride is the segment's key count: equal to the output's, so it writes in place.
-                LaunchScores(device, warpKeys, queries, weights, keys, scores.RowsView(segment.FirstRow, segment.RowCount), segment, heads, dim);
-                continue;
-            }
-
-            using var part = storage.NewTensor(segment.RowCount, segment.KeyCount); // [rows, keys of this segment]
-            LaunchScores(device, warpKeys, queries, weights, keys, part.View, segment, heads, dim);
-            TensorKernels.LaunchCopyBlock(device, part.View, scores.View, segment.RowCount, segment.KeyCount,
-                segment.KeyCount, 0, keyColumns, (long)segment.FirstRow * keyColumns);
+            // The output's row stride is keyColumns: each row is scored up to its own position and −∞ after it.
+            LaunchScores(device, warpKeys, queries, weights, keys, scores.RowsView(run.FirstRow, run.Rows), run.Rows, keyColumns, heads, dim, pages.For(run));
         }
 
         return scores;
@@ -70,49 +62,50 @@ internal sealed class KernelIndexer(KernelStorage storage)
         var device = storage.Device;
         TensorKernels.LaunchFillInt(device, selected.View, -1, checked((int)selected.Length));
         using var counts = storage.Buffer<int>(scores.Rows); // [T] selected per row (the −1 fill marks the rest)
-        int longestSingleRow = segments.Where(s => UsesGpuShapedKernels(device) && IsLongSingleRow(s, k)).Select(s => s.KeyCount).DefaultIfEmpty(0).Max();
+        var runs = CacheRun.Split(segments);
+        int longestSingleRow = runs.Where(r => UsesGpuShapedKernels(device) && IsLongSingleRow(r, k)).Select(r => r.KeyCount).DefaultIfEmpty(0).Max();
         using var workspace = longestSingleRow > 0 ? storage.Buffer<int>(TopKKernels.TopKRowWorkspaceLength(longestSingleRow)) : null; // long-row radix scratch
-        foreach (var segment in segments)
+        foreach (var run in runs)
         {
-            if (segment.KeyCount > scores.Columns)
+            if (run.KeyCount > scores.Columns)
             {
-                throw new ArgumentException($"scores {scores} have fewer columns than the {segment.KeyCount} keys of a segment");
+                throw new ArgumentException($"scores {scores} have fewer columns than the {run.KeyCount} keys of a segment");
             }
 
-            if (UsesGpuShapedKernels(device) && IsLongSingleRow(segment, k))
+            if (UsesGpuShapedKernels(device) && IsLongSingleRow(run, k))
             {
                 // A decode row with more keys than k: spread the radix select over the row instead of one group.
-                TopKLongRow.Launch(device, scores.RowsView(segment.FirstRow, 1).SubView(0, segment.KeyCount),
-                    selected.RowsView(segment.FirstRow, 1), counts.View.SubView(segment.FirstRow, 1), workspace!.View,
-                    segment.KeyCount, k);
+                TopKLongRow.Launch(device, scores.RowsView(run.FirstRow, 1).SubView(0, run.KeyCount),
+                    selected.RowsView(run.FirstRow, 1), counts.View.SubView(run.FirstRow, 1), workspace!.View,
+                    run.KeyCount, k);
                 continue;
             }
 
-            TopKKernels.LaunchTopKSelect(device, scores.RowsView(segment.FirstRow, segment.RowCount), selected.RowsView(segment.FirstRow, segment.RowCount),
-                counts.View.SubView(segment.FirstRow, segment.RowCount), segment.RowCount, segment.KeyCount, scores.Columns, k);
+            // Rows that see fewer than run.KeyCount keys have −∞ there, which is never selected.
+            TopKKernels.LaunchTopKSelect(device, scores.RowsView(run.FirstRow, run.Rows), selected.RowsView(run.FirstRow, run.Rows),
+                counts.View.SubView(run.FirstRow, run.Rows), run.Rows, run.KeyCount, scores.Columns, k);
         }
 
         return selected;
     }
 
     /// <summary>
-    /// One segment's scores [rows, KeyCount] (row stride KeyCount). On a GPU the warp-keys kernel (one group per query
-    /// and 128 keys, the query in shared memory, keys streamed into registers) fills the device for a decode step's
-    /// single row as well as for prefill; on FastCpu the per-pair kernel with its vectorized dot is faster.
+    /// Scores [rows, keyColumns] of a run's rows, each over its own keys (the page table maps positions to cache rows). On a
+    /// GPU the warp-keys kernel (one group per query and 128 keys, the query in shared memory, keys streamed into
+    /// registers) fills the device for a decode step's rows as well as for prefill; on FastCpu the per-pair kernel with
+    /// its vectorized dot is faster.
     /// </summary>
     private static void LaunchScores<TKeys>(KernelDevice device, bool warpKeys, ArrayView<float> queries, ArrayView<float> weights,
-        TKeys keys, ArrayView<float> output, AttentionSegment segment, int heads, int dim)
+        TKeys keys, ArrayView<float> output, int rows, int keyColumns, int heads, int dim, DevicePages table)
         where TKeys : struct, IRowFormat<TKeys>
     {
         if (warpKeys)
         {
-            IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries, weights, keys, output,
-                segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+            IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries, weights, keys, output, rows, keyColumns, heads, dim, 1f, table.Keys);
             return;
         }
 
-        IndexerKernels.LaunchIndexerScores(device, queries, weights, keys, output,
-            segment.RowCount, segment.KeyCount, heads, dim, 1f, segment.StartPosition);
+        IndexerKernels.LaunchIndexerScores(device, queries, weights, keys, output, rows, keyColumns, heads, dim, 1f, table.Keys);
     }
 
     /// <summary>
@@ -123,5 +116,5 @@ internal sealed class KernelIndexer(KernelStorage storage)
     private static bool UsesGpuShapedKernels(KernelDevice device) => device.Backend != KernelBackend.FastCpu;
 
     /// <summary>One row with more keys than k: an actual selection, worth the multi-group top-k.</summary>
-    private static bool IsLongSingleRow(AttentionSegment segment, int k) => segment.RowCount == 1 && segment.KeyCount > k;
+    private static bool IsLongSingleRow(CacheRun run, int k) => run.Rows == 1 && run.KeyCount > k;
 }

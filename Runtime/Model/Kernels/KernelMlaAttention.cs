@@ -12,14 +12,8 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// (AbsorbQuery), attention over the latent cache rows [c ‖ k_pe] (MlaAttention over dense, selected or sliced keys,
 /// online softmax in fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput).
 /// </summary>
-internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
+internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages pages)
 {
-    /// <summary>
-    /// Per segment slot (segment i of a call uses slot i), the query positions last written: every layer of a step
-    /// sees the same segments, so only the first layer fills them ([capacity] ints, positions start .. start + count − 1).
-    /// </summary>
-    private readonly List<(int Start, int Count, DeviceBuffer<int> Buffer)> positionSlots = [];
-
     /// <param name="q">[T, heads·(nope+rope)], q_pe rotated.</param>
     /// <param name="kvB">kv_b_proj [heads·(nope+v), latent].</param>
     /// <param name="selected">[T, k] key indices (−1 = empty) or null for dense causal attention.</param>
@@ -69,7 +63,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
                 rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
         }
 
-        if (!CoverEveryRow(segments, rows))
+        if (!CacheRun.CoverEveryRow(segments, rows))
         {
             // the attention kernels write every row of their segment (0 for a query without keys); other rows stay 0
             TensorKernels.LaunchFillFloat(device, latentOutput.View, 0f, checked((int)(rows * dims.Heads * dims.LatentDim)));
@@ -80,12 +74,13 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
             throw new ArgumentException($"selected keys {selected} must have one row per query row ({rows})");
         }
 
-        for (var segmentIndex = 0; segmentIndex < segments.Count; segmentIndex++)
+        // One launch sequence per run of segments that share a cache: a decode batch of sequences in one paged pool is one.
+        foreach (var run in CacheRun.Split(segments))
         {
-            var segment = segments[segmentIndex];
-            var positions = Positions(segmentIndex, segment.StartPosition, segment.RowCount); // [rows of the segment]: StartPosition, StartPosition + 1, …
-            var segmentQueries = queries.View.SubView((long)segment.FirstRow * dims.Heads * rowLength, (long)segment.RowCount * dims.Heads * rowLength);
-            var segmentOutput = latentOutput.View.SubView((long)segment.FirstRow * dims.Heads * dims.LatentDim, (long)segment.RowCount * dims.Heads * dims.LatentDim);
+            var table = pages.For(run);
+            var runQueries = queries.View.SubView((long)run.FirstRow * dims.Heads * rowLength, (long)run.Rows * dims.Heads * rowLength);
+            var runOutput = latentOutput.View.SubView((long)run.FirstRow * dims.Heads * dims.LatentDim, (long)run.Rows * dims.Heads * dims.LatentDim);
+            var segment = run.First;
 
             // The one place the cache's format is looked at: the kernels below are compiled per row format.
             if (segment.Latent is Fp8LatentCachePart fp8)
@@ -95,114 +90,65 @@ internal sealed class KernelMlaAttention(KernelStorage storage) : IDisposable
                     throw new ArgumentException($"the FP8 latent cache {fp8} must come with its own rope part of {dims.RopeDim} columns (got {segment.RopeKeys})");
                 }
 
-                Attend(fp8.Cache.Rows, segment, positions, segmentQueries, segmentOutput, dims, softmaxScale, selected);
+                Attend(fp8.Cache.Rows, run, table, runQueries, runOutput, dims, softmaxScale, selected);
                 continue;
             }
 
-            var latent = KernelModelBackend.Kernel(segment.Latent);     // [maxContext, latent]
-            var ropeKeys = KernelModelBackend.Kernel(segment.RopeKeys); // [maxContext, rope]
+            var latent = KernelModelBackend.Kernel(segment.Latent);     // [cache rows, latent]
+            var ropeKeys = KernelModelBackend.Kernel(segment.RopeKeys); // [cache rows, rope]
             BackendArguments.RequireColumns(latent, dims.LatentDim, "latent cache");
             BackendArguments.RequireColumns(ropeKeys, dims.RopeDim, "rope key cache");
 
             // The kernels read one cache of rows [c ‖ k_pe]: the caches from AllocateLatentCache are exactly that (no copy);
-            // separately made tensors are laid side by side first.
-            using var arranged = KernelTensor.AreSideBySide(latent, ropeKeys) ? null : ArrangeSideBySide(latent, ropeKeys, segment.KeyCount);
-            var cache = arranged?.View ?? latent.StorageView; // [keys (or maxContext), latent+rope]
-            Attend(new F32Rows(cache), segment, positions, segmentQueries, segmentOutput, dims, softmaxScale, selected);
+            // separately made (unpaged) tensors are laid side by side first.
+            var sideBySide = KernelTensor.AreSideBySide(latent, ropeKeys);
+            if (!sideBySide && run.BlockSize != 0)
+            {
+                throw new ArgumentException($"a paged cache must be one buffer of rows [c ‖ k_pe] (AllocateLatentCache); got {latent} and {ropeKeys}");
+            }
+
+            using var arranged = sideBySide ? null : ArrangeSideBySide(latent, ropeKeys, run.KeyCount);
+            var cache = arranged?.View ?? latent.StorageView; // [cache rows (or keys), latent+rope]
+            Attend(new F32Rows(cache), run, table, runQueries, runOutput, dims, softmaxScale, selected);
         }
 
         MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, new F32Rows(kvB.View), output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
         return output;
     }
 
-    /// <summary>o_lat of one segment's rows over its cache (rows [c ‖ k_pe] in any row format): dense causal, or over the selected keys.</summary>
-    private void Attend<TCache>(TCache cache, AttentionSegment segment, ArrayView<int> positions, ArrayView<float> segmentQueries, ArrayView<float> segmentOutput,
+    /// <summary>o_lat of one run's rows over its cache (rows [c ‖ k_pe] in any row format): dense causal, or over the selected keys.</summary>
+    private void Attend<TCache>(TCache cache, CacheRun run, DevicePages table, ArrayView<float> runQueries, ArrayView<float> runOutput,
         MlaDimensions dims, float softmaxScale, KernelIndexTensor? selected)
         where TCache : struct, IRowFormat<TCache>
     {
         var device = storage.Device;
         if (selected is null)
         {
-            MlaKernels.LaunchMlaAttention(device, segmentQueries, cache, new DenseKeys(positions), segmentOutput, ArrayView<float>.Empty,
-                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            MlaKernels.LaunchMlaAttention(device, runQueries, cache, new DenseKeys(table.Keys), runOutput, ArrayView<float>.Empty,
+                run.Rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
             return;
         }
 
         var k = selected.Columns;
-        using var compacted = storage.Buffer<int>((long)segment.RowCount * k); // [rows, k]: visible keys first
-        using var counts = storage.Buffer<int>(segment.RowCount);              // [rows]
-        SelectionKernels.LaunchCompactSelection(device, selected.RowsView(segment.FirstRow, segment.RowCount), positions, compacted.View, counts.View, segment.RowCount, k);
-        int splits = KeySplits(device.Backend, segment.RowCount, dims.Heads, k);
+        using var compacted = storage.Buffer<int>((long)run.Rows * k); // [rows, k]: the visible keys' cache rows first
+        using var counts = storage.Buffer<int>(run.Rows);              // [rows]
+        SelectionKernels.LaunchCompactSelection(device, selected.RowsView(run.FirstRow, run.Rows), table.Keys, compacted.View, counts.View, run.Rows, k);
+        int splits = KeySplits(device.Backend, run.Rows, dims.Heads, k);
         if (splits == 1)
         {
-            MlaKernels.LaunchMlaAttention(device, segmentQueries, cache, new SelectedKeys(compacted.View, counts.View, k), segmentOutput, ArrayView<float>.Empty,
-                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            MlaKernels.LaunchMlaAttention(device, runQueries, cache, new SelectedKeys(compacted.View, counts.View, k), runOutput, ArrayView<float>.Empty,
+                run.Rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
         }
         else
         {
             // Decode: one group per (query, 8 heads) would give a handful of groups on a 132-SM GPU (measured on the
             // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
-            using var partialOutput = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
-            using var partialStats = storage.Buffer<float>((long)segment.RowCount * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
-            MlaKernels.LaunchMlaAttention(device, segmentQueries, cache, new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
-                segment.RowCount, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
-            MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, segmentOutput, segment.RowCount, dims.Heads, dims.LatentDim, splits);
+            using var partialOutput = storage.Buffer<float>((long)run.Rows * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
+            using var partialStats = storage.Buffer<float>((long)run.Rows * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
+            MlaKernels.LaunchMlaAttention(device, runQueries, cache, new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
+                run.Rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, runOutput, run.Rows, dims.Heads, dims.LatentDim, splits);
         }
-    }
-
-    public void Dispose()
-    {
-        foreach (var slot in positionSlots)
-        {
-            slot.Buffer.Dispose();
-        }
-
-        positionSlots.Clear();
-    }
-
-    /// <summary>True when the segments' rows, laid end to end, are exactly rows 0 .. rows − 1 (the usual batch).</summary>
-    private static bool CoverEveryRow(IReadOnlyList<AttentionSegment> segments, int rows)
-    {
-        var next = 0;
-        foreach (var segment in segments)
-        {
-            if (segment.FirstRow != next)
-            {
-                return false;
-            }
-
-            next += segment.RowCount;
-        }
-
-        return next == rows;
-    }
-
-    /// <summary>
-    /// [count] the positions start .. start + count − 1 on the device, kept in slot <paramref name="slot"/> and refilled
-    /// only when they change. Refilling in place is safe: launches run in order, so kernels queued earlier have read
-    /// the old values before the fill runs.
-    /// </summary>
-    private ArrayView<int> Positions(int slot, int start, int count)
-    {
-        while (positionSlots.Count <= slot)
-        {
-            positionSlots.Add((-1, 0, storage.Buffer<int>(1)));
-        }
-
-        var (cachedStart, cachedCount, buffer) = positionSlots[slot];
-        if (cachedStart != start || cachedCount != count)
-        {
-            if (buffer.Length < count)
-            {
-                buffer.Dispose();
-                buffer = storage.Buffer<int>(count);
-            }
-
-            TensorKernels.LaunchFillRange(storage.Device, buffer.View, start, count);
-            positionSlots[slot] = (start, count, buffer);
-        }
-
-        return buffer.View.SubView(0, count);
     }
 
     /// <summary>Rows 0..keys − 1 of two separate caches as one buffer [keys, latent+rope] of rows [c ‖ k_pe].</summary>

@@ -1,3 +1,4 @@
+using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Activations;
 using KernelSharp.Kernels.Embedding;
@@ -23,6 +24,7 @@ public sealed class KernelModelBackend : IModelBackend
     private const int GemvMaxRows = 4;
 
     private readonly KernelStorage storage;
+    private readonly KernelKeyPages pages;
     private readonly KernelIndexer indexer;
     private readonly KernelMlaAttention attention;
     private readonly KernelMoe moe;
@@ -31,8 +33,9 @@ public sealed class KernelModelBackend : IModelBackend
     private KernelModelBackend(KernelDevice device, bool ownsDevice)
     {
         storage = new KernelStorage(device);
-        indexer = new KernelIndexer(storage);
-        attention = new KernelMlaAttention(storage);
+        pages = new KernelKeyPages(storage);
+        indexer = new KernelIndexer(storage, pages);
+        attention = new KernelMlaAttention(storage, pages);
         moe = new KernelMoe(storage, this);
         this.ownsDevice = ownsDevice;
     }
@@ -170,9 +173,17 @@ public sealed class KernelModelBackend : IModelBackend
             return;
         }
 
-        var target = Kernel(destination);
-        var from = Kernel(source);
-        var pairs = cos.Columns;
+        RotateRows(Kernel(source), sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin, layout, Kernel(destination),
+            storage.RowIndices(destinationRow + rowCount).SubView(destinationRow, rowCount));
+    }
+
+    /// <summary>
+    /// target row destinationRows[r] = source[sourceRow + r, sourceColumn .. + target.Columns) with the rope slice rotated
+    /// by cos/sin row sourceRow + r.
+    /// </summary>
+    private void RotateRows(KernelTensor from, int sourceRow, int rowCount, int sourceColumn, int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout,
+        KernelTensor target, ArrayView<int> destinationRows)
+    {
         if (rowCount == 0 || target.Columns == 0)
         {
             return;
@@ -180,9 +191,9 @@ public sealed class KernelModelBackend : IModelBackend
 
         // The kernel looks cos/sin up by position; the tables hold one row per source row, so source row t uses table row t.
         var tableRows = storage.RowIndices(sourceRow + rowCount).SubView(sourceRow, rowCount); // [rowCount]
-        RopeKernels.LaunchRopeCopyRows(Device, from.StorageView, target.StorageView, tableRows, Kernel(cos).View, Kernel(sin).View,
-            rowCount, target.Columns, from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(destinationRow, 0),
-            ropeOffset, 2 * pairs, layout == RopeLayout.HalfSplit ? 1 : 0);
+        RopeKernels.LaunchRopeCopyRows(Device, from.StorageView, target.StorageView, destinationRows, tableRows, Kernel(cos).View, Kernel(sin).View,
+            rowCount, target.Columns, from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(0, 0),
+            ropeOffset, 2 * cos.Columns, layout == RopeLayout.HalfSplit ? 1 : 0);
     }
 
     public Tensor Columns(Tensor source, int start, int count)
@@ -265,12 +276,46 @@ public sealed class KernelModelBackend : IModelBackend
         return result;
     }
 
-    public void StoreNormalizedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, Tensor weight, float eps) =>
-        CacheWrites.StoreNormalizedByRuns(this, segments, part, source, sourceColumn, weight, eps);
+    /// <summary>One launch per run of segments sharing a cache (a decode batch in one pool: one), rows scattered by its page table.</summary>
+    public void StoreNormalizedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, Tensor weight, float eps)
+    {
+        foreach (var run in CacheRun.Split(segments))
+        {
+            var destinationRows = pages.For(run).DestinationRows; // [run rows] the cache row of each row's position
+            var cache = run.First.Cache(part);
+            BackendArguments.CheckRmsNormRowsInto(cache, weight);
+            if (cache is Fp8LatentCachePart fp8)
+            {
+                using var staged = storage.NewTensor(run.Rows, fp8.Columns); // [rows, L] fp32, then rounded into the FP8 rows
+                RmsNormRowsInto(staged, 0, source, run.FirstRow, run.Rows, sourceColumn, weight, eps);
+                fp8.Cache.Store(storage, fp8, staged, destinationRows);
+                continue;
+            }
 
+            NormalizeRows(Kernel(source), run.FirstRow, run.Rows, sourceColumn, weight, eps, Kernel(cache), destinationRows);
+        }
+    }
+
+    /// <summary>One launch per run of segments sharing a cache, rows scattered by its page table.</summary>
     public void StoreRotatedKeys(IReadOnlyList<AttentionSegment> segments, KeyCachePart part, Tensor source, int sourceColumn, int ropeOffset, Tensor cos, Tensor sin,
-        RopeLayout layout) =>
-        CacheWrites.StoreRotatedByRuns(this, segments, part, source, sourceColumn, ropeOffset, cos, sin, layout);
+        RopeLayout layout)
+    {
+        foreach (var run in CacheRun.Split(segments))
+        {
+            var destinationRows = pages.For(run).DestinationRows;
+            var cache = run.First.Cache(part);
+            if (cache is Fp8LatentCachePart fp8)
+            {
+                using var staged = storage.NewTensor(run.Rows, fp8.Columns); // [rows, R] fp32, then rounded to bf16 in the FP8 rows
+                WriteRotatedRows(staged, 0, source, run.FirstRow, run.Rows, sourceColumn, ropeOffset, cos, sin, layout);
+                fp8.Cache.Store(storage, fp8, staged, destinationRows);
+                continue;
+            }
+
+            BackendArguments.CheckWriteRotatedRows(cache, 0, source, run.FirstRow, run.Rows, sourceColumn, ropeOffset, cos, sin);
+            RotateRows(Kernel(source), run.FirstRow, run.Rows, sourceColumn, ropeOffset, cos, sin, layout, Kernel(cache), destinationRows);
+        }
+    }
 
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
@@ -289,11 +334,17 @@ public sealed class KernelModelBackend : IModelBackend
             throw new ArgumentOutOfRangeException(nameof(destinationRow), $"cannot normalize {rowCount} rows of {from} (row {sourceRow}, column {sourceColumn}) into row {destinationRow} of {target}");
         }
 
+        NormalizeRows(from, sourceRow, rowCount, sourceColumn, weight, eps, target, storage.RowIndices(destinationRow + rowCount).SubView(destinationRow, rowCount));
+    }
+
+    /// <summary>target row destinationRows[r] = RMSNorm(source[sourceRow + r, sourceColumn .. + target.Columns)) · weight.</summary>
+    private void NormalizeRows(KernelTensor from, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps, KernelTensor target, ArrayView<int> destinationRows)
+    {
         if (rowCount > 0 && target.Columns > 0)
         {
             // Both sides by storage position, so a window of the shared latent cache is written in place.
-            RmsNormKernels.LaunchRmsNormRows(Device, from.StorageView, Kernel(weight).View, target.StorageView, rowCount, target.Columns,
-                from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(destinationRow, 0), eps);
+            RmsNormKernels.LaunchRmsNormRows(Device, from.StorageView, Kernel(weight).View, target.StorageView, destinationRows, rowCount, target.Columns,
+                from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(0, 0), eps);
         }
     }
 
@@ -382,7 +433,7 @@ public sealed class KernelModelBackend : IModelBackend
     // ---- indexer, attention, experts ----------------------------------------------------------------------------
 
     public Tensor IndexerScores(Tensor q, Tensor headWeights, int heads, IReadOnlyList<AttentionSegment> segments) =>
-        indexer.Scores(Kernel(q), Kernel(headWeights), heads, RequireUnpaged(segments));
+        indexer.Scores(Kernel(q), Kernel(headWeights), heads, segments);
 
     public IndexTensor TopK(Tensor scores, int k, IReadOnlyList<AttentionSegment> segments) => indexer.TopK(Kernel(scores), k, segments);
 
@@ -396,21 +447,7 @@ public sealed class KernelModelBackend : IModelBackend
         }
 
         var rope = ropeCos is null ? null : new QueryRope(Kernel(ropeCos), Kernel(ropeSin!));
-        return attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, RequireUnpaged(segments), selectedKeys is null ? null : Kernel(selectedKeys), rope);
-    }
-
-    /// <summary>Until the attention kernels read block tables: only caches whose blocks are in position order (a pool of one sequence).</summary>
-    private static IReadOnlyList<AttentionSegment> RequireUnpaged(IReadOnlyList<AttentionSegment> segments)
-    {
-        foreach (var segment in segments)
-        {
-            if (segment.Blocks is { } blocks && blocks.Ids.Where((id, i) => id != i).Any())
-            {
-                throw new NotSupportedException("the kernel backend does not read paged KV caches yet; run the server on the cpu device");
-            }
-        }
-
-        return segments;
+        return attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys), rope);
     }
 
     public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings) =>
@@ -421,7 +458,7 @@ public sealed class KernelModelBackend : IModelBackend
 
     public void Dispose()
     {
-        attention.Dispose();
+        pages.Dispose();
         storage.Dispose();
         if (ownsDevice)
         {
@@ -512,7 +549,7 @@ public sealed class KernelModelBackend : IModelBackend
 
         using var staged = storage.NewTensor(rowCount, part.Columns); // [rowCount, L or R] fp32
         write(staged);
-        part.Cache.Store(storage, part, staged, destinationRow);
+        part.Cache.Store(storage, part, staged, storage.RowIndices(destinationRow + rowCount).SubView(destinationRow, rowCount));
     }
 
     internal static KernelTensor Kernel(Tensor tensor) => tensor switch

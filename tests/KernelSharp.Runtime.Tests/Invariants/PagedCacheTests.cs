@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Tests.Golden;
+using KernelSharp.Runtime.Tests.KernelModel;
 using KernelSharp.Runtime.Tests.Model;
 using Xunit;
 
@@ -7,17 +10,43 @@ namespace KernelSharp.Runtime.Tests.Invariants;
 
 /// <summary>
 /// Sequences that share one paged KV cache (blocks handed out as they grow, so their rows interleave and blocks come
-/// back out of order) must compute exactly what each computes with caches of its own.
+/// back out of order) must compute exactly what each computes with caches of its own: on the CPU backend, on the kernel
+/// library's generated CPU path (the same paged kernels as the GPUs, one launch for all sequences) and on CUDA.
 /// </summary>
 public sealed class PagedCacheTests
 {
     private const double Tolerance = 1e-5;
 
-    [Theory]
-    [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
-    public void Sequences_sharing_a_paged_cache_match_each_alone(string fixture)
+    private static readonly ConcurrentDictionary<(string, string), Lazy<DeepSeekModel>> Models = new();
+
+    public static TheoryData<string, string> Devices => new()
     {
-        var model = Fixtures.Model(fixture);
+        { Fixtures.Bf16, "cpu" },
+        { Fixtures.Fp8Yarn, "cpu" },
+        { Fixtures.Bf16, "cpu-kernels" },
+        { Fixtures.Fp8Yarn, "cpu-kernels" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void Sequences_sharing_a_paged_cache_match_each_alone(string fixture, string device) => CheckShared(fixture, device);
+
+    [SkippableTheory]
+    [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
+    public void Cuda_sequences_sharing_a_paged_cache_match_each_alone(string fixture)
+    {
+        var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
+        Skip.If(reason is not null, reason);
+        CheckShared(fixture, "cuda");
+    }
+
+    private static DeepSeekModel Model(string fixture, string device) => device == "cpu"
+        ? Fixtures.Model(fixture)
+        : Models.GetOrAdd((fixture, device), key => new Lazy<DeepSeekModel>(() => DeepSeekModel.Load(Fixtures.Directory(key.Item1), new ModelLoadOptions { Device = key.Item2 }))).Value;
+
+    private static void CheckShared(string fixture, string device)
+    {
+        var model = Model(fixture, device);
         var vocab = model.Config.VocabSize;
         int[] promptLengths = [23, 9, 41]; // below, near and past index_topk (32)
         var prompts = promptLengths.Select((n, i) => CacheInvariantTests.Tokens(model, n, seed: 300 + i)).ToArray();
@@ -52,7 +81,7 @@ public sealed class PagedCacheTests
             alone.Prefill(prompts[b]);
             for (var i = 0; i < steps.Length; i++)
             {
-                Assertions.Close(alone.Decode(steps[i][b]), batched[i].AsSpan(b * vocab, vocab), Tolerance, $"{fixture} sequence {b}, step {i}");
+                Assertions.Close(alone.Decode(steps[i][b]), batched[i].AsSpan(b * vocab, vocab), Tolerance, $"{fixture} on {device}: sequence {b}, step {i}");
             }
         }
 
