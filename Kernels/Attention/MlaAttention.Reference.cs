@@ -1,3 +1,5 @@
+using KernelSharp.Kernels.Paging;
+
 namespace KernelSharp.Kernels.Attention;
 
 /// <summary>
@@ -56,4 +58,8 @@ public static class MlaAttentionReference
     /// <summary>The causal key lists of the dense path: query q sees rows 0..positions[q].</summary>
     public static int[][] CausalKeys(IReadOnlyList<int> positions) =>
         positions.Select(p => Enumerable.Range(0, p + 1).ToArray()).ToArray();
+
+    /// <summary>The key lists of the dense path over a paged cache: query q sees the cache rows of its keys 0..Position(q).</summary>
+    public static int[][] CausalKeys(KeyPagesReference pages) =>
+        Enumerable.Range(0, pages.Rows).Select(pages.VisibleRows).ToArray();
 }

@@ -1,4 +1,5 @@
 using ILGPU;
+using KernelSharp.Kernels.Paging;
 
 namespace KernelSharp.Kernels.Attention;
 
@@ -9,7 +10,7 @@ namespace KernelSharp.Kernels.Attention;
 /// and folds the constant ones, so each source compiles to what a kernel written for it would be.
 /// </summary>
 /// <remarks>
-/// Sources: <see cref="DenseKeys"/> (causal: rows 0 … position), <see cref="SelectedKeys"/> (the indexer's selection,
+/// Sources: <see cref="DenseKeys"/> (causal: keys 0 … position, through a paged or unpaged cache), <see cref="SelectedKeys"/> (the indexer's selection,
 /// visible keys first, see <see cref="SelectionKernels.CompactSelection"/>), <see cref="SelectedKeySlices"/> (the same
 /// list cut into slices, one per group, merged by <see cref="MlaKernels.CombineMlaSplits"/>).
 /// </remarks>
@@ -42,11 +43,14 @@ public readonly struct MlaKeyRange(int start, int end)
     public readonly int End = end;
 }
 
-/// <summary>Dense causal attention: query q attends cache rows 0, 1, …, positions[q] in that order.</summary>
-public readonly struct DenseKeys(ArrayView<int> positions) : IMlaKeySource<DenseKeys>
+/// <summary>
+/// Dense causal attention: query q attends its keys at positions 0, 1, …, pages.Position(q) in that order, key p read
+/// from cache row <c>pages.CacheRow(q, p)</c> (<see cref="KeyPages"/>; unpaged: rows 0 … position).
+/// </summary>
+public readonly struct DenseKeys(KeyPages pages) : IMlaKeySource<DenseKeys>
 {
-    /// <summary>[Q] cache row of each query's own token.</summary>
-    public readonly ArrayView<int> Positions = positions;
+    /// <summary>[Q] each query's position and where its keys live.</summary>
+    public readonly KeyPages Pages = pages;
 
     public int Slices => 1;
 
@@ -54,9 +58,9 @@ public readonly struct DenseKeys(ArrayView<int> positions) : IMlaKeySource<Dense
 
     public int Slice(int gridY, int headBlocks) => 0;
 
-    public MlaKeyRange Range(int query, int slice) => new(0, Positions[query] + 1);
+    public MlaKeyRange Range(int query, int slice) => new(0, Pages.Position(query) + 1);
 
-    public int Row(int query, int index) => index;
+    public int Row(int query, int index) => Pages.CacheRow(query, index);
 }
 
 /// <summary>Sparse attention: query q attends the first counts[q] rows of its row of <c>selected</c>, in any order.</summary>

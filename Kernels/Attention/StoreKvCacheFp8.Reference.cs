@@ -44,6 +44,20 @@ public static class StoreKvCacheFp8Reference
         return cache;
     }
 
+    /// <summary>
+    /// What the kernel leaves in <paramref name="cache"/> ([cache rows, RowBytes(L, R)]): token n of <paramref name="values"/>
+    /// ([N, L+R]) quantized into cache row <paramref name="cacheRows"/>[n]; other rows untouched.
+    /// </summary>
+    public static void Store(byte[] cache, float[] values, int[] cacheRows, int latentDim, int ropeDim)
+    {
+        int rowBytes = Fp8LatentRows.RowBytes(latentDim, ropeDim);
+        byte[] quantized = Quantize(values, cacheRows.Length, latentDim, ropeDim);
+        for (int n = 0; n < cacheRows.Length; n++)
+        {
+            Array.Copy(quantized, (long)n * rowBytes, cache, (long)cacheRows[n] * rowBytes, rowBytes);
+        }
+    }
+
     /// <summary>[N, RowBytes(L, R)] FP8 cache rows → [N, L+R] values as the attention kernels read them.</summary>
     public static float[] Dequantize(byte[] cache, int tokenCount, int latentDim, int ropeDim)
     {

@@ -11,7 +11,8 @@ public static partial class MlaKernels
 
     /// <summary>
     /// Writes columns <c>firstColumn .. firstColumn+columns−1</c> of N tokens' latent rows <c>[c ‖ k_pe]</c> (fp32, after
-    /// the latent RMSNorm / the rope) into FP8 latent cache rows <c>firstRow .. firstRow+N−1</c> (<see cref="Fp8LatentRows"/>):
+    /// the latent RMSNorm / the rope) into FP8 latent cache rows <c>rows[0 .. N−1]</c> (<see cref="Fp8LatentRows"/>; token n
+    /// goes to cache row rows[n], anywhere in a paged pool):
     /// per 128 latent values a group max of |c| gives the scale amax/448 and each value is rounded to e4m3 (nearest
     /// even, saturating at ±448); rope values are rounded to bf16. One group per token. <c>firstColumn</c> is 0 (the
     /// whole latent part, optionally followed by the rope part: a block's scale needs all its values) or L (rope only),
@@ -20,18 +21,18 @@ public static partial class MlaKernels
     [Kernel(Grid = "tokenCount", GroupSize = "128")]
     public static void StoreKvCacheFp8(
         ArrayView<float> values,   // [N, columns] the columns to store
-        ArrayView<byte> kvCache,   // [Tc, RowBytes(L, R)] FP8 latent rows, out
+        ArrayView<byte> kvCache,   // [cache rows, RowBytes(L, R)] FP8 latent rows, out
+        ArrayView<int> rows,       // [N] the cache row of each token
         int tokenCount,
         int columns,
         int firstColumn,
         int latentDim,
-        int ropeDim,
-        int firstRow)
+        int ropeDim)
     {
         int token = Grid.IdxX;
         int thread = Group.IdxX;
         long source = (long)token * columns;
-        long rowStart = ((long)firstRow + token) * Fp8LatentRows.RowBytes(latentDim, ropeDim);
+        long rowStart = (long)rows[token] * Fp8LatentRows.RowBytes(latentDim, ropeDim);
         int latentColumns = firstColumn == 0 ? IntrinsicMath.Min(latentDim, columns) : 0;
         int blocks = (latentColumns + Fp8LatentRows.Block - 1) / Fp8LatentRows.Block;
         for (int block = 0; block < blocks; block++)

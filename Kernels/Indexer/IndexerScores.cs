@@ -1,6 +1,7 @@
 using ILGPU;
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Paging;
 
 namespace KernelSharp.Kernels.Indexer;
 
@@ -13,9 +14,11 @@ namespace KernelSharp.Kernels.Indexer;
 /// <see cref="IndexerKernels.IndexerDecodeFp8"/>.
 /// </summary>
 /// <remarks>
-/// Causality: key t is visible to query s iff <c>t ≤ s + causalOffset</c> (prefill of S new tokens after P cached
-/// ones: offset P; decode of the token at position T−1: one query with offset T−1). <c>headWeights</c> already carry
-/// the <c>index_heads^-0.5</c> factor of step 4, and <c>scale</c> is <c>index_dim^-0.5</c>.
+/// Causality and paging: key t is visible to query s iff <c>t ≤ pages.Position(s)</c> (and t &lt; keyCount), and is read
+/// from cache row <c>pages.CacheRow(s, t)</c> (<see cref="KeyPages"/>). An unpaged prefill of S new tokens after P cached
+/// ones is <c>KeyPages.Contiguous</c> with positions P … P+S−1; a batched decode step is one query row per sequence, each
+/// with its own position and block table, keyCount the longest sequence's length (shorter rows end in −∞).
+/// <c>headWeights</c> already carry the <c>index_heads^-0.5</c> factor of step 4, and <c>scale</c> is <c>index_dim^-0.5</c>.
 /// </remarks>
 public static partial class IndexerKernels
 {
@@ -23,14 +26,14 @@ public static partial class IndexerKernels
     public static void IndexerScores<TKeys>(
         ArrayView<float> queries,      // [S, H, D] index queries after RoPE
         ArrayView<float> headWeights,  // [S, H] w[s,h]
-        TKeys keys,                    // [T, D] index key cache
+        TKeys keys,                    // [cache rows, D] index key cache (rows as pages maps them)
         ArrayView<float> scores,       // [S, T] out
         int queryCount,
         int keyCount,
         int heads,
         int dim,
         float scale,
-        int causalOffset,
+        KeyPages pages,                // [S] each query's position and where its keys live
         [Constant(128, 1)] int groupSize)
         where TKeys : struct, IRowFormat<TKeys>
     {
@@ -39,12 +42,13 @@ public static partial class IndexerKernels
         if (t >= keyCount)
             return;
         float total = float.NegativeInfinity;
-        if (t <= s + causalOffset)
+        if (t <= pages.Position(s))
         {
             total = 0f;
+            int row = pages.CacheRow(s, t);
             for (int h = 0; h < heads; h++)
             {
-                float dot = keys.RowDot(t, dim, queries, ((long)s * heads + h) * dim);
+                float dot = keys.RowDot(row, dim, queries, ((long)s * heads + h) * dim);
                 total += headWeights[(long)s * heads + h] * IndexerMath.Relu(scale * dot);
             }
         }

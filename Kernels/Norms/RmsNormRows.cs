@@ -7,14 +7,16 @@ public static partial class RmsNormKernels
 {
     /// <summary>
     /// output = RMSNorm(input) · weight over rows that sit inside wider rows: row r is read from
-    /// input[inputOffset + r·inputStride ..] and written to output[outputOffset + r·outputStride ..]. This lets a norm
-    /// read a column slice of a projection ([latent ‖ k_pe] → latent) and write straight into a cache window, with no copy.
+    /// input[inputOffset + r·inputStride ..] and written to output[outputOffset + outputRows[r]·outputStride ..]. This lets
+    /// a norm read a column slice of a projection ([latent ‖ k_pe] → latent) and write straight into a cache window, with
+    /// no copy; outputRows names each row's cache row (a paged pool scatters them; 0..rows−1 writes them in order).
     /// </summary>
     [Kernel(Grid = "rows", GroupSize = "groupSize")]
     public static void RmsNormRows(
         ArrayView<float> input,  // [rows, inputStride] from inputOffset; columns 0..n of each row are normalized
         ArrayView<float> weight, // [n]
-        ArrayView<float> output, // [rows, outputStride] from outputOffset; columns 0..n of each row are written
+        ArrayView<float> output, // [output rows, outputStride] from outputOffset; columns 0..n of the rows named are written
+        ArrayView<int> outputRows, // [rows] the output row of each input row
         int rows,
         int n,
         int inputStride,
@@ -27,7 +29,7 @@ public static partial class RmsNormKernels
         int row = Grid.IdxX;
         int thread = Group.IdxX;
         long start = inputOffset + (long)row * inputStride;
-        long target = outputOffset + (long)row * outputStride;
+        long target = outputOffset + (long)outputRows[row] * outputStride;
         float partial = groupSize == 1
             ? KsVector.SumOfSquares(input, start, n)
             : RowParts.StridedSumOfSquares(input, start, n, thread, groupSize);

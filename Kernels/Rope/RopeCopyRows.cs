@@ -10,21 +10,24 @@ namespace KernelSharp.Kernels.Rope;
 public static partial class RopeKernels
 {
     /// <summary>
-    /// destination[destinationOffset + r·destinationStride + c] = source[sourceOffset + r·sourceStride + c] for c &lt; width,
+    /// destination[destinationOffset + destinationRows[r]·destinationStride + c] = source[r·sourceStride + c] for c &lt; width
+    /// (destinationRows: each row's cache row, anywhere in a paged pool; 0..rows−1 writes them in order),
     /// with columns [ropeOffset, ropeOffset + ropeDim) rotated by position positions[r]: pairs (2i, 2i+1) when
-    /// <paramref name="halfSplit"/> is 0 (MLA), (i, i + ropeDim/2) otherwise (the indexer).
+    /// <paramref name="halfSplit"/> is 0 (MLA), (i, i + ropeDim/2) otherwise (the indexer). A source that starts inside a
+    /// wider buffer is passed as a sub-view (ILGPU takes at most 14 run-time parameters, so the source offset made room
+    /// for the destination rows).
     /// </summary>
     [Kernel(Grid = "(rows * width + 255) / 256", GroupSize = "256")]
     public static void RopeCopyRows(
-        ArrayView<float> source,      // [rows, sourceStride] from sourceOffset
-        ArrayView<float> destination, // [rows, destinationStride] from destinationOffset; columns 0..width written
+        ArrayView<float> source,      // [rows, sourceStride]
+        ArrayView<float> destination, // [cache rows, destinationStride] from destinationOffset; columns 0..width of the rows named written
+        ArrayView<int> destinationRows, // [rows] the destination row of each source row
         ArrayView<int> positions,     // [rows]
         ArrayView<float> cos,         // [positions, ropeDim/2]
         ArrayView<float> sin,         // [positions, ropeDim/2]
         int rows,
         int width,
         int sourceStride,
-        long sourceOffset,
         int destinationStride,
         long destinationOffset,
         int ropeOffset,
@@ -36,7 +39,7 @@ public static partial class RopeKernels
             return;
         int row = (int)(element / width);
         int column = (int)(element - (long)row * width);
-        long rowStart = sourceOffset + (long)row * sourceStride;
+        long rowStart = (long)row * sourceStride;
         float value = source[rowStart + column];
         int j = column - ropeOffset;
         if (j >= 0 && j < ropeDim)
@@ -50,6 +53,6 @@ public static partial class RopeKernels
             // (a, b) → (a·cos − b·sin, b·cos + a·sin): the first element subtracts its partner's share, the second adds it
             value = first ? value * cos[table] - other * sin[table] : value * cos[table] + other * sin[table];
         }
-        destination[destinationOffset + (long)row * destinationStride + column] = value;
+        destination[destinationOffset + (long)destinationRows[row] * destinationStride + column] = value;
     }
 }

@@ -1,6 +1,7 @@
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.Tests.Invariants;
@@ -70,9 +71,44 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         using var cacheBuffer = Upload(cache);
         using var positionBuffer = Upload(positions);
         using var output = Allocate<float>((long)positions.Length * heads * latentDim);
-        DenseMla(V(qBuffer), V(cacheBuffer), V(positionBuffer), V(output), positions.Length, heads, latentDim, ropeDim, scale);
+        DenseMla(V(qBuffer), V(cacheBuffer), KeyPages.Contiguous(V(positionBuffer)), V(output), positions.Length, heads, latentDim, ropeDim, scale);
         double[] expected = MlaAttentionReference.Absorbed(queries, cache, MlaAttentionReference.CausalKeys(positions), heads, latentDim, ropeDim, scale);
         Tolerance.AssertClose(expected, Download(output), AttentionTolerance, "dense MLA o_lat");
+    }
+
+    /// <summary>Dense attention through a paged cache (<see cref="ScatteredPages"/>): each query reads its own sequence's
+    /// blocks up to its position, fp32 and bf16 rows.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(ScatteredPages.Cases), MemberType = typeof(ScatteredPages))]
+    public void Dense_attention_through_a_paged_cache_matches_reference(int pagesCase)
+    {
+        RequireBackend();
+        var random = NewRandom(23 + pagesCase);
+        int heads = 9;
+        int latentDim = 64;
+        int ropeDim = 16;
+        int rowLength = latentDim + ropeDim;
+        var hostPages = ScatteredPages.Case(pagesCase);
+        int queryCount = hostPages.Rows;
+        float[] queries = RandomTensors.Normal(random, (long)queryCount * heads * rowLength, 0.3f);
+        float[] pool = RandomTensors.Normal(random, (long)ScatteredPages.PoolRows * rowLength);
+        ushort[] poolBits = pool.Select(Bf16.FromFloat).ToArray();
+        float scale = MlaShapes.SoftmaxScale(32, ropeDim);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(pool);
+        using var bf16Buffer = Upload(poolBits);
+        using var pages = Upload(hostPages);
+        using var output = Allocate<float>((long)queryCount * heads * latentDim);
+        int[][] keys = MlaAttentionReference.CausalKeys(hostPages);
+
+        DenseMla(V(qBuffer), V(cacheBuffer), pages.Pages, V(output), queryCount, heads, latentDim, ropeDim, scale);
+        Tolerance.AssertClose(MlaAttentionReference.Absorbed(queries, pool, keys, heads, latentDim, ropeDim, scale), Download(output),
+            AttentionTolerance, "paged dense MLA o_lat (fp32 cache)");
+
+        DenseMlaBf16Cache(V(qBuffer), V(bf16Buffer), pages.Pages, V(output), queryCount, heads, latentDim, ropeDim, scale);
+        float[] rounded = poolBits.Select(Bf16.ToFloat).ToArray();
+        Tolerance.AssertClose(MlaAttentionReference.Absorbed(queries, rounded, keys, heads, latentDim, ropeDim, scale), Download(output),
+            AttentionTolerance, "paged dense MLA o_lat (bf16 cache)");
     }
 
     [SkippableTheory]
@@ -156,7 +192,7 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         using var countBuffer = Upload(keys.Select(k => k.Length).ToArray());
         using var dense = Allocate<float>((long)positions.Length * heads * latentDim);
         using var sparse = Allocate<float>((long)positions.Length * heads * latentDim);
-        DenseMlaBf16Cache(V(qBuffer), V(cache), V(positionBuffer), V(dense), positions.Length, heads, latentDim, ropeDim, scale);
+        DenseMlaBf16Cache(V(qBuffer), V(cache), KeyPages.Contiguous(V(positionBuffer)), V(dense), positions.Length, heads, latentDim, ropeDim, scale);
         SparseMlaBf16Cache(V(qBuffer), V(cache), V(selectedBuffer), V(countBuffer), V(sparse), positions.Length, heads, latentDim, ropeDim, stride, scale);
         float[] denseOutput = Download(dense);
         AssertIdentical(denseOutput, Download(sparse), "bf16 cache: sparse over every visible key vs dense");

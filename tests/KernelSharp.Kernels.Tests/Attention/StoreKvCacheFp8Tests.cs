@@ -1,6 +1,7 @@
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.Tests.Invariants;
@@ -44,13 +45,41 @@ public abstract class StoreKvCacheFp8Tests(BackendFixture backend) : SparseKerne
         }
         using var values = Upload(rows);
         using var cache = Allocate<byte>((long)(firstRow + tokenCount) * rowBytes);
-        StoreKvCacheFp8(V(values), V(cache), tokenCount, rowLength, 0, latentDim, ropeDim, firstRow);
+        using var cacheRows = Upload(Enumerable.Range(firstRow, tokenCount).ToArray());
+        StoreKvCacheFp8(V(values), V(cache), V(cacheRows), tokenCount, rowLength, 0, latentDim, ropeDim);
         byte[] stored = Download(cache);
 
         byte[] expected = StoreKvCacheFp8Reference.Quantize(rows, tokenCount, latentDim, ropeDim);
         AssertIdentical(new byte[firstRow * rowBytes], stored[..(firstRow * rowBytes)], "rows before firstRow stay untouched");
         AssertIdentical(expected, stored[(firstRow * rowBytes)..], "FP8 latent cache rows");
         Assert.Equal(1f, BitConverter.ToSingle(expected, rowBytes + Fp8LatentRows.ScaleOffset(latentDim)));
+    }
+
+    /// <summary>Tokens stored into scattered rows of a paged pool, out of order, c and k_pe as separate stores: each lands
+    /// in its own row, the rows between stay untouched.</summary>
+    [SkippableFact]
+    public void Store_into_scattered_pool_rows_matches_reference()
+    {
+        RequireBackend();
+        var random = NewRandom(31);
+        int latentDim = 272;
+        int ropeDim = 8;
+        int rowLength = latentDim + ropeDim;
+        int rowBytes = Fp8LatentRows.RowBytes(latentDim, ropeDim);
+        int[] destination = [9, 2, 7, 3, 10]; // blocks of 4: the middle of block 2, block 0, the end of block 1, ...
+        int tokenCount = destination.Length;
+        float[] rows = RandomTensors.Normal(random, (long)tokenCount * rowLength);
+        float[] latent = Enumerable.Range(0, tokenCount).SelectMany(t => rows.Skip(t * rowLength).Take(latentDim)).ToArray();
+        float[] rope = Enumerable.Range(0, tokenCount).SelectMany(t => rows.Skip(t * rowLength + latentDim).Take(ropeDim)).ToArray();
+        using var latentValues = Upload(latent);
+        using var ropeValues = Upload(rope);
+        using var cacheRows = Upload(destination);
+        using var cache = Allocate<byte>(12L * rowBytes);
+        StoreKvCacheFp8(V(latentValues), V(cache), V(cacheRows), tokenCount, latentDim, 0, latentDim, ropeDim);
+        StoreKvCacheFp8(V(ropeValues), V(cache), V(cacheRows), tokenCount, ropeDim, latentDim, latentDim, ropeDim);
+        var expected = new byte[12 * rowBytes];
+        StoreKvCacheFp8Reference.Store(expected, rows, destination, latentDim, ropeDim);
+        AssertIdentical(expected, Download(cache), "FP8 latent rows scattered over the pool");
     }
 
     [SkippableFact]
@@ -69,8 +98,9 @@ public abstract class StoreKvCacheFp8Tests(BackendFixture backend) : SparseKerne
         using var latentValues = Upload(latent);
         using var ropeValues = Upload(rope);
         using var cache = Allocate<byte>((long)tokenCount * rowBytes);
-        StoreKvCacheFp8(V(latentValues), V(cache), tokenCount, latentDim, 0, latentDim, ropeDim, 0);
-        StoreKvCacheFp8(V(ropeValues), V(cache), tokenCount, ropeDim, latentDim, latentDim, ropeDim, 0);
+        using var cacheRows = Upload(Enumerable.Range(0, tokenCount).ToArray());
+        StoreKvCacheFp8(V(latentValues), V(cache), V(cacheRows), tokenCount, latentDim, 0, latentDim, ropeDim);
+        StoreKvCacheFp8(V(ropeValues), V(cache), V(cacheRows), tokenCount, ropeDim, latentDim, latentDim, ropeDim);
         AssertIdentical(StoreKvCacheFp8Reference.Quantize(rows, tokenCount, latentDim, ropeDim), Download(cache), "c and k_pe stored separately");
     }
 
@@ -91,7 +121,8 @@ public abstract class StoreKvCacheFp8Tests(BackendFixture backend) : SparseKerne
         float[] rows = RandomTensors.Normal(random, (long)tokenCount * rowLength);
         using var values = Upload(rows);
         using var cache = Allocate<byte>((long)tokenCount * Fp8LatentRows.RowBytes(latentDim, ropeDim));
-        StoreKvCacheFp8(V(values), V(cache), tokenCount, rowLength, 0, latentDim, ropeDim, 0);
+        using var cacheRows = Upload(Enumerable.Range(0, tokenCount).ToArray());
+        StoreKvCacheFp8(V(values), V(cache), V(cacheRows), tokenCount, rowLength, 0, latentDim, ropeDim);
         float[] back = StoreKvCacheFp8Reference.Dequantize(Download(cache), tokenCount, latentDim, ropeDim);
 
         double worstLatent = 0;
@@ -141,7 +172,8 @@ public abstract class StoreKvCacheFp8Tests(BackendFixture backend) : SparseKerne
 
         using var rowBuffer = Upload(rows);
         using var cache = Allocate<byte>((long)cacheRows * Fp8LatentRows.RowBytes(latentDim, ropeDim));
-        StoreKvCacheFp8(V(rowBuffer), V(cache), cacheRows, rowLength, 0, latentDim, ropeDim, 0);
+        using var rowsInOrder = Upload(Enumerable.Range(0, cacheRows).ToArray());
+        StoreKvCacheFp8(V(rowBuffer), V(cache), V(rowsInOrder), cacheRows, rowLength, 0, latentDim, ropeDim);
         float[] dequantized = StoreKvCacheFp8Reference.Dequantize(Download(cache), cacheRows, latentDim, ropeDim);
         var fp8 = new Fp8LatentRows(V(cache), latentDim);
 
@@ -158,7 +190,7 @@ public abstract class StoreKvCacheFp8Tests(BackendFixture backend) : SparseKerne
         using var countBuffer = Upload(counts);
         using var dense = Allocate<float>((long)positions.Length * heads * latentDim);
         using var sparse = Allocate<float>((long)positions.Length * heads * latentDim);
-        DenseMlaOver(V(qBuffer), fp8, V(positionBuffer), V(dense), positions.Length, heads, latentDim, ropeDim, scale);
+        DenseMlaOver(V(qBuffer), fp8, KeyPages.Contiguous(V(positionBuffer)), V(dense), positions.Length, heads, latentDim, ropeDim, scale);
         SparseMlaOver(V(qBuffer), fp8, V(selectedBuffer), V(countBuffer), V(sparse), positions.Length, heads, latentDim, ropeDim, cacheRows, scale);
         float[] denseOutput = Download(dense);
         AssertIdentical(denseOutput, Download(sparse), "FP8 cache: sparse over every visible key vs dense");

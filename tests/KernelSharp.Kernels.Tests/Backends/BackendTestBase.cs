@@ -2,6 +2,7 @@ using System.Reflection;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Paging;
 using Xunit;
 
 namespace KernelSharp.Kernels.Tests.Backends;
@@ -34,6 +35,9 @@ public abstract class BackendTestBase(BackendFixture backend)
         }
         return buffer;
     }
+
+    /// <summary>A host key-page map on this backend's accelerator (dispose it after the launch).</summary>
+    protected DeviceKeyPages Upload(KeyPagesReference pages) => new(Accelerator, pages);
 
     protected MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length)
         where T : unmanaged

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using Xunit;
@@ -45,7 +46,7 @@ public abstract class IndexerDecodeTests(BackendFixture backend) : BackendTestBa
             q.View, w.View, k.View, scores.View, keyCount, heads, dim, scale);
 
         float[] actual = Download(scores);
-        double[] expected = IndexerScoresReference.Scores(query, weights, keys, 1, keyCount, heads, dim, scale, keyCount - 1);
+        double[] expected = IndexerScoresReference.Scores(query, weights, keys, 1, keyCount, heads, dim, scale, KeyPagesReference.Causal(1, keyCount - 1));
         Tolerance.AssertClose(expected, actual.Take(keyCount).ToArray(), Tolerance.Fp32, $"{kernel} scores (fp32 keys)");
         Assert.True(float.IsNaN(actual[keyCount]), $"{kernel} wrote past the last key");
     }
@@ -83,7 +84,7 @@ public abstract class IndexerDecodeTests(BackendFixture backend) : BackendTestBa
         // The kernel rounds the query to bf16 (the e4m3 keys are exact in bf16); the rest is fp32 accumulation.
         float[] roundedQuery = query.Select(x => Dsl.Bf16.ToFloat(Dsl.Bf16.FromFloat(x))).ToArray();
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, keyScales, keyCount, dim);
-        double[] expected = IndexerScoresReference.Scores(roundedQuery, weights, dequantized, 1, keyCount, heads, dim, scale, keyCount - 1);
+        double[] expected = IndexerScoresReference.Scores(roundedQuery, weights, dequantized, 1, keyCount, heads, dim, scale, KeyPagesReference.Causal(1, keyCount - 1));
         float[] actual = Download(scores);
         Tolerance.AssertClose(expected, actual.Take(keyCount).ToArray(), Tolerance.Fp32, "indexer decode scores (fp8 keys, tensor cores)");
         Assert.True(float.IsNaN(actual[keyCount]), "the decode kernel wrote past the last key");

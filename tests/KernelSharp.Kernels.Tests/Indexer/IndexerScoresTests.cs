@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.Tests.Invariants;
@@ -31,13 +32,14 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     public void Fp32_keys_match_reference(int queryCount, int keyCount, int heads, int dim, int groupSize)
     {
         RequireBackend();
-        var (queries, weights, keys, scale, offset) = Inputs(queryCount, keyCount, heads, dim, seed: 1);
+        var (queries, weights, keys, scale, causal) = Inputs(queryCount, keyCount, heads, dim, seed: 1);
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var k = Upload(keys);
         using var scores = Allocate<float>((long)queryCount * keyCount);
-        IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
-        double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, offset);
+        using var pages = Upload(causal);
+        IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), queryCount, keyCount, heads, dim, scale, pages.Pages, groupSize);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, causal);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp32 keys)");
     }
 
@@ -46,7 +48,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     public void Bf16_keys_written_by_the_cache_kernel_match_reference(int queryCount, int keyCount, int heads, int dim, int groupSize)
     {
         RequireBackend();
-        var (queries, weights, keys, scale, offset) = Inputs(queryCount, keyCount, heads, dim, seed: 2);
+        var (queries, weights, keys, scale, causal) = Inputs(queryCount, keyCount, heads, dim, seed: 2);
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var source = Upload(keys);
@@ -56,9 +58,10 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         AssertIdentical(keys.Select(Bf16.FromFloat).ToArray(), cached, "bf16 key cache");
 
         using var scores = Allocate<float>((long)queryCount * keyCount);
-        IndexerScores(V(q), V(w), new Bf16Rows(V(cache)), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        using var pages = Upload(causal);
+        IndexerScores(V(q), V(w), new Bf16Rows(V(cache)), V(scores), queryCount, keyCount, heads, dim, scale, pages.Pages, groupSize);
         float[] rounded = cached.Select(Bf16.ToFloat).ToArray();
-        double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, offset);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, causal);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (bf16 keys)");
     }
 
@@ -67,16 +70,17 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     public void Fp8_keys_written_by_the_quantize_kernel_match_reference(int queryCount, int keyCount, int heads, int dim, int groupSize)
     {
         RequireBackend();
-        var (queries, weights, keys, scale, offset) = Inputs(queryCount, keyCount, heads, dim, seed: 3);
+        var (queries, weights, keys, scale, causal) = Inputs(queryCount, keyCount, heads, dim, seed: 3);
         var (values, scales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var v = Upload(values);
         using var s = Upload(scales);
         using var scores = Allocate<float>((long)queryCount * keyCount);
-        IndexerScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(s)), V(scores), queryCount, keyCount, heads, dim, scale, offset, groupSize);
+        using var pages = Upload(causal);
+        IndexerScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(s)), V(scores), queryCount, keyCount, heads, dim, scale, pages.Pages, groupSize);
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, scales, keyCount, dim);
-        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, offset);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, causal);
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer scores (fp8 keys)");
     }
 
@@ -94,8 +98,8 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var k = Upload(keys);
-        float[] actual = WarpKeysScores(V(q), V(w), new F32Rows(V(k)), queryCount, keyCount, heads, dim, scale, causalOffset);
-        double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] actual = WarpKeysScores(V(q), V(w), new F32Rows(V(k)), queryCount, keyCount, heads, dim, scale, KeyPagesReference.Causal(queryCount, causalOffset));
+        double[] expected = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, KeyPagesReference.Causal(queryCount, causalOffset));
         Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "indexer scores (fp32 keys, warp keys)");
     }
 
@@ -111,9 +115,9 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var k = Upload(bits);
-        float[] actual = WarpKeysScores(V(q), V(w), new Bf16Rows(V(k)), queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] actual = WarpKeysScores(V(q), V(w), new Bf16Rows(V(k)), queryCount, keyCount, heads, dim, scale, KeyPagesReference.Causal(queryCount, causalOffset));
         float[] rounded = bits.Select(Bf16.ToFloat).ToArray();
-        double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, causalOffset);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, rounded, queryCount, keyCount, heads, dim, scale, KeyPagesReference.Causal(queryCount, causalOffset));
         Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "indexer scores (bf16 keys, warp keys)");
     }
 
@@ -131,10 +135,47 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var w = Upload(weights);
         using var v = Upload(values);
         using var ks = Upload(keyScales);
-        float[] actual = WarpKeysScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(ks)), queryCount, keyCount, heads, dim, scale, causalOffset);
+        float[] actual = WarpKeysScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(ks)), queryCount, keyCount, heads, dim, scale, KeyPagesReference.Causal(queryCount, causalOffset));
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, keyScales, keyCount, dim);
-        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, causalOffset);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, KeyPagesReference.Causal(queryCount, causalOffset));
         Tolerance.AssertClose(expected, actual, Tolerance.Fp32, "indexer scores (fp8 keys, warp keys)");
+    }
+
+    /// <summary>
+    /// A paged key pool (<see cref="ScatteredPages"/>): each query row reads its own sequence's blocks through its block
+    /// table, up to its own position; later columns of a shorter row are −∞. Both kernels, fp32 and fp8 keys.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(ScatteredPages.Cases), MemberType = typeof(ScatteredPages))]
+    public void Paged_keys_match_reference(int pagesCase)
+    {
+        RequireBackend();
+        const int heads = 40, dim = 64;
+        var hostPages = ScatteredPages.Case(pagesCase);
+        int queryCount = hostPages.Rows;
+        int keyCount = hostPages.Positions.Max() + 1;
+        var (queries, weights, pool, scale, _) = Inputs(queryCount, ScatteredPages.PoolRows, heads, dim, seed: 9 + pagesCase);
+        using var q = Upload(queries);
+        using var w = Upload(weights);
+        using var k = Upload(pool);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, pool, queryCount, keyCount, heads, dim, scale, hostPages);
+        foreach (int groupSize in new[] { 128, 1 })
+        {
+            using var pages = Upload(hostPages);
+            using var scores = Allocate<float>((long)queryCount * keyCount);
+            IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), queryCount, keyCount, heads, dim, scale, pages.Pages, groupSize);
+            Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, $"paged indexer scores (fp32 keys, group {groupSize})");
+        }
+        float[] warpKeys = WarpKeysScores(V(q), V(w), new F32Rows(V(k)), queryCount, keyCount, heads, dim, scale, hostPages);
+        Tolerance.AssertClose(expected, warpKeys, Tolerance.Fp32, "paged indexer scores (fp32 keys, warp keys)");
+
+        var (values, keyScales) = QuantizeOnDevice(pool, ScatteredPages.PoolRows, dim, firstRow: 0);
+        using var v = Upload(values);
+        using var ks = Upload(keyScales);
+        float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, keyScales, ScatteredPages.PoolRows, dim);
+        float[] fp8 = WarpKeysScores(V(q), V(w), new Fp8RowScaledRows(V(v), V(ks)), queryCount, keyCount, heads, dim, scale, hostPages);
+        Tolerance.AssertClose(IndexerScoresReference.Scores(queries, weights, dequantized, queryCount, keyCount, heads, dim, scale, hostPages),
+            fp8, Tolerance.Fp32, "paged indexer scores (fp8 keys, warp keys)");
     }
 
     /// <summary>
@@ -142,14 +183,15 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     /// one spare entry past the last score, which must still hold its NaN afterwards.
     /// </summary>
     private float[] WarpKeysScores<TKeys>(ArrayView<float> queries, ArrayView<float> weights, TKeys keys,
-        int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset)
+        int queryCount, int keyCount, int heads, int dim, float scale, KeyPagesReference hostPages)
         where TKeys : struct, IRowFormat<TKeys>
     {
+        using var pages = Upload(hostPages);
         using var scores = Allocate<float>((long)queryCount * keyCount + 1);
         scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, queryCount * keyCount + 1).ToArray());
         Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerScoresWarpKeys))!,
             Config(queryCount, (keyCount + IndexerWarpKeys.GroupKeys - 1) / IndexerWarpKeys.GroupKeys, IndexerWarpKeys.Threads),
-            queries, weights, keys, scores.View, queryCount, keyCount, heads, dim, scale, causalOffset);
+            queries, weights, keys, scores.View, queryCount, keyCount, heads, dim, scale, pages.Pages);
         float[] actual = Download(scores);
         Assert.True(float.IsNaN(actual[queryCount * keyCount]), $"the warp-keys kernel ({typeof(TKeys).Name}) wrote past the last score");
         return actual.Take(queryCount * keyCount).ToArray();
@@ -171,7 +213,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         using var scores = Allocate<float>(keyCount);
         IndexerDecodeFp8(V(q), V(w), V(v), V(s), V(scores), keyCount, heads, dim, scale);
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, scales, keyCount, dim);
-        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, 1, keyCount, heads, dim, scale, keyCount - 1);
+        double[] expected = IndexerScoresReference.Scores(queries, weights, dequantized, 1, keyCount, heads, dim, scale, KeyPagesReference.Causal(1, keyCount - 1));
         Tolerance.AssertClose(expected, Download(scores), Tolerance.Fp32, "indexer decode scores (fp8 keys)");
     }
 
@@ -205,14 +247,14 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     }
 
     /// <summary>Random queries [S,H,D], head weights [S,H] (both signs: the sum can be negative), keys [T,D].</summary>
-    private static (float[] Queries, float[] Weights, float[] Keys, float Scale, int CausalOffset) Inputs(
+    private static (float[] Queries, float[] Weights, float[] Keys, float Scale, KeyPagesReference Causal) Inputs(
         int queryCount, int keyCount, int heads, int dim, int seed)
     {
         var random = new Random(seed * 7919 + queryCount * 31 + keyCount);
         float[] queries = RandomTensors.Normal(random, (long)queryCount * heads * dim);
         float[] weights = RandomTensors.Uniform(random, (long)queryCount * heads, 1f / MathF.Sqrt(heads));
         float[] keys = RandomTensors.Normal(random, (long)keyCount * dim);
-        return (queries, weights, keys, 1f / MathF.Sqrt(dim), keyCount - queryCount);
+        return (queries, weights, keys, 1f / MathF.Sqrt(dim), KeyPagesReference.Causal(queryCount, keyCount - queryCount));
     }
 }
 

@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using Xunit;
@@ -106,7 +107,7 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var latentOutput = Allocate<float>((long)queryCount * Heads * LatentDim);
         using var output = Allocate<float>((long)queryCount * Heads * valueDim);
         AbsorbQuery(nameof(MlaKernels.AbsorbQuery), V(qBuffer), new F32Rows(V(wBuffer)), V(queries), queryCount, Heads, nopeDim, RopeDim, valueDim, LatentDim);
-        DenseMla(V(queries), V(cacheBuffer), V(positionBuffer), V(latentOutput), queryCount, Heads, LatentDim, RopeDim, scale);
+        DenseMla(V(queries), V(cacheBuffer), KeyPages.Contiguous(V(positionBuffer)), V(latentOutput), queryCount, Heads, LatentDim, RopeDim, scale);
         UpProjectOutput(nameof(MlaKernels.UpProjectOutput), V(latentOutput), new F32Rows(V(wBuffer)), V(output), queryCount, Heads, nopeDim, valueDim, LatentDim);
 
         double[] expected = MlaExpandedReference.Attention(q, latent, kPe, kvB, MlaAttentionReference.CausalKeys(positions),
@@ -121,7 +122,7 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         var layer = new Layer(NewRandom(99), queryCount: 8, keyCount: 120);
         var (selected, counts) = SelectKeys(layer);
         double[] reference = IndexerScoresReference.Scores(layer.IndexQueries, layer.IndexWeights, layer.IndexKeys,
-            layer.QueryCount, layer.KeyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset);
+            layer.QueryCount, layer.KeyCount, IndexHeads, IndexDim, layer.IndexScale, KeyPagesReference.Causal(layer.QueryCount, layer.Offset));
         for (int s = 0; s < layer.QueryCount; s++)
         {
             SelectionAssert.TieTolerantTopK(reference.AsSpan(s * layer.KeyCount, layer.KeyCount), selected.AsSpan(s * IndexTopk, counts[s]),
@@ -146,7 +147,8 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var q = Upload(layer.IndexQueries);
         using var w = Upload(layer.IndexWeights);
         using var prefillScores = Allocate<float>((long)layer.QueryCount * keyCount);
-        IndexerScores(V(q), V(w), new Fp8RowScaledRows(V(values), V(keyScales)), V(prefillScores), layer.QueryCount, keyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
+        using var prefillPages = Upload(KeyPagesReference.Causal(layer.QueryCount, layer.Offset));
+        IndexerScores(V(q), V(w), new Fp8RowScaledRows(V(values), V(keyScales)), V(prefillScores), layer.QueryCount, keyCount, IndexHeads, IndexDim, layer.IndexScale, prefillPages.Pages, 128);
         // Decode: only the newest token, through the warp-per-key-block decode kernel.
         using var lastQuery = Upload(layer.IndexQueries.AsSpan(last * IndexHeads * IndexDim, IndexHeads * IndexDim).ToArray());
         using var lastWeights = Upload(layer.IndexWeights.AsSpan(last * IndexHeads, IndexHeads).ToArray());
@@ -202,7 +204,8 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var scores = Allocate<float>((long)layer.QueryCount * layer.KeyCount);
         using var selected = Allocate<int>((long)layer.QueryCount * IndexTopk);
         using var counts = Allocate<int>(layer.QueryCount);
-        IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), layer.QueryCount, layer.KeyCount, IndexHeads, IndexDim, layer.IndexScale, layer.Offset, 128);
+        using var pages = Upload(KeyPagesReference.Causal(layer.QueryCount, layer.Offset));
+        IndexerScores(V(q), V(w), new F32Rows(V(k)), V(scores), layer.QueryCount, layer.KeyCount, IndexHeads, IndexDim, layer.IndexScale, pages.Pages, 128);
         TopKSelect(V(scores), V(selected), V(counts), layer.QueryCount, layer.KeyCount, layer.KeyCount, IndexTopk, 256);
         return (Download(selected), Download(counts));
     }
@@ -224,7 +227,7 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var cache = Upload(layer.Cache);
         using var positions = Upload(Enumerable.Range(layer.Offset, layer.QueryCount).ToArray());
         using var output = Allocate<float>((long)layer.QueryCount * Heads * LatentDim);
-        DenseMla(V(queries), V(cache), V(positions), V(output), layer.QueryCount, Heads, LatentDim, RopeDim, layer.Scale);
+        DenseMla(V(queries), V(cache), KeyPages.Contiguous(V(positions)), V(output), layer.QueryCount, Heads, LatentDim, RopeDim, layer.Scale);
         return Download(output);
     }
 

@@ -5,6 +5,7 @@ using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.TopK;
 using Xunit;
@@ -74,10 +75,10 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     }
 
     protected void IndexerScores<TKeys>(ArrayView<float> queries, ArrayView<float> weights, TKeys keys, ArrayView<float> scores,
-        int queryCount, int keyCount, int heads, int dim, float scale, int causalOffset, int groupSize)
+        int queryCount, int keyCount, int heads, int dim, float scale, KeyPages pages, int groupSize)
         where TKeys : struct, IRowFormat<TKeys> =>
         Launch(typeof(IndexerKernels), nameof(IndexerKernels.IndexerScores), Config(queryCount, (keyCount + groupSize - 1) / groupSize, groupSize),
-            queries, weights, keys, scores, queryCount, keyCount, heads, dim, scale, causalOffset, groupSize);
+            queries, weights, keys, scores, queryCount, keyCount, heads, dim, scale, pages, groupSize);
 
     protected void IndexerDecodeFp8(ArrayView<float> query, ArrayView<float> weights, ArrayView<byte> keyValues, ArrayView<float> keyScales,
         ArrayView<float> scores, int keyCount, int heads, int dim, float scale)
@@ -104,12 +105,12 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             queryCount, heads, latentDim, ropeDim, scale);
     }
 
-    protected void DenseMla(ArrayView<float> queries, ArrayView<float> kvCache, ArrayView<int> positions, ArrayView<float> output,
+    protected void DenseMla(ArrayView<float> queries, ArrayView<float> kvCache, KeyPages pages, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, new F32Rows(kvCache), new DenseKeys(positions), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
+            queries, new F32Rows(kvCache), new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void SparseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
@@ -121,22 +122,22 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             queryCount, heads, latentDim, ropeDim, scale);
     }
 
-    protected void DenseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, ArrayView<int> positions, ArrayView<float> output,
+    protected void DenseMlaBf16Cache(ArrayView<float> queries, ArrayView<ushort> kvCache, KeyPages pages, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, new Bf16Rows(kvCache), new DenseKeys(positions), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
+            queries, new Bf16Rows(kvCache), new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     protected void StoreKvCacheBf16(ArrayView<float> rows, ArrayView<ushort> kvCache, int tokenCount, int rowLength, int firstRow) =>
         Launch(typeof(MlaKernels), nameof(MlaKernels.StoreKvCacheBf16), Config((tokenCount * rowLength + 255) / 256, 1, 256),
             rows, kvCache, tokenCount, rowLength, firstRow);
 
-    protected void StoreKvCacheFp8(ArrayView<float> values, ArrayView<byte> kvCache, int tokenCount, int columns, int firstColumn,
-        int latentDim, int ropeDim, int firstRow) =>
+    protected void StoreKvCacheFp8(ArrayView<float> values, ArrayView<byte> kvCache, ArrayView<int> rows, int tokenCount, int columns, int firstColumn,
+        int latentDim, int ropeDim) =>
         Launch(typeof(MlaKernels), nameof(MlaKernels.StoreKvCacheFp8), Config(tokenCount, 1, MlaKernels.StoreKvCacheFp8GroupSize),
-            values, kvCache, tokenCount, columns, firstColumn, latentDim, ropeDim, firstRow);
+            values, kvCache, rows, tokenCount, columns, firstColumn, latentDim, ropeDim);
 
     /// <summary>Sparse MLA over a cache of any row format (<paramref name="kvCache"/>: an F32Rows, Bf16Rows, Fp8LatentRows, ...).</summary>
     protected void SparseMlaOver(ArrayView<float> queries, object kvCache, ArrayView<int> selected, ArrayView<int> counts, ArrayView<float> output,
@@ -149,12 +150,12 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     }
 
     /// <summary>Dense causal MLA over a cache of any row format.</summary>
-    protected void DenseMlaOver(ArrayView<float> queries, object kvCache, ArrayView<int> positions, ArrayView<float> output,
+    protected void DenseMlaOver(ArrayView<float> queries, object kvCache, KeyPages pages, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
-            queries, kvCache, new DenseKeys(positions), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
+            queries, kvCache, new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
     /// <summary>Split-key sparse MLA over a cache of any row format.</summary>

@@ -63,12 +63,14 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
     }
 
     [SkippableTheory]
-    [InlineData(1, 64, 0, 1)]
-    [InlineData(256, 64, 0, 1)]
-    [InlineData(1, 130, 5, 3)]
-    [InlineData(256, 512, 7, 4)]
-    [InlineData(256, 512, 8, 1)]
-    public void Rows_inside_wider_rows_match_reference(int groupSize, int n, int inputPadding, int rows)
+    [InlineData(1, 64, 0, 1, false)]
+    [InlineData(256, 64, 0, 1, false)]
+    [InlineData(1, 130, 5, 3, false)]
+    [InlineData(256, 512, 7, 4, false)]
+    [InlineData(256, 512, 8, 1, false)]
+    [InlineData(1, 130, 5, 3, true)]     // output rows scattered over a paged pool, in reverse order with gaps
+    [InlineData(256, 512, 7, 4, true)]
+    public void Rows_inside_wider_rows_match_reference(int groupSize, int n, int inputPadding, int rows, bool scattered)
     {
         RequireBackend();
         var random = NewRandom(groupSize + n + inputPadding + rows);
@@ -77,15 +79,18 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
         long inputOffset = inputStride + 2, outputOffset = 3;
         float[] input = RandomTensors.Normal(random, inputOffset + (long)rows * inputStride, 2f);
         float[] weight = RandomTensors.Uniform(random, n, 2f);
-        float[] initial = RandomTensors.Normal(random, outputOffset + (long)rows * outputStride);
+        int[] outputRows = Enumerable.Range(0, rows).Select(r => scattered ? 2 * (rows - 1 - r) + 1 : r).ToArray();
+        int outputRowCount = scattered ? 2 * rows + 1 : rows;
+        float[] initial = RandomTensors.Normal(random, outputOffset + (long)outputRowCount * outputStride);
         const float eps = 1e-6f;
         double[] expected = RmsNormReference.NormalizeRows(input, inputStride, inputOffset, weight, rows, n, eps);
 
         using var x = Upload(input);
         using var w = Upload(weight);
         using var y = Upload(initial);
+        using var yRows = Upload(outputRows);
         Launch(typeof(RmsNormKernels).GetMethod(nameof(RmsNormKernels.RmsNormRows))!, Config(rows, 1, groupSize),
-            x.View, w.View, y.View, rows, n, inputStride, inputOffset, outputStride, outputOffset, eps, groupSize);
+            x.View, w.View, y.View, yRows.View, rows, n, inputStride, inputOffset, outputStride, outputOffset, eps, groupSize);
 
         float[] result = Download(y);
         var written = new float[(long)rows * n]; // [rows, n] what landed in the output rows
@@ -94,7 +99,7 @@ public abstract class RmsNormTests(BackendFixture backend) : BackendTestBase(bac
         {
             for (int i = 0; i < n; i++)
             {
-                long at = outputOffset + (long)r * outputStride + i;
+                long at = outputOffset + (long)outputRows[r] * outputStride + i;
                 written[(long)r * n + i] = result[at];
                 expectedAll[at] = result[at]; // checked against the reference below
             }

@@ -46,18 +46,22 @@ public abstract class RopeTests(BackendFixture backend) : BackendTestBase(backen
     }
 
     [SkippableTheory]
-    [InlineData(true, 1, 64, 0, 64)]    // MLA k_pe: the whole row rotates
-    [InlineData(false, 1, 128, 0, 64)]  // an indexer key: rope first, nope copied
-    [InlineData(true, 5, 20, 6, 8)]
-    [InlineData(false, 7, 21, 3, 16)]
-    public void Copy_rows_rotate_into_the_destination_and_touch_nothing_else(bool interleaved, int rows, int width, int ropeOffset, int ropeDim)
+    [InlineData(true, 1, 64, 0, 64, false)]    // MLA k_pe: the whole row rotates
+    [InlineData(false, 1, 128, 0, 64, false)]  // an indexer key: rope first, nope copied
+    [InlineData(true, 5, 20, 6, 8, false)]
+    [InlineData(false, 7, 21, 3, 16, false)]
+    [InlineData(true, 5, 20, 6, 8, true)]      // rows scattered over a paged pool, in reverse order with gaps
+    [InlineData(false, 7, 21, 3, 16, true)]
+    public void Copy_rows_rotate_into_the_destination_and_touch_nothing_else(bool interleaved, int rows, int width, int ropeOffset, int ropeDim, bool scattered)
     {
         RequireBackend();
         var random = NewRandom(rows * 17 + width + ropeOffset + (interleaved ? 1 : 0));
         int sourceStride = width + 9, destinationStride = width + 4;   // source rows inside wider rows, destination a window
         long sourceOffset = 11, destinationOffset = destinationStride * 2 + 3;
         float[] source = RandomTensors.Normal(random, sourceOffset + (long)rows * sourceStride);
-        float[] initial = RandomTensors.Normal(random, destinationOffset + (long)rows * destinationStride + 2);
+        int[] destinationRows = Enumerable.Range(0, rows).Select(r => scattered ? 2 * (rows - 1 - r) + 1 : r).ToArray();
+        int destinationRowCount = scattered ? 2 * rows + 1 : rows;
+        float[] initial = RandomTensors.Normal(random, destinationOffset + (long)destinationRowCount * destinationStride + 2);
         const int maxPosition = 3000;
         int[] positions = RandomTensors.Indices(random, rows, maxPosition);
         var (cos, sin) = RopeFrequencies.Yarn(ropeDim, 10000, 40, 4096, 32, 1, 1, 1).BuildTables(maxPosition);
@@ -65,16 +69,17 @@ public abstract class RopeTests(BackendFixture backend) : BackendTestBase(backen
         var expected = initial.Select(v => (double)v).ToArray(); // [destination]: the rotated rows land in their window only
         for (int r = 0; r < rows; r++)
         {
-            Array.Copy(rotated, (long)r * width, expected, destinationOffset + (long)r * destinationStride, width);
+            Array.Copy(rotated, (long)r * width, expected, destinationOffset + (long)destinationRows[r] * destinationStride, width);
         }
 
         using var from = Upload(source);
         using var to = Upload(initial);
+        using var toRows = Upload(destinationRows);
         using var p = Upload(positions);
         using var c = Upload(cos);
         using var s = Upload(sin);
         Launch(typeof(RopeKernels).GetMethod(nameof(RopeKernels.RopeCopyRows))!, Config((rows * width + 255) / 256, 1, 256),
-            from.View, to.View, p.View, c.View, s.View, rows, width, sourceStride, sourceOffset, destinationStride, destinationOffset,
+            from.View.SubView(sourceOffset, source.Length - sourceOffset), to.View, toRows.View, p.View, c.View, s.View, rows, width, sourceStride, destinationStride, destinationOffset,
             ropeOffset, ropeDim, interleaved ? 0 : 1);
 
         Tolerance.AssertClose(expected, Download(to), new Tolerance(1e-5, 1e-6), "RopeCopyRows destination");

@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Runtime.Tests.Model;
 using Xunit;
@@ -131,13 +132,13 @@ public sealed class BackendKernelTests(KernelBackendFixture fixture) : IClassFix
         var device = fixture.Get(kind).Device;
         var selected = Enumerable.Range(0, queries * k).Select(_ => random.Next(k + 61) - 1).ToArray(); // −1 slots and keys past a query's position
         var positions = Enumerable.Range(0, queries).Select(_ => random.Next(k + 50)).ToArray();
-        var expected = SelectionCompactionReference.Compact(selected, positions, k);
+        var expected = SelectionCompactionReference.Compact(selected, KeyPagesReference.Contiguous(positions), k);
 
         using var selectedBuffer = Upload(device, selected);
         using var positionBuffer = Upload(device, positions);
         using var compacted = device.Allocate<int>(queries * k);
         using var counts = device.Allocate<int>(queries);
-        SelectionKernels.LaunchCompactSelection(device, selectedBuffer.View, positionBuffer.View, compacted.View, counts.View, queries, k);
+        SelectionKernels.LaunchCompactSelection(device, selectedBuffer.View, KeyPages.Contiguous(positionBuffer.View), compacted.View, counts.View, queries, k);
 
         var actualKeys = Download(device, compacted);
         var actualCounts = Download(device, counts);

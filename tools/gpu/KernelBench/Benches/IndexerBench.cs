@@ -4,6 +4,7 @@ using KernelSharp.Dsl;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Paging;
 using static KernelSharp.Tools.KernelBench.ResultTable;
 
 namespace KernelSharp.Tools.KernelBench;
@@ -102,11 +103,13 @@ public static class IndexerBench
                 i => IndexerKernels.LaunchIndexerDecode(device, query.View, weights.View, keys[i % copies].View, scores.View, tokens, Heads, Dim, Scale), 20, 9);
 
             DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-            IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, new F32Rows(keys[0].View), scores.View, 1, tokens, Heads, Dim, Scale, tokens - 1);
+            using var position = accelerator.Allocate1D(new[] { tokens - 1 }); // the one query sees every key, unpaged
+            var pages = KeyPages.Contiguous(position.View);
+            IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, new F32Rows(keys[0].View), scores.View, 1, tokens, Heads, Dim, Scale, pages);
             device.Synchronize();
             double error = CheckFp32Scores(keys[0], query, weights, scores, tokens);
             double ms = GpuTiming.MedianMilliseconds(accelerator,
-                i => IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, new F32Rows(keys[i % copies].View), scores.View, 1, tokens, Heads, Dim, Scale, tokens - 1), 20, 9);
+                i => IndexerKernels.LaunchIndexerScoresWarpKeys(device, query.View, weights.View, new F32Rows(keys[i % copies].View), scores.View, 1, tokens, Heads, Dim, Scale, pages), 20, 9);
             double tbps = (cacheBytes + 4.0 * tokens) / (ms * 1e-3) / 1e12;
             double tflops = 2.0 * Heads * Dim * tokens / (ms * 1e-3) / 1e12;
             double budgetUs = Math.Max(5.0, 60.0 * tokens / (128 * 1024)); // the 128K target scaled down, floored at a launch
@@ -141,7 +144,7 @@ public static class IndexerBench
         queries.View.SubView((long)row * Heads * Dim, q.Length).CopyToCPU(q);
         weights.View.SubView((long)row * Heads, w.Length).CopyToCPU(w);
         scores.View.SubView((long)row * tokens, checkedKeys).CopyToCPU(actual);
-        double[] reference = IndexerScoresReference.Scores(q, w, k, 1, checkedKeys, Heads, Dim, Scale, checkedKeys - 1);
+        double[] reference = IndexerScoresReference.Scores(q, w, k, 1, checkedKeys, Heads, Dim, Scale, KeyPagesReference.Causal(1, checkedKeys - 1));
         return Verification.Require("indexer decode fp32 scores", actual, reference, 1e-4);
     }
 
@@ -157,13 +160,15 @@ public static class IndexerBench
         DeviceRandom.Uniform(accelerator, weights.View, 13, 0.125f);
         DeviceRandom.Fp8(accelerator, keyValues.View, 14);
         DeviceRandom.Between(accelerator, keyScales.View, 15, 1e-3f, 4e-3f);
+        using var positions = accelerator.Allocate1D(Enumerable.Range(0, tokens).ToArray()); // [S] a fresh prompt, unpaged
+        var pages = KeyPages.Contiguous(positions.View);
         DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new Fp8RowScaledRows(keyValues.View, keyScales.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0);
+        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new Fp8RowScaledRows(keyValues.View, keyScales.View), scores.View, tokens, tokens, Heads, Dim, Scale, pages);
         device.Synchronize();
         double error = CheckScores(keyValues, keyScales, queries, weights, scores, firstQuery: tokens - 2, queryCount: 2, keyCount: tokens, causalOffset: 0, checkedKeys: tokens);
 
         double ms = GpuTiming.MedianMilliseconds(accelerator,
-            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new Fp8RowScaledRows(keyValues.View, keyScales.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
+            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new Fp8RowScaledRows(keyValues.View, keyScales.View), scores.View, tokens, tokens, Heads, Dim, Scale, pages), 1, 5);
         double? torch = baselines.IndexerPrefillMs;
         double? ratio = torch / ms;
 
@@ -171,11 +176,11 @@ public static class IndexerBench
         using var fp32Keys = accelerator.Allocate1D<float>((long)tokens * Dim); // [S, D]
         DeviceRandom.Uniform(accelerator, fp32Keys.View, 16);
         DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0);
+        IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, pages);
         device.Synchronize();
         double fp32Error = CheckFp32Scores(fp32Keys, queries, weights, scores, tokens, queryRow: tokens - 1);
         double fp32Ms = GpuTiming.MedianMilliseconds(accelerator,
-            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, 0), 1, 5);
+            _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, pages), 1, 5);
         yield return new BenchRow($"indexer prefill fp8, S = {Tokens(tokens)}", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch bf16 {F(t, "F1")} ms" : "PyTorch: missing",
             ratio, "≥ 2× PyTorch", ratio is { } r ? r >= 2 : null,
             $"IndexerScoresWarpKeys<Fp8RowScaledRows> (CUDA cores, fp32 math), rel. err {error:E1}; fp32 keys (model path, IndexerScoresWarpKeys<F32Rows>) {F(fp32Ms, "F1")} ms, rel. err {fp32Error:E1}");
@@ -198,7 +203,7 @@ public static class IndexerBench
         if (roundQueryToBf16)
             q = q.Select(x => Bf16.ToFloat(Bf16.FromFloat(x))).ToArray();
         float[] keys = IndexKeyCacheReference.DequantizeFp8(values, scales, checkedKeys, Dim);
-        double[] reference = IndexerScoresReference.Scores(q, w, keys, queryCount, checkedKeys, Heads, Dim, Scale, firstQuery + causalOffset);
+        double[] reference = IndexerScoresReference.Scores(q, w, keys, queryCount, checkedKeys, Heads, Dim, Scale, KeyPagesReference.Causal(queryCount, firstQuery + causalOffset));
         float[] actual = new float[(long)queryCount * checkedKeys];
         for (int s = 0; s < queryCount; s++)
         {
