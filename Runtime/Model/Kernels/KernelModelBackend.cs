@@ -191,8 +191,9 @@ public sealed class KernelModelBackend : IModelBackend
 
         // The kernel looks cos/sin up by position; the tables hold one row per source row, so source row t uses table row t.
         var tableRows = storage.RowIndices(sourceRow + rowCount).SubView(sourceRow, rowCount); // [rowCount]
-        RopeKernels.LaunchRopeCopyRows(Device, from.StorageView, target.StorageView, destinationRows, tableRows, Kernel(cos).View, Kernel(sin).View,
-            rowCount, target.Columns, from.RowStride, from.StorageIndex(sourceRow, sourceColumn), target.RowStride, target.StorageIndex(0, 0),
+        var sourceStart = from.StorageIndex(sourceRow, sourceColumn);
+        RopeKernels.LaunchRopeCopyRows(Device, from.StorageView.SubView(sourceStart, from.StorageView.Length - sourceStart), target.StorageView, destinationRows, tableRows,
+            Kernel(cos).View, Kernel(sin).View, rowCount, target.Columns, from.RowStride, target.RowStride, target.StorageIndex(0, 0),
             ropeOffset, 2 * cos.Columns, layout == RopeLayout.HalfSplit ? 1 : 0);
     }
 
