@@ -189,6 +189,26 @@ public sealed class ChatClientTests
         Assert.Equal(0, engine.Metrics.QueueLength);
     }
 
+    [Fact]
+    public async Task Disposing_the_client_ends_the_calls_in_flight_instead_of_leaving_them_hanging()
+    {
+        KernelSharpChatClient client = TinyClient(new ServingOptions(MaxBatch: 1, KvTokenBudget: 1024, MaxContext: 1024), stopTokenIds: []);
+        await using IAsyncEnumerator<ChatResponseUpdate> running = client.GetStreamingResponseAsync(Conversation, new ChatOptions { Temperature = 0 }).GetAsyncEnumerator();
+        Assert.True(await running.MoveNextAsync().AsTask().WaitAsync(Patience));
+        Task<ChatResponse> waiting = client.GetResponseAsync(Conversation);
+
+        client.Dispose();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Patience));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            while (await running.MoveNextAsync().AsTask().WaitAsync(Patience))
+            {
+            }
+        });
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.GetResponseAsync(Conversation));
+    }
+
     /// <summary>A client over an engine of its own on the shared tiny bf16 model (the client disposes the engine, not the model).</summary>
     private static KernelSharpChatClient TinyClient(ServingOptions options, IReadOnlyCollection<int> stopTokenIds)
     {
