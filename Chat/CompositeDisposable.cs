@@ -1,6 +1,6 @@
 namespace KernelSharp.Chat;
 
-/// <summary>Disposes several objects in the given order (a session before the model that owns its device memory).</summary>
+/// <summary>Disposes several objects in the given order (the engine, which frees its caches, before the model that owns the device memory).</summary>
 internal sealed class CompositeDisposable(params IDisposable[] items) : IDisposable
 {
     public void Dispose()

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using KernelSharp.Runtime;
 using KernelSharp.Runtime.Generation;
 using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Serving;
 using KernelSharp.Runtime.Tokenization;
 using Microsoft.Extensions.AI;
 using AiChatRole = Microsoft.Extensions.AI.ChatRole;
@@ -11,28 +11,33 @@ namespace KernelSharp.Chat;
 
 /// <summary>
 /// An <see cref="IChatClient"/> over a KernelSharp model, so any Microsoft.Extensions.AI app can chat with a DeepSeek-V3.2
-/// checkpoint. Each request formats the whole conversation with the V3.2 chat template and generates on one KV-cached
-/// session; requests are served one at a time. ChatOptions map to sampling: Temperature, TopP, TopK, Seed,
-/// MaxOutputTokens, StopSequences, Instructions (a system prompt). A library of its own (package KernelSharp.Chat), so
-/// an app references it without the CLI, and the runtime stays free of the Microsoft.Extensions.AI dependency.
+/// checkpoint. Each request formats the whole conversation with the V3.2 chat template and runs as one sequence of a
+/// <see cref="ServingEngine"/>, the same engine <c>kernelsharp serve</c> uses: concurrent calls are decoded together in
+/// one batched step (continuous batching), and a call's CancellationToken (or a stream the caller stops reading) ends its
+/// sequence and frees its cache at once. ChatOptions map to sampling: Temperature, TopP, TopK, Seed, MaxOutputTokens,
+/// StopSequences, Instructions (a system prompt). A request the engine refuses (too long for the context, queue full)
+/// throws <see cref="ServingRejectedException"/> with a one-line message. A library of its own (package KernelSharp.Chat),
+/// so an app references it without the CLI, and the runtime stays free of the Microsoft.Extensions.AI dependency.
+/// <see cref="GetService"/> hands out the <see cref="ServingEngine"/> (for its <see cref="ServingEngine.Metrics"/>).
 /// </summary>
 public sealed class KernelSharpChatClient : IChatClient
 {
-    private readonly ILogitsSession session;
+    private readonly ServingEngine engine;
     private readonly BpeTokenizer tokenizer;
     private readonly IReadOnlyCollection<int> stopTokenIds;
     private readonly bool thinking;
     private readonly IDisposable? owned;
-    private readonly SemaphoreSlim oneRequestAtATime = new(1, 1);
     private readonly ChatClientMetadata metadata;
+    private volatile bool disposed;
 
-    /// <param name="session">The model's session; its cache is reset for each request.</param>
+    /// <param name="engine">Runs the requests; it must have been created with the same <paramref name="tokenizer"/> (it writes the reply text).</param>
+    /// <param name="tokenizer">Encodes the formatted conversation.</param>
     /// <param name="stopTokenIds">Tokens that end a reply (EOS).</param>
-    /// <param name="owned">Disposed with the client (the model), or null.</param>
+    /// <param name="owned">Disposed with the client, after nothing runs on it any more (the engine, then the model), or null.</param>
     public KernelSharpChatClient(
-        ILogitsSession session, BpeTokenizer tokenizer, IReadOnlyCollection<int> stopTokenIds, string modelId, bool thinking = false, IDisposable? owned = null)
+        ServingEngine engine, BpeTokenizer tokenizer, IReadOnlyCollection<int> stopTokenIds, string modelId, bool thinking = false, IDisposable? owned = null)
     {
-        this.session = session;
+        this.engine = engine;
         this.tokenizer = tokenizer;
         this.stopTokenIds = stopTokenIds;
         this.thinking = thinking;
@@ -40,9 +45,13 @@ public sealed class KernelSharpChatClient : IChatClient
         metadata = new ChatClientMetadata("kernelsharp", null, modelId);
     }
 
-    /// <summary>Loads a model folder (config.json, weights, tokenizer.json) on a device: auto|cuda|opencl|ilgpu-cpu|cpu.</summary>
-    /// <exception cref="UserInputException">The folder, its config, tokenizer or weights are missing or invalid (one line naming the file).</exception>
-    public static KernelSharpChatClient Load(string modelDirectory, string device = "auto", int contextSize = 4096, bool thinking = false)
+    /// <summary>
+    /// Loads a model folder (config.json, weights, tokenizer.json) on a device (auto|cuda|opencl|ilgpu-cpu|cpu) and starts
+    /// an engine that decodes up to <paramref name="maxBatch"/> requests together, each with up to
+    /// <paramref name="contextSize"/> positions (prompt + reply); the client owns both and disposes them.
+    /// </summary>
+    /// <exception cref="UserInputException">The folder, its config, tokenizer or weights are missing or invalid (one line naming the file), or a setting is out of range.</exception>
+    public static KernelSharpChatClient Load(string modelDirectory, string device = "auto", int contextSize = 4096, bool thinking = false, int maxBatch = 8)
     {
         if (!Directory.Exists(modelDirectory))
         {
@@ -54,8 +63,26 @@ public sealed class KernelSharpChatClient : IChatClient
         string tokenizerConfigPath = Path.Combine(modelDirectory, "tokenizer_config.json");
         BpeTokenizer tokenizer = BpeTokenizer.Load(tokenizerPath, File.Exists(tokenizerConfigPath) ? tokenizerConfigPath : null);
         int context = Math.Min(contextSize, config.MaxPositionEmbeddings);
+        // Every running sequence may hold a full context, as `kernelsharp serve` does without --kv-memory.
+        var options = new ServingOptions(MaxBatch: maxBatch, KvTokenBudget: (long)maxBatch * context, MaxContext: context);
+        string? invalid = options.FindInvalidSetting();
+        if (invalid is not null)
+        {
+            throw new UserInputException(invalid); // before the weights load, not after
+        }
+
         DeepSeekModel model = DeepSeekModel.Load(modelDirectory, new ModelLoadOptions { Device = device, MaxContext = context });
-        InferenceSession session = model.CreateSession(context);
+        ServingEngine engine;
+        try
+        {
+            engine = new ServingEngine(model, options, tokenizer);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
         var stopTokenIds = new HashSet<int>(config.EosTokenIds);
         if (tokenizer.EosTokenId is int eos)
         {
@@ -63,64 +90,44 @@ public sealed class KernelSharpChatClient : IChatClient
         }
 
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory)));
-        return new KernelSharpChatClient(session, tokenizer, stopTokenIds, name, thinking, new CompositeDisposable(session, model));
+        // The engine first: it cancels what still runs and stops its step thread before the model's memory goes.
+        return new KernelSharpChatClient(engine, tokenizer, stopTokenIds, name, thinking, new CompositeDisposable(engine, model));
     }
 
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        (int[] prompt, GenerationRequest request) = Prepare(messages, options);
-        await oneRequestAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        ServingSequence sequence = Submit(messages, options, cancellationToken);
+        // Not WaitAsync(cancellationToken): on cancellation the engine ends the sequence at its next step boundary, and
+        // waiting for that means the cache is free by the time the caller sees the OperationCanceledException.
+        GenerationResult result = await sequence.Completion.ConfigureAwait(false);
+        ThrowIfCancelled(result, cancellationToken);
+        return new ChatResponse(new ChatMessage(AiChatRole.Assistant, result.Text))
         {
-            GenerationResult result = await Task.Run(() => Generate(prompt, request, onText: null, cancellationToken), cancellationToken)
-                .ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            return new ChatResponse(new ChatMessage(AiChatRole.Assistant, result.Text))
-            {
-                FinishReason = MapFinish(result.FinishReason),
-                ModelId = metadata.DefaultModelId,
-                CreatedAt = DateTimeOffset.UtcNow,
-                Usage = Usage(result),
-            };
-        }
-        finally
-        {
-            oneRequestAtATime.Release();
-        }
+            ResponseId = Guid.NewGuid().ToString("N"),
+            FinishReason = MapFinish(result.FinishReason),
+            ModelId = metadata.DefaultModelId,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Usage = Usage(result),
+        };
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        (int[] prompt, GenerationRequest request) = Prepare(messages, options);
-        await oneRequestAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
-        // Also cancelled when the caller stops enumerating early, so the session is free again before the next request.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<GenerationResult>? generation = null;
+        ServingSequence sequence = Submit(messages, options, cancellationToken);
         try
         {
-            // The model runs on a worker thread; its text pieces reach the caller through a channel as they are produced.
-            var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            generation = Task.Run(() =>
-            {
-                try
-                {
-                    return Generate(prompt, request, piece => pieces.Writer.TryWrite(piece), stop.Token);
-                }
-                finally
-                {
-                    pieces.Writer.TryComplete();
-                }
-            }, CancellationToken.None);
-
             string responseId = Guid.NewGuid().ToString("N");
-            await foreach (string piece in pieces.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            // The text channel completes when the sequence ends for any reason (cancellation included), so reading it
+            // with no token of its own cannot hang.
+            await foreach (string piece in sequence.Text.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 yield return new ChatResponseUpdate(AiChatRole.Assistant, piece) { ResponseId = responseId, ModelId = metadata.DefaultModelId };
             }
-            GenerationResult result = await generation.ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
+
+            GenerationResult result = await sequence.Completion.ConfigureAwait(false);
+            ThrowIfCancelled(result, cancellationToken);
             yield return new ChatResponseUpdate(AiChatRole.Assistant, [new UsageContent(Usage(result))])
             {
                 ResponseId = responseId,
@@ -130,12 +137,12 @@ public sealed class KernelSharpChatClient : IChatClient
         }
         finally
         {
-            if (generation is not null && !generation.IsCompleted)
+            // The caller stopped enumerating early: end the sequence and wait until its cache is free.
+            if (!sequence.Completion.IsCompleted)
             {
-                await stop.CancelAsync().ConfigureAwait(false);
-                await generation.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                sequence.Cancel();
+                await sequence.Completion.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
-            oneRequestAtATime.Release();
         }
     }
 
@@ -149,13 +156,21 @@ public sealed class KernelSharpChatClient : IChatClient
         {
             return metadata;
         }
+        if (serviceType == typeof(ServingEngine))
+        {
+            return engine;
+        }
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+        disposed = true;
         owned?.Dispose();
-        oneRequestAtATime.Dispose();
     }
 
     /// <summary>Sampling settings from ChatOptions (invalid values are the caller's bug: ArgumentOutOfRangeException).</summary>
@@ -175,8 +190,11 @@ public sealed class KernelSharpChatClient : IChatClient
         return sampling;
     }
 
-    private (int[] Prompt, GenerationRequest Request) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    /// <summary>Formats the conversation and queues it on the engine; the engine's refusals (ServingRejectedException) pass through.</summary>
+    private ServingSequence Submit(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
         var turns = new List<ChatTurn>();
         if (!string.IsNullOrEmpty(options?.Instructions))
         {
@@ -191,27 +209,26 @@ public sealed class KernelSharpChatClient : IChatClient
             throw new ArgumentException("the conversation has no messages", nameof(messages));
         }
         int[] prompt = ChatTemplate.DeepSeekV32.Encode(tokenizer, turns, thinking);
-        int room = session.MaxContext - prompt.Length;
-        if (room < 0)
+        if (options?.MaxOutputTokens is < 1)
         {
-            throw new ArgumentException(
-                $"the conversation is {prompt.Length} tokens but the context holds {session.MaxContext}", nameof(messages));
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxOutputTokens must be >= 1, got {options.MaxOutputTokens}");
         }
-        int maxTokens = options?.MaxOutputTokens ?? Math.Max(room, 1);
-        if (maxTokens < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), $"MaxOutputTokens must be >= 1, got {maxTokens}");
-        }
-        var request = new GenerationRequest(
-            maxTokens, SamplingFrom(options), stopTokenIds, options?.StopSequences?.ToArray() ?? []);
-        return (prompt, request);
+        // The reply gets what the context leaves after the prompt (at most MaxOutputTokens), so the sequence reserves no
+        // more cache than it can use. A prompt that leaves no room keeps one token here so the engine refuses it as too long.
+        int room = Math.Max(engine.Options.MaxContext - prompt.Length, 1);
+        int maxTokens = Math.Min(options?.MaxOutputTokens ?? room, room);
+        var request = new GenerationRequest(maxTokens, SamplingFrom(options), stopTokenIds, options?.StopSequences?.ToArray() ?? []);
+        return engine.Submit(new ServingRequest(prompt, request), cancellationToken);
     }
 
-    private GenerationResult Generate(int[] prompt, GenerationRequest request, Action<string>? onText, CancellationToken cancellation)
+    /// <summary>A sequence ends as cancelled when the caller's token fired, or when the client was disposed under it.</summary>
+    private static void ThrowIfCancelled(GenerationResult result, CancellationToken cancellationToken)
     {
-        session.Reset();
-        StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
-        return TextGenerator.Generate(session, prompt, request, decoder.Push, onText, cancellation);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (result.FinishReason == FinishReason.Cancelled)
+        {
+            throw new OperationCanceledException("the chat client was disposed while the request ran");
+        }
     }
 
     private static ChatTurn ToTurn(ChatMessage message)

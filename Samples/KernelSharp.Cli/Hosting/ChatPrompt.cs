@@ -2,7 +2,7 @@ using KernelSharp.Runtime.Tokenization;
 
 namespace KernelSharp.Cli.Hosting;
 
-/// <summary>Builds DeepSeek-V3.2 chat prompts from the tokenizer's chat template, in the one place the CLI and the IChatClient share.</summary>
+/// <summary>Builds DeepSeek-V3.2 chat prompts with the runtime's <see cref="ChatTemplate"/>, the one formatter the CLI, the server and the IChatClient share.</summary>
 public static class ChatPrompt
 {
     public static ChatTurn System(string text) => ChatTurn.System(text);
