@@ -7,25 +7,37 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// The device copy of a <see cref="CacheRun"/>'s page table: per row its position, where its sequence's blocks start in
 /// the block table, and the cache row its own key goes to; then the block tables. One upload per run and forward pass:
 /// every layer of a pass sees the same segments (the same <see cref="Backend.CacheBlocks"/> objects), so the copy made
-/// for the first layer serves the others.
+/// for the first layer serves the others. One table is kept per cache (pool): the next pass's table for that cache
+/// replaces it, and the old buffer goes back to the memory pool first, so a decode step allocates nothing new.
 /// </summary>
 internal sealed class KernelKeyPages(KernelStorage storage) : IDisposable
 {
-    /// <summary>Runs kept (a pass has one in the usual batch; a few when sequences of different pools mix).</summary>
-    private const int Kept = 4;
+    /// <summary>Caches whose table is kept (the usual pass has one; sessions with caches of their own add one each).</summary>
+    private const int Kept = 8;
 
-    private readonly List<(RunKey Key, DeviceBuffer<int> Buffer, DevicePages Pages)> uploaded = [];
+    private readonly List<(object Cache, RunKey Key, DeviceBuffer<int> Buffer, DevicePages Pages)> uploaded = [];
 
     /// <summary>The run's page table on the device.</summary>
     public DevicePages For(CacheRun run)
     {
         var key = new RunKey(run);
-        foreach (var entry in uploaded)
+        var cache = run.First.Latent;
+        var kept = uploaded.FindIndex(entry => ReferenceEquals(entry.Cache, cache));
+        if (kept >= 0 && uploaded[kept].Key.Equals(key))
         {
-            if (entry.Key.Equals(key))
-            {
-                return entry.Pages;
-            }
+            return uploaded[kept].Pages;
+        }
+
+        // launches run in order: kernels queued with the old table have read it before anything reuses its memory
+        if (kept >= 0)
+        {
+            uploaded[kept].Buffer.Dispose();
+            uploaded.RemoveAt(kept);
+        }
+        else if (uploaded.Count == Kept)
+        {
+            uploaded[0].Buffer.Dispose();
+            uploaded.RemoveAt(0);
         }
 
         var rows = run.Rows;
@@ -54,14 +66,7 @@ internal sealed class KernelKeyPages(KernelStorage storage) : IDisposable
         var buffer = storage.Upload(table);
         var view = buffer.View;
         var pages = new DevicePages(view.SubView(0, rows), view.SubView(rows, rows), view.SubView(2 * rows, rows), view.SubView(3 * rows, Math.Max(blockCount, 1)), run.BlockSize);
-        if (uploaded.Count == Kept)
-        {
-            // launches run in order: kernels queued with the old table have read it before anything reuses its memory
-            uploaded[0].Buffer.Dispose();
-            uploaded.RemoveAt(0);
-        }
-
-        uploaded.Add((key, buffer, pages));
+        uploaded.Add((cache, key, buffer, pages));
         return pages;
     }
 
