@@ -7,7 +7,8 @@ namespace KernelSharp.Tools.ServeLoad;
 /// <param name="PromptTokens">the prompt length to aim for, chat template included (calibrated on the server's own counts)</param>
 /// <param name="MaxTokens">max_tokens of every request</param>
 /// <param name="WarmupRequests">requests sent (concurrently, by up to <paramref name="Clients"/> clients) before the
-/// measured ones and left out of the summary: the server's first batches compile and autotune kernels</param>
+/// measured ones and left out of the summary: the server's first batches compile and autotune kernels (their replies are
+/// capped at <see cref="LoadRun.WarmupMaxTokens"/> tokens)</param>
 /// <param name="ApiKey">the server's --api-key, if it has one</param>
 /// <param name="Model">the model name to ask for; null takes the first one /v1/models lists</param>
 /// <param name="Temperature">sampling temperature; 0 is greedy</param>

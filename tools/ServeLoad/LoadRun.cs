@@ -12,6 +12,9 @@ namespace KernelSharp.Tools.ServeLoad;
 /// </summary>
 public static class LoadRun
 {
+    /// <summary>max_tokens of a warm-up request (at most the measured ones').</summary>
+    public const int WarmupMaxTokens = 16;
+
     public static async Task<LoadSummary> RunAsync(LoadOptions options, TextWriter? log = null, CancellationToken cancel = default)
     {
         var client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? "no-key"), new OpenAIClientOptions
@@ -29,7 +32,9 @@ public static class LoadRun
 
         if (options.WarmupRequests > 0)
         {
-            var warmup = await SendAllAsync(chat, options, words, options.WarmupRequests, firstSeed: -options.WarmupRequests, cancel);
+            // short replies: enough decode steps at this concurrency to compile and tune the server's kernels for it
+            var warmupOptions = options with { MaxTokens = Math.Min(options.MaxTokens, WarmupMaxTokens) };
+            var warmup = await SendAllAsync(chat, warmupOptions, words, options.WarmupRequests, firstSeed: -options.WarmupRequests, cancel);
             log?.WriteLine($"warm-up: {warmup.Records.Count(r => r.Succeeded)} of {options.WarmupRequests} requests succeeded in {warmup.Wall.TotalSeconds:F1} s");
         }
 

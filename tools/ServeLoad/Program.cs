@@ -10,7 +10,7 @@ var clients = Positive(new Option<int>("--clients") { Description = "concurrent 
 var requests = Positive(new Option<int>("--requests") { Description = "measured requests in all", DefaultValueFactory = _ => 64 });
 var promptTokens = Positive(new Option<int>("--prompt-tokens") { Description = "prompt length to aim for, chat template included", DefaultValueFactory = _ => 128 });
 var maxTokens = Positive(new Option<int>("--max-tokens") { Description = "max_tokens of every request", DefaultValueFactory = _ => 128 });
-var warmup = new Option<int>("--warmup") { Description = "unmeasured requests first (the server compiles kernels on its first batches)", DefaultValueFactory = _ => 0 };
+var warmup = new Option<int>("--warmup") { Description = "unmeasured requests first, replies of at most 16 tokens (the server compiles kernels on its first batches)", DefaultValueFactory = _ => 0 };
 var apiKey = new Option<string?>("--api-key") { Description = "the server's --api-key" };
 var model = new Option<string?>("--model") { Description = "model name (default: the first one /v1/models lists)" };
 var temperature = new Option<float>("--temperature") { Description = "sampling temperature; 0 is greedy", DefaultValueFactory = _ => 0f };

@@ -12,7 +12,7 @@
 # Environment (defaults in brackets):
 #   MODEL [/tmp/mid5b, created if absent]  DEVICE [cuda]  PORT [8199]  CONTEXT (-c) [2048]  MAX_BATCH [largest client count]
 #   KV_MEMORY (--kv-memory, e.g. 8G) [server default]  CLIENTS ["1 8 32 64"]  REQUESTS_PER_CLIENT [2]
-#   PROMPT_TOKENS [128]  MAX_TOKENS [128]  WARMUP [one request per client, at every level]  LEVEL_TIMEOUT seconds [150]
+#   PROMPT_TOKENS [128]  MAX_TOKENS [128]  WARMUP [one request per client at every level, replies capped at 16 tokens]  LEVEL_TIMEOUT seconds [180]
 #   HEALTH_TIMEOUT seconds [300]  SERVE_ARGS (more serve options)
 # CPU dry run of the script itself (no bundle; the SDK builds here):
 #   KS="dotnet Samples/KernelSharp.Cli/bin/Release/net10.0/kernelsharp.dll" LOAD="dotnet tools/ServeLoad/bin/Release/net10.0/ServeLoad.dll" \
@@ -30,7 +30,7 @@ clients_list=${CLIENTS:-1 8 32 64}
 per_client=${REQUESTS_PER_CLIENT:-2}
 prompt_tokens=${PROMPT_TOKENS:-128}
 max_tokens=${MAX_TOKENS:-128}
-level_timeout=${LEVEL_TIMEOUT:-150}
+level_timeout=${LEVEL_TIMEOUT:-180}
 largest=0; for c in $clients_list; do [[ $c =~ ^[1-9][0-9]*$ ]] || fail "CLIENTS must be positive integers, got '$c'"; (( c > largest )) && largest=$c; done
 (( largest > 0 )) || fail "CLIENTS is empty"
 max_batch=${MAX_BATCH:-$largest}
