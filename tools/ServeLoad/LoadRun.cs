@@ -89,6 +89,10 @@ public static class LoadRun
         {
             throw new LoadToolException($"the calibration request failed with {error.Status}: {FirstLine(error.Message)}", error);
         }
+        catch (Exception error) when (error is ClientResultException or HttpRequestException or IOException && !cancel.IsCancellationRequested)
+        {
+            throw new LoadToolException($"the server stopped answering during calibration: {FirstLine(error.GetBaseException().Message)}", error);
+        }
     }
 
     private static async Task<(List<RequestRecord> Records, TimeSpan Wall)> SendAllAsync(
@@ -161,9 +165,10 @@ public static class LoadRun
         {
             error = failure.Status == 0 ? FirstLine(failure.GetBaseException().Message) : $"HTTP {failure.Status}: {FirstLine(failure.Message)}";
         }
-        catch (Exception failure) when (failure is HttpRequestException or IOException)
+        catch (Exception failure) when (!cancel.IsCancellationRequested)
         {
-            error = FirstLine(failure.GetBaseException().Message);
+            // a broken connection, a malformed event: this request failed, the run goes on and counts it
+            error = $"{failure.GetBaseException().GetType().Name}: {FirstLine(failure.GetBaseException().Message)}";
         }
 
         long end = Stopwatch.GetTimestamp();

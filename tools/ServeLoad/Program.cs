@@ -50,6 +50,11 @@ root.SetAction(async (parsed, cancel) =>
         Console.Error.WriteLine($"error: {error.Message}");
         return 1;
     }
+    catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+    {
+        Console.Error.WriteLine("interrupted: no summary");
+        return 130;
+    }
 
     Console.Write(summary.ToMarkdown());
     if (parsed.GetValue(json) is string path)

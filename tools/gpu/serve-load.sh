@@ -10,13 +10,13 @@
 #         writing the 10 GB checkpoint and prefill; MODEL=/tmp/mid5b on a warm machine skips the writing)
 #
 # Environment (defaults in brackets):
-#   MODEL [/tmp/mid5b, created if absent]  DEVICE [cuda]  PORT [8199]  CONTEXT (-c) [2048]  MAX_BATCH [largest client count]
+#   MODEL [/tmp/mid5b: create-model --preset $PRESET, if absent]  PRESET [mid-5b]  DEVICE [cuda]  PORT [8199]  CONTEXT (-c) [2048]  MAX_BATCH [largest client count]
 #   KV_MEMORY (--kv-memory, e.g. 8G) [server default]  CLIENTS ["1 8 32 64"]  REQUESTS_PER_CLIENT [2]
 #   PROMPT_TOKENS [128]  MAX_TOKENS [128]  WARMUP [one request per client at every level, replies capped at 16 tokens]  LEVEL_TIMEOUT seconds [180]
 #   HEALTH_TIMEOUT seconds [300]  SERVE_ARGS (more serve options)
 # CPU dry run of the script itself (no bundle; the SDK builds here):
 #   KS="dotnet Samples/KernelSharp.Cli/bin/Release/net10.0/kernelsharp.dll" LOAD="dotnet tools/ServeLoad/bin/Release/net10.0/ServeLoad.dll" \
-#   DEVICE=cpu MODEL=tests/fixtures/tiny-dsa-bf16 CONTEXT=256 CLIENTS="1 4" PROMPT_TOKENS=32 MAX_TOKENS=8 bash tools/gpu/serve-load.sh
+#   DEVICE=cpu PRESET=tiny CONTEXT=256 CLIENTS="1 4" PROMPT_TOKENS=32 MAX_TOKENS=8 bash tools/gpu/serve-load.sh
 set -uo pipefail
 out=${OUT:-/tmp/serve-load}; mkdir -p "$out"
 fail() { echo "serve-load: error: $*" | tee -a "$out/summary.md" >&2; exit 1; }
@@ -63,19 +63,22 @@ fi
 } > "$out/info.txt"
 cat "$out/info.txt" | tee "$out/summary.md"
 
-model=${MODEL:-/tmp/mid5b}
+preset=${PRESET:-mid-5b}
+# mid-5b (and deepseek-v3.2) have DeepSeek's vocabulary; the tiny preset has the tiny fixture's
+tokenizer_dir=tests/fixtures/deepseek-v3-tokenizer; [ "$preset" = tiny ] && tokenizer_dir=tests/fixtures/tiny-dsa-bf16
+model=${MODEL:-/tmp/${preset//-/}}
 if [ -z "${MODEL:-}" ] && [ ! -f "$model/config.json" ]; then
-  stamp "checkpoint: create-model --preset mid-5b (bf16, seed 1, the other scripts' model) with DeepSeek's tokenizer"
-  "${ks[@]}" create-model --preset mid-5b --out "$model" --seed 1 --dtype bf16 --tokenizer tests/fixtures/deepseek-v3-tokenizer/tokenizer.json \
+  stamp "checkpoint: create-model --preset $preset (bf16, seed 1, the other scripts' model) with the tokenizer of $tokenizer_dir"
+  "${ks[@]}" create-model --preset "$preset" --out "$model" --seed 1 --dtype bf16 --tokenizer "$tokenizer_dir/tokenizer.json" \
     > "$out/create-model.log" 2>&1 || fail "create-model failed: $(tail -1 "$out/create-model.log")"
 fi
 [ -f "$model/config.json" ] || fail "MODEL=$model has no config.json"
 if [ ! -f "$model/tokenizer.json" ]; then
-  # a checkpoint the other scripts made for bench has no tokenizer; serve needs one (mid-5b has DeepSeek's vocabulary)
+  # a checkpoint the other scripts made for bench has no tokenizer; serve needs one
   [ -z "${MODEL:-}" ] || fail "MODEL=$model has no tokenizer.json, which serve needs (copy the model's tokenizer into it)"
-  cp tests/fixtures/deepseek-v3-tokenizer/tokenizer.json "$model/" || fail "cannot copy the tokenizer into $model"
+  cp "$tokenizer_dir/tokenizer.json" "$model/" || fail "cannot copy the tokenizer into $model"
 fi
-[ -f "$model/tokenizer_config.json" ] || [ -n "${MODEL:-}" ] || cp tests/fixtures/deepseek-v3-tokenizer/tokenizer_config.json "$model/"
+[ -f "$model/tokenizer_config.json" ] || [ -n "${MODEL:-}" ] || cp "$tokenizer_dir/tokenizer_config.json" "$model/"
 
 stamp "serve -m $model --device $device -c $context --max-batch $max_batch"
 serve_args=(serve -m "$model" --port "$port" --device "$device" -c "$context" --max-batch "$max_batch" --max-queue $((largest * 4)))
