@@ -13,7 +13,7 @@
 #   MODEL [/tmp/mid5b: create-model --preset $PRESET, if absent]  PRESET [mid-5b]  DEVICE [cuda]  PORT [8199]  CONTEXT (-c) [2048]  MAX_BATCH [largest client count]
 #   KV_MEMORY (--kv-memory, e.g. 8G) [server default]  CLIENTS ["1 8 32 64"]  REQUESTS_PER_CLIENT [2]
 #   PROMPT_TOKENS [128]  MAX_TOKENS [128]  WARMUP [one request per client at every level, replies capped at 16 tokens]  LEVEL_TIMEOUT seconds [180]
-#   HEALTH_TIMEOUT seconds [300]  SERVE_ARGS (more serve options)
+#   HEALTH_TIMEOUT seconds [300]  BUDGET seconds for the whole script, levels cut to fit [560]  SERVE_ARGS (more serve options)
 # CPU dry run of the script itself (no bundle; the SDK builds here):
 #   KS="dotnet Samples/KernelSharp.Cli/bin/Release/net10.0/kernelsharp.dll" LOAD="dotnet tools/ServeLoad/bin/Release/net10.0/ServeLoad.dll" \
 #   DEVICE=cpu PRESET=tiny CONTEXT=256 CLIENTS="1 4" PROMPT_TOKENS=32 MAX_TOKENS=8 bash tools/gpu/serve-load.sh
@@ -114,18 +114,25 @@ grep -E '^(device|ready):' "$out/serve.log"
   echo "|---|---|---|---|---|---|---|---|---|"
 } >> "$out/summary.md"
 status=0
+levels=$out/levels; mkdir -p "$levels"   # per-level JSON and logs, packed into load.tgz after each level
 for clients in $clients_list; do
   requests=$((clients * per_client))
+  # the device call ends at 10 minutes: a level that cannot finish inside BUDGET is cut short or skipped, not lost
+  left=$(( ${BUDGET:-560} - (SECONDS - start) ))
+  if (( left < 30 )); then
+    echo "| $clients | skipped: ${left} s left of BUDGET=${BUDGET:-560} s |||||||" >> "$out/summary.md"; status=1; continue
+  fi
+  this_timeout=$(( left < level_timeout ? left : level_timeout ))
   stamp "load: $clients clients, $requests requests of ~$prompt_tokens prompt tokens and $max_tokens new tokens (warm-up ${WARMUP:-$clients})"
-  timeout "$level_timeout" "${load[@]}" --url "http://127.0.0.1:$port/v1" --clients "$clients" --requests "$requests" --prompt-tokens "$prompt_tokens" \
-    --max-tokens "$max_tokens" --warmup "${WARMUP:-$clients}" --json "$out/load-c$clients.json" > "$out/load-c$clients.md" 2> "$out/load-c$clients.log"
+  timeout "$this_timeout" "${load[@]}" --url "http://127.0.0.1:$port/v1" --clients "$clients" --requests "$requests" --prompt-tokens "$prompt_tokens" \
+    --max-tokens "$max_tokens" --warmup "${WARMUP:-$clients}" --json "$levels/load-c$clients.json" > "$levels/load-c$clients.md" 2> "$levels/load-c$clients.log"
   rc=$?
-  cat "$out/load-c$clients.md"; tail -3 "$out/load-c$clients.log"
+  cat "$levels/load-c$clients.md"; tail -3 "$levels/load-c$clients.log"
   if [ $rc -ne 0 ]; then
     status=1
-    echo "| $clients | $requests | load tool exit $rc$( [ $rc -eq 124 ] && echo " (timed out after $level_timeout s)"): $(tail -1 "$out/load-c$clients.log") |||||||" >> "$out/summary.md"
+    echo "| $clients | $requests | load tool exit $rc$( [ $rc -eq 124 ] && echo " (timed out after $this_timeout s)"): $(tail -1 "$levels/load-c$clients.log") |||||||" >> "$out/summary.md"
   fi
-  [ -f "$out/load-c$clients.json" ] && python3 - "$out/load-c$clients.json" >> "$out/summary.md" << 'PY'
+  [ -f "$levels/load-c$clients.json" ] && python3 - "$levels/load-c$clients.json" >> "$out/summary.md" << 'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 p = lambda d, k: f"{d[k]:.1f}" if d else "-"
@@ -135,11 +142,11 @@ print(f"| {s['clients']} | {s['requests']} | {pt:.0f} | {s['output_tokens_per_se
       f"{p(s['inter_token_latency'], 'p50')} / {p(s['inter_token_latency'], 'p90')} / {p(s['inter_token_latency'], 'p99')} | "
       f"{p(s['time_per_output_token'], 'p50')} | {s['failed']} |")
 PY
-  rm -f "$out/load-c$clients.md"   # the same table is in the JSON and summary.md; the device returns at most 8 files
+  # at most 8 files come back from a device call: the levels travel as one archive, rewritten after each level
+  tar czf "$out/load.tgz" -C "$levels" .
 done
 stop_server; trap - EXIT
+rm -rf "$levels"
 stamp "done"
 cat "$out/summary.md"
-# at most 8 files come back from a device call: keep the summary, info and logs; pack the per-level JSON
-tar czf "$out/load.tgz" -C "$out" $(cd "$out" && ls load-c*.json load-c*.log 2> /dev/null) 2> /dev/null && rm -f "$out"/load-c*.json "$out"/load-c*.log
 exit $status
