@@ -247,6 +247,8 @@ def compiled_row(torch, transformers, runner, reference):
         extra["compile_config"] = CompileConfig(mode="reduce-overhead", fullgraph=False)
     else:
         model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=False)
+        if hasattr(model.generation_config, "disable_compile"):
+            extra["disable_compile"] = True   # generate would otherwise compile the compiled forward once more
     ids, mask = runner.prompts(1, seed=1)
     from torch._dynamo.utils import counters   # what dynamo compiled, whatever route generate took
     graphs_before = counters["stats"]["unique_graphs"]
@@ -258,6 +260,7 @@ def compiled_row(torch, transformers, runner, reference):
     compiled_graphs = counters["stats"]["unique_graphs"] - graphs_before
     # timed from inside N-token runs only: a 1-token generate would size a different static cache (a new graph)
     row = runner.timed_row(1, f"static cache + torch.compile reduce-overhead ({args.compile_route} route)", difference=False, **extra)
+    row["compile_route"] = args.compile_route
     row["first_call_s"] = first_call_s
     # 0 graphs = nothing was compiled (generate declined to); graph breaks split the model into several graphs
     row["dynamo_graphs_compiled"] = compiled_graphs
