@@ -37,7 +37,7 @@ max_batch=${MAX_BATCH:-$largest}
 
 # The two programs: from the bundle (the GPU machine has no SDK), or KS / LOAD given as commands (the CPU dry run).
 if [ -z "${KS:-}" ] || [ -z "${LOAD:-}" ]; then
-  [ -f .gpu/run.sh ] && [ -f .gpu/bundle.tar.xz ] || fail "no bundle at .gpu/ (run from the repository root with carry [\".gpu\"]); build it with:
+  { [ -f .gpu/run.sh ] && [ -f .gpu/bundle.tar.xz ]; } || fail "no bundle at .gpu/ (run from the repository root with carry [\".gpu\"]); build it with:
   ../shared/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh"
   bash .gpu/run.sh --help > /dev/null 2>&1 || true   # unpacks the bundle once; its path is the one run.sh computes
   bundle=/tmp/ks-gpu-$(cksum < .gpu/bundle.tar.xz | cut -d" " -f1)
@@ -61,7 +61,7 @@ fi
   echo "commit: ${KS_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
   echo "command: bash tools/gpu/serve-load.sh (DEVICE=$device CONTEXT=$context MAX_BATCH=$max_batch CLIENTS=\"$clients_list\" REQUESTS_PER_CLIENT=$per_client PROMPT_TOKENS=$prompt_tokens MAX_TOKENS=$max_tokens)"
 } > "$out/info.txt"
-cat "$out/info.txt" | tee "$out/summary.md"
+tee "$out/summary.md" < "$out/info.txt"
 
 preset=${PRESET:-mid-5b}
 # mid-5b (and deepseek-v3.2) have DeepSeek's vocabulary; the tiny preset has the tiny fixture's
