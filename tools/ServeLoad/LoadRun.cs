@@ -72,12 +72,12 @@ public static class LoadRun
     {
         int shorterWords = Math.Max(1, options.PromptTokens / 2);
         int longerWords = Math.Max(shorterWords + 1, options.PromptTokens);
-        int shorter = await PromptTokensOf(chat, PromptText.Make(shorterWords, seed: int.MaxValue), cancel);
-        int longer = await PromptTokensOf(chat, PromptText.Make(longerWords, seed: int.MaxValue), cancel);
+        int shorter = await PromptTokensOf(chat, options.Endpoint, PromptText.Make(shorterWords, seed: int.MaxValue), cancel);
+        int longer = await PromptTokensOf(chat, options.Endpoint, PromptText.Make(longerWords, seed: int.MaxValue), cancel);
         return PromptText.WordsFor(options.PromptTokens, (shorterWords, shorter), (longerWords, longer));
     }
 
-    private static async Task<int> PromptTokensOf(ChatClient chat, string prompt, CancellationToken cancel)
+    private static async Task<int> PromptTokensOf(ChatClient chat, Uri endpoint, string prompt, CancellationToken cancel)
     {
         try
         {
@@ -91,7 +91,7 @@ public static class LoadRun
         }
         catch (Exception error) when (error is ClientResultException or HttpRequestException or IOException && !cancel.IsCancellationRequested)
         {
-            throw new LoadToolException($"the server stopped answering during calibration: {FirstLine(error.GetBaseException().Message)}", error);
+            throw new LoadToolException($"cannot reach the server at {endpoint}: {FirstLine(error.GetBaseException().Message)}", error);
         }
     }
 

@@ -53,6 +53,8 @@ public sealed class ServeLoadTests
         var nowhere = new LoadOptions(new Uri($"http://127.0.0.1:{FreePort()}/v1/"), Clients: 1, Requests: 1, PromptTokens: 8, MaxTokens: 1);
         var unreachable = await Assert.ThrowsAsync<LoadToolException>(() => LoadRun.RunAsync(nowhere));
         Assert.StartsWith($"cannot reach the server at {nowhere.Endpoint}", unreachable.Message);
+        var namedModel = await Assert.ThrowsAsync<LoadToolException>(() => LoadRun.RunAsync(nowhere with { Model = "some-model" }));
+        Assert.StartsWith($"cannot reach the server at {nowhere.Endpoint}", namedModel.Message);
 
         await using var server = await RunningServer.StartAsync("-c", "64");
         var wrongKey = nowhere with { Endpoint = new Uri(server.Address, "/v1/"), ApiKey = "not-the-key" };
