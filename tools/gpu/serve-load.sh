@@ -13,7 +13,7 @@
 #   MODEL [/tmp/mid5b: create-model --preset $PRESET, if absent]  PRESET [mid-5b]  DEVICE [cuda]  PORT [8199]  CONTEXT (-c) [2048]  MAX_BATCH [largest client count]
 #   KV_MEMORY (--kv-memory, e.g. 8G) [server default]  CLIENTS ["1 8 32 64"]  REQUESTS_PER_CLIENT [2]
 #   PROMPT_TOKENS [128]  MAX_TOKENS [128]  WARMUP [one request per client at every level, replies capped at 16 tokens]  LEVEL_TIMEOUT seconds [180]
-#   HEALTH_TIMEOUT seconds [300]  BUDGET seconds for the whole script, levels cut to fit [560]  SERVE_ARGS (more serve options)
+#   HEALTH_TIMEOUT seconds [300]  BUDGET seconds for the whole script, levels cut to fit [540]  SERVE_ARGS (more serve options)
 # CPU dry run of the script itself (no bundle; the SDK builds here):
 #   KS="dotnet Samples/KernelSharp.Cli/bin/Release/net10.0/kernelsharp.dll" LOAD="dotnet tools/ServeLoad/bin/Release/net10.0/ServeLoad.dll" \
 #   DEVICE=cpu PRESET=tiny CONTEXT=256 CLIENTS="1 4" PROMPT_TOKENS=32 MAX_TOKENS=8 bash tools/gpu/serve-load.sh
@@ -91,9 +91,11 @@ server=$!
 stop_server() {
   kill -0 "$server" 2> /dev/null || return 0
   kill -TERM "$server"   # serve drains running requests on SIGTERM and exits 130
-  for _ in $(seq 1 120); do kill -0 "$server" 2> /dev/null || break; sleep 0.5; done
+  # the load tool has ended (or was cut), so its connections are closed and the server's sequences are cancelled:
+  # draining takes seconds, and the device call's 10 minutes leave no room for more than 30
+  for _ in $(seq 1 60); do kill -0 "$server" 2> /dev/null || break; sleep 0.5; done
   if kill -0 "$server" 2> /dev/null; then
-    echo "serve did not stop within 60 s of SIGTERM: killed" | tee -a "$out/summary.md"
+    echo "serve did not stop within 30 s of SIGTERM: killed" | tee -a "$out/summary.md"
     kill -KILL "$server"
   fi
   wait "$server"; echo "serve exited with $? (130 is a clean stop)" | tee -a "$out/serve.log"
@@ -118,9 +120,9 @@ levels=$out/levels; mkdir -p "$levels"   # per-level JSON and logs, packed into 
 for clients in $clients_list; do
   requests=$((clients * per_client))
   # the device call ends at 10 minutes: a level that cannot finish inside BUDGET is cut short or skipped, not lost
-  left=$(( ${BUDGET:-560} - (SECONDS - start) ))
+  left=$(( ${BUDGET:-540} - (SECONDS - start) ))
   if (( left < 30 )); then
-    echo "| $clients | skipped: ${left} s left of BUDGET=${BUDGET:-560} s |||||||" >> "$out/summary.md"; status=1; continue
+    echo "| $clients | skipped: ${left} s left of BUDGET=${BUDGET:-540} s |||||||" >> "$out/summary.md"; status=1; continue
   fi
   this_timeout=$(( left < level_timeout ? left : level_timeout ))
   stamp "load: $clients clients, $requests requests of ~$prompt_tokens prompt tokens and $max_tokens new tokens (warm-up ${WARMUP:-$clients})"
