@@ -6,7 +6,7 @@
 #
 # Here:   ../shared/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh
 #         (the runner's publish holds the CLI and ServeLoad.dll; serve needs the ASP.NET Core runtime added to the bundle)
-# There:  bash tools/gpu/serve-load.sh       (device run, carry [".gpu"]; ~5-8 minutes with the defaults, most of it
+# There:  bash tools/gpu/serve-load.sh       (device run, carry [".gpu"]; estimated 5-8 minutes with the defaults (not yet run on the GPU), most of it
 #         writing the 10 GB checkpoint and prefill; MODEL=/tmp/mid5b on a warm machine skips the writing)
 #
 # Environment (defaults in brackets):
