@@ -6,8 +6,9 @@ namespace KernelSharp.Kernels.TopK;
 
 /// <summary>
 /// Runs the long-row top-k sequence (<see cref="TopKKernels.TopKRowPass"/> × 4, <see cref="TopKKernels.TopKRowCount"/>,
-/// <see cref="TopKKernels.TopKRowWrite"/>) on one row. Same result as <see cref="TopKKernels.LaunchTopKSelect"/> with
-/// one row; seven launches instead of one, each spread over length/1024 groups.
+/// <see cref="TopKKernels.TopKRowWrite"/>) on one row or on a batch of rows (a decode step of several sequences: one
+/// score row each). Same result as <see cref="TopKKernels.LaunchTopKSelect"/>; seven launches (plus a workspace fill)
+/// for the whole batch instead of one, each spread over length/1024 groups per row.
 /// </summary>
 public static class TopKLongRow
 {
@@ -16,20 +17,35 @@ public static class TopKLongRow
     /// <param name="count">[1] out: min(k, valid keys).</param>
     /// <param name="workspace">[<see cref="TopKKernels.TopKRowWorkspaceLength"/>(length)] scratch, overwritten.</param>
     public static void Launch(KernelDevice device, ArrayView<float> scores, ArrayView<int> indices, ArrayView<int> count,
-        ArrayView<int> workspace, int length, int k)
+        ArrayView<int> workspace, int length, int k) =>
+        Launch(device, scores, indices, count, workspace, 1, length, length, k);
+
+    /// <param name="scores">[rows, rowStride]: row r's <paramref name="length"/> scores start at r·rowStride; −∞/NaN =
+    /// masked (a shorter sequence's row ends in −∞).</param>
+    /// <param name="indices">[rows, k] out: each row's selected indices ascending; entries past its count untouched.</param>
+    /// <param name="counts">[rows] out: min(k, valid keys of the row).</param>
+    /// <param name="workspace">[<see cref="WorkspaceLength"/>(rows, length)] scratch, overwritten.</param>
+    public static void Launch(KernelDevice device, ArrayView<float> scores, ArrayView<int> indices, ArrayView<int> counts,
+        ArrayView<int> workspace, int rows, int length, long rowStride, int k)
     {
         TopKShapes.Validate(length, k);
-        if (workspace.Length < TopKKernels.TopKRowWorkspaceLength(length))
-            throw new ArgumentException($"top-k: the long-row workspace holds {workspace.Length} ints, {TopKKernels.TopKRowWorkspaceLength(length)} needed for {length} keys");
+        if (rows < 1 || rowStride < length)
+            throw new ArgumentException($"top-k: {rows} rows of {length} keys with a row stride of {rowStride}: need at least one row and a stride of at least the row length");
+        if (workspace.Length < WorkspaceLength(rows, length))
+            throw new ArgumentException($"top-k: the long-row workspace holds {workspace.Length} ints, {WorkspaceLength(rows, length)} needed for {rows} rows of {length} keys");
         if (length == 0)
         {
-            TensorKernels.LaunchFillInt(device, count, 0, 1);
+            TensorKernels.LaunchFillInt(device, counts, 0, rows);
             return;
         }
-        TensorKernels.LaunchFillInt(device, workspace, 0, TopKKernels.TopKRowStateBase); // the four histograms
+        // The four histograms of every row start at zero; the rest of each row's block is written before it is read.
+        TensorKernels.LaunchFillInt(device, workspace, 0, checked((int)WorkspaceLength(rows, length)));
         for (int pass = 0; pass < 4; pass++)
-            TopKKernels.LaunchTopKRowPass(device, scores, workspace, length, k, pass);
-        TopKKernels.LaunchTopKRowCount(device, scores, workspace, length, k);
-        TopKKernels.LaunchTopKRowWrite(device, scores, indices, count, workspace, length);
+            TopKKernels.LaunchTopKRowPass(device, scores, workspace, rows, length, rowStride, k, pass);
+        TopKKernels.LaunchTopKRowCount(device, scores, workspace, rows, length, rowStride, k);
+        TopKKernels.LaunchTopKRowWrite(device, scores, indices, counts, workspace, rows, length, rowStride, k);
     }
+
+    /// <summary>Ints of workspace <paramref name="rows"/> rows of <paramref name="length"/> keys need.</summary>
+    public static long WorkspaceLength(int rows, int length) => rows * TopKKernels.TopKRowWorkspaceLength(length);
 }

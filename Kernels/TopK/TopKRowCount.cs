@@ -7,15 +7,19 @@ public static partial class TopKKernels
 {
     /// <summary>
     /// Chooses the last radix byte (the threshold key and how many keys equal to it are taken: the smallest indices
-    /// first), stores it, and counts this slice's keys above / equal to the threshold.
+    /// first), stores it, and counts this slice's keys above / equal to the threshold. Grid Y is the row.
     /// </summary>
-    [Kernel(Grid = "(length + 1023) / 1024", GroupSize = "256")]
+    [Kernel(Grid = "(length + 1023) / 1024", GridY = "rows", GroupSize = "256")]
     public static void TopKRowCount(
-        ArrayView<float> scores,     // [length] one row
-        ArrayView<int> workspace,    // [TopKRowWorkspaceLength(length)]
+        ArrayView<float> allScores,     // [rows, rowStride] row r's scores start at r·rowStride
+        ArrayView<int> allWorkspaces,   // [rows, TopKRowWorkspaceLength(length)]
+        int rows,
         int length,
+        long rowStride,
         int k)
     {
+        var scores = allScores.SubView(Grid.IdxY * rowStride, length);
+        var workspace = RowWorkspace(allWorkspaces, length, Grid.IdxY);
         int thread = Group.IdxX;
         int slice = Grid.IdxX;
         int sliceStart = slice * TopKRowSlice;

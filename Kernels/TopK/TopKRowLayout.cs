@@ -4,10 +4,11 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.TopK;
 
 /// <summary>
-/// Top-k of ONE long row (a decode step's indexer scores over the whole cache) with many groups: the same radix
+/// Top-k of long rows (a decode step's indexer scores over the whole cache, one row per sequence) with many groups: the same radix
 /// select and the same result as <see cref="TopKKernels.TopKSelect"/> (ties → lower index, −∞/NaN masked, output
 /// in ascending index order), but every pass spreads the row over slices of <see cref="TopKRowSlice"/> keys, one
-/// group each, instead of walking it with one group. Launched as a sequence (see <see cref="TopKLongRow.Launch"/>):
+/// group each, instead of walking it with one group; grid Y is the row, so a batch of rows is one launch sequence.
+/// Launched as a sequence (see <see cref="TopKLongRow.Launch"/>):
 /// <list type="number">
 /// <item><see cref="TopKRowPass"/> × 4: pass p merges per-slice histograms of key byte 3−p into the workspace with
 /// atomics; from pass 1 on every group first reads the previous pass's histogram and chooses its bin (the radix
@@ -21,7 +22,8 @@ namespace KernelSharp.Kernels.TopK;
 /// <remarks>
 /// Workspace (ints): <c>[0, 1024)</c> the four 256-bin histograms (zeroed by the launcher), <c>[1024, 1044)</c>
 /// the selection state after each pass (prefix, remaining, take; 4 ints per pass), then 2 ints per slice
-/// (keys above, keys equal). Every group of a launch computes the same state from the same histograms; group 0 stores it.
+/// (keys above, keys equal); one such block per row (<see cref="TopKRowWorkspaceLength"/> ints each, row r's at
+/// r · that). Every group of a row computes the same state from the same histograms; the row's group 0 stores it.
 /// </remarks>
 public static partial class TopKKernels
 {
@@ -43,6 +45,13 @@ public static partial class TopKKernels
     /// <summary>Ints of workspace a row of <paramref name="length"/> keys needs.</summary>
     public static long TopKRowWorkspaceLength(int length) => TopKRowSliceCountsBase + 2L * TopKRowSlices(length);
 
-    /// <summary>Groups of each long-row launch.</summary>
+    /// <summary>Groups of each long-row launch per row.</summary>
     public static int TopKRowSlices(int length) => (length + TopKRowSlice - 1) / TopKRowSlice;
+
+    /// <summary>The workspace block of row <paramref name="row"/>.</summary>
+    private static ArrayView<int> RowWorkspace(ArrayView<int> workspaces, int length, int row)
+    {
+        long rowLength = TopKRowSliceCountsBase + 2L * ((length + TopKRowSlice - 1) / TopKRowSlice);
+        return workspaces.SubView(row * rowLength, rowLength);
+    }
 }

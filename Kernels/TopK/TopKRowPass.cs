@@ -7,16 +7,20 @@ public static partial class TopKKernels
 {
     /// <summary>
     /// Radix pass <paramref name="pass"/> (0..3) over the key byte at bit 24 − 8·pass, counting only keys whose higher
-    /// bytes equal the prefix chosen so far (pass 0: every valid key).
+    /// bytes equal the prefix chosen so far (pass 0: every valid key). Grid Y is the row.
     /// </summary>
-    [Kernel(Grid = "(length + 1023) / 1024", GroupSize = "256")]
+    [Kernel(Grid = "(length + 1023) / 1024", GridY = "rows", GroupSize = "256")]
     public static void TopKRowPass(
-        ArrayView<float> scores,     // [length] one row; −∞/NaN = masked
-        ArrayView<int> workspace,    // [TopKRowWorkspaceLength(length)] histograms and state
+        ArrayView<float> allScores,     // [rows, rowStride] row r's `length` scores start at r·rowStride; −∞/NaN = masked
+        ArrayView<int> allWorkspaces,   // [rows, TopKRowWorkspaceLength(length)] histograms and state, one block per row
+        int rows,
         int length,
+        long rowStride,
         int k,
         int pass)
     {
+        var scores = allScores.SubView(Grid.IdxY * rowStride, length);
+        var workspace = RowWorkspace(allWorkspaces, length, Grid.IdxY);
         int thread = Group.IdxX;
         int sliceStart = Grid.IdxX * TopKRowSlice;
         var previous = SharedMemory.Allocate<int>(RadixBins);              // [256] the previous pass's histogram

@@ -7,16 +7,23 @@ public static partial class TopKKernels
 {
     /// <summary>
     /// Writes the selected indices of this slice at their final positions: keys above the threshold before this
-    /// one plus the equal keys before it (capped at the quota). Each thread owns a contiguous run of 4 keys.
+    /// one plus the equal keys before it (capped at the quota). Each thread owns a contiguous run of 4 keys. Grid Y is
+    /// the row.
     /// </summary>
-    [Kernel(Grid = "(length + 1023) / 1024", GroupSize = "256")]
+    [Kernel(Grid = "(length + 1023) / 1024", GridY = "rows", GroupSize = "256")]
     public static void TopKRowWrite(
-        ArrayView<float> scores,     // [length] one row
-        ArrayView<int> indices,      // [k] out: selected key indices, ascending; entries past count untouched
-        ArrayView<int> count,        // [1] out: min(k, valid keys)
-        ArrayView<int> workspace,    // [TopKRowWorkspaceLength(length)]
-        int length)
+        ArrayView<float> allScores,     // [rows, rowStride] row r's scores start at r·rowStride
+        ArrayView<int> allIndices,      // [rows, k] out: selected key indices, ascending; entries past counts[r] untouched
+        ArrayView<int> counts,          // [rows] out: min(k, valid keys of the row)
+        ArrayView<int> allWorkspaces,   // [rows, TopKRowWorkspaceLength(length)]
+        int rows,
+        int length,
+        long rowStride,
+        int k)
     {
+        var scores = allScores.SubView(Grid.IdxY * rowStride, length);
+        var indices = allIndices.SubView((long)Grid.IdxY * k, k);
+        var workspace = RowWorkspace(allWorkspaces, length, Grid.IdxY);
         int thread = Group.IdxX;
         int slice = Grid.IdxX;
         int sliceStart = slice * TopKRowSlice;
@@ -82,6 +89,6 @@ public static partial class TopKKernels
             }
         }
         if (slice == 0 && thread == 0)
-            count[0] = workspace[TopKRowStateBase + 4 * 4 + 2];
+            counts[Grid.IdxY] = workspace[TopKRowStateBase + 4 * 4 + 2];
     }
 }

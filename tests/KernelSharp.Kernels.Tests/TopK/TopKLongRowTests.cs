@@ -61,6 +61,67 @@ public abstract class TopKLongRowTests(KernelBackend backend)
         RunAndCompare(scores, 4000);          // more than the valid keys: all of them
     }
 
+    /// <summary>
+    /// A batch of rows in one launch sequence (a decode step of several sequences): padded rows of one score matrix,
+    /// each ending in −∞ past its own sequence's length, some shorter than k, one empty, heavy ties in the others. Each
+    /// row must get exactly what the one-group kernel's reference gives it, its count, and nothing past its count.
+    /// </summary>
+    [SkippableFact]
+    public void Rows_of_different_lengths_in_one_launch_match_reference()
+    {
+        var random = new Random(23);
+        const int k = 2048;
+        const int length = 5000;
+        const long rowStride = 5003; // padded rows: every row starts off the previous one's end
+        int[] visible = [5000, 0, 2047, 2049, 3100, 1, 4097];
+        int rows = visible.Length;
+        float[] palette = [0f, 1f, 0.5f, -2f, 3f];
+        var host = new float[rows * rowStride];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int t = 0; t < rowStride; t++)
+            {
+                bool tied = r % 2 == 0;
+                host[r * rowStride + t] = t >= visible[r] ? float.NegativeInfinity
+                    : tied ? palette[random.Next(palette.Length)] : (float)random.NextDouble();
+            }
+        }
+
+        using var device = Open();
+        using var scores = device.Allocate<float>(host.Length);
+        scores.View.CopyFromCPU(host);
+        using var indices = device.Allocate<int>((long)rows * k);
+        using var counts = device.Allocate<int>(rows);
+        using var workspace = device.Allocate<int>(TopKLongRow.WorkspaceLength(rows, length));
+        indices.View.CopyFromCPU(Enumerable.Repeat(-7, rows * k).ToArray());
+        counts.View.CopyFromCPU(Enumerable.Repeat(-1, rows).ToArray());
+        TopKLongRow.Launch(device, scores.View, indices.View, counts.View, workspace.View, rows, length, rowStride, k);
+        device.Synchronize();
+
+        int[][] expected = TopKSelectReference.Select(host, rows, length, rowStride, k);
+        int[] actualIndices = indices.GetAsArray1D();
+        int[] actualCounts = counts.GetAsArray1D();
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.Equal(Math.Min(k, visible[r]), expected[r].Length);
+            Assert.True(expected[r].Length == actualCounts[r], $"row {r}: count {actualCounts[r]}, expected {expected[r].Length}");
+            Assert.Equal(expected[r], actualIndices.Skip(r * k).Take(expected[r].Length).ToArray());
+            Assert.All(actualIndices.Skip(r * k + expected[r].Length).Take(k - expected[r].Length), i => Assert.Equal(-7, i));
+        }
+    }
+
+    [SkippableFact]
+    public void A_batch_with_a_row_stride_below_the_row_length_is_refused_in_one_line()
+    {
+        using var device = Open();
+        using var buffer = device.Allocate<float>(16);
+        using var ints = device.Allocate<int>(4096);
+        var error = Assert.Throws<ArgumentException>(() =>
+            TopKLongRow.Launch(device, buffer.View, ints.View, ints.View, ints.View, 2, 8, 4, 2));
+        Assert.Contains("row stride", error.Message);
+        Assert.DoesNotContain("\n", error.Message);
+    }
+
     private void RunAndCompare(float[] host, int k)
     {
         using var device = Open();

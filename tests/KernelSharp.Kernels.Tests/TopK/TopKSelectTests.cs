@@ -68,6 +68,42 @@ public abstract class TopKSelectTests(BackendFixture backend) : SparseKernelTest
         RunAndCompare(scores, rows, length, stride, 43, 256);
     }
 
+    /// <summary>
+    /// A batched decode step over sequences of different lengths: one score matrix, keyCount columns = the longest
+    /// sequence, each shorter row ending in −∞ where the paged indexer writes it. Each row gets min(k, its visible keys)
+    /// of its own largest scores, ties (a palette of few values) to the lower index, nothing from its −∞ tail.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(256)]
+    [InlineData(1)]
+    public void Rows_of_different_visible_lengths_select_within_their_own_length(int groupSize)
+    {
+        RequireBackend();
+        var random = NewRandom(13);
+        const int k = 64;
+        int[] visible = [0, 1, k - 1, k, k + 1, 700, 3, 1000]; // keys each row sees; the longest row sets the width
+        int rows = visible.Length;
+        int length = visible.Max();
+        float[] palette = [0f, 0.25f, 1f, 2f, -1f];
+        var scores = new float[rows * length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int t = 0; t < length; t++)
+            {
+                scores[r * length + t] = t < visible[r] ? palette[random.Next(palette.Length)] : float.NegativeInfinity;
+            }
+        }
+        RunAndCompare(scores, rows, length, length, k, groupSize);
+
+        // The reference's own reading of the contract, stated: min(k, visible) keys, all inside the row's length.
+        int[][] expected = TopKSelectReference.Select(scores, rows, length, length, k);
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.Equal(Math.Min(k, visible[r]), expected[r].Length);
+            Assert.All(expected[r], t => Assert.True(t < visible[r], $"row {r} selected key {t} past its {visible[r]} visible keys"));
+        }
+    }
+
     [SkippableFact]
     public void Long_row_of_128k_scores()
     {
