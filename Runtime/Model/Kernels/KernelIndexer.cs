@@ -63,8 +63,9 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
         TensorKernels.LaunchFillInt(device, selected.View, -1, checked((int)selected.Length));
         using var counts = storage.Buffer<int>(scores.Rows); // [T] selected per row (the −1 fill marks the rest)
         var runs = CacheRun.Split(segments);
-        int longestSingleRow = runs.Where(r => UsesGpuShapedKernels(device) && IsLongSingleRow(r, k)).Select(r => r.KeyCount).DefaultIfEmpty(0).Max();
-        using var workspace = longestSingleRow > 0 ? storage.Buffer<int>(TopKKernels.TopKRowWorkspaceLength(longestSingleRow)) : null; // long-row radix scratch
+        var longRuns = runs.Where(r => UsesGpuShapedKernels(device) && IsDecodeBeyondK(r, k)).ToList();
+        var workspaceLength = longRuns.Select(r => TopKLongRow.WorkspaceLength(r.Rows, r.KeyCount)).DefaultIfEmpty(0).Max();
+        using var workspace = workspaceLength > 0 ? storage.Buffer<int>(workspaceLength) : null; // long-row radix scratch, one block per row
         foreach (var run in runs)
         {
             if (run.KeyCount > scores.Columns)
@@ -72,12 +73,12 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
                 throw new ArgumentException($"scores {scores} have fewer columns than the {run.KeyCount} keys of a segment");
             }
 
-            if (UsesGpuShapedKernels(device) && IsLongSingleRow(run, k))
+            if (longRuns.Contains(run))
             {
-                // A decode row with more keys than k: spread the radix select over the row instead of one group.
-                TopKLongRow.Launch(device, scores.RowsView(run.FirstRow, 1).SubView(0, run.KeyCount),
-                    selected.RowsView(run.FirstRow, 1), counts.View.SubView(run.FirstRow, 1), workspace!.View,
-                    run.KeyCount, k);
+                // Decode rows with more keys than k: the radix select spread over each row, all rows in one launch sequence
+                // (a shorter sequence's row ends in −∞, which is never selected).
+                TopKLongRow.Launch(device, scores.RowsView(run.FirstRow, run.Rows), selected.RowsView(run.FirstRow, run.Rows),
+                    counts.View.SubView(run.FirstRow, run.Rows), workspace!.View, run.Rows, run.KeyCount, scores.Columns, k);
                 continue;
             }
 
@@ -115,6 +116,9 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
     /// </summary>
     private static bool UsesGpuShapedKernels(KernelDevice device) => device.Backend != KernelBackend.FastCpu;
 
-    /// <summary>One row with more keys than k: an actual selection, worth the multi-group top-k.</summary>
-    private static bool IsLongSingleRow(CacheRun run, int k) => run.Rows == 1 && run.KeyCount > k;
+    /// <summary>
+    /// Decode rows (one per sequence) with more keys than k: an actual selection per row, worth the multi-group top-k.
+    /// A prefill's many rows of one sequence keep the one-group-per-row select.
+    /// </summary>
+    private static bool IsDecodeBeyondK(CacheRun run, int k) => run.Rows == run.Segments.Count && run.KeyCount > k;
 }
