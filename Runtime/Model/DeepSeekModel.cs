@@ -118,6 +118,13 @@ public sealed class DeepSeekModel : IDisposable
     /// </summary>
     public SharedKvCache CreateSharedKvCache(long tokens) => CreateSharedKvCache(tokens, KvCachePool.DefaultBlockSize);
 
+    /// <summary>
+    /// Positions a shared KV cache needs so that <paramref name="sessions"/> sessions of up to <paramref name="maxContext"/>
+    /// positions each fit at once (each reserves whole blocks).
+    /// </summary>
+    public static long KvCacheTokensFor(int sessions, int maxContext) =>
+        (long)sessions * KvCachePool.BlocksFor(maxContext, KvCachePool.DefaultBlockSize) * KvCachePool.DefaultBlockSize;
+
     /// <summary>As <see cref="CreateSharedKvCache(long)"/> with blocks of <paramref name="blockSize"/> positions (tests use tiny ones).</summary>
     internal SharedKvCache CreateSharedKvCache(long tokens, int blockSize)
     {

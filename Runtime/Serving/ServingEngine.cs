@@ -44,7 +44,9 @@ public sealed class ServingEngine : IDisposable
         Options = options;
         // One paged pool for every sequence: a decode step's sequences then share their attention launches, and memory
         // follows what the running requests reserved rather than a full context each.
-        kvCache = model.CreateSharedKvCache(options.KvTokenBudget);
+        // Sequences reserve whole blocks: each may round up by less than a block, so the pool has that slack on top of
+        // the budget and the position budget is what admission is limited by.
+        kvCache = model.CreateSharedKvCache(options.KvTokenBudget + ((long)options.MaxBatch * (KvCachePool.DefaultBlockSize - 1)));
         stepThread = new Thread(StepLoop) { IsBackground = true, Name = "KernelSharp serving steps" };
         stepThread.Start();
     }

@@ -150,7 +150,7 @@ public sealed class BenchVerb : IVerb
     {
         var sessions = new List<InferenceSession>(batch);
         // one paged cache for the batch, as the server keeps it: the sequences' attention then shares launches
-        using var kvCache = model.CreateSharedKvCache((long)batch * contextSize);
+        using var kvCache = model.CreateSharedKvCache(DeepSeekModel.KvCacheTokensFor(batch, contextSize));
         try
         {
             for (int b = 0; b < batch; b++)
