@@ -16,7 +16,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 start=$SECONDS
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-tests.json timeout 240 bash .gpu/run.sh \
-    --filter 'cuda.*(paged|keypages|selection|compact|rope|rmsnorm|storekv|indexer|topk|mla|golden|decodeallocation|fp8latent)|(paged|keypages|selection|compact|rope|rmsnorm|storekv|indexer|topk|mla|golden|decodeallocation|fp8latent).*cuda' \
+    --filter 'cuda.*(paged|keypages|selection|compact|rope|rmsnorm|storekv|indexer|topk|mla|golden|decodeallocation|fp8latent|among)|(paged|keypages|selection|compact|rope|rmsnorm|storekv|indexer|topk|mla|golden|decodeallocation|fp8latent|among).*cuda' \
     KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
   echo "tests rc=$? in $((SECONDS - start)) s"; grep -E '^(FAILED|FAIL|passed )' "$out/tests.log" | cut -c1-300 | tail -12
 fi

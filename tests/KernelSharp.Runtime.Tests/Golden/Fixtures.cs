@@ -32,8 +32,11 @@ public static class Fixtures
     }
 
     /// <summary>The fixture's model on the CPU, shared by the tests (sessions are created per test).</summary>
-    public static DeepSeekModel Model(string name) =>
-        Models.GetOrAdd(name, n => new Lazy<DeepSeekModel>(() => DeepSeekModel.Load(Directory(n), new ModelLoadOptions { Device = "cpu" }))).Value;
+    public static DeepSeekModel Model(string name) => Model(name, "cpu");
+
+    /// <summary>The fixture's model on <paramref name="device"/> (a DeviceSelector name), shared by the tests.</summary>
+    public static DeepSeekModel Model(string name, string device) =>
+        Models.GetOrAdd($"{name}|{device}", _ => new Lazy<DeepSeekModel>(() => DeepSeekModel.Load(Directory(name), new ModelLoadOptions { Device = device }))).Value;
 
     public static GoldenFile Golden(string name) => new(Path.Combine(Directory(name), "golden.safetensors"));
 }

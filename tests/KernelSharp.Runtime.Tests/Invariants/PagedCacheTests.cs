@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Tests.Golden;
@@ -16,8 +15,6 @@ namespace KernelSharp.Runtime.Tests.Invariants;
 public sealed class PagedCacheTests
 {
     private const double Tolerance = 1e-5;
-
-    private static readonly ConcurrentDictionary<(string, string), Lazy<DeepSeekModel>> Models = new();
 
     public static TheoryData<string, string> Devices => new()
     {
@@ -40,13 +37,9 @@ public sealed class PagedCacheTests
         CheckShared(fixture, "cuda");
     }
 
-    private static DeepSeekModel Model(string fixture, string device) => device == "cpu"
-        ? Fixtures.Model(fixture)
-        : Models.GetOrAdd((fixture, device), key => new Lazy<DeepSeekModel>(() => DeepSeekModel.Load(Fixtures.Directory(key.Item1), new ModelLoadOptions { Device = key.Item2 }))).Value;
-
     private static void CheckShared(string fixture, string device)
     {
-        var model = Model(fixture, device);
+        var model = Fixtures.Model(fixture, device);
         var vocab = model.Config.VocabSize;
         int[] promptLengths = [23, 9, 41]; // below, near and past index_topk (32)
         var prompts = promptLengths.Select((n, i) => CacheInvariantTests.Tokens(model, n, seed: 300 + i)).ToArray();

@@ -13,33 +13,48 @@ public sealed class ServingEngineTests
 
     private static DeepSeekModel Model => Fixtures.Model(Fixtures.Bf16);
 
-    [Fact]
-    public async Task Greedy_tokens_are_the_same_alone_and_among_many_others()
+    [Theory]
+    [InlineData("cpu", 11)]
+    [InlineData("cpu-kernels", 11)]
+    public Task Greedy_tokens_are_the_same_alone_and_among_many_others(string device, int others) => CheckAloneAndAmongOthers(device, others);
+
+    /// <summary>On the GPU a step of 64 sequences runs the batched kernels (GEMM instead of GEMV, one attention launch for all).</summary>
+    [SkippableFact]
+    public Task Cuda_greedy_tokens_are_the_same_alone_and_among_63_others()
     {
+        var reason = KernelSharp.Runtime.Tests.KernelModel.KernelDevices.UnavailableReason(KernelSharp.Dsl.Launch.KernelBackend.Cuda);
+        Skip.If(reason is not null, reason);
+        return CheckAloneAndAmongOthers("cuda", 63);
+    }
+
+    private static async Task CheckAloneAndAmongOthers(string device, int otherCount)
+    {
+        var model = Fixtures.Model(Fixtures.Bf16, device);
         // chunk 8: the 37-token prompts prefill over several steps while other sequences decode
-        var options = new ServingOptions(MaxBatch: 8, MaxQueue: 32, KvTokenBudget: 8 * 64, MaxContext: 64, PrefillChunkTokens: 8);
+        var options = new ServingOptions(MaxBatch: otherCount + 1, MaxQueue: otherCount + 8, KvTokenBudget: (otherCount + 1) * 64, MaxContext: 64, PrefillChunkTokens: 8);
         var probe = Request(Prompt(37, seed: 1), maxNewTokens: 12, SamplingOptions.Greedy);
 
         IReadOnlyList<int> alone;
-        using (var engine = new ServingEngine(Model, options))
+        using (var engine = new ServingEngine(model, options))
         {
             alone = (await Finish(engine.Submit(probe))).TokenIds;
         }
 
         IReadOnlyList<int> among;
-        using (var engine = new ServingEngine(Model, options))
+        using (var engine = new ServingEngine(model, options))
         {
             // others start before and after the probe, with other prompt lengths, lengths and sampling
             var others = new List<ServingSequence>();
-            for (var i = 0; i < 5; i++)
+            var before = otherCount / 2;
+            for (var i = 0; i < before; i++)
             {
-                others.Add(engine.Submit(Request(Prompt(3 + 9 * i, seed: 10 + i), maxNewTokens: 4 + 5 * i, new SamplingOptions(0.9f, 0, 0.9f, Seed: i))));
+                others.Add(engine.Submit(Request(Prompt(3 + (9 * i % 37), seed: 10 + i), maxNewTokens: 4 + (5 * i % 20), new SamplingOptions(0.9f, 0, 0.9f, Seed: i))));
             }
 
             var probeSequence = engine.Submit(probe);
-            for (var i = 0; i < 6; i++)
+            for (var i = 0; i < otherCount - before; i++)
             {
-                others.Add(engine.Submit(Request(Prompt(50 - 7 * i, seed: 20 + i), maxNewTokens: 3 + i, SamplingOptions.Greedy)));
+                others.Add(engine.Submit(Request(Prompt(50 - (7 * i % 47), seed: 20 + i), maxNewTokens: 3 + (i % 9), SamplingOptions.Greedy)));
             }
 
             among = (await Finish(probeSequence)).TokenIds;
@@ -48,7 +63,7 @@ public sealed class ServingEngineTests
                 Assert.Equal(FinishReason.Length, (await Finish(other)).FinishReason);
             }
 
-            Assert.True(engine.Metrics.Steps < 12 + 11 * 13, "the sequences shared steps (continuous batching), not one after another");
+            Assert.True(engine.Metrics.Steps < 12 + otherCount * 13, "the sequences shared steps (continuous batching), not one after another");
         }
 
         Assert.Equal(12, alone.Count);
