@@ -9,7 +9,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// The same wrong call to the CPU backend and to the kernel backend (generated CPU path) fails with the same exception
 /// and message: the argument rules of the contract are written once (BackendArguments), not once per backend.
 /// </summary>
-public sealed class BackendArgumentTests(KernelBackendFixture fixture) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class BackendArgumentTests(KernelBackendFixture fixture)
 {
     private const float Eps = 1e-6f;
 

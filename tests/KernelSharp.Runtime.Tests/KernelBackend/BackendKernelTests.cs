@@ -14,7 +14,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// The kernels written for the model backend, each through its generated launcher against its CPU reference on fresh
 /// random inputs, on the generated fast CPU path and on the ILGPU CPU accelerator.
 /// </summary>
-public sealed class BackendKernelTests(KernelBackendFixture fixture) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class BackendKernelTests(KernelBackendFixture fixture)
 {
     public static TheoryData<KernelBackend> Kinds => new() { KernelBackend.FastCpu, KernelBackend.IlgpuCpu };
 
@@ -115,6 +116,39 @@ public sealed class BackendKernelTests(KernelBackendFixture fixture) : IClassFix
         ExpertGatherKernels.LaunchGatherSlotRows(device, xBuffer.View, pairBuffer.View, gathered.View, 4, 9, hidden, topk);
 
         Assert.Equal(expected, Download(device, gathered));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void CombineExperts_adds_nothing_for_pairs_without_a_slot(KernelBackend kind)
+    {
+        var random = new RandomData();
+        var device = fixture.Get(kind).Device;
+        const int tokens = 6, hidden = 150, topk = 3, slots = 11;
+        // A rank's share: a pair whose expert another rank holds has slot −1; here one pair of every token but the first.
+        var pairSlots = Enumerable.Range(0, tokens * topk).Select(p => (p / topk) > 0 && (p / topk + p % topk) % 2 == 0 && p % topk > 0 ? -1 : random.Next(slots)).ToArray();
+        var expertOutputs = random.Floats(slots * hidden); // [slots, H]
+        var weights = random.Floats(tokens * topk);        // [N·K]
+        var shared = random.Floats(tokens * hidden);       // [N, H]
+        var pairOutputs = new double[tokens * topk * hidden]; // a pair without a slot contributes a zero row
+        for (var p = 0; p < pairSlots.Length; p++)
+        {
+            for (var h = 0; pairSlots[p] >= 0 && h < hidden; h++)
+            {
+                pairOutputs[(p * hidden) + h] = expertOutputs[(pairSlots[p] * hidden) + h];
+            }
+        }
+
+        var expected = MoeLayerReference.Combine(pairOutputs, weights, shared, tokens, hidden, topk);
+
+        using var outputsBuffer = Upload(device, expertOutputs);
+        using var slotBuffer = Upload(device, pairSlots);
+        using var weightBuffer = Upload(device, weights);
+        using var sharedBuffer = Upload(device, shared);
+        using var y = device.Allocate<float>(tokens * hidden);
+        MoeKernels.LaunchCombineExperts(device, outputsBuffer.View, slotBuffer.View, weightBuffer.View, sharedBuffer.View, y.View, tokens, hidden, topk);
+
+        Assertions.Close(expected.Select(v => (float)v).ToArray(), Download(device, y), 1e-6, $"{random}: CombineExperts");
     }
 
     [Theory]

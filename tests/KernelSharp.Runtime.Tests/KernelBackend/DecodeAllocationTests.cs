@@ -10,7 +10,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// every working buffer (activations, scratch, index uploads) is a reused one. On a GPU each new allocation is a
 /// cuMemAlloc; before the pool every request below was one.
 /// </summary>
-public sealed class DecodeAllocationTests(KernelBackendFixture backends, ITestOutputHelper output) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class DecodeAllocationTests(KernelBackendFixture backends, ITestOutputHelper output)
 {
     [Theory]
     [InlineData(KernelBackend.FastCpu)]

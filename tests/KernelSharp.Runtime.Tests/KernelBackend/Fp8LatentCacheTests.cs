@@ -16,7 +16,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// backend's cache writers and read back as the store kernel rounds them, the fp32 CPU backend refuses it in one line,
 /// and a whole model with it stays within a contract against the same model with an fp32 cache.
 /// </summary>
-public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutputHelper output) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutputHelper output)
 {
     public static TheoryData<KernelBackend> Kinds => new() { KernelBackend.FastCpu, KernelBackend.IlgpuCpu };
 

@@ -3,7 +3,10 @@ using KernelSharp.Runtime.Model.Kernels;
 
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
-/// <summary>One kernel backend per kind for a whole test class: compiled kernels are cached per device, so each compiles once.</summary>
+/// <summary>
+/// One kernel backend per kind, shared by the classes of <see cref="KernelBackendCollection"/> (or by one class that takes it
+/// as a class fixture): compiled kernels are cached per device, so each compiles once.
+/// </summary>
 public sealed class KernelBackendFixture : IDisposable
 {
     private readonly Dictionary<KernelBackend, KernelModelBackend> backends = [];

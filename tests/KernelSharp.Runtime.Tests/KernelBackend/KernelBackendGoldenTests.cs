@@ -10,7 +10,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// logits (median per-row relative error ≤ 1e-4, p99 ≤ 1e-3, argmax agreement ≥ 98%) and greedy decoding with the
 /// KV cache (tokens equal, step logits within the same contract), including the decode that crosses index_topk.
 /// </summary>
-public sealed class KernelBackendGoldenTests(KernelBackendFixture backends, ITestOutputHelper output) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class KernelBackendGoldenTests(KernelBackendFixture backends, ITestOutputHelper output)
 {
     /// <summary>Prefill rows checked on the (slow) ILGPU CPU accelerator: causal, so the first rows of a shorter prefill are exact.</summary>
     private const int IlgpuCpuRows = 16;

@@ -9,7 +9,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// equals one longer prefill, also where the key count crosses index_topk (dense → sparse attention), and a batch
 /// of sequences decoded together equals each decoded alone.
 /// </summary>
-public sealed class KernelBackendInvariantTests(KernelBackendFixture backends) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class KernelBackendInvariantTests(KernelBackendFixture backends)
 {
     private const double RowTolerance = 1e-5;
 

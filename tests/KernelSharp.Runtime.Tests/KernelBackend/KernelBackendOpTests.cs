@@ -11,7 +11,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// Every op of the kernel backend against the same op of the CPU backend on fresh random inputs, on the generated
 /// fast CPU path and on the ILGPU CPU accelerator (the code path GPUs take).
 /// </summary>
-public sealed class KernelBackendOpTests(KernelBackendFixture fixture) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class KernelBackendOpTests(KernelBackendFixture fixture)
 {
     private const double Tolerance = 2e-5;
 

@@ -12,7 +12,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// attention kernels read in place (no per-call copy). Writing, reading back and attending through that layout must
 /// give what separate caches give (the copying path, and the CPU backend).
 /// </summary>
-public sealed class LatentCacheLayoutTests(KernelBackendFixture fixture) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class LatentCacheLayoutTests(KernelBackendFixture fixture)
 {
     private readonly CpuBackend cpu = new();
 

@@ -16,7 +16,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// Weights kept bf16 / FP8 on the kernel backend: Linear (decode GEMV and prefill GEMM), FeedForward and MixExperts
 /// with native weights against the CPU backend, which widens the same matrices to fp32 element by element.
 /// </summary>
-public sealed class NativeWeightTests(KernelBackendFixture fixture) : IClassFixture<KernelBackendFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class NativeWeightTests(KernelBackendFixture fixture)
 {
     private const double Tolerance = 2e-5;
 

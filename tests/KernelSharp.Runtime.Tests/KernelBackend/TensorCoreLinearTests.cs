@@ -16,8 +16,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// path is really taken; decode rows and fp32 weights are untouched; FeedForward and MixExperts (per-expert GEMMs)
 /// take the path too and stay within bf16 distance of the exact backend.
 /// </summary>
+[Collection(KernelBackendCollection.Name)]
 public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, KernelBackendFixture exact)
-    : IClassFixture<TensorCorePrefillFixture>, IClassFixture<KernelBackendFixture>
 {
     /// <summary>fp32 sums of exact bf16 products: only the summation order differs from float64.</summary>
     private const double SummationTolerance = 1e-5;

@@ -5,8 +5,9 @@ using KernelSharp.Runtime.Model.Kernels;
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
-/// One kernel backend per kind with <see cref="PrefillMatmul.TensorCores"/> for a whole test class (kept apart from
-/// <see cref="KernelBackendFixture"/>, whose backends the exact-contract tests share).
+/// One kernel backend per kind with <see cref="PrefillMatmul.TensorCores"/>, shared by the classes of
+/// <see cref="KernelBackendCollection"/> (kept apart from <see cref="KernelBackendFixture"/>, whose backends the
+/// exact-contract tests share).
 /// </summary>
 public sealed class TensorCorePrefillFixture : IDisposable
 {

@@ -27,7 +27,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// </list>
 /// The ILGPU CPU accelerator is left out: it emulates each of the GEMM's 256 lanes (15-30 s per launch).
 /// </summary>
-public sealed class TensorCorePrefillGoldenTests(TensorCorePrefillFixture backends, ITestOutputHelper output) : IClassFixture<TensorCorePrefillFixture>
+[Collection(KernelBackendCollection.Name)]
+public sealed class TensorCorePrefillGoldenTests(TensorCorePrefillFixture backends, ITestOutputHelper output)
 {
     private const double MaxLayer0RowError = 2e-2;
     private const double MaxKeyScoreGap = 5e-2;

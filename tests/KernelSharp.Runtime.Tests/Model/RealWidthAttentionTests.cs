@@ -1,4 +1,5 @@
 using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Tests.KernelModel;
 using Xunit;
 
 namespace KernelSharp.Runtime.Tests.Model;
@@ -10,6 +11,7 @@ namespace KernelSharp.Runtime.Tests.Model;
 /// and shared memory as written) must give the CPU backend's logits. Mid-size checkpoints have 16 heads and 64 experts,
 /// so kernels that silently assumed those widths fail here.
 /// </summary>
+[Collection(KernelBackendCollection.Name)] // loads a model on ILGPU's CPU accelerator: not beside another one
 public sealed class RealWidthAttentionTests
 {
     private static readonly ModelConfig RealAttentionWidths = (ModelPresets.DeepSeekV32 with
