@@ -13,8 +13,13 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// </summary>
 internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backend)
 {
-    /// <summary>Slots (token, k pairs) up to which stacked experts run as grouped GEMVs instead of per-expert GEMMs.</summary>
-    internal const int GroupedMaxSlots = 64;
+    /// <summary>
+    /// Slots (token, k pairs) up to which stacked experts run as grouped GEMVs instead of per-expert GEMMs: a decode step of
+    /// up to 64 sequences at 8 experts each. Each slot is its own GEMV (the same sums whatever the batch), slots of one expert
+    /// are adjacent, so its weights (an expert is a few MB) come from L2 after the first; the per-expert path needs a host
+    /// round trip per layer and a launch sequence per expert (measured on the H100: ~500 launches per 16-sequence step).
+    /// </summary>
+    internal const int GroupedMaxSlots = 512;
 
     /// <summary>routerLogits [T, E], correctionBias [1, E] → experts [T, k] (best first) and weights [T, k].</summary>
     public ExpertRouting Route(KernelTensor routerLogits, KernelTensor correctionBias, RouterSettings settings)

@@ -36,7 +36,8 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
         {
             var capacity = Math.Max(count, rowIndices is null ? 64 : (int)Math.Min(2 * rowIndices.Length, int.MaxValue));
             rowIndices?.Dispose();
-            rowIndices = Upload(Enumerable.Range(0, capacity).ToArray());
+            rowIndices = Buffer<int>(capacity);
+            KernelSharp.Kernels.Tensors.TensorKernels.LaunchFillRange(Device, rowIndices.View, 0, capacity); // made on the device: no host array, no copy
         }
 
         return rowIndices.View.SubView(0, count);

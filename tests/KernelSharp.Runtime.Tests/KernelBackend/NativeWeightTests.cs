@@ -78,7 +78,7 @@ public sealed class NativeWeightTests(KernelBackendFixture fixture)
         var gate = RandomMatrix(random, format, inner, inFeatures);
         var up = RandomMatrix(random, format, inner, inFeatures);
         var down = RandomMatrix(random, format, inFeatures, inner);
-        foreach (var rows in new[] { 1, 3, 9 }) // GEMV (decode) and GEMM (prefill)
+        foreach (var rows in new[] { 1, 3, KernelModelBackend.GemvMaxRows + 1 }) // GEMV (decode, up to a 64-sequence step) and GEMM (prefill)
         {
             var x = random.Floats(rows * inFeatures); // [rows, in]
             Compare(b => b.Linear(b.Upload(x, rows, inFeatures), b.UploadNative(weight)), kernels, random, $"{format} Linear T={rows}");
@@ -89,7 +89,7 @@ public sealed class NativeWeightTests(KernelBackendFixture fixture)
         const int experts = 4;
         var settings = new RouterSettings(Groups: 2, KeptGroups: 1, ExpertsPerToken: 2, NormalizeWeights: true, ScalingFactor: 1.5f);
         var expertWeights = Enumerable.Range(0, experts).Select(_ => (Gate: RandomMatrix(random, format, inner, inFeatures), Up: RandomMatrix(random, format, inner, inFeatures), Down: RandomMatrix(random, format, inFeatures, inner))).ToArray();
-        // 3 tokens: 6 slots, the grouped kernels over the stacks; 33 tokens: 66 slots, per-expert GEMMs over slices of the stacks.
+        // 3 tokens: 6 slots, the grouped kernels over the stacks; past GroupedMaxSlots: per-expert GEMMs over slices of the stacks.
         foreach (var tokens in new[] { 3, KernelMoe.GroupedMaxSlots / 2 + 1 })
         {
             var logits = random.Floats(tokens * experts, 3f);

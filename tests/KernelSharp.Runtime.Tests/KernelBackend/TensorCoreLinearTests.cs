@@ -57,7 +57,7 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
         var random = new RandomData();
         var backend = tensorCores.Get(kind);
         // 136: 16-byte rows (cp.async); 130: element loads and partial FP8 scale blocks; 150 rows: two m tiles.
-        foreach (var (rows, outFeatures, inFeatures) in new[] { (9, 136, 136), (150, 130, 130) })
+        foreach (var (rows, outFeatures, inFeatures) in new[] { (KernelModelBackend.GemvMaxRows + 1, 136, 136), (150, 130, 130) })
         {
             var x = random.Floats(rows * inFeatures); // [T, in]
             var weight = RandomMatrices.Create(random, format, outFeatures, inFeatures);
@@ -91,10 +91,10 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
         const int inFeatures = 136, outFeatures = 72;
         var nativeWeight = RandomMatrices.Create(random, NativeMatrixFormat.Bf16, outFeatures, inFeatures);
         var fp32Weight = random.Floats(outFeatures * inFeatures, 0.1f); // [out, in]
-        foreach (var rows in new[] { 3, 9 })
+        foreach (var rows in new[] { 3, KernelModelBackend.GemvMaxRows + 1 })
         {
             var x = random.Floats(rows * inFeatures); // [T, in]
-            if (rows <= 4)
+            if (rows <= KernelModelBackend.GemvMaxRows)
             {
                 Assert.Equal(Run(reference, x, rows, b => b.UploadNative(nativeWeight)), Run(withTensorCores, x, rows, b => b.UploadNative(nativeWeight)));
             }
@@ -118,7 +118,7 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
         var gate = RandomMatrices.Create(random, format, inner, hidden);
         var up = RandomMatrices.Create(random, format, inner, hidden);
         var down = RandomMatrices.Create(random, format, hidden, inner);
-        const int rows = 33; // 66 (token, expert) slots: past the grouped-GEMV limit, so per-expert GEMMs over the stacks
+        const int rows = KernelMoe.GroupedMaxSlots / 2 + 1; // (token, expert) slots past the grouped-GEMV limit, so per-expert GEMMs over the stacks
         var x = random.Floats(rows * hidden); // [T, H]
         CompareToExact(kind, random, $"{format} FeedForward T={rows}",
             b => b.FeedForward(b.Upload(x, rows, hidden), new FeedForwardWeights(b.UploadNative(gate), b.UploadNative(up), b.UploadNative(down))));
