@@ -22,20 +22,7 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
   echo "tests rc=$? in $((SECONDS - start)) s"; grep -E '^(FAILED|FAIL|passed )' "$out/tests.log" | cut -c1-300 | tail -12
 fi
 
-bash .gpu/run.sh --help > /dev/null 2>&1 || true   # unpacks the bundle: its .NET runs the "before" CLI too
-dotnet_dir=$(ls -d /tmp/ks-gpu-*/dotnet | head -1)
-mkdir -p /tmp/before-app && tar -C /tmp/before-app -xJf .gpu/before-app.tar.xz
-cat > /tmp/ks-after.sh <<'SH'
-#!/usr/bin/env bash
-GPU_APP=kernelsharp.dll KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-after.json exec bash "$KS_CHECKOUT/.gpu/run.sh" "$@"
-SH
-cat > /tmp/ks-before.sh <<SH
-#!/usr/bin/env bash
-DOTNET_ROOT=$dotnet_dir DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-before.json \
-  exec $dotnet_dir/dotnet /tmp/before-app/kernelsharp.dll "\$@"
-SH
-chmod +x /tmp/ks-after.sh /tmp/ks-before.sh
-export KS_CHECKOUT=$PWD
+source tools/gpu/before-after.sh   # /tmp/ks-before.sh, /tmp/ks-after.sh
 model=${MODEL:---synthetic mid-5b}
 {
   for round in ${ROUNDS:-1 2}; do

@@ -18,20 +18,7 @@ start=$SECONDS
 echo "tests rc=$? in $((SECONDS - start)) s"; grep -E '^(FAILED|passed )' "$out/tests.log" | tail -20
 
 # The "before" CLI runs on the bundle's .NET (same runtime for both builds).
-bash .gpu/run.sh --help > /dev/null 2>&1 || true
-dotnet_dir=$(ls -d /tmp/ks-gpu-*/dotnet | head -1)
-mkdir -p /tmp/before-app && tar -C /tmp/before-app -xJf .gpu/before-app.tar.xz
-cat > /tmp/ks-after.sh <<'SH'
-#!/usr/bin/env bash
-GPU_APP=kernelsharp.dll KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-after.json exec bash "$KS_CHECKOUT/.gpu/run.sh" "$@"
-SH
-cat > /tmp/ks-before.sh <<SH
-#!/usr/bin/env bash
-DOTNET_ROOT=$dotnet_dir DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-before.json \
-  exec $dotnet_dir/dotnet /tmp/before-app/kernelsharp.dll "\$@"
-SH
-chmod +x /tmp/ks-after.sh /tmp/ks-before.sh
-export KS_CHECKOUT=$PWD
+source tools/gpu/before-after.sh   # /tmp/ks-before.sh, /tmp/ks-after.sh
 for dtype in bf16 fp8; do
   [ -f /tmp/mid5b-$dtype/config.json ] || /tmp/ks-after.sh create-model --preset mid-5b --out /tmp/mid5b-$dtype --seed 1 --dtype $dtype 2>&1 | tail -1
 done

@@ -4,7 +4,7 @@
 #   2. transformers' batched generate on the same checkpoint (tools/gpu/transformers_batched.py: batch 1/8/64 eager and
 #      the StaticCache + torch.compile batch-1 peer) at CONTEXT tokens;
 #   3. our batched decode on the same checkpoint at the same context (bench -b), so the ratio is from one run.
-# Here:  ../shared/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh
+# Here:  <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh
 # There (device run, carry [".gpu"]):  bash tools/gpu/h200-serving.sh  → $OUT/summary.md, transformers_batched.json, bench.md
 #   (CONTEXT [1024], BATCHES [1,8,64], SERVE_BUDGET seconds [200], PEER_TIMEOUT seconds [240])
 set -u

@@ -4,7 +4,7 @@
 # each client count of CLIENTS, stop the server with SIGTERM (it drains and exits 130). Per level: $OUT/load-cN.json (the
 # summary and every request) and load-cN.md; the server's log in $OUT/serve.log; one table of all levels in summary.md.
 #
-# Here:   ../shared/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh
+# Here:   <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh
 #         (the runner's publish holds the CLI and ServeLoad.dll; serve needs the ASP.NET Core runtime added to the bundle)
 # There:  bash tools/gpu/serve-load.sh       (device run, carry [".gpu"]; estimated 5-8 minutes with the defaults (not yet run on the GPU), most of it
 #         writing the 10 GB checkpoint and prefill; MODEL=/tmp/mid5b on a warm machine skips the writing)
@@ -38,7 +38,7 @@ max_batch=${MAX_BATCH:-$largest}
 # The two programs: from the bundle (the GPU machine has no SDK), or KS / LOAD given as commands (the CPU dry run).
 if [ -z "${KS:-}" ] || [ -z "${LOAD:-}" ]; then
   { [ -f .gpu/run.sh ] && [ -f .gpu/bundle.tar.xz ]; } || fail "no bundle at .gpu/ (run from the repository root with carry [\".gpu\"]); build it with:
-  ../shared/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh"
+  <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh"
   bash .gpu/run.sh --help > /dev/null 2>&1 || true   # unpacks the bundle once; its path is the one run.sh computes
   bundle=/tmp/ks-gpu-$(cksum < .gpu/bundle.tar.xz | cut -d" " -f1)
   [ -x "$bundle/dotnet/dotnet" ] || fail "the bundle did not unpack into $bundle"
