@@ -163,7 +163,9 @@ public sealed class DeepSeekModel : IDisposable
     private void RequireCacheRoom(long tokens, string what)
     {
         var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, tokens, KvCacheFormat).CacheBytes;
-        if (tokens > int.MaxValue / 2 || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
+        // A pool is one tensor per layer and cache part: on the CPU an array, so its rows × widest part must fit in one.
+        var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
+        if (tokens * widest > Array.MaxLength || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
         {
             throw new UserInputException(
                 $"{what} {tokens} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than fits{(memoryBudget.Place.Length > 0 ? memoryBudget.Place : " in this machine's memory")} " +
