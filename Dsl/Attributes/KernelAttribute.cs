@@ -62,4 +62,12 @@ public sealed class ShapeAttribute : Attribute
 
     /// <summary>A key of the model config files (AdditionalFiles named <c>*.config.json</c> or <c>config.json</c>).</summary>
     public string? ConfigKey { get; set; }
+
+    /// <summary>
+    /// When true this shape is left out of the autotuner's key: every value of it runs with the [Constant]s tuned for
+    /// the other shapes. For a shape the caller picks that must not change what a result element is (e.g. a tile of
+    /// batch items whose per-item sums must be the same in every tile): tuned constants that change the order of a
+    /// sum then stay the same whichever value the caller passes.
+    /// </summary>
+    public bool SharesTuning { get; set; }
 }

@@ -19,6 +19,7 @@ internal static class LauncherEmitter
     {
         var runtimeParameters = kernel.Parameters.Where(p => p.Kind != ParameterKind.Constant).ToList();
         var shapes = kernel.Parameters.Where(p => p.Kind == ParameterKind.Shape).ToList();
+        var tuningShapes = shapes.Where(s => !s.SharesTuning).ToList(); // the autotuner's key
         string signature = string.Join("", runtimeParameters.Select(p => ", " + p.TypeText + " " + p.Name));
         string arguments = string.Join("", runtimeParameters.Select(p => ", " + p.Name));
         string name = kernel.Name;
@@ -39,7 +40,7 @@ internal static class LauncherEmitter
         using (writer.Block($"public static void Launch{name}{generic}({Launch}.KernelDevice device{signature}){where}"))
         {
             writer.Line("global::System.ArgumentNullException.ThrowIfNull(device);");
-            string shapeKey = shapes.Count == 0 ? "\"any\"" : string.Join(" + \",\" + ", shapes.Select(s => $"\"{s.Name}=\" + {s.Name}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)"));
+            string shapeKey = tuningShapes.Count == 0 ? "\"any\"" : string.Join(" + \",\" + ", tuningShapes.Select(s => $"\"{s.Name}=\" + {s.Name}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)"));
             writer.Line($"string ks_shapeKey = {shapeKey};");
             string snapshot = Snapshot(kernel);
             if (hasCpuPath)

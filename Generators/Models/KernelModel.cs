@@ -91,6 +91,7 @@ internal enum ParameterKind
 /// <param name="TypeText">Fully qualified type, e.g. <c>global::ILGPU.ArrayView&lt;float&gt;</c>.</param>
 /// <param name="Values">The listed <c>[Constant]</c>/<c>[Shape]</c> values, in order.</param>
 /// <param name="ConfigKey">For <c>[Shape(ConfigKey = ...)]</c>: the config-file key whose values are added.</param>
+/// <param name="SharesTuning">For <c>[Shape(SharesTuning = true)]</c>: left out of the autotuner's key.</param>
 /// <param name="Read">For views: the kernel may read it.</param>
 /// <param name="Written">For views: the kernel may write it. Read and written views are saved and restored by the
 /// autotuner around its timed runs; written views also when they overlap a read one at run time (in-place calls).</param>
@@ -101,6 +102,7 @@ internal sealed record KernelParameterModel(
     EquatableArray<int> Values,
     string? ConfigKey,
     bool PowerOfTwo,
+    bool SharesTuning,
     bool Read,
     bool Written,
     LocationInfo? Location)

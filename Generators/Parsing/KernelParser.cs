@@ -216,10 +216,11 @@ internal static class KernelParser
                     : new List<int>();
                 bool powerOfTwo = attribute.NamedArguments.Any(a => a.Key == "PowerOfTwo" && a.Value.Value is true);
                 string? configKey = attribute.NamedArguments.Where(a => a.Key == "ConfigKey").Select(a => a.Value.Value as string).FirstOrDefault();
+                bool sharesTuning = attribute.NamedArguments.Any(a => a.Key == "SharesTuning" && a.Value.Value is true);
                 if (!ValidateValues(parameter.Name, kernel, constant != null, values, powerOfTwo, configKey, location, diagnostics))
                     return null;
                 return new KernelParameterModel(parameter.Name, typeText, constant != null ? ParameterKind.Constant : ParameterKind.Shape,
-                    values.ToEquatableArray(), string.IsNullOrWhiteSpace(configKey) ? null : configKey!.Trim(), powerOfTwo, false, false, location);
+                    values.ToEquatableArray(), string.IsNullOrWhiteSpace(configKey) ? null : configKey!.Trim(), powerOfTwo, sharesTuning, false, false, location);
             }
             if (IsArrayView(parameter.Type, out var element))
             {
@@ -228,14 +229,14 @@ internal static class KernelParser
                     diagnostics.Add(Unsupported("the element type of an ArrayView must be an unmanaged type (float, ushort, byte, int, a struct of those)"));
                     return null;
                 }
-                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.View, EquatableArray<int>.Empty, null, false, false, false, location);
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.View, EquatableArray<int>.Empty, null, false, false, false, false, location);
             }
             if (parameter.Type.IsUnmanagedType && parameter.Type.TypeKind is TypeKind.Struct or TypeKind.Enum && !IsIlgpuType(parameter.Type))
-                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, location);
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, false, location);
             // A format-generic kernel's source (TRows rows), or a struct that holds views (struct Bf16Rows { ArrayView<ushort> Bits; ... }).
             if (parameter.Type is ITypeParameterSymbol { HasValueTypeConstraint: true } or ITypeParameterSymbol { HasUnmanagedTypeConstraint: true }
                 || parameter.Type.TypeKind == TypeKind.Struct && !IsIlgpuType(parameter.Type) && HoldsOnlyViewsAndValues(parameter.Type, 0))
-                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, location);
+                return new KernelParameterModel(parameter.Name, typeText, ParameterKind.Scalar, EquatableArray<int>.Empty, null, false, false, false, false, location);
             if (parameter.Type.TypeKind == TypeKind.Interface)
             {
                 diagnostics.Add(Unsupported($"an interface-typed parameter makes every call on it virtual, which ILGPU cannot compile: make the kernel generic, '{kernel}<T>(T {parameter.Name}, ...) where T : struct, {parameter.Type.Name}'"));

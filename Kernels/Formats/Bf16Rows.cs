@@ -77,49 +77,84 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotBf16Cpu(Bits, (long)row * cols, x, xStart, cols);
 
-    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
-        int chunksInFlight, int lane, int lanes)
+    public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
+        int rowsPerWarp, int chunksInFlight, int lane, int lanes)
     {
         var rowIndices = WarpRows.Clamped(rows, firstRow);
-        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Bits, 0) || !KsVector.IsAligned16(x, xStart))
-            return ScalarPartials(cols, x, xStart, rowIndices, rowsPerWarp, lane, lanes);
+        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Bits, 0) || !WarpRows.ItemsAligned16(x, xStarts, items))
+            return ScalarItemPartials(cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
 
         var packed = Bits.SubView(0, Bits.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/8] of 8 bf16
         int chunks = cols / PerChunk;
         var rowChunks = WarpRows.FirstChunks(rowIndices, chunks);
-        var sums = new Float4(0f, 0f, 0f, 0f);
+        var sums = new ItemRowSums();
         int c = lane;
         for (; c + lanes * (chunksInFlight - 1) < chunks; c += lanes * chunksInFlight)
         {
-            sums = AddChunk(sums, packed, rowChunks, x, xStart, c, rowsPerWarp);
+            sums = AddChunk(sums, packed, rowChunks, x, xStarts, items, c, rowsPerWarp);
             if (chunksInFlight > 1)
-                sums = AddChunk(sums, packed, rowChunks, x, xStart, c + lanes, rowsPerWarp);
+                sums = AddChunk(sums, packed, rowChunks, x, xStarts, items, c + lanes, rowsPerWarp);
             if (chunksInFlight > 2)
             {
-                sums = AddChunk(sums, packed, rowChunks, x, xStart, c + 2 * lanes, rowsPerWarp);
-                sums = AddChunk(sums, packed, rowChunks, x, xStart, c + 3 * lanes, rowsPerWarp);
+                sums = AddChunk(sums, packed, rowChunks, x, xStarts, items, c + 2 * lanes, rowsPerWarp);
+                sums = AddChunk(sums, packed, rowChunks, x, xStarts, items, c + 3 * lanes, rowsPerWarp);
             }
         }
         for (; c < chunks; c += lanes)
-            sums = AddChunk(sums, packed, rowChunks, x, xStart, c, rowsPerWarp);
+            sums = AddChunk(sums, packed, rowChunks, x, xStarts, items, c, rowsPerWarp);
         return sums;
     }
 
-    /// <summary>Chunk <paramref name="c"/> of each row against x[chunk c]: the activations are loaded once for all rows.</summary>
+    /// <summary>Chunk <paramref name="c"/> of each row, loaded once, against chunk c of each item's activations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Float4 AddChunk(Float4 sums, ArrayView<PackedWords> packed, RowOffsets rowChunks, ArrayView<float> x,
-        long xStart, int c, int rowsPerWarp)
+    private static ItemRowSums AddChunk(ItemRowSums sums, ArrayView<PackedWords> packed, RowOffsets rowChunks, ArrayView<float> x,
+        ItemStarts xStarts, int items, int c, int rowsPerWarp)
     {
+        PackedWords w0 = packed[rowChunks.Row0 + c];
+        PackedWords w1 = rowsPerWarp > 1 ? packed[rowChunks.Row1 + c] : w0;
+        PackedWords w2 = rowsPerWarp > 2 ? packed[rowChunks.Row2 + c] : w0;
+        PackedWords w3 = rowsPerWarp > 2 ? packed[rowChunks.Row3 + c] : w0;
         long column = (long)PerChunk * c;
-        Float4 x0 = KsVector.LoadFloat4(x, xStart + column);
-        Float4 x1 = KsVector.LoadFloat4(x, xStart + column + 4);
-        sums.X += WarpRows.Bf16ChunkDot(packed[rowChunks.Row0 + c], x0, x1);
+        sums.Item0 = AddRows(sums.Item0, w0, w1, w2, w3, x, xStarts.Item0 + column, rowsPerWarp);
+        if (items > 1)
+            sums.Item1 = AddRows(sums.Item1, w0, w1, w2, w3, x, xStarts.Item1 + column, rowsPerWarp);
+        if (items > 2)
+        {
+            sums.Item2 = AddRows(sums.Item2, w0, w1, w2, w3, x, xStarts.Item2 + column, rowsPerWarp);
+            sums.Item3 = AddRows(sums.Item3, w0, w1, w2, w3, x, xStarts.Item3 + column, rowsPerWarp);
+        }
+        return sums;
+    }
+
+    /// <summary>One item's running sums of the warp's rows plus this chunk (x[at … at + 7] loaded once for all rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float4 AddRows(Float4 sums, PackedWords w0, PackedWords w1, PackedWords w2, PackedWords w3, ArrayView<float> x,
+        long at, int rowsPerWarp)
+    {
+        Float4 x0 = KsVector.LoadFloat4(x, at);
+        Float4 x1 = KsVector.LoadFloat4(x, at + 4);
+        sums.X += WarpRows.Bf16ChunkDot(w0, x0, x1);
         if (rowsPerWarp > 1)
-            sums.Y += WarpRows.Bf16ChunkDot(packed[rowChunks.Row1 + c], x0, x1);
+            sums.Y += WarpRows.Bf16ChunkDot(w1, x0, x1);
         if (rowsPerWarp > 2)
         {
-            sums.Z += WarpRows.Bf16ChunkDot(packed[rowChunks.Row2 + c], x0, x1);
-            sums.W += WarpRows.Bf16ChunkDot(packed[rowChunks.Row3 + c], x0, x1);
+            sums.Z += WarpRows.Bf16ChunkDot(w2, x0, x1);
+            sums.W += WarpRows.Bf16ChunkDot(w3, x0, x1);
+        }
+        return sums;
+    }
+
+    private readonly ItemRowSums ScalarItemPartials(int cols, ArrayView<float> x, ItemStarts xStarts, int items, RowIndices rows,
+        int rowsPerWarp, int lane, int lanes)
+    {
+        var sums = new ItemRowSums();
+        sums.Item0 = ScalarPartials(cols, x, xStarts.Item0, rows, rowsPerWarp, lane, lanes);
+        if (items > 1)
+            sums.Item1 = ScalarPartials(cols, x, xStarts.Item1, rows, rowsPerWarp, lane, lanes);
+        if (items > 2)
+        {
+            sums.Item2 = ScalarPartials(cols, x, xStarts.Item2, rows, rowsPerWarp, lane, lanes);
+            sums.Item3 = ScalarPartials(cols, x, xStarts.Item3, rows, rowsPerWarp, lane, lanes);
         }
         return sums;
     }

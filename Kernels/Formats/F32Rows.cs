@@ -63,45 +63,80 @@ public struct F32Rows : IRowFormat<F32Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotCpu(Values, (long)row * cols, x, xStart, cols);
 
-    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
-        int chunksInFlight, int lane, int lanes)
+    public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
+        int rowsPerWarp, int chunksInFlight, int lane, int lanes)
     {
         var rowIndices = WarpRows.Clamped(rows, firstRow);
-        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Values, 0) || !KsVector.IsAligned16(x, xStart))
-            return ScalarPartials(cols, x, xStart, rowIndices, rowsPerWarp, lane, lanes);
+        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Values, 0) || !WarpRows.ItemsAligned16(x, xStarts, items))
+            return ScalarItemPartials(cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
 
         int chunks = cols / PerChunk;
         var rowStarts = WarpRows.FirstChunks(rowIndices, chunks); // in chunks
-        var sums = new Float4(0f, 0f, 0f, 0f);
+        var sums = new ItemRowSums();
         int c = lane;
         for (; c + lanes * (chunksInFlight - 1) < chunks; c += lanes * chunksInFlight)
         {
-            sums = AddChunk(sums, rowStarts, x, xStart, c, rowsPerWarp);
+            sums = AddChunk(sums, rowStarts, x, xStarts, items, c, rowsPerWarp);
             if (chunksInFlight > 1)
-                sums = AddChunk(sums, rowStarts, x, xStart, c + lanes, rowsPerWarp);
+                sums = AddChunk(sums, rowStarts, x, xStarts, items, c + lanes, rowsPerWarp);
             if (chunksInFlight > 2)
             {
-                sums = AddChunk(sums, rowStarts, x, xStart, c + 2 * lanes, rowsPerWarp);
-                sums = AddChunk(sums, rowStarts, x, xStart, c + 3 * lanes, rowsPerWarp);
+                sums = AddChunk(sums, rowStarts, x, xStarts, items, c + 2 * lanes, rowsPerWarp);
+                sums = AddChunk(sums, rowStarts, x, xStarts, items, c + 3 * lanes, rowsPerWarp);
             }
         }
         for (; c < chunks; c += lanes)
-            sums = AddChunk(sums, rowStarts, x, xStart, c, rowsPerWarp);
+            sums = AddChunk(sums, rowStarts, x, xStarts, items, c, rowsPerWarp);
         return sums;
     }
 
-    /// <summary>Chunk <paramref name="c"/> of each row against x[chunk c]: the activations are loaded once for all rows.</summary>
+    /// <summary>Chunk <paramref name="c"/> of each row, loaded once, against chunk c of each item's activations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Float4 AddChunk(Float4 sums, RowOffsets rowChunks, ArrayView<float> x, long xStart, int c, int rowsPerWarp)
+    private readonly ItemRowSums AddChunk(ItemRowSums sums, RowOffsets rowChunks, ArrayView<float> x, ItemStarts xStarts, int items,
+        int c, int rowsPerWarp)
     {
-        Float4 v = KsVector.LoadFloat4(x, xStart + PerChunk * (long)c);
-        sums.X += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row0 + c)), v);
+        Float4 w0 = KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row0 + c));
+        Float4 w1 = rowsPerWarp > 1 ? KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row1 + c)) : w0;
+        Float4 w2 = rowsPerWarp > 2 ? KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row2 + c)) : w0;
+        Float4 w3 = rowsPerWarp > 2 ? KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row3 + c)) : w0;
+        long column = PerChunk * (long)c;
+        sums.Item0 = AddRows(sums.Item0, w0, w1, w2, w3, KsVector.LoadFloat4(x, xStarts.Item0 + column), rowsPerWarp);
+        if (items > 1)
+            sums.Item1 = AddRows(sums.Item1, w0, w1, w2, w3, KsVector.LoadFloat4(x, xStarts.Item1 + column), rowsPerWarp);
+        if (items > 2)
+        {
+            sums.Item2 = AddRows(sums.Item2, w0, w1, w2, w3, KsVector.LoadFloat4(x, xStarts.Item2 + column), rowsPerWarp);
+            sums.Item3 = AddRows(sums.Item3, w0, w1, w2, w3, KsVector.LoadFloat4(x, xStarts.Item3 + column), rowsPerWarp);
+        }
+        return sums;
+    }
+
+    /// <summary>One item's running sums of the warp's rows plus this chunk (the activations loaded once for all rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float4 AddRows(Float4 sums, Float4 w0, Float4 w1, Float4 w2, Float4 w3, Float4 v, int rowsPerWarp)
+    {
+        sums.X += Float4.Dot(w0, v);
         if (rowsPerWarp > 1)
-            sums.Y += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row1 + c)), v);
+            sums.Y += Float4.Dot(w1, v);
         if (rowsPerWarp > 2)
         {
-            sums.Z += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row2 + c)), v);
-            sums.W += Float4.Dot(KsVector.LoadFloat4(Values, PerChunk * (rowChunks.Row3 + c)), v);
+            sums.Z += Float4.Dot(w2, v);
+            sums.W += Float4.Dot(w3, v);
+        }
+        return sums;
+    }
+
+    private readonly ItemRowSums ScalarItemPartials(int cols, ArrayView<float> x, ItemStarts xStarts, int items, RowIndices rows,
+        int rowsPerWarp, int lane, int lanes)
+    {
+        var sums = new ItemRowSums();
+        sums.Item0 = ScalarPartials(cols, x, xStarts.Item0, rows, rowsPerWarp, lane, lanes);
+        if (items > 1)
+            sums.Item1 = ScalarPartials(cols, x, xStarts.Item1, rows, rowsPerWarp, lane, lanes);
+        if (items > 2)
+        {
+            sums.Item2 = ScalarPartials(cols, x, xStarts.Item2, rows, rowsPerWarp, lane, lanes);
+            sums.Item3 = ScalarPartials(cols, x, xStarts.Item3, rows, rowsPerWarp, lane, lanes);
         }
         return sums;
     }

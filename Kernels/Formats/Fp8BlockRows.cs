@@ -122,16 +122,16 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
 
     /// <summary>NaN codes are OR-ed into a per-row flag word and turn that row's partial into NaN at the end (the decode
     /// itself skips the NaN test).</summary>
-    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
-        int chunksInFlight, int lane, int lanes)
+    public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
+        int rowsPerWarp, int chunksInFlight, int lane, int lanes)
     {
         var rowIndices = WarpRows.Clamped(rows, firstRow);
         int scaleCols = ScaleColumns(cols);
         var scaleRows = new RowOffsets( // offset of each row's block row in ScaleInv
             (long)(rowIndices.Row0 / Block) * scaleCols, (long)(rowIndices.Row1 / Block) * scaleCols,
             (long)(rowIndices.Row2 / Block) * scaleCols, (long)(rowIndices.Row3 / Block) * scaleCols);
-        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Codes, 0) || !KsVector.IsAligned16(x, xStart))
-            return ScalarPartials(scaleRows, cols, x, xStart, rowIndices, rowsPerWarp, lane, lanes);
+        if (cols % PerChunk != 0 || !KsVector.IsAligned16(Codes, 0) || !WarpRows.ItemsAligned16(x, xStarts, items))
+            return ScalarItemPartials(scaleRows, cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
 
         var packed = Codes.SubView(0, Codes.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/16] of 16 e4m3
         int chunks = cols / PerChunk;
@@ -140,23 +140,23 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
         int c = lane;
         for (; c + lanes * (chunksInFlight - 1) < chunks; c += lanes * chunksInFlight)
         {
-            state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStart, c, rowsPerWarp);
+            state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStarts, items, c, rowsPerWarp);
             if (chunksInFlight > 1)
-                state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStart, c + lanes, rowsPerWarp);
+                state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStarts, items, c + lanes, rowsPerWarp);
             if (chunksInFlight > 2)
             {
-                state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStart, c + 2 * lanes, rowsPerWarp);
-                state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStart, c + 3 * lanes, rowsPerWarp);
+                state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStarts, items, c + 2 * lanes, rowsPerWarp);
+                state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStarts, items, c + 3 * lanes, rowsPerWarp);
             }
         }
         for (; c < chunks; c += lanes)
-            state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStart, c, rowsPerWarp);
+            state = AddChunk(state, packed, ScaleInv, scaleRows, rowChunks, x, xStarts, items, c, rowsPerWarp);
 
         var sums = state.Values;
-        sums.X = NaNIfFlagged(sums.X, state.NaN0);
-        sums.Y = NaNIfFlagged(sums.Y, state.NaN1);
-        sums.Z = NaNIfFlagged(sums.Z, state.NaN2);
-        sums.W = NaNIfFlagged(sums.W, state.NaN3);
+        sums.Item0 = NaNIfFlagged(sums.Item0, state);
+        sums.Item1 = NaNIfFlagged(sums.Item1, state);
+        sums.Item2 = NaNIfFlagged(sums.Item2, state);
+        sums.Item3 = NaNIfFlagged(sums.Item3, state);
         return sums;
     }
 
@@ -165,36 +165,63 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
     private static float WordDot(uint word, ArrayView<float> x, long start) =>
         Float4.Dot(Fp8E4M3.ToFloat4(word), KsVector.LoadFloat4(x, start));
 
-    /// <summary>Chunk <paramref name="c"/> of each row against x[16 columns]: unscaled 16-term dot, then the block scale.</summary>
+    /// <summary>
+    /// Chunk <paramref name="c"/> of each row, loaded (with its block scale) once, against 16 columns of each item's
+    /// activations: per item and row an unscaled 16-term dot, then the block scale.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Sums AddChunk(Sums state, ArrayView<PackedWords> packed, ArrayView<float> scaleInv, RowOffsets scaleRows,
-        RowOffsets rowChunks, ArrayView<float> x, long xStart, int c, int rowsPerWarp)
+        RowOffsets rowChunks, ArrayView<float> x, ItemStarts xStarts, int items, int c, int rowsPerWarp)
     {
-        long column = (long)PerChunk * c;
-        Float4 x0 = KsVector.LoadFloat4(x, xStart + column);
-        Float4 x1 = KsVector.LoadFloat4(x, xStart + column + 4);
-        Float4 x2 = KsVector.LoadFloat4(x, xStart + column + 8);
-        Float4 x3 = KsVector.LoadFloat4(x, xStart + column + 12);
         int block = c / ChunksPerBlock;
-        PackedWords w0 = packed[rowChunks.Row0 + c];
-        state.Values.X += ChunkDot(w0, x0, x1, x2, x3) * scaleInv[scaleRows.Row0 + block];
-        state.NaN0 |= ChunkNaNFlags(w0);
+        var chunk = new RowChunks();
+        chunk.W0 = packed[rowChunks.Row0 + c];
+        chunk.Scale0 = scaleInv[scaleRows.Row0 + block];
+        state.NaN0 |= ChunkNaNFlags(chunk.W0);
         if (rowsPerWarp > 1)
         {
-            PackedWords w1 = packed[rowChunks.Row1 + c];
-            state.Values.Y += ChunkDot(w1, x0, x1, x2, x3) * scaleInv[scaleRows.Row1 + block];
-            state.NaN1 |= ChunkNaNFlags(w1);
+            chunk.W1 = packed[rowChunks.Row1 + c];
+            chunk.Scale1 = scaleInv[scaleRows.Row1 + block];
+            state.NaN1 |= ChunkNaNFlags(chunk.W1);
         }
         if (rowsPerWarp > 2)
         {
-            PackedWords w2 = packed[rowChunks.Row2 + c];
-            PackedWords w3 = packed[rowChunks.Row3 + c];
-            state.Values.Z += ChunkDot(w2, x0, x1, x2, x3) * scaleInv[scaleRows.Row2 + block];
-            state.Values.W += ChunkDot(w3, x0, x1, x2, x3) * scaleInv[scaleRows.Row3 + block];
-            state.NaN2 |= ChunkNaNFlags(w2);
-            state.NaN3 |= ChunkNaNFlags(w3);
+            chunk.W2 = packed[rowChunks.Row2 + c];
+            chunk.W3 = packed[rowChunks.Row3 + c];
+            chunk.Scale2 = scaleInv[scaleRows.Row2 + block];
+            chunk.Scale3 = scaleInv[scaleRows.Row3 + block];
+            state.NaN2 |= ChunkNaNFlags(chunk.W2);
+            state.NaN3 |= ChunkNaNFlags(chunk.W3);
+        }
+        long column = (long)PerChunk * c;
+        state.Values.Item0 = AddRows(state.Values.Item0, chunk, x, xStarts.Item0 + column, rowsPerWarp);
+        if (items > 1)
+            state.Values.Item1 = AddRows(state.Values.Item1, chunk, x, xStarts.Item1 + column, rowsPerWarp);
+        if (items > 2)
+        {
+            state.Values.Item2 = AddRows(state.Values.Item2, chunk, x, xStarts.Item2 + column, rowsPerWarp);
+            state.Values.Item3 = AddRows(state.Values.Item3, chunk, x, xStarts.Item3 + column, rowsPerWarp);
         }
         return state;
+    }
+
+    /// <summary>One item's running sums of the warp's rows plus this chunk (x[at … at + 15] loaded once for all rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float4 AddRows(Float4 sums, RowChunks chunk, ArrayView<float> x, long at, int rowsPerWarp)
+    {
+        Float4 x0 = KsVector.LoadFloat4(x, at);
+        Float4 x1 = KsVector.LoadFloat4(x, at + 4);
+        Float4 x2 = KsVector.LoadFloat4(x, at + 8);
+        Float4 x3 = KsVector.LoadFloat4(x, at + 12);
+        sums.X += ChunkDot(chunk.W0, x0, x1, x2, x3) * chunk.Scale0;
+        if (rowsPerWarp > 1)
+            sums.Y += ChunkDot(chunk.W1, x0, x1, x2, x3) * chunk.Scale1;
+        if (rowsPerWarp > 2)
+        {
+            sums.Z += ChunkDot(chunk.W2, x0, x1, x2, x3) * chunk.Scale2;
+            sums.W += ChunkDot(chunk.W3, x0, x1, x2, x3) * chunk.Scale3;
+        }
+        return sums;
     }
 
     /// <summary>16 e4m3 values (4 words, byte 0 first) against x[0..15], unscaled; NaN codes read as ±480 (flagged separately).</summary>
@@ -208,6 +235,25 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
         Fp8E4M3.NaNFlags(w.A) | Fp8E4M3.NaNFlags(w.B) | Fp8E4M3.NaNFlags(w.C) | Fp8E4M3.NaNFlags(w.D);
 
     private static float NaNIfFlagged(float sum, uint flags) => (flags & Fp8E4M3.NaNFlagMask) != 0 ? float.NaN : sum;
+
+    /// <summary>One item's sums with each flagged row's sum turned into NaN.</summary>
+    private static Float4 NaNIfFlagged(Float4 sums, Sums state) => new(
+        NaNIfFlagged(sums.X, state.NaN0), NaNIfFlagged(sums.Y, state.NaN1), NaNIfFlagged(sums.Z, state.NaN2), NaNIfFlagged(sums.W, state.NaN3));
+
+    private readonly ItemRowSums ScalarItemPartials(RowOffsets scaleRows, int cols, ArrayView<float> x, ItemStarts xStarts, int items,
+        RowIndices rows, int rowsPerWarp, int lane, int lanes)
+    {
+        var sums = new ItemRowSums();
+        sums.Item0 = ScalarPartials(scaleRows, cols, x, xStarts.Item0, rows, rowsPerWarp, lane, lanes);
+        if (items > 1)
+            sums.Item1 = ScalarPartials(scaleRows, cols, x, xStarts.Item1, rows, rowsPerWarp, lane, lanes);
+        if (items > 2)
+        {
+            sums.Item2 = ScalarPartials(scaleRows, cols, x, xStarts.Item2, rows, rowsPerWarp, lane, lanes);
+            sums.Item3 = ScalarPartials(scaleRows, cols, x, xStarts.Item3, rows, rowsPerWarp, lane, lanes);
+        }
+        return sums;
+    }
 
     /// <summary>Unaligned or ragged rows: lane k takes columns k, k + lanes, …; same sums, scalar loads.</summary>
     private readonly Float4 ScalarPartials(RowOffsets scaleRows, int cols, ArrayView<float> x, long xStart, RowIndices rows,
@@ -230,13 +276,26 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
         return sums;
     }
 
-    /// <summary>Running sums of up to four rows and, per row, the OR of <see cref="Fp8E4M3.NaNFlags"/> of every word read.</summary>
+    /// <summary>Running sums of up to four rows per item and, per row, the OR of <see cref="Fp8E4M3.NaNFlags"/> of every word read.</summary>
     private struct Sums
     {
-        public Float4 Values;
+        public ItemRowSums Values;
         public uint NaN0;
         public uint NaN1;
         public uint NaN2;
         public uint NaN3;
+    }
+
+    /// <summary>One chunk of each of a warp's rows with its block scale, shared by every item.</summary>
+    private struct RowChunks
+    {
+        public PackedWords W0;
+        public PackedWords W1;
+        public PackedWords W2;
+        public PackedWords W3;
+        public float Scale0;
+        public float Scale1;
+        public float Scale2;
+        public float Scale3;
     }
 }

@@ -198,9 +198,9 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
 
     /// <summary>A cache is read one row per dot product; for completeness (a GEMV over cache rows) each of the warp's rows
     /// is this lane's <see cref="StridedRowDot"/> share, so the lanes' partials still add up to the rows' dot products.</summary>
-    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
-        int chunksInFlight, int lane, int lanes)
-        => WarpRows.RowByRowPartials(this, rows, cols, x, xStart, firstRow, rowsPerWarp, lane, lanes);
+    public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
+        int rowsPerWarp, int chunksInFlight, int lane, int lanes)
+        => WarpRows.RowByRowPartials(this, rows, cols, x, xStarts, items, firstRow, rowsPerWarp, lane, lanes);
 
     /// <summary>Scale <paramref name="block"/> of the row starting at byte <paramref name="rowStart"/>.</summary>
     private readonly float Scale(long rowStart, int block) =>

@@ -105,9 +105,9 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
     /// not GEMV weights, so the GEMV's tuning (several rows sharing each activation load, <paramref name="chunksInFlight"/>
     /// chunks in flight) is left out; the sums are the ones the contract asks for.
     /// </summary>
-    public readonly Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp,
-        int chunksInFlight, int lane, int lanes)
-        => WarpRows.RowByRowPartials(this, rows, cols, x, xStart, firstRow, rowsPerWarp, lane, lanes);
+    public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
+        int rowsPerWarp, int chunksInFlight, int lane, int lanes)
+        => WarpRows.RowByRowPartials(this, rows, cols, x, xStarts, items, firstRow, rowsPerWarp, lane, lanes);
 
     /// <summary>16 e4m3 values (4 words, byte 0 first) against x[start .. start + 15], unscaled.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

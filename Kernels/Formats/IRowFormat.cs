@@ -70,10 +70,14 @@ public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
     float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart);
 
     /// <summary>
-    /// Partial sums of rows firstRow … firstRow + rowsPerWarp − 1 (X, Y, Z, W; rowsPerWarp ≤ 4) over this lane's chunks
-    /// (<see cref="Linear.GemvWarpRows"/>): lane k of <paramref name="lanes"/> takes chunks k, k + lanes, …, with
-    /// <paramref name="chunksInFlight"/> chunks per row loaded before any is used. Rows past the end read the last row.
+    /// Partial sums of rows firstRow … firstRow + rowsPerWarp − 1 (X, Y, Z, W of each item; rowsPerWarp ≤ 4) against
+    /// <paramref name="items"/> activation rows (1, 2 or 4, starting at <paramref name="xStarts"/>) over this lane's
+    /// chunks (<see cref="Linear.GemvKernels.GemvRows{TWeights}"/>): lane k of <paramref name="lanes"/> takes chunks k,
+    /// k + lanes, …, with <paramref name="chunksInFlight"/> chunks per row loaded before any is used. Each weight chunk is
+    /// loaded once for all items. Rows past the end read the last row. Each (row, item) sum is formed by the same
+    /// additions in the same order whatever <paramref name="items"/>, <paramref name="rowsPerWarp"/> and
+    /// <paramref name="chunksInFlight"/> are, so a batch item's result does not depend on the batch it is in.
     /// </summary>
-    Float4 WarpRowPartials(int rows, int cols, ArrayView<float> x, long xStart, int firstRow, int rowsPerWarp, int chunksInFlight,
-        int lane, int lanes);
+    ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow, int rowsPerWarp,
+        int chunksInFlight, int lane, int lanes);
 }

@@ -29,14 +29,30 @@ internal static class WarpRows
 
     /// <summary>
     /// <see cref="IRowFormat{TSelf}.WarpRowPartials"/> for formats that hold caches rather than GEMV weights: one
-    /// <see cref="IRowFormat{TSelf}.StridedRowDot"/> per row (the lanes' partials still add up to each row's dot product),
-    /// without the weight formats' shared activation loads and chunks in flight.
+    /// <see cref="IRowFormat{TSelf}.StridedRowDot"/> per row and item (the lanes' partials still add up to each row's dot
+    /// product), without the weight formats' shared loads and chunks in flight.
     /// </summary>
-    public static Float4 RowByRowPartials<TFormat>(TFormat format, int rows, int cols, ArrayView<float> x, long xStart, int firstRow,
-        int rowsPerWarp, int lane, int lanes)
+    public static ItemRowSums RowByRowPartials<TFormat>(TFormat format, int rows, int cols, ArrayView<float> x, ItemStarts xStarts,
+        int items, int firstRow, int rowsPerWarp, int lane, int lanes)
         where TFormat : struct, IRowFormat<TFormat>
     {
         var rowIndices = Clamped(rows, firstRow);
+        var sums = new ItemRowSums();
+        sums.Item0 = RowByRow(format, rowIndices, cols, x, xStarts.Item0, rowsPerWarp, lane, lanes);
+        if (items > 1)
+            sums.Item1 = RowByRow(format, rowIndices, cols, x, xStarts.Item1, rowsPerWarp, lane, lanes);
+        if (items > 2)
+        {
+            sums.Item2 = RowByRow(format, rowIndices, cols, x, xStarts.Item2, rowsPerWarp, lane, lanes);
+            sums.Item3 = RowByRow(format, rowIndices, cols, x, xStarts.Item3, rowsPerWarp, lane, lanes);
+        }
+        return sums;
+    }
+
+    private static Float4 RowByRow<TFormat>(TFormat format, RowIndices rowIndices, int cols, ArrayView<float> x, long xStart,
+        int rowsPerWarp, int lane, int lanes)
+        where TFormat : struct, IRowFormat<TFormat>
+    {
         var sums = new Float4(format.StridedRowDot(rowIndices.Row0, cols, x, xStart, lane, lanes), 0f, 0f, 0f);
         if (rowsPerWarp > 1)
             sums.Y = format.StridedRowDot(rowIndices.Row1, cols, x, xStart, lane, lanes);
@@ -47,6 +63,12 @@ internal static class WarpRows
         }
         return sums;
     }
+
+    /// <summary>Whether the 16-byte chunk loads may read every item's activations (all its items start on 16 bytes).</summary>
+    public static bool ItemsAligned16(ArrayView<float> x, ItemStarts xStarts, int items) =>
+        KsVector.IsAligned16(x, xStarts.Item0)
+        && (items == 1 || KsVector.IsAligned16(x, xStarts.Item1))
+        && (items <= 2 || KsVector.IsAligned16(x, xStarts.Item2) && KsVector.IsAligned16(x, xStarts.Item3));
 
     /// <summary>8 bf16 values (4 words, low half first) against x[0..7].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,6 +81,27 @@ internal static class WarpRows
 
     /// <summary>The bf16 in the high half of <paramref name="word"/>, widened.</summary>
     public static float HighBf16(uint word) => Interop.IntAsFloat(word & 0xFFFF_0000u);
+}
+
+/// <summary>
+/// A warp's partial sums of up to four weight rows (X … W) for up to four batch items
+/// (<see cref="IRowFormat{TSelf}.WarpRowPartials"/>): sixteen registers, no local array.
+/// </summary>
+public struct ItemRowSums
+{
+    public Float4 Item0;
+    public Float4 Item1;
+    public Float4 Item2;
+    public Float4 Item3;
+}
+
+/// <summary>Where each of a warp's (up to) four batch items starts in the activations (past the batch: the last item again).</summary>
+public readonly struct ItemStarts(long item0, long item1, long item2, long item3)
+{
+    public readonly long Item0 = item0;
+    public readonly long Item1 = item1;
+    public readonly long Item2 = item2;
+    public readonly long Item3 = item3;
 }
 
 /// <summary>The (clamped) weight rows of a warp.</summary>

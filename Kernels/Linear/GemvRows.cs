@@ -12,19 +12,25 @@ namespace KernelSharp.Kernels.Linear;
 /// reduction (barriers) per row and keeps one 16-byte weight load in flight per thread, which leaves the expert shapes
 /// (2048×7168, ~11 µs) and the fp8 rows short of the memory ceiling. Here each lane has <c>rowsPerWarp · chunksInFlight</c>
 /// independent 16-byte weight loads in flight per step (<see cref="IRowFormat{TSelf}.WarpRowPartials"/>), reads each
-/// activation chunk once for all its rows, and the reduction is warp shuffles.
+/// activation chunk once for all its rows, and the reduction is warp shuffles. A batch of decode rows (many sequences in
+/// one step) is walked <c>itemsPerWarp</c> items at a time: each weight chunk is loaded once for 4 items, so a batch of
+/// 64 reads the weights 16 times rather than 64.
 /// </summary>
 /// <remarks>
 /// The launcher's autotuner picks (rowsPerWarp, chunksInFlight, warpsPerRow) per (rows, cols) — both are [Shape]
 /// parameters for that reason only: many rows per warp reuse activations and hide latency on tall matrices; few rows per
 /// warp keep enough warps on the 132 SMs for short ones (an expert's 2048 rows).
+/// The caller picks <c>itemsPerWarp</c> (1 or 4) from the batch; it shares the tuning of its (rows, cols)
+/// (<c>SharesTuning</c>), because warpsPerRow decides which lane adds which chunk: with one choice per shape, an item's
+/// sums are the same additions in the same order in every batch, so a sequence's tokens do not depend on its neighbours.
 /// </remarks>
 public static partial class GemvKernels
 {
     /// <summary>Warps per 128-thread group of <see cref="GemvRows{TWeights}"/>.</summary>
     public const int WarpsPerGroup = 4;
 
-    [Kernel(Grid = "(rows + 4 / warpsPerRow * rowsPerWarp - 1) / (4 / warpsPerRow * rowsPerWarp)", GridY = "batch", GroupSize = "128")]
+    [Kernel(Grid = "(rows + 4 / warpsPerRow * rowsPerWarp - 1) / (4 / warpsPerRow * rowsPerWarp)",
+        GridY = "(batch + itemsPerWarp - 1) / itemsPerWarp", GroupSize = "128")]
     public static void GemvRows<TWeights>(
         TWeights weight,          // [rows, cols]
         ArrayView<float> input,   // [batch, cols]
@@ -32,31 +38,46 @@ public static partial class GemvKernels
         [Shape] int rows, // [Shape] without values: no folding, but the autotuner keys its choice on (rows, cols)
         [Shape] int cols,
         int batch,
+        [Shape(1, 4, SharesTuning = true)] int itemsPerWarp,
         [Constant(1, 2, 4)] int rowsPerWarp,
         [Constant(2, 4)] int chunksInFlight,
         [Constant(1, 4)] int warpsPerRow)
         where TWeights : struct, IRowFormat<TWeights>
     {
-        var warpSums = SharedMemory.Allocate<float>(WarpsPerGroup * 4); // [4 warps, 4 rows]
-        int item = Grid.IdxY;
+        var warpSums = SharedMemory.Allocate<float>(4 * WarpsPerGroup * 4); // [4 items, 4 warps, 4 rows]
+        int firstItem = Grid.IdxY * itemsPerWarp;
         int thread = Group.IdxX;
         int lane = KsWarp.LaneIdx;
         int warp = thread / KsWarp.Size;
         int rowsPerGroup = WarpsPerGroup / warpsPerRow * rowsPerWarp;
         int firstRow = Grid.IdxX * rowsPerGroup + warp / warpsPerRow * rowsPerWarp;
         int slice = warp % warpsPerRow; // which interleaved share of the columns this warp takes
-        Float4 partials = weight.WarpRowPartials(rows, cols, input, (long)item * cols, firstRow, rowsPerWarp, chunksInFlight,
+        var itemStarts = new ItemStarts(ItemStart(firstItem, batch, cols), ItemStart(firstItem + 1, batch, cols),
+            ItemStart(firstItem + 2, batch, cols), ItemStart(firstItem + 3, batch, cols));
+        ItemRowSums partials = weight.WarpRowPartials(rows, cols, input, itemStarts, itemsPerWarp, firstRow, rowsPerWarp, chunksInFlight,
             slice * KsWarp.Size + lane, warpsPerRow * KsWarp.Size);
-        for (int j = 0; j < rowsPerWarp; j++)
+        for (int k = 0; k < itemsPerWarp; k++)
         {
-            float total = KsWarp.Sum(Component(partials, j));
-            if (lane == 0)
-                warpSums[warp * 4 + j] = total;
+            Float4 itemPartials = Item(partials, k);
+            for (int j = 0; j < rowsPerWarp; j++)
+            {
+                float total = KsWarp.Sum(Component(itemPartials, j));
+                if (lane == 0)
+                    warpSums[(k * WarpsPerGroup + warp) * 4 + j] = total;
+            }
         }
         KsGroup.Barrier();
-        if (thread < rowsPerGroup)
-            StoreWarpRow(warpSums, output, (long)item * rows, Grid.IdxX * rowsPerGroup, rows, thread, rowsPerWarp, warpsPerRow);
+        int item = thread / rowsPerGroup; // this thread's store: one (item, row) of the group's
+        if (item < itemsPerWarp && firstItem + item < batch)
+            StoreWarpRow(warpSums.SubView(item * WarpsPerGroup * 4, WarpsPerGroup * 4), output, (long)(firstItem + item) * rows,
+                Grid.IdxX * rowsPerGroup, rows, thread % rowsPerGroup, rowsPerWarp, warpsPerRow);
     }
+
+    /// <summary>Where batch item <paramref name="item"/>'s activations start; past the batch, the last item's (read, never stored).</summary>
+    private static long ItemStart(int item, int batch, int cols) => (long)(item < batch ? item : batch - 1) * cols;
+
+    /// <summary>Item <paramref name="k"/> (0..3) of <paramref name="sums"/>; k is a constant in the folded variants.</summary>
+    private static Float4 Item(ItemRowSums sums, int k) => k == 0 ? sums.Item0 : k == 1 ? sums.Item1 : k == 2 ? sums.Item2 : sums.Item3;
 
     /// <summary>Component <paramref name="j"/> (0..3) of <paramref name="v"/>; j is a constant in every variant, so this folds.</summary>
     private static float Component(Float4 v, int j) => j == 0 ? v.X : j == 1 ? v.Y : j == 2 ? v.Z : v.W;

@@ -22,6 +22,31 @@ public sealed class OutputSnapshotTests
         Snapshot.Match(Generate(KernelSources.Elementwise, "Scale"), "Elementwise_Scale");
 
     [Fact]
+    public void ShapeThatSharesTuningIsLeftOutOfTheAutotunerKey()
+    {
+        // A tile the caller picks: the tuned block size must be the same for both tiles of one n, so an item's result
+        // does not depend on the tile it was computed in.
+        const string members = """
+            [Kernel(Grid = "(n + blockSize - 1) / blockSize", GridY = "(items + tile - 1) / tile", GroupSize = "blockSize")]
+            public static void TiledScale(ArrayView<float> x, ArrayView<float> y, [Shape] int n, int items,
+                [Shape(1, 4, SharesTuning = true)] int tile, [Constant(64, 128)] int blockSize)
+            {
+                int i = Grid.IdxX * blockSize + Group.IdxX;
+                for (int k = 0; k < tile; k++)
+                {
+                    int item = Grid.IdxY * tile + k;
+                    if (i < n && item < items)
+                        y[(long)item * n + i] = 2f * x[(long)item * n + i];
+                }
+            }
+            """;
+        string source = Generate(members, "TiledScale");
+        Assert.Contains("string ks_shapeKey = \"n=\" + n.ToString(global::System.Globalization.CultureInfo.InvariantCulture);", source);
+        Assert.DoesNotContain("\"tile=\"", source);
+        Assert.Contains("if (tile == 4)", source); // still folded per listed value
+    }
+
+    [Fact]
     public void FormatGenericKernelKeepsItsTypeParameterEverywhere()
     {
         string source = Generate(KernelSources.FormatGeneric, "Gather");

@@ -19,7 +19,7 @@ internal readonly struct LinearLaunch(KernelDevice device, KernelTensor input, K
         if (!decode)
             GemmKernels.LaunchGemm(device, input.View, weights, output.View, batch, rows, columns);
         else if (warpRows)
-            GemvKernels.LaunchGemvRows(device, weights, input.View, output.View, rows, columns, batch);
+            GemvKernels.LaunchGemvRows(device, weights, input.View, output.View, rows, columns, batch, batch >= 4 ? 4 : 1);
         else
             GemvKernels.LaunchGemv(device, weights, input.View, output.View, rows, columns, batch);
     }

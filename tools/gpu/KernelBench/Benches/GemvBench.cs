@@ -45,7 +45,7 @@ public static class GemvBench
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
-                (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
+                (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -98,7 +98,7 @@ public static class GemvBench
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
-                (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
+                (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
