@@ -69,8 +69,11 @@ public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutp
         var config = ModelConfig.Load(Path.Combine(Fixtures.Directory(Fixtures.Bf16), "config.json")) with { KvLoraRank = 512, QkRopeHeadDim = 64, IndexHeadDim = 128, NumHiddenLayers = 61 };
         Assert.Equal(2304, MemoryEstimate.LatentCacheBytesPerToken(config, KvCacheFormat.Fp32));
         Assert.Equal(656, MemoryEstimate.LatentCacheBytesPerToken(config, KvCacheFormat.Fp8));
-        Assert.Equal(61 * (656 + 512), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp8));
-        Assert.Equal(61L * (656 + 512) * 4096, MemoryEstimate.For(config, WeightStorage.Fp8, 4096, KvCacheFormat.Fp8).CacheBytes);
+        Assert.Equal(512, MemoryEstimate.IndexKeyBytesPerToken(config, KvCacheFormat.Fp32));
+        Assert.Equal(128 + 4, MemoryEstimate.IndexKeyBytesPerToken(config, KvCacheFormat.Fp8));
+        Assert.Equal(61 * (2304 + 512), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp32));
+        Assert.Equal(61 * (656 + 132), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp8));
+        Assert.Equal(61L * (656 + 132) * 4096, MemoryEstimate.For(config, WeightStorage.Fp8, 4096, KvCacheFormat.Fp8).CacheBytes);
     }
 
     /// <summary>
