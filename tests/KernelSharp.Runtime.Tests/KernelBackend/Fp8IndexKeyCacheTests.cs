@@ -2,11 +2,13 @@ using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Runtime;
 using KernelSharp.Runtime.Model;
+using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Cpu;
 using KernelSharp.Runtime.Tests.Golden;
 using KernelSharp.Runtime.Tests.Model;
 using Xunit;
 using Xunit.Abstractions;
+using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
 
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
@@ -52,6 +54,68 @@ public sealed class Fp8IndexKeyCacheTests(KernelBackendFixture backends, ITestOu
         Assert.Equal(IndexKeyCacheReference.DequantizeFp8(codes, scales, context, dim), stored);
         Assert.NotEqual(written, stored); // e4m3 rounding shows
         Assert.Equal(36, IndexKeyCache.Fp8BytesPerToken(dim));
+    }
+
+    /// <summary>
+    /// IndexerScores over FP8 keys equals the fp32 CPU backend's scores over the keys' dequantized values: a prefill of 8
+    /// rows after 9 cached tokens and a decode at position 20, two sequences whose scrambled block tables share one paged
+    /// cache, so one launch scores both (on FastCpu the per-pair kernel, on the ILGPU CPU accelerator the warp-keys
+    /// kernel GPUs run).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Indexer_scores_read_the_fp8_keys_as_their_dequantized_values(KernelBackend kind)
+    {
+        const double Tolerance = 2e-5; // KernelBackendOpTests': the dequantized keys are exact in fp32, only sums are reordered
+        var random = new RandomData();
+        var kernels = backends.Get(kind);
+        using var cpu = new CpuBackend();
+        const int heads = 4, dim = 16, blockSize = 4, poolRows = 48, rows = 9;
+        var poolKeys = random.Floats(poolRows * dim, 2f); // [48, 16]
+        var q = random.Floats(rows * heads * dim);
+        var weights = random.Floats(rows * heads);
+        var (codes, scales) = IndexKeyCacheReference.QuantizeFp8(poolKeys, poolRows, dim);
+        var dequantized = IndexKeyCacheReference.DequantizeFp8(codes, scales, poolRows, dim);
+        var blocksA = new CacheBlocks([5, 0, 9, 2, 7], blockSize);      // positions 0..16
+        var blocksB = new CacheBlocks([3, 11, 1, 4, 8, 10], blockSize); // positions 0..20
+
+        using var fp8Keys = kernels.AllocateIndexKeyCache(poolRows, dim, KvCacheFormat.Fp8);
+        using (var source = kernels.Upload(poolKeys, poolRows, dim))
+        {
+            kernels.WriteRows(fp8Keys, 0, source, 0, poolRows, 0);
+        }
+
+        Assert.Equal(dequantized, kernels.Download(fp8Keys));
+        using var fp32Keys = cpu.Upload(dequantized, poolRows, dim);
+        float[] Scores(IModelBackend backend, Tensor keys)
+        {
+            using var latent = backend.Allocate(1, 1); // the indexer reads no latent: one shared stand-in keeps both sequences in one run
+            using var ropeKeys = backend.Allocate(1, 1);
+            IReadOnlyList<AttentionSegment> segments =
+            [
+                new AttentionSegment(0, 8, 9, latent, ropeKeys, keys, blocksA),
+                new AttentionSegment(8, 1, 20, latent, ropeKeys, keys, blocksB),
+            ];
+            using var queries = backend.Upload(q, rows, heads * dim);
+            using var headWeights = backend.Upload(weights, rows, heads);
+            using var scores = backend.IndexerScores(queries, headWeights, heads, segments); // [9, 21]
+            return backend.Download(scores);
+        }
+
+        var expected = Scores(cpu, fp32Keys);
+        var actual = Scores(kernels, fp8Keys);
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (float.IsNegativeInfinity(expected[i]))
+            {
+                Assert.True(float.IsNegativeInfinity(actual[i]), $"{random}: score {i} is {actual[i]}, expected −∞");
+                continue;
+            }
+
+            var allowed = Tolerance * Math.Max(1.0, Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= allowed, $"{random}: score {i} is {actual[i]}, expected {expected[i]} (±{allowed:E1})");
+        }
     }
 
     /// <summary>
