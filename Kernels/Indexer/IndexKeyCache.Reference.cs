@@ -28,6 +28,23 @@ public static class IndexKeyCacheReference
         return (values, scales);
     }
 
+    /// <summary>
+    /// keys [N, D] into a zeroed cache of <paramref name="cacheRows"/> rows, key n at row rows[n], as
+    /// <see cref="IndexerKernels.QuantizeIndexKeysFp8"/> writes it → (values [cacheRows, D] e4m3, scales [cacheRows]).
+    /// </summary>
+    public static (byte[] Values, float[] Scales) QuantizeFp8Into(float[] keys, int tokenCount, int dim, int[] rows, int cacheRows)
+    {
+        var (tokenValues, tokenScales) = QuantizeFp8(keys, tokenCount, dim);
+        var values = new byte[(long)cacheRows * dim];
+        var scales = new float[cacheRows];
+        for (int n = 0; n < tokenCount; n++)
+        {
+            Array.Copy(tokenValues, (long)n * dim, values, (long)rows[n] * dim, dim);
+            scales[rows[n]] = tokenScales[n];
+        }
+        return (values, scales);
+    }
+
     /// <summary>values [N, D] e4m3 + scales [N] → keys [N, D] as the kernels read them (<see cref="Fp8RowScaledRows"/>).</summary>
     public static float[] DequantizeFp8(byte[] values, float[] scales, int tokenCount, int dim) =>
         Fp8RowScaledRowsReference.Dequantize(values, scales, tokenCount, dim);

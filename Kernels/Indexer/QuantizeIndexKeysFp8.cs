@@ -6,18 +6,20 @@ namespace KernelSharp.Kernels.Indexer;
 public static partial class IndexerKernels
 {
     /// <summary>
-    /// Quantizes N new keys into FP8 cache rows <c>firstRow .. firstRow+N−1</c>: one group per token, a group max of
-    /// |k| for the scale, then each thread converts a strided slice of the row (round to nearest even).
-    /// A library kernel: the writer of the FP8 key cache the FP8 indexer kernels read (Kernels/README.md).
+    /// Quantizes N new keys into FP8 cache rows <c>rows[0 .. N−1]</c> (token n goes to cache row rows[n], anywhere in a
+    /// paged pool): one group per token, a group max of |k| for the scale, then each thread converts a strided slice of
+    /// the row (round to nearest even).
+    /// A library kernel: the writer of the FP8 key cache the FP8 indexer kernels read (Kernels/README.md), and of the
+    /// runtime's index keys with <c>--kv-cache fp8</c>.
     /// </summary>
     [Kernel(Grid = "tokenCount", GroupSize = "groupSize")]
     public static void QuantizeIndexKeysFp8(
         ArrayView<float> keys,         // [N, D] new index keys (after LayerNorm and RoPE)
-        ArrayView<byte> cacheValues,   // [capacity, D] e4m3 out
-        ArrayView<float> cacheScales,  // [capacity] out
+        ArrayView<byte> cacheValues,   // [cache rows, D] e4m3 out
+        ArrayView<float> cacheScales,  // [cache rows] out
+        ArrayView<int> rows,           // [N] the cache row of each token
         int tokenCount,
         int dim,
-        int firstRow,
         [Constant(32, 1)] int groupSize)
     {
         int token = Grid.IdxX;
@@ -31,7 +33,7 @@ public static partial class IndexerKernels
         }
         var amax = KsGroup.Max(localMax);
         float tokenScale = IndexKeyCache.Fp8Scale(amax);
-        long row = (long)firstRow + token;
+        long row = rows[token];
         for (int d = thread; d < dim; d += Group.DimX)
             cacheValues[row * dim + d] = Fp8E4M3.FromFloat(keys[source + d] / tokenScale);
         if (thread == 0)

@@ -90,7 +90,7 @@ public sealed class DeepSeekModel : IDisposable
             var transformer = new Transformer(backend, weights, config, parallelism);
             options.Progress?.Report(1.0);
             var description = backend.Description + PrefillNote(options.PrefillMatmul, backend)
-                + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 latent cache" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
+                + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 KV cache (latent and index keys)" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
             return new DeepSeekModel(config, backend, transformer, description, options.KvCache)
             {
                 memoryBudget = budget,

@@ -4,7 +4,7 @@ namespace KernelSharp.Runtime.Model;
 
 /// <summary>
 /// One paged pool of KV caches: per layer the MLA latent c [rows, kv_lora_rank], the rotated k_pe [rows, rope] and the
-/// indexer keys [rows, index_dim], cut into blocks of <see cref="BlockSize"/> rows. Sequences (<see cref="LatentKvCache"/>)
+/// indexer keys [rows, index_dim] (all in the pool's <see cref="KvCacheFormat"/>), cut into blocks of <see cref="BlockSize"/> rows. Sequences (<see cref="LatentKvCache"/>)
 /// reserve blocks when they start and take them as they grow, so one batch's sequences share the same tensors and a
 /// backend can run them in one launch; memory follows the tokens the sequences hold, not a maximum context each.
 /// Thread-safe: sequences come and go on any thread.
@@ -48,7 +48,7 @@ internal sealed class KvCachePool : IDisposable
             for (var i = 0; i < layers.Length; i++)
             {
                 var (latent, ropeKeys) = backend.AllocateLatentCache((int)rows, config.KvLoraRank, config.QkRopeHeadDim, format); // [rows, kv_lora], [rows, rope]
-                layers[i] = new LayerCache(latent, ropeKeys, backend.Allocate((int)rows, config.IndexHeadDim)); // index keys [rows, index_dim]
+                layers[i] = new LayerCache(latent, ropeKeys, backend.AllocateIndexKeyCache((int)rows, config.IndexHeadDim, format)); // index keys [rows, index_dim]
             }
         }
         catch

@@ -80,12 +80,19 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
         _ => 4L * (config.KvLoraRank + config.QkRopeHeadDim),
     };
 
-    /// <summary>Bytes of the indexer key cache per token and layer (fp32 keys with either latent format).</summary>
-    public static long IndexKeyBytesPerToken(ModelConfig config) => 4L * config.IndexHeadDim;
+    /// <summary>
+    /// Bytes of the indexer key cache per token and layer: 512 in fp32, 132 in FP8 (e4m3 codes and one fp32 scale) at
+    /// DeepSeek-V3.2's index_head_dim 128.
+    /// </summary>
+    public static long IndexKeyBytesPerToken(ModelConfig config, KvCacheFormat kvCache) => kvCache switch
+    {
+        KvCacheFormat.Fp8 => KernelSharp.Kernels.Indexer.IndexKeyCache.Fp8BytesPerToken(config.IndexHeadDim),
+        _ => 4L * config.IndexHeadDim,
+    };
 
     /// <summary>Bytes of every cache per token of context, all layers: what one more token of context costs.</summary>
     public static long CacheBytesPerToken(ModelConfig config, KvCacheFormat kvCache) =>
-        checked(config.NumHiddenLayers * (LatentCacheBytesPerToken(config, kvCache) + IndexKeyBytesPerToken(config)));
+        checked(config.NumHiddenLayers * (LatentCacheBytesPerToken(config, kvCache) + IndexKeyBytesPerToken(config, kvCache)));
 
     /// <summary>"12.3 GiB" style text.</summary>
     public static string Format(long bytes) => bytes switch

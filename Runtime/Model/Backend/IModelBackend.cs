@@ -37,6 +37,14 @@ public interface IModelBackend : IDisposable
     /// </summary>
     (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim, KvCacheFormat format = KvCacheFormat.Fp32);
 
+    /// <summary>
+    /// One layer's zero-filled indexer key cache [maxContext, dim], in the same <paramref name="format"/> as the latent
+    /// cache: fp32, or with <see cref="KvCacheFormat.Fp8"/> DeepSeek-V3.2's e4m3 keys with one fp32 scale per key, only
+    /// written by the cache writers, downloaded and read by IndexerScores; a backend without it refuses with a
+    /// <see cref="UserInputException"/>.
+    /// </summary>
+    Tensor AllocateIndexKeyCache(int maxContext, int dim, KvCacheFormat format = KvCacheFormat.Fp32);
+
     /// <summary>Copies host values [rows × columns] row-major into a new tensor.</summary>
     Tensor Upload(float[] values, int rows, int columns);
 

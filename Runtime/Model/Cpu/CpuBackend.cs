@@ -47,9 +47,14 @@ public sealed class CpuBackend : IModelBackend
 
     /// <summary>fp32 only: the FP8 latent cache is read by the kernel library's attention, which this backend does not use.</summary>
     public (Tensor Latent, Tensor RopeKeys) AllocateLatentCache(int maxContext, int latentDim, int ropeDim, KvCacheFormat format = KvCacheFormat.Fp32) =>
-        format == KvCacheFormat.Fp32
-            ? (Allocate(maxContext, latentDim), Allocate(maxContext, ropeDim))
-            : throw new UserInputException($"the {format.ToString().ToLowerInvariant()} KV cache is read by the kernel library's attention: use --device cpu-kernels (or a GPU), or --kv-cache fp32 on --device cpu");
+        format == KvCacheFormat.Fp32 ? (Allocate(maxContext, latentDim), Allocate(maxContext, ropeDim)) : throw OnlyFp32Caches(format);
+
+    /// <summary>fp32 only, as the latent cache.</summary>
+    public Tensor AllocateIndexKeyCache(int maxContext, int dim, KvCacheFormat format = KvCacheFormat.Fp32) =>
+        format == KvCacheFormat.Fp32 ? Allocate(maxContext, dim) : throw OnlyFp32Caches(format);
+
+    private static UserInputException OnlyFp32Caches(KvCacheFormat format) =>
+        new($"the {format.ToString().ToLowerInvariant()} KV cache is read by the kernel library's attention: use --device cpu-kernels (or a GPU), or --kv-cache fp32 on --device cpu");
 
     public float[] Download(Tensor tensor) => (float[])Cpu(tensor).Values.Clone();
 

@@ -84,9 +84,10 @@ internal sealed class KernelFp8LatentCache
 
 /// <summary>
 /// The latent c (columns 0 .. L−1) or k_pe (columns L .. L+R−1) of a <see cref="KernelFp8LatentCache"/>: a cache tensor
-/// the backend's cache writers (WriteRows, WriteRotatedRows, RmsNormRowsInto), Download and MLA attention take.
+/// the backend's cache writers (WriteRows, WriteRotatedRows, RmsNormRowsInto) fill through staging
+/// (<see cref="QuantizedCacheTensor"/>), Download reads and MLA attention takes.
 /// </summary>
-internal sealed class Fp8LatentCachePart(KernelFp8LatentCache cache, int firstColumn, int columns) : Tensor(cache.MaxContext, columns)
+internal sealed class Fp8LatentCachePart(KernelFp8LatentCache cache, int firstColumn, int columns) : QuantizedCacheTensor(cache.MaxContext, columns)
 {
     private bool disposed;
 
@@ -94,6 +95,10 @@ internal sealed class Fp8LatentCachePart(KernelFp8LatentCache cache, int firstCo
 
     /// <summary>Where this part starts in a row [c ‖ k_pe].</summary>
     public int FirstColumn { get; } = firstColumn;
+
+    public override void Store(KernelStorage storage, KernelTensor values, ArrayView<int> destinationRows) => Cache.Store(storage, this, values, destinationRows);
+
+    public override float[] Download(KernelStorage storage) => Cache.Download(storage, this);
 
     public override void Dispose()
     {

@@ -36,16 +36,23 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
 
         foreach (var run in CacheRun.Split(segments))
         {
-            var keyCache = KernelModelBackend.Kernel(run.First.IndexKeys); // [cache rows, dim]
+            var keyCache = run.First.IndexKeys; // [cache rows, dim]
             BackendArguments.RequireColumns(keyCache, dim, "indexer key cache");
             var queries = q.RowsView(run.FirstRow, run.Rows);
             var weights = headWeights.RowsView(run.FirstRow, run.Rows);
-            // The model keeps its index keys in fp32 (the pool's IndexKeys, written by StoreRotatedKeys): this is the one
-            // place their format is named; the kernels below are generic over it.
-            var keys = new F32Rows(keyCache.View); // [cache rows, dim]; row of each key from the run's page table
+            var output = scores.RowsView(run.FirstRow, run.Rows); // row stride keyColumns: each row scored up to its position, −∞ after
+            // The warp-keys kernel's wide loads (4 dims: 16 bytes of fp32, one word of e4m3) need dim a multiple of 4.
             bool warpKeys = UsesGpuShapedKernels(device) && IndexerShapes.FitsDecodeFp32(heads, dim);
-            // The output's row stride is keyColumns: each row is scored up to its own position and −∞ after it.
-            LaunchScores(device, warpKeys, queries, weights, keys, scores.RowsView(run.FirstRow, run.Rows), run.Rows, keyColumns, heads, dim, pages.For(run));
+            var table = pages.For(run); // the cache row of each key
+            // The one place the key cache's format is looked at (the pool's IndexKeys, in the format chosen at load and
+            // written by StoreRotatedKeys): the kernels below are compiled per row format.
+            if (keyCache is KernelFp8IndexKeyCache fp8)
+            {
+                LaunchScores(device, warpKeys, queries, weights, fp8.Keys, output, run.Rows, keyColumns, heads, dim, table);
+                continue;
+            }
+
+            LaunchScores(device, warpKeys, queries, weights, new F32Rows(KernelModelBackend.Kernel(keyCache).View), output, run.Rows, keyColumns, heads, dim, table);
         }
 
         return scores;

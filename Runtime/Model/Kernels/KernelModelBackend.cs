@@ -134,11 +134,18 @@ public sealed class KernelModelBackend : IModelBackend
         return (windows[0], windows[1]);
     }
 
+    /// <summary>
+    /// The indexer's key cache [maxContext, dim]: fp32, or with <see cref="KvCacheFormat.Fp8"/> DeepSeek-V3.2's e4m3 keys
+    /// with one scale each (<see cref="KernelFp8IndexKeyCache"/>), chosen here with the latent cache's format.
+    /// </summary>
+    public Tensor AllocateIndexKeyCache(int maxContext, int dim, KvCacheFormat format = KvCacheFormat.Fp32) =>
+        format == KvCacheFormat.Fp8 ? KernelFp8IndexKeyCache.Allocate(storage, maxContext, dim) : Allocate(maxContext, dim);
+
     public float[] Download(Tensor tensor)
     {
-        if (tensor is Fp8LatentCachePart part)
+        if (tensor is QuantizedCacheTensor cache)
         {
-            return part.Cache.Download(storage, part);
+            return cache.Download(storage);
         }
 
         var source = Kernel(tensor);
@@ -157,7 +164,7 @@ public sealed class KernelModelBackend : IModelBackend
     public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
     {
         BackendArguments.CheckWriteRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn);
-        if (destination is Fp8LatentCachePart part)
+        if (destination is QuantizedCacheTensor part)
         {
             StoreThroughStaging(part, destinationRow, rowCount, staged => WriteRows(staged, 0, source, sourceRow, rowCount, sourceColumn));
             return;
@@ -172,7 +179,7 @@ public sealed class KernelModelBackend : IModelBackend
         int ropeOffset, Tensor cos, Tensor sin, RopeLayout layout)
     {
         BackendArguments.CheckWriteRotatedRows(destination, destinationRow, source, sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin);
-        if (destination is Fp8LatentCachePart part)
+        if (destination is QuantizedCacheTensor part)
         {
             // the tables are looked up by source row, so the staged write rotates exactly as the in-place one would
             StoreThroughStaging(part, destinationRow, rowCount, staged => WriteRotatedRows(staged, 0, source, sourceRow, rowCount, sourceColumn, ropeOffset, cos, sin, layout));
@@ -291,11 +298,11 @@ public sealed class KernelModelBackend : IModelBackend
             var destinationRows = pages.For(run).DestinationRows; // [run rows] the cache row of each row's position
             var cache = run.First.Cache(part);
             BackendArguments.CheckRmsNormRowsInto(cache, weight);
-            if (cache is Fp8LatentCachePart fp8)
+            if (cache is QuantizedCacheTensor quantized)
             {
-                using var staged = storage.NewTensor(run.Rows, fp8.Columns); // [rows, L] fp32, then rounded into the FP8 rows
+                using var staged = storage.NewTensor(run.Rows, quantized.Columns); // [rows, L] fp32, then rounded into the FP8 rows
                 RmsNormRowsInto(staged, 0, source, run.FirstRow, run.Rows, sourceColumn, weight, eps);
-                fp8.Cache.Store(storage, fp8, staged, destinationRows);
+                quantized.Store(storage, staged, destinationRows);
                 continue;
             }
 
@@ -311,11 +318,12 @@ public sealed class KernelModelBackend : IModelBackend
         {
             var destinationRows = pages.For(run).DestinationRows;
             var cache = run.First.Cache(part);
-            if (cache is Fp8LatentCachePart fp8)
+            if (cache is QuantizedCacheTensor quantized)
             {
-                using var staged = storage.NewTensor(run.Rows, fp8.Columns); // [rows, R] fp32, then rounded to bf16 in the FP8 rows
+                // [rows, R or index_dim] fp32, then rounded: k_pe to bf16 in the FP8 latent rows, index keys to e4m3
+                using var staged = storage.NewTensor(run.Rows, quantized.Columns);
                 WriteRotatedRows(staged, 0, source, run.FirstRow, run.Rows, sourceColumn, ropeOffset, cos, sin, layout);
-                fp8.Cache.Store(storage, fp8, staged, destinationRows);
+                quantized.Store(storage, staged, destinationRows);
                 continue;
             }
 
@@ -327,7 +335,7 @@ public sealed class KernelModelBackend : IModelBackend
     public void RmsNormRowsInto(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn, Tensor weight, float eps)
     {
         BackendArguments.CheckRmsNormRowsInto(destination, weight);
-        if (destination is Fp8LatentCachePart part)
+        if (destination is QuantizedCacheTensor part)
         {
             StoreThroughStaging(part, destinationRow, rowCount, staged => RmsNormRowsInto(staged, 0, source, sourceRow, rowCount, sourceColumn, weight, eps));
             return;
@@ -544,10 +552,10 @@ public sealed class KernelModelBackend : IModelBackend
     }
 
     /// <summary>
-    /// Writes rows destinationRow … destinationRow + rowCount − 1 of an FP8 cache part: <paramref name="write"/> fills an
-    /// fp32 staging tensor [rowCount, part.Columns] the way it would fill an fp32 cache, then the store kernel quantizes it.
+    /// Writes rows destinationRow … destinationRow + rowCount − 1 of an FP8 cache: <paramref name="write"/> fills an
+    /// fp32 staging tensor [rowCount, part.Columns] the way it would fill an fp32 cache, then the cache's store kernel quantizes it.
     /// </summary>
-    private void StoreThroughStaging(Fp8LatentCachePart part, int destinationRow, int rowCount, Action<Tensor> write)
+    private void StoreThroughStaging(QuantizedCacheTensor part, int destinationRow, int rowCount, Action<Tensor> write)
     {
         if (rowCount < 0 || destinationRow < 0 || destinationRow + rowCount > part.Rows)
         {
@@ -556,13 +564,13 @@ public sealed class KernelModelBackend : IModelBackend
 
         using var staged = storage.NewTensor(rowCount, part.Columns); // [rowCount, L or R] fp32
         write(staged);
-        part.Cache.Store(storage, part, staged, storage.RowIndices(destinationRow + rowCount).SubView(destinationRow, rowCount));
+        part.Store(storage, staged, storage.RowIndices(destinationRow + rowCount).SubView(destinationRow, rowCount));
     }
 
     internal static KernelTensor Kernel(Tensor tensor) => tensor switch
     {
         KernelTensor kernel => kernel,
-        Fp8LatentCachePart part => throw new ArgumentException($"{part} is only written by the cache writers and read by MLA attention", nameof(tensor)),
+        QuantizedCacheTensor cache => throw new ArgumentException($"{cache} is only written by the cache writers and read by MLA attention or the indexer", nameof(tensor)),
         KernelWeight weight => throw new ArgumentException($"weight {weight} is kept in {weight.Format}; only Linear, FeedForward and MixExperts take it", nameof(tensor)),
         _ => throw new ArgumentException($"tensor {tensor} was not created by the kernel backend", nameof(tensor)),
     };

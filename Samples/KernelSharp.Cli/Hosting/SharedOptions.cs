@@ -28,8 +28,9 @@ public static class SharedOptions
     public static readonly string[] KvCacheChoices = ["fp32", "fp8"];
 
     public static OptionSpec KvCache { get; } =
-        OptionSpec.Value("kv-cache", "FMT", "fp32|fp8: the MLA latent cache in fp32, or as DeepSeek-V3.2 keeps it (e4m3 with a scale per 128 values, " +
-            "rope part bf16: 656 instead of 2304 bytes per token and layer; logits move by a few % relative; not on --device cpu) (default: fp32)");
+        OptionSpec.Value("kv-cache", "FMT", "fp32|fp8: the MLA latent and indexer key caches in fp32, or as DeepSeek-V3.2 keeps them (latent e4m3 with a " +
+            "scale per 128 values, rope part bf16, index keys e4m3 with a scale per key: 788 instead of 2816 bytes per token and layer; index top-k " +
+            "choices near ties may flip: logits move by 0.1-0.2 relative on the tiny test models; not on --device cpu) (default: fp32)");
 
     public static OptionSpec Threads { get; } =
         OptionSpec.Value("threads", "N", "CPU threads for --device cpu, 1 … 1024 (default: every core)", "t");

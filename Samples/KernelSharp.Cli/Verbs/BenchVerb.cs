@@ -271,7 +271,7 @@ public sealed class BenchVerb : IVerb
         text.WriteLine($"model: {summary.Model}: {summary.Config.NumHiddenLayers} layers, hidden {summary.Config.HiddenSize}, " +
                        $"{summary.Config.NRoutedExperts} experts ({summary.Config.NumExpertsPerTok} per token), vocab {summary.Config.VocabSize}, context {summary.ContextSize}");
         text.WriteLine($"kv cache: {summary.KvCache.ToString().ToLowerInvariant()}, {summary.CacheBytesPerToken} bytes per token of context " +
-                       $"({MemoryEstimate.LatentCacheBytesPerToken(summary.Config, summary.KvCache)} latent + {MemoryEstimate.IndexKeyBytesPerToken(summary.Config)} index keys per layer)");
+                       $"({MemoryEstimate.LatentCacheBytesPerToken(summary.Config, summary.KvCache)} latent + {MemoryEstimate.IndexKeyBytesPerToken(summary.Config, summary.KvCache)} index keys per layer)");
         text.WriteLine();
         text.WriteLine("| model | size | params | backend | test | t/s |");
         text.WriteLine("| --- | ---: | ---: | --- | ---: | ---: |");

@@ -108,13 +108,13 @@ public sealed class InspectVerb : IVerb
             : "quantization: none");
     }
 
-    /// <summary>What one more token of context costs in each --kv-cache format, every layer (latent cache + fp32 index keys).</summary>
+    /// <summary>What one more token of context costs in each --kv-cache format, every layer (latent cache + index keys).</summary>
     private static string CacheLine(ModelConfig config)
     {
         try
         {
             return "kv cache per token of context: " + string.Join(", ", new[] { KvCacheFormat.Fp32, KvCacheFormat.Fp8 }.Select(format =>
-                $"{format.ToString().ToLowerInvariant()} {MemoryEstimate.CacheBytesPerToken(config, format)} B ({MemoryEstimate.LatentCacheBytesPerToken(config, format)} latent + {MemoryEstimate.IndexKeyBytesPerToken(config)} index keys per layer)"));
+                $"{format.ToString().ToLowerInvariant()} {MemoryEstimate.CacheBytesPerToken(config, format)} B ({MemoryEstimate.LatentCacheBytesPerToken(config, format)} latent + {MemoryEstimate.IndexKeyBytesPerToken(config, format)} index keys per layer)"));
         }
         catch (OverflowException)
         {

@@ -74,7 +74,7 @@ public sealed class ServeVerb : IVerb
             context.Error.WriteLine($"listening on {server.Address} (loading {folder.Name}; /v1 answers 503 until it is ready)");
             var tokenizer = folder.LoadTokenizer();
             using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
-            long budget = KvPositions(model.Config, kvMemory, maxBatch, contextSize);
+            long budget = KvPositions(model.Config, model.KvCacheFormat, kvMemory, maxBatch, contextSize);
             using var engine = new ServingEngine(model, new ServingOptions(maxBatch, maxQueue, budget, contextSize), tokenizer);
             server.Ready(new ServerState(engine, tokenizer, folder.StopTokenIds(tokenizer), contextSize));
             context.Error.WriteLine($"device: {model.DeviceDescription}");
@@ -97,14 +97,14 @@ public sealed class ServeVerb : IVerb
     }
 
     /// <summary>The KV budget in cache positions: --kv-memory / bytes per position, or max-batch full contexts.</summary>
-    private static long KvPositions(ModelConfig config, long? kvMemory, int maxBatch, int contextSize)
+    private static long KvPositions(ModelConfig config, KvCacheFormat kvCache, long? kvMemory, int maxBatch, int contextSize)
     {
         if (kvMemory is null)
         {
             return (long)maxBatch * contextSize;
         }
 
-        long perPosition = MemoryEstimate.For(config, WeightStorage.Float32, 1).CacheBytes;
+        long perPosition = MemoryEstimate.For(config, WeightStorage.Float32, 1, kvCache).CacheBytes; // in the model's own cache format
         long positions = kvMemory.Value / perPosition;
         if (positions < contextSize)
         {

@@ -71,7 +71,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     {
         RequireBackend();
         var (queries, weights, keys, scale, causal) = Inputs(queryCount, keyCount, heads, dim, seed: 3);
-        var (values, scales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
+        var (values, scales) = QuantizeOnDevice(keys, keyCount, dim);
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var v = Upload(values);
@@ -130,7 +130,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         RequireBackend();
         IndexerShapes.ValidateDecodeFp32(heads, dim);
         var (queries, weights, keys, scale, _) = Inputs(queryCount, keyCount, heads, dim, seed: 7);
-        var (values, keyScales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
+        var (values, keyScales) = QuantizeOnDevice(keys, keyCount, dim);
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var v = Upload(values);
@@ -169,7 +169,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         float[] warpKeys = WarpKeysScores(V(q), V(w), new F32Rows(V(k)), queryCount, keyCount, heads, dim, scale, hostPages);
         Tolerance.AssertClose(expected, warpKeys, Tolerance.Fp32, "paged indexer scores (fp32 keys, warp keys)");
 
-        var (values, keyScales) = QuantizeOnDevice(pool, ScatteredPages.PoolRows, dim, firstRow: 0);
+        var (values, keyScales) = QuantizeOnDevice(pool, ScatteredPages.PoolRows, dim);
         using var v = Upload(values);
         using var ks = Upload(keyScales);
         float[] dequantized = IndexKeyCacheReference.DequantizeFp8(values, keyScales, ScatteredPages.PoolRows, dim);
@@ -205,7 +205,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     {
         RequireBackend();
         var (queries, weights, keys, scale, _) = Inputs(1, keyCount, heads, dim, seed: 4);
-        var (values, scales) = QuantizeOnDevice(keys, keyCount, dim, firstRow: 0);
+        var (values, scales) = QuantizeOnDevice(keys, keyCount, dim);
         using var q = Upload(queries);
         using var w = Upload(weights);
         using var v = Upload(values);
@@ -218,7 +218,7 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
     }
 
     [SkippableTheory]
-    [InlineData(5, 128, 32, 3)]   // appended after 3 cached tokens
+    [InlineData(5, 128, 32, 3)]   // after 3 cached rows, in reverse order with a gap between rows (a paged pool's scatter)
     [InlineData(2, 20, 1, 0)]     // group of one thread
     public void Quantize_kernel_matches_reference_bytes_and_scales(int tokenCount, int dim, int groupSize, int firstRow)
     {
@@ -226,23 +226,28 @@ public abstract class IndexerScoresTests(BackendFixture backend) : SparseKernelT
         var random = NewRandom(6);
         float[] keys = RandomTensors.Normal(random, (long)tokenCount * dim, 2f);
         Array.Fill(keys, 0f, 0, dim); // an all-zero key takes scale 1
+        int cacheRows = firstRow + 2 * tokenCount;
+        int[] rows = Enumerable.Range(0, tokenCount).Select(n => firstRow + 2 * (tokenCount - 1 - n)).ToArray(); // [N] every other row, last token first
         using var source = Upload(keys);
-        using var values = Allocate<byte>((long)(firstRow + tokenCount) * dim);
-        using var scales = Allocate<float>(firstRow + tokenCount);
-        QuantizeIndexKeysFp8(V(source), V(values), V(scales), tokenCount, dim, firstRow, groupSize);
-        var (expectedValues, expectedScales) = IndexKeyCacheReference.QuantizeFp8(keys, tokenCount, dim);
-        AssertIdentical(expectedValues, Download(values).Skip(firstRow * dim).ToArray(), "fp8 key values");
-        AssertIdentical(expectedScales, Download(scales).Skip(firstRow).ToArray(), "fp8 key scales");
-        Assert.Equal(1f, expectedScales[0]);
+        using var destinationRows = Upload(rows);
+        using var values = Allocate<byte>((long)cacheRows * dim);
+        using var scales = Allocate<float>(cacheRows);
+        QuantizeIndexKeysFp8(V(source), V(values), V(scales), V(destinationRows), tokenCount, dim, groupSize);
+        var (expectedValues, expectedScales) = IndexKeyCacheReference.QuantizeFp8Into(keys, tokenCount, dim, rows, cacheRows);
+        AssertIdentical(expectedValues, Download(values), "fp8 key values");
+        AssertIdentical(expectedScales, Download(scales), "fp8 key scales (rows not written stay 0)");
+        Assert.Equal(1f, expectedScales[rows[0]]);
+        Assert.Equal(0f, expectedScales[rows[0] + 1]);
         Assert.Equal(132, IndexKeyCache.Fp8BytesPerToken(128));
     }
 
-    private (byte[] Values, float[] Scales) QuantizeOnDevice(float[] keys, int keyCount, int dim, int firstRow)
+    private (byte[] Values, float[] Scales) QuantizeOnDevice(float[] keys, int keyCount, int dim)
     {
         using var source = Upload(keys);
+        using var rows = Upload(Enumerable.Range(0, keyCount).ToArray()); // key n in cache row n
         using var values = Allocate<byte>((long)keyCount * dim);
         using var scales = Allocate<float>(keyCount);
-        QuantizeIndexKeysFp8(V(source), V(values), V(scales), keyCount, dim, firstRow, 32);
+        QuantizeIndexKeysFp8(V(source), V(values), V(scales), V(rows), keyCount, dim, 32);
         return (Download(values), Download(scales));
     }
 

@@ -141,7 +141,8 @@ public abstract class DsaInvariantTests(BackendFixture backend) : SparseKernelTe
         using var keys = Upload(layer.IndexKeys);
         using var values = Allocate<byte>((long)keyCount * IndexDim);
         using var keyScales = Allocate<float>(keyCount);
-        QuantizeIndexKeysFp8(V(keys), V(values), V(keyScales), keyCount, IndexDim, 0, 32);
+        using var keyRows = Upload(Enumerable.Range(0, keyCount).ToArray()); // key t in cache row t
+        QuantizeIndexKeysFp8(V(keys), V(values), V(keyScales), V(keyRows), keyCount, IndexDim, 32);
 
         // Prefill: all S queries through the thread-per-pair indexer.
         using var q = Upload(layer.IndexQueries);

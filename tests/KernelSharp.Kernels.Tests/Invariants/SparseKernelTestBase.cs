@@ -88,9 +88,9 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             query, weights, keyValues, keyScales, scores, keyCount, heads, dim, scale);
     }
 
-    protected void QuantizeIndexKeysFp8(ArrayView<float> keys, ArrayView<byte> values, ArrayView<float> scales, int tokenCount, int dim, int firstRow, int groupSize) =>
+    protected void QuantizeIndexKeysFp8(ArrayView<float> keys, ArrayView<byte> values, ArrayView<float> scales, ArrayView<int> rows, int tokenCount, int dim, int groupSize) =>
         Launch(typeof(IndexerKernels), nameof(IndexerKernels.QuantizeIndexKeysFp8), Config(tokenCount, 1, groupSize),
-            keys, values, scales, tokenCount, dim, firstRow, groupSize);
+            keys, values, scales, rows, tokenCount, dim, groupSize);
 
     protected void StoreIndexKeysBf16(ArrayView<float> keys, ArrayView<ushort> cache, int tokenCount, int dim, int firstRow) =>
         Launch(typeof(IndexerKernels), nameof(IndexerKernels.StoreIndexKeysBf16), Config((tokenCount * dim + 255) / 256, 1, 256),

@@ -69,30 +69,42 @@ public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutp
         var config = ModelConfig.Load(Path.Combine(Fixtures.Directory(Fixtures.Bf16), "config.json")) with { KvLoraRank = 512, QkRopeHeadDim = 64, IndexHeadDim = 128, NumHiddenLayers = 61 };
         Assert.Equal(2304, MemoryEstimate.LatentCacheBytesPerToken(config, KvCacheFormat.Fp32));
         Assert.Equal(656, MemoryEstimate.LatentCacheBytesPerToken(config, KvCacheFormat.Fp8));
-        Assert.Equal(61 * (656 + 512), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp8));
-        Assert.Equal(61L * (656 + 512) * 4096, MemoryEstimate.For(config, WeightStorage.Fp8, 4096, KvCacheFormat.Fp8).CacheBytes);
+        Assert.Equal(512, MemoryEstimate.IndexKeyBytesPerToken(config, KvCacheFormat.Fp32));
+        Assert.Equal(128 + 4, MemoryEstimate.IndexKeyBytesPerToken(config, KvCacheFormat.Fp8));
+        Assert.Equal(61 * (2304 + 512), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp32));
+        Assert.Equal(61 * (656 + 132), MemoryEstimate.CacheBytesPerToken(config, KvCacheFormat.Fp8));
+        Assert.Equal(61L * (656 + 132) * 4096, MemoryEstimate.For(config, WeightStorage.Fp8, 4096, KvCacheFormat.Fp8).CacheBytes);
     }
 
     /// <summary>
-    /// Contract of the FP8 cache against the same model with an fp32 cache on FastCpu (the cache is the only difference),
-    /// over the prompt's prefill and <see cref="DecodeSteps"/> decode steps that both runs take along the fp32 run's greedy
-    /// tokens. e4m3 keeps 3 mantissa bits: a latent value moves by up to 2^-4 of itself, 16× bf16's 2^-8, so this noise is
-    /// above the bf16-activation noise of TensorCorePrefillGoldenTests, and the contract keeps that test's form:
+    /// Contract of the FP8 cache (latent rows and indexer keys) against the same model with an fp32 cache on FastCpu (the
+    /// cache is the only difference), over the prompt's prefill and <see cref="DecodeSteps"/> decode steps that both runs
+    /// take along the fp32 run's greedy tokens. e4m3 keeps 3 mantissa bits: a value moves by up to 2^-4 of itself, 16×
+    /// bf16's 2^-8, so this noise is above the bf16-activation noise of TensorCorePrefillGoldenTests, and the contract keeps
+    /// that test's form:
     /// <list type="bullet">
     /// <item>layer 0's output for the rows that select every key (no discrete choice between the cache and that output,
-    /// so the error is the rounding's alone): worst row ≤ 5e-2 relative (measured worst 2.0e-2 bf16 fixture, 2.6e-2 FP8
-    /// fixture; the bf16 test allows 2e-2 for 16× finer rounding);</item>
-    /// <item>logits over all rows: median row error ≤ 0.15 and argmax agreement ≥ 70% (the bf16 test asks 0.1 / 75%;
-    /// measured prefill 3.9e-2 / 90% and 9.7e-2 / 78.5%, decode 5.7e-2 / 7 of 8 and 1.0e-1 / 4 of 8): rounding moves
-    /// the index top-k and expert choices near ties on these random tiny models, and each flip moves a row's logits by
-    /// 0.1–0.7.</item>
+    /// so the error is the latent rounding's alone): worst row ≤ 5e-2 relative (measured worst 2.0e-2 bf16 fixture,
+    /// 2.6e-2 FP8 fixture; the bf16 test allows 2e-2 for 16× finer rounding);</item>
+    /// <item>layer 0's index scores (its queries and keys come from the tokens alone, so they differ by the index keys'
+    /// rounding only), rows that see more than index_topk keys: worst row ≤ <see cref="MaxIndexScoreError"/> of the
+    /// row's largest score (measured worst 4.9e-2 bf16 fixture, 4.8e-2 FP8 fixture; median 2.6e-2 and 2.5e-2), and every
+    /// key the two top-k sets disagree on scores, in the fp32 run, within twice that row's score error of the k-th score
+    /// (a near-tie the rounding may flip; measured 122 keys in 55 of 128 rows and 164 keys in 77 of 168 rows, all such);</item>
+    /// <item>logits over all rows: median row error ≤ <see cref="MaxMedianLogitsError"/> and argmax agreement ≥
+    /// <see cref="MinArgmaxAgreement"/> (the bf16 test asks 0.1 / 75%). Measured, all rows: 9.9e-2 / 81.0% bf16 fixture,
+    /// 1.96e-1 / 68.3% FP8 fixture (prefill 9.7e-2 / 80.6% and 1.9e-1 / 69.0%; decode 1.9e-1 / 7 of 8 and 2.8e-1 / 4 of
+    /// 8). The FP8 latent alone measured 3.9e-2 / 90% and 9.7e-2 / 78.5% on the prefill; the FP8 index keys alone (fp32
+    /// latent) 9.4e-2 / 82.7% and 1.5e-1 / 71.2% over all rows. On these random tiny models a row's index scores lie
+    /// close together (as the layer-0 flips show), so the keys' rounding flips index top-k choices near ties in many rows
+    /// of every layer, and each flip moves a row's logits by 0.1–0.7: the index keys, not the latent, set this bound.</item>
     /// </list>
-    /// Greedy tokens are reported, not required equal: along the fp32 text the FP8 run's argmax first differs at step 8
-    /// (bf16 fixture) and step 2 (FP8 fixture), both where the fp32 run's top two logits are close enough for the flips above.
+    /// Greedy tokens are reported, not required equal: along the fp32 text the FP8 run's argmax first differs at step 6
+    /// (bf16 fixture) and step 2 (FP8 fixture).
     /// </summary>
     [Theory]
     [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
-    public void FastCpu_fp8_cache_logits_meet_the_bf16_level_contract(string fixture)
+    public void FastCpu_fp8_cache_logits_meet_the_fp8_cache_contract(string fixture)
     {
         using var golden = Fixtures.Golden(fixture);
         var prompt = golden.Ints("prefill.input_ids");
@@ -114,6 +126,9 @@ public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutp
         var allKeysRows = Math.Min(prompt.Length, fp32.Config.IndexTopk);
         var layer0 = RowErrors.Compare(ourTrace.LayerOutputs[1].AsSpan(0, allKeysRows * hidden), referenceTrace.LayerOutputs[1].AsSpan(0, allKeysRows * hidden), hidden);
 
+        // Layer 0's index scores and top-k sets: the index keys' rounding alone lies between the two runs.
+        var indexScores = IndexScoreErrors.Compare(ourTrace, referenceTrace, prompt.Length, fp32.Config.IndexTopk);
+
         var referenceTokens = new List<int>();
         var ourTokens = new List<int>();
         var referenceSteps = new List<float>();
@@ -130,6 +145,7 @@ public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutp
 
         var decode = RowErrors.Compare(ourSteps.ToArray(), referenceSteps.ToArray(), vocab);
         output.WriteLine($"{fixture}: FP8 vs fp32 cache, layer 0 output of the first {allKeysRows} rows {layer0}");
+        output.WriteLine($"{fixture}: FP8 vs fp32 cache, layer 0 index scores {indexScores}");
         output.WriteLine($"{fixture}: FP8 vs fp32 cache, prefill logits {prefill}");
         output.WriteLine($"{fixture}: FP8 vs fp32 cache, {DecodeSteps} decode steps {decode}");
         output.WriteLine($"{fixture}: greedy tokens fp32 [{string.Join(", ", referenceTokens)}], FP8 [{string.Join(", ", ourTokens)}]");
@@ -137,14 +153,63 @@ public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutp
         output.WriteLine($"{fixture}: FP8 vs fp32 cache, all logits {all}");
         Assert.True(layer0.Max <= MaxLayer0RowError, $"layer 0 {layer0}");
         Assert.True(layer0.Median > 0, "the FP8 cache changed nothing: the model did not read it");
+        Assert.True(indexScores.Max <= MaxIndexScoreError, $"layer 0 index scores {indexScores}");
+        Assert.True(indexScores.Median > 0, "the FP8 index keys changed no score: the indexer did not read them");
+        Assert.True(indexScores.UnexplainedFlips == 0, $"layer 0 index top-k {indexScores}");
         Assert.True(all.Median <= MaxMedianLogitsError, $"logits {all}");
         Assert.True(all.ArgmaxAgreement >= MinArgmaxAgreement, $"logits {all}");
     }
 
     private const int DecodeSteps = 8;
     private const double MaxLayer0RowError = 5e-2;
-    private const double MaxMedianLogitsError = 0.15;
-    private const double MinArgmaxAgreement = 0.70;
+    private const double MaxIndexScoreError = 6e-2;
+    private const double MaxMedianLogitsError = 0.22;
+    private const double MinArgmaxAgreement = 0.65;
+
+    /// <summary>
+    /// Layer 0's index scores of two runs, rows that see more than index_topk keys: per row the largest score difference
+    /// over the row's largest score magnitude, and the top-k disagreements not explained by it (a key in one set only
+    /// whose reference score is more than twice the row's largest difference away from the reference k-th score).
+    /// </summary>
+    private sealed record IndexScoreErrors(double Median, double Max, int RowsWithFlips, int Flips, int UnexplainedFlips, int Rows)
+    {
+        public static IndexScoreErrors Compare(ForwardTrace ours, ForwardTrace reference, int rows, int topK)
+        {
+            var keyCount = reference.IndexerKeyCount;
+            var (ourScores, referenceScores) = (ours.IndexerScores[0], reference.IndexerScores[0]); // [rows, keyCount]
+            var (ourTopK, referenceTopK) = (ours.IndexerTopK[0], reference.IndexerTopK[0]);         // [rows, topK]
+            var errors = new List<double>();
+            int rowsWithFlips = 0, flips = 0, unexplained = 0;
+            for (var row = topK; row < rows; row++)
+            {
+                var visible = row + 1; // keys 0 .. row
+                var ourRow = ourScores.AsSpan(row * keyCount, visible);
+                var referenceRow = referenceScores.AsSpan(row * keyCount, visible).ToArray();
+                double largestDifference = 0, largest = 0;
+                for (var key = 0; key < visible; key++)
+                {
+                    largestDifference = Math.Max(largestDifference, Math.Abs(ourRow[key] - referenceRow[key]));
+                    largest = Math.Max(largest, Math.Abs(referenceRow[key]));
+                }
+
+                errors.Add(largestDifference / largest);
+                var threshold = referenceRow.OrderDescending().ElementAt(topK - 1); // the reference k-th score
+                var ourSet = ourTopK.AsSpan(row * topK, topK).ToArray().Where(k => k >= 0).ToHashSet();
+                var referenceSet = referenceTopK.AsSpan(row * topK, topK).ToArray().Where(k => k >= 0).ToHashSet();
+                var disagreements = ourSet.Except(referenceSet).Concat(referenceSet.Except(ourSet)).ToList();
+                rowsWithFlips += disagreements.Count > 0 ? 1 : 0;
+                flips += disagreements.Count;
+                unexplained += disagreements.Count(key => Math.Abs(referenceRow[key] - threshold) > 2 * largestDifference);
+            }
+
+            errors.Sort();
+            return new IndexScoreErrors(errors[errors.Count / 2], errors[^1], rowsWithFlips, flips, unexplained, errors.Count);
+        }
+
+        public override string ToString() =>
+            $"median {Median:0.00E+000}, max {Max:0.00E+000} of the row's largest score over {Rows} rows; top-k differs in {RowsWithFlips} rows " +
+            $"({Flips} keys, {UnexplainedFlips} not near the k-th score)";
+    }
 
     private static float[] Columns(float[] rows, int count, int rowLength, int start, int width)
     {
