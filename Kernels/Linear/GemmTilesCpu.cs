@@ -105,6 +105,7 @@ public static class GemmTilesCpu
     }
 
     /// <summary>output[t, r] = x[t] · w[r] for 4 tokens × 4 weight rows (k ≥ 16), sixteen sums held in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a hot loop from its first call: tier 0 would not keep the sums in registers
     private static void Block4x4(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int k, Span<float> output, int n)
     {
         ref float x0 = ref MemoryMarshal.GetReference(x);
