@@ -1,4 +1,7 @@
 using ILGPU; using ILGPU.Runtime;
+// gemm-probe: the Gemm CPU form before (row dots, as the kernel did) and after (GemmKernels.LaunchGemm on FastCpu), one process,
+// alternating; a console project referencing KernelSharp.Kernels/.Dsl, ILGPU, ILGPU.Algorithms, System.Numerics.Tensors.
+// usage: dotnet gemm-probe.dll N K M   (M tokens × N weight rows × K columns, bf16 weights)
 using System.Diagnostics;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
