@@ -104,6 +104,7 @@ public static partial class MlaTile
     /// every (key, head) pair was the slowest step of a decode tile. The additions per element are the same, in the
     /// same order (rescale first, then the keys in tile order).
     /// </remarks>
+    [Intrinsic(CpuBody = nameof(AccumulateTileCpu))]
     public static void AccumulateTile<TCache>(
         TCache kvCache, ArrayView<int> tileRows, int tileKeys, ArrayView<float> probabilities,
         ArrayView<float> rescale, ArrayView<float> accumulator, int headsHere, int latentDim, int rowLength,
@@ -124,6 +125,41 @@ public static partial class MlaTile
                 {
                     // Consecutive threads read consecutive 4-value pieces of the row: one coalesced sweep per key.
                     Float4 c = kvCache.Elements4(tileRows[j], rowLength, d);
+                    float p = probabilities[h * KeysPerTile + j];
+                    x += p * c.X;
+                    y += p * c.Y;
+                    z += p * c.Z;
+                    w += p * c.W;
+                }
+                accumulator[a] = x;
+                accumulator[a + 1] = y;
+                accumulator[a + 2] = z;
+                accumulator[a + 3] = w;
+            }
+        }
+    }
+
+    /// <summary><see cref="AccumulateTile"/> on host threads: the same sums, rows read through <see cref="HostRowReads"/>.</summary>
+    public static void AccumulateTileCpu<TCache>(
+        TCache kvCache, ArrayView<int> tileRows, int tileKeys, ArrayView<float> probabilities,
+        ArrayView<float> rescale, ArrayView<float> accumulator, int headsHere, int latentDim, int rowLength,
+        int thread, int threads)
+        where TCache : struct, IRowFormat<TCache>
+    {
+        for (int d = thread * 4; d < latentDim; d += threads * 4)
+        {
+            for (int h = 0; h < headsHere; h++)
+            {
+                long a = (long)h * latentDim + d;
+                float r = rescale[h];
+                float x = accumulator[a] * r;
+                float y = accumulator[a + 1] * r;
+                float z = accumulator[a + 2] * r;
+                float w = accumulator[a + 3] * r;
+                for (int j = 0; j < tileKeys; j++)
+                {
+                    // Consecutive threads read consecutive 4-value pieces of the row: one coalesced sweep per key.
+                    Float4 c = HostRowReads.Elements4(kvCache, tileRows[j], rowLength, d);
                     float p = probabilities[h * KeysPerTile + j];
                     x += p * c.X;
                     y += p * c.Y;

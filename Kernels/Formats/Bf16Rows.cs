@@ -47,6 +47,10 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
         return new Float4(WarpRows.LowBf16(low), WarpRows.HighBf16(low), WarpRows.LowBf16(high), WarpRows.HighBf16(high));
     }
 
+    /// <summary>The GPU body on the host for now (these formats' strided dots are not on the generated CPU path's hot path).</summary>
+    public readonly float StridedRowDotCpu(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes) =>
+        StridedRowDot(row, cols, x, xStart, lane, lanes);
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         long start = (long)row * cols;

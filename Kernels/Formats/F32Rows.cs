@@ -58,6 +58,25 @@ public struct F32Rows : IRowFormat<F32Rows>
         return total;
     }
 
+    /// <summary>The aligned path's share on the host: chunks lane, lane + lanes, … of 4 values, then the ragged tail.</summary>
+    public readonly float StridedRowDotCpu(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
+    {
+        ReadOnlySpan<float> w = HostSpan.Of(Values, (long)row * cols, cols);
+        ReadOnlySpan<float> v = HostSpan.Of(x, xStart, cols);
+        if (lanes == 1)
+            return System.Numerics.Tensors.TensorPrimitives.Dot(w, v);
+        float total = 0f;
+        int chunks = cols / PerChunk;
+        for (int c = lane; c < chunks; c += lanes)
+        {
+            int i = PerChunk * c;
+            total += w[i] * v[i] + w[i + 1] * v[i + 1] + w[i + 2] * v[i + 2] + w[i + 3] * v[i + 3];
+        }
+        for (int i = chunks * PerChunk + lane; i < cols; i += lanes)
+            total += w[i] * v[i];
+        return total;
+    }
+
     public readonly float RowDot(int row, int cols, ArrayView<float> x, long xStart) => KsVector.Dot(Values, (long)row * cols, x, xStart, cols);
 
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>

@@ -71,6 +71,10 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
         return new Float4(values.X * loaded.Y, values.Y * loaded.Y, values.Z * loaded.Y, values.W * loaded.Y);
     }
 
+    /// <summary>The GPU body on the host for now (these formats' strided dots are not on the generated CPU path's hot path).</summary>
+    public readonly float StridedRowDotCpu(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes) =>
+        StridedRowDot(row, cols, x, xStart, lane, lanes);
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         long start = (long)row * cols;

@@ -127,6 +127,10 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
     /// Lane l takes the latent chunks l, l + lanes, … (16 codes each, summed unscaled, then times the block's scale),
     /// then the rope chunks the same way (8 bf16 each); a rope width not a multiple of 8 ends in a scalar tail.
     /// </summary>
+    /// <summary>The GPU body on the host for now (these formats' strided dots are not on the generated CPU path's hot path).</summary>
+    public readonly float StridedRowDotCpu(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes) =>
+        StridedRowDot(row, cols, x, xStart, lane, lanes);
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         int ropeDim = cols - LatentDim;

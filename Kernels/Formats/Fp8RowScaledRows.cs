@@ -53,6 +53,10 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
     /// <summary>The four codes decoded exactly, NaN included (<see cref="Fp8E4M3.ToFloat4"/>).</summary>
     public readonly Float4 DecodeUnscaled4(Float4 loaded) => Fp8E4M3.ToFloat4(Interop.FloatAsInt(loaded.X));
 
+    /// <summary>The GPU body on the host for now (these formats' strided dots are not on the generated CPU path's hot path).</summary>
+    public readonly float StridedRowDotCpu(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes) =>
+        StridedRowDot(row, cols, x, xStart, lane, lanes);
+
     public readonly float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes)
     {
         long start = (long)row * cols;

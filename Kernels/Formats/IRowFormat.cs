@@ -60,7 +60,14 @@ public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
     /// This lane's share of Σ_c W[row, c] · x[xStart + c]: lane l of <paramref name="lanes"/> takes the 16-byte chunks
     /// l, l + lanes, … so consecutive lanes read consecutive bytes (coalesced). One lane: the whole row.
     /// </summary>
+    [Intrinsic(CpuBody = nameof(StridedRowDotCpu))]
     float StridedRowDot(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes);
+
+    /// <summary>
+    /// <see cref="StridedRowDot"/> on host threads (never compiled for a GPU): the same share of the row, read as spans.
+    /// The GPU body's 16-byte view casts run on the host otherwise, where ILGPU checks each one under a lock.
+    /// </summary>
+    float StridedRowDotCpu(int row, int cols, ArrayView<float> x, long xStart, int lane, int lanes);
 
     /// <summary>The whole row's dot product (one thread); the generated CPU path calls <see cref="RowDotCpu"/> instead.</summary>
     [Intrinsic(CpuBody = nameof(RowDotCpu))]

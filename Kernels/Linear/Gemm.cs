@@ -9,8 +9,9 @@ namespace KernelSharp.Kernels.Linear;
 /// m tokens), W in any storage format (<see cref="IRowFormat{TSelf}"/>), widened to fp32 as the tile loader stages it
 /// in shared memory. A group owns a 64×64 tile of C. Two shapes, picked by the <c>groupSize</c> constant:
 /// 256 — the GPU form: each thread a 4×4 block, k stepped by 16 through shared-memory tiles, edges loaded as zeros;
-/// 1 — the CPU form: the one thread computes the tile as 64×64 row dot products (TensorPrimitives on the CPU path),
-/// weight row outermost so each weight row is read from memory once and reused from cache for the tile's 64 tokens;
+/// 1 — the CPU form: the one thread computes the tile as 64×64 row dot products, weight row outermost so each weight
+/// row is read from memory once and reused from cache for the tile's 64 tokens (the generated CPU path instead runs
+/// <see cref="GemmTiles.HostTile{TWeights}"/>'s host body: four weight rows widened at a time, times four tokens in registers);
 /// its shared-memory loop runs zero times (the loop bound is uniform, so the collective rule of the CPU path holds).
 /// </summary>
 public static partial class GemmKernels
@@ -45,9 +46,12 @@ public static partial class GemmKernels
         {
             int rowEnd = IntrinsicMath.Min(rowStart + GemmTiles.TileM, m);
             int colEnd = IntrinsicMath.Min(colStart + GemmTiles.TileN, n);
-            for (int col = colStart; col < colEnd; col++)
-                for (int row = rowStart; row < rowEnd; row++)
-                    c[(long)row * n + col] = weight.RowDot(col, k, a, (long)row * k);
+            if (!GemmTiles.HostTile(a, weight, c, n, k, rowStart, rowEnd, colStart, colEnd))
+            {
+                for (int col = colStart; col < colEnd; col++)
+                    for (int row = rowStart; row < rowEnd; row++)
+                        c[(long)row * n + col] = weight.RowDot(col, k, a, (long)row * k);
+            }
         }
         else
         {

@@ -16,6 +16,17 @@ public static class GemmTiles
     public const int TileK = 16;
     public const int Threads = 256;
 
+    /// <summary>
+    /// The CPU form's tile (group size 1) computed by the host in one call, when there is one: the generated CPU path runs
+    /// <see cref="GemmTilesCpu.HostTileCpu{TWeights}"/> (a register-blocked panel) and skips the kernel's row-dot loops;
+    /// compiled by ILGPU (GPUs, ILGPU's CPU accelerator) this is a constant false, folded away with the branch, so the
+    /// kernel's own loops are what runs and their code is unchanged.
+    /// </summary>
+    [Intrinsic(CpuBody = nameof(GemmTilesCpu.HostTileCpu))]
+    public static bool HostTile<TWeights>(ArrayView<float> a, TWeights weight, ArrayView<float> c, int n, int k, int rowStart, int rowEnd,
+        int colStart, int colEnd)
+        where TWeights : struct, IRowFormat<TWeights> => false;
+
     /// <summary>Stages A[rowStart.., k0..] (64×16, zeros outside) into aTile; 4 elements per thread, consecutive k per row.</summary>
     public static void LoadActivations(ArrayView<float> a, ArrayView<float> aTile, int m, int k, int rowStart, int k0, int thread)
     {

@@ -127,6 +127,40 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         return basePointer == null ? (byte*)1 : basePointer + tensor.DataOffset;
     }
 
+    /// <summary>
+    /// Keeps the mapping alive until the returned lease is disposed, even past <see cref="Dispose"/>: a host backend
+    /// that reads weights in place holds one per weight, so the checkpoint can be closed once loading ends.
+    /// </summary>
+    internal IDisposable KeepMapped()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (view is null)
+        {
+            return MappingLease.None;
+        }
+
+        // The view handle unmaps only when its last reference goes, so Dispose above leaves a leased mapping in place.
+        var handle = view.SafeMemoryMappedViewHandle;
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        return new MappingLease(handle);
+    }
+
+    private sealed class MappingLease(System.Runtime.InteropServices.SafeHandle? handle) : IDisposable
+    {
+        public static readonly MappingLease None = new(null);
+
+        private int released;
+
+        public void Dispose()
+        {
+            if (handle is not null && Interlocked.Exchange(ref released, 1) == 0)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     public void Dispose()
     {
         if (disposed)

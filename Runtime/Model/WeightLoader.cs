@@ -94,6 +94,12 @@ internal sealed class WeightLoader(IWeightSource source, IModelBackend backend, 
         return new NativeMatrix(rows, first.Columns, first.Format, WeightBytes.Concat(parts.Select(p => p.Values).ToArray()), scales);
     }
 
+    /// <summary>A table [rows, columns] that is only gathered from (the embedding): as stored where the backend gathers native rows, else fp32.</summary>
+    public Tensor GatherTable(string name, int rows, int columns) =>
+        backend.KeepsNativeWeights && backend.GathersNativeRows && source.Native(name, rows, columns) is { } native
+            ? Loaded(backend.UploadNative(native))
+            : Fp32Matrix(name, rows, columns);
+
     /// <summary>A matrix [rows, columns] always in fp32 (tables that kernels read as fp32: the embedding, kv_b_proj).</summary>
     public Tensor Fp32Matrix(string name, int rows, int columns) => Load(name, rows, columns, [rows, columns]);
 

@@ -16,6 +16,13 @@ public interface IModelBackend : IDisposable
     /// false when through <see cref="Upload(float[], int, int)"/> as fp32.</summary>
     bool KeepsNativeWeights { get; }
 
+    /// <summary>
+    /// True when <see cref="GatherRows"/> also reads a table kept in its checkpoint format (from <see cref="UploadNative"/>):
+    /// a host backend that reads weights in place from the mapped checkpoint, where an fp32 copy of the embedding would
+    /// be the largest allocation of the process. Others get the table in fp32.
+    /// </summary>
+    bool GathersNativeRows => false;
+
     // ---- storage ------------------------------------------------------------------------------------------------
 
     /// <summary>A weight matrix in its checkpoint format, usable as the weight of Linear, FeedForward and MixExperts.</summary>

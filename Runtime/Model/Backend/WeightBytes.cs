@@ -54,6 +54,16 @@ public abstract class WeightBytes
     }
 
     /// <summary>
+    /// The bytes' address in a memory-mapped checkpoint when they are one contiguous range of it (a tensor, or tensors
+    /// stored one after another), else 0: a backend whose weights live in host memory reads them there, with no copy
+    /// (the mapped pages are the file's page cache, shared and evictable, not memory of the process's own).
+    /// </summary>
+    internal virtual nint MappedAddress => 0;
+
+    /// <summary>Keeps the mapping behind <see cref="MappedAddress"/> valid until the result is disposed (after the checkpoint closes too).</summary>
+    internal virtual IDisposable KeepMapped() => throw new InvalidOperationException("these weight bytes are not memory-mapped");
+
+    /// <summary>
     /// The managed array behind these bytes when they are exactly one <typeparamref name="T"/>[] (<see cref="FromArray"/>),
     /// else null: a backend that keeps host arrays takes it over instead of copying it, as it does an array passed to
     /// <see cref="IModelBackend.Upload(float[], int, int)"/>.
@@ -125,6 +135,29 @@ public abstract class WeightBytes
             }
         }
 
+        /// <summary>The first part's address when every part is mapped and each starts where the one before ends.</summary>
+        internal override nint MappedAddress
+        {
+            get
+            {
+                nint first = parts.Count == 0 ? 0 : parts[0].MappedAddress;
+                nint next = first;
+                foreach (var part in parts)
+                {
+                    if (next == 0 || part.MappedAddress != next)
+                    {
+                        return 0;
+                    }
+
+                    next += (nint)part.Length;
+                }
+
+                return first;
+            }
+        }
+
+        internal override IDisposable KeepMapped() => new Leases([.. parts.Select(p => p.KeepMapped())]);
+
         public override void ReadChunks(int maxChunkBytes, WeightChunkAction action)
         {
             long start = 0;
@@ -133,6 +166,17 @@ public abstract class WeightBytes
                 var partStart = start;
                 part.ReadChunks(maxChunkBytes, (chunk, offset) => action(chunk, partStart + offset));
                 start += part.Length;
+            }
+        }
+    }
+
+    private sealed class Leases(IDisposable[] leases) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var lease in leases)
+            {
+                lease.Dispose();
             }
         }
     }

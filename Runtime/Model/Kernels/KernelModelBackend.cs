@@ -93,9 +93,16 @@ public sealed class KernelModelBackend : IModelBackend
 
     public Tensor UploadNative(NativeMatrix matrix) => KernelWeight.Upload(storage, matrix);
 
-    /// <summary>Stacked [E, I, H] / [E, H, I] for the grouped expert kernels; each expert's matrices are slices of the stacks.</summary>
+    /// <summary>
+    /// Stacked [E, I, H] / [E, H, I] for the grouped expert kernels; each expert's matrices are slices of the stacks. Where
+    /// the storage reads weights in place and every matrix is mapped, each expert is its own view of the checkpoint
+    /// instead (a checkpoint stores experts apart, in name order, so a stack would be a copy of most of the model); mixing
+    /// then runs each used expert's GEMVs, which on the host costs no synchronization.
+    /// </summary>
     public IReadOnlyList<FeedForwardWeights> UploadExperts(IReadOnlyList<NativeMatrix> gates, IReadOnlyList<NativeMatrix> ups, IReadOnlyList<NativeMatrix> downs) =>
-        KernelExpertStack.Upload(storage, gates, ups, downs).Experts;
+        storage.ReadsWeightsInPlace && gates.Concat(ups).Concat(downs).All(m => m.Values.MappedAddress != 0)
+            ? [.. gates.Select((gate, e) => new FeedForwardWeights(UploadNative(gate), UploadNative(ups[e]), UploadNative(downs[e])))]
+            : KernelExpertStack.Upload(storage, gates, ups, downs).Experts;
 
     public IndexTensor Upload(int[] values, int rows, int columns)
     {
@@ -225,9 +232,12 @@ public sealed class KernelModelBackend : IModelBackend
 
     // ---- dense math ---------------------------------------------------------------------------------------------
 
+    /// <summary>Where the storage reads weights in place: the embedding stays in the checkpoint's format too (<see cref="KernelWeight"/>).</summary>
+    public bool GathersNativeRows => storage.ReadsWeightsInPlace;
+
     public Tensor GatherRows(Tensor table, ReadOnlySpan<int> rows)
     {
-        var source = Kernel(table); // [N, C]
+        var source = table is KernelWeight ? table : Kernel(table); // [N, C]
         foreach (var row in rows)
         {
             if (row < 0 || row >= source.Rows)
@@ -240,10 +250,18 @@ public sealed class KernelModelBackend : IModelBackend
         if (rows.Length > 0)
         {
             using var ids = storage.Upload(rows.ToArray()); // [rows.Length]
-            EmbeddingKernels.LaunchEmbedding(Device, new F32Rows(source.View), ids.View, result.View, rows.Length, source.Columns, source.Rows);
+            var gather = new GatherLaunch(Device, ids.View, result, source.Rows);
+            KernelWeight.ApplyTo(source, ref gather);
         }
 
         return result;
+    }
+
+    /// <summary>result [T, C] = table rows ids[t], read in the table's format.</summary>
+    private readonly struct GatherLaunch(KernelDevice device, ArrayView<int> ids, KernelTensor result, int tableRows) : IWeightOperation
+    {
+        public void Run<TTable>(TTable table) where TTable : struct, IRowFormat<TTable> =>
+            EmbeddingKernels.LaunchEmbedding(device, table, ids, result.View, result.Rows, result.Columns, tableRows);
     }
 
     public Tensor Linear(Tensor x, Tensor weight)

@@ -161,6 +161,56 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
     /// <summary>The largest weight chunk copied so far, in bytes.</summary>
     public int LargestUploadedChunk { get; private set; }
 
+    /// <summary>
+    /// Whether weights that sit in a memory-mapped checkpoint are read where they are mapped instead of copied
+    /// (<see cref="WeightView{T}"/>): on by default on the generated CPU path, whose "device memory" is host memory, so a
+    /// copy would only double the weights' footprint. GPUs (and ILGPU's CPU accelerator, which stands in for one in
+    /// tests) copy. Tests turn it off to exercise the chunked copy on the CPU.
+    /// </summary>
+    public bool ReadsWeightsInPlace { get; set; } = device.Backend == KernelBackend.FastCpu;
+
+    /// <summary>Weight bytes read in place from a mapped checkpoint so far (tests prove nothing was copied).</summary>
+    public long InPlaceBytes { get; private set; }
+
+    /// <summary>
+    /// A weight's bytes as a view of <typeparamref name="T"/> [source.Length / sizeof(T)] and the object that keeps it
+    /// alive: the mapped file itself when <see cref="ReadsWeightsInPlace"/> and the bytes are one mapped range, else a
+    /// device buffer they were copied into (<see cref="UploadWeight{T}"/>).
+    /// </summary>
+    public (ArrayView<T> View, IDisposable Owner) WeightView<T>(WeightBytes source)
+        where T : unmanaged
+    {
+        var address = ReadsWeightsInPlace ? source.MappedAddress : 0;
+        if (address == 0)
+        {
+            var uploaded = UploadWeight<T>(source);
+            return (uploaded.View, uploaded);
+        }
+
+        var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (source.Length % size != 0)
+        {
+            throw new ArgumentException($"a weight of {source.Length} bytes is not a whole number of {typeof(T).Name} values", nameof(source));
+        }
+
+        var lease = source.KeepMapped();
+        var length = source.Length / size;
+        // A CPU buffer over the mapped pages: it frees nothing when disposed; the lease unmaps once the last weight goes.
+        var buffer = ILGPU.Runtime.CPU.CPUMemoryBuffer.Create(Device.Accelerator, address, length, size);
+        InPlaceBytes += source.Length;
+        return (new ArrayView<T>(buffer, 0, length), new MappedWeight(buffer, lease));
+    }
+
+    /// <summary>The owner of a weight read in place: its view's buffer object and the mapping's lease.</summary>
+    private sealed class MappedWeight(IDisposable buffer, IDisposable lease) : IDisposable
+    {
+        public void Dispose()
+        {
+            buffer.Dispose();
+            lease.Dispose();
+        }
+    }
+
     /// <summary>A weight's bytes into a new device buffer of <typeparamref name="T"/> [source.Length / sizeof(T)], chunk by chunk.</summary>
     public DeviceBuffer<T> UploadWeight<T>(WeightBytes source)
         where T : unmanaged

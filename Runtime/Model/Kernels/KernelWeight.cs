@@ -56,19 +56,20 @@ internal abstract class KernelWeight : Tensor
         }
     }
 
-    /// <summary>Copies <paramref name="matrix"/> to the device in its format, in bounded chunks (<see cref="KernelStorage.UploadChunkBytes"/>).</summary>
+    /// <summary>Copies <paramref name="matrix"/> to the device in its format, in bounded chunks (<see cref="KernelStorage.UploadChunkBytes"/>),
+    /// or views it in the mapped checkpoint where the storage reads weights in place (<see cref="KernelStorage.WeightView{T}"/>).</summary>
     public static KernelWeight Upload(KernelStorage storage, NativeMatrix matrix)
     {
         Validate(matrix);
         if (matrix.Format == NativeMatrixFormat.Bf16)
         {
-            var bits = storage.UploadWeight<ushort>(matrix.Values); // [Rows·Columns]
-            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits.View), null, 0, bits);
+            var (bits, bitsOwner) = storage.WeightView<ushort>(matrix.Values); // [Rows·Columns]
+            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits), null, 0, bitsOwner);
         }
 
-        var codes = storage.UploadWeight<byte>(matrix.Values); // [Rows·Columns]
-        var scales = storage.Upload(matrix.ScaleInv!);         // [ScaleRows·ScaleColumns]
-        return new KernelWeight<Fp8BlockRows>(matrix.Rows, matrix.Columns, matrix.Format, new Fp8BlockRows(codes.View, scales.View), null, 0, codes, scales);
+        var (codes, codesOwner) = storage.WeightView<byte>(matrix.Values); // [Rows·Columns]
+        var scales = storage.Upload(matrix.ScaleInv!);                       // [ScaleRows·ScaleColumns]
+        return new KernelWeight<Fp8BlockRows>(matrix.Rows, matrix.Columns, matrix.Format, new Fp8BlockRows(codes, scales.View), null, 0, codesOwner, scales);
     }
 
     /// <summary>Throws unless the values and scales fit the matrix's shape and format.</summary>

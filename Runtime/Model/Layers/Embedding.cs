@@ -23,10 +23,11 @@ internal sealed class Embedding
         vocabSize = config.VocabSize;
         hidden = config.HiddenSize;
         (firstRow, var rows) = parallelism.Plan.Vocabulary(config.VocabSize);
-        // fp32 even on a native-weight backend: a lookup reads T rows, so the table's format costs memory, not time.
+        // fp32 even on a native-weight backend: a lookup reads T rows, so the table's format costs memory, not time;
+        // except where the backend gathers rows in place from the mapped checkpoint (no copy at all).
         weight = parallelism.Plan.IsSplit
             ? weights.Fp32Rows("model.embed_tokens.weight", config.VocabSize, config.HiddenSize, firstRow, rows)
-            : weights.Fp32Matrix("model.embed_tokens.weight", config.VocabSize, config.HiddenSize);
+            : weights.GatherTable("model.embed_tokens.weight", config.VocabSize, config.HiddenSize);
     }
 
     /// <summary>tokens [T] → [T, H]. Ids outside the vocabulary are rejected with the id and the vocabulary size.</summary>

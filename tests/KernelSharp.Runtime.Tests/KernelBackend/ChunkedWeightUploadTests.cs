@@ -78,6 +78,7 @@ public sealed class ChunkedWeightUploadTests : IDisposable
     {
         using var kernels = KernelModelBackend.Create(kind);
         kernels.Storage.UploadChunkBytes = ChunkBytes;
+        kernels.Storage.ReadsWeightsInPlace = false; // the copy a GPU makes, here on the host (FastCpu reads in place by default: below)
         using var checkpoint = Checkpoint.Open(directory);
         var loader = new WeightLoader(new CheckpointWeightSource(checkpoint), kernels, 1, null);
 
@@ -103,6 +104,53 @@ public sealed class ChunkedWeightUploadTests : IDisposable
         long expectedChunks = 9 * ((Inner * Hidden + ChunkBytes - 1) / ChunkBytes) + (130 * 70 * 2 + ChunkBytes - 1) / ChunkBytes + (61 * 70 * 2 + ChunkBytes - 1) / ChunkBytes;
         Assert.Equal(ChunkBytes, kernels.Storage.LargestUploadedChunk);
         Assert.Equal(expectedChunks, kernels.Storage.UploadedChunks);
+    }
+
+    [Fact]
+    public void The_generated_cpu_path_reads_weights_where_they_are_mapped_and_keeps_them_after_the_checkpoint_closes()
+    {
+        using var kernels = KernelModelBackend.Create(KernelBackend.FastCpu);
+        Assert.True(kernels.Storage.ReadsWeightsInPlace);
+        Assert.True(kernels.GathersNativeRows);
+        IReadOnlyList<FeedForwardWeights> experts;
+        KernelWeight fused, reversed;
+        using (var checkpoint = Checkpoint.Open(directory))
+        {
+            var loader = new WeightLoader(new CheckpointWeightSource(checkpoint), kernels, 1, null);
+            experts = loader.Experts("experts", Experts, Hidden, Inner);
+            fused = Assert.IsAssignableFrom<KernelWeight>(loader.TryStackedNative([("q_a.weight", 130), ("kv_a.weight", 61)], 70));
+            // Stored the other way round, the parts are not one range of the file: copied, as before.
+            reversed = Assert.IsAssignableFrom<KernelWeight>(loader.TryStackedNative([("kv_a.weight", 61), ("q_a.weight", 130)], 70));
+        }
+
+        // The checkpoint is closed: every view still reads the file's bytes (the weights hold the mapping).
+        foreach (var (projection, index) in new[] { ("gate_proj", 0), ("up_proj", 1), ("down_proj", 2) })
+        {
+            for (var e = 0; e < Experts; e++)
+            {
+                var matrix = new[] { experts[e].Gate, experts[e].Up, experts[e].Down }[index];
+                var weight = Assert.IsType<KernelWeight<Fp8BlockRows>>(matrix);
+                Assert.Null(weight.Stack); // no stack: it would be a copy of every expert
+                var expected = stored[$"experts.{e}.{projection}.weight"];
+                Assert.Equal(expected, kernels.Storage.Download(weight.Weights.Codes, expected.Length));
+            }
+        }
+
+        var expectedBits = MemoryMarshal.Cast<byte, ushort>(stored["q_a.weight"].Concat(stored["kv_a.weight"]).ToArray()).ToArray();
+        Assert.Equal(expectedBits, kernels.Storage.Download(Assert.IsType<KernelWeight<Bf16Rows>>(fused).Weights.Bits, expectedBits.Length));
+        var reversedBits = MemoryMarshal.Cast<byte, ushort>(stored["kv_a.weight"].Concat(stored["q_a.weight"]).ToArray()).ToArray();
+        Assert.Equal(reversedBits, kernels.Storage.Download(Assert.IsType<KernelWeight<Bf16Rows>>(reversed).Weights.Bits, reversedBits.Length));
+
+        // Only the reversed pair was copied; the experts and the stored-order pair were read in place.
+        Assert.Equal(9L * Inner * Hidden + 191 * 70 * 2, kernels.Storage.InPlaceBytes);
+        Assert.True(kernels.Storage.UploadedChunks > 0);
+        Assert.Equal(130 * 70 * 2, kernels.Storage.LargestUploadedChunk); // q_a, the larger part (a chunk never spans two parts)
+
+        // Each weight releases its lease on the mapping; the last one unmaps the file.
+        foreach (var weight in experts.SelectMany(f => new[] { f.Gate, f.Up, f.Down }).Concat([fused, reversed]))
+        {
+            weight.Dispose();
+        }
     }
 
     [Fact]

@@ -66,6 +66,14 @@ public sealed class NativeWeightTests(KernelBackendFixture fixture)
         var random = new RandomData();
         using var x = kernels.Upload(random.Floats(2 * columns), 2, columns); // [2, q_lora]
         Close(kernels.Download(kernels.Linear(x, widened)), kernels.Download(kernels.Linear(x, native)), $"{random}: {fixtureName} {name}");
+
+        // The generated CPU path gathers embedding rows from the table as stored (read in place): the same rows as fp32.
+        const string embedding = "model.embed_tokens.weight";
+        using var table = loader.GatherTable(embedding, config.VocabSize, config.HiddenSize);
+        using var fp32Table = loader.Fp32Matrix(embedding, config.VocabSize, config.HiddenSize);
+        Assert.IsType<KernelWeight>(table, exactMatch: false);
+        int[] tokens = [0, config.VocabSize - 1, random.Next(config.VocabSize), 0];
+        Assert.Equal(kernels.Download(kernels.GatherRows(fp32Table, tokens)), kernels.Download(kernels.GatherRows(table, tokens)));
     }
 
     private void Check(KernelModelBackend kernels, NativeMatrixFormat format)
