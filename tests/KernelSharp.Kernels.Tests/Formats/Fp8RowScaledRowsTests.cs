@@ -128,8 +128,9 @@ public abstract class Fp8RowScaledRowsTests(BackendFixture backend) : BackendTes
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
         int rowsPerGroup = GemvKernels.WarpsPerGroup / warpsPerRow * rowsPerWarp;
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvRows))!, Config((rows + rowsPerGroup - 1) / rowsPerGroup, batch, 128),
-            new Fp8RowScaledRows(c.View, s.View), x.View, y.View, rows, cols, batch, rowsPerWarp, chunksInFlight, warpsPerRow);
+        int items = batch > 1 ? 4 : 1; // a batch walks four items per group (two of them past a batch of 2: read, not stored)
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.GemvRows))!, Config((rows + rowsPerGroup - 1) / rowsPerGroup, (batch + items - 1) / items, 128),
+            new Fp8RowScaledRows(c.View, s.View), x.View, y.View, rows, cols, batch, items, rowsPerWarp, chunksInFlight, warpsPerRow);
 
         Tolerance.AssertClose(expected, Download(y), GemvTests.LinearTolerance(cols),
             $"gemv rows fp8 row-scaled R={rowsPerWarp} U={chunksInFlight} W={warpsPerRow}");
