@@ -20,4 +20,6 @@ OUT="$out" HF_HUB_OFFLINE=1 timeout "${PEER_TIMEOUT:-240}" python3 tools/gpu/tra
 echo "transformers rc=$? (t=$((SECONDS - start)) s)"; tail -25 "$out/transformers.log"
 GPU_APP=kernelsharp.dll timeout 150 bash .gpu/run.sh bench -m /tmp/mid5b -p 0 -n 32 -d "$context" --depth-fill random -r 2 -b "$batches" --device cuda 2>&1 \
   | grep -E '^\||error' | tee "$out/bench.md"
+# The device returns only a few files: the logs travel in one archive so the tables and the transformers JSON come back.
+(cd "$out" && tar -czf logs.tgz --remove-files serve.log serve-load.log create-model.log transformers.log load.tgz 2>/dev/null)
 echo "done in $((SECONDS - start)) s"
