@@ -122,10 +122,10 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
         where TCache : struct, IRowFormat<TCache>
     {
         var device = storage.Device;
+        bool warpHeads = UsesWarpHeads(device.Backend, dims);
         if (selected is null)
         {
-            MlaKernels.LaunchMlaAttention(device, runQueries, cache, new DenseKeys(table.Keys), runOutput, ArrayView<float>.Empty,
-                run.Rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            LaunchAttention(warpHeads, runQueries, cache, new DenseKeys(table.Keys), runOutput, ArrayView<float>.Empty, run.Rows, dims, softmaxScale);
             return;
         }
 
@@ -136,18 +136,41 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
         int splits = KeySplits(device.Backend, run.Rows, dims.Heads, k);
         if (splits == 1)
         {
-            MlaKernels.LaunchMlaAttention(device, runQueries, cache, new SelectedKeys(compacted.View, counts.View, k), runOutput, ArrayView<float>.Empty,
-                run.Rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            LaunchAttention(warpHeads, runQueries, cache, new SelectedKeys(compacted.View, counts.View, k), runOutput, ArrayView<float>.Empty, run.Rows, dims, softmaxScale);
         }
         else
         {
-            // Decode: one group per (query, 8 heads) would give a handful of groups on a 132-SM GPU (measured on the
+            // Decode: one group per (query, head block) would give a handful of groups on a 132-SM GPU (measured on the
             // H200: 3.5 ms for 2048 keys at batch 1). Split the selected keys across groups and merge the partial softmaxes.
             using var partialOutput = storage.Buffer<float>((long)run.Rows * splits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
             using var partialStats = storage.Buffer<float>((long)run.Rows * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
-            MlaKernels.LaunchMlaAttention(device, runQueries, cache, new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
-                run.Rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+            LaunchAttention(warpHeads, runQueries, cache, new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
+                run.Rows, dims, softmaxScale);
             MlaKernels.LaunchCombineMlaSplits(device, partialOutput.View, partialStats.View, runOutput, run.Rows, dims.Heads, dims.LatentDim, splits);
+        }
+    }
+
+    /// <summary>
+    /// GPUs run the warp-heads layout (<see cref="MlaKernels.MlaAttentionWarpHeads{TCache, TKeys}"/>: a key tile staged
+    /// once in shared memory for 16 heads, query and sums in registers); the host backends keep the thread-per-pair
+    /// layout, whose steps have host twins. Both compute the reference's sums in fp32; a query's result never depends
+    /// on the other queries of the launch in either.
+    /// </summary>
+    internal static bool UsesWarpHeads(KernelBackend backend, MlaDimensions dims) =>
+        backend is KernelBackend.Cuda or KernelBackend.OpenCL && dims.LatentDim + dims.RopeDim <= MlaKernels.WarpHeadsMaxRowLength;
+
+    private void LaunchAttention<TCache, TKeys>(bool warpHeads, ArrayView<float> queries, TCache cache, TKeys keys, ArrayView<float> output,
+        ArrayView<float> partialStats, int rows, MlaDimensions dims, float softmaxScale)
+        where TCache : struct, IRowFormat<TCache>
+        where TKeys : struct, IMlaKeySource<TKeys>
+    {
+        if (warpHeads)
+        {
+            MlaKernels.LaunchMlaAttentionWarpHeads(storage.Device, queries, cache, keys, output, partialStats, rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
+        }
+        else
+        {
+            MlaKernels.LaunchMlaAttention(storage.Device, queries, cache, keys, output, partialStats, rows, dims.Heads, dims.LatentDim, dims.RopeDim, softmaxScale);
         }
     }
 
@@ -163,18 +186,19 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
 
     /// <summary>
     /// How many slices of the selected keys a sparse attention call is split into: 1 on the CPU backends and for
-    /// prefill-sized batches; on a GPU enough to give about 2048 groups, at most one slice per key tile (and 128 slices).
+    /// prefill-sized batches; on a GPU enough to give about 1024 groups of the warp-heads layout (16 heads, 256 threads
+    /// each), at most one slice per key tile (and 128 slices).
     /// </summary>
     internal static int KeySplits(KernelBackend backend, int rows, int heads, int selectedKeys)
     {
         if (backend is not (KernelBackend.Cuda or KernelBackend.OpenCL))
             return 1;
-        int headBlocks = (heads + MlaTile.HeadsPerGroup - 1) / MlaTile.HeadsPerGroup;
+        int headBlocks = (heads + MlaKernels.WarpHeadsPerGroup - 1) / MlaKernels.WarpHeadsPerGroup;
         int groups = rows * headBlocks;
         int tiles = (selectedKeys + MlaTile.KeysPerTile - 1) / MlaTile.KeysPerTile;
-        // ~2048 groups: on the H200 each group's score tile is latency-bound (one thread per head-key dot product), so
-        // more groups in flight is what speeds a batch-1 step up (64 slices: ~110 µs per layer for 16 heads × 2048 keys).
-        int wanted = (2048 + groups - 1) / groups;
+        // About 1024 groups: a group's registers (two heads' query chunks and sums per lane) leave room for two per SM,
+        // so this is ~4 waves on 132 SMs; more slices would only add partial rows for CombineMlaSplits to read.
+        int wanted = (1024 + groups - 1) / groups;
         return Math.Clamp(Math.Min(wanted, tiles), 1, 128);
     }
 }

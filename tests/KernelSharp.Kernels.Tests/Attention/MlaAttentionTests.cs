@@ -22,6 +22,7 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
     [InlineData(4, 10, 64, 16, 50)]    // tiny model's latent/rope dims; 10 heads = a full and a partial head block
     [InlineData(2, 3, 512, 64, 40)]    // DeepSeek-V3.2's kv_lora_rank and rope dim
     [InlineData(1, 1, 4, 0, 5)]        // smallest: one head, no rope part
+    [InlineData(2, 18, 64, 16, 40)]    // two head blocks of the warp-heads layout, the second with one warp's pair
     public void Sparse_attention_matches_reference(int queryCount, int heads, int latentDim, int ropeDim, int cacheRows)
     {
         RequireBackend();
@@ -236,6 +237,17 @@ public sealed class MlaAttentionTests_FastCpu(FastCpuBackend b) : MlaAttentionTe
 public sealed class MlaAttentionTests_IlgpuCpu(IlgpuCpuBackend b) : MlaAttentionTests(b), IClassFixture<IlgpuCpuBackend>;
 public sealed class MlaAttentionTests_Cuda(CudaBackend b) : MlaAttentionTests(b), IClassFixture<CudaBackend>;
 public sealed class MlaAttentionTests_OpenCL(OpenCLBackend b) : MlaAttentionTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>The same tests on <see cref="MlaKernels.MlaAttentionWarpHeads{TCache, TKeys}"/>, the layout GPUs run.</summary>
+public abstract class MlaAttentionWarpHeadsTests(BackendFixture backend) : MlaAttentionTests(backend)
+{
+    protected override bool MlaWarpHeads => true;
+}
+
+public sealed class MlaAttentionWarpHeadsTests_FastCpu(FastCpuBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<FastCpuBackend>;
+public sealed class MlaAttentionWarpHeadsTests_IlgpuCpu(IlgpuCpuBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class MlaAttentionWarpHeadsTests_Cuda(CudaBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<CudaBackend>;
+public sealed class MlaAttentionWarpHeadsTests_OpenCL(OpenCLBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<OpenCLBackend>;
 
 /// <summary>The launch-time shape checks of the MLA kernels (no device needed).</summary>
 public sealed class MlaShapesTests

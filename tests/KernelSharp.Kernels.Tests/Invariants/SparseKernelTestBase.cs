@@ -67,6 +67,19 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         return (variant, arguments.Where((_, i) => !constants.Contains(i)).ToArray());
     }
 
+    /// <summary>
+    /// The MLA attention layout the Mla helpers launch: <see cref="MlaKernels.MlaAttention{TCache, TKeys}"/> (a thread
+    /// per head-key pair, 8 heads per group) or, when a test class overrides this, the GPU layout
+    /// <see cref="MlaKernels.MlaAttentionWarpHeads{TCache, TKeys}"/> (a warp per two heads, 16 heads per group).
+    /// </summary>
+    protected virtual bool MlaWarpHeads => false;
+
+    private string MlaKernel => MlaWarpHeads ? nameof(MlaKernels.MlaAttentionWarpHeads) : nameof(MlaKernels.MlaAttention);
+
+    private long MlaHeadBlocks(int heads) => MlaWarpHeads ? (heads + MlaKernels.WarpHeadsPerGroup - 1) / MlaKernels.WarpHeadsPerGroup : (heads + 7) / 8;
+
+    private int MlaGroupSize => MlaWarpHeads ? 256 : 128;
+
     protected void TopKSelect(ArrayView<float> scores, ArrayView<int> indices, ArrayView<int> counts, int rows, int length, long rowStride, int k, int groupSize)
     {
         TopKShapes.Validate(length, k);
@@ -100,7 +113,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads), MlaGroupSize),
             queries, new F32Rows(kvCache), new SelectedKeys(selected, counts, selectedStride), output, ArrayView<float>.Empty,
             queryCount, heads, latentDim, ropeDim, scale);
     }
@@ -109,7 +122,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads), MlaGroupSize),
             queries, new F32Rows(kvCache), new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
@@ -117,7 +130,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads), MlaGroupSize),
             queries, new Bf16Rows(kvCache), new SelectedKeys(selected, counts, selectedStride), output, ArrayView<float>.Empty,
             queryCount, heads, latentDim, ropeDim, scale);
     }
@@ -126,7 +139,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads), MlaGroupSize),
             queries, new Bf16Rows(kvCache), new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
@@ -144,7 +157,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads), MlaGroupSize),
             queries, kvCache, new SelectedKeys(selected, counts, selectedStride), output, ArrayView<float>.Empty,
             queryCount, heads, latentDim, ropeDim, scale);
     }
@@ -154,7 +167,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         int queryCount, int heads, int latentDim, int ropeDim, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads), MlaGroupSize),
             queries, kvCache, new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
@@ -163,7 +176,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8 * splits, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads) * splits, MlaGroupSize),
             queries, kvCache, new SelectedKeySlices(selected, counts, selectedStride, splits), partialOutput, partialStats,
             queryCount, heads, latentDim, ropeDim, scale);
     }
@@ -172,7 +185,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
     {
         MlaShapes.Validate(heads, latentDim, ropeDim);
-        Launch(typeof(MlaKernels), nameof(MlaKernels.MlaAttention), Config(queryCount, (heads + 7) / 8 * splits, 128),
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads) * splits, MlaGroupSize),
             queries, new F32Rows(kvCache), new SelectedKeySlices(selected, counts, selectedStride, splits), partialOutput, partialStats,
             queryCount, heads, latentDim, ropeDim, scale);
     }
