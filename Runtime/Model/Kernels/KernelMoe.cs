@@ -15,8 +15,8 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
 {
     /// <summary>
     /// Slots (token, k pairs) up to which stacked experts run as grouped GEMVs instead of per-expert GEMMs: a decode step of
-    /// up to 64 sequences at 8 experts each. Each slot is its own GEMV (the same sums whatever the batch), slots of one expert
-    /// are adjacent, so its weights (an expert is a few MB) come from L2 after the first; the per-expert path needs a host
+    /// up to 64 sequences at 8 experts each. Each slot gets the sums of its own GEMV (the same bits whatever the batch); slots of
+    /// one expert are adjacent, and on GPUs up to 4 of them share each weight load (GroupedExpertLaunch); the per-expert path needs a host
     /// round trip per layer and a launch sequence per expert (measured on the H100: ~500 launches per 16-sequence step).
     /// </summary>
     internal const int GroupedMaxSlots = 512;
@@ -98,7 +98,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         {
             using var activations = storage.NewTensor(pairs, stack.Intermediate); // [T·k, I] silu(gate·x)·(up·x) in slot order
             using var slotOutputs = storage.NewTensor(pairs, hidden);             // [T·k, H] in slot order
-            RunGrouped(stack, x, permutedPairs.View, slotExperts.View, activations, slotOutputs, topk);
+            RunGrouped(stack, x, permutedPairs.View, slotExperts.View, expertOffsets.View, activations, slotOutputs, topk);
             MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
             return output;
         }
@@ -128,9 +128,9 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
 
     /// <summary>slotOutputs [slots, H] = down_e(silu(gate_e·x) ⊙ up_e·x) for each slot's expert e and token, over the stacks.</summary>
     private void RunGrouped(KernelExpertStack stack, KernelTensor x, ILGPU.ArrayView<int> permutedPairs, ILGPU.ArrayView<int> slotExperts,
-        KernelTensor activations, KernelTensor slotOutputs, int topk)
+        ILGPU.ArrayView<int> expertOffsets, KernelTensor activations, KernelTensor slotOutputs, int topk)
     {
-        var launch = new GroupedExpertLaunch(storage.Device, stack, x, permutedPairs, slotExperts, activations, slotOutputs, topk);
+        var launch = new GroupedExpertLaunch(storage, stack, x, permutedPairs, slotExperts, expertOffsets, activations, slotOutputs, topk);
         stack.Gate.Apply(ref launch);
     }
 }

@@ -228,6 +228,21 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDown), Config(slotCount, RowBlocks(hidden, groupSize), groupSize),
             activations, slotExperts, down, outputs, slotCount, hidden, intermediate, groupSize);
 
+    protected void ExpertItemGroups(ArrayView<int> offsets, ArrayView<int> groupFirst, ArrayView<int> groupEnd, int experts, int groupCount, int items) =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.ExpertItemGroups), Config(1, 1, 256), offsets, groupFirst, groupEnd, experts, groupCount, items);
+
+    protected void GroupedFfnGateUpRows<TWeights>(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, ArrayView<int> groupFirst,
+        ArrayView<int> groupEnd, TWeights gate, TWeights up, ArrayView<float> activations, int groupCount, int hidden, int intermediate, int topk, int items)
+        where TWeights : struct, IRowFormat<TWeights> =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnGateUpRows), Config((intermediate + 7) / 8, groupCount, 128),
+            x, permuted, slotExperts, groupFirst, groupEnd, gate, up, activations, groupCount, hidden, intermediate, topk, items);
+
+    protected void GroupedFfnDownRows<TWeights>(ArrayView<float> activations, ArrayView<int> slotExperts, ArrayView<int> groupFirst, ArrayView<int> groupEnd,
+        TWeights down, ArrayView<float> outputs, int groupCount, int hidden, int intermediate, int items)
+        where TWeights : struct, IRowFormat<TWeights> =>
+        Launch(typeof(MoeKernels), nameof(MoeKernels.GroupedFfnDownRows), Config((hidden + 7) / 8, groupCount, 128),
+            activations, slotExperts, groupFirst, groupEnd, down, outputs, groupCount, hidden, intermediate, items);
+
     /// <summary>Groups along Y of the grouped FFN kernels: a warp per row, or one row per single-thread group.</summary>
     private static int RowBlocks(int rows, int groupSize) => (rows + (groupSize + 31) / 32 - 1) / ((groupSize + 31) / 32);
 

@@ -133,6 +133,107 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
         Tolerance.AssertClose(expected, Download(y), Tolerance.Fp32, fp8 ? "MoE output (fp8 experts)" : "MoE output (bf16 experts)");
     }
 
+    /// <summary>
+    /// The rows form (a group of up to 4 slots of one expert per weight load): the same bits for every slot with 1 and
+    /// with 4 items per warp, for experts holding 0, 1, 4, 5 and 9 slots, and for bf16 rows of whole 16-byte chunks the
+    /// bits of the slot-per-group kernels (fp8 rows add their 128-blocks in another grouping there: last-bit differences).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false, 64, 40)]   // bf16, 16-byte rows: the lanes walk StridedRowDot's chunks
+    [InlineData(true, 64, 40)]    // fp8 with a partial 128-block
+    [InlineData(false, 36, 20)]   // bf16 rows that are not whole 16-byte chunks: the scalar walk
+    public void Rows_form_gives_each_slot_the_bits_of_its_own_launch(bool fp8, int hidden, int intermediate)
+    {
+        RequireBackend();
+        var random = NewRandom(hidden + intermediate + (fp8 ? 7 : 0));
+        int[] slotsPerExpert = [5, 0, 1, 9, 4];
+        int experts = slotsPerExpert.Length;
+        int topk = 2;
+        int slotCount = slotsPerExpert.Sum();
+        int tokenCount = (slotCount + topk - 1) / topk;
+        float[] x = RandomTensors.Normal(random, (long)tokenCount * hidden);
+        var gate = ExpertWeights.Create(random, fp8, experts, intermediate, hidden);
+        var up = ExpertWeights.Create(random, fp8, experts, intermediate, hidden);
+        var down = ExpertWeights.Create(random, fp8, experts, hidden, intermediate);
+        // Slots in expert order, each pointing at some pair (token·K + k) of the batch.
+        int[] slotExperts = slotsPerExpert.SelectMany((n, e) => Enumerable.Repeat(e, n)).ToArray();
+        int[] permuted = Enumerable.Range(0, slotCount).Select(_ => random.Next(tokenCount * topk)).ToArray();
+        int[] offsets = new int[experts + 1];
+        for (int e = 0; e < experts; e++)
+        {
+            offsets[e + 1] = offsets[e] + slotsPerExpert[e];
+        }
+
+        using var xBuffer = Upload(x);
+        using var permutedBuffer = Upload(permuted);
+        using var expertBuffer = Upload(slotExperts);
+        using var offsetBuffer = Upload(offsets);
+        using var g = fp8 ? Upload(gate.Fp8!) : null;
+        using var u = fp8 ? Upload(up.Fp8!) : null;
+        using var d = fp8 ? Upload(down.Fp8!) : null;
+        using var gs = fp8 ? Upload(gate.Scales!) : null;
+        using var us = fp8 ? Upload(up.Scales!) : null;
+        using var ds = fp8 ? Upload(down.Scales!) : null;
+        using var gb = fp8 ? null : Upload(gate.Bf16!);
+        using var ub = fp8 ? null : Upload(up.Bf16!);
+        using var db = fp8 ? null : Upload(down.Bf16!);
+        using var activations = Allocate<float>((long)slotCount * intermediate);
+        using var outputs = Allocate<float>((long)slotCount * hidden);
+        float[] RunOld()
+        {
+            if (fp8)
+            {
+                GroupedFfnGateUp(V(xBuffer), V(permutedBuffer), V(expertBuffer), new Fp8BlockRows(V(g!), V(gs!)), new Fp8BlockRows(V(u!), V(us!)), V(activations), slotCount, hidden, intermediate, topk, 128);
+                GroupedFfnDown(V(activations), V(expertBuffer), new Fp8BlockRows(V(d!), V(ds!)), V(outputs), slotCount, hidden, intermediate, 128);
+            }
+            else
+            {
+                GroupedFfnGateUp(V(xBuffer), V(permutedBuffer), V(expertBuffer), new Bf16Rows(V(gb!)), new Bf16Rows(V(ub!)), V(activations), slotCount, hidden, intermediate, topk, 128);
+                GroupedFfnDown(V(activations), V(expertBuffer), new Bf16Rows(V(db!)), V(outputs), slotCount, hidden, intermediate, 128);
+            }
+            return Download(outputs);
+        }
+
+        float[] RunRows(int items)
+        {
+            int groupCount = (slotCount + items - 1) / items + experts;
+            using var first = Allocate<int>(groupCount);
+            using var end = Allocate<int>(groupCount);
+            ExpertItemGroups(V(offsetBuffer), V(first), V(end), experts, groupCount, items);
+            int[] firsts = Download(first);
+            Assert.Equal(slotsPerExpert.Sum(n => (n + items - 1) / items), firsts.Count(f => f >= 0));
+            if (fp8)
+            {
+                GroupedFfnGateUpRows(V(xBuffer), V(permutedBuffer), V(expertBuffer), V(first), V(end), new Fp8BlockRows(V(g!), V(gs!)), new Fp8BlockRows(V(u!), V(us!)), V(activations), groupCount, hidden, intermediate, topk, items);
+                GroupedFfnDownRows(V(activations), V(expertBuffer), V(first), V(end), new Fp8BlockRows(V(d!), V(ds!)), V(outputs), groupCount, hidden, intermediate, items);
+            }
+            else
+            {
+                GroupedFfnGateUpRows(V(xBuffer), V(permutedBuffer), V(expertBuffer), V(first), V(end), new Bf16Rows(V(gb!)), new Bf16Rows(V(ub!)), V(activations), groupCount, hidden, intermediate, topk, items);
+                GroupedFfnDownRows(V(activations), V(expertBuffer), V(first), V(end), new Bf16Rows(V(db!)), V(outputs), groupCount, hidden, intermediate, items);
+            }
+            return Download(outputs);
+        }
+
+        float[]? old = !fp8 && hidden % 8 == 0 && intermediate % 8 == 0 ? RunOld() : null;
+        float[] one = RunRows(1);
+        float[] four = RunRows(4);
+        AssertIdentical(one, four, "rows form: 1 vs 4 items per warp");
+        var expected = new double[(long)slotCount * hidden];
+        for (int s = 0; s < slotCount; s++)
+        {
+            // slot s computes expert slotExperts[s] on token permuted[s] / topk
+            double[] single = MoeLayerReference.PairOutputs(x.AsSpan((permuted[s] / topk) * hidden, hidden).ToArray(), [slotExperts[s]], 1,
+                gate.Values, up.Values, down.Values, hidden, intermediate);
+            single.CopyTo(expected, (long)s * hidden);
+        }
+        Tolerance.AssertClose(expected, four, Tolerance.Fp32, "rows form vs reference");
+        if (old is not null)
+        {
+            AssertIdentical(old, four, "rows form vs slot-per-group kernels");
+        }
+    }
+
     private void RunExperts(
         ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense> x, ILGPU.Runtime.MemoryBuffer1D<int, ILGPU.Stride1D.Dense> permuted,
         ILGPU.Runtime.MemoryBuffer1D<int, ILGPU.Stride1D.Dense> slotExperts, ExpertWeights gate, ExpertWeights up, ExpertWeights down,

@@ -1,0 +1,123 @@
+using ILGPU;
+using KernelSharp.Dsl;
+using KernelSharp.Kernels.Activations;
+using KernelSharp.Kernels.Formats;
+
+namespace KernelSharp.Kernels.Moe;
+
+/// <summary>
+/// The routed experts' SwiGLU FFN of <see cref="GroupedFfnGateUp{TWeights}"/> / <see cref="GroupedFfnDown{TWeights}"/>
+/// in the warp-rows form of <see cref="Linear.GemvKernels.GemvRows{TWeights}"/>, for GPUs: a group owns 8 weight rows
+/// (4 warps of 2) and one group of up to 4 slots of one expert (<see cref="ExpertItemGroups"/>), so each 16-byte weight
+/// chunk is loaded once for every slot of the group instead of once per slot.
+/// </summary>
+/// <remarks>
+/// Measured with Nsight Compute on an H100 (mid-5b, 64 sequences, 384 slots over 64 experts): the slot-per-group
+/// kernels read the expert weights once per slot, 0.60 ms (gate/up) and 0.40 ms (down) per layer, mostly from L2.
+/// A slot's sums do not depend on the slots walked with it: <see cref="IRowFormat{TSelf}.WarpRowPartials"/> gives each
+/// (row, item) the same lane chunks in the same order for any item count, and the warp sum is the same butterfly,
+/// so a sequence's tokens are the same alone or in a batch (and the same as the slot-per-group kernels', whose
+/// lanes walk the chunks of <see cref="IRowFormat{TSelf}.StridedRowDot"/> in that order, where rows are 16-byte aligned).
+/// </remarks>
+public static partial class MoeKernels
+{
+    /// <summary>Weight rows per warp of the rows form (and 4 warps per group: 8 rows per group).</summary>
+    public const int ExpertRowsPerWarp = 2;
+
+    [Kernel(Grid = "(intermediate + 7) / 8", GridY = "groupCount", GroupSize = "128")]
+    public static void GroupedFfnGateUpRows<TWeights>(
+        ArrayView<float> x,               // [N, H] normalized hidden states
+        ArrayView<int> permutedPairs,     // [slots] slot → pair (token·K + k)
+        ArrayView<int> slotExperts,       // [slots] slot → expert
+        ArrayView<int> groupFirstSlots,   // [G] each item group's first slot (−1: none), from ExpertItemGroups
+        ArrayView<int> groupEndSlots,     // [G] one past its last slot
+        TWeights gateWeights,             // [E, I, H] gate_proj
+        TWeights upWeights,               // [E, I, H] up_proj
+        ArrayView<float> activations,     // [slots, I] out: silu(gate·x)·(up·x)
+        int groupCount,
+        int hidden,
+        int intermediate,
+        int topk,
+        [Shape(1, 4)] int itemsPerWarp)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        const int rowsPerWarp = ExpertRowsPerWarp;
+        const int chunksInFlight = 2;
+        int first = groupFirstSlots[Grid.IdxY];
+        if (first < 0)
+            return; // past the last item group (the grid is sized for the worst case): the whole group leaves
+        int end = groupEndSlots[Grid.IdxY];
+        int lane = KsWarp.LaneIdx;
+        int firstRow = Grid.IdxX * 4 * rowsPerWarp + Group.IdxX / KsWarp.Size * rowsPerWarp;
+        int expert = slotExperts[first];
+        var starts = new ItemStarts(TokenStart(permutedPairs, first, 0, end, topk, hidden), TokenStart(permutedPairs, first, 1, end, topk, hidden),
+            TokenStart(permutedPairs, first, 2, end, topk, hidden), TokenStart(permutedPairs, first, 3, end, topk, hidden));
+        ItemRowSums gate = gateWeights.Matrix(expert, intermediate, hidden)
+            .WarpRowPartials(intermediate, hidden, x, starts, itemsPerWarp, firstRow, rowsPerWarp, chunksInFlight, lane, KsWarp.Size);
+        ItemRowSums up = upWeights.Matrix(expert, intermediate, hidden)
+            .WarpRowPartials(intermediate, hidden, x, starts, itemsPerWarp, firstRow, rowsPerWarp, chunksInFlight, lane, KsWarp.Size);
+        for (int k = 0; k < itemsPerWarp; k++)
+        {
+            for (int j = 0; j < rowsPerWarp; j++)
+            {
+                float gateSum = KsWarp.Sum(Component(Item(gate, k), j));
+                float upSum = KsWarp.Sum(Component(Item(up, k), j));
+                if (lane == 0 && first + k < end && firstRow + j < intermediate)
+                    activations[(long)(first + k) * intermediate + firstRow + j] = SwiGluKernels.Silu(gateSum) * upSum;
+            }
+        }
+    }
+
+    [Kernel(Grid = "(hidden + 7) / 8", GridY = "groupCount", GroupSize = "128")]
+    public static void GroupedFfnDownRows<TWeights>(
+        ArrayView<float> activations,     // [slots, I]
+        ArrayView<int> slotExperts,       // [slots] slot → expert
+        ArrayView<int> groupFirstSlots,   // [G] each item group's first slot (−1: none), from ExpertItemGroups
+        ArrayView<int> groupEndSlots,     // [G] one past its last slot
+        TWeights downWeights,             // [E, H, I] down_proj
+        ArrayView<float> expertOutputs,   // [slots, H] out
+        int groupCount,
+        int hidden,
+        int intermediate,
+        [Shape(1, 4)] int itemsPerWarp)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        const int rowsPerWarp = ExpertRowsPerWarp;
+        const int chunksInFlight = 2;
+        int first = groupFirstSlots[Grid.IdxY];
+        if (first < 0)
+            return; // past the last item group (the grid is sized for the worst case): the whole group leaves
+        int end = groupEndSlots[Grid.IdxY];
+        int lane = KsWarp.LaneIdx;
+        int firstRow = Grid.IdxX * 4 * rowsPerWarp + Group.IdxX / KsWarp.Size * rowsPerWarp;
+        int expert = slotExperts[first];
+        var starts = new ItemStarts(SlotStart(first, 0, end, intermediate), SlotStart(first, 1, end, intermediate),
+            SlotStart(first, 2, end, intermediate), SlotStart(first, 3, end, intermediate));
+        ItemRowSums down = downWeights.Matrix(expert, hidden, intermediate)
+            .WarpRowPartials(hidden, intermediate, activations, starts, itemsPerWarp, firstRow, rowsPerWarp, chunksInFlight, lane, KsWarp.Size);
+        for (int k = 0; k < itemsPerWarp; k++)
+        {
+            for (int j = 0; j < rowsPerWarp; j++)
+            {
+                float sum = KsWarp.Sum(Component(Item(down, k), j));
+                if (lane == 0 && first + k < end && firstRow + j < hidden)
+                    expertOutputs[(long)(first + k) * hidden + firstRow + j] = sum;
+            }
+        }
+    }
+
+    /// <summary>Where the token of item <paramref name="k"/> of the group starts in x; past the group, the group's last
+    /// token again: read, never stored.</summary>
+    private static long TokenStart(ArrayView<int> permutedPairs, int first, int k, int end, int topk, int hidden) =>
+        (long)(permutedPairs[first + k < end ? first + k : end - 1] / topk) * hidden;
+
+    /// <summary>Where slot item <paramref name="k"/> of the group starts in the activations (clamped like <see cref="TokenStart"/>).</summary>
+    private static long SlotStart(int first, int k, int end, int intermediate) =>
+        (long)(first + k < end ? first + k : end - 1) * intermediate;
+
+    /// <summary>Item <paramref name="k"/> (0..3) of <paramref name="sums"/>; k is a constant in the folded variants.</summary>
+    private static Float4 Item(ItemRowSums sums, int k) => k == 0 ? sums.Item0 : k == 1 ? sums.Item1 : k == 2 ? sums.Item2 : sums.Item3;
+
+    /// <summary>Component <paramref name="j"/> (0..3) of <paramref name="v"/>.</summary>
+    private static float Component(Float4 v, int j) => j == 0 ? v.X : j == 1 ? v.Y : j == 2 ? v.Z : v.W;
+}
