@@ -10,7 +10,8 @@ namespace KernelSharp.Kernels.Attention;
 /// and folds the constant ones, so each source compiles to what a kernel written for it would be.
 /// </summary>
 /// <remarks>
-/// Sources: <see cref="DenseKeys"/> (causal: keys 0 … position, through a paged or unpaged cache), <see cref="SelectedKeys"/> (the indexer's selection,
+/// Sources: <see cref="DenseKeys"/> (causal: keys 0 … position, through a paged or unpaged cache; <see cref="DenseKeySlices"/>
+/// the same keys in slices for decode), <see cref="SelectedKeys"/> (the indexer's selection,
 /// visible keys first, see <see cref="SelectionKernels.CompactSelection"/>), <see cref="SelectedKeySlices"/> (the same
 /// list cut into slices, one per group, merged by <see cref="MlaKernels.CombineMlaSplits"/>).
 /// </remarks>
@@ -59,6 +60,37 @@ public readonly struct DenseKeys(KeyPages pages) : IMlaKeySource<DenseKeys>
     public int Slice(int gridY, int headBlocks) => 0;
 
     public MlaKeyRange Range(int query, int slice) => new(0, Pages.Position(query) + 1);
+
+    public int Row(int query, int index) => Pages.CacheRow(query, index);
+}
+
+/// <summary>
+/// Dense causal attention cut into slices for decode on a GPU: a few queries at short context (below index_topk, or
+/// every query of a dense model) would otherwise be a handful of groups each walking all its keys; slice s of query q
+/// covers whole tiles of keys 0 … position like <see cref="SelectedKeySlices"/> does of a selection (trailing slices
+/// may be empty), merged by <see cref="MlaKernels.CombineMlaSplits"/>.
+/// </summary>
+public readonly struct DenseKeySlices(KeyPages pages, int slices) : IMlaKeySource<DenseKeySlices>
+{
+    /// <summary>[Q] each query's position and where its keys live.</summary>
+    public readonly KeyPages Pages = pages;
+
+    private readonly int slices = slices;
+
+    public int Slices => slices;
+
+    public bool WritesPartials => true;
+
+    public int Slice(int gridY, int headBlocks) => gridY / headBlocks;
+
+    public MlaKeyRange Range(int query, int slice)
+    {
+        int count = Pages.Position(query) + 1;
+        int tilesPerSlice = ((count + MlaTile.KeysPerTile - 1) / MlaTile.KeysPerTile + slices - 1) / slices;
+        int start = slice * tilesPerSlice * MlaTile.KeysPerTile;
+        int end = Math.Min(count, start + tilesPerSlice * MlaTile.KeysPerTile);
+        return new(start, Math.Max(start, end));
+    }
 
     public int Row(int query, int index) => Pages.CacheRow(query, index);
 }

@@ -125,7 +125,21 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
         bool warpHeads = UsesWarpHeads(device.Backend, dims);
         if (selected is null)
         {
-            LaunchAttention(warpHeads, runQueries, cache, new DenseKeys(table.Keys), runOutput, ArrayView<float>.Empty, run.Rows, dims, softmaxScale);
+            // Dense decode (contexts below index_topk, dense models) splits its keys like the sparse path: the run's
+            // longest sequence bounds the tiles, and a shorter one's trailing slices are empty.
+            int denseSplits = KeySplits(device.Backend, run.Rows, dims.Heads, run.KeyCount);
+            if (denseSplits == 1)
+            {
+                LaunchAttention(warpHeads, runQueries, cache, new DenseKeys(table.Keys), runOutput, ArrayView<float>.Empty, run.Rows, dims, softmaxScale);
+            }
+            else
+            {
+                using var densePartials = storage.Buffer<float>((long)run.Rows * denseSplits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
+                using var denseStats = storage.Buffer<float>((long)run.Rows * denseSplits * dims.Heads * 2);                  // [rows, splits, heads, (max, sum)]
+                LaunchAttention(warpHeads, runQueries, cache, new DenseKeySlices(table.Keys, denseSplits), densePartials.View, denseStats.View, run.Rows, dims, softmaxScale);
+                MlaKernels.LaunchCombineMlaSplits(device, densePartials.View, denseStats.View, runOutput, run.Rows, dims.Heads, dims.LatentDim, denseSplits);
+            }
+
             return;
         }
 

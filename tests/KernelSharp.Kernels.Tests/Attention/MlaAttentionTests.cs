@@ -157,6 +157,36 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         }
     }
 
+    /// <summary>Dense causal attention in key slices (decode at short context), through a paged cache, merged.</summary>
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(40)] // more slices than the longest query has tiles: trailing slices are empty
+    public void Dense_attention_in_key_slices_matches_reference(int splits)
+    {
+        RequireBackend();
+        var random = NewRandom(70 + splits);
+        int heads = 9;
+        int latentDim = 64;
+        int ropeDim = 16;
+        int rowLength = latentDim + ropeDim;
+        var hostPages = ScatteredPages.Case(0);
+        int queryCount = hostPages.Rows;
+        float[] queries = RandomTensors.Normal(random, (long)queryCount * heads * rowLength, 0.3f);
+        float[] pool = RandomTensors.Normal(random, (long)ScatteredPages.PoolRows * rowLength);
+        float scale = MlaShapes.SoftmaxScale(32, ropeDim);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(pool);
+        using var pages = Upload(hostPages);
+        using var partialOutput = Allocate<float>((long)queryCount * splits * heads * latentDim);
+        using var partialStats = Allocate<float>((long)queryCount * splits * heads * 2);
+        using var output = Allocate<float>((long)queryCount * heads * latentDim);
+        DenseMlaSplit(V(qBuffer), V(cacheBuffer), pages.Pages, V(partialOutput), V(partialStats), queryCount, heads, latentDim, ropeDim, splits, scale);
+        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), queryCount, heads, latentDim, splits);
+        Tolerance.AssertClose(MlaAttentionReference.Absorbed(queries, pool, MlaAttentionReference.CausalKeys(hostPages), heads, latentDim, ropeDim, scale),
+            Download(output), AttentionTolerance, $"dense MLA o_lat in {splits} key slices");
+    }
+
     [SkippableFact]
     public void Bf16_cache_sparse_equals_dense_and_matches_reference()
     {

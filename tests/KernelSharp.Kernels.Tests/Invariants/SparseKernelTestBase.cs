@@ -171,6 +171,15 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
             queries, kvCache, new DenseKeys(pages), output, ArrayView<float>.Empty, queryCount, heads, latentDim, ropeDim, scale);
     }
 
+    /// <summary>Dense causal MLA in key slices (fp32 cache), for <see cref="MlaKernels.CombineMlaSplits"/>.</summary>
+    protected void DenseMlaSplit(ArrayView<float> queries, ArrayView<float> kvCache, KeyPages pages, ArrayView<float> partialOutput, ArrayView<float> partialStats,
+        int queryCount, int heads, int latentDim, int ropeDim, int splits, float scale)
+    {
+        MlaShapes.Validate(heads, latentDim, ropeDim);
+        Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads) * splits, MlaGroupSize),
+            queries, new F32Rows(kvCache), new DenseKeySlices(pages, splits), partialOutput, partialStats, queryCount, heads, latentDim, ropeDim, scale);
+    }
+
     /// <summary>Split-key sparse MLA over a cache of any row format.</summary>
     protected void SparseMlaSplitOver(ArrayView<float> queries, object kvCache, ArrayView<int> selected, ArrayView<int> counts,
         ArrayView<float> partialOutput, ArrayView<float> partialStats, int queryCount, int heads, int latentDim, int ropeDim, int selectedStride, int splits, float scale)
