@@ -9,8 +9,9 @@ namespace KernelSharp.Runtime.Serving;
 /// </param>
 /// <param name="MaxContext">Most positions (prompt + generated) one sequence may use; a longer request is rejected.</param>
 /// <param name="PrefillChunkTokens">
-/// Longest piece of a prompt run in one step. Each step runs at most one such chunk next to the batched decode, so a long
-/// prompt delays the other sequences' next token by one chunk, not by the whole prompt.
+/// Prompt tokens read per step, shared by the prefilling sequences oldest first, next to the batched decode: a long prompt
+/// delays the other sequences' next token by one chunk, not by the whole prompt, and short prompts arriving together
+/// share a step.
 /// </param>
 public sealed record ServingOptions(
     int MaxBatch = 8,
