@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The batch axis against its Python peer in one device call, on one random bf16 mid-5b checkpoint made here:
 #   1. the CUDA tests of the batched path (MLA layouts, grouped experts, alone vs among 63, paged cache, golden logits);
+#   then `serve` under 1 and 64 streaming clients (tools/gpu/serve-load.sh, which writes the checkpoint);
 #   2. `bench -b` of this build and of .gpu/before-app.tar.xz (a base commit's CLI) on the checkpoint at CONTEXT;
 #   3. transformers' batched `generate` on the same checkpoint (tools/gpu/transformers_batched.py, eager; --no-compile).
 # Here:  <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh,
 #        then the base CLI: dotnet publish Samples/KernelSharp.Cli -c Release -o DIR -p:UseAppHost=false; tar -C DIR -cJf .gpu/before-app.tar.xz .
 # There (device run, carry [".gpu"]):  bash tools/gpu/h200-batch-peer.sh  (CONTEXT [1024], BATCHES [1,8,64], BUDGET seconds [540])
-# Writes $OUT/{gpu.txt, tests.txt, bench.md, transformers_batched.json, logs.tgz}.
+# Writes $OUT/{gpu.txt, tests.txt, serve-summary.md, bench.md, transformers_batched.json, logs.tgz}.
 set -u
 out=${OUT:-/tmp/h200-batch-peer}; mkdir -p "$out"
 start=$SECONDS
@@ -20,8 +21,9 @@ KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-tests.json timeout 90 bash .gpu/run.s
   KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$logs/tests.log" 2>&1
 echo "tests rc=$? (t=$((SECONDS - start)) s)"; grep -E '^(FAIL|passed )' "$logs/tests.log" | cut -c1-300 | tail -8 | tee "$out/tests.txt"
 source tools/gpu/before-after.sh   # /tmp/ks-before.sh, /tmp/ks-after.sh
-[ -f /tmp/mid5b/config.json ] || /tmp/ks-after.sh create-model --preset mid-5b --out /tmp/mid5b --seed 1 --dtype bf16 > "$logs/create-model.log" 2>&1
-echo "checkpoint ready (t=$((SECONDS - start)) s)"
+# serve-load.sh writes the checkpoint (with DeepSeek's tokenizer) and runs `serve` under streaming clients on it
+OUT="$logs/serve" BUDGET="${SERVE_BUDGET:-80}" CLIENTS="${CLIENTS:-1 64}" bash tools/gpu/serve-load.sh > "$logs/serve-load.log" 2>&1
+echo "serve-load rc=$? (t=$((SECONDS - start)) s)"; cp "$logs/serve/summary.md" "$out/serve-summary.md" 2>/dev/null; tail -4 "$out/serve-summary.md" 2>/dev/null
 for build in after before; do
   left=$((budget - (SECONDS - start) - 150)); [ $left -lt 40 ] && break
   echo "### $build: bench -m /tmp/mid5b -p 0 -n 32 -d $context --depth-fill random -r 2 -b $batches" | tee -a "$out/bench.md"
