@@ -58,7 +58,8 @@ fi
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M:%S') UTC"
   echo "gpu: $(cat "$out/gpu.txt" 2>/dev/null || echo "none ($device)")"
-  echo "commit: ${KS_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+  # the bundle's own commit (.gpu/commit, written when it was built) names what runs; the checkout's HEAD may be older
+  echo "commit: ${KS_COMMIT:-$(cut -c1-7 .gpu/commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
   echo "command: bash tools/gpu/serve-load.sh (DEVICE=$device CONTEXT=$context MAX_BATCH=$max_batch CLIENTS=\"$clients_list\" REQUESTS_PER_CLIENT=$per_client PROMPT_TOKENS=$prompt_tokens MAX_TOKENS=$max_tokens)"
 } > "$out/info.txt"
 tee "$out/summary.md" < "$out/info.txt"
