@@ -93,6 +93,16 @@ public struct ItemRowSums
     public Float4 Item1;
     public Float4 Item2;
     public Float4 Item3;
+
+    /// <summary>Item <paramref name="k"/> (0..3); k is a constant in the folded kernel variants, so this folds.</summary>
+    public readonly Float4 Item(int k) => k == 0 ? Item0 : k == 1 ? Item1 : k == 2 ? Item2 : Item3;
+
+    /// <summary>Row <paramref name="j"/> (0..3) of item <paramref name="k"/>; both constants in the folded variants.</summary>
+    public readonly float Row(int k, int j)
+    {
+        Float4 sums = Item(k);
+        return j == 0 ? sums.X : j == 1 ? sums.Y : j == 2 ? sums.Z : sums.W;
+    }
 }
 
 /// <summary>Where each of a warp's (up to) four batch items starts in the activations (past the batch: the last item again).</summary>

@@ -58,10 +58,9 @@ public static partial class GemvKernels
             slice * KsWarp.Size + lane, warpsPerRow * KsWarp.Size);
         for (int k = 0; k < itemsPerWarp; k++)
         {
-            Float4 itemPartials = Item(partials, k);
             for (int j = 0; j < rowsPerWarp; j++)
             {
-                float total = KsWarp.Sum(Component(itemPartials, j));
+                float total = KsWarp.Sum(partials.Row(k, j));
                 if (lane == 0)
                     warpSums[(k * WarpsPerGroup + warp) * 4 + j] = total;
             }
@@ -75,12 +74,6 @@ public static partial class GemvKernels
 
     /// <summary>Where batch item <paramref name="item"/>'s activations start; past the batch, the last item's (read, never stored).</summary>
     private static long ItemStart(int item, int batch, int cols) => (long)(item < batch ? item : batch - 1) * cols;
-
-    /// <summary>Item <paramref name="k"/> (0..3) of <paramref name="sums"/>; k is a constant in the folded variants.</summary>
-    private static Float4 Item(ItemRowSums sums, int k) => k == 0 ? sums.Item0 : k == 1 ? sums.Item1 : k == 2 ? sums.Item2 : sums.Item3;
-
-    /// <summary>Component <paramref name="j"/> (0..3) of <paramref name="v"/>; j is a constant in every variant, so this folds.</summary>
-    private static float Component(Float4 v, int j) => j == 0 ? v.X : j == 1 ? v.Y : j == 2 ? v.Z : v.W;
 
     /// <summary>
     /// Row <paramref name="localRow"/> of the group's rows: the sum of the warp sums of the <paramref name="warpsPerRow"/>

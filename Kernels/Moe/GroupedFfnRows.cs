@@ -60,8 +60,8 @@ public static partial class MoeKernels
         {
             for (int j = 0; j < rowsPerWarp; j++)
             {
-                float gateSum = KsWarp.Sum(Component(Item(gate, k), j));
-                float upSum = KsWarp.Sum(Component(Item(up, k), j));
+                float gateSum = KsWarp.Sum(gate.Row(k, j));
+                float upSum = KsWarp.Sum(up.Row(k, j));
                 if (lane == 0 && first + k < end && firstRow + j < intermediate)
                     activations[(long)(first + k) * intermediate + firstRow + j] = SwiGluKernels.Silu(gateSum) * upSum;
             }
@@ -99,7 +99,7 @@ public static partial class MoeKernels
         {
             for (int j = 0; j < rowsPerWarp; j++)
             {
-                float sum = KsWarp.Sum(Component(Item(down, k), j));
+                float sum = KsWarp.Sum(down.Row(k, j));
                 if (lane == 0 && first + k < end && firstRow + j < hidden)
                     expertOutputs[(long)(first + k) * hidden + firstRow + j] = sum;
             }
@@ -114,10 +114,4 @@ public static partial class MoeKernels
     /// <summary>Where slot item <paramref name="k"/> of the group starts in the activations (clamped like <see cref="TokenStart"/>).</summary>
     private static long SlotStart(int first, int k, int end, int intermediate) =>
         (long)(first + k < end ? first + k : end - 1) * intermediate;
-
-    /// <summary>Item <paramref name="k"/> (0..3) of <paramref name="sums"/>; k is a constant in the folded variants.</summary>
-    private static Float4 Item(ItemRowSums sums, int k) => k == 0 ? sums.Item0 : k == 1 ? sums.Item1 : k == 2 ? sums.Item2 : sums.Item3;
-
-    /// <summary>Component <paramref name="j"/> (0..3) of <paramref name="v"/>.</summary>
-    private static float Component(Float4 v, int j) => j == 0 ? v.X : j == 1 ? v.Y : j == 2 ? v.Z : v.W;
 }

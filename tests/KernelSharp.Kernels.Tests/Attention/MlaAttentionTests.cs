@@ -275,7 +275,51 @@ public abstract class MlaAttentionWarpHeadsTests(BackendFixture backend) : MlaAt
 }
 
 public sealed class MlaAttentionWarpHeadsTests_FastCpu(FastCpuBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<FastCpuBackend>;
-public sealed class MlaAttentionWarpHeadsTests_IlgpuCpu(IlgpuCpuBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<IlgpuCpuBackend>;
+
+/// <summary>
+/// The warp-heads layout compiled by ILGPU (what CUDA runs) and run on ILGPU's CPU accelerator, in one case: that
+/// accelerator emulates every warp shuffle with OS-thread barriers, so the whole suite on it took minutes. The suite
+/// runs on FastCpu (the generated CPU path) and on CUDA.
+/// </summary>
+public sealed class MlaAttentionWarpHeadsTests_IlgpuCpu(IlgpuCpuBackend b) : SparseKernelTestBase(b), IClassFixture<IlgpuCpuBackend>
+{
+    protected override bool MlaWarpHeads => true;
+
+    [SkippableFact]
+    public void Real_width_split_key_attention_matches_reference()
+    {
+        RequireBackend();
+        var random = NewRandom(90);
+        int heads = 18; // a full head block and a second with one warp's pair
+        int latentDim = 512;
+        int ropeDim = 64;
+        int cacheRows = 40;
+        int splits = 3;
+        int rowLength = latentDim + ropeDim;
+        int[] counts = [33, 0, 17];
+        float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
+        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
+        var keys = counts.Select(c => Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(c).ToArray()).ToArray();
+        var selected = new int[counts.Length * cacheRows];
+        for (int q = 0; q < counts.Length; q++)
+        {
+            keys[q].CopyTo(selected, q * cacheRows);
+        }
+        float scale = MlaShapes.SoftmaxScale(128, ropeDim);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(cache);
+        using var selectedBuffer = Upload(selected);
+        using var countBuffer = Upload(counts);
+        using var partialOutput = Allocate<float>((long)counts.Length * splits * heads * latentDim);
+        using var partialStats = Allocate<float>((long)counts.Length * splits * heads * 2);
+        using var output = Allocate<float>((long)counts.Length * heads * latentDim);
+        SparseMlaSplit(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(partialOutput), V(partialStats),
+            counts.Length, heads, latentDim, ropeDim, cacheRows, splits, scale);
+        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
+        Tolerance.AssertClose(MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale), Download(output),
+            new Tolerance(2e-4, 2e-5), "warp-heads split-key MLA o_lat at DeepSeek's widths");
+    }
+}
 public sealed class MlaAttentionWarpHeadsTests_Cuda(CudaBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<CudaBackend>;
 public sealed class MlaAttentionWarpHeadsTests_OpenCL(OpenCLBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<OpenCLBackend>;
 

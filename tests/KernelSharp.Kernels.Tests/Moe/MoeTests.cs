@@ -145,6 +145,8 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
     public void Rows_form_gives_each_slot_the_bits_of_its_own_launch(bool fp8, int hidden, int intermediate)
     {
         RequireBackend();
+        Skip.If(Backend.Backend == TestBackend.IlgpuCpu && (fp8 || hidden != 64),
+            "ILGPU's CPU accelerator emulates each shuffle with OS-thread barriers: it runs the first case only (FastCpu and CUDA run all)");
         var random = NewRandom(hidden + intermediate + (fp8 ? 7 : 0));
         int[] slotsPerExpert = [5, 0, 1, 9, 4];
         int experts = slotsPerExpert.Length;
