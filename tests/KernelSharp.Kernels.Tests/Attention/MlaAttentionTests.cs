@@ -165,6 +165,7 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
     public void Dense_attention_in_key_slices_matches_reference(int splits)
     {
         RequireBackend();
+        Skip.If(Backend.Backend == TestBackend.IlgpuCpu && splits != 3, "ILGPU's CPU accelerator runs the uneven case only (FastCpu and CUDA run all)");
         var random = NewRandom(70 + splits);
         int heads = 9;
         int latentDim = 64;
@@ -296,7 +297,7 @@ public sealed class MlaAttentionWarpHeadsTests_IlgpuCpu(IlgpuCpuBackend b) : Spa
         int cacheRows = 40;
         int splits = 3;
         int rowLength = latentDim + ropeDim;
-        int[] counts = [33, 0, 17];
+        int[] counts = [20, 0, 5];
         float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
         float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
         var keys = counts.Select(c => Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(c).ToArray()).ToArray();

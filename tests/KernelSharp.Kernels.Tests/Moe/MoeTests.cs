@@ -217,10 +217,14 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
             return Download(outputs);
         }
 
-        float[]? old = !fp8 && hidden % 8 == 0 && intermediate % 8 == 0 ? RunOld() : null;
-        float[] one = RunRows(1);
+        // ILGPU's CPU accelerator runs the 4-item launch alone (its emulated shuffles cost tens of seconds per launch).
+        bool everyLaunch = Backend.Backend != TestBackend.IlgpuCpu;
+        float[]? old = everyLaunch && !fp8 && hidden % 8 == 0 && intermediate % 8 == 0 ? RunOld() : null;
         float[] four = RunRows(4);
-        AssertIdentical(one, four, "rows form: 1 vs 4 items per warp");
+        if (everyLaunch)
+        {
+            AssertIdentical(RunRows(1), four, "rows form: 1 vs 4 items per warp");
+        }
         var expected = new double[(long)slotCount * hidden];
         for (int s = 0; s < slotCount; s++)
         {
