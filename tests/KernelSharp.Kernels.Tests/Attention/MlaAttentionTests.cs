@@ -120,41 +120,7 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
     public void Split_key_attention_matches_reference(int splits)
     {
         RequireBackend();
-        var random = NewRandom(50 + splits);
-        int heads = 10;
-        int latentDim = 64;
-        int ropeDim = 16;
-        int cacheRows = 60;
-        int rowLength = latentDim + ropeDim;
-        int[] counts = [50, 0, 17];
-        float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
-        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
-        var keys = counts.Select(c => Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(c).ToArray()).ToArray();
-        var selected = new int[counts.Length * cacheRows];
-        for (int q = 0; q < counts.Length; q++)
-        {
-            keys[q].CopyTo(selected, q * cacheRows);
-        }
-        float scale = MlaShapes.SoftmaxScale(32, ropeDim);
-        using var qBuffer = Upload(queries);
-        using var cacheBuffer = Upload(cache);
-        using var selectedBuffer = Upload(selected);
-        using var countBuffer = Upload(counts);
-        using var partialOutput = Allocate<float>((long)counts.Length * splits * heads * latentDim);
-        using var partialStats = Allocate<float>((long)counts.Length * splits * heads * 2);
-        using var output = Allocate<float>((long)counts.Length * heads * latentDim);
-        SparseMlaSplit(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(partialOutput), V(partialStats),
-            counts.Length, heads, latentDim, ropeDim, cacheRows, splits, scale);
-        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
-        float[] combined = Download(output);
-        double[] expected = MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale);
-        Tolerance.AssertClose(expected, combined, AttentionTolerance, $"split-key sparse MLA o_lat ({splits} splits)");
-        if (splits == 1)
-        {
-            using var single = Allocate<float>((long)counts.Length * heads * latentDim);
-            SparseMla(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(single), counts.Length, heads, latentDim, ropeDim, cacheRows, scale);
-            AssertIdentical(Download(single), combined, "one slice vs the single-pass kernel");
-        }
+        CheckSplitKeyAttention(NewRandom(50 + splits), heads: 10, latentDim: 64, ropeDim: 16, cacheRows: 60, counts: [50, 0, 17], splits, AttentionTolerance);
     }
 
     /// <summary>Dense causal attention in key slices (decode at short context), through a paged cache, merged.</summary>
@@ -290,37 +256,11 @@ public sealed class MlaAttentionWarpHeadsTests_IlgpuCpu(IlgpuCpuBackend b) : Spa
     public void Real_width_split_key_attention_matches_reference()
     {
         RequireBackend();
-        var random = NewRandom(90);
-        int heads = 18; // a full head block and a second with one warp's pair
-        int latentDim = 512;
-        int ropeDim = 64;
-        int cacheRows = 40;
-        int splits = 3;
-        int rowLength = latentDim + ropeDim;
-        int[] counts = [20, 0, 5];
-        float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
-        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
-        var keys = counts.Select(c => Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(c).ToArray()).ToArray();
-        var selected = new int[counts.Length * cacheRows];
-        for (int q = 0; q < counts.Length; q++)
-        {
-            keys[q].CopyTo(selected, q * cacheRows);
-        }
-        float scale = MlaShapes.SoftmaxScale(128, ropeDim);
-        using var qBuffer = Upload(queries);
-        using var cacheBuffer = Upload(cache);
-        using var selectedBuffer = Upload(selected);
-        using var countBuffer = Upload(counts);
-        using var partialOutput = Allocate<float>((long)counts.Length * splits * heads * latentDim);
-        using var partialStats = Allocate<float>((long)counts.Length * splits * heads * 2);
-        using var output = Allocate<float>((long)counts.Length * heads * latentDim);
-        SparseMlaSplit(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(partialOutput), V(partialStats),
-            counts.Length, heads, latentDim, ropeDim, cacheRows, splits, scale);
-        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
-        Tolerance.AssertClose(MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale), Download(output),
-            new Tolerance(2e-4, 2e-5), "warp-heads split-key MLA o_lat at DeepSeek's widths");
+        // 18 heads: a full head block and a second with one warp's pair
+        CheckSplitKeyAttention(NewRandom(90), heads: 18, latentDim: 512, ropeDim: 64, cacheRows: 40, counts: [20, 0, 5], splits: 3, new Tolerance(2e-4, 2e-5));
     }
 }
+
 public sealed class MlaAttentionWarpHeadsTests_Cuda(CudaBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<CudaBackend>;
 public sealed class MlaAttentionWarpHeadsTests_OpenCL(OpenCLBackend b) : MlaAttentionWarpHeadsTests(b), IClassFixture<OpenCLBackend>;
 

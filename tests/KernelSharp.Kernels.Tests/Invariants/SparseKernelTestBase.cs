@@ -6,6 +6,7 @@ using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Paging;
+using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.TopK;
 using Xunit;
@@ -178,6 +179,44 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         MlaShapes.Validate(heads, latentDim, ropeDim);
         Launch(typeof(MlaKernels), MlaKernel, Config(queryCount, MlaHeadBlocks(heads) * splits, MlaGroupSize),
             queries, new F32Rows(kvCache), new DenseKeySlices(pages, splits), partialOutput, partialStats, queryCount, heads, latentDim, ropeDim, scale);
+    }
+
+    /// <summary>
+    /// Split-key sparse MLA of random queries over a random fp32 cache (query q attends counts[q] distinct rows in random
+    /// order), merged by <see cref="MlaKernels.CombineMlaSplits"/>, against the float64 reference; with one slice, also
+    /// the bits of the single-pass launch.
+    /// </summary>
+    protected void CheckSplitKeyAttention(Random random, int heads, int latentDim, int ropeDim, int cacheRows, int[] counts, int splits, Tolerance tolerance)
+    {
+        int rowLength = latentDim + ropeDim;
+        float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
+        float[] cache = RandomTensors.Normal(random, (long)cacheRows * rowLength);
+        var keys = counts.Select(c => Enumerable.Range(0, cacheRows).OrderBy(_ => random.Next()).Take(c).ToArray()).ToArray();
+        var selected = new int[counts.Length * cacheRows];
+        for (int q = 0; q < counts.Length; q++)
+        {
+            keys[q].CopyTo(selected, q * cacheRows);
+        }
+        float scale = MlaShapes.SoftmaxScale(latentDim / 2, ropeDim);
+        using var qBuffer = Upload(queries);
+        using var cacheBuffer = Upload(cache);
+        using var selectedBuffer = Upload(selected);
+        using var countBuffer = Upload(counts);
+        using var partialOutput = Allocate<float>((long)counts.Length * splits * heads * latentDim);
+        using var partialStats = Allocate<float>((long)counts.Length * splits * heads * 2);
+        using var output = Allocate<float>((long)counts.Length * heads * latentDim);
+        SparseMlaSplit(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(partialOutput), V(partialStats),
+            counts.Length, heads, latentDim, ropeDim, cacheRows, splits, scale);
+        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
+        float[] combined = Download(output);
+        double[] expected = MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale);
+        Tolerance.AssertClose(expected, combined, tolerance, $"split-key sparse MLA o_lat ({splits} splits)");
+        if (splits == 1)
+        {
+            using var single = Allocate<float>((long)counts.Length * heads * latentDim);
+            SparseMla(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(single), counts.Length, heads, latentDim, ropeDim, cacheRows, scale);
+            AssertIdentical(Download(single), combined, "one slice vs the single-pass kernel");
+        }
     }
 
     /// <summary>Split-key sparse MLA over a cache of any row format.</summary>
