@@ -142,6 +142,12 @@ public sealed class KernelDevice : IDisposable
         return (TKernel)kernels.GetOrAdd(key, _ => KernelCompilationException.Wrap(key, Name, () => load(Accelerator)));
     }
 
+    /// <summary>
+    /// Charges a generated CPU-path launch of <paramref name="kernel"/> to <see cref="Profile"/>: FastCpu launches run
+    /// on host threads and never reach <see cref="GetOrLoadKernel{TKernel}"/>, so their launchers call this instead.
+    /// </summary>
+    public void ChargeHostLaunch(string kernel) => Profile?.BeforeLaunch(this, kernel);
+
     /// <summary>The launch profile charged by this device's launches: <see cref="LaunchProfile.Current"/> by default (null unless KS_PROFILE=1).</summary>
     public LaunchProfile? Profile { get; set; } = LaunchProfile.Current;
 

@@ -49,6 +49,7 @@ internal static class LauncherEmitter
                 {
                     writer.Line("// Host threads read the buffers directly: earlier work queued on the CPU accelerator must be done.");
                     writer.Line("device.Synchronize();");
+                    writer.Line($"device.ChargeHostLaunch(\"{kernel.FullName}\");");
                     writer.Line($"int ks_cpuChoice = {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}/cpu\"{typeKey}, ks_shapeKey, ks_{name}Candidates,");
                     writer.Line($"    ks_candidate => ks_Run{name}Cpu{generic}(ks_candidate{arguments}), {snapshot});");
                     writer.Line($"ks_Run{name}Cpu{generic}(ks_cpuChoice{arguments});");

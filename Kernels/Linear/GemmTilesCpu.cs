@@ -63,7 +63,7 @@ public static class GemmTilesCpu
     }
 
     /// <summary>Row <paramref name="row"/> of the weight [·, k] in fp32 into <paramref name="destination"/> [k].</summary>
-    private static void Widen<TWeights>(TWeights weight, int row, int k, Span<float> destination)
+    internal static void Widen<TWeights>(TWeights weight, int row, int k, Span<float> destination)
         where TWeights : struct, IRowFormat<TWeights>
     {
         if (typeof(TWeights) == typeof(Bf16Rows))

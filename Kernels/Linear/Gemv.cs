@@ -34,11 +34,13 @@ public static partial class GemvKernels
         int item = Grid.IdxY;
         int thread = Group.IdxX;
         long inputStart = (long)item * cols;
-        float partial = groupSize == 1
-            ? weight.RowDot(row, cols, input, inputStart)
+        // The host runs a row against a block of items in one call (GemvHost); on a GPU this is false and folds away.
+        bool doneOnHost = groupSize == 1 && GemvHost.RowItems(weight, input, output, row, item, rows, cols, batch);
+        float partial = doneOnHost ? 0f
+            : groupSize == 1 ? weight.RowDot(row, cols, input, inputStart)
             : weight.StridedRowDot(row, cols, input, inputStart, thread, groupSize);
         float total = KsGroup.Sum(partial);
-        if (thread == 0)
+        if (thread == 0 && !doneOnHost)
             output[(long)item * rows + row] = total;
     }
 }

@@ -55,6 +55,7 @@ public static class RowParts
     }
 
     /// <summary>residual[i] += input[i] for this thread's elements; returns Σ residual[i]² of the new values.</summary>
+    [Intrinsic(CpuBody = nameof(RowPartsCpu.StridedAddInPlaceSumOfSquaresCpu))]
     public static float StridedAddInPlaceSumOfSquares(ArrayView<float> input, ArrayView<float> residual, long start, int n, int thread, int threads)
     {
         float total = 0f;
@@ -82,11 +83,13 @@ public static class RowParts
     }
 
     /// <summary>output[i] = x[i] · w[i] · s for this thread's elements of the row (w is [n], shared by rows).</summary>
+    [Intrinsic(CpuBody = nameof(RowPartsCpu.StridedMultiplyScaleCpu))]
     public static void StridedMultiplyScale(ArrayView<float> x, long start, ArrayView<float> weight, ArrayView<float> output,
         int n, float s, int thread, int threads) =>
         StridedMultiplyScale(x, start, weight, output, start, n, s, thread, threads);
 
     /// <summary>output[target + i] = x[start + i] · weight[i] · s for this thread's elements (a row written elsewhere than it was read).</summary>
+    [Intrinsic(CpuBody = nameof(RowPartsCpu.StridedMultiplyScaleCpu))]
     public static void StridedMultiplyScale(ArrayView<float> x, long start, ArrayView<float> weight, ArrayView<float> output, long target,
         int n, float s, int thread, int threads)
     {

@@ -8,10 +8,12 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// <summary>The KS_PROFILE launch profile charges each generated launch to its kernel, and a paused profile charges nothing.</summary>
 public sealed class LaunchProfileTests
 {
-    [Fact]
-    public void Counts_launches_per_kernel_and_ignores_paused_regions()
+    [Theory]
+    [InlineData(KernelBackend.IlgpuCpu)]
+    [InlineData(KernelBackend.FastCpu)] // generated CPU-path launches are charged too
+    public void Counts_launches_per_kernel_and_ignores_paused_regions(KernelBackend backend)
     {
-        using var device = KernelDevice.Create(KernelBackend.IlgpuCpu);
+        using var device = KernelDevice.Create(backend);
         var profile = new LaunchProfile();
         device.Profile = profile;
         using var a = device.Allocate<float>(64); // [64]

@@ -23,6 +23,7 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
         { 130, 260, 3, 1 },
         { 2, 260, 3, 128 },
         { 3, 1030, 1, 128 },
+        { 5, 100, 9, 1 }, // the host form's item blocks: two of 4 and one of 1
     };
 
     [SkippableTheory]
@@ -81,6 +82,60 @@ public abstract class GemvTests(BackendFixture backend) : BackendTestBase(backen
             new Fp8BlockRows(w.View, s.View), x.View, y.View, rows, cols, batch, groupSize);
 
         Tolerance.AssertClose(expected, Download(y), LinearTolerance(cols), "gemv fp8 output");
+    }
+
+    /// <summary>
+    /// Batch invariance, which serving needs (a sequence's tokens must not depend on what else is in the batch): an item's
+    /// outputs are the same bits whether it is multiplied alone or as item 6 of 9, whatever the format. The host form walks
+    /// items in blocks of four sharing each weight load, so this pins that the block changes nothing.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("f32")]
+    [InlineData("bf16")]
+    [InlineData("fp8")]
+    public void An_items_outputs_do_not_depend_on_the_batch_around_it(string format)
+    {
+        RequireBackend();
+        const int rows = 6, cols = 300, batch = 9, item = 6;
+        var random = NewRandom(cols + format.Length);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        float[] alone = input.AsSpan(item * cols, cols).ToArray();
+        using var x = Upload(input);
+        using var xAlone = Upload(alone);
+        using var y = Allocate<float>((long)batch * rows);
+        using var yAlone = Allocate<float>(rows);
+        var gemv = typeof(GemvKernels).GetMethod(nameof(GemvKernels.Gemv))!;
+        void Run(object weights)
+        {
+            Launch(gemv, Config(rows, batch, 1), weights, x.View, y.View, rows, cols, batch, 1);
+            Launch(gemv, Config(rows, 1, 1), weights, xAlone.View, yAlone.View, rows, cols, 1, 1);
+        }
+
+        switch (format)
+        {
+            case "f32":
+            {
+                using var w = Upload(RandomTensors.Uniform(random, (long)rows * cols));
+                Run(new F32Rows(w.View));
+                break;
+            }
+            case "bf16":
+            {
+                using var w = Upload(RandomTensors.Bf16(random, (long)rows * cols).Item1);
+                Run(new Bf16Rows(w.View));
+                break;
+            }
+            default:
+            {
+                var (codes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+                using var w = Upload(codes);
+                using var s = Upload(scaleInv);
+                Run(new Fp8BlockRows(w.View, s.View));
+                break;
+            }
+        }
+
+        Assert.Equal(Download(yAlone), Download(y).AsSpan(item * rows, rows).ToArray());
     }
 
     /// <summary>fp32 accumulation of n products of magnitude ≤ 1: error grows roughly with √n·ε·n in the worst case; 1e-6·n bounds it.</summary>
