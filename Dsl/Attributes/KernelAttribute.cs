@@ -28,6 +28,16 @@ public sealed class KernelAttribute : Attribute
     /// iterations are unrolled (ILGPU does not unroll). 0 turns unrolling off. Default 16.
     /// </summary>
     public int MaxUnroll { get; set; } = 16;
+
+    /// <summary>
+    /// Optional: the name of a static method of the kernel's class that computes one whole group on the host. The
+    /// generated CPU path then calls it once per group, with the kernel's parameters (type parameters included, constants
+    /// as values) followed by the group's X and Y index, instead of running the body's threads one by one. For kernels
+    /// whose GPU shape (many threads sharing partial sums) costs more to emulate than the group's work: the body, and so
+    /// what the GPUs run, stays as written. The host form must compute what the group computes (tests compare the two
+    /// paths against the same reference).
+    /// </summary>
+    public string? HostGroup { get; set; }
 }
 
 /// <summary>

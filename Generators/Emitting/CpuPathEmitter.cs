@@ -17,6 +17,11 @@ internal static class CpuPathEmitter
     /// <summary>Writes the CPU path into <paramref name="writer"/>, or returns why it cannot (nothing written then).</summary>
     public static string? TryEmit(KernelModel kernel, CodeWriter writer)
     {
+        if (kernel.HostGroup != null)
+        {
+            EmitHostGroupPath(kernel, writer);
+            return null;
+        }
         if (kernel.CpuBlocker != null)
             return kernel.CpuBlocker;
         var plan = CpuPathPlan.Build(kernel);
@@ -74,6 +79,26 @@ internal static class CpuPathEmitter
         writer.Line();
         EmitBoundsCheck(kernel, writer);
         return null;
+    }
+
+    /// <summary><c>NameCpu(...)</c> for a kernel with a host form: one call of <c>[Kernel(HostGroup = ...)]</c> per group.</summary>
+    private static void EmitHostGroupPath(KernelModel kernel, CodeWriter writer)
+    {
+        string parameters = string.Join(", ", kernel.Parameters.Select(p => p.TypeText + " " + p.Name));
+        string arguments = string.Join(", ", kernel.Parameters.Select(p => p.Name));
+        string generic = kernel.TypeParameterList;
+        writer.Line($"/// <summary>");
+        writer.Line($"/// The fast CPU path of <see cref=\"{kernel.Name}\"/>: groups run in parallel on host threads, each one call of its host");
+        writer.Line($"/// form <see cref=\"{kernel.HostGroup}\"/>. Views must be host memory (a CPU accelerator's buffers).");
+        writer.Line($"/// </summary>");
+        using (writer.Block($"public static void {kernel.Name}Cpu{generic}({parameters}){kernel.ConstraintClauses}"))
+        {
+            writer.Line($"int ks_gridDimX = checked((int)({kernel.GridX}));");
+            writer.Line($"int ks_gridDimY = checked((int)({kernel.GridY}));");
+            writer.Line($"global::KernelSharp.Dsl.Launch.CpuGrid.For(ks_gridDimX, ks_gridDimY, (ks_groupIdxX, ks_groupIdxY) =>");
+            writer.Line($"    {kernel.HostGroup}{generic}({arguments}{(arguments.Length > 0 ? ", " : "")}ks_groupIdxX, ks_groupIdxY));");
+        }
+        writer.Line();
     }
 
     /// <summary>

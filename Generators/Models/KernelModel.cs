@@ -20,6 +20,7 @@ namespace KernelSharp.Generators.Models;
 /// <param name="CpuBlocker">Why the fast CPU path cannot be generated, or null.</param>
 /// <param name="BodyLocation">Location of the body's opening brace, for diagnostics found inside the body.</param>
 /// <param name="TypeParameters">The type parameters of a format-generic kernel (struct-constrained), or none.</param>
+/// <param name="HostGroup">The <c>[Kernel(HostGroup = ...)]</c> method that the CPU path calls per group, or null.</param>
 internal sealed record KernelModel(
     string Namespace,
     EquatableArray<ContainingTypeModel> ContainingTypes,
@@ -39,7 +40,8 @@ internal sealed record KernelModel(
     string? CpuBlocker,
     LocationInfo? Location,
     LocationInfo? BodyLocation,
-    EquatableArray<TypeParameterModel> TypeParameters)
+    EquatableArray<TypeParameterModel> TypeParameters,
+    string? HostGroup)
 {
     /// <summary><c>&lt;TRows&gt;</c> for a format-generic kernel, empty otherwise: appended to every generated method name.</summary>
     public string TypeParameterList => TypeParameters.Count == 0 ? "" : "<" + string.Join(", ", TypeParameters.Select(t => t.Name)) + ">";

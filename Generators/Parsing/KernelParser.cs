@@ -68,6 +68,7 @@ internal static class KernelParser
         string gridY = NamedString(attribute, "GridY", "1");
         string groupSize = NamedString(attribute, "GroupSize", "256");
         int maxUnroll = NamedInt(attribute, "MaxUnroll", DefaultMaxUnroll);
+        string? hostGroup = attribute.NamedArguments.Where(a => a.Key == "HostGroup").Select(a => a.Value.Value as string).FirstOrDefault();
         if (syntax.Body != null)
             diagnostics.AddRange(LaunchExpressionChecker.Check(method, attribute, syntax.Body.SpanStart, context.SemanticModel, cancellation));
 
@@ -102,7 +103,7 @@ internal static class KernelParser
             parameters.ToEquatableArray(), gridX, gridY, groupSize, maxUnroll,
             body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(),
             namedConstants.Distinct().OrderBy(c => c.Text, System.StringComparer.Ordinal).ToEquatableArray(), collector.CpuBlocker,
-            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters);
+            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters, hostGroup);
         return new KernelParseResult(model, diagnostics.ToEquatableArray());
     }
 

@@ -16,7 +16,6 @@ public static partial class MlaKernels
     /// time, was latency-bound (57 µs per layer on an H100 for 16 heads). Splitting the rows over the warps and keeping
     /// four in flight puts sixteen times as many loads in the air.
     /// </remarks>
-    [Intrinsic(CpuBody = nameof(AbsorbedPartialCpu))]
     private static Float4 AbsorbedPartial<TWeights>(ArrayView<float> q, long qStart, TWeights kvB, int firstRow, int first,
         int nopeDim, int latentDim, int warp, int warps)
         where TWeights : struct, IRowFormat<TWeights>
@@ -30,33 +29,6 @@ public static partial class MlaKernels
             Float4 w1 = WeightElements(kvB, firstRow, n + warps, first, nopeDim, latentDim);
             Float4 w2 = WeightElements(kvB, firstRow, n + 2 * warps, first, nopeDim, latentDim);
             Float4 w3 = WeightElements(kvB, firstRow, n + 3 * warps, first, nopeDim, latentDim);
-            float q0 = n < nopeDim ? q[qStart + n] : 0f;
-            float q1 = n + warps < nopeDim ? q[qStart + n + warps] : 0f;
-            float q2 = n + 2 * warps < nopeDim ? q[qStart + n + 2 * warps] : 0f;
-            float q3 = n + 3 * warps < nopeDim ? q[qStart + n + 3 * warps] : 0f;
-            sum = new Float4(
-                sum.X + q0 * w0.X + q1 * w1.X + q2 * w2.X + q3 * w3.X,
-                sum.Y + q0 * w0.Y + q1 * w1.Y + q2 * w2.Y + q3 * w3.Y,
-                sum.Z + q0 * w0.Z + q1 * w1.Z + q2 * w2.Z + q3 * w3.Z,
-                sum.W + q0 * w0.W + q1 * w1.W + q2 * w2.W + q3 * w3.W);
-        }
-        return sum;
-    }
-
-    /// <summary><see cref="AbsorbedPartial"/> on host threads: the same sums, the weight read through <see cref="HostRowReads"/>.</summary>
-    private static Float4 AbsorbedPartialCpu<TWeights>(ArrayView<float> q, long qStart, TWeights kvB, int firstRow, int first,
-        int nopeDim, int latentDim, int warp, int warps)
-        where TWeights : struct, IRowFormat<TWeights>
-    {
-        var sum = new Float4(0f, 0f, 0f, 0f);
-        if (first >= latentDim)
-            return sum;
-        for (int n = warp; n < nopeDim; n += 4 * warps)
-        {
-            Float4 w0 = WeightElementsCpu(kvB, firstRow, n, first, nopeDim, latentDim);
-            Float4 w1 = WeightElementsCpu(kvB, firstRow, n + warps, first, nopeDim, latentDim);
-            Float4 w2 = WeightElementsCpu(kvB, firstRow, n + 2 * warps, first, nopeDim, latentDim);
-            Float4 w3 = WeightElementsCpu(kvB, firstRow, n + 3 * warps, first, nopeDim, latentDim);
             float q0 = n < nopeDim ? q[qStart + n] : 0f;
             float q1 = n + warps < nopeDim ? q[qStart + n + warps] : 0f;
             float q2 = n + 2 * warps < nopeDim ? q[qStart + n + 2 * warps] : 0f;
@@ -98,21 +70,6 @@ public static partial class MlaKernels
             return new Float4(0f, 0f, 0f, 0f);
         if (first + 3 < latentDim && latentDim % 4 == 0)
             return kvB.Elements4(firstRow + n, latentDim, first);
-        return new Float4(
-            kvB.Element(firstRow + n, latentDim, first),
-            first + 1 < latentDim ? kvB.Element(firstRow + n, latentDim, first + 1) : 0f,
-            first + 2 < latentDim ? kvB.Element(firstRow + n, latentDim, first + 2) : 0f,
-            first + 3 < latentDim ? kvB.Element(firstRow + n, latentDim, first + 3) : 0f);
-    }
-
-    /// <summary><see cref="WeightElements"/> for <see cref="AbsorbedPartialCpu"/>.</summary>
-    private static Float4 WeightElementsCpu<TWeights>(TWeights kvB, int firstRow, int n, int first, int nopeDim, int latentDim)
-        where TWeights : struct, IRowFormat<TWeights>
-    {
-        if (n >= nopeDim)
-            return new Float4(0f, 0f, 0f, 0f);
-        if (first + 3 < latentDim && latentDim % 4 == 0)
-            return HostRowReads.Elements4(kvB, firstRow + n, latentDim, first);
         return new Float4(
             kvB.Element(firstRow + n, latentDim, first),
             first + 1 < latentDim ? kvB.Element(firstRow + n, latentDim, first + 1) : 0f,

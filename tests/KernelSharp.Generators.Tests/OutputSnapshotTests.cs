@@ -111,6 +111,37 @@ public sealed class OutputSnapshotTests
         Snapshot.Match(Generate(KernelSources.NestedCollective, "Nested"), "NoCpuPath_Nested");
 
     [Fact]
+    public void HostGroupFormReplacesTheEmulatedThreadsOnTheCpuPath()
+    {
+        // A group-sum kernel whose host form does the row in one call: the CPU path calls RowSumHost per group (kernel
+        // parameters, constants as values, then the group's indices); the GPU variants keep the body as written.
+        const string members = """
+            [Kernel(Grid = "rows", GroupSize = "blockSize", HostGroup = nameof(RowSumHost))]
+            public static void RowSum(ArrayView<float> x, ArrayView<float> sums, int rows, int n, [Constant(32, 64)] int blockSize)
+            {
+                float partial = 0f;
+                for (int i = Group.IdxX; i < n; i += blockSize)
+                    partial += x[(long)Grid.IdxX * n + i];
+                float total = KsGroup.Sum(partial);
+                if (Group.IdxX == 0)
+                    sums[Grid.IdxX] = total;
+            }
+
+            private static void RowSumHost(ArrayView<float> x, ArrayView<float> sums, int rows, int n, int blockSize, int row, int unusedY)
+            {
+                float total = 0f;
+                for (int i = 0; i < n; i++)
+                    total += x[(long)row * n + i];
+                sums[row] = total;
+            }
+            """;
+        string generated = Generate(members, "RowSum");
+        Assert.Contains("RowSumHost(x, sums, rows, n, blockSize, ks_groupIdxX, ks_groupIdxY)", generated);
+        Assert.DoesNotContain("RowSumCpuGroup", generated);
+        Snapshot.Match(generated, "HostGroup_RowSum");
+    }
+
+    [Fact]
     public void KernelWithoutConstantsHasOneGenericVariant() =>
         Snapshot.Match(Generate(KernelSources.Plain, "Fill"), "Generic_Fill");
 

@@ -1,0 +1,124 @@
+using System.Numerics.Tensors;
+using ILGPU;
+using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Linear;
+
+namespace KernelSharp.Kernels.Attention;
+
+/// <summary>
+/// Host forms (<c>[Kernel(HostGroup = ...)]</c>) of the MLA projections, which the generated CPU path calls once per group
+/// instead of emulating the group's 128 threads.
+/// </summary>
+/// <remarks>
+/// The GPU shape of these kernels (four warps sharing partial sums through shared memory, 4-value reads per lane) is what
+/// a GPU needs and what a host runs worst: one emulated thread after another, each with scalar reads. A 64-token prefill
+/// profile on 2 cores had <see cref="AbsorbQueryRope"/> and <see cref="UpProjectOutput"/> at 40% of the attention time. On
+/// the host a group is a few vectorized passes over contiguous weight rows.
+/// </remarks>
+public static partial class MlaKernels
+{
+    private const int AbsorbTile = 128;     // output elements per AbsorbQuery(Rope) group
+    private const int ValuesPerGroup = 4;   // value elements per UpProjectOutput group
+
+    [ThreadStatic]
+    private static float[]? hostRowScratch; // [latentDim]: a kv_b row of another format widened to fp32, per host thread
+
+    /// <summary>The group (row = query·heads + head, tile) of <see cref="AbsorbQueryRope{TWeights}"/> on the host.</summary>
+    private static void AbsorbQueryRopeHost<TWeights>(ArrayView<float> q, TWeights kvB, ArrayView<float> queries, ArrayView<int> positions,
+        ArrayView<float> cos, ArrayView<float> sin, int queryCount, int heads, int nopeDim, int ropeDim, int valueDim, int latentDim,
+        int row, int tile)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        long qStart = (long)row * (nopeDim + ropeDim);
+        long outStart = (long)row * (latentDim + ropeDim);
+        AbsorbedElementsHost(q, qStart, kvB, row % heads * (nopeDim + valueDim), tile * AbsorbTile, nopeDim, latentDim, queries, outStart);
+        int ropeEnd = Math.Min(tile * AbsorbTile + AbsorbTile, latentDim + ropeDim);
+        for (int e = Math.Max(tile * AbsorbTile, latentDim); e < ropeEnd; e++)
+        {
+            int j = e - latentDim;
+            bool firstOfPair = (j & 1) == 0;
+            float own = q[qStart + nopeDim + j];
+            float other = q[qStart + nopeDim + (firstOfPair ? j + 1 : j - 1)];
+            long table = (long)positions[row / heads] * (ropeDim / 2) + j / 2;
+            // (a, b) → (a·cos − b·sin, b·cos + a·sin), as the kernel writes it
+            queries[outStart + e] = firstOfPair ? own * cos[table] - other * sin[table] : own * cos[table] + other * sin[table];
+        }
+    }
+
+    /// <summary>The group (row = query·heads + head, tile) of <see cref="AbsorbQuery{TWeights}"/> on the host.</summary>
+    private static void AbsorbQueryHost<TWeights>(ArrayView<float> q, TWeights kvB, ArrayView<float> queries, int queryCount, int heads,
+        int nopeDim, int ropeDim, int valueDim, int latentDim, int row, int tile)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        long qStart = (long)row * (nopeDim + ropeDim);
+        long outStart = (long)row * (latentDim + ropeDim);
+        AbsorbedElementsHost(q, qStart, kvB, row % heads * (nopeDim + valueDim), tile * AbsorbTile, nopeDim, latentDim, queries, outStart);
+        int ropeEnd = Math.Min(tile * AbsorbTile + AbsorbTile, latentDim + ropeDim);
+        for (int e = Math.Max(tile * AbsorbTile, latentDim); e < ropeEnd; e++)
+            queries[outStart + e] = q[qStart + nopeDim + (e - latentDim)];
+    }
+
+    /// <summary>
+    /// queries[outStart + e] = Σ_n q[qStart + n]·W[firstRow + n, e] for e ∈ [tileStart, tileStart + 128) ∩ [0, latentDim),
+    /// as nopeDim scaled additions of W's contiguous row pieces (the kernel reads the same rows column-wise). A query's
+    /// values depend on nothing but its own row.
+    /// </summary>
+    private static void AbsorbedElementsHost<TWeights>(ArrayView<float> q, long qStart, TWeights kvB, int firstRow, int tileStart,
+        int nopeDim, int latentDim, ArrayView<float> queries, long outStart)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        int end = Math.Min(tileStart + AbsorbTile, latentDim);
+        if (end <= tileStart)
+            return;
+        int width = end - tileStart;
+        Span<float> sums = HostSpan.Of(queries, outStart + tileStart, width);
+        sums.Clear();
+        ReadOnlySpan<float> queryNope = HostSpan.Of(q, qStart, nopeDim);
+        for (int n = 0; n < nopeDim; n++)
+            TensorPrimitives.MultiplyAdd(HostRow(kvB, firstRow + n, latentDim).Slice(tileStart, width), queryNope[n], sums, sums);
+    }
+
+    /// <summary>
+    /// The group (row, value tile) of <see cref="UpProjectOutput{TWeights}"/> on the host: the group of query 0 and head
+    /// h = row computes the tile's 4 value elements of head h for every query, reading each kv_b value row once for all of
+    /// them (<see cref="HostRowDots.RowTimesItems{TWeights}"/>, 4 queries a pass, a query's sum the same whatever the
+    /// others); the groups of the other queries have nothing left to do.
+    /// </summary>
+    private static void UpProjectOutputHost<TWeights>(ArrayView<float> latentOutput, TWeights kvB, ArrayView<float> output,
+        int queryCount, int heads, int nopeDim, int valueDim, int latentDim, int row, int tile)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        if (row >= heads)
+            return;
+        int head = row;
+        int stride = heads * latentDim; // from one query's o_lat of this head to the next query's
+        Span<float> sums = stackalloc float[HostRowDots.ItemBlock];
+        int valueEnd = Math.Min(tile * ValuesPerGroup + ValuesPerGroup, valueDim);
+        for (int v = tile * ValuesPerGroup; v < valueEnd; v++)
+        {
+            int weightRow = head * (nopeDim + valueDim) + nopeDim + v;
+            for (int first = 0; first < queryCount; first += HostRowDots.ItemBlock)
+            {
+                int items = Math.Min(HostRowDots.ItemBlock, queryCount - first);
+                long start = ((long)first * heads + head) * latentDim;
+                ReadOnlySpan<float> x = HostSpan.Of(latentOutput, start, (items - 1) * stride + latentDim);
+                HostRowDots.RowTimesItems(kvB, weightRow, latentDim, x, stride, items, sums);
+                for (int i = 0; i < items; i++)
+                    output[((long)(first + i) * heads + head) * valueDim + v] = sums[i];
+            }
+        }
+    }
+
+    /// <summary>Row <paramref name="row"/> of W [·, cols] in fp32: the stored row for fp32, else widened into scratch.</summary>
+    private static ReadOnlySpan<float> HostRow<TWeights>(TWeights weight, int row, int cols)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        if (weight is F32Rows f32)
+            return HostSpan.Of(f32.Values, (long)row * cols, cols);
+        if (hostRowScratch is null || hostRowScratch.Length < cols)
+            hostRowScratch = new float[cols];
+        GemmTilesCpu.Widen(weight, row, cols, hostRowScratch.AsSpan(0, cols));
+        return hostRowScratch.AsSpan(0, cols);
+    }
+}
