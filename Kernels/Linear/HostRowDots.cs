@@ -39,6 +39,14 @@ public static class HostRowDots
     {
         if (x.Length < (items - 1) * itemStride + cols)
             throw new ArgumentException($"{items} vectors of {cols} at a stride of {itemStride} need {(items - 1) * itemStride + cols} floats, not {x.Length}", nameof(x));
+        if (typeof(TWeights) == typeof(Bf16Rows) && items == 1)
+        {
+            // Decode: one vector streams the row from memory once, so widen in registers rather than through scratch
+            // (the same values and operations, so the same bits as the scratch path).
+            var bits = HostSpan.Of(Unsafe.As<TWeights, Bf16Rows>(ref weight).Bits, (long)row * cols, cols);
+            sums[0] = Bf16TimesOne(bits, x[..cols]);
+            return;
+        }
         ReadOnlySpan<float> values;
         if (typeof(TWeights) == typeof(F32Rows))
         {
@@ -130,6 +138,48 @@ public static class HostRowDots
         }
         sum = Vector512.Sum(l + h);
         return whole;
+    }
+
+    /// <summary>One bf16 row · one vector, widening in registers: per chunk and lane exactly <see cref="One512"/> /
+    /// <see cref="One256"/> over the widened row, then the same scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Bf16TimesOne(ReadOnlySpan<ushort> row, ReadOnlySpan<float> x)
+    {
+        int cols = row.Length;
+        ref ushort w = ref MemoryMarshal.GetReference(row);
+        ref float v = ref MemoryMarshal.GetReference(x);
+        int whole = 0;
+        float sum = 0f;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            if (cols >= 32)
+            {
+                Vector512<float> l = default, h = default;
+                whole = cols / 32 * 32;
+                for (int c = 0; c < whole; c += 32)
+                {
+                    (Vector512<uint> low, Vector512<uint> high) = Vector512.Widen(Vector512.LoadUnsafe(ref w, (nuint)c));
+                    l = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(low, 16).AsSingle(), Vector512.LoadUnsafe(ref v, (nuint)c), l);
+                    h = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(high, 16).AsSingle(), Vector512.LoadUnsafe(ref v, (nuint)(c + 16)), h);
+                }
+                sum = Vector512.Sum(l + h);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && cols >= 16)
+        {
+            Vector256<float> l = default, h = default;
+            whole = cols / 16 * 16;
+            for (int c = 0; c < whole; c += 16)
+            {
+                (Vector256<uint> low, Vector256<uint> high) = Vector256.Widen(Vector256.LoadUnsafe(ref w, (nuint)c));
+                l = Vector256.MultiplyAddEstimate(Vector256.ShiftLeft(low, 16).AsSingle(), Vector256.LoadUnsafe(ref v, (nuint)c), l);
+                h = Vector256.MultiplyAddEstimate(Vector256.ShiftLeft(high, 16).AsSingle(), Vector256.LoadUnsafe(ref v, (nuint)(c + 8)), h);
+            }
+            sum = Vector256.Sum(l + h);
+        }
+        for (int c = whole; c < cols; c++)
+            sum += Bf16.ToFloat(row[c]) * x[c];
+        return sum;
     }
 
     /// <summary>For machines whose .NET prefers 256-bit vectors: 16-value chunks in 8-lane halves, as <c>Bf16Dot</c> does there.</summary>
