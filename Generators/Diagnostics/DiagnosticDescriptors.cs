@@ -102,12 +102,17 @@ internal static class DiagnosticDescriptors
         "Type parameter '{0}' of kernel '{1}' {2}: declare 'where {0} : struct, IYourInterface' and call the interface's methods on a {0} value (ILGPU compiles a kernel per struct type argument; interface or class type arguments cannot run on a GPU)",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor HostGroupNotFound = new(
+        "KS0019", "Host form of a kernel not found",
+        "Kernel '{0}' names HostGroup '{1}', but {2}: declare 'static void {1}(<the kernel's parameters in order>, int groupX, int groupY)' in the kernel's class (the CPU path calls it once per group)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         KernelNotStatic, TypeNotPartial, UnsupportedParameter, InvalidConstantValue, SharedMemoryTooLarge, TooManyVariants,
         UnrolledLoopTooLarge, NoVariantForShape, CpuPathUnavailable, SharedMemoryNotConstant, InvalidLaunchExpression,
         ReferenceTypeInKernel, ExceptionInKernel, RecursionInKernel, VirtualCallInKernel, MutableStaticInKernel, DivergentCollective,
-        TypeParameterNotStruct,
+        TypeParameterNotStruct, HostGroupNotFound,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

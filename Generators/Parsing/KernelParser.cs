@@ -69,6 +69,9 @@ internal static class KernelParser
         string groupSize = NamedString(attribute, "GroupSize", "256");
         int maxUnroll = NamedInt(attribute, "MaxUnroll", DefaultMaxUnroll);
         string? hostGroup = attribute.NamedArguments.Where(a => a.Key == "HostGroup").Select(a => a.Value.Value as string).FirstOrDefault();
+        string? hostGroupProblem = hostGroup == null ? null : HostGroupProblem(method, hostGroup);
+        if (hostGroupProblem != null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HostGroupNotFound, location, method.Name, hostGroup!, hostGroupProblem));
         if (syntax.Body != null)
             diagnostics.AddRange(LaunchExpressionChecker.Check(method, attribute, syntax.Body.SpanStart, context.SemanticModel, cancellation));
 
@@ -134,6 +137,28 @@ internal static class KernelParser
             _ => "class",
         };
         return string.Join(" ", modifiers.Concat(new[] { "partial", kind }));
+    }
+
+    /// <summary>Why <paramref name="name"/> cannot be the kernel's host form, or null: a static void method of the kernel's
+    /// class taking the kernel's parameter types in order, then two ints (the group's X and Y index).</summary>
+    private static string? HostGroupProblem(IMethodSymbol kernel, string name)
+    {
+        var candidates = kernel.ContainingType.GetMembers(name).OfType<IMethodSymbol>().ToList();
+        if (candidates.Count == 0)
+            return $"'{kernel.ContainingType.Name}' has no method of that name";
+        foreach (var candidate in candidates)
+        {
+            var parameters = candidate.Parameters;
+            if (!candidate.IsStatic || !candidate.ReturnsVoid || parameters.Length != kernel.Parameters.Length + 2
+                || candidate.TypeParameters.Length != kernel.TypeParameters.Length)
+                continue;
+            bool same = true;
+            for (int i = 0; i < kernel.Parameters.Length && same; i++)
+                same = parameters[i].Type.ToDisplayString() == kernel.Parameters[i].Type.ToDisplayString();
+            if (same && parameters[parameters.Length - 2].Type.SpecialType == SpecialType.System_Int32 && parameters[parameters.Length - 1].Type.SpecialType == SpecialType.System_Int32)
+                return null;
+        }
+        return $"no '{name}' is static, returns void and takes ({string.Join(", ", kernel.Parameters.Select(p => p.Type.ToDisplayString()))}, int, int)";
     }
 
     private static string NamedString(AttributeData attribute, string name, string fallback)

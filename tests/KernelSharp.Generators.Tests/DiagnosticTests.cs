@@ -461,6 +461,23 @@ public sealed class DiagnosticTests
         Assert.Equal("TSource", Underlined(source, diagnostic));
     }
 
+    [Theory]
+    [InlineData("", "'SampleKernels' has no method of that name")]
+    [InlineData("private static void RowHost(ArrayView<float> y, int n, int groupX) { }",
+        "no 'RowHost' is static, returns void and takes (ILGPU.ArrayView<float>, int, int, int)")]
+    [InlineData("private void RowHost(ArrayView<float> y, int n, int groupX, int groupY) { }",
+        "no 'RowHost' is static, returns void and takes (ILGPU.ArrayView<float>, int, int, int)")]
+    public void KS0019_HostGroupThatDoesNotFit(string hostForm, string problem)
+    {
+        var (diagnostic, source) = SingleIn($$"""
+                [Kernel(Grid = "n", GroupSize = "32", HostGroup = "RowHost")] public static void Row(ArrayView<float> y, int n) { y[Grid.IdxX] = 1f; }
+                {{hostForm}}
+            """, "KS0019");
+        Assert.Equal($"Kernel 'Row' names HostGroup 'RowHost', but {problem}: declare 'static void RowHost(<the kernel's parameters in order>, int groupX, int groupY)' in the kernel's class (the CPU path calls it once per group)",
+            Message(diagnostic));
+        Assert.Equal("Row", Underlined(source, diagnostic));
+    }
+
     [Fact]
     public void KS0003_InterfaceTypedParameter() =>
         Assert.Equal("Parameter 'source' of kernel 'K' has type 'Samples.Kernels.SampleKernels.IRowSource': an interface-typed parameter makes every call on it virtual, which ILGPU cannot compile: make the kernel generic, 'K<T>(T source, ...) where T : struct, IRowSource'",
