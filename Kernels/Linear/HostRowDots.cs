@@ -16,8 +16,9 @@ namespace KernelSharp.Kernels.Linear;
 /// <para>
 /// Batch invariance: a vector's sum is the same operations in the same order whatever the other vectors of the call:
 /// per 32 values (16 where .NET prefers 256-bit vectors), a low and a high half's fused multiply-add, then the two
-/// halves' sums added and reduced, then the columns past the last whole chunk one by one. For bf16 this is exactly <c>Bf16Dot.Compute</c>, the single-vector dot
-/// product of the format's <c>RowDotCpu</c>. Rows of other formats are widened to fp32 first (exactly, or with their
+/// halves' sums added and reduced, then the columns past the last whole chunk one by one. For bf16 rows of at least 32
+/// values this is the order of <c>Bf16Dot.Compute</c>, the format's single-vector <c>RowDotCpu</c> (shorter rows take its
+/// 256-bit form there, the scalar tail here). Rows of other formats are widened to fp32 first (exactly, or with their
 /// block scale applied per value).
 /// </para>
 /// </remarks>
