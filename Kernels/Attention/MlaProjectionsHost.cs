@@ -21,9 +21,6 @@ public static partial class MlaKernels
     private const int AbsorbTile = 128;     // output elements per AbsorbQuery(Rope) group
     private const int ValuesPerGroup = 4;   // value elements per UpProjectOutput group
 
-    [ThreadStatic]
-    private static float[]? hostRowScratch; // [latentDim]: a kv_b row of another format widened to fp32, per host thread
-
     /// <summary>The group (row = query·heads + head, tile) of <see cref="AbsorbQueryRope{TWeights}"/> on the host.</summary>
     private static void AbsorbQueryRopeHost<TWeights>(ArrayView<float> q, TWeights kvB, ArrayView<float> queries, ArrayView<int> positions,
         ArrayView<float> cos, ArrayView<float> sin, int queryCount, int heads, int nopeDim, int ropeDim, int valueDim, int latentDim,
@@ -76,7 +73,7 @@ public static partial class MlaKernels
         sums.Clear();
         ReadOnlySpan<float> queryNope = HostSpan.Of(q, qStart, nopeDim);
         for (int n = 0; n < nopeDim; n++)
-            TensorPrimitives.MultiplyAdd(HostRow(kvB, firstRow + n, latentDim).Slice(tileStart, width), queryNope[n], sums, sums);
+            TensorPrimitives.MultiplyAdd(HostRowDots.RowAsFloats(kvB, firstRow + n, latentDim).Slice(tileStart, width), queryNope[n], sums, sums);
     }
 
     /// <summary>
@@ -102,23 +99,10 @@ public static partial class MlaKernels
             {
                 int items = Math.Min(HostRowDots.ItemBlock, queryCount - first);
                 long start = ((long)first * heads + head) * latentDim;
-                ReadOnlySpan<float> x = HostSpan.Of(latentOutput, start, (items - 1) * stride + latentDim);
-                HostRowDots.RowTimesItems(kvB, weightRow, latentDim, x, stride, items, sums);
+                HostRowDots.RowTimesItems(kvB, weightRow, latentDim, latentOutput, start, stride, items, sums);
                 for (int i = 0; i < items; i++)
                     output[((long)(first + i) * heads + head) * valueDim + v] = sums[i];
             }
         }
-    }
-
-    /// <summary>Row <paramref name="row"/> of W [·, cols] in fp32: the stored row for fp32, else widened into scratch.</summary>
-    private static ReadOnlySpan<float> HostRow<TWeights>(TWeights weight, int row, int cols)
-        where TWeights : struct, IRowFormat<TWeights>
-    {
-        if (weight is F32Rows f32)
-            return HostSpan.Of(f32.Values, (long)row * cols, cols);
-        if (hostRowScratch is null || hostRowScratch.Length < cols)
-            hostRowScratch = new float[cols];
-        GemmTilesCpu.Widen(weight, row, cols, hostRowScratch.AsSpan(0, cols));
-        return hostRowScratch.AsSpan(0, cols);
     }
 }

@@ -57,9 +57,8 @@ public static partial class GemvKernels
         if (item % HostRowDots.ItemBlock != 0)
             return;
         int items = Math.Min(HostRowDots.ItemBlock, batch - item);
-        ReadOnlySpan<float> x = HostSpan.Of(input, (long)item * cols, items * cols); // [items, cols]
         Span<float> sums = stackalloc float[HostRowDots.ItemBlock];
-        HostRowDots.RowTimesItems(weight, row, cols, x, cols, items, sums);
+        HostRowDots.RowTimesItems(weight, row, cols, input, (long)item * cols, cols, items, sums);
         for (int i = 0; i < items; i++)
             output[(long)(item + i) * rows + row] = sums[i];
     }
