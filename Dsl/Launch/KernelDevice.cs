@@ -35,8 +35,16 @@ public sealed class KernelDevice : IDisposable
     public string Name { get; }
 
     /// <summary>Creates a device of the given backend; throws <see cref="InvalidOperationException"/> when none is present.</summary>
-    public static KernelDevice Create(KernelBackend backend)
+    public static KernelDevice Create(KernelBackend backend) => Create(backend, 0);
+
+    /// <summary>
+    /// Creates device number <paramref name="ordinal"/> of the backend: for CUDA the driver's device ordinal (as
+    /// <c>nvidia-smi</c> and NCCL number GPUs), for OpenCL the index among ILGPU's OpenCL devices; the CPU backends have
+    /// only device 0. Throws <see cref="InvalidOperationException"/> naming the devices present when there is no such device.
+    /// </summary>
+    public static KernelDevice Create(KernelBackend backend, int ordinal)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(ordinal);
         switch (backend)
         {
             case KernelBackend.FastCpu:
@@ -44,6 +52,11 @@ public sealed class KernelDevice : IDisposable
             {
                 // The NVIDIA-like CPU device has 32-lane warps and up to 1024 threads per group, matching the
                 // group-size contract of KernelSharp kernels (ILGPU's default CPU device has 4-lane warps).
+                if (ordinal != 0)
+                {
+                    throw new InvalidOperationException($"the {backend} backend has one device (0), not device {ordinal}");
+                }
+
                 var context = CreateContext(b => b.CPU(CPUDevice.Nvidia));
                 return new KernelDevice(context, context.CreateCPUAccelerator(0), backend);
             }
@@ -56,7 +69,21 @@ public sealed class KernelDevice : IDisposable
                     context.Dispose();
                     throw new InvalidOperationException("No CUDA device found: install the NVIDIA driver or pick another backend (FastCpu, OpenCL).");
                 }
-                return new KernelDevice(context, devices[0].CreateAccelerator(context), backend);
+
+                var cudaDevices = new List<CudaDevice>(devices.Count);
+                for (var i = 0; i < devices.Count; i++)
+                {
+                    cudaDevices.Add(devices[i]);
+                }
+
+                var device = cudaDevices.Find(d => d.DeviceId == ordinal);
+                if (device is null)
+                {
+                    context.Dispose();
+                    throw new InvalidOperationException($"there is no CUDA device {ordinal}: this machine has {cudaDevices.Count} ({string.Join(", ", cudaDevices.Select(d => $"{d.DeviceId}: {d.Name}"))})");
+                }
+
+                return new KernelDevice(context, device.CreateAccelerator(context), backend);
             }
             case KernelBackend.OpenCL:
             {
@@ -67,7 +94,14 @@ public sealed class KernelDevice : IDisposable
                     context.Dispose();
                     throw new InvalidOperationException("No OpenCL device found: install an OpenCL driver or pick another backend (FastCpu, Cuda).");
                 }
-                return new KernelDevice(context, devices[0].CreateAccelerator(context), backend);
+
+                if (ordinal >= devices.Count)
+                {
+                    context.Dispose();
+                    throw new InvalidOperationException($"there is no OpenCL device {ordinal}: this machine has {devices.Count}");
+                }
+
+                return new KernelDevice(context, devices[ordinal].CreateAccelerator(context), backend);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(backend), backend, "unknown kernel backend");

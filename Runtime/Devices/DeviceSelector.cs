@@ -72,19 +72,31 @@ public sealed class DeviceSelector(IGpuProbe probe)
     /// The backend that runs on <paramref name="choice"/>; <paramref name="prefillMatmul"/> reaches the kernel backends
     /// (the "cpu" backend always prefills in fp32).
     /// </summary>
-    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul = PrefillMatmul.Exact) => choice.Device switch
+    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul = PrefillMatmul.Exact) => CreateBackend(choice, prefillMatmul, 0);
+
+    /// <summary>As <see cref="CreateBackend(DeviceChoice, PrefillMatmul)"/> on GPU number <paramref name="gpu"/> of the chosen kind (CUDA's device ordinal).</summary>
+    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul, int gpu) => choice.Device switch
     {
         ComputeDevice.FastCpu => new CpuBackend(),
-        ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefillMatmul),
-        ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefillMatmul),
-        ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefillMatmul),
-        ComputeDevice.KernelCpu => CreateKernelBackend(KernelBackend.FastCpu, prefillMatmul),
+        ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefillMatmul, gpu),
+        ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefillMatmul, gpu),
+        ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefillMatmul, 0),
+        ComputeDevice.KernelCpu => CreateKernelBackend(KernelBackend.FastCpu, prefillMatmul, 0),
         _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
     };
 
-    private static KernelModelBackend CreateKernelBackend(KernelBackend kind, PrefillMatmul prefillMatmul)
+    private static KernelModelBackend CreateKernelBackend(KernelBackend kind, PrefillMatmul prefillMatmul, int ordinal)
     {
-        var backend = KernelModelBackend.Create(kind);
+        KernelModelBackend backend;
+        try
+        {
+            backend = KernelModelBackend.Create(kind, ordinal);
+        }
+        catch (InvalidOperationException e) when (ordinal > 0)
+        {
+            throw new UserInputException($"GPU {ordinal}: {e.Message}");
+        }
+
         backend.PrefillMatmul = prefillMatmul;
         return backend;
     }

@@ -110,3 +110,6 @@ public sealed class InProcessCommunicator : ICommunicator
         public void Abort() => aborted = true;
     }
 }
+
+/// <summary>A collective could not complete because another rank of the group failed.</summary>
+public sealed class GroupAbortedException() : InvalidOperationException("another rank of the group failed; this collective cannot complete");

@@ -1,10 +1,15 @@
 namespace KernelSharp.Runtime.Distributed;
 
 /// <summary>
-/// NCCL communicators for GPUs driven by this process, one per device (<c>ncclCommInitAll</c>). Collectives take
-/// device pointers and a CUDA stream and are queued on that stream like a kernel launch. When one thread drives several
-/// ranks, it calls <see cref="Group"/> around the per-rank calls, as NCCL requires.
+/// One rank of an NCCL group, on the GPU whose context is current on the thread that joined it. Collectives take
+/// device pointers and a CUDA stream and are queued on that stream like a kernel launch.
 /// </summary>
+/// <remarks>
+/// Each rank joins on its own thread with its device's context current (<see cref="Join"/>, i.e.
+/// <c>ncclCommInitRank</c>), not through <c>ncclCommInitAll</c> from one thread: NCCL keeps using the context that was
+/// current when the communicator was made, and <c>ncclCommInitAll</c> switches to each device's primary context, while
+/// ILGPU allocates every buffer in a context of its own; memory of one context is not for kernels of another.
+/// </remarks>
 public sealed unsafe class NcclCommunicator : IDisposable
 {
     private readonly NcclLibrary nccl;
@@ -22,27 +27,32 @@ public sealed unsafe class NcclCommunicator : IDisposable
 
     public int Size { get; }
 
-    /// <summary>
-    /// One communicator per CUDA device ordinal in <paramref name="devices"/> (rank i on devices[i]). The caller must
-    /// have a CUDA context current on the calling thread (an ILGPU CUDA accelerator bound to it).
-    /// </summary>
-    public static IReadOnlyList<NcclCommunicator> CreateAll(NcclLibrary nccl, IReadOnlyList<int> devices)
+    /// <summary>A new group's name; hand the same value to every rank's <see cref="Join"/>.</summary>
+    internal static NcclUniqueId NewGroup(NcclLibrary nccl)
     {
         ArgumentNullException.ThrowIfNull(nccl);
-        if (devices.Count == 0)
+        NcclUniqueId id;
+        nccl.Check(nccl.GetUniqueId(&id), "ncclGetUniqueId");
+        return id;
+    }
+
+    /// <summary>
+    /// Joins group <paramref name="group"/> of <paramref name="size"/> ranks as <paramref name="rank"/>, on the GPU whose
+    /// context is current on the calling thread. Blocks until every rank has joined, so the ranks must call it at the
+    /// same time, each from its own thread.
+    /// </summary>
+    internal static NcclCommunicator Join(NcclLibrary nccl, NcclUniqueId group, int size, int rank)
+    {
+        ArgumentNullException.ThrowIfNull(nccl);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        if (rank < 0 || rank >= size)
         {
-            throw new ArgumentException("at least one device is needed", nameof(devices));
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"a rank of a group of {size}");
         }
 
-        var comms = new nint[devices.Count];
-        var ordinals = devices.ToArray();
-        fixed (nint* commsPointer = comms)
-        fixed (int* ordinalsPointer = ordinals)
-        {
-            nccl.Check(nccl.CommInitAll(commsPointer, ordinals.Length, ordinalsPointer), "ncclCommInitAll");
-        }
-
-        return comms.Select((comm, rank) => new NcclCommunicator(nccl, comm, rank, comms.Length)).ToArray();
+        nint comm;
+        nccl.Check(nccl.CommInitRank(&comm, size, group, rank), "ncclCommInitRank");
+        return new NcclCommunicator(nccl, comm, rank, size);
     }
 
     /// <summary>In place: buffer[0..count) ← Σ over ranks, fp32, queued on <paramref name="stream"/>.</summary>
@@ -59,26 +69,25 @@ public sealed unsafe class NcclCommunicator : IDisposable
         nccl.Check(nccl.AllGather(deviceBuffer, gathered, (nuint)count, NcclLibrary.Float32, comm, stream), "ncclAllGather");
     }
 
-    /// <summary>Runs <paramref name="calls"/> between ncclGroupStart and ncclGroupEnd (one thread issuing for several ranks).</summary>
-    public static void Group(NcclLibrary nccl, Action calls)
+    /// <summary>
+    /// Stops this rank's queued and running collectives and frees the communicator (<c>ncclCommAbort</c>): how the
+    /// other ranks of a group leave a collective that a failed rank will never reach. Safe from any thread.
+    /// </summary>
+    public void Abort()
     {
-        nccl.Check(nccl.GroupStart(), "ncclGroupStart");
-        try
+        var handle = Interlocked.Exchange(ref comm, 0);
+        if (handle != 0)
         {
-            calls();
-        }
-        finally
-        {
-            nccl.Check(nccl.GroupEnd(), "ncclGroupEnd");
+            nccl.CommAbort(handle);
         }
     }
 
     public void Dispose()
     {
-        if (comm != 0)
+        var handle = Interlocked.Exchange(ref comm, 0);
+        if (handle != 0)
         {
-            nccl.CommDestroy(comm);
-            comm = 0;
+            nccl.CommDestroy(handle);
         }
     }
 }

@@ -14,7 +14,6 @@ public sealed unsafe class NcclLibrary
     internal const int Float32 = 7;
     internal const int Sum = 0;
 
-
     private static readonly Lazy<(NcclLibrary? Library, string Problem)> shared = new(Search);
 
     private readonly delegate* unmanaged<int, nint> getErrorString;
@@ -24,12 +23,12 @@ public sealed unsafe class NcclLibrary
         Path = path;
         getErrorString = (delegate* unmanaged<int, nint>)NativeLibrary.GetExport(handle, "ncclGetErrorString");
         GetVersion = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "ncclGetVersion");
-        CommInitAll = (delegate* unmanaged<nint*, int, int*, int>)NativeLibrary.GetExport(handle, "ncclCommInitAll");
+        GetUniqueId = (delegate* unmanaged<NcclUniqueId*, int>)NativeLibrary.GetExport(handle, "ncclGetUniqueId");
+        CommInitRank = (delegate* unmanaged<nint*, int, NcclUniqueId, int, int>)NativeLibrary.GetExport(handle, "ncclCommInitRank");
+        CommAbort = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(handle, "ncclCommAbort");
         CommDestroy = (delegate* unmanaged<nint, int>)NativeLibrary.GetExport(handle, "ncclCommDestroy");
         AllReduce = (delegate* unmanaged<nint, nint, nuint, int, int, nint, nint, int>)NativeLibrary.GetExport(handle, "ncclAllReduce");
         AllGather = (delegate* unmanaged<nint, nint, nuint, int, nint, nint, int>)NativeLibrary.GetExport(handle, "ncclAllGather");
-        GroupStart = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "ncclGroupStart");
-        GroupEnd = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "ncclGroupEnd");
         int version;
         Check(GetVersion(&version), "ncclGetVersion");
         Version = version;
@@ -48,18 +47,17 @@ public sealed unsafe class NcclLibrary
 
     internal delegate* unmanaged<int*, int> GetVersion { get; }
 
+    internal delegate* unmanaged<NcclUniqueId*, int> GetUniqueId { get; }
 
-    internal delegate* unmanaged<nint*, int, int*, int> CommInitAll { get; }
+    internal delegate* unmanaged<nint*, int, NcclUniqueId, int, int> CommInitRank { get; }
+
+    internal delegate* unmanaged<nint, int> CommAbort { get; }
 
     internal delegate* unmanaged<nint, int> CommDestroy { get; }
 
     internal delegate* unmanaged<nint, nint, nuint, int, int, nint, nint, int> AllReduce { get; }
 
     internal delegate* unmanaged<nint, nint, nuint, int, nint, nint, int> AllGather { get; }
-
-    internal delegate* unmanaged<int> GroupStart { get; }
-
-    internal delegate* unmanaged<int> GroupEnd { get; }
 
     /// <summary>The process's NCCL, or null with the places searched in <paramref name="problem"/>.</summary>
     public static NcclLibrary? TryLoad(out string problem)
@@ -162,4 +160,11 @@ public sealed unsafe class NcclLibrary
         return (null, "NCCL (libnccl.so.2) was not found: tried " + string.Join(", ", tried) +
             " and PyTorch's site-packages/nvidia/nccl/lib; install NCCL or PyTorch with CUDA, or set KERNELSHARP_NCCL to the library's path");
     }
+}
+
+/// <summary>ncclUniqueId: 128 opaque bytes that name one group; every rank of the group joins with the same value.</summary>
+[StructLayout(LayoutKind.Sequential, Size = 128)]
+internal unsafe struct NcclUniqueId
+{
+    private fixed byte bytes[128];
 }

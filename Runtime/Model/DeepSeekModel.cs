@@ -1,4 +1,5 @@
 using KernelSharp.Runtime.Devices;
+using KernelSharp.Runtime.Distributed;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Layers;
 
@@ -6,30 +7,35 @@ namespace KernelSharp.Runtime.Model;
 
 /// <summary>
 /// A loaded DeepSeek-V3.2 (DSA) checkpoint, ready to run. Sequences are <see cref="InferenceSession"/>s, each with
-/// its own latent KV cache; <see cref="DecodeBatch"/> advances several of them by one token in one pass.
+/// its own latent KV cache; <see cref="DecodeBatch"/> advances several of them by one token in one pass. A model split
+/// over several ranks (<see cref="ModelLoadOptions.Ranks"/>, <see cref="ModelLoadOptions.Gpus"/>) looks the same from
+/// outside: every step runs on all ranks at once and returns rank 0's logits, which every rank holds.
 /// </summary>
 public sealed class DeepSeekModel : IDisposable
 {
-    private readonly IModelBackend backend;
-    private readonly Transformer transformer;
+    private readonly ModelRank[] ranks;    // rank 0 first
+    private readonly RankThreads? threads; // one thread per rank beyond the caller's, when split
+    private string? groupFailure;          // set when a step failed on a rank of the group: the group cannot go on
 
-    // Where the model lives and how much room the weights left there (sessions' caches are checked against it).
-    private MemoryBudget memoryBudget = new(WeightStorage.Float32, long.MaxValue, string.Empty);
-    private long loadedWeightBytes;
-
-    private DeepSeekModel(ModelConfig config, IModelBackend backend, Transformer transformer, string deviceDescription, KvCacheFormat kvCacheFormat)
+    private DeepSeekModel(ModelConfig config, ModelRank[] ranks, RankThreads? threads, string deviceDescription, KvCacheFormat kvCacheFormat)
     {
         Config = config;
-        this.backend = backend;
-        this.transformer = transformer;
+        this.ranks = ranks;
+        this.threads = threads;
         DeviceDescription = deviceDescription;
         KvCacheFormat = kvCacheFormat;
     }
 
     public ModelConfig Config { get; }
 
-    /// <summary>The backend the model runs on (benchmarks fill caches through it).</summary>
-    internal IModelBackend Backend => backend;
+    /// <summary>The backend of rank 0 (the whole model's, unless split; benchmarks fill caches through it).</summary>
+    internal IModelBackend Backend => ranks[0].Backend;
+
+    /// <summary>Every rank's share, rank 0 first (one for a model that is not split).</summary>
+    internal IReadOnlyList<ModelRank> Ranks => ranks;
+
+    /// <summary>Ranks the model is split over (1 unless loaded with <see cref="ModelLoadOptions.Ranks"/> or <see cref="ModelLoadOptions.Gpus"/>).</summary>
+    public int RankCount => ranks.Length;
 
     /// <summary>Where the model runs, in one line, including why when it is not where it was asked to run.</summary>
     public string DeviceDescription { get; }
@@ -45,7 +51,7 @@ public sealed class DeepSeekModel : IDisposable
     /// with <see cref="ModelLoadOptions.SyntheticSeed"/>, <paramref name="directory"/> is the config.json (or its folder;
     /// only a name for messages when <see cref="ModelLoadOptions.Config"/> is given) and the weights are generated instead.
     /// Refuses with a one-line <see cref="UserInputException"/> naming the model when the weights and caches would not
-    /// fit in memory, before anything is allocated.
+    /// fit in memory (each rank's share on its device), before any weight is read.
     /// </summary>
     public static DeepSeekModel Load(string directory, ModelLoadOptions? options = null)
     {
@@ -62,44 +68,63 @@ public sealed class DeepSeekModel : IDisposable
         }
 
         var choice = new DeviceSelector().Select(options.Device);
-
+        var group = RankGroupPlan.For(options, choice, config);
         var maxContext = options.MaxContext ?? Math.Min(config.MaxPositionEmbeddings, 4096);
-        var backend = DeviceSelector.CreateBackend(choice, options.PrefillMatmul);
+        var ranks = new ModelRank[group.Size];
+        var threads = group.Size > 1 ? new RankThreads(group.Size) : null;
         try
         {
-            // Checked where the weights will live: device memory for a GPU (FP8 / bf16 as stored), host memory for the CPU (fp32).
-            var budget = MemoryBudget.For(backend, config, options.AvailableMemoryBytes);
-            var needed = MemoryEstimate.For(config, budget.Storage, maxContext, options.KvCache);
-            if (needed.TotalBytes > budget.AvailableBytes)
+            for (var r = 0; r < ranks.Length; r++)
             {
-                throw new UserInputException(
-                    $"{location}: the model needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} {budget.StorageName} weights + " +
-                    $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(budget.AvailableBytes)} is available{budget.Place}; " +
-                    $"try {(synthetic ? "fewer layers (bench --layers)" : "a smaller model (create-model --layers)")}, a shorter maximum context, or a device with more memory");
+                var backend = DeviceSelector.CreateBackend(choice, options.PrefillMatmul, group.Gpu(r));
+                try
+                {
+                    // Checked where the weights will live: device memory for a GPU (FP8 / bf16 as stored), host memory for the CPU (fp32).
+                    var budget = MemoryBudget.For(backend, config, options.AvailableMemoryBytes);
+                    var needed = MemoryEstimate.For(config, budget.Storage, maxContext, options.KvCache, group.Plan(r));
+                    if (needed.TotalBytes > budget.AvailableBytes)
+                    {
+                        throw new UserInputException(
+                            $"{location}: {group.Whose(r)}needs {MemoryEstimate.Format(needed.TotalBytes)} ({MemoryEstimate.Format(needed.WeightBytes)} {budget.StorageName} weights + " +
+                            $"{MemoryEstimate.Format(needed.CacheBytes)} cache for {maxContext} tokens) but only {MemoryEstimate.Format(budget.AvailableBytes)} is available{budget.Place}; " +
+                            $"try {(synthetic ? "fewer layers (bench --layers)" : "a smaller model (create-model --layers)")}, a shorter maximum context, {(group.Size > 1 || choice.Device is not ComputeDevice.Cuda ? string.Empty : "more GPUs (--gpus), ")}or a device with more memory");
+                    }
+
+                    ranks[r] = new ModelRank(backend, budget, needed.WeightBytes);
+                }
+                catch
+                {
+                    backend.Dispose();
+                    throw;
+                }
             }
 
             // A cache format the backend cannot keep is refused now, in one line, rather than after the weights are read.
-            new KvCachePool(backend, config with { NumHiddenLayers = 1 }, 1, 1, options.KvCache, keepWhenEmpty: false).Dispose();
+            new KvCachePool(ranks[0].Backend, config with { NumHiddenLayers = 1 }, 1, 1, options.KvCache, keepWhenEmpty: false).Dispose();
 
-            using IWeightSource source = options.SyntheticSeed is int seed
-                ? new Synthetic.SyntheticWeightSource(config, seed, location)
-                : new CheckpointWeightSource(Checkpoint.Open(directory, config.Quantization)); // FP8 block sizes from quantization_config
-            var weights = new WeightLoader(source, backend, Transformer.TensorCount(config), options.Progress);
-            var plan = options.Parallel is { } requested ? Distributed.ParallelPlan.For(requested.Rank, requested.Size, config) : Distributed.ParallelPlan.Single;
-            var parallelism = new Distributed.ModelParallelism(backend, plan, options.Communicator);
-            var transformer = new Transformer(backend, weights, config, parallelism);
-            options.Progress?.Report(1.0);
-            var description = backend.Description + PrefillNote(options.PrefillMatmul, backend)
-                + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 KV cache (latent and index keys)" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
-            return new DeepSeekModel(config, backend, transformer, description, options.KvCache)
+            group.Connect(ranks, threads);
+            OnEveryRank(threads, r =>
             {
-                memoryBudget = budget,
-                loadedWeightBytes = needed.WeightBytes,
-            };
+                using IWeightSource source = options.SyntheticSeed is int seed
+                    ? new Synthetic.SyntheticWeightSource(config, seed, location)
+                    : new CheckpointWeightSource(Checkpoint.Open(directory, config.Quantization)); // FP8 block sizes from quantization_config
+                var weights = new WeightLoader(source, ranks[r].Backend, Transformer.TensorCount(config), r == 0 ? options.Progress : null);
+                ranks[r].Transformer = new Transformer(ranks[r].Backend, weights, config, new ModelParallelism(group.Plan(r), ranks[r].Exchange));
+                return true;
+            }, abort: () => { });
+            options.Progress?.Report(1.0);
+            var description = ranks[0].Backend.Description + group.Description + PrefillNote(options.PrefillMatmul, ranks[0].Backend)
+                + (options.KvCache == KvCacheFormat.Fp8 ? "; FP8 KV cache (latent and index keys)" : string.Empty) + (synthetic ? $"; synthetic weights, seed {options.SyntheticSeed}" : string.Empty);
+            return new DeepSeekModel(config, ranks, threads, description, options.KvCache);
         }
         catch
         {
-            backend.Dispose();
+            threads?.Dispose();
+            foreach (var rank in ranks)
+            {
+                rank?.Dispose();
+            }
+
             throw;
         }
     }
@@ -134,7 +159,22 @@ public sealed class DeepSeekModel : IDisposable
         }
 
         RequireCacheRoom(tokens, "a KV cache of");
-        return new SharedKvCache(new KvCachePool(backend, Config, KvCachePool.BlocksFor(tokens, blockSize), blockSize, KvCacheFormat, keepWhenEmpty: true));
+        var blocks = KvCachePool.BlocksFor(tokens, blockSize);
+        var pools = new List<KvCachePool>(ranks.Length);
+        try
+        {
+            foreach (var rank in ranks)
+            {
+                pools.Add(new KvCachePool(rank.Backend, Config, blocks, blockSize, KvCacheFormat, keepWhenEmpty: true));
+            }
+        }
+        catch
+        {
+            pools.ForEach(p => p.Dispose());
+            throw;
+        }
+
+        return new SharedKvCache(pools);
     }
 
     /// <summary>
@@ -150,27 +190,35 @@ public sealed class DeepSeekModel : IDisposable
 
         if (shared is not null)
         {
-            var cache = shared.Pool.TryOpen(maxContext)
+            if (shared.Pools.Count != ranks.Length || shared.Pools.Select(p => p.Backend).Zip(ranks).Any(pair => pair.First != pair.Second.Backend))
+            {
+                throw new UserInputException("the shared KV cache was created by another model");
+            }
+
+            var caches = shared.TryOpen(maxContext)
                 ?? throw new UserInputException($"a session of {maxContext} tokens needs {shared.BlocksFor(maxContext)} blocks of the shared KV cache but {shared.UnreservedBlocks} of {shared.Blocks} are free; wait for other sessions to end or use a shorter maximum context");
-            return new InferenceSession(this, cache);
+            return new InferenceSession(this, caches);
         }
 
         RequireCacheRoom(maxContext, "a session of");
-        return new InferenceSession(this, LatentKvCache.Standalone(backend, Config, maxContext, KvCacheFormat));
+        return new InferenceSession(this, ranks.Select(rank => LatentKvCache.Standalone(rank.Backend, Config, maxContext, KvCacheFormat)).ToArray());
     }
 
-    /// <summary>Refuses, in one line, caches for <paramref name="tokens"/> positions that do not fit next to the weights.</summary>
+    /// <summary>Refuses, in one line, caches for <paramref name="tokens"/> positions that do not fit next to the weights (on any rank).</summary>
     private void RequireCacheRoom(long tokens, string what)
     {
-        var cacheBytes = MemoryEstimate.For(Config, memoryBudget.Storage, tokens, KvCacheFormat).CacheBytes;
-        // A pool is one tensor per layer and cache part: on the CPU an array, so its rows × widest part must fit in one.
-        var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
-        if (tokens * widest > Array.MaxLength || loadedWeightBytes + cacheBytes > memoryBudget.AvailableBytes)
+        foreach (var rank in ranks)
         {
-            throw new UserInputException(
-                $"{what} {tokens} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than fits{(memoryBudget.Place.Length > 0 ? memoryBudget.Place : " in this machine's memory")} " +
-                $"next to the {MemoryEstimate.Format(loadedWeightBytes)} of weights; " +
-                "try a shorter maximum context");
+            var cacheBytes = MemoryEstimate.For(Config, rank.Budget.Storage, tokens, KvCacheFormat).CacheBytes;
+            // A pool is one tensor per layer and cache part: on the CPU an array, so its rows × widest part must fit in one.
+            var widest = Math.Max(Config.KvLoraRank, Config.IndexHeadDim);
+            if (tokens * widest > Array.MaxLength || rank.WeightBytes + cacheBytes > rank.Budget.AvailableBytes)
+            {
+                throw new UserInputException(
+                    $"{what} {tokens} tokens needs {MemoryEstimate.Format(cacheBytes)} of caches, more than fits{(rank.Budget.Place.Length > 0 ? rank.Budget.Place : " in this machine's memory")} " +
+                    $"next to the {MemoryEstimate.Format(rank.WeightBytes)} of weights; " +
+                    "try a shorter maximum context");
+            }
         }
     }
 
@@ -190,7 +238,6 @@ public sealed class DeepSeekModel : IDisposable
             throw new UserInputException("DecodeBatch got the same session twice; each sequence may advance by one token per call");
         }
 
-        var batch = new ForwardBatch();
         foreach (var session in sessions)
         {
             if (session.Model != this)
@@ -199,22 +246,81 @@ public sealed class DeepSeekModel : IDisposable
             }
 
             session.EnsureRoomFor(1);
-            batch.Add(session.Cache, 1);
         }
 
-        return Run(tokens, batch, allRows: true, trace: null);
+        return Run(tokens, sessions.Select(s => (s, 1)).ToList(), allRows: true, trace: null);
     }
 
-    public void Dispose() => backend.Dispose();
+    public void Dispose()
+    {
+        threads?.Dispose();
+        foreach (var rank in ranks)
+        {
+            rank.Dispose();
+        }
+    }
 
     /// <summary>
-    /// One forward pass over the batch's rows → logits [rows × vocab] (or [sequences × vocab] for the last rows only);
-    /// the new tokens join their caches.
+    /// One forward pass over the rows of <paramref name="sequences"/> (each session's next <c>Rows</c> tokens, in order)
+    /// → logits [rows × vocab] (or [sequences × vocab] for the last rows only); the new tokens join their caches.
     /// </summary>
-    internal float[] Run(ReadOnlySpan<int> tokens, ForwardBatch batch, bool allRows, ForwardTrace? trace)
+    internal float[] Run(ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace)
     {
-        using var logits = transformer.Forward(tokens, batch, allRows, trace); // [T or B, V]
-        batch.Commit();
-        return backend.Download(logits);
+        foreach (var token in tokens)
+        {
+            // Checked before any rank runs: every rank would refuse it the same way, and a group must not stop half-way.
+            if ((uint)token >= (uint)Config.VocabSize)
+            {
+                throw new UserInputException($"token id {token} is outside the vocabulary [0, {Config.VocabSize})");
+            }
+        }
+
+        if (threads is null)
+        {
+            return RunRank(0, tokens, sequences, allRows, trace)!;
+        }
+
+        if (groupFailure is not null)
+        {
+            throw new InvalidOperationException($"a rank of this model failed in an earlier step ({groupFailure}), which stops its whole group; load the model again");
+        }
+
+        var copied = tokens.ToArray(); // the rank threads cannot share the caller's span
+        try
+        {
+            return threads.Run(r => RunRank(r, copied, sequences, allRows, r == 0 ? trace : null), AbortGroup)[0]!;
+        }
+        catch (Exception e)
+        {
+            groupFailure ??= e.Message;
+            throw;
+        }
     }
+
+    private float[]? RunRank(int rank, ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace)
+    {
+        var batch = new ForwardBatch();
+        foreach (var (session, rows) in sequences)
+        {
+            batch.Add(session.Caches[rank], rows);
+        }
+
+        using var logits = ranks[rank].Transformer.Forward(tokens, batch, allRows, trace); // [T or B, V]
+        batch.Commit();
+        // Every rank ends with the same logits (gathered over the group); rank 0's are the model's answer.
+        return rank == 0 ? ranks[rank].Backend.Download(logits) : null;
+    }
+
+    /// <summary>Makes the ranks waiting in a collective leave it (a rank failed and will never arrive).</summary>
+    private void AbortGroup()
+    {
+        foreach (var rank in ranks)
+        {
+            rank.Exchange?.Abort();
+        }
+    }
+
+    /// <summary><paramref name="step"/>(rank) on every rank at once (inline for one rank).</summary>
+    internal static T[] OnEveryRank<T>(RankThreads? threads, Func<int, T> step, Action abort) =>
+        threads is null ? [step(0)] : threads.Run(step, abort);
 }

@@ -8,10 +8,10 @@ namespace KernelSharp.Runtime.Model;
 /// </summary>
 public sealed class InferenceSession : ILogitsSession, IDisposable
 {
-    internal InferenceSession(DeepSeekModel model, LatentKvCache cache)
+    internal InferenceSession(DeepSeekModel model, LatentKvCache[] caches)
     {
         Model = model;
-        Cache = cache;
+        Caches = caches;
     }
 
     /// <summary>Tokens in the cache.</summary>
@@ -24,7 +24,11 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
 
     internal DeepSeekModel Model { get; }
 
-    internal LatentKvCache Cache { get; }
+    /// <summary>Rank 0's caches: the sequence's length and limits (every rank's caches advance in step with it).</summary>
+    internal LatentKvCache Cache => Caches[0];
+
+    /// <summary>The sequence's caches on every rank of the model, rank 0 first (attention is replicated on every rank).</summary>
+    internal LatentKvCache[] Caches { get; }
 
     /// <summary>Runs <paramref name="tokens"/> after the cached ones; returns logits [tokens.Length × vocab], row-major.</summary>
     public float[] Prefill(ReadOnlySpan<int> tokens) => Prefill(tokens, trace: null);
@@ -68,32 +72,40 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
             throw new UserInputException($"a cache depth of {depth} tokens does not fit the session's {MaxContext}");
         }
 
+        for (var rank = 0; rank < Caches.Length; rank++)
+        {
+            // Every rank gets the same keys: attention is replicated, so a split model must see the cache a single one would.
+            FillWithRandomKeys(Model.Ranks[rank].Backend, Caches[rank], depth, seed);
+        }
+    }
+
+    private void FillWithRandomKeys(Backend.IModelBackend backend, LatentKvCache cache, int depth, int seed)
+    {
         const int BlockRows = 4096;
-        var backend = Model.Backend;
-        Cache.EnsureCapacity(depth);
-        var blocks = Cache.Blocks;
+        cache.EnsureCapacity(depth);
+        var blocks = cache.Blocks;
         var state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
         for (var layer = 0; layer < Model.Config.NumHiddenLayers; layer++)
         {
-            var caches = Cache[layer];
-            foreach (var cache in new[] { caches.Latent, caches.RopeKeys, caches.IndexKeys })
+            var caches = cache[layer];
+            foreach (var part in new[] { caches.Latent, caches.RopeKeys, caches.IndexKeys })
             {
-                var values = new float[Math.Min(BlockRows, Math.Max(depth, 1)) * cache.Columns]; // [block rows, columns]
+                var values = new float[Math.Min(BlockRows, Math.Max(depth, 1)) * part.Columns]; // [block rows, columns]
                 for (var start = 0; start < depth; start += BlockRows)
                 {
                     var rows = Math.Min(BlockRows, depth - start);
-                    FillUniform(values.AsSpan(0, rows * cache.Columns), ref state);
-                    var filled = rows * cache.Columns == values.Length ? values : values[..(rows * cache.Columns)]; // a copy only for the last, short block
-                    using var block = backend.Upload(filled, rows, cache.Columns);
+                    FillUniform(values.AsSpan(0, rows * part.Columns), ref state);
+                    var filled = rows * part.Columns == values.Length ? values : values[..(rows * part.Columns)]; // a copy only for the last, short block
+                    using var block = backend.Upload(filled, rows, part.Columns);
                     foreach (var (row, offset, count) in blocks.Runs(start, rows))
                     {
-                        backend.WriteRows(cache, row, block, offset, count, 0); // the pool rows of positions start + offset ..
+                        backend.WriteRows(part, row, block, offset, count, 0); // the pool rows of positions start + offset ..
                     }
                 }
             }
         }
 
-        Cache.Length = depth;
+        cache.Length = depth;
     }
 
     // xorshift64*: fast enough to fill gigabytes of cache at 128K context in a few seconds.
@@ -121,13 +133,28 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(length), length, $"the cache holds {Length} tokens");
         }
-        Cache.Length = length;
+
+        SetLength(length);
     }
 
     /// <summary>Forgets every token (the cache memory is kept for reuse).</summary>
-    public void Reset() => Cache.Length = 0;
+    public void Reset() => SetLength(0);
 
-    public void Dispose() => Cache.Dispose();
+    public void Dispose()
+    {
+        foreach (var cache in Caches)
+        {
+            cache.Dispose();
+        }
+    }
+
+    private void SetLength(int length)
+    {
+        foreach (var cache in Caches)
+        {
+            cache.Length = length;
+        }
+    }
 
     private float[] Run(ReadOnlySpan<int> tokens, bool allRows, ForwardTrace? trace)
     {
@@ -171,9 +198,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
     // prefill: T new rows that attend to the cache and to each other (causally); decode: T = 1.
     private float[] RunChunk(ReadOnlySpan<int> tokens, bool allRows, ForwardTrace? trace)
     {
-        var batch = new ForwardBatch();
-        batch.Add(Cache, tokens.Length);
-        return Model.Run(tokens, batch, allRows, trace);
+        return Model.Run(tokens, [(this, tokens.Length)], allRows, trace);
     }
 
     internal void EnsureRoomFor(int tokens)
@@ -183,6 +208,9 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
             throw new UserInputException($"the sequence would hold {Length + tokens} tokens but the session was created for at most {MaxContext}; create it with a larger maximum context");
         }
 
-        Cache.EnsureCapacity(Length + tokens);
+        foreach (var cache in Caches)
+        {
+            cache.EnsureCapacity(Length + tokens);
+        }
     }
 }

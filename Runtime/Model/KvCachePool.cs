@@ -36,6 +36,7 @@ internal sealed class KvCachePool : IDisposable
             throw new UserInputException($"a KV cache of {rows} tokens is more than one pool holds ({int.MaxValue}); give less cache memory");
         }
 
+        Backend = backend;
         Blocks = blocks;
         BlockSize = blockSize;
         Format = format;
@@ -57,6 +58,9 @@ internal sealed class KvCachePool : IDisposable
             throw;
         }
     }
+
+    /// <summary>The backend whose memory holds the pool.</summary>
+    public IModelBackend Backend { get; }
 
     public int Blocks { get; }
 

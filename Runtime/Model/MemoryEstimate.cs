@@ -24,12 +24,20 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
     public long TotalBytes => WeightBytes > long.MaxValue - CacheBytes ? long.MaxValue : WeightBytes + CacheBytes;
 
     /// <exception cref="UserInputException">The sizes overflow 64-bit arithmetic (a config no machine could hold).</exception>
-    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache = KvCacheFormat.Fp32)
+    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache = KvCacheFormat.Fp32) =>
+        For(config, storage, maxContext, kvCache, Distributed.ParallelPlan.Single);
+
+    /// <summary>
+    /// As <see cref="For(ModelConfig, WeightStorage, long, KvCacheFormat)"/> for one rank of a split model: its range of the
+    /// routed experts, the shared experts on the rank that holds them, its vocabulary rows of the embedding and the head
+    /// (fp32, as a split loads them) and the whole attention and cache, which every rank keeps.
+    /// </summary>
+    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxContext);
         try
         {
-            return Compute(config, storage, maxContext, kvCache);
+            return Compute(config, storage, maxContext, kvCache, plan);
         }
         catch (OverflowException)
         {
@@ -40,10 +48,12 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 
     // Checked throughout: a hostile config (2·10⁹ layers or experts) must fail here, not wrap to a negative size that
     // passes every "fits in memory" guard.
-    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache)
+    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan)
     {
         checked
         {
+            long routed = config.NRoutedExperts > 0 ? plan.Experts(config.NRoutedExperts).Count : 0;
+            long sharedExperts = plan.HoldsSharedExperts ? config.NSharedExperts : 0;
             long h = config.HiddenSize;
             long qLora = config.QLoraRank ?? 0;
             long heads = config.NumAttentionHeads;
@@ -58,16 +68,16 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
             long layers = config.NumHiddenLayers;
 
             long quantizable = (layers * attentionProjections)                                             // projection weights (FP8 in FP8 checkpoints)
-                + (moeLayers * 3L * h * config.MoeIntermediateSize * (config.NRoutedExperts + config.NSharedExperts))
+                + (moeLayers * 3L * h * config.MoeIntermediateSize * (routed + sharedExperts))
                 + (denseLayers * 3L * h * config.IntermediateSize);
-            long plain = (layers * attentionPlain)                                                         // embeddings, norms, router, weights_proj, lm_head
-                + (moeLayers * config.NRoutedExperts * (h + 1))
-                + (2L * config.VocabSize * h) + h;
+            long plain = (layers * attentionPlain)                                                         // norms, router, weights_proj
+                + (moeLayers * config.NRoutedExperts * (h + 1)) + h;
+            long vocabulary = 2L * plan.Vocabulary(config.VocabSize).Count * h;                            // embedding and lm_head rows
             long weightBytes = storage switch
             {
-                WeightStorage.Float32 => 4 * (quantizable + plain),
-                WeightStorage.BFloat16 => 2 * (quantizable + plain),
-                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain),
+                WeightStorage.Float32 => 4 * (quantizable + plain + vocabulary),
+                WeightStorage.BFloat16 => (2 * (quantizable + plain)) + ((plan.IsSplit ? 4 : 2) * vocabulary),
+                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * (plain + vocabulary)),
             };
             return new MemoryEstimate(weightBytes, CacheBytesPerToken(config, kvCache) * maxContext);
         }

@@ -42,9 +42,17 @@ public sealed record ModelLoadOptions
     /// </summary>
     public KvCacheFormat KvCache { get; init; } = KvCacheFormat.Fp32;
 
-    /// <summary>This process's share of a model split over several ranks (null = the whole model here).</summary>
-    public Distributed.ParallelPlan? Parallel { get; init; }
+    /// <summary>
+    /// Split the model over this many ranks in this process (null = the whole model on one device, no collectives): the
+    /// routed experts, the embedding and the head are cut by rank, attention is replicated, and the ranks exchange
+    /// through NCCL on CUDA GPUs (one GPU each: <see cref="Gpus"/>, default 0 … Ranks − 1) or through host memory on the
+    /// CPU devices. Every rank runs each step at once; the model returns rank 0's logits, which every rank holds.
+    /// </summary>
+    public int? Ranks { get; init; }
 
-    /// <summary>The collectives of <see cref="Parallel"/>'s group; required when the plan splits the model.</summary>
-    public Distributed.ICommunicator? Communicator { get; init; }
+    /// <summary>
+    /// The CUDA devices of the ranks, rank r on GPU Gpus[r] (CUDA device numbers, as <c>nvidia-smi</c> lists them);
+    /// sets <see cref="Ranks"/> to its length. One GPU is a group of one: its collectives run through NCCL as identities.
+    /// </summary>
+    public IReadOnlyList<int>? Gpus { get; init; }
 }

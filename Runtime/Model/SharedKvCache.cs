@@ -8,7 +8,7 @@ namespace KernelSharp.Runtime.Model;
 /// </summary>
 public sealed class SharedKvCache : IDisposable
 {
-    internal SharedKvCache(KvCachePool pool) => Pool = pool;
+    internal SharedKvCache(IReadOnlyList<KvCachePool> pools) => Pools = pools;
 
     /// <summary>Positions per block.</summary>
     public int BlockSize => Pool.BlockSize;
@@ -22,10 +22,38 @@ public sealed class SharedKvCache : IDisposable
     /// <summary>Blocks no session has reserved: a new session of up to <c>UnreservedBlocks · BlockSize</c> positions fits.</summary>
     public int UnreservedBlocks => Pool.UnreservedBlocks;
 
-    internal KvCachePool Pool { get; }
+    /// <summary>Rank 0's pool: its block counts stand for every rank's, whose pools take and free blocks in step with it.</summary>
+    internal KvCachePool Pool => Pools[0];
+
+    /// <summary>One pool per rank of the model, rank 0 first (attention is replicated, so every rank keeps the caches).</summary>
+    internal IReadOnlyList<KvCachePool> Pools { get; }
 
     /// <summary>Blocks a session of <paramref name="maxContext"/> positions reserves.</summary>
     public int BlocksFor(int maxContext) => Pool.BlocksFor(maxContext);
 
-    public void Dispose() => Pool.Dispose();
+    /// <summary>A new sequence's caches, one per rank, or null when the blocks are not free.</summary>
+    internal LatentKvCache[]? TryOpen(int maxContext)
+    {
+        var caches = new List<LatentKvCache>(Pools.Count);
+        foreach (var pool in Pools)
+        {
+            if (pool.TryOpen(maxContext) is not { } cache)
+            {
+                caches.ForEach(c => c.Dispose());
+                return null;
+            }
+
+            caches.Add(cache);
+        }
+
+        return [.. caches];
+    }
+
+    public void Dispose()
+    {
+        foreach (var pool in Pools)
+        {
+            pool.Dispose();
+        }
+    }
 }

@@ -70,7 +70,10 @@ public sealed class KernelModelBackend : IModelBackend
     }
 
     /// <summary>A backend over a new device of <paramref name="backend"/>, disposed with the backend.</summary>
-    public static KernelModelBackend Create(KernelBackend backend) => new(KernelDevice.Create(backend), ownsDevice: true);
+    public static KernelModelBackend Create(KernelBackend backend) => Create(backend, 0);
+
+    /// <summary>A backend over device <paramref name="ordinal"/> of <paramref name="backend"/> (<see cref="KernelDevice.Create(KernelBackend, int)"/>), disposed with the backend.</summary>
+    public static KernelModelBackend Create(KernelBackend backend, int ordinal) => new(KernelDevice.Create(backend, ordinal), ownsDevice: true);
 
     // ---- storage ------------------------------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ internal sealed class Embedding
             }
         }
 
-        if (!parallelism.Plan.IsSplit)
+        if (!parallelism.Exchanges)
         {
             return backend.GatherRows(weight, tokens);
         }

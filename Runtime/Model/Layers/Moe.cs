@@ -43,7 +43,7 @@ internal sealed class Moe : IFeedForward
         using var routing = gate.Forward(x);                        // experts [T, k], weights [T, k]
         using var shared = sharedExperts?.Forward(x);               // [T, H] or null
         var mixed = backend.MixExperts(x, routing, experts, shared, firstExpert); // [T, H]: routed mix (this rank's experts) + shared
-        if (!parallelism.Plan.IsSplit)
+        if (!parallelism.Exchanges)
         {
             return mixed;
         }

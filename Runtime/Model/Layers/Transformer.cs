@@ -43,7 +43,7 @@ internal sealed class Transformer
     /// <summary>x [rows, H] → logits [rows, V]; split over ranks, each computes its vocabulary columns and they are gathered.</summary>
     private Tensor Head(Tensor x)
     {
-        if (!parallelism.Plan.IsSplit)
+        if (!parallelism.Exchanges)
         {
             return backend.Linear(x, head);
         }

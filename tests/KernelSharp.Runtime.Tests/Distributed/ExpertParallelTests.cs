@@ -33,6 +33,7 @@ public sealed class ExpertParallelTests
     [InlineData(Fixtures.Bf16, 2, "cpu")]
     [InlineData(Fixtures.Bf16, 3, "cpu")]        // 16 experts and 512 vocabulary rows split unevenly
     [InlineData(Fixtures.Fp8Yarn, 4, "cpu")]
+    [InlineData(Fixtures.Bf16, 1, "cpu")]        // a group of one: the collectives run, as identities
     // The kernel backend's MoE path on a range of the experts, on its generated CPU path: the split logic (first held
     // expert, pairs without a slot) is the backend's and runs the same there. On ILGPU's CPU accelerator this case took
     // minutes (about one of kernel compiles per device, three devices, a 30-token prefill); the GPU code of the range
@@ -49,22 +50,62 @@ public sealed class ExpertParallelTests
             single = Run(tokens => session.PrefillLast(tokens), session.Decode);
         }
 
-        using var split = InProcessRanks.Load(directory, ranks, options);
-        var sessions = split.RunOnAll((model, _) => model.CreateSession(64));
-        var perRank = split.RunOnAll((_, rank) => Run(tokens => sessions[rank].PrefillLast(tokens), sessions[rank].Decode));
+        using var split = DeepSeekModel.Load(directory, options with { Ranks = ranks });
+        Assert.Equal(ranks, split.RankCount);
+        Assert.Contains($"{ranks} in-process rank", split.DeviceDescription);
+        using var splitSession = split.CreateSession(64);
+        var actual = Run(tokens => splitSession.PrefillLast(tokens), splitSession.Decode);
+        AssertClose(single, actual, $"{fixture} over {ranks} ranks");
+    }
 
-        for (var step = 0; step < single.Count; step++)
+    /// <summary>The serving path: sessions in a shared paged cache, filled to a depth, decoded together in one batch.</summary>
+    [Fact]
+    public void SplitModelDecodesABatchOfSharedCacheSessionsAsTheSingleModelDoes()
+    {
+        var directory = Fixtures.Directory(Fixtures.Bf16);
+        var options = new ModelLoadOptions { Device = "cpu", MaxContext = 64 };
+        using var model = DeepSeekModel.Load(directory, options);
+        using var split = DeepSeekModel.Load(directory, options with { Ranks = 2 });
+        var expected = DecodeThree(model);
+        var actual = DecodeThree(split);
+        AssertClose(expected, actual, "a batch of 3 over 2 ranks");
+
+        static List<float[]> DecodeThree(DeepSeekModel model)
         {
-            var expected = single[step];
-            var scale = expected.Max(MathF.Abs);
-            for (var rank = 0; rank < ranks; rank++)
+            using var cache = model.CreateSharedKvCache(3 * 64, blockSize: 8);
+            var sessions = Enumerable.Range(0, 3).Select(_ => model.CreateSession(40, cache)).ToList();
+            try
             {
-                var actual = perRank[rank][step];
-                Assert.Equal(expected.Length, actual.Length);
-                var worst = expected.Zip(actual, (e, a) => MathF.Abs(e - a)).Max() / scale;
-                Assert.True(worst <= 1e-6f, $"{fixture} over {ranks} ranks, step {step}, rank {rank}: max |Δ| / max |logit| = {worst:E2}");
-                Assert.Equal(perRank[0][step], actual); // every rank ends with the same logits
+                sessions[0].FillWithRandomKeys(19, seed: 5);
+                sessions[1].PrefillLast([3, 1, 4, 1, 5]);
+                var steps = new List<float[]>();
+                int[] tokens = [7, 8, 9];
+                for (var step = 0; step < 3; step++)
+                {
+                    var logits = model.DecodeBatch(sessions, tokens);
+                    steps.Add(logits);
+                    tokens = [.. Enumerable.Range(0, 3).Select(b => Argmax(logits[(b * model.Config.VocabSize)..((b + 1) * model.Config.VocabSize)]))];
+                }
+
+                Assert.Equal([22, 8, 3], sessions.Select(s => s.Length));
+                return steps;
             }
+            finally
+            {
+                sessions.ForEach(s => s.Dispose());
+            }
+        }
+    }
+
+    private static void AssertClose(List<float[]> expected, List<float[]> actual, string what)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (var step = 0; step < expected.Count; step++)
+        {
+            Assert.Equal(expected[step].Length, actual[step].Length);
+            var scale = expected[step].Max(MathF.Abs);
+            var worst = expected[step].Zip(actual[step], (e, a) => MathF.Abs(e - a)).Max() / scale;
+            Assert.True(worst <= 1e-6f, $"{what}, step {step}: max |Δ| / max |logit| = {worst:E2}");
         }
     }
 
@@ -91,10 +132,57 @@ public sealed class ExpertParallelTests
     [Fact]
     public void ARankThatFailsStopsTheOthersInsteadOfHangingThem()
     {
-        using var split = InProcessRanks.Load(Fixtures.Directory(Fixtures.Bf16), 2, new ModelLoadOptions { Device = "cpu", MaxContext = 16 });
-        var sessions = split.RunOnAll((model, _) => model.CreateSession(16));
-        // Rank 1 is given a token outside the vocabulary: it fails before its first collective; rank 0 must not wait forever.
-        var error = Assert.Throws<UserInputException>(() => split.RunOnAll((_, rank) => sessions[rank].PrefillLast(rank == 0 ? [1, 2] : [1, 100_000])));
-        Assert.Contains("outside the vocabulary", error.Message);
+        var communicators = InProcessCommunicator.CreateGroup(3);
+        using var threads = new RankThreads(3);
+        // Rank 2 fails before its first collective; ranks 0 and 1 wait in one that it will never reach.
+        var error = Assert.Throws<UserInputException>(() => threads.Run<bool>(rank =>
+        {
+            if (rank == 2)
+            {
+                Thread.Sleep(50);
+                throw new UserInputException("rank 2 failed");
+            }
+
+            communicators[rank].AllReduceSum(new float[4]);
+            return true;
+        }, abort: () => communicators[0].Abort()));
+        Assert.Equal("rank 2 failed", error.Message); // the cause, not the aborts it caused
+
+        // The same threads run the next step.
+        Assert.Equal([0, 10, 20], threads.Run(rank => rank * 10, abort: () => { }));
+    }
+
+    [Fact]
+    public void SplitRequestsThatCannotWorkAreRefusedInOneLine()
+    {
+        var directory = Fixtures.Directory(Fixtures.Bf16);
+        var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        var cpu = new ModelLoadOptions { Device = "cpu", MaxContext = 16 };
+        Assert.Equal(
+            $"the model has {config.NRoutedExperts} routed experts, fewer than the {config.NRoutedExperts + 1} ranks to split them over; use at most {config.NRoutedExperts} ranks",
+            Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Ranks = config.NRoutedExperts + 1 })).Message);
+        Assert.Equal("GPUs 0,1 are CUDA devices, but the model runs on host CPU; a split over GPUs needs CUDA and NCCL",
+            Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Gpus = [0, 1] })).Message);
+        Assert.Equal("GPUs 1,1: give distinct CUDA device numbers (0, 1, …), one per rank",
+            Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Gpus = [1, 1] })).Message);
+        Assert.Equal("3 ranks on 2 GPUs (0,1): each rank needs a GPU of its own",
+            Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Ranks = 3, Gpus = [0, 1] })).Message);
+        Assert.Equal("a model is split over at least 1 rank (got 0)",
+            Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Ranks = 0 })).Message);
+    }
+
+    [Fact]
+    public void EachRanksMemoryEstimateCountsOnlyItsShare()
+    {
+        var config = ModelConfig.Load(Path.Combine(Fixtures.Directory(Fixtures.Bf16), "config.json"));
+        var whole = MemoryEstimate.For(config, WeightStorage.Float32, 64, KvCacheFormat.Fp32);
+        var plan = ParallelPlan.For(1, 4, config); // no shared experts on rank 1
+        var share = MemoryEstimate.For(config, WeightStorage.Float32, 64, KvCacheFormat.Fp32, plan);
+        long h = config.HiddenSize;
+        long moeLayers = config.NumHiddenLayers - config.FirstKDenseReplace;
+        var expertsElsewhere = config.NRoutedExperts - plan.Experts(config.NRoutedExperts).Count + config.NSharedExperts;
+        var vocabularyElsewhere = config.VocabSize - plan.Vocabulary(config.VocabSize).Count;
+        Assert.Equal(whole.WeightBytes - (4 * moeLayers * 3 * h * config.MoeIntermediateSize * expertsElsewhere) - (4 * 2 * h * vocabularyElsewhere), share.WeightBytes);
+        Assert.Equal(whole.CacheBytes, share.CacheBytes); // attention and its caches are on every rank
     }
 }

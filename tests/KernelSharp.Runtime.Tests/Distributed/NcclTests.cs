@@ -59,24 +59,50 @@ public sealed class NcclTests
         buffer.CopyFromCPU(values);
         device.Synchronize();
 
-        var communicators = NcclCommunicator.CreateAll(nccl!, [0]);
-        try
+        using var rank = NcclCommunicator.Join(nccl!, NcclCommunicator.NewGroup(nccl!), size: 1, rank: 0);
+        Assert.Equal((0, 1), (rank.Rank, rank.Size));
+        rank.AllReduceSum(buffer.NativePtr, values.Length, 0);
+        rank.AllGather(buffer.NativePtr, gathered.NativePtr, values.Length, 0);
+        device.Synchronize();
+        Assert.Equal(values, buffer.GetAsArray1D()); // the sum over one rank is its own buffer
+        Assert.Equal(values, gathered.GetAsArray1D());
+    }
+
+    /// <summary>
+    /// The model on a group of one GPU: every MoE layer's all-reduce, the embedding's and the head's gather go through
+    /// NCCL on the kernel backend's device buffers, so the binding, the device pointers and the stream are the real ones.
+    /// </summary>
+    [SkippableFact]
+    public void AOneGpuGroupRunsTheModelThroughNcclWithTheSameLogits()
+    {
+        var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
+        Skip.If(reason is not null, reason);
+        Skip.If(NcclLibrary.TryLoad(out var problem) is null, problem);
+
+        var directory = Golden.Fixtures.Directory(Golden.Fixtures.Bf16);
+        var options = new KernelSharp.Runtime.Model.ModelLoadOptions { Device = "cuda", MaxContext = 32 };
+        int[] prompt = [1, 17, 42, 99, 7, 256, 3, 128, 64, 5];
+        (float[] Prefill, float[] Decode) Run(KernelSharp.Runtime.Model.DeepSeekModel model)
         {
-            var rank = Assert.Single(communicators);
-            Assert.Equal((0, 1), (rank.Rank, rank.Size));
-            rank.AllReduceSum(buffer.NativePtr, values.Length, 0);
-            rank.AllGather(buffer.NativePtr, gathered.NativePtr, values.Length, 0);
-            device.Synchronize();
-            Assert.Equal(values, buffer.GetAsArray1D()); // the sum over one rank is its own buffer
-            Assert.Equal(values, gathered.GetAsArray1D());
+            using var session = model.CreateSession(32);
+            var prefill = session.PrefillLast(prompt);
+            return (prefill, session.Decode(Array.IndexOf(prefill, prefill.Max())));
         }
-        finally
+
+        (float[] Prefill, float[] Decode) single, grouped;
+        using (var model = KernelSharp.Runtime.Model.DeepSeekModel.Load(directory, options))
         {
-            foreach (var communicator in communicators)
-            {
-                communicator.Dispose();
-            }
+            single = Run(model);
         }
+
+        using (var model = KernelSharp.Runtime.Model.DeepSeekModel.Load(directory, options with { Gpus = [0] }))
+        {
+            Assert.Contains("1 rank on GPUs 0 exchanging through NCCL", model.DeviceDescription);
+            grouped = Run(model);
+        }
+
+        Assert.Equal(single.Prefill, grouped.Prefill); // an all-reduce over one rank adds nothing: the same bits
+        Assert.Equal(single.Decode, grouped.Decode);
     }
 }
 

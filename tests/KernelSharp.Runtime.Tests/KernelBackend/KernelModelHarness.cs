@@ -28,7 +28,7 @@ internal sealed class KernelModelHarness : IDisposable
         this.backend = backend;
         using var checkpoint = Checkpoint.Open(directory, Config.Quantization);
         transformer = new Transformer(backend, new WeightLoader(new CheckpointWeightSource(checkpoint), backend, Transformer.TensorCount(Config), null), Config,
-            KernelSharp.Runtime.Distributed.ModelParallelism.Single(backend));
+            KernelSharp.Runtime.Distributed.ModelParallelism.Single);
         cache = LatentKvCache.Standalone(backend, Config, maxContext, kvCache);
     }
 
