@@ -71,10 +71,10 @@ public sealed class ModelFolder
     /// <param name="maxContext">The longest sequence the caller will run: the memory check reserves caches for it.</param>
     /// <param name="prefill">How prompt matmuls run (--prefill).</param>
     /// <param name="kvCache">How sessions keep the latent cache (--kv-cache).</param>
-    public DeepSeekModel LoadModel(string device, int maxContext, CliContext context, PrefillMatmul prefill = PrefillMatmul.Exact, KvCacheFormat kvCache = KvCacheFormat.Fp32)
+    public DeepSeekModel LoadModel(DevicePlacement placement, int maxContext, CliContext context, PrefillMatmul prefill = PrefillMatmul.Exact, KvCacheFormat kvCache = KvCacheFormat.Fp32)
     {
         using ProgressBar? progress = ProgressBar.For(context, "loading " + Name);
-        return DeepSeekModel.Load(Directory, new ModelLoadOptions { Config = Config, Device = device, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill, KvCache = kvCache });
+        return DeepSeekModel.Load(Directory, placement.Apply(new ModelLoadOptions { Config = Config, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill, KvCache = kvCache }));
     }
 
     /// <summary>The -c value: 1 … max_position_embeddings; default min(4096, max_position_embeddings).</summary>

@@ -16,6 +16,10 @@ public static class SharedOptions
     public static OptionSpec Device { get; } =
         OptionSpec.Value("device", "DEV", string.Join('|', DeviceSelector.Names) + " (default: auto = CUDA, then OpenCL, then CPU; cpu-kernels = the kernel library's generated CPU path; ilgpu-cpu = the kernels on ILGPU's CPU accelerator)");
 
+    public static OptionSpec Gpus { get; } =
+        OptionSpec.Value("gpus", "N|LIST", "split the model over CUDA GPUs through NCCL: N = GPUs 0 … N−1, or a list such as 0,2,3 " +
+            "(experts, embedding and output head divided by GPU, attention on every GPU; implies --device cuda)");
+
     public static OptionSpec ContextSize { get; } =
         OptionSpec.Value("ctx-size", "N", "context length in tokens (default: min(4096, max_position_embeddings))", "c");
 

@@ -41,6 +41,7 @@ public sealed class BenchVerb : IVerb
             OptionSpec.Value("depth-fill", "HOW", "how the -d tokens get into the cache: prefill (run the model, untimed) or random (random keys written straight into the caches: decode at long context without an O(d²) prefill) (default: prefill)"),
             OptionSpec.Value("ctx-size", "N", "context the session reserves (default: max(-p, -d + -n))", "c"),
             SharedOptions.Device,
+            SharedOptions.Gpus,
             SharedOptions.Prefill,
             SharedOptions.KvCache,
             OptionSpec.Flag("json", "print JSON instead of a markdown table"),
@@ -53,7 +54,7 @@ public sealed class BenchVerb : IVerb
         int repetitions = args.Int("repetitions", 3, 1, 100);
         int[] depths = Depths(args.String("n-depth"));
         int[] batchSizes = args.Has("batch") ? args.IntList("batch", 1, 1024) : [1];
-        string device = SharedOptions.ReadDevice(args);
+        DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         string depthFill = args.Choice("depth-fill", "prefill", "prefill", "random");
@@ -72,7 +73,7 @@ public sealed class BenchVerb : IVerb
         }
         int contextSize = args.Int("ctx-size", needed, needed, maxContext);
 
-        using DeepSeekModel model = bench.Load(device, contextSize, context, prefill, kvCache);
+        using DeepSeekModel model = bench.Load(placement, contextSize, context, prefill, kvCache);
         var random = new Random(1234);
         var results = new List<BenchResult>();
         if (promptTokens > 0)
@@ -103,7 +104,7 @@ public sealed class BenchVerb : IVerb
     }
 
     /// <summary>What bench measures: a model folder (-m), or a synthetic model (--synthetic), with its size for the table.</summary>
-    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<string, int, CliContext, PrefillMatmul, KvCacheFormat, DeepSeekModel> Load);
+    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<DevicePlacement, int, CliContext, PrefillMatmul, KvCacheFormat, DeepSeekModel> Load);
 
     private static BenchModel OpenModel(ParsedArguments args)
     {

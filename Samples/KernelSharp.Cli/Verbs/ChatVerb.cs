@@ -24,6 +24,7 @@ public sealed class ChatVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Gpus,
             SharedOptions.Threads,
             SharedOptions.Prefill,
             SharedOptions.KvCache,
@@ -37,7 +38,7 @@ public sealed class ChatVerb : IVerb
         string modelDirectory = args.RequiredString("model");
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
-        string device = SharedOptions.ReadDevice(args);
+        DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         SharedOptions.ApplyThreads(args);
@@ -46,7 +47,7 @@ public sealed class ChatVerb : IVerb
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args);
         BpeTokenizer tokenizer = folder.LoadTokenizer();
-        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, kvCache, out TimeSpan loadTime);
+        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, placement, contextSize, context, prefill, kvCache, out TimeSpan loadTime);
         using InferenceSession session = model.CreateSession(contextSize);
         ModelLoadTimes loadTimes = ModelLoadTimes.WarmUpAndTime(session, loadTime);
         context.Error.WriteLine($"device: {model.DeviceDescription}");

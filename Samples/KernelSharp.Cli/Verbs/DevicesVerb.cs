@@ -14,7 +14,7 @@ public sealed class DevicesVerb : IVerb
         "devices",
         "List the accelerators found (CUDA, OpenCL, CPU) with memory and capabilities.",
         "[options]",
-        "--device auto picks the first CUDA device, else the first OpenCL device, else the CPU. The last line says whether NCCL (multi-GPU collectives) was found, and where.",
+        "--device auto picks the first CUDA device, else the first OpenCL device, else the CPU. Each CUDA GPU shows its device number, which --gpus takes. The last line says whether NCCL (multi-GPU collectives, needed by --gpus) was found, and where.",
         []);
 
     public int Run(ParsedArguments args, CliContext context)
@@ -32,7 +32,7 @@ public sealed class DevicesVerb : IVerb
                 switch (device)
                 {
                     case CudaDevice cuda:
-                        output.WriteLine($"    compute capability {cuda.Architecture}, PTX {cuda.InstructionSet}, driver {cuda.DriverVersion}");
+                        output.WriteLine($"    CUDA device {cuda.DeviceId} (the number --gpus takes), compute capability {cuda.Architecture}, PTX {cuda.InstructionSet}, driver {cuda.DriverVersion}");
                         break;
                     case CLDevice openCl:
                         output.WriteLine($"    platform {openCl.PlatformName}, vendor {openCl.VendorName}, {openCl.DeviceVersion}");

@@ -25,6 +25,7 @@ public sealed class GenerateVerb : IVerb
             .. SamplingArguments.Options,
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Gpus,
             SharedOptions.Threads,
             SharedOptions.Prefill,
             SharedOptions.KvCache,
@@ -43,7 +44,7 @@ public sealed class GenerateVerb : IVerb
         args.AtMostOneOf("prompt", "file");
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
-        string device = SharedOptions.ReadDevice(args);
+        DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         SharedOptions.ApplyThreads(args);
@@ -67,7 +68,7 @@ public sealed class GenerateVerb : IVerb
         }
         PromptChecks.EnsureFits(promptTokens.Length, contextSize, folder.Config.MaxPositionEmbeddings);
 
-        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, device, contextSize, context, prefill, kvCache, out TimeSpan loadTime);
+        using DeepSeekModel model = ModelLoadTimes.LoadTimed(folder, placement, contextSize, context, prefill, kvCache, out TimeSpan loadTime);
         using InferenceSession session = model.CreateSession(contextSize);
         ModelLoadTimes loadTimes = ModelLoadTimes.WarmUpAndTime(session, loadTime);
         context.Error.WriteLine($"device: {model.DeviceDescription}");

@@ -26,6 +26,7 @@ public sealed class LogitsVerb : IVerb
             OptionSpec.Value("decode-from", "N", "prefill the first N tokens, decode the rest one by one (1 … token count)"),
             OptionSpec.Value("out", "FILE", "the safetensors file to write", "o"),
             SharedOptions.Device,
+            SharedOptions.Gpus,
             SharedOptions.Prefill,
             SharedOptions.KvCache,
         ]);
@@ -34,7 +35,7 @@ public sealed class LogitsVerb : IVerb
     {
         string modelDirectory = args.RequiredString("model");
         string outPath = args.RequiredString("out");
-        string device = SharedOptions.ReadDevice(args);
+        DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul prefillMatmul = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         args.RequiredString("tokens");
@@ -60,7 +61,7 @@ public sealed class LogitsVerb : IVerb
             throw new UsageException($"-o/--out {outPath} is inside the model folder; write the logits somewhere else (it resolves to {overlap.Resolved})");
         }
 
-        using DeepSeekModel model = folder.LoadModel(device, tokens.Length, context, prefillMatmul, kvCache);
+        using DeepSeekModel model = folder.LoadModel(placement, tokens.Length, context, prefillMatmul, kvCache);
         using InferenceSession session = model.CreateSession(tokens.Length);
         float[] logits; // [rows × vocab]
         if (!decodeMode)

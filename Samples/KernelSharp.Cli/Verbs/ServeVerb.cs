@@ -31,6 +31,7 @@ public sealed class ServeVerb : IVerb
             OptionSpec.Value("api-key", "KEY", "require 'Authorization: Bearer KEY' on /v1 routes"),
             SharedOptions.ContextSize,
             SharedOptions.Device,
+            SharedOptions.Gpus,
         ]);
 
     public int Run(ParsedArguments args, CliContext context)
@@ -42,7 +43,7 @@ public sealed class ServeVerb : IVerb
         int maxQueue = args.Int("max-queue", 64, 1, 1_000_000);
         long? kvMemory = ByteSize.Read(args, "kv-memory");
         string? apiKey = args.String("api-key");
-        string device = SharedOptions.ReadDevice(args);
+        DevicePlacement placement = DevicePlacement.Read(args);
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args, minimum: 2);
 
@@ -52,11 +53,11 @@ public sealed class ServeVerb : IVerb
             signal.Cancel = true; // drain instead of dying
             stop.Cancel();
         });
-        return ServeAsync(folder, host, port, apiKey, device, contextSize, maxBatch, maxQueue, kvMemory, context, stop.Token).GetAwaiter().GetResult();
+        return ServeAsync(folder, host, port, apiKey, placement, contextSize, maxBatch, maxQueue, kvMemory, context, stop.Token).GetAwaiter().GetResult();
     }
 
     private static async Task<int> ServeAsync(
-        ModelFolder folder, string host, int port, string? apiKey, string device, int contextSize, int maxBatch, int maxQueue, long? kvMemory,
+        ModelFolder folder, string host, int port, string? apiKey, DevicePlacement placement, int contextSize, int maxBatch, int maxQueue, long? kvMemory,
         CliContext context, CancellationToken stop)
     {
         OpenAiServer server;
@@ -73,7 +74,7 @@ public sealed class ServeVerb : IVerb
         {
             context.Error.WriteLine($"listening on {server.Address} (loading {folder.Name}; /v1 answers 503 until it is ready)");
             var tokenizer = folder.LoadTokenizer();
-            using DeepSeekModel model = folder.LoadModel(device, contextSize, context);
+            using DeepSeekModel model = folder.LoadModel(placement, contextSize, context);
             long budget = KvPositions(model.Config, model.KvCacheFormat, kvMemory, maxBatch, contextSize);
             using var engine = new ServingEngine(model, new ServingOptions(maxBatch, maxQueue, budget, contextSize), tokenizer);
             server.Ready(new ServerState(engine, tokenizer, folder.StopTokenIds(tokenizer), contextSize));
