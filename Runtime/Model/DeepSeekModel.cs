@@ -223,6 +223,27 @@ public sealed class DeepSeekModel : IDisposable
     }
 
     /// <summary>
+    /// Device memory in use on the GPUs the model runs on (every process's, as the driver reports it: total − free,
+    /// summed over the ranks' GPUs); null where the model runs in host memory or on a GPU whose driver does not say.
+    /// </summary>
+    public long? DeviceMemoryInUseBytes()
+    {
+        long used = 0;
+        foreach (var rank in ranks)
+        {
+            if (rank.Backend is not Kernels.KernelModelBackend { Device.Accelerator: ILGPU.Runtime.Cuda.CudaAccelerator cuda } kernels)
+            {
+                return null;
+            }
+
+            kernels.Device.Bind();
+            used += cuda.MemorySize - cuda.GetFreeMemory();
+        }
+
+        return used;
+    }
+
+    /// <summary>
     /// Appends tokens[b] to sessions[b] for every b in one forward pass (the linear layers see a [B, H] matrix; attention
     /// reads each sequence's own cache). Returns logits [B × vocab], row b for session b.
     /// </summary>

@@ -74,6 +74,7 @@ public sealed class BenchVerb : IVerb
         int contextSize = args.Int("ctx-size", needed, needed, maxContext);
 
         using DeepSeekModel model = bench.Load(placement, contextSize, context, prefill, kvCache);
+        DeviceMemory? memory = DeviceMemory.Measure(model, contextSize);
         var random = new Random(1234);
         var results = new List<BenchResult>();
         if (promptTokens > 0)
@@ -98,7 +99,10 @@ public sealed class BenchVerb : IVerb
             }
         }
 
-        var summary = new BenchSummary(bench.Name, model.DeviceDescription, config, bench.Parameters.Total, bench.Parameters.ActivePerToken, bench.WeightBytes, contextSize, kvCache);
+        var summary = new BenchSummary(bench.Name, model.DeviceDescription, config, bench.Parameters.Total, bench.Parameters.ActivePerToken, bench.WeightBytes, contextSize, kvCache)
+        {
+            Memory = memory,
+        };
         context.Out.Write(args.Flag("json") ? Json(summary, results) : Markdown(summary, results));
         return ExitCodes.Success;
     }
@@ -202,6 +206,29 @@ public sealed class BenchVerb : IVerb
     {
         /// <summary>Cache bytes one more token of context costs, every layer (latent cache in <see cref="KvCache"/> + fp32 index keys).</summary>
         public long CacheBytesPerToken => MemoryEstimate.CacheBytesPerToken(Config, KvCache);
+
+        /// <summary>What the GPU driver reported before the measurements; null on the CPU.</summary>
+        public DeviceMemory? Memory { get; init; }
+    }
+
+    /// <summary>
+    /// Device memory as the driver reports it (cuMemGetInfo), measured before any step runs: after the weights are loaded,
+    /// and with one session of the whole context allocated, whose difference is what a token of context costs on the device.
+    /// </summary>
+    private sealed record DeviceMemory(long AfterLoadBytes, long WithSessionBytes, int SessionTokens)
+    {
+        public double BytesPerToken => (WithSessionBytes - AfterLoadBytes) / (double)SessionTokens;
+
+        public static DeviceMemory? Measure(DeepSeekModel model, int contextSize)
+        {
+            if (model.DeviceMemoryInUseBytes() is not long afterLoad)
+            {
+                return null;
+            }
+
+            using InferenceSession session = model.CreateSession(contextSize);
+            return new DeviceMemory(afterLoad, model.DeviceMemoryInUseBytes() ?? afterLoad, contextSize);
+        }
     }
 
     /// <summary>-d as one depth or a comma-separated list (llama-bench style), each 0 … the token limit.</summary>
@@ -273,6 +300,11 @@ public sealed class BenchVerb : IVerb
                        $"{summary.Config.NRoutedExperts} experts ({summary.Config.NumExpertsPerTok} per token), vocab {summary.Config.VocabSize}, context {summary.ContextSize}");
         text.WriteLine($"kv cache: {summary.KvCache.ToString().ToLowerInvariant()}, {summary.CacheBytesPerToken} bytes per token of context " +
                        $"({MemoryEstimate.LatentCacheBytesPerToken(summary.Config, summary.KvCache)} latent + {MemoryEstimate.IndexKeyBytesPerToken(summary.Config, summary.KvCache)} index keys per layer)");
+        if (summary.Memory is { } memory)
+        {
+            text.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"device memory (driver): {Sizes.Bytes(memory.AfterLoadBytes)} in use after load, {Sizes.Bytes(memory.WithSessionBytes)} with a session of {memory.SessionTokens} tokens: {memory.BytesPerToken:F0} bytes per token of context"));
+        }
         text.WriteLine();
         text.WriteLine("| model | size | params | backend | test | t/s |");
         text.WriteLine("| --- | ---: | ---: | --- | ---: | ---: |");
@@ -301,6 +333,15 @@ public sealed class BenchVerb : IVerb
             json.WriteNumber("n_ctx", summary.ContextSize);
             json.WriteString("kv_cache", summary.KvCache.ToString().ToLowerInvariant());
             json.WriteNumber("kv_cache_bytes_per_token", summary.CacheBytesPerToken);
+            if (summary.Memory is { } memory)
+            {
+                json.WriteStartObject("device_memory");
+                json.WriteNumber("after_load_bytes", memory.AfterLoadBytes);
+                json.WriteNumber("with_session_bytes", memory.WithSessionBytes);
+                json.WriteNumber("session_tokens", memory.SessionTokens);
+                json.WriteNumber("bytes_per_token", Math.Round(memory.BytesPerToken, 1));
+                json.WriteEndObject();
+            }
             json.WriteStartArray("results");
             foreach (BenchResult result in results)
             {
