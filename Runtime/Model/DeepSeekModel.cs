@@ -105,6 +105,7 @@ public sealed class DeepSeekModel : IDisposable
             group.Connect(ranks, threads);
             OnEveryRank(threads, r =>
             {
+                ranks[r].BindDevice();
                 using IWeightSource source = options.SyntheticSeed is int seed
                     ? new Synthetic.SyntheticWeightSource(config, seed, location)
                     : new CheckpointWeightSource(Checkpoint.Open(directory, config.Quantization)); // FP8 block sizes from quantization_config
@@ -320,6 +321,7 @@ public sealed class DeepSeekModel : IDisposable
 
     private float[]? RunRank(int rank, ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace)
     {
+        ranks[rank].BindDevice();
         var batch = new ForwardBatch();
         foreach (var (session, rows) in sequences)
         {

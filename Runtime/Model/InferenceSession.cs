@@ -75,6 +75,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
         for (var rank = 0; rank < Caches.Length; rank++)
         {
             // Every rank gets the same keys: attention is replicated, so a split model must see the cache a single one would.
+            Model.Ranks[rank].BindDevice();
             FillWithRandomKeys(Model.Ranks[rank].Backend, Caches[rank], depth, seed);
         }
     }

@@ -157,6 +157,8 @@ internal sealed class KvCachePool : IDisposable
             disposed = true;
         }
 
+        // A split model frees every rank's pool from one thread: each frees under its own device's context.
+        (Backend as Kernels.KernelModelBackend)?.Device.Bind();
         foreach (var layer in layers.Where(layer => layer is not null))
         {
             layer.Latent.Dispose();

@@ -22,6 +22,12 @@ internal sealed class ModelRank(IModelBackend backend, MemoryBudget budget, long
 
     public Transformer Transformer { get; set; } = null!; // set once the weights are loaded
 
+    /// <summary>
+    /// Makes this rank's device current on the calling thread (a CUDA context is per thread; a rank's steps run on its own
+    /// thread, and not every copy binds first). Nothing to do on the CPU backends.
+    /// </summary>
+    public void BindDevice() => (Backend as Kernels.KernelModelBackend)?.Device.Bind();
+
     public void Dispose()
     {
         Exchange?.Dispose();
