@@ -31,19 +31,19 @@ timeout 60 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh devices" > "$out/de
 timeout 90 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh generate -m tests/fixtures/tiny-dsa-bf16 -p Hello -n 8 --temp 0 --gpus 1" > "$out/generate-gpus1.txt" 2>&1
 timeout 90 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh generate -m tests/fixtures/tiny-dsa-bf16 -p Hello -n 8 --temp 0 --device cuda" > "$out/generate-cuda.txt" 2>&1
 timeout 60 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh generate -m tests/fixtures/tiny-dsa-bf16 -p Hello -n 8 --gpus 2" > "$out/generate-gpus2.txt" 2>&1; echo "rc=$?" >> "$out/generate-gpus2.txt"
-tail -2 "$out/generate-gpus1.txt" "$out/generate-cuda.txt" "$out/generate-gpus2.txt"
+tail -n 2 "$out/generate-gpus1.txt" "$out/generate-cuda.txt" "$out/generate-gpus2.txt"
 
 for layers in ${LAYERS:-1 3 4 5}; do
   stamp "first $layers layers: pp8192, tg16 at 4K / 32K / 128K"
   timeout ${BENCH_S:-110} bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench --synthetic deepseek-v3.2 --layers $layers \
-    -p 8192 -n 16 -d 4096,32768,131072 --depth-fill random -r 2 --device cuda --json" > "$out/bench-L$layers.json" 2> "$out/bench-L$layers.err" \
+    -p 8192 -n 16 -d 4096,32768,131072 --depth-fill random -r ${REPS:-4} --device cuda --json" > "$out/bench-L$layers.json" 2> "$out/bench-L$layers.err" \
     || echo "L$layers: failed or timed out (bench-L$layers.err)"
   grep -E '"test"|avg_ts|bytes_per_token' "$out/bench-L$layers.json" | tr -s ' ' | paste -sd' ' | cut -c1-400
 done
 
 stamp "first 4 layers with the FP8 caches: tg16 at 4K / 32K / 128K"
 timeout ${BENCH_S:-110} bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench --synthetic deepseek-v3.2 --layers 4 \
-  -p 0 -n 16 -d 4096,32768,131072 --depth-fill random -r 2 --device cuda --kv-cache fp8 --json" > "$out/bench-L4-fp8.json" 2> "$out/bench-L4-fp8.err" \
+  -p 0 -n 16 -d 4096,32768,131072 --depth-fill random -r ${REPS:-4} --device cuda --kv-cache fp8 --json" > "$out/bench-L4-fp8.json" 2> "$out/bench-L4-fp8.err" \
   || echo "L4 fp8: failed or timed out (bench-L4-fp8.err)"
 
 stamp "compose"
