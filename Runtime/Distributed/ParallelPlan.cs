@@ -2,9 +2,11 @@ namespace KernelSharp.Runtime.Distributed;
 
 /// <summary>
 /// How one rank's share of the model is cut, as DeepSeek's own inference code cuts it: the routed experts in contiguous
-/// ranges (expert parallel: rank r holds experts [r·E/N, (r+1)·E/N)), the embedding table and the output head by
-/// vocabulary rows, and the shared experts on rank 0. Attention, norms and the router are replicated: every rank runs
-/// the same tokens through them, so only the expert mix, the embedding and the head need collectives.
+/// ranges (expert parallel: rank r holds experts [r·E/N, (r+1)·E/N)), the attention heads in contiguous ranges (tensor
+/// parallel: a rank's rows of q_b_proj and kv_b_proj and its columns of o_proj), the embedding table and the output
+/// head by vocabulary rows, and the shared experts on rank 0. The down-projections, the latent cache, the indexer, the
+/// norms and the router are replicated: every rank runs every token through them, and the expert mix, the attention
+/// output, the embedding and the head are summed or gathered across ranks.
 /// </summary>
 public sealed record ParallelPlan(int Rank, int Size)
 {
@@ -18,6 +20,9 @@ public sealed record ParallelPlan(int Rank, int Size)
 
     /// <summary>This rank's routed experts: [First, First + Count).</summary>
     public (int First, int Count) Experts(int experts) => Share(experts);
+
+    /// <summary>This rank's attention heads: [First, First + Count) (tensor parallel: its rows of q_b_proj and kv_b_proj, its columns of o_proj).</summary>
+    public (int First, int Count) Heads(int heads) => Share(heads);
 
     /// <summary>This rank's vocabulary rows of the embedding and the head: [First, First + Count).</summary>
     public (int First, int Count) Vocabulary(int vocabulary) => Share(vocabulary);
@@ -33,6 +38,11 @@ public sealed record ParallelPlan(int Rank, int Size)
         if (size > 1 && config.NRoutedExperts > 0 && config.NRoutedExperts < size)
         {
             throw new UserInputException($"the model has {config.NRoutedExperts} routed experts, fewer than the {size} ranks to split them over; use at most {config.NRoutedExperts} ranks");
+        }
+
+        if (config.NumAttentionHeads < size)
+        {
+            throw new UserInputException($"the model has {config.NumAttentionHeads} attention heads, fewer than the {size} ranks to split them over; use at most {config.NumAttentionHeads} ranks");
         }
 
         if (config.VocabSize < size)

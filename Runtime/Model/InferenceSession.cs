@@ -27,7 +27,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
     /// <summary>Rank 0's caches: the sequence's length and limits (every rank's caches advance in step with it).</summary>
     internal LatentKvCache Cache => Caches[0];
 
-    /// <summary>The sequence's caches on every rank of the model, rank 0 first (attention is replicated on every rank).</summary>
+    /// <summary>The sequence's caches on every rank of the model, rank 0 first (each rank attends with its heads over the same latent).</summary>
     internal LatentKvCache[] Caches { get; }
 
     /// <summary>Runs <paramref name="tokens"/> after the cached ones; returns logits [tokens.Length × vocab], row-major.</summary>
@@ -74,7 +74,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
 
         for (var rank = 0; rank < Caches.Length; rank++)
         {
-            // Every rank gets the same keys: attention is replicated, so a split model must see the cache a single one would.
+            // Every rank gets the same keys: each attends over the same latent cache, as a single model would.
             Model.Ranks[rank].BindDevice();
             FillWithRandomKeys(Model.Ranks[rank].Backend, Caches[rank], depth, seed);
         }

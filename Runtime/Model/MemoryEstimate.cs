@@ -29,8 +29,9 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 
     /// <summary>
     /// As <see cref="For(ModelConfig, WeightStorage, long, KvCacheFormat)"/> for one rank of a split model: its range of the
-    /// routed experts, the shared experts on the rank that holds them, its vocabulary rows of the embedding and the head
-    /// (fp32, as a split loads them) and the whole attention and cache, which every rank keeps.
+    /// routed experts, the shared experts on the rank that holds them, its heads of the attention projections, its
+    /// vocabulary rows of the embedding and the head (fp32, as a split loads them), and the down-projections, indexer and
+    /// caches, which every rank keeps whole.
     /// </summary>
     public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan)
     {
@@ -56,7 +57,7 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
             long sharedExperts = plan.HoldsSharedExperts ? config.NSharedExperts : 0;
             long h = config.HiddenSize;
             long qLora = config.QLoraRank ?? 0;
-            long heads = config.NumAttentionHeads;
+            long heads = plan.Heads(config.NumAttentionHeads).Count; // a rank's heads of q_b_proj, kv_b_proj and o_proj
             long attentionProjections = (qLora > 0 ? (qLora * h) + (heads * config.QkHeadDim * qLora) : heads * config.QkHeadDim * h)
                 + ((long)(config.KvLoraRank + config.QkRopeHeadDim) * h)
                 + (heads * (config.QkNopeHeadDim + config.VHeadDim) * config.KvLoraRank)

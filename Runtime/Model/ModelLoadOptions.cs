@@ -44,7 +44,7 @@ public sealed record ModelLoadOptions
 
     /// <summary>
     /// Split the model over this many ranks in this process (null = the whole model on one device, no collectives): the
-    /// routed experts, the embedding and the head are cut by rank, attention is replicated, and the ranks exchange
+    /// routed experts, the attention heads, the embedding and the head are cut by rank, and the ranks exchange
     /// through NCCL on CUDA GPUs (one GPU each: <see cref="Gpus"/>, default 0 … Ranks − 1) or through host memory on the
     /// CPU devices. Every rank runs each step at once; the model returns rank 0's logits, which every rank holds.
     /// </summary>

@@ -25,7 +25,7 @@ public sealed class SharedKvCache : IDisposable
     /// <summary>Rank 0's pool: its block counts stand for every rank's, whose pools take and free blocks in step with it.</summary>
     internal KvCachePool Pool => Pools[0];
 
-    /// <summary>One pool per rank of the model, rank 0 first (attention is replicated, so every rank keeps the caches).</summary>
+    /// <summary>One pool per rank of the model, rank 0 first (every rank attends over the shared latent, so every rank keeps the caches).</summary>
     internal IReadOnlyList<KvCachePool> Pools { get; }
 
     /// <summary>Blocks a session of <paramref name="maxContext"/> positions reserves.</summary>

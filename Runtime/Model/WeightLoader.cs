@@ -107,6 +107,44 @@ internal sealed class WeightLoader(IWeightSource source, IModelBackend backend, 
     public Tensor Fp32Rows(string name, int rows, int columns, int firstRow, int rowCount) =>
         Loaded(backend.Upload(source.Float32Rows(name, rows, columns, firstRow, rowCount), rowCount, columns));
 
+    /// <summary>
+    /// Rows [firstRow, firstRow + rowCount) of the [rows, columns] matrix <paramref name="name"/> (a rank's heads of a
+    /// projection): in its stored format where the backend keeps native weights and an FP8 share ends on scale blocks,
+    /// else fp32. The whole matrix when the range is all of it.
+    /// </summary>
+    public Tensor MatrixRows(string name, int rows, int columns, int firstRow, int rowCount) =>
+        firstRow == 0 && rowCount == rows ? Matrix(name, rows, columns)
+        : NativeBlock(name, rows, columns, firstRow, rowCount, 0, columns) ?? Fp32Rows(name, rows, columns, firstRow, rowCount);
+
+    /// <summary>Columns [firstColumn, firstColumn + columnCount) of the [rows, columns] matrix <paramref name="name"/>, as <see cref="MatrixRows"/>.</summary>
+    public Tensor MatrixColumns(string name, int rows, int columns, int firstColumn, int columnCount)
+    {
+        if (firstColumn == 0 && columnCount == columns)
+        {
+            return Matrix(name, rows, columns);
+        }
+
+        if (NativeBlock(name, rows, columns, 0, rows, firstColumn, columnCount) is { } native)
+        {
+            return native;
+        }
+
+        var all = source.Float32(name, [rows, columns]).ToArray<float>(); // one layer's projection, for its columns
+        var share = new float[(long)rows * columnCount];
+        for (var r = 0; r < rows; r++)
+        {
+            all.AsSpan((r * columns) + firstColumn, columnCount).CopyTo(share.AsSpan(r * columnCount));
+        }
+
+        return Loaded(backend.Upload(share, rows, columnCount));
+    }
+
+    private Tensor? NativeBlock(string name, int rows, int columns, int firstRow, int rowCount, int firstColumn, int columnCount) =>
+        backend.KeepsNativeWeights && source.Native(name, rows, columns) is { } whole
+        && Backend.NativeMatrixSlices.Block(whole, firstRow, rowCount, firstColumn, columnCount) is { } block
+            ? Loaded(backend.UploadNative(block))
+            : null;
+
     /// <summary>Tensors skipped because another rank holds them (counted so that load progress still reaches 1).</summary>
     public void SkipHeldElsewhere(int tensors) => Loaded(0, tensors);
 

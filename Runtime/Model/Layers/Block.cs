@@ -20,7 +20,7 @@ internal sealed class Block
         this.backend = backend;
         var prefix = $"model.layers.{layer}";
         attentionNorm = new RmsNorm(backend, weights, $"{prefix}.input_layernorm", config.HiddenSize, config.RmsNormEps);
-        attention = new MlaAttention(backend, weights, config, $"{prefix}.self_attn");
+        attention = new MlaAttention(backend, weights, config, $"{prefix}.self_attn", parallelism);
         ffnNorm = new RmsNorm(backend, weights, $"{prefix}.post_attention_layernorm", config.HiddenSize, config.RmsNormEps);
         ffn = config.IsMoeLayer(layer)
             ? new Moe(backend, weights, config, $"{prefix}.mlp", parallelism)

@@ -1,3 +1,4 @@
+using KernelSharp.Runtime.Distributed;
 using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model.Layers;
@@ -10,30 +11,39 @@ namespace KernelSharp.Runtime.Model.Layers;
 internal sealed class MlaAttention
 {
     private readonly IModelBackend backend;
+    private readonly ModelParallelism parallelism;
     private readonly Tensor downProjections;  // q_a_proj [q_lora, H] over kv_a_proj_with_mqa [kv_lora+rope, H]: [q_lora+kv_lora+rope, H]
     private readonly RmsNorm qANorm;          // q_a_layernorm [q_lora]
-    private readonly Linear qBProj;           // q_b_proj [heads·(nope+rope), q_lora]
+    private readonly Tensor qBProj;           // q_b_proj, this rank's heads: [heads·(nope+rope), q_lora]
     private readonly int qLora;
     private readonly RmsNorm kvANorm;         // kv_a_layernorm [kv_lora]
-    private readonly Linear kvBProj;          // kv_b_proj [heads·(nope+v), kv_lora]
-    private readonly Linear oProj;            // o_proj [H, heads·v]
+    private readonly Tensor kvBProj;          // kv_b_proj, this rank's heads: [heads·(nope+v), kv_lora], fp32
+    private readonly Tensor oProj;            // o_proj, this rank's heads' columns: [H, heads·v]
     private readonly Indexer indexer;
-    private readonly MlaDimensions dims;
+    private readonly MlaDimensions dims;      // with this rank's head count
     private readonly float softmaxScale;
 
-    public MlaAttention(IModelBackend backend, WeightLoader weights, ModelConfig config, string prefix)
+    public MlaAttention(IModelBackend backend, WeightLoader weights, ModelConfig config, string prefix, ModelParallelism parallelism)
     {
         this.backend = backend;
-        dims = new MlaDimensions(config.NumAttentionHeads, config.QkNopeHeadDim, config.QkRopeHeadDim, config.VHeadDim, config.KvLoraRank);
+        this.parallelism = parallelism;
+        // Heads are independent until o_proj sums them, so a rank keeps a range of heads (tensor parallel, as DeepSeek's
+        // model.py splits them) and the ranks' partial o_proj outputs are summed; the latent it attends to is shared.
+        var (firstHead, heads) = parallelism.Plan.Heads(config.NumAttentionHeads);
+        dims = new MlaDimensions(heads, config.QkNopeHeadDim, config.QkRopeHeadDim, config.VHeadDim, config.KvLoraRank);
+        var allHeads = config.NumAttentionHeads;
         qLora = config.QLoraRank ?? throw new ConfigException("model config: 'q_lora_rank' must be set for DSA models (the indexer reads the query latent)");
         // Both down-projections read the same x: stacked, they are one GEMV per step instead of two.
         downProjections = weights.StackedMatrix([($"{prefix}.q_a_proj.weight", qLora), ($"{prefix}.kv_a_proj_with_mqa.weight", dims.LatentDim + dims.RopeDim)], config.HiddenSize);
         qANorm = new RmsNorm(backend, weights, $"{prefix}.q_a_layernorm", qLora, config.RmsNormEps);
-        qBProj = new Linear(backend, weights, $"{prefix}.q_b_proj", qLora, dims.Heads * dims.QueryHeadDim);
+        qBProj = weights.MatrixRows($"{prefix}.q_b_proj.weight", allHeads * dims.QueryHeadDim, qLora, firstHead * dims.QueryHeadDim, heads * dims.QueryHeadDim);
         kvANorm = new RmsNorm(backend, weights, $"{prefix}.kv_a_layernorm", dims.LatentDim, config.RmsNormEps);
         // fp32: the attention's absorb / up-project kernels read kv_b_proj per head as fp32 rows.
-        kvBProj = new Linear(backend, weights, $"{prefix}.kv_b_proj", dims.LatentDim, dims.Heads * (dims.NopeDim + dims.ValueDim), fp32: true);
-        oProj = new Linear(backend, weights, $"{prefix}.o_proj", dims.Heads * dims.ValueDim, config.HiddenSize);
+        var kvBRows = dims.NopeDim + dims.ValueDim;
+        kvBProj = heads == allHeads
+            ? weights.Fp32Matrix($"{prefix}.kv_b_proj.weight", allHeads * kvBRows, dims.LatentDim)
+            : weights.Fp32Rows($"{prefix}.kv_b_proj.weight", allHeads * kvBRows, dims.LatentDim, firstHead * kvBRows, heads * kvBRows);
+        oProj = weights.MatrixColumns($"{prefix}.o_proj.weight", config.HiddenSize, allHeads * dims.ValueDim, firstHead * dims.ValueDim, heads * dims.ValueDim);
         indexer = new Indexer(backend, weights, config, $"{prefix}.indexer");
         // (nope+rope)^-0.5, times YaRN's m² when the config scales positions
         softmaxScale = (float)(Math.Pow(dims.QueryHeadDim, -0.5) * config.Rope.AttentionScaleMultiplier);
@@ -46,7 +56,7 @@ internal sealed class MlaAttention
 
         // queries
         using var queryLatent = qANorm.ForwardColumns(projected, 0);             // q_resid [T, q_lora]
-        using var q = qBProj.Forward(queryLatent);                               // [T, heads·(nope+rope)], q_pe rotated by the attention
+        using var q = backend.Linear(queryLatent, qBProj);                       // [T, heads·(nope+rope)], q_pe rotated by the attention
 
         // this step's keys: c = kv_a_layernorm(latent columns) and the rotated k_pe go straight into the caches
         kvANorm.StoreKeys(segments, projected, qLora);
@@ -54,7 +64,16 @@ internal sealed class MlaAttention
 
         // which keys each query reads, then sparse attention over the cache
         using var selected = indexer.Forward(x, queryLatent, cos, sin, segments, trace); // [T, index_topk] or null (dense)
-        using var attended = backend.MlaAttention(q, kvBProj.Weight, dims, softmaxScale, segments, selected, cos, sin); // [T, heads·v]
-        return oProj.Forward(attended);
+        using var attended = backend.MlaAttention(q, kvBProj, dims, softmaxScale, segments, selected, cos, sin); // [T, heads·v]
+        var output = backend.Linear(attended, oProj);                            // [T, H]: this rank's heads' part
+        if (!parallelism.Exchanges)
+        {
+            return output;
+        }
+
+        using (output)
+        {
+            return parallelism.AllReduceSum(output);                             // every rank's heads
+        }
     }
 }

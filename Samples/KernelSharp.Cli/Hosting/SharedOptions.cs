@@ -18,7 +18,7 @@ public static class SharedOptions
 
     public static OptionSpec Gpus { get; } =
         OptionSpec.Value("gpus", "N|LIST", "split the model over CUDA GPUs through NCCL: N = GPUs 0 … N−1, or a list such as 0,2,3 " +
-            "(experts, embedding and output head divided by GPU, attention on every GPU; implies --device cuda)");
+            "(experts, attention heads, embedding and output head divided by GPU; implies --device cuda)");
 
     public static OptionSpec ContextSize { get; } =
         OptionSpec.Value("ctx-size", "N", "context length in tokens (default: min(4096, max_position_embeddings))", "c");

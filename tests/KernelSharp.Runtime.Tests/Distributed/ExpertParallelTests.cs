@@ -39,6 +39,8 @@ public sealed class ExpertParallelTests
     // minutes (about one of kernel compiles per device, three devices, a 30-token prefill); the GPU code of the range
     // kernels is checked there one kernel at a time (PermuteByExpert in the kernel tests, CombineExperts in BackendKernelTests).
     [InlineData(Fixtures.Bf16, 2, "cpu-kernels")]
+    // FP8 weights kept as stored: a rank's heads of q_b_proj / o_proj cut a 128×128 scale block here, so those shares load in fp32.
+    [InlineData(Fixtures.Fp8Yarn, 2, "cpu-kernels")]
     public void SplitModelMatchesTheSingleDeviceModel(string fixture, int ranks, string device)
     {
         var directory = Fixtures.Directory(fixture);
@@ -118,6 +120,8 @@ public sealed class ExpertParallelTests
         Assert.Equal(Enumerable.Range(0, config.NRoutedExperts), experts.SelectMany(e => Enumerable.Range(e.First, e.Count)));
         var vocabulary = shares.Select(p => p.Vocabulary(config.VocabSize)).ToList();
         Assert.Equal(Enumerable.Range(0, config.VocabSize), vocabulary.SelectMany(v => Enumerable.Range(v.First, v.Count)));
+        var heads = shares.Select(p => p.Heads(config.NumAttentionHeads)).ToList();
+        Assert.Equal(Enumerable.Range(0, config.NumAttentionHeads), heads.SelectMany(v => Enumerable.Range(v.First, v.Count)));
         Assert.Equal([true, false, false], shares.Select(p => p.HoldsSharedExperts));
     }
 
@@ -161,6 +165,9 @@ public sealed class ExpertParallelTests
         Assert.Equal(
             $"the model has {config.NRoutedExperts} routed experts, fewer than the {config.NRoutedExperts + 1} ranks to split them over; use at most {config.NRoutedExperts} ranks",
             Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Ranks = config.NRoutedExperts + 1 })).Message);
+        Assert.Equal(
+            $"the model has {config.NumAttentionHeads} attention heads, fewer than the {config.NumAttentionHeads + 1} ranks to split them over; use at most {config.NumAttentionHeads} ranks",
+            Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Ranks = config.NumAttentionHeads + 1 })).Message);
         Assert.Equal("GPUs 0,1 are CUDA devices, but the model runs on host CPU; a split over GPUs needs CUDA and NCCL",
             Assert.Throws<UserInputException>(() => DeepSeekModel.Load(directory, cpu with { Gpus = [0, 1] })).Message);
         Assert.Equal("GPUs 1,1: give distinct CUDA device numbers (0, 1, …), one per rank",
@@ -182,7 +189,11 @@ public sealed class ExpertParallelTests
         long moeLayers = config.NumHiddenLayers - config.FirstKDenseReplace;
         var expertsElsewhere = config.NRoutedExperts - plan.Experts(config.NRoutedExperts).Count + config.NSharedExperts;
         var vocabularyElsewhere = config.VocabSize - plan.Vocabulary(config.VocabSize).Count;
-        Assert.Equal(whole.WeightBytes - (4 * moeLayers * 3 * h * config.MoeIntermediateSize * expertsElsewhere) - (4 * 2 * h * vocabularyElsewhere), share.WeightBytes);
+        var headsElsewhere = config.NumAttentionHeads - plan.Heads(config.NumAttentionHeads).Count;
+        long perHead = ((long)config.QkHeadDim * config.QLoraRank!.Value) + ((long)(config.QkNopeHeadDim + config.VHeadDim) * config.KvLoraRank) + (h * config.VHeadDim);
+        Assert.Equal(
+            whole.WeightBytes - (4 * moeLayers * 3 * h * config.MoeIntermediateSize * expertsElsewhere) - (4 * 2 * h * vocabularyElsewhere) - (4 * config.NumHiddenLayers * headsElsewhere * perHead),
+            share.WeightBytes);
         Assert.Equal(whole.CacheBytes, share.CacheBytes); // attention and its caches are on every rank
     }
 }
