@@ -145,6 +145,15 @@ internal sealed class WeightLoader(IWeightSource source, IModelBackend backend, 
             ? Loaded(backend.UploadNative(block))
             : null;
 
+    /// <summary>As <see cref="Fp32Rows"/> with one more row, of zeros, after the share: [rowCount + 1, columns].</summary>
+    public Tensor Fp32RowsAndZeroRow(string name, int rows, int columns, int firstRow, int rowCount)
+    {
+        var share = source.Float32Rows(name, rows, columns, firstRow, rowCount).ToArray<float>();
+        var padded = new float[((long)rowCount + 1) * columns];
+        share.CopyTo(padded, 0);
+        return Loaded(backend.Upload(padded, rowCount + 1, columns));
+    }
+
     /// <summary>Tensors skipped because another rank holds them (counted so that load progress still reaches 1).</summary>
     public void SkipHeldElsewhere(int tensors) => Loaded(0, tensors);
 

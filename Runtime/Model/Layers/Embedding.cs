@@ -11,22 +11,22 @@ internal sealed class Embedding
 {
     private readonly IModelBackend backend;
     private readonly ModelParallelism parallelism;
-    private readonly Tensor weight; // [V or this rank's share, H]
+    private readonly Tensor weight; // [V, H], or split: [this rank's share + 1 zero row, H]
     private readonly int vocabSize;
     private readonly int firstRow;
-    private readonly int hidden;
 
     public Embedding(IModelBackend backend, WeightLoader weights, ModelConfig config, ModelParallelism parallelism)
     {
         this.backend = backend;
         this.parallelism = parallelism;
         vocabSize = config.VocabSize;
-        hidden = config.HiddenSize;
         (firstRow, var rows) = parallelism.Plan.Vocabulary(config.VocabSize);
         // fp32 even on a native-weight backend: a lookup reads T rows, so the table's format costs memory, not time;
         // except where the backend gathers rows in place from the mapped checkpoint (no copy at all).
+        // A split rank's share ends with one row of zeros, the row of every token another rank holds: the lookup then
+        // gives the rank's part of the sum directly, on the device, with no host pass over the rows.
         weight = parallelism.Plan.IsSplit
-            ? weights.Fp32Rows("model.embed_tokens.weight", config.VocabSize, config.HiddenSize, firstRow, rows)
+            ? weights.Fp32RowsAndZeroRow("model.embed_tokens.weight", config.VocabSize, config.HiddenSize, firstRow, rows)
             : weights.GatherTable("model.embed_tokens.weight", config.VocabSize, config.HiddenSize);
     }
 
@@ -46,27 +46,16 @@ internal sealed class Embedding
             return backend.GatherRows(weight, tokens);
         }
 
-        // This rank's rows for the tokens it holds, zeros for the others; the sum over ranks fills every row.
+        // This rank's rows for the tokens it holds, the zero row for the others; the sum over ranks fills every row.
+        var held = parallelism.Plan.IsSplit ? weight.Rows - 1 : weight.Rows;
         var local = new int[tokens.Length];
-        var held = new bool[tokens.Length];
         for (var t = 0; t < tokens.Length; t++)
         {
             var row = tokens[t] - firstRow;
-            held[t] = (uint)row < (uint)weight.Rows;
-            local[t] = held[t] ? row : 0;
+            local[t] = (uint)row < (uint)held ? row : held; // held = the zero row's index when split (never reached otherwise)
         }
 
-        using var gathered = backend.GatherRows(weight, local); // [T, H]
-        var values = backend.Download(gathered);
-        for (var t = 0; t < tokens.Length; t++)
-        {
-            if (!held[t])
-            {
-                values.AsSpan(t * hidden, hidden).Clear();
-            }
-        }
-
-        using var partial = backend.Upload(values, tokens.Length, hidden);
+        using var partial = backend.GatherRows(weight, local); // [T, H]
         return parallelism.AllReduceSum(partial);
     }
 }
