@@ -136,8 +136,8 @@ def main(out, table_path):
         lines += ["## What the 61-layer model needs from a multi-GPU split (computed from the rows above)", "",
                   f"- Weights: {wp / GIB:,.1f} GiB on the device (projected from the measured per-layer memory), of which "
                   f"{MOE * EXPERT_BYTES_PER_MOE_LAYER / GIB:,.1f} GiB are the 58 MoE layers' routed experts and {replicated / GIB:,.1f} GiB "
-                  "everything else (attention, dense layers, shared experts, norms, router, and the embedding and head, which a split also divides but which are counted here whole).",
-                  f"- One sequence of 128K context with the FP8 caches: {cache_128k / GIB:,.2f} GiB on every rank (attention is replicated).",
+                  "everything else (attention, dense layers, shared experts, norms, router, embedding and head; a split also divides the attention heads, the embedding and the head, which are counted here whole).",
+                  f"- One sequence of 128K context with the FP8 caches: {cache_128k / GIB:,.2f} GiB on every rank (every rank keeps the latent cache its heads share).",
                   ]
         if gpu_gib:
             for gpus in (4, 5, 8):
