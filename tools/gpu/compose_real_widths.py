@@ -2,8 +2,8 @@
 """Composes the real-width table from one run of tools/gpu/real-widths-table.sh.
 
 Reads OUT/bench-L{N}.json (bench --synthetic deepseek-v3.2 --layers N --json) and OUT/bench-L4-fp8.json, writes markdown:
-whole-view rates, per-layer costs as differences between views (dense = (L3 - L1) / 2, MoE = mean of L4 - L3 and L5 - L4,
-the rest = L1 - one dense layer), the projection to the released 61 layers (3 dense + 58 MoE), device memory as the
+whole-view rates, per-layer costs as differences between views (dense = (L3 - L1) / 2, MoE = (Lk - L3) / (k - 3) for the
+largest view k, the rest = L1 - one dense layer), the projection to the released 61 layers (3 dense + 58 MoE), device memory as the
 driver reported it, the FP8-cache rows, and what a multi-GPU split of the 61-layer model needs.
 Usage: compose_real_widths.py OUT_DIR TABLE.md
 """
@@ -70,17 +70,19 @@ def fmt(value, spec=".2f", none="n/a"):
 
 
 def per_layer(views, measure):
-    """(dense, moe, rest, projection to 61 layers) of one measure over the views."""
+    """(dense, moe, rest, projection to 61 layers) of one measure over the views: a MoE layer is the difference between
+    the largest view and L3 over the MoE layers between them (one layer's own difference is noisy on a host-bound step)."""
     m = {n: measure(b) for n, b in views.items()}
     dense = diff(m.get(3), m.get(1), 0.5)
-    moe = mean([diff(m.get(4), m.get(3)), diff(m.get(5), m.get(4))])
+    largest = max([n for n in m if n > 3 and m[n] is not None], default=None)
+    moe = None if largest is None else diff(m.get(largest), m.get(3), 1.0 / (largest - 3))
     rest = diff(m.get(1), dense)
     projection = None if None in (dense, moe, rest) else rest + DENSE * dense + MOE * moe
     return dense, moe, rest, projection
 
 
 def main(out, table_path):
-    views = {n: load(out, f"bench-L{n}.json") for n in (1, 3, 4, 5)}
+    views = {n: load(out, f"bench-L{n}.json") for n in range(1, 62)}
     views = {n: b for n, b in views.items() if b is not None}
     fp8 = load(out, "bench-L4-fp8.json")
     info = open(os.path.join(out, "info.txt")).read().strip() if os.path.exists(os.path.join(out, "info.txt")) else ""

@@ -2,7 +2,7 @@
 # DeepSeek-V3.2 at its released widths on one GPU, every row from ONE device call, composed into $OUT/real-widths-table.md
 # by tools/gpu/compose_real_widths.py: correctness first (the NCCL binding and the CUDA golden model on this build), then
 # the first N layers (3 dense, then MoE; every width; FP8 weights with 128×128 block scales, generated on the device:
-# bench --synthetic, no checkpoint on disk) at N = 1, 3, 4, 5: prefill of 8K tokens and decode at 4K / 32K / 128K context
+# bench --synthetic, no checkpoint on disk) at N = 1, 3, 4, 5, 7: prefill of 8K tokens and decode at 4K / 32K / 128K context
 # (random keys in the caches), device memory from the driver after load and with a session of the whole context, then
 # the 4-layer slice again with the FP8 caches. Per-layer costs are differences between N; the composer projects 61 layers.
 #   here:   <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh
@@ -33,7 +33,7 @@ timeout 90 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh generate -m tests/f
 timeout 60 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh generate -m tests/fixtures/tiny-dsa-bf16 -p Hello -n 8 --gpus 2" > "$out/generate-gpus2.txt" 2>&1; echo "rc=$?" >> "$out/generate-gpus2.txt"
 tail -n 2 "$out/generate-gpus1.txt" "$out/generate-cuda.txt" "$out/generate-gpus2.txt"
 
-for layers in ${LAYERS:-1 3 4 5}; do
+for layers in ${LAYERS:-1 3 4 5 7}; do
   stamp "first $layers layers: pp8192, tg16 at 4K / 32K / 128K"
   timeout ${BENCH_S:-110} bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench --synthetic deepseek-v3.2 --layers $layers \
     -p 8192 -n 16 -d 4096,32768,131072 --depth-fill random -r ${REPS:-4} --device cuda --json" > "$out/bench-L$layers.json" 2> "$out/bench-L$layers.err" \
