@@ -56,10 +56,13 @@ public sealed unsafe class NcclCommunicator : IDisposable
     }
 
     /// <summary>In place: buffer[0..count) ← Σ over ranks, fp32, queued on <paramref name="stream"/>.</summary>
-    public void AllReduceSum(nint deviceBuffer, long count, nint stream)
+    public void AllReduceSum(nint deviceBuffer, long count, nint stream) => AllReduceSum(deviceBuffer, deviceBuffer, count, stream);
+
+    /// <summary>sums[0..count) ← Σ over ranks of every rank's <paramref name="values"/>[0..count), fp32, queued on <paramref name="stream"/>.</summary>
+    public void AllReduceSum(nint values, nint sums, long count, nint stream)
     {
         ObjectDisposedException.ThrowIf(comm == 0, this);
-        nccl.Check(nccl.AllReduce(deviceBuffer, deviceBuffer, (nuint)count, NcclLibrary.Float32, NcclLibrary.Sum, comm, stream), "ncclAllReduce");
+        nccl.Check(nccl.AllReduce(values, sums, (nuint)count, NcclLibrary.Float32, NcclLibrary.Sum, comm, stream), "ncclAllReduce");
     }
 
     /// <summary>gathered [Size × count] ← every rank's <paramref name="deviceBuffer"/> [count], fp32, queued on <paramref name="stream"/>.</summary>

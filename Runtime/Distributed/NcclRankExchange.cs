@@ -32,10 +32,10 @@ internal sealed class NcclRankExchange : IRankExchange
 
     public Tensor AllReduceSum(Tensor partial)
     {
-        var source = KernelModelBackend.Kernel(partial);
+        // Out of place: NCCL reads the caller's tensor and writes the sums into a new one, with no copy first.
         var sum = (KernelTensor)backend.Allocate(partial.Rows, partial.Columns);
-        backend.CopyBlock(source, sum, partial.Rows, partial.Columns, 0, 0);
-        ReduceInPlace(sum);
+        backend.Device.Bind();
+        communicator.AllReduceSum(DevicePointer(KernelModelBackend.Kernel(partial).View), DevicePointer(sum.View), sum.Length, Stream);
         return sum;
     }
 
@@ -53,9 +53,11 @@ internal sealed class NcclRankExchange : IRankExchange
     private void ReduceInPlace(KernelTensor tensor)
     {
         backend.Device.Bind();
-        var stream = ((CudaStream)backend.Device.Accelerator.DefaultStream).StreamPtr;
-        communicator.AllReduceSum(DevicePointer(tensor.View), tensor.Length, stream);
+        communicator.AllReduceSum(DevicePointer(tensor.View), tensor.Length, Stream);
     }
+
+    /// <summary>The stream the backend's kernels run on (ILGPU's default stream of the device).</summary>
+    private nint Stream => ((CudaStream)backend.Device.Accelerator.DefaultStream).StreamPtr;
 
     /// <summary>The device address of a view's first element (its buffer's allocation plus the view's offset).</summary>
     private static nint DevicePointer(ArrayView<float> view) =>
