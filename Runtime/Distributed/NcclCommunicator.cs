@@ -5,10 +5,11 @@ namespace KernelSharp.Runtime.Distributed;
 /// device pointers and a CUDA stream and are queued on that stream like a kernel launch.
 /// </summary>
 /// <remarks>
-/// Each rank joins on its own thread with its device's context current (<see cref="Join"/>, i.e.
-/// <c>ncclCommInitRank</c>), not through <c>ncclCommInitAll</c> from one thread: NCCL keeps using the context that was
-/// current when the communicator was made, and <c>ncclCommInitAll</c> switches to each device's primary context, while
-/// ILGPU allocates every buffer in a context of its own; memory of one context is not for kernels of another.
+/// Each rank joins on its own thread with its GPU's ILGPU context current (<see cref="Join"/>, i.e.
+/// <c>ncclCommInitRank</c>), not through <c>ncclCommInitAll</c> from one thread, because ILGPU allocates every buffer in
+/// a context of its own (cuCtxCreate), not in the device's primary context that the CUDA runtime uses. NCCL's
+/// initialization calls <c>cudaSetDevice</c>, which may leave the primary context current: the caller compares the
+/// thread's context before and after and lets <see cref="NcclRankExchange"/> choose its way from that.
 /// </remarks>
 public sealed unsafe class NcclCommunicator : IDisposable
 {

@@ -6,16 +6,30 @@ using KernelSharp.Runtime.Model.Kernels;
 namespace KernelSharp.Runtime.Distributed;
 
 /// <summary>
-/// The exchange of a rank on a CUDA GPU: NCCL collectives on the kernel backend's device buffers, queued on the stream
-/// its kernels run on, so a collective is ordered after the launches that produced its input and before those that
-/// read its result, with no host copy and no synchronization.
+/// The exchange of a rank on a CUDA GPU: NCCL collectives on the kernel backend's device buffers.
 /// </summary>
+/// <remarks>
+/// Two ways, chosen when the rank joins its group:
+/// - <b>Direct</b>: NCCL reads and writes the backend's buffers, queued on the stream its kernels run on, so a collective
+///   is ordered after the launches that produced its input, with no copy and no host wait. This needs NCCL to run in
+///   ILGPU's context. On one GPU NCCL's collectives are copies, which work across contexts, so a group of one always
+///   runs direct (checked on an H100).
+/// - <b>Staged</b>: where joining left NCCL in another context (its initialization calls <c>cudaSetDevice</c>, which
+///   makes the device's primary context current) and the group has several GPUs, NCCL's kernels could not read ILGPU's
+///   buffers. The values are then copied into a buffer of NCCL's context (<c>cuMemcpyPeer</c>), reduced there, and
+///   copied back, with the host waiting for each step: correct across contexts, at the cost of two device copies and
+///   two host waits per collective.
+/// </remarks>
 internal sealed class NcclRankExchange : IRankExchange
 {
     private readonly KernelModelBackend backend;
     private readonly NcclCommunicator communicator;
+    private readonly nint acceleratorContext; // ILGPU's context, where the backend's buffers live
+    private readonly nint ncclContext;        // the context joining left current: where NCCL runs
+    private nint stage;                       // staged only: a buffer of ncclContext
+    private long stageBytes;
 
-    public NcclRankExchange(KernelModelBackend backend, NcclCommunicator communicator)
+    public NcclRankExchange(KernelModelBackend backend, NcclCommunicator communicator, nint acceleratorContext, nint ncclContext)
     {
         if (backend.Device.Accelerator is not CudaAccelerator)
         {
@@ -24,7 +38,16 @@ internal sealed class NcclRankExchange : IRankExchange
 
         this.backend = backend;
         this.communicator = communicator;
+        this.acceleratorContext = acceleratorContext;
+        this.ncclContext = ncclContext == 0 ? acceleratorContext : ncclContext;
+        Staged = AlwaysStage || (communicator.Size > 1 && this.ncclContext != acceleratorContext);
     }
+
+    /// <summary>Tests set it to run the staged way on one GPU.</summary>
+    internal static bool AlwaysStage { get; set; }
+
+    /// <summary>Whether collectives go through a buffer of NCCL's context (see the remarks).</summary>
+    public bool Staged { get; }
 
     public int Rank => communicator.Rank;
 
@@ -32,10 +55,17 @@ internal sealed class NcclRankExchange : IRankExchange
 
     public Tensor AllReduceSum(Tensor partial)
     {
-        // Out of place: NCCL reads the caller's tensor and writes the sums into a new one, with no copy first.
         var sum = (KernelTensor)backend.Allocate(partial.Rows, partial.Columns);
+        var source = DevicePointer(KernelModelBackend.Kernel(partial).View);
+        if (Staged)
+        {
+            ReduceStaged(source, DevicePointer(sum.View), sum.Length);
+            return sum;
+        }
+
+        // Out of place: NCCL reads the caller's tensor and writes the sums into a new one, with no copy first.
         backend.Device.Bind();
-        communicator.AllReduceSum(DevicePointer(KernelModelBackend.Kernel(partial).View), DevicePointer(sum.View), sum.Length, Stream);
+        communicator.AllReduceSum(source, DevicePointer(sum.View), sum.Length, Stream);
         return sum;
     }
 
@@ -46,14 +76,47 @@ internal sealed class NcclRankExchange : IRankExchange
         var full = (KernelTensor)backend.Allocate(mine.Rows, totalColumns);
         backend.Fill(full, 0f);
         backend.CopyBlock(KernelModelBackend.Kernel(mine), full, mine.Rows, mine.Columns, 0, firstColumn);
-        ReduceInPlace(full);
+        var pointer = DevicePointer(full.View);
+        if (Staged)
+        {
+            ReduceStaged(pointer, pointer, full.Length);
+            return full;
+        }
+
+        backend.Device.Bind();
+        communicator.AllReduceSum(pointer, full.Length, Stream);
         return full;
     }
 
-    private void ReduceInPlace(KernelTensor tensor)
+    /// <summary>destination ← Σ over ranks of source, through a buffer of NCCL's context (source may be destination).</summary>
+    private void ReduceStaged(nint source, nint destination, long count)
     {
-        backend.Device.Bind();
-        communicator.AllReduceSum(DevicePointer(tensor.View), tensor.Length, Stream);
+        var bytes = count * sizeof(float);
+        backend.Device.Synchronize(); // the kernels that wrote the source are done
+        try
+        {
+            if (stageBytes < bytes)
+            {
+                if (stage != 0)
+                {
+                    CudaContexts.Free(ncclContext, stage);
+                    stage = 0;
+                }
+
+                stage = CudaContexts.Allocate(ncclContext, bytes);
+                stageBytes = bytes;
+            }
+
+            CudaContexts.Copy(stage, ncclContext, source, acceleratorContext, bytes);
+            CudaContexts.MakeCurrent(ncclContext);
+            communicator.AllReduceSum(stage, count, 0); // the legacy stream of NCCL's context
+            CudaContexts.Synchronize(ncclContext);
+            CudaContexts.Copy(destination, acceleratorContext, stage, ncclContext, bytes);
+        }
+        finally
+        {
+            backend.Device.Bind();
+        }
     }
 
     /// <summary>The stream the backend's kernels run on (ILGPU's default stream of the device).</summary>
@@ -65,5 +128,14 @@ internal sealed class NcclRankExchange : IRankExchange
 
     public void Abort() => communicator.Abort();
 
-    public void Dispose() => communicator.Dispose();
+    public void Dispose()
+    {
+        communicator.Dispose();
+        if (stage != 0)
+        {
+            CudaContexts.Free(ncclContext, stage);
+            stage = 0;
+            backend.Device.Bind();
+        }
+    }
 }

@@ -123,7 +123,11 @@ internal sealed class RankGroupPlan
         {
             var backend = (KernelModelBackend)ranks[r].Backend;
             backend.Device.Bind();
-            ranks[r].Exchange = new NcclRankExchange(backend, NcclCommunicator.Join(nccl, group, Size, r));
+            var acceleratorContext = CudaContexts.Current();
+            var communicator = NcclCommunicator.Join(nccl, group, Size, r);
+            var ncclContext = CudaContexts.Current(); // NCCL's initialization may have made another context current
+            backend.Device.Bind();
+            ranks[r].Exchange = new NcclRankExchange(backend, communicator, acceleratorContext, ncclContext);
             return true;
         }, abort: () => { });
     }

@@ -69,8 +69,8 @@ public sealed class NcclTests
     }
 
     /// <summary>
-    /// NCCL keeps using the context current when a communicator is made, and ILGPU's buffers belong to the accelerator's
-    /// own context: joining must leave that context current (NCCL did not switch to the device's primary context, whose
+    /// ILGPU's buffers belong to the accelerator's own context, and NCCL's collectives on a group of several GPUs are
+    /// kernels that must run in that context: joining must leave it current (NCCL did not switch to the device's primary context, whose
     /// kernels could not read ILGPU's buffers on a group of several GPUs).
     /// </summary>
     [SkippableFact]
@@ -96,8 +96,14 @@ public sealed class NcclTests
     /// The model on a group of one GPU: every MoE layer's all-reduce, the embedding's and the head's gather go through
     /// NCCL on the kernel backend's device buffers, so the binding, the device pointers and the stream are the real ones.
     /// </summary>
-    [SkippableFact]
-    public void AOneGpuGroupRunsTheModelThroughNcclWithTheSameLogits()
+    /// <remarks>
+    /// Staged: the way a group of several GPUs runs when NCCL's initialization leaves another context current than
+    /// ILGPU's, forced here on one GPU so that its copies between contexts and its host waits are checked too.
+    /// </remarks>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AOneGpuGroupRunsTheModelThroughNcclWithTheSameLogits(bool staged)
     {
         var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
         Skip.If(reason is not null, reason);
@@ -119,10 +125,17 @@ public sealed class NcclTests
             single = Run(model);
         }
 
-        using (var model = KernelSharp.Runtime.Model.DeepSeekModel.Load(directory, options with { Gpus = [0] }))
+        NcclRankExchange.AlwaysStage = staged;
+        try
         {
+            using var model = KernelSharp.Runtime.Model.DeepSeekModel.Load(directory, options with { Gpus = [0] });
             Assert.Contains("1 rank on GPUs 0 exchanging through NCCL", model.DeviceDescription);
+            Assert.Equal(staged, ((NcclRankExchange)model.Ranks[0].Exchange!).Staged);
             grouped = Run(model);
+        }
+        finally
+        {
+            NcclRankExchange.AlwaysStage = false;
         }
 
         Assert.Equal(single.Prefill, grouped.Prefill); // an all-reduce over one rank adds nothing: the same bits
