@@ -69,30 +69,6 @@ public sealed class NcclTests
     }
 
     /// <summary>
-    /// ILGPU's buffers belong to the accelerator's own context, and NCCL's collectives on a group of several GPUs are
-    /// kernels that must run in that context: joining must leave it current (NCCL did not switch to the device's primary context, whose
-    /// kernels could not read ILGPU's buffers on a group of several GPUs).
-    /// </summary>
-    [SkippableFact]
-    public void JoiningAGroupKeepsTheAcceleratorsContext()
-    {
-        var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
-        Skip.If(reason is not null, reason);
-        var nccl = NcclLibrary.TryLoad(out var problem);
-        Skip.If(nccl is null, problem);
-
-        using var device = KernelDevice.Create(KernelBackend.Cuda);
-        device.Accelerator.Bind();
-        Assert.Equal(0, CuCtxGetCurrent(out var before)); // ILGPU's context, made current by Bind
-        using var rank = NcclCommunicator.Join(nccl!, NcclCommunicator.NewGroup(nccl!), size: 1, rank: 0);
-        Assert.Equal(0, CuCtxGetCurrent(out var after));
-        Assert.True(after == before, $"ncclCommInitRank changed the current context from ILGPU's {before:x} to {after:x}");
-    }
-
-    [System.Runtime.InteropServices.DllImport("libcuda.so.1", EntryPoint = "cuCtxGetCurrent")]
-    private static extern int CuCtxGetCurrent(out nint context);
-
-    /// <summary>
     /// The model on a group of one GPU: every MoE layer's all-reduce, the embedding's and the head's gather go through
     /// NCCL on the kernel backend's device buffers, so the binding, the device pointers and the stream are the real ones.
     /// </summary>
