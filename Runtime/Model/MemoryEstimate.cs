@@ -77,7 +77,8 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
             long weightBytes = storage switch
             {
                 WeightStorage.Float32 => 4 * (quantizable + plain + vocabulary),
-                WeightStorage.BFloat16 => (2 * (quantizable + plain)) + ((plan.IsSplit ? 4 : 2) * vocabulary),
+                // split: the embedding's rows in fp32 and the head's in bf16, i.e. 3 bytes per value of the two
+                WeightStorage.BFloat16 => (2 * (quantizable + plain)) + ((plan.IsSplit ? 3 : 2) * vocabulary),
                 _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * (plain + vocabulary)),
             };
             return new MemoryEstimate(weightBytes, CacheBytesPerToken(config, kvCache) * maxContext);

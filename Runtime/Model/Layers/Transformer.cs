@@ -35,9 +35,8 @@ internal sealed class Transformer
         var headName = config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
         vocabSize = config.VocabSize;
         (firstVocabRow, var headRows) = parallelism.Plan.Vocabulary(config.VocabSize);
-        head = parallelism.Plan.IsSplit
-            ? weights.Fp32Rows(headName, config.VocabSize, config.HiddenSize, firstVocabRow, headRows)
-            : weights.Matrix(headName, config.VocabSize, config.HiddenSize);
+        // A rank's vocabulary rows, in the stored format where the backend keeps it (bf16 rows; FP8 on whole scale blocks).
+        head = weights.MatrixRows(headName, config.VocabSize, config.HiddenSize, firstVocabRow, headRows);
     }
 
     /// <summary>x [rows, H] → logits [rows, V]; split over ranks, each computes its vocabulary columns and they are gathered.</summary>
