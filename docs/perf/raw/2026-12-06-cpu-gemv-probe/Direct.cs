@@ -4,7 +4,7 @@ static class Direct
 {
     public static float Dot(ReadOnlySpan<ushort> a, ReadOnlySpan<float> b)
     {
-        int i = 0; float total = 0f;
+        int i = 0;
         ref ushort aStart = ref MemoryMarshal.GetReference(a);
         ref float bStart = ref MemoryMarshal.GetReference(b);
         var accLow = Vector512<float>.Zero; var accHigh = Vector512<float>.Zero;

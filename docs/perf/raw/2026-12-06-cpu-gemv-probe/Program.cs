@@ -1,7 +1,7 @@
 // The generated CPU path's decode GEMV (GemvKernels.LaunchGemv on FastCpu, bf16 weights, one vector) at the shapes of
 // a small model's decode step, against the same rows on one thread (the format's RowDotCpu through ILGPU views) and a
 // plain span loop (Direct.cs, the Bf16Dot loop without views). Each shape twice; the second pass is warm.
-// Build: a console project referencing Kernels/KernelSharp.Kernels.csproj (gemvprobe.csproj here, paths absolute).
+// Build and run from the repository root: dotnet run -c Release --project docs/perf/raw/2026-12-06-cpu-gemv-probe
 using System.Diagnostics;
 using ILGPU;
 using ILGPU.Runtime;
