@@ -119,7 +119,7 @@ internal sealed class RankGroupPlan
         // context current there. A rank whose join fails leaves the others waiting, so everything that can be refused
         // (devices, memory) was checked before this point.
         var group = NcclCommunicator.NewGroup(nccl);
-        DeepSeekModel.OnEveryRank(threads, r =>
+        RankThreads.OnEvery(threads, r =>
         {
             var backend = (KernelModelBackend)ranks[r].Backend;
             backend.Device.Bind();

@@ -21,6 +21,10 @@ internal sealed class RankThreads : IDisposable
 
     public int Ranks => workers.Length + 1;
 
+    /// <summary><paramref name="step"/>(rank) on every rank at once; inline on the caller where there is one rank (no threads).</summary>
+    public static T[] OnEvery<T>(RankThreads? threads, Func<int, T> step, Action abort) =>
+        threads is null ? [step(0)] : threads.Run(step, abort);
+
     /// <summary>step(rank) on every rank at once; the results by rank.</summary>
     public T[] Run<T>(Func<int, T> step, Action abort)
     {

@@ -103,7 +103,7 @@ public sealed class DeepSeekModel : IDisposable
             new KvCachePool(ranks[0].Backend, config with { NumHiddenLayers = 1 }, 1, 1, options.KvCache, keepWhenEmpty: false).Dispose();
 
             group.Connect(ranks, threads);
-            OnEveryRank(threads, r =>
+            RankThreads.OnEvery(threads, r =>
             {
                 ranks[r].BindDevice();
                 using IWeightSource source = options.SyntheticSeed is int seed
@@ -260,6 +260,8 @@ public sealed class DeepSeekModel : IDisposable
             throw new UserInputException("DecodeBatch got the same session twice; each sequence may advance by one token per call");
         }
 
+        RequireInVocabulary(tokens);
+
         foreach (var session in sessions)
         {
             if (session.Model != this)
@@ -286,17 +288,9 @@ public sealed class DeepSeekModel : IDisposable
     /// One forward pass over the rows of <paramref name="sequences"/> (each session's next <c>Rows</c> tokens, in order)
     /// → logits [rows × vocab] (or [sequences × vocab] for the last rows only); the new tokens join their caches.
     /// </summary>
+    /// <remarks>Callers check the tokens first (<see cref="RequireInVocabulary"/>): a group of ranks must not stop half-way.</remarks>
     internal float[] Run(ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace)
     {
-        foreach (var token in tokens)
-        {
-            // Checked before any rank runs: every rank would refuse it the same way, and a group must not stop half-way.
-            if ((uint)token >= (uint)Config.VocabSize)
-            {
-                throw new UserInputException($"token id {token} is outside the vocabulary [0, {Config.VocabSize})");
-            }
-        }
-
         if (threads is null)
         {
             return RunRank(0, tokens, sequences, allRows, trace)!;
@@ -343,7 +337,15 @@ public sealed class DeepSeekModel : IDisposable
         }
     }
 
-    /// <summary><paramref name="step"/>(rank) on every rank at once (inline for one rank).</summary>
-    internal static T[] OnEveryRank<T>(RankThreads? threads, Func<int, T> step, Action abort) =>
-        threads is null ? [step(0)] : threads.Run(step, abort);
+    /// <summary>Refuses, in one line, a token id outside the vocabulary, before any of a step's work.</summary>
+    internal void RequireInVocabulary(ReadOnlySpan<int> tokens)
+    {
+        foreach (var token in tokens)
+        {
+            if ((uint)token >= (uint)Config.VocabSize)
+            {
+                throw new UserInputException($"token id {token} is outside the vocabulary [0, {Config.VocabSize})");
+            }
+        }
+    }
 }

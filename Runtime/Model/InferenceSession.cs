@@ -165,14 +165,7 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
             throw new UserInputException($"a prefill of {tokens.Length} tokens would return {tokens.Length} × {VocabSize} logits, more than one array holds; use PrefillLast or shorter chunks");
         }
 
-        foreach (var token in tokens)
-        {
-            // checked before any chunk runs, so a bad id never leaves a half-extended cache
-            if ((uint)token >= (uint)VocabSize)
-            {
-                throw new UserInputException($"token id {token} is outside the vocabulary [0, {VocabSize})");
-            }
-        }
+        Model.RequireInVocabulary(tokens); // before any chunk runs, so a bad id never leaves a half-extended cache
 
         var chunk = Model.PrefillChunkTokens;
         if (trace is not null || tokens.Length <= chunk)
