@@ -84,6 +84,7 @@ internal static class Bf16Dot
             var accHigh = Vector512<float>.Zero;
             for (; i + 32 <= a.Length; i += 32)
             {
+                StreamAhead.Touch(ref aStart, i);
                 var packed = Vector512.LoadUnsafe(ref aStart, (nuint)i);
                 (Vector512<uint> low, Vector512<uint> high) = Vector512.Widen(packed);
                 accLow = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(low, 16).AsSingle(), Vector512.LoadUnsafe(ref bStart, (nuint)i), accLow);
@@ -97,6 +98,8 @@ internal static class Bf16Dot
             var accHigh = Vector256<float>.Zero;
             for (; i + 16 <= a.Length; i += 16)
             {
+                if ((i & 31) == 0)
+                    StreamAhead.Touch(ref aStart, i);
                 var packed = Vector256.LoadUnsafe(ref aStart, (nuint)i);
                 (Vector256<uint> low, Vector256<uint> high) = Vector256.Widen(packed);
                 accLow = Vector256.MultiplyAddEstimate(Vector256.ShiftLeft(low, 16).AsSingle(), Vector256.LoadUnsafe(ref bStart, (nuint)i), accLow);

@@ -81,6 +81,9 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotBf16Cpu(Bits, (long)row * cols, x, xStart, cols);
 
+    public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
+        HostWiden.Bf16(HostSpan.Of(Bits, (long)row * cols, cols), destination);
+
     public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
         int rowsPerWarp, int chunksInFlight, int lane, int lanes)
     {

@@ -82,6 +82,9 @@ public struct F32Rows : IRowFormat<F32Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotCpu(Values, (long)row * cols, x, xStart, cols);
 
+    public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
+        HostSpan.Of(Values, (long)row * cols, cols).CopyTo(destination);
+
     public readonly ItemRowSums WarpRowPartials(int rows, int cols, ArrayView<float> x, ItemStarts xStarts, int items, int firstRow,
         int rowsPerWarp, int chunksInFlight, int lane, int lanes)
     {

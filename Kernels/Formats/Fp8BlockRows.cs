@@ -118,10 +118,30 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
         for (int start = 0, block = 0; start < cols; start += Block, block++)
         {
             int count = Math.Min(Block, cols - start);
-            Fp8DecodeTable.Decode(codes.Slice(start, count), decoded);
+            HostWiden.E4M3(codes.Slice(start, count), 1f, decoded);
             total += TensorPrimitives.Dot(decoded[..count], values.Slice(start, count)) * ScaleInv[scaleStart + block];
         }
         return total;
+    }
+
+    /// <summary>
+    /// The dot product of the row's values as <see cref="WidenRowCpu"/> gives them with x, in the order of the host GEMV
+    /// over a widened row, decoded in registers (<see cref="HostWiden.TryE4M3Dot"/>); false where that form does not apply.
+    /// </summary>
+    public readonly bool TryRowDotAsWidened(int row, int cols, ArrayView<float> x, long xStart, out float sum) =>
+        HostWiden.TryE4M3Dot(HostSpan.Of(Codes, (long)row * cols, cols),
+            HostSpan.Of(ScaleInv, (long)(row / Block) * ScaleColumns(cols), ScaleColumns(cols)), Block, HostSpan.Of(x, xStart, cols), out sum);
+
+    /// <summary>Each 128-value block decoded and scaled with its block's scale.</summary>
+    public readonly void WidenRowCpu(int row, int cols, Span<float> destination)
+    {
+        ReadOnlySpan<byte> codes = HostSpan.Of(Codes, (long)row * cols, cols);
+        ReadOnlySpan<float> scales = HostSpan.Of(ScaleInv, (long)(row / Block) * ScaleColumns(cols), ScaleColumns(cols));
+        for (int start = 0, block = 0; start < cols; start += Block, block++)
+        {
+            int count = Math.Min(Block, cols - start);
+            HostWiden.E4M3(codes.Slice(start, count), scales[block], destination.Slice(start, count));
+        }
     }
 
     /// <summary>NaN codes are OR-ed into a per-row flag word and turn that row's partial into NaN at the end (the decode

@@ -189,7 +189,7 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
         for (int start = 0, block = 0; start < LatentDim; start += Block, block++)
         {
             int count = Math.Min(Block, LatentDim - start);
-            Fp8DecodeTable.Decode(bytes.Slice(start, count), decoded);
+            HostWiden.E4M3(bytes.Slice(start, count), 1f, decoded);
             total += TensorPrimitives.Dot(decoded[..count], values.Slice(start, count)) * scales[block];
         }
         if (ropeDim > 0)
@@ -198,6 +198,21 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
             total += KsVectorCpu.DotBf16Cpu(ropeBits, 0, x, xStart + LatentDim, ropeDim);
         }
         return total;
+    }
+
+    /// <summary>The latent part block by block with its scales, then the bf16 rope values.</summary>
+    public readonly void WidenRowCpu(int row, int cols, Span<float> destination)
+    {
+        int ropeDim = cols - LatentDim;
+        int rowBytes = RowBytes(LatentDim, ropeDim);
+        ReadOnlySpan<byte> bytes = HostSpan.Of(Bytes, (long)row * rowBytes, rowBytes);
+        ReadOnlySpan<float> scales = MemoryMarshal.Cast<byte, float>(bytes.Slice(ScaleOffset(LatentDim), sizeof(float) * ScaleCount(LatentDim)));
+        for (int start = 0, block = 0; start < LatentDim; start += Block, block++)
+        {
+            int count = Math.Min(Block, LatentDim - start);
+            HostWiden.E4M3(bytes.Slice(start, count), scales[block], destination.Slice(start, count));
+        }
+        HostWiden.Bf16(MemoryMarshal.Cast<byte, ushort>(bytes.Slice(RopeOffset(LatentDim), 2 * ropeDim)), destination.Slice(LatentDim, ropeDim));
     }
 
     /// <summary>A cache is read one row per dot product; for completeness (a GEMV over cache rows) each of the warp's rows

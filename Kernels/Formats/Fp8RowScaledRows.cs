@@ -87,7 +87,7 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
         return total * Scales[row];
     }
 
-    /// <summary>The row decoded through a 256-entry table in 128-value pieces, one TensorPrimitives dot per piece.</summary>
+    /// <summary>The row decoded in 128-value pieces, one TensorPrimitives dot per piece, the row's scale applied to the sum.</summary>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart)
     {
         const int Piece = 128;
@@ -98,11 +98,15 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
         for (int start = 0; start < cols; start += Piece)
         {
             int count = Math.Min(Piece, cols - start);
-            Fp8DecodeTable.Decode(codes.Slice(start, count), decoded);
+            HostWiden.E4M3(codes.Slice(start, count), 1f, decoded);
             total += TensorPrimitives.Dot(decoded[..count], values.Slice(start, count));
         }
         return total * Scales[row];
     }
+
+    /// <summary>Each value decoded times the row's scale (what <see cref="Element"/> gives).</summary>
+    public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
+        HostWiden.E4M3(HostSpan.Of(Codes, (long)row * cols, cols), Scales[row], destination);
 
     /// <summary>
     /// One <see cref="StridedRowDot"/> per row, each row's scale applied to its own sum. This format holds key caches,

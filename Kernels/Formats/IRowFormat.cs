@@ -77,6 +77,13 @@ public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
     float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart);
 
     /// <summary>
+    /// Row <paramref name="row"/> in fp32 into <paramref name="destination"/>[..cols], each value what <see cref="Element"/>
+    /// gives (scales applied), vectorized (<see cref="HostWiden"/>): the host GEMV and GEMM read weights through it
+    /// (never compiled for a GPU).
+    /// </summary>
+    void WidenRowCpu(int row, int cols, Span<float> destination);
+
+    /// <summary>
     /// Partial sums of rows firstRow … firstRow + rowsPerWarp − 1 (X, Y, Z, W of each item; rowsPerWarp ≤ 4) against
     /// <paramref name="items"/> activation rows (1, 2 or 4, starting at <paramref name="xStarts"/>) over this lane's
     /// chunks (<see cref="Linear.GemvKernels.GemvRows{TWeights}"/>): lane k of <paramref name="lanes"/> takes chunks k,

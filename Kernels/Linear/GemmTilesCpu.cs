@@ -64,45 +64,8 @@ public static class GemmTilesCpu
 
     /// <summary>Row <paramref name="row"/> of the weight [·, k] in fp32 into <paramref name="destination"/> [k].</summary>
     internal static void Widen<TWeights>(TWeights weight, int row, int k, Span<float> destination)
-        where TWeights : struct, IRowFormat<TWeights>
-    {
-        if (typeof(TWeights) == typeof(Bf16Rows))
-        {
-            var bits = HostSpan.Of(Unsafe.As<TWeights, Bf16Rows>(ref weight).Bits, (long)row * k, k);
-            // bf16 is the upper half of an fp32: widening is a 16-bit shift, exact.
-            ref ushort source = ref MemoryMarshal.GetReference(bits);
-            ref uint target = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(destination));
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; i + 32 <= k; i += 32)
-                {
-                    (Vector512<uint> low, Vector512<uint> high) = Vector512.Widen(Vector512.LoadUnsafe(ref source, (nuint)i));
-                    Vector512.ShiftLeft(low, 16).StoreUnsafe(ref target, (nuint)i);
-                    Vector512.ShiftLeft(high, 16).StoreUnsafe(ref target, (nuint)(i + 16));
-                }
-            }
-            for (; i < k; i++)
-                Unsafe.Add(ref target, i) = (uint)bits[i] << 16;
-            return;
-        }
-        if (typeof(TWeights) == typeof(F32Rows))
-        {
-            HostSpan.Of(Unsafe.As<TWeights, F32Rows>(ref weight).Values, (long)row * k, k).CopyTo(destination);
-            return;
-        }
-        int col = 0;
-        for (; col + 4 <= k && k % 4 == 0; col += 4)
-        {
-            var four = weight.Elements4(row, k, col);
-            destination[col] = four.X;
-            destination[col + 1] = four.Y;
-            destination[col + 2] = four.Z;
-            destination[col + 3] = four.W;
-        }
-        for (; col < k; col++)
-            destination[col] = weight.Element(row, k, col);
-    }
+        where TWeights : struct, IRowFormat<TWeights> =>
+        weight.WidenRowCpu(row, k, destination[..k]);
 
     /// <summary>output[t, r] = x[t] · w[r] for 4 tokens × 4 weight rows (k ≥ 16), sixteen sums held in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a hot loop from its first call: tier 0 would not keep the sums in registers

@@ -45,6 +45,9 @@ public static class HostRowDots
             sums[0] = weight.RowDotCpu(row, cols, x, xStart);
             return;
         }
+        if (typeof(TWeights) == typeof(Fp8BlockRows) && items == 1
+            && Unsafe.As<TWeights, Fp8BlockRows>(ref weight).TryRowDotAsWidened(row, cols, x, xStart, out sums[0]))
+            return; // the same: the values decoded in registers, in this method's order
         ReadOnlySpan<float> vectors = HostSpan.Of(x, xStart, (items - 1) * itemStride + cols);
         ReadOnlySpan<float> values = RowAsFloats(weight, row, cols);
         ref float w = ref MemoryMarshal.GetReference(values);

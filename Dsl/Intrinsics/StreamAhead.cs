@@ -1,0 +1,28 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace KernelSharp.Dsl;
+
+/// <summary>
+/// Software prefetch for host loops that stream weights from memory once (decode's matrix–vector products).
+/// </summary>
+/// <remarks>
+/// Measured on the 2-core Xeon CI machine (a 512 MB bf16 stream of 1024-value rows, one row-dot after another): the
+/// plain widen-and-multiply loop read 12–14 GB/s on 2 threads where a plain read loop reached 22–24 GB/s; asking for the
+/// line 4 KB ahead raised the dot loop to 19–20 GB/s. The hardware prefetcher alone does not keep enough lines in
+/// flight for a loop that does this much work per cache line. A prefetch never faults, so the address may run past the
+/// row or the buffer; it is formed as a plain pointer so no tracked reference points outside an object.
+/// </remarks>
+public static class StreamAhead
+{
+    /// <summary>How far ahead of the element being read the line is requested, in bytes.</summary>
+    public const int Distance = 4096;
+
+    /// <summary>Requests the cache line <see cref="Distance"/> bytes after element <paramref name="index"/> of <paramref name="start"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Touch<T>(ref T start, int index) where T : unmanaged
+    {
+        if (Sse.IsSupported)
+            Sse.Prefetch0((byte*)Unsafe.AsPointer(ref start) + (long)index * sizeof(T) + Distance);
+    }
+}
