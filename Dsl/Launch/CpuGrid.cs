@@ -22,6 +22,18 @@ public static class CpuGrid
     /// <summary>Estimated single-thread time of a whole grid below which it runs on the calling thread.</summary>
     public static readonly TimeSpan SerialWorkLimit = TimeSpan.FromMicroseconds(20);
 
+    private static int threadLimit = Environment.ProcessorCount;
+
+    /// <summary>
+    /// How many host threads a grid may use (llama.cpp's <c>-t</c>): 1 … any, default every core. Process-wide on purpose:
+    /// launches are static and one process runs one command.
+    /// </summary>
+    public static int ThreadLimit
+    {
+        get => threadLimit;
+        set => threadLimit = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one thread");
+    }
+
     /// <summary>Per launch site (the group delegate's method): estimated single-thread seconds per group.</summary>
     private static readonly ConcurrentDictionary<MethodInfo, double> secondsPerGroup = new();
 
@@ -39,7 +51,7 @@ public static class CpuGrid
             group(0, 0);
             return;
         }
-        int threads = Environment.ProcessorCount;
+        int threads = Math.Min(Environment.ProcessorCount, threadLimit);
         var site = group.Method;
         bool known = secondsPerGroup.TryGetValue(site, out double perGroup);
         long start = Stopwatch.GetTimestamp();
@@ -63,7 +75,7 @@ public static class CpuGrid
         long chunk = Math.Max(1, count / (threads * 4L));
         try
         {
-            Parallel.ForEach(Partitioner.Create(0L, count, chunk), range =>
+            Parallel.ForEach(Partitioner.Create(0L, count, chunk), new ParallelOptions { MaxDegreeOfParallelism = threads }, range =>
             {
                 long chunkStart = Stopwatch.GetTimestamp();
                 for (long g = range.Item1; g < range.Item2; g++)

@@ -9,13 +9,10 @@ public enum ComputeDevice
     /// <summary>Any OpenCL 2.0+ GPU through ILGPU's OpenCL backend.</summary>
     OpenCL,
 
-    /// <summary>The host CPU with the fast fp32 path (TensorPrimitives + threads).</summary>
+    /// <summary>The host CPU running the kernel library's generated CPU path (host threads across groups, SIMD in the
+    /// bodies) with weights kept as stored: the GPU's kernels, on the CPU.</summary>
     FastCpu,
 
     /// <summary>ILGPU's CPU accelerator (a kernel debugger: slow, used only on request).</summary>
     IlgpuCpu,
-
-    /// <summary>The host CPU running the kernel library's generated CPU path (host threads across groups, SIMD in the
-    /// bodies) with weights kept as stored: the GPU's code, on the CPU.</summary>
-    KernelCpu,
 }

@@ -1,22 +1,20 @@
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
-using KernelSharp.Runtime.Model.Cpu;
 using KernelSharp.Runtime.Model.Kernels;
 
 namespace KernelSharp.Runtime.Devices;
 
 /// <summary>
-/// Picks where the model runs: CUDA, then OpenCL, then the fast CPU path, unless the user names one
-/// ("auto" | "cuda" | "opencl" | "cpu" | "cpu-kernels" | "ilgpu-cpu"); a named GPU kind that is missing is an error,
-/// not a fallback. The one device policy: the CLI, the server and the chat client all choose through it. GPUs (and the ILGPU CPU accelerator, a kernel
-/// debugger) run the model on the kernel library (<see cref="KernelModelBackend"/>); "cpu" runs it on
-/// <see cref="CpuBackend"/>, the TensorPrimitives path; "cpu-kernels" runs the kernel library's generated CPU path on the
-/// host (the same code as the GPUs; weights as stored), measured against "cpu" in docs/perf/cpu-path.md.
+/// Picks where the model runs: CUDA, then OpenCL, then the CPU, unless the user names one
+/// ("auto" | "cuda" | "opencl" | "cpu" | "ilgpu-cpu"); a named GPU kind that is missing is an error, not a fallback.
+/// The one device policy: the CLI, the server and the chat client all choose through it. Every device runs the model on
+/// the kernel library (<see cref="KernelModelBackend"/>): "cpu" on its generated CPU path (host threads, SIMD, weights
+/// as stored), "ilgpu-cpu" on ILGPU's CPU accelerator (a kernel debugger that runs the GPU bodies).
 /// </summary>
 public sealed class DeviceSelector(IGpuProbe probe)
 {
-    public static readonly IReadOnlyList<string> Names = ["auto", "cuda", "opencl", "cpu", "cpu-kernels", "ilgpu-cpu"];
+    public static readonly IReadOnlyList<string> Names = ["auto", "cuda", "opencl", "cpu", "ilgpu-cpu"];
 
     public DeviceSelector()
         : this(new IlgpuGpuProbe())
@@ -34,8 +32,6 @@ public sealed class DeviceSelector(IGpuProbe probe)
         {
             case "cpu":
                 return new DeviceChoice(ComputeDevice.FastCpu, "host CPU");
-            case "cpu-kernels":
-                return new DeviceChoice(ComputeDevice.KernelCpu, "host CPU (generated kernel path)");
             case "ilgpu-cpu":
                 return new DeviceChoice(ComputeDevice.IlgpuCpu, "ILGPU CPU accelerator");
             case "auto":
@@ -69,19 +65,18 @@ public sealed class DeviceSelector(IGpuProbe probe)
     }
 
     /// <summary>
-    /// The backend that runs on <paramref name="choice"/>; <paramref name="prefillMatmul"/> reaches the kernel backends
-    /// (the "cpu" backend always prefills in fp32).
+    /// The backend that runs on <paramref name="choice"/>, with <paramref name="prefillMatmul"/> for the prompt's
+    /// projections (on the CPU prompts run in fp32 whatever it says).
     /// </summary>
     public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul = PrefillMatmul.Exact) => CreateBackend(choice, prefillMatmul, 0);
 
     /// <summary>As <see cref="CreateBackend(DeviceChoice, PrefillMatmul)"/> on GPU number <paramref name="gpu"/> of the chosen kind (CUDA's device ordinal).</summary>
     public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul, int gpu) => choice.Device switch
     {
-        ComputeDevice.FastCpu => new CpuBackend(),
+        ComputeDevice.FastCpu => CreateKernelBackend(KernelBackend.FastCpu, prefillMatmul, 0),
         ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefillMatmul, gpu),
         ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefillMatmul, gpu),
         ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefillMatmul, 0),
-        ComputeDevice.KernelCpu => CreateKernelBackend(KernelBackend.FastCpu, prefillMatmul, 0),
         _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
     };
 
@@ -97,7 +92,7 @@ public sealed class DeviceSelector(IGpuProbe probe)
             throw new UserInputException($"GPU {ordinal}: {e.Message}");
         }
 
-        backend.PrefillMatmul = prefillMatmul;
+        backend.PrefillMatmul = kind == KernelBackend.FastCpu ? PrefillMatmul.Exact : prefillMatmul; // the CPU prefills in fp32
         return backend;
     }
 }

@@ -135,7 +135,6 @@ internal sealed class RankGroupPlan
     /// <summary>Backends whose tensors live in host memory, where handing their values to an in-process communicator is the real exchange, not a detour.</summary>
     private static bool HoldsTensorsInHostMemory(Model.Backend.IModelBackend backend) => backend switch
     {
-        Model.Cpu.CpuBackend => true,
         KernelModelBackend kernels => kernels.Device.Accelerator.AcceleratorType == AcceleratorType.CPU,
         _ => false,
     };

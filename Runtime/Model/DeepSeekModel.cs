@@ -76,7 +76,7 @@ public sealed class DeepSeekModel : IDisposable
         {
             for (var r = 0; r < ranks.Length; r++)
             {
-                var backend = DeviceSelector.CreateBackend(choice, options.PrefillMatmul, group.Gpu(r));
+                var backend = options.TestBackend?.Invoke() ?? DeviceSelector.CreateBackend(choice, options.PrefillMatmul, group.Gpu(r));
                 try
                 {
                     // Checked where the weights will live: device memory for a GPU (FP8 / bf16 as stored), host memory for the CPU (fp32).
@@ -134,7 +134,7 @@ public sealed class DeepSeekModel : IDisposable
     private static string PrefillNote(PrefillMatmul prefillMatmul, IModelBackend backend) => prefillMatmul switch
     {
         PrefillMatmul.Exact => string.Empty,
-        _ when backend is Kernels.KernelModelBackend => "; prefill matmuls on bf16 tensor cores",
+        _ when backend is Kernels.KernelModelBackend { PrefillMatmul: PrefillMatmul.TensorCores } => "; prefill matmuls on bf16 tensor cores",
         _ => "; no tensor-core prefill on this backend, prefill stays fp32",
     };
 

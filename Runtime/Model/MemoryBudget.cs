@@ -6,8 +6,8 @@ namespace KernelSharp.Runtime.Model;
 
 /// <summary>
 /// Where a backend keeps a model and how much room it has there: a GPU kernel backend holds the weights as stored (FP8 or
-/// bf16) and the caches in device memory, so a real-width model is checked against the device, not the host; the CPU
-/// backend widens weights to fp32 in host memory.
+/// bf16) and the caches in device memory, so a real-width model is checked against the device, not the host; on the CPU
+/// the same bytes are checked against host memory (a backend that widens weights, the tests' fp32 reference, in fp32).
 /// </summary>
 /// <param name="Storage">How the weight matrices are held.</param>
 /// <param name="AvailableBytes">Memory the model may use there.</param>

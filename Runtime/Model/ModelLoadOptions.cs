@@ -31,10 +31,16 @@ public sealed record ModelLoadOptions
     public long? AvailableMemoryBytes { get; init; }
 
     /// <summary>
-    /// Exact (default) or TensorCores: the prefill's bf16 / FP8 linear layers on bf16 tensor cores. Applies to the
-    /// kernel backends (cuda, opencl, ilgpu-cpu); the "cpu" backend always prefills in fp32.
+    /// Exact (default) or TensorCores: the prefill's bf16 / FP8 linear layers on bf16 tensor cores. Applies to the GPU
+    /// kernels (cuda, opencl, ilgpu-cpu); the CPU ("cpu") always prefills in fp32.
     /// </summary>
     public PrefillMatmul PrefillMatmul { get; init; } = PrefillMatmul.Exact;
+
+    /// <summary>
+    /// Tests only: makes each rank's backend instead of <see cref="Device"/>'s (the tests' fp32 reference backend, which
+    /// whole-model results of the kernel backends are compared with). Null = the device's kernel backend.
+    /// </summary>
+    internal Func<Backend.IModelBackend>? TestBackend { get; init; }
 
     /// <summary>
     /// How sessions keep the MLA latent cache: fp32 (default) or DeepSeek-V3.2's FP8 rows (656 B per token and layer

@@ -115,7 +115,7 @@ public sealed class BenchSyntheticTests
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(result.ErrorLines);
         Assert.StartsWith($"error: {config}: the model needs ", line);
-        Assert.Contains("GiB fp32 weights", line);
+        Assert.Contains("GiB FP8 weights", line); // kept as stored, memory-mapped
         Assert.Contains("is available", line);
         Assert.Equal(string.Empty, result.Stdout);
     }

@@ -20,7 +20,7 @@ public sealed class PrefillOptionTests
     }
 
     [Fact]
-    public void Tensor_cores_on_the_cpu_backend_prefill_exactly_and_say_so()
+    public void Tensor_cores_on_the_cpu_prefill_exactly_and_say_so()
     {
         using var temp = new TempDirectory();
         string golden = Path.Combine(Fixtures.TinyBf16, "golden.safetensors");
@@ -33,6 +33,6 @@ public sealed class PrefillOptionTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("no tensor-core prefill on this backend, prefill stays fp32", result.Stdout);
         double[] errors = Golden.RowRelativeErrors(Golden.Floats(output, "logits", out _), reference, (int)referenceShape[1]);
-        Assert.True(errors.Max() <= 1e-4, $"row errors up to {errors.Max():E2}: the CPU backend's prefill is the exact one");
+        Assert.True(errors.Max() <= 1e-4, $"row errors up to {errors.Max():E2}: the CPU's prefill is the exact one");
     }
 }

@@ -14,7 +14,7 @@ public static class SharedOptions
         OptionSpec.Value("model", "DIR", "model folder (config.json, model.safetensors or shards, tokenizer.json)", "m");
 
     public static OptionSpec Device { get; } =
-        OptionSpec.Value("device", "DEV", string.Join('|', DeviceSelector.Names) + " (default: auto = CUDA, then OpenCL, then CPU; cpu-kernels = the kernel library's generated CPU path; ilgpu-cpu = the kernels on ILGPU's CPU accelerator)");
+        OptionSpec.Value("device", "DEV", string.Join('|', DeviceSelector.Names) + " (default: auto = CUDA, then OpenCL, then CPU; ilgpu-cpu = the GPU kernels on ILGPU's CPU accelerator, a debugger)");
 
     public static OptionSpec Gpus { get; } =
         OptionSpec.Value("gpus", "N|LIST", "split the model over CUDA GPUs through NCCL: N = GPUs 0 … N−1, or a list such as 0,2,3 " +
@@ -34,14 +34,14 @@ public static class SharedOptions
     public static OptionSpec KvCache { get; } =
         OptionSpec.Value("kv-cache", "FMT", "fp32|fp8: the MLA latent and indexer key caches in fp32, or as DeepSeek-V3.2 keeps them (latent e4m3 with a " +
             "scale per 128 values, rope part bf16, index keys e4m3 with a scale per key: 788 instead of 2816 bytes per token and layer; index top-k " +
-            "choices near ties may flip: logits move by 0.1-0.2 relative on the tiny test models; not on --device cpu) (default: fp32)");
+            "choices near ties may flip: logits move by 0.1-0.2 relative on the tiny test models) (default: fp32)");
 
     public static OptionSpec Threads { get; } =
         OptionSpec.Value("threads", "N", "CPU threads for --device cpu, 1 … 1024 (default: every core)", "t");
 
     /// <summary>Applies -t to the CPU backend (process-wide; GPUs ignore it).</summary>
     public static void ApplyThreads(ParsedArguments args)
-        => Runtime.Model.Cpu.CpuThreads.Limit = args.Int("threads", Environment.ProcessorCount, 1, 1024);
+        => Dsl.Launch.CpuGrid.ThreadLimit = args.Int("threads", Environment.ProcessorCount, 1, 1024);
 
     public static OptionSpec ShowPrompt { get; } =
         OptionSpec.Flag("show-prompt", "print the rendered prompt (chat template applied) to stderr before generating");

@@ -34,13 +34,6 @@ public sealed class ExpertParallelTests
     [InlineData(Fixtures.Bf16, 3, "cpu")]        // 16 experts and 512 vocabulary rows split unevenly
     [InlineData(Fixtures.Fp8Yarn, 4, "cpu")]
     [InlineData(Fixtures.Bf16, 1, "cpu")]        // a group of one: the collectives run, as identities
-    // The kernel backend's MoE path on a range of the experts, on its generated CPU path: the split logic (first held
-    // expert, pairs without a slot) is the backend's and runs the same there. On ILGPU's CPU accelerator this case took
-    // minutes (about one of kernel compiles per device, three devices, a 30-token prefill); the GPU code of the range
-    // kernels is checked there one kernel at a time (PermuteByExpert in the kernel tests, CombineExperts in BackendKernelTests).
-    [InlineData(Fixtures.Bf16, 2, "cpu-kernels")]
-    // FP8 weights kept as stored: a rank's heads of q_b_proj / o_proj cut a 128×128 scale block here, so those shares load in fp32.
-    [InlineData(Fixtures.Fp8Yarn, 2, "cpu-kernels")]
     public void SplitModelMatchesTheSingleDeviceModel(string fixture, int ranks, string device)
     {
         var directory = Fixtures.Directory(fixture);

@@ -20,8 +20,6 @@ public sealed class PagedCacheTests
     {
         { Fixtures.Bf16, "cpu" },
         { Fixtures.Fp8Yarn, "cpu" },
-        { Fixtures.Bf16, "cpu-kernels" },
-        { Fixtures.Fp8Yarn, "cpu-kernels" },
     };
 
     [Theory]

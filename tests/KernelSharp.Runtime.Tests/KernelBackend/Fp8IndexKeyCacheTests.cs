@@ -3,7 +3,7 @@ using KernelSharp.Kernels.Indexer;
 using KernelSharp.Runtime;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
-using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Tests.Reference;
 using KernelSharp.Runtime.Tests.Golden;
 using KernelSharp.Runtime.Tests.Model;
 using Xunit;
@@ -177,14 +177,5 @@ public sealed class Fp8IndexKeyCacheTests(KernelBackendFixture backends, ITestOu
         Assert.Equal(5 + 7 + 2, writtenRows); // every position's key, in its own row, and no other row
         Assert.True(worst <= 1.0, $"an FP8 index key is {worst:0.000} half steps from its fp32 value");
         Assert.NotEqual(fp32, fp8); // the rounding shows
-    }
-
-    [Fact]
-    public void Cpu_backend_refuses_fp8_index_keys_in_one_line()
-    {
-        using var cpu = new CpuBackend();
-        var error = Assert.Throws<UserInputException>(() => cpu.AllocateIndexKeyCache(4, 32, KvCacheFormat.Fp8));
-        Assert.DoesNotContain('\n', error.Message);
-        Assert.Contains("--device cpu-kernels", error.Message);
     }
 }

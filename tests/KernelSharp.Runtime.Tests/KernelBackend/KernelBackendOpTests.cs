@@ -1,6 +1,6 @@
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Runtime.Model.Backend;
-using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Tests.Reference;
 using KernelSharp.Runtime.Tests.Model;
 using Xunit;
 using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;

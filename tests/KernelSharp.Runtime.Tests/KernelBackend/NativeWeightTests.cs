@@ -3,7 +3,7 @@ using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
-using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Tests.Reference;
 using KernelSharp.Runtime.Model.Kernels;
 using KernelSharp.Runtime.Tests.Golden;
 using KernelSharp.Runtime.Tests.Model;

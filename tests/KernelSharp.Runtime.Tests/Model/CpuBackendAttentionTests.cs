@@ -1,6 +1,6 @@
 using Xunit;
 using KernelSharp.Runtime.Model.Backend;
-using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Tests.Reference;
 
 namespace KernelSharp.Runtime.Tests.Model;
 

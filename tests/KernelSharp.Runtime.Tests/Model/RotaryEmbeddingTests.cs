@@ -1,4 +1,4 @@
-using KernelSharp.Runtime.Model.Cpu;
+using KernelSharp.Runtime.Tests.Reference;
 using KernelSharp.Runtime.Model.Layers;
 using Xunit;
 

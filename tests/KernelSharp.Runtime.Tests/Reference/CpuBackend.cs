@@ -1,16 +1,19 @@
 using System.Numerics.Tensors;
 using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
+using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>
-/// The FastCpu backend: host arrays, TensorPrimitives for the inner loops and Parallel.For over rows/features.
-/// Each op delegates to one small static class (CpuLinear, CpuNorms, CpuRope, CpuIndexer, CpuMlaAttention, CpuMoe).
+/// The fp32 reference the kernel backends are compared with, op by op and end to end: host arrays, every weight widened
+/// to fp32 on upload, TensorPrimitives for the inner loops. Written independently of the kernel library (each op is one
+/// small static class: CpuLinear, CpuNorms, CpuRope, CpuIndexer, CpuMlaAttention, CpuMoe); the product runs every device,
+/// the CPU included, on the kernel library.
 /// </summary>
 public sealed class CpuBackend : IModelBackend
 {
-    public string Description => $"FastCpu (fp32, TensorPrimitives, {Environment.ProcessorCount} threads)";
+    public string Description => "fp32 reference (TensorPrimitives)";
 
     /// <summary>The CPU backend computes in fp32 from fp32 weights (TensorPrimitives): native matrices are widened on upload.</summary>
     public bool KeepsNativeWeights => false;
@@ -54,7 +57,7 @@ public sealed class CpuBackend : IModelBackend
         format == KvCacheFormat.Fp32 ? Allocate(maxContext, dim) : throw OnlyFp32Caches(format);
 
     private static UserInputException OnlyFp32Caches(KvCacheFormat format) =>
-        new($"the {format.ToString().ToLowerInvariant()} KV cache is read by the kernel library's attention: use --device cpu-kernels (or a GPU), or --kv-cache fp32 on --device cpu");
+        new($"the fp32 reference keeps fp32 caches only, not {format.ToString().ToLowerInvariant()}");
 
     public float[] Download(Tensor tensor) => (float[])Cpu(tensor).Values.Clone();
 

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>The lightning indexer's scores and top-k key selection.</summary>
 internal static class CpuIndexer

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>y = x · Wᵀ with W stored [out, in] as in the checkpoint: each output is one dot product of two contiguous rows.</summary>
 internal static class CpuLinear

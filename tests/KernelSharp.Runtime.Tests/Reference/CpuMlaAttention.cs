@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>
 /// Sparse multi-head latent attention in the absorbed (MQA) form: every head reads the same cached latent c and

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>SwiGLU feed-forwards, the noaux_tc expert router and the weighted mix of routed experts.</summary>
 internal static class CpuMoe

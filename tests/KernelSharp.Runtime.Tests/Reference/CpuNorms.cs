@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>Row-wise RMSNorm and LayerNorm in fp32 (the reference computes norms in fp32 too).</summary>
 internal static class CpuNorms

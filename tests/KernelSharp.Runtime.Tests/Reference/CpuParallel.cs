@@ -1,4 +1,4 @@
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>Splits work over host threads only when it is big enough to pay for the scheduling.</summary>
 internal static class CpuParallel
@@ -14,7 +14,7 @@ internal static class CpuParallel
             return;
         }
 
-        int threads = CpuThreads.Limit;
+        int threads = Environment.ProcessorCount;
         var chunks = (int)Math.Min(count, threads * 4L);
         if (chunks <= 1 || threads == 1 || count * workPerItem < SerialWorkLimit)
         {

@@ -1,6 +1,6 @@
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>Rotary position embedding applied in place to the rope slice of every head of every row.</summary>
 internal static class CpuRope

@@ -1,6 +1,6 @@
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>A tensor of the CPU backend: a plain row-major host array [Rows × Columns].</summary>
 internal sealed class CpuTensor : Tensor

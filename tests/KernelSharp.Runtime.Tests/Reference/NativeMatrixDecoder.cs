@@ -1,7 +1,7 @@
 using KernelSharp.Dsl;
 using KernelSharp.Runtime.Model.Backend;
 
-namespace KernelSharp.Runtime.Model.Cpu;
+namespace KernelSharp.Runtime.Tests.Reference;
 
 /// <summary>A <see cref="NativeMatrix"/> widened to fp32, element by element (bf16 bits, or e4m3 times its block scale).</summary>
 internal static class NativeMatrixDecoder

@@ -15,7 +15,6 @@ public sealed class ServingEngineTests
 
     [Theory]
     [InlineData("cpu", 11)]
-    [InlineData("cpu-kernels", 11)]
     public Task Greedy_tokens_are_the_same_alone_and_among_many_others(string device, int others) => CheckAloneAndAmongOthers(device, others);
 
     /// <summary>On the GPU a step of 64 sequences runs the batched kernels (GEMM instead of GEMV, one attention launch for all).</summary>
