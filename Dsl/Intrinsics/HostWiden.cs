@@ -116,16 +116,20 @@ public static class HostWiden
         ref byte source = ref MemoryMarshal.GetReference(codes);
         ref float values = ref MemoryMarshal.GetReference(x);
         Vector512<float> low = default, high = default;
-        for (int i = 0; i < length; i += 64)
+        for (int start = 0, b = 0; start < length; start += block, b++)
         {
-            StreamAhead.Touch(ref source, i);
-            var scale = Vector512.Create(blockScales[i / block]);
-            Decode64(ref Unsafe.Add(ref source, i), tables, out var v0, out var v1, out var v2, out var v3);
-            ref float at = ref Unsafe.Add(ref values, i);
-            low = Vector512.MultiplyAddEstimate(v0 * scale, Vector512.LoadUnsafe(ref at, 0), low);
-            high = Vector512.MultiplyAddEstimate(v1 * scale, Vector512.LoadUnsafe(ref at, 16), high);
-            low = Vector512.MultiplyAddEstimate(v2 * scale, Vector512.LoadUnsafe(ref at, 32), low);
-            high = Vector512.MultiplyAddEstimate(v3 * scale, Vector512.LoadUnsafe(ref at, 48), high);
+            var scale = Vector512.Create(blockScales[b]);
+            int end = Math.Min(length, start + block);
+            for (int i = start; i < end; i += 64)
+            {
+                StreamAhead.Touch(ref source, i);
+                Decode64(ref Unsafe.Add(ref source, i), tables, out var v0, out var v1, out var v2, out var v3);
+                ref float at = ref Unsafe.Add(ref values, i);
+                low = Vector512.MultiplyAddEstimate(v0 * scale, Vector512.LoadUnsafe(ref at, 0), low);
+                high = Vector512.MultiplyAddEstimate(v1 * scale, Vector512.LoadUnsafe(ref at, 16), high);
+                low = Vector512.MultiplyAddEstimate(v2 * scale, Vector512.LoadUnsafe(ref at, 32), low);
+                high = Vector512.MultiplyAddEstimate(v3 * scale, Vector512.LoadUnsafe(ref at, 48), high);
+            }
         }
         sum = Vector512.Sum(low + high);
         return true;

@@ -73,6 +73,9 @@ public static class CpuGrid
         long workTicks = 0;
         // About four chunks per core balances uneven groups without paying a task per group.
         long chunk = Math.Max(1, count / (threads * 4L));
+        if (CpuWorkers.For(threads).TryRun(gridX, count, chunk, group) is long ticks)
+            return ticks;
+        // The workers are running another grid (a launch from another thread, or from inside a group): the thread pool.
         try
         {
             Parallel.ForEach(Partitioner.Create(0L, count, chunk), new ParallelOptions { MaxDegreeOfParallelism = threads }, range =>

@@ -60,6 +60,63 @@ public sealed class LaunchSupportTests
         }
     }
 
+    /// <summary>Slow groups (about 0.2 ms each), so launches after a site's first go to the spinning workers.</summary>
+    private static void SlowGroup(ConcurrentDictionary<(int, int), int> visits, int x, int y)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMilliseconds(0.2))
+            Thread.SpinWait(10);
+        visits.AddOrUpdate((x, y), 1, (_, n) => n + 1);
+    }
+
+    [Fact]
+    public void CpuGridLaunchesFromSeveralThreadsAtOnceAndFromInsideAGroupEachVisitEveryGroupOnce()
+    {
+        // One grid at a time has the workers; the others (and a launch from inside a group) run on the thread pool.
+        var outcomes = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4).Select(_ =>
+        {
+            bool all = true;
+            for (int launch = 0; launch < 5; launch++)
+            {
+                var visits = new ConcurrentDictionary<(int, int), int>();
+                var inner = new ConcurrentDictionary<(int, int), int>();
+                CpuGrid.For(6, 2, (x, y) =>
+                {
+                    SlowGroup(visits, x, y);
+                    if (x == 0 && y == 0)
+                        CpuGrid.For(3, 1, (a, b) => inner.AddOrUpdate((a, b), 1, (_, n) => n + 1));
+                });
+                all &= visits.Count == 12 && visits.Values.All(n => n == 1) && inner.Count == 3 && inner.Values.All(n => n == 1);
+            }
+            return all;
+        }).ToList();
+        Assert.All(outcomes, Assert.True);
+    }
+
+    [Fact]
+    public void A_failing_group_reaches_the_caller_as_itself_and_the_next_launch_runs_normally()
+    {
+        for (int launch = 0; launch < 3; launch++)
+        {
+            var visits = new ConcurrentDictionary<(int, int), int>();
+            var error = Assert.Throws<InvalidOperationException>(() => CpuGrid.For(8, 2, (x, y) =>
+            {
+                SlowGroup(visits, x, y);
+                if (x == 5 && y == 1)
+                    throw new InvalidOperationException("group (5, 1) failed");
+            }));
+            Assert.Equal("group (5, 1) failed", error.Message);
+        }
+
+        var after = new ConcurrentDictionary<(int, int), int>();
+        for (int launch = 0; launch < 2; launch++)
+        {
+            after.Clear();
+            CpuGrid.For(8, 2, (x, y) => SlowGroup(after, x, y));
+        }
+        Assert.Equal(16, after.Count);
+    }
+
     [Fact]
     public void CpuGroupStateHandsEachSlotOneClearedArrayPerThread()
     {
