@@ -6,7 +6,7 @@ using Xunit;
 namespace KernelSharp.Runtime.Tests.Distributed;
 
 /// <summary>
-/// The model split over N in-process ranks on the CPU backend (experts, embedding and head by rank, attention
+/// The model split over N in-process ranks on the CPU (experts, embedding and head by rank, attention
 /// replicated) gives the single-device logits: the contract a split over GPUs must meet too.
 /// </summary>
 public sealed class ExpertParallelTests

@@ -9,8 +9,8 @@ namespace KernelSharp.Runtime.Tests.Invariants;
 
 /// <summary>
 /// Sequences that share one paged KV cache (blocks handed out as they grow, so their rows interleave and blocks come
-/// back out of order) must compute exactly what each computes with caches of its own: on the CPU backend, on the kernel
-/// library's generated CPU path (the same paged kernels as the GPUs, one launch for all sequences) and on CUDA.
+/// back out of order) must compute exactly what each computes with caches of its own: on the CPU (the kernel library's
+/// generated CPU path: the same paged kernels as the GPUs, one launch for all sequences) and on CUDA.
 /// </summary>
 public sealed class PagedCacheTests
 {

@@ -6,7 +6,7 @@ using Xunit;
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
-/// The same wrong call to the CPU backend and to the kernel backend (generated CPU path) fails with the same exception
+/// The same wrong call to the fp32 reference backend and to the kernel backend (generated CPU path) fails with the same exception
 /// and message: the argument rules of the contract are written once (BackendArguments), not once per backend.
 /// </summary>
 [Collection(KernelBackendCollection.Name)]

@@ -15,8 +15,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// <summary>
 /// The FP8 indexer keys of <see cref="KvCacheFormat.Fp8"/> on the kernel backend (e4m3 codes and one fp32 scale per key,
 /// as DeepSeek-V3.2 keeps them): written through the backend's cache writers they read back exactly as the store kernel
-/// rounds them, a model's keys written through the paged pool decode to the fp32 pool's keys within e4m3 precision, and
-/// the fp32 CPU backend refuses them in one line. The logits contract of the whole FP8 cache is
+/// rounds them, and a model's keys written through the paged pool decode to the fp32 pool's keys within e4m3 precision.
+/// The logits contract of the whole FP8 cache is
 /// <see cref="Fp8LatentCacheTests"/>'.
 /// </summary>
 [Collection(KernelBackendCollection.Name)]
@@ -57,7 +57,7 @@ public sealed class Fp8IndexKeyCacheTests(KernelBackendFixture backends, ITestOu
     }
 
     /// <summary>
-    /// IndexerScores over FP8 keys equals the fp32 CPU backend's scores over the keys' dequantized values: a prefill of 8
+    /// IndexerScores over FP8 keys equals the fp32 reference backend's scores over the keys' dequantized values: a prefill of 8
     /// rows after 9 cached tokens and a decode at position 20, two sequences whose scrambled block tables share one paged
     /// cache, so one launch scores both (on FastCpu the per-pair kernel, on the ILGPU CPU accelerator the warp-keys
     /// kernel GPUs run).

@@ -12,8 +12,7 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
 /// The FP8 latent cache (<see cref="KvCacheFormat.Fp8"/>) on the kernel backend: its parts are written through the
-/// backend's cache writers and read back as the store kernel rounds them, the fp32 CPU backend refuses it in one line,
-/// and a whole model with it stays within a contract against the same model with an fp32 cache.
+/// backend's cache writers and read back as the store kernel rounds them, and a whole model with it stays within a contract against the same model with an fp32 cache.
 /// </summary>
 [Collection(KernelBackendCollection.Name)]
 public sealed class Fp8LatentCacheTests(KernelBackendFixture backends, ITestOutputHelper output)

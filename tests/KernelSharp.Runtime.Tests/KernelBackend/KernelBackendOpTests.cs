@@ -8,7 +8,7 @@ using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
-/// Every op of the kernel backend against the same op of the CPU backend on fresh random inputs, on the generated
+/// Every op of the kernel backend against the same op of the fp32 reference backend on fresh random inputs, on the generated
 /// fast CPU path and on the ILGPU CPU accelerator (the code path GPUs take).
 /// </summary>
 [Collection(KernelBackendCollection.Name)]
@@ -41,7 +41,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture)
         Compare(b => b.GatherRows(b.Upload(source, 7, 12), rows), kernels, random, "GatherRows");
         Compare(b =>
         {
-            var target = b.Upload(destination.ToArray(), 10, 5); // the CPU backend keeps the array: in-place ops get a copy
+            var target = b.Upload(destination.ToArray(), 10, 5); // the fp32 reference backend keeps the array: in-place ops get a copy
             b.WriteRows(target, 4, b.Upload(source, 7, 12), 2, 3, 6);
             return target;
         }, kernels, random, "WriteRows");
@@ -89,7 +89,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture)
             Compare(b => b.LayerNorm(b.Upload(x, rows, 45), b.Upload(norm, 1, 45), b.Upload(bias, 1, 45), 1e-6f), kernels, random, $"LayerNorm T={rows}");
             Compare(b =>
             {
-                var target = b.Upload(x.ToArray(), rows, 45); // the CPU backend keeps the array: in-place ops get a copy
+                var target = b.Upload(x.ToArray(), rows, 45); // the fp32 reference backend keeps the array: in-place ops get a copy
                 b.AddInPlace(target, b.Upload(addend, rows, 45));
                 b.ScaleInPlace(target, -0.75f);
                 return target;
@@ -132,7 +132,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture)
         {
             Compare(b =>
             {
-                var values = b.Upload(x.ToArray(), rows, heads * headDim); // a copy: the CPU backend rotates its array in place
+                var values = b.Upload(x.ToArray(), rows, heads * headDim); // a copy: the fp32 reference backend rotates its array in place
                 b.ApplyRope(values, heads, headDim, offset, b.Upload(cos, rows, pairs), b.Upload(sin, rows, pairs), layout);
                 return values;
             }, kernels, random, $"ApplyRope {layout}");
@@ -253,7 +253,7 @@ public sealed class KernelBackendOpTests(KernelBackendFixture fixture)
         }, kernels, random, "MixExperts with shared experts");
     }
 
-    /// <summary>Runs <paramref name="op"/> on the CPU backend and on the kernel backend and compares the results.</summary>
+    /// <summary>Runs <paramref name="op"/> on the fp32 reference backend and on the kernel backend and compares the results.</summary>
     private void Compare(Func<IModelBackend, Tensor> op, IModelBackend kernels, RandomData random, string what)
     {
         using var expected = op(cpu);

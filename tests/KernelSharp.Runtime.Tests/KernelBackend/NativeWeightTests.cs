@@ -14,7 +14,7 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
 /// Weights kept bf16 / FP8 on the kernel backend: Linear (decode GEMV and prefill GEMM), FeedForward and MixExperts
-/// with native weights against the CPU backend, which widens the same matrices to fp32 element by element.
+/// with native weights against the fp32 reference backend, which widens the same matrices to fp32 element by element.
 /// </summary>
 [Collection(KernelBackendCollection.Name)]
 public sealed class NativeWeightTests(KernelBackendFixture fixture)

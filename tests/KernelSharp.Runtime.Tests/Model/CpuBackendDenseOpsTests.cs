@@ -4,7 +4,7 @@ using KernelSharp.Runtime.Tests.Reference;
 
 namespace KernelSharp.Runtime.Tests.Model;
 
-/// <summary>The CPU backend's dense ops against plain double-precision loops on fresh random inputs.</summary>
+/// <summary>The fp32 reference backend's dense ops against plain double-precision loops on fresh random inputs.</summary>
 public sealed class CpuBackendDenseOpsTests
 {
     private readonly IModelBackend backend = new CpuBackend();

@@ -15,7 +15,7 @@ public sealed class CpuBackend : IModelBackend
 {
     public string Description => "fp32 reference (TensorPrimitives)";
 
-    /// <summary>The CPU backend computes in fp32 from fp32 weights (TensorPrimitives): native matrices are widened on upload.</summary>
+    /// <summary>The fp32 reference backend computes in fp32 from fp32 weights (TensorPrimitives): native matrices are widened on upload.</summary>
     public bool KeepsNativeWeights => false;
 
     public Tensor Upload(float[] values, int rows, int columns)
@@ -270,8 +270,8 @@ public sealed class CpuBackend : IModelBackend
     }
 
     private static CpuTensor Cpu(Tensor tensor) =>
-        tensor as CpuTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the CPU backend", nameof(tensor));
+        tensor as CpuTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the fp32 reference backend", nameof(tensor));
 
     private static CpuIndexTensor Cpu(IndexTensor tensor) =>
-        tensor as CpuIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the CPU backend", nameof(tensor));
+        tensor as CpuIndexTensor ?? throw new ArgumentException($"tensor {tensor} was not created by the fp32 reference backend", nameof(tensor));
 }

@@ -2,7 +2,7 @@ using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Tests.Reference;
 
-/// <summary>A tensor of the CPU backend: a plain row-major host array [Rows × Columns].</summary>
+/// <summary>A tensor of the fp32 reference backend: a plain row-major host array [Rows × Columns].</summary>
 internal sealed class CpuTensor : Tensor
 {
     public CpuTensor(float[] values, int rows, int columns)
@@ -22,7 +22,7 @@ internal sealed class CpuTensor : Tensor
     public Span<float> Row(int r) => Values.AsSpan(r * Columns, Columns);
 }
 
-/// <summary>An index tensor of the CPU backend: a row-major host array [Rows × Columns].</summary>
+/// <summary>An index tensor of the fp32 reference backend: a row-major host array [Rows × Columns].</summary>
 internal sealed class CpuIndexTensor : IndexTensor
 {
     public CpuIndexTensor(int[] values, int rows, int columns)
