@@ -164,6 +164,8 @@ public static class HostWiden
     private const float SubnormalStep = 1f / 512f; // 2^-9
     private const uint QuietNaN = 0x7FC0_0000u;
 
+    // The same decode at two widths: .NET 10's Vector512/Vector256 operators are not reachable through ISimdVector from
+    // user generics (CS0315), so one generic body cannot serve both.
     private static Vector512<float> Decode(Vector512<uint> code)
     {
         Vector512<uint> magnitude = code & Vector512.Create(0x7Fu);

@@ -25,8 +25,9 @@ public static class CpuGrid
     private static int threadLimit = Environment.ProcessorCount;
 
     /// <summary>
-    /// How many host threads a grid may use (llama.cpp's <c>-t</c>): 1 … any, default every core. Process-wide on purpose:
-    /// launches are static and one process runs one command.
+    /// How many host threads a grid may use (llama.cpp's <c>-t</c>): 1 … any, default every core; grids never use more
+    /// threads than the machine has cores (their workers spin between launches, so extra ones would only take turns).
+    /// Process-wide on purpose: launches are static and one process runs one command.
     /// </summary>
     public static int ThreadLimit
     {

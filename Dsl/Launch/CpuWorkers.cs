@@ -21,6 +21,7 @@ internal sealed class CpuWorkers
     /// <summary>How long a worker keeps looking for the next grid before it sleeps.</summary>
     private static readonly TimeSpan SpinTime = TimeSpan.FromMilliseconds(2);
 
+    private static readonly object creation = new();
     private static CpuWorkers? shared;
 
     private readonly object sleepGate = new();
@@ -45,10 +46,14 @@ internal sealed class CpuWorkers
         var workers = Volatile.Read(ref shared);
         if (workers is not null && workers.Workers == threads - 1)
             return workers;
-        // A changed thread limit gets a new set; the old one's threads sleep for good (they are background threads).
-        var created = new CpuWorkers(threads - 1);
-        Interlocked.Exchange(ref shared, created);
-        return created;
+        lock (creation)
+        {
+            // Two first launches at once make one set. A changed thread limit gets a new set; the old one's threads
+            // sleep for good (background threads: the CLI sets the limit once, before the first launch).
+            if (shared is null || shared.Workers != threads - 1)
+                Volatile.Write(ref shared, new CpuWorkers(threads - 1));
+            return shared;
+        }
     }
 
     /// <summary>

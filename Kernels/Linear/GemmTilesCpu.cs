@@ -44,7 +44,7 @@ public static class GemmTilesCpu
         {
             int panelRows = Math.Min(Block, colEnd - col);
             for (int r = 0; r < panelRows; r++)
-                Widen(weight, col + r, k, panel.Slice(r * k, k));
+                weight.WidenRowCpu(col + r, k, panel.Slice(r * k, k));
 
             int row = 0;
             if (panelRows == Block && Vector512.IsHardwareAccelerated && k >= 16)
@@ -61,11 +61,6 @@ public static class GemmTilesCpu
         }
         return true;
     }
-
-    /// <summary>Row <paramref name="row"/> of the weight [·, k] in fp32 into <paramref name="destination"/> [k].</summary>
-    internal static void Widen<TWeights>(TWeights weight, int row, int k, Span<float> destination)
-        where TWeights : struct, IRowFormat<TWeights> =>
-        weight.WidenRowCpu(row, k, destination[..k]);
 
     /// <summary>output[t, r] = x[t] · w[r] for 4 tokens × 4 weight rows (k ≥ 16), sixteen sums held in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a hot loop from its first call: tier 0 would not keep the sums in registers

@@ -87,7 +87,7 @@ public static class HostRowDots
             return HostSpan.Of(Unsafe.As<TWeights, F32Rows>(ref weight).Values, (long)row * cols, cols);
         if (rowScratch is null || rowScratch.Length < cols)
             rowScratch = new float[cols];
-        GemmTilesCpu.Widen(weight, row, cols, rowScratch.AsSpan(0, cols));
+        weight.WidenRowCpu(row, cols, rowScratch.AsSpan(0, cols));
         return rowScratch.AsSpan(0, cols);
     }
 
