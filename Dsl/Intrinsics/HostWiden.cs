@@ -62,7 +62,8 @@ public static class HostWiden
             for (; i + 64 <= codes.Length; i += 64)
             {
                 StreamAhead.Touch(ref source, i);
-                Decode64(ref Unsafe.Add(ref source, i), tables, out var v0, out var v1, out var v2, out var v3);
+                Decode64(ref Unsafe.Add(ref source, i), tables.Order, tables.High0, tables.High1, tables.Second0, tables.Second1,
+                    out var v0, out var v1, out var v2, out var v3);
                 ref float at = ref Unsafe.Add(ref target, i);
                 (v0 * scales).StoreUnsafe(ref at, 0);
                 (v1 * scales).StoreUnsafe(ref at, 16);
@@ -97,63 +98,112 @@ public static class HostWiden
     }
 
     /// <summary>
-    /// Σ_c (codes[c] · blockScales[c / <paramref name="block"/>]) · x[c] in the order of the host GEMV over a widened row
+    /// sums[r] = Σ_c (codes[r·cols + c] · blockScales[c / <paramref name="block"/>]) · x[c] for <paramref name="rows"/>
+    /// consecutive rows that share one row of block scales, each in the order of the host GEMV over a widened row
     /// (<c>HostRowDots</c>: per 32 values a fused multiply-add of the low 16 into one sum and of the high 16 into another,
-    /// then the two sums added and reduced), the values decoded in registers instead of through a widened row: decode
-    /// streams an FP8 row once, and widening it first cost a store and a reload per value and left the multiply-adds waiting
-    /// on each other. Only where the machine has VBMI and prefers 512-bit vectors, and the row and the blocks are whole
-    /// 64s: false otherwise, and the caller widens.
+    /// then the two sums added and reduced), so the bits are those of that GEMV over <see cref="E4M3"/>'s values. The
+    /// values are decoded in registers: decode streams an FP8 row once, and widening it first cost a store and a reload per
+    /// value. Two rows go through the loop together, so the tables and the activations are loaded once for both and each
+    /// row's sum chains overlap the other's; in decode, where an expert's row of 512 codes streams in about 100 cycles, a
+    /// call and a reduction per row were as long as the loop. Only where the machine has VBMI and prefers 512-bit vectors,
+    /// and the rows and the blocks are whole 64s: false otherwise, and the caller widens.
     /// </summary>
-    public static bool TryE4M3Dot(ReadOnlySpan<byte> codes, ReadOnlySpan<float> blockScales, int block, ReadOnlySpan<float> x, out float sum)
+    public static bool TryE4M3DotRows(ReadOnlySpan<byte> codes, int cols, int rows, ReadOnlySpan<float> blockScales, int block,
+        ReadOnlySpan<float> x, Span<float> sums)
     {
-        sum = 0f;
-        int length = codes.Length;
-        if (!Avx512Vbmi.IsSupported || !Vector512.IsHardwareAccelerated || length % 64 != 0 || block <= 0 || block % 64 != 0)
+        if (!Avx512Vbmi.IsSupported || !Vector512.IsHardwareAccelerated || cols % 64 != 0 || block <= 0 || block % 64 != 0)
             return false;
-        if (x.Length < length || (long)blockScales.Length * block < length)
-            throw new ArgumentException($"{length} codes need {length} values and {(length + block - 1) / block} block scales", nameof(x));
+        if (x.Length < cols || (long)blockScales.Length * block < cols || (long)codes.Length < (long)rows * cols || sums.Length < rows)
+            throw new ArgumentException($"{rows} rows of {cols} codes need {(long)rows * cols} codes, {cols} values, {(cols + block - 1) / block} block scales and {rows} sums", nameof(codes));
         var tables = E4M3Tables.Instance;
+        var order = tables.Order;
+        var high0 = tables.High0;
+        var high1 = tables.High1;
+        var second0 = tables.Second0;
+        var second1 = tables.Second1;
         ref byte source = ref MemoryMarshal.GetReference(codes);
         ref float values = ref MemoryMarshal.GetReference(x);
-        Vector512<float> low = default, high = default;
-        for (int start = 0, b = 0; start < length; start += block, b++)
+        int r = 0;
+        for (; r + 2 <= rows; r += 2)
         {
-            var scale = Vector512.Create(blockScales[b]);
-            int end = Math.Min(length, start + block);
-            for (int i = start; i < end; i += 64)
+            ref byte a = ref Unsafe.Add(ref source, (nint)r * cols);
+            ref byte b = ref Unsafe.Add(ref a, cols);
+            Vector512<float> lowA = default, highA = default, lowB = default, highB = default;
+            for (int start = 0, s = 0; start < cols; start += block, s++)
             {
-                StreamAhead.Touch(ref source, i);
-                Decode64(ref Unsafe.Add(ref source, i), tables, out var v0, out var v1, out var v2, out var v3);
-                ref float at = ref Unsafe.Add(ref values, i);
-                low = Vector512.MultiplyAddEstimate(v0 * scale, Vector512.LoadUnsafe(ref at, 0), low);
-                high = Vector512.MultiplyAddEstimate(v1 * scale, Vector512.LoadUnsafe(ref at, 16), high);
-                low = Vector512.MultiplyAddEstimate(v2 * scale, Vector512.LoadUnsafe(ref at, 32), low);
-                high = Vector512.MultiplyAddEstimate(v3 * scale, Vector512.LoadUnsafe(ref at, 48), high);
+                var scale = Vector512.Create(blockScales[s]);
+                int end = Math.Min(cols, start + block);
+                for (int i = start; i < end; i += 64)
+                {
+                    StreamAhead.Touch(ref a, i);
+                    StreamAhead.Touch(ref b, i);
+                    ref float at = ref Unsafe.Add(ref values, i);
+                    var x0 = Vector512.LoadUnsafe(ref at, 0);
+                    var x1 = Vector512.LoadUnsafe(ref at, 16);
+                    var x2 = Vector512.LoadUnsafe(ref at, 32);
+                    var x3 = Vector512.LoadUnsafe(ref at, 48);
+                    Decode64(ref Unsafe.Add(ref a, i), order, high0, high1, second0, second1, out var v0, out var v1, out var v2, out var v3);
+                    lowA = Vector512.MultiplyAddEstimate(v0 * scale, x0, lowA);
+                    highA = Vector512.MultiplyAddEstimate(v1 * scale, x1, highA);
+                    lowA = Vector512.MultiplyAddEstimate(v2 * scale, x2, lowA);
+                    highA = Vector512.MultiplyAddEstimate(v3 * scale, x3, highA);
+                    Decode64(ref Unsafe.Add(ref b, i), order, high0, high1, second0, second1, out v0, out v1, out v2, out v3);
+                    lowB = Vector512.MultiplyAddEstimate(v0 * scale, x0, lowB);
+                    highB = Vector512.MultiplyAddEstimate(v1 * scale, x1, highB);
+                    lowB = Vector512.MultiplyAddEstimate(v2 * scale, x2, lowB);
+                    highB = Vector512.MultiplyAddEstimate(v3 * scale, x3, highB);
+                }
             }
+            sums[r] = Vector512.Sum(lowA + highA);
+            sums[r + 1] = Vector512.Sum(lowB + highB);
         }
-        sum = Vector512.Sum(low + high);
+        if (r < rows)
+        {
+            ref byte a = ref Unsafe.Add(ref source, (nint)r * cols);
+            Vector512<float> low = default, high = default;
+            for (int start = 0, s = 0; start < cols; start += block, s++)
+            {
+                var scale = Vector512.Create(blockScales[s]);
+                int end = Math.Min(cols, start + block);
+                for (int i = start; i < end; i += 64)
+                {
+                    StreamAhead.Touch(ref a, i);
+                    Decode64(ref Unsafe.Add(ref a, i), order, high0, high1, second0, second1, out var v0, out var v1, out var v2, out var v3);
+                    ref float at = ref Unsafe.Add(ref values, i);
+                    low = Vector512.MultiplyAddEstimate(v0 * scale, Vector512.LoadUnsafe(ref at, 0), low);
+                    high = Vector512.MultiplyAddEstimate(v1 * scale, Vector512.LoadUnsafe(ref at, 16), high);
+                    low = Vector512.MultiplyAddEstimate(v2 * scale, Vector512.LoadUnsafe(ref at, 32), low);
+                    high = Vector512.MultiplyAddEstimate(v3 * scale, Vector512.LoadUnsafe(ref at, 48), high);
+                }
+            }
+            sums[r] = Vector512.Sum(low + high);
+        }
         return true;
     }
 
     /// <summary>
     /// The 64 codes at <paramref name="source"/> as fp32 (unscaled), 16 per vector in order. Each code's fp32 value has
     /// only its top two bytes set: both are looked up (the 7 magnitude bits index 128-entry tables; the sign is OR-ed in)
-    /// and interleaved into fp32 words. The unpacks interleave within 128-bit lanes, so the codes are permuted first
-    /// for the words to come out in order.
+    /// and interleaved into words, which are the fp32 values' top halves: a word's dword holds it either in its low half
+    /// (shifted up) or already in its high half (masked). The unpack interleaves within 128-bit lanes and the dwords take
+    /// every other word, so the codes are permuted first for the values to come out in order. Five shuffles for 64 codes
+    /// (a two-table lookup counts two); unpacking words to dwords instead took nine.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Decode64(ref byte source, E4M3Tables tables,
+    private static void Decode64(ref byte source, Vector512<byte> order, Vector512<byte> high0, Vector512<byte> high1,
+        Vector512<byte> second0, Vector512<byte> second1,
         out Vector512<float> v0, out Vector512<float> v1, out Vector512<float> v2, out Vector512<float> v3)
     {
-        Vector512<byte> code = Avx512Vbmi.PermuteVar64x8(Vector512.LoadUnsafe(ref source), tables.Order);
-        Vector512<byte> high = Avx512Vbmi.PermuteVar64x8x2(tables.High0, code, tables.High1) | (code & Vector512.Create((byte)0x80));
-        Vector512<byte> second = Avx512Vbmi.PermuteVar64x8x2(tables.Second0, code, tables.Second1);
-        Vector512<ushort> wordsLow = Avx512BW.UnpackLow(second, high).AsUInt16();
-        Vector512<ushort> wordsHigh = Avx512BW.UnpackHigh(second, high).AsUInt16();
-        v0 = Avx512BW.UnpackLow(Vector512<ushort>.Zero, wordsLow).AsSingle();
-        v1 = Avx512BW.UnpackHigh(Vector512<ushort>.Zero, wordsLow).AsSingle();
-        v2 = Avx512BW.UnpackLow(Vector512<ushort>.Zero, wordsHigh).AsSingle();
-        v3 = Avx512BW.UnpackHigh(Vector512<ushort>.Zero, wordsHigh).AsSingle();
+        Vector512<byte> code = Avx512Vbmi.PermuteVar64x8(Vector512.LoadUnsafe(ref source), order);
+        Vector512<byte> high = Avx512Vbmi.PermuteVar64x8x2(high0, code, high1) | (code & Vector512.Create((byte)0x80));
+        Vector512<byte> second = Avx512Vbmi.PermuteVar64x8x2(second0, code, second1);
+        Vector512<uint> wordsLow = Avx512BW.UnpackLow(second, high).AsUInt32();
+        Vector512<uint> wordsHigh = Avx512BW.UnpackHigh(second, high).AsUInt32();
+        var upperHalf = Vector512.Create(0xFFFF_0000u);
+        v0 = Vector512.ShiftLeft(wordsLow, 16).AsSingle();
+        v1 = (wordsLow & upperHalf).AsSingle();
+        v2 = Vector512.ShiftLeft(wordsHigh, 16).AsSingle();
+        v3 = (wordsHigh & upperHalf).AsSingle();
     }
 
     // Normal codes: the 7 magnitude bits moved to fp32's exponent/mantissa boundary, the exponent rebiased from 7 to 127
@@ -202,8 +252,9 @@ public static class HostWiden
         public readonly Vector512<byte> Second0, Second1;
 
         /// <summary>
-        /// Where code j of 64 is taken from so that after the in-lane unpacks (bytes to words, words to dwords) output
-        /// vector k holds codes 16k … 16k + 15 in order: lane L, dword j of vector k comes from byte 16L + 4k + j.
+        /// Where each of the 64 positions takes its code from, so that <see cref="Decode64"/>'s output vector k holds
+        /// codes 16k … 16k + 15 in order. The byte-to-word unpack puts position 16L + j (j &lt; 8, or j − 8 for the high
+        /// unpack) in word j of lane L; even words become dword j / 2 of one vector and odd words of the next.
         /// </summary>
         public readonly Vector512<byte> Order;
 
@@ -216,10 +267,16 @@ public static class HostWiden
                 high[magnitude] = (byte)(bits >> 24);
                 second[magnitude] = (byte)(bits >> 16);
             }
-            for (int k = 0; k < 4; k++)
-                for (int lane = 0; lane < 4; lane++)
-                    for (int j = 0; j < 4; j++)
-                        order[16 * lane + 4 * k + j] = (byte)(16 * k + 4 * lane + j);
+            for (int lane = 0; lane < 4; lane++)
+            {
+                for (int k = 0; k < 4; k++)
+                {
+                    order[16 * lane + 2 * k] = (byte)(4 * lane + k);
+                    order[16 * lane + 2 * k + 1] = (byte)(16 + 4 * lane + k);
+                    order[16 * lane + 8 + 2 * k] = (byte)(32 + 4 * lane + k);
+                    order[16 * lane + 8 + 2 * k + 1] = (byte)(48 + 4 * lane + k);
+                }
+            }
             High0 = Vector512.Create((ReadOnlySpan<byte>)high[..64]);
             High1 = Vector512.Create((ReadOnlySpan<byte>)high[64..]);
             Second0 = Vector512.Create((ReadOnlySpan<byte>)second[..64]);

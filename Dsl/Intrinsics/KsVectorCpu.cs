@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ILGPU;
@@ -16,6 +17,13 @@ public static class KsVectorCpu
 
     public static float DotBf16Cpu(ArrayView<ushort> a, long aStart, ArrayView<float> b, long bStart, int length)
         => Bf16Dot.Compute(HostSpan.Of(a, aStart, length), HostSpan.Of(b, bStart, length));
+
+    /// <summary>
+    /// sums[r] = <see cref="DotBf16Cpu"/> of row r of the <paramref name="rows"/> consecutive bf16 rows of
+    /// <paramref name="length"/> values at <paramref name="aStart"/> with b, each with the same bits as that call.
+    /// </summary>
+    public static void DotBf16RowsCpu(ArrayView<ushort> a, long aStart, int rows, ArrayView<float> b, long bStart, int length, Span<float> sums)
+        => Bf16Dot.ComputeRows(HostSpan.Of(a, aStart, checked(rows * length)), rows, HostSpan.Of(b, bStart, length), sums);
 
     public static float SumOfSquaresCpu(ArrayView<float> a, long start, int length)
         => TensorPrimitives.SumOfSquares(HostSpan.Of(a, start, length));
@@ -70,6 +78,47 @@ public static class HostSpan
 /// which the widening would otherwise fall behind.</summary>
 internal static class Bf16Dot
 {
+    /// <summary>
+    /// <see cref="Compute"/> for each of <paramref name="rows"/> consecutive rows of <c>b.Length</c> values, two rows
+    /// per pass where 512-bit vectors are used: one activation load serves both, and the rows' sum chains overlap (a
+    /// decode row of 1024 values streams in about 130 cycles, as long as a call and a reduction). Same bits as
+    /// <see cref="Compute"/> per row.
+    /// </summary>
+    public static void ComputeRows(ReadOnlySpan<ushort> a, int rows, ReadOnlySpan<float> b, Span<float> sums)
+    {
+        int cols = b.Length;
+        if ((long)rows * cols > a.Length || sums.Length < rows)
+            throw new ArgumentException($"{rows} rows of {cols} values need {(long)rows * cols} bf16 values and {rows} sums", nameof(a));
+        int r = 0;
+        if (Vector512.IsHardwareAccelerated && cols >= 32 && cols % 32 == 0)
+        {
+            ref float x = ref MemoryMarshal.GetReference(b);
+            for (; r + 2 <= rows; r += 2)
+            {
+                ref ushort first = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), (nint)r * cols);
+                ref ushort second = ref Unsafe.Add(ref first, cols);
+                Vector512<float> lowA = default, highA = default, lowB = default, highB = default;
+                for (int i = 0; i < cols; i += 32)
+                {
+                    StreamAhead.Touch(ref first, i);
+                    StreamAhead.Touch(ref second, i);
+                    var xLow = Vector512.LoadUnsafe(ref x, (nuint)i);
+                    var xHigh = Vector512.LoadUnsafe(ref x, (nuint)(i + 16));
+                    (Vector512<uint> low, Vector512<uint> high) = Vector512.Widen(Vector512.LoadUnsafe(ref first, (nuint)i));
+                    lowA = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(low, 16).AsSingle(), xLow, lowA);
+                    highA = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(high, 16).AsSingle(), xHigh, highA);
+                    (low, high) = Vector512.Widen(Vector512.LoadUnsafe(ref second, (nuint)i));
+                    lowB = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(low, 16).AsSingle(), xLow, lowB);
+                    highB = Vector512.MultiplyAddEstimate(Vector512.ShiftLeft(high, 16).AsSingle(), xHigh, highB);
+                }
+                sums[r] = Vector512.Sum(lowA + highA);
+                sums[r + 1] = Vector512.Sum(lowB + highB);
+            }
+        }
+        for (; r < rows; r++)
+            sums[r] = Compute(a.Slice(r * cols, cols), b);
+    }
+
     public static float Compute(ReadOnlySpan<ushort> a, ReadOnlySpan<float> b)
     {
         if (b.Length < a.Length)

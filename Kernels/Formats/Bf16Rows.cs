@@ -81,6 +81,10 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotBf16Cpu(Bits, (long)row * cols, x, xStart, cols);
 
+    /// <summary>sums[r] = <see cref="RowDotCpu"/> of row <paramref name="firstRow"/> + r, the same bits, rows streamed in pairs.</summary>
+    public readonly void RowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums) =>
+        KsVectorCpu.DotBf16RowsCpu(Bits, (long)firstRow * cols, rows, x, xStart, cols, sums);
+
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
         HostWiden.Bf16(HostSpan.Of(Bits, (long)row * cols, cols), destination);
 

@@ -125,12 +125,17 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
     }
 
     /// <summary>
-    /// The dot product of the row's values as <see cref="WidenRowCpu"/> gives them with x, in the order of the host GEMV
-    /// over a widened row, decoded in registers (<see cref="HostWiden.TryE4M3Dot"/>); false where that form does not apply.
+    /// sums[r] = row <paramref name="firstRow"/> + r's values as <see cref="WidenRowCpu"/> gives them, dotted with x in the
+    /// order of the host GEMV over a widened row, decoded in registers (<see cref="HostWiden.TryE4M3DotRows"/>), for
+    /// <paramref name="rows"/> rows of one 128-row scale block; false where that form does not apply.
     /// </summary>
-    public readonly bool TryRowDotAsWidened(int row, int cols, ArrayView<float> x, long xStart, out float sum) =>
-        HostWiden.TryE4M3Dot(HostSpan.Of(Codes, (long)row * cols, cols),
-            HostSpan.Of(ScaleInv, (long)(row / Block) * ScaleColumns(cols), ScaleColumns(cols)), Block, HostSpan.Of(x, xStart, cols), out sum);
+    public readonly bool TryRowsDotAsWidened(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums)
+    {
+        if (rows <= 0 || firstRow / Block != (firstRow + rows - 1) / Block)
+            return false;
+        return HostWiden.TryE4M3DotRows(HostSpan.Of(Codes, (long)firstRow * cols, checked(rows * cols)), cols, rows,
+            HostSpan.Of(ScaleInv, (long)(firstRow / Block) * ScaleColumns(cols), ScaleColumns(cols)), Block, HostSpan.Of(x, xStart, cols), sums);
+    }
 
     /// <summary>Each 128-value block decoded and scaled with its block's scale.</summary>
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination)

@@ -58,8 +58,20 @@ public static partial class GemvKernels
         if (item % HostRowDots.ItemBlock != 0 || row % HostRows != 0)
             return;
         int items = Math.Min(HostRowDots.ItemBlock, batch - item);
+        int end = Math.Min(row + HostRows, rows);
+        if (items == 1)
+        {
+            // Decode: the group's rows in one call, each row's sum the same as alone.
+            Span<float> rowSums = stackalloc float[HostRows];
+            if (HostRowDots.TryRowsTimesOne(weight, row, end - row, cols, input, (long)item * cols, rowSums))
+            {
+                for (int r = row; r < end; r++)
+                    output[(long)item * rows + r] = rowSums[r - row];
+                return;
+            }
+        }
         Span<float> sums = stackalloc float[HostRowDots.ItemBlock];
-        for (int r = row; r < Math.Min(row + HostRows, rows); r++)
+        for (int r = row; r < end; r++)
         {
             HostRowDots.RowTimesItems(weight, r, cols, input, (long)item * cols, cols, items, sums);
             for (int i = 0; i < items; i++)

@@ -38,16 +38,8 @@ public static class HostRowDots
         int items, Span<float> sums)
         where TWeights : struct, IRowFormat<TWeights>
     {
-        if (typeof(TWeights) == typeof(Bf16Rows) && items == 1)
-        {
-            // Decode: one vector streams the row from memory once. The format's host dot product (Bf16Dot, widening in
-            // registers) is this method's order for one vector, so it needs no scratch row.
-            sums[0] = weight.RowDotCpu(row, cols, x, xStart);
+        if (items == 1 && TryRowsTimesOne(weight, row, 1, cols, x, xStart, sums))
             return;
-        }
-        if (typeof(TWeights) == typeof(Fp8BlockRows) && items == 1
-            && Unsafe.As<TWeights, Fp8BlockRows>(ref weight).TryRowDotAsWidened(row, cols, x, xStart, out sums[0]))
-            return; // the same: the values decoded in registers, in this method's order
         ReadOnlySpan<float> vectors = HostSpan.Of(x, xStart, (items - 1) * itemStride + cols);
         ReadOnlySpan<float> values = RowAsFloats(weight, row, cols);
         ref float w = ref MemoryMarshal.GetReference(values);
@@ -73,6 +65,26 @@ public static class HostRowDots
                 total += values[c] * xi[c];
             sums[i] = total;
         }
+    }
+
+    /// <summary>
+    /// sums[r] = W[firstRow + r] · x[xStart …] for <paramref name="rows"/> rows and one vector, each sum what
+    /// <see cref="RowTimesItems{TWeights}"/> gives for that row alone: decode, where a row streams from memory once and
+    /// is not widened into scratch first. bf16 and FP8 block rows dot in registers, in this class's order (for bf16 that
+    /// is <c>Bf16Dot.Compute</c>'s, the format's <c>RowDotCpu</c>), two rows per pass. Other formats, or rows that span
+    /// two FP8 scale blocks: false, and the caller goes row by row.
+    /// </summary>
+    public static bool TryRowsTimesOne<TWeights>(TWeights weight, int firstRow, int rows, int cols, ArrayView<float> x, long xStart,
+        Span<float> sums)
+        where TWeights : struct, IRowFormat<TWeights>
+    {
+        if (typeof(TWeights) == typeof(Bf16Rows))
+        {
+            Unsafe.As<TWeights, Bf16Rows>(ref weight).RowsDotCpu(firstRow, rows, cols, x, xStart, sums);
+            return true;
+        }
+        return typeof(TWeights) == typeof(Fp8BlockRows)
+            && Unsafe.As<TWeights, Fp8BlockRows>(ref weight).TryRowsDotAsWidened(firstRow, rows, cols, x, xStart, sums);
     }
 
     /// <summary>

@@ -54,6 +54,57 @@ public class HostWidenTests
             Assert.Equal(BitConverter.SingleToUInt32Bits(Bf16.ToFloat(bits[i])), BitConverter.SingleToUInt32Bits(widened[i]));
     }
 
+    /// <summary>
+    /// The FP8 decode dot (rows in pairs, values decoded in registers) gives, for every row, the bits of the host GEMV's
+    /// order over <see cref="HostWiden.E4M3"/>'s widened row, whether the row is alone or paired: all 256 codes appear
+    /// (NaN rows stay NaN), with three scale blocks.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void E4M3_row_dots_equal_the_widened_rows_dots_in_the_GEMV_order(int rows)
+    {
+        const int cols = 384, block = 128;
+        var random = new Random(rows);
+        byte[] codes = Enumerable.Range(0, rows * cols).Select(_ => (byte)random.Next(256)).ToArray();
+        codes[0] = 0x7F; // a NaN in row 0 only
+        float[] scales = [0.75f, -1.5e-3f, 3.25f];
+        float[] x = Enumerable.Range(0, cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var sums = new float[rows];
+        if (!HostWiden.TryE4M3DotRows(codes, cols, rows, scales, block, x, sums))
+        {
+            Assert.False(System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
+                "the register form applies wherever the machine has VBMI and 512-bit vectors");
+            return;
+        }
+        var alone = new float[1];
+        for (int r = 0; r < rows; r++)
+        {
+            var widened = new float[cols];
+            for (int b = 0; b < cols / block; b++)
+                HostWiden.E4M3(codes.AsSpan(r * cols + b * block, block), scales[b], widened.AsSpan(b * block, block));
+            AssertSameFloat(GemvOrderDot(widened, x), sums[r], $"row {r} of {rows}");
+            Assert.True(HostWiden.TryE4M3DotRows(codes.AsSpan(r * cols, cols), cols, 1, scales, block, x, alone));
+            AssertSameFloat(sums[r], alone[0], $"row {r} alone");
+        }
+        Assert.True(float.IsNaN(sums[0]), "the NaN code makes row 0 NaN");
+    }
+
+    /// <summary>The host GEMV's order over a widened row: per 32 values the low and the high 16 into two sums, then reduced.</summary>
+    private static float GemvOrderDot(float[] w, float[] x)
+    {
+        System.Runtime.Intrinsics.Vector512<float> low = default, high = default;
+        for (int c = 0; c < w.Length; c += 32)
+        {
+            low = System.Runtime.Intrinsics.Vector512.MultiplyAddEstimate(
+                System.Runtime.Intrinsics.Vector512.Create(w.AsSpan(c, 16)), System.Runtime.Intrinsics.Vector512.Create(x.AsSpan(c, 16)), low);
+            high = System.Runtime.Intrinsics.Vector512.MultiplyAddEstimate(
+                System.Runtime.Intrinsics.Vector512.Create(w.AsSpan(c + 16, 16)), System.Runtime.Intrinsics.Vector512.Create(x.AsSpan(c + 16, 16)), high);
+        }
+        return System.Runtime.Intrinsics.Vector512.Sum(low + high);
+    }
+
     [Fact]
     public void A_destination_shorter_than_the_source_is_refused()
     {

@@ -120,6 +120,27 @@ public class KsVectorTests
         }
     }
 
+    /// <summary>The decode form that streams bf16 rows in pairs gives each row the bits of the one-row host dot.</summary>
+    [Theory]
+    [InlineData(1, 64)]
+    [InlineData(5, 1024)]
+    [InlineData(3, 300)]
+    public void Bf16_rows_in_pairs_give_each_rows_one_row_dot(int rows, int length)
+    {
+        using var cpu = IlgpuCpu.Nvidia32();
+        var random = new RandomData();
+        using var a = cpu.Upload(random.Bf16Values(rows * length + 8, 3f));
+        using var b = cpu.Upload(random.Floats(length + 8, 3f));
+        var sums = new float[rows];
+        KsVectorCpu.DotBf16RowsCpu(a.View, 8, rows, b.View, 8, length, sums);
+        for (int r = 0; r < rows; r++)
+        {
+            float alone = KsVectorCpu.DotBf16Cpu(a.View, 8 + (long)r * length, b.View, 8, length);
+            Assert.True(BitConverter.SingleToUInt32Bits(alone) == BitConverter.SingleToUInt32Bits(sums[r]),
+                $"seed {random.Seed}, row {r} of {rows}: {sums[r]} where one row gives {alone}");
+        }
+    }
+
     [Fact]
     public void Float4LoadAndStoreMoveFourElements()
     {
