@@ -38,6 +38,18 @@ public sealed class KernelAttribute : Attribute
     /// paths against the same reference).
     /// </summary>
     public string? HostGroup { get; set; }
+
+    /// <summary>
+    /// Optional, with <see cref="HostGroup"/>: how many consecutive groups along X one call of the host form computes
+    /// (default 1). The CPU path then calls it once per block of <see cref="HostGroupSpanX"/> × <see cref="HostGroupSpanY"/>
+    /// groups, with the block's first group index, and the form covers the groups of its block that exist. For host forms
+    /// that amortize a call over several groups (a decode GEMV's rows): calling such a form for every group only to
+    /// return from most of them cost more than the work on small matrices.
+    /// </summary>
+    public int HostGroupSpanX { get; set; } = 1;
+
+    /// <summary>Optional, with <see cref="HostGroup"/>: the same along Y (see <see cref="HostGroupSpanX"/>).</summary>
+    public int HostGroupSpanY { get; set; } = 1;
 }
 
 /// <summary>

@@ -107,12 +107,17 @@ internal static class DiagnosticDescriptors
         "Kernel '{0}' names HostGroup '{1}', but {2}: declare 'static void {1}(<the kernel's parameters in order>, int groupX, int groupY)' in the kernel's class (the CPU path calls it once per group)",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor HostGroupSpanInvalid = new(
+        "KS0020", "Host group span without a host form or below 1",
+        "Kernel '{0}' sets {1} = {2}, but {3}: a span is how many groups one call of the HostGroup form computes, a whole number of at least 1, and needs HostGroup",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         KernelNotStatic, TypeNotPartial, UnsupportedParameter, InvalidConstantValue, SharedMemoryTooLarge, TooManyVariants,
         UnrolledLoopTooLarge, NoVariantForShape, CpuPathUnavailable, SharedMemoryNotConstant, InvalidLaunchExpression,
         ReferenceTypeInKernel, ExceptionInKernel, RecursionInKernel, VirtualCallInKernel, MutableStaticInKernel, DivergentCollective,
-        TypeParameterNotStruct, HostGroupNotFound,
+        TypeParameterNotStruct, HostGroupNotFound, HostGroupSpanInvalid,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

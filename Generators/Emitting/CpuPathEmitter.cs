@@ -95,8 +95,19 @@ internal static class CpuPathEmitter
         {
             writer.Line($"int ks_gridDimX = checked((int)({kernel.GridX}));");
             writer.Line($"int ks_gridDimY = checked((int)({kernel.GridY}));");
-            writer.Line($"global::KernelSharp.Dsl.Launch.CpuGrid.For(ks_gridDimX, ks_gridDimY, (ks_groupIdxX, ks_groupIdxY) =>");
-            writer.Line($"    {kernel.HostGroup}{generic}({arguments}{(arguments.Length > 0 ? ", " : "")}ks_groupIdxX, ks_groupIdxY));");
+            string separator = arguments.Length > 0 ? ", " : "";
+            if (kernel.HostGroupSpanX == 1 && kernel.HostGroupSpanY == 1)
+            {
+                writer.Line($"global::KernelSharp.Dsl.Launch.CpuGrid.For(ks_gridDimX, ks_gridDimY, (ks_groupIdxX, ks_groupIdxY) =>");
+                writer.Line($"    {kernel.HostGroup}{generic}({arguments}{separator}ks_groupIdxX, ks_groupIdxY));");
+            }
+            else
+            {
+                int x = kernel.HostGroupSpanX, y = kernel.HostGroupSpanY;
+                writer.Line($"// One call of the host form per block of {x} × {y} groups, with the block's first group index.");
+                writer.Line($"global::KernelSharp.Dsl.Launch.CpuGrid.For((int)(((long)ks_gridDimX + {x - 1}) / {x}), (int)(((long)ks_gridDimY + {y - 1}) / {y}), (ks_blockX, ks_blockY) =>");
+                writer.Line($"    {kernel.HostGroup}{generic}({arguments}{separator}ks_blockX * {x}, ks_blockY * {y}));");
+            }
         }
         writer.Line();
     }

@@ -21,6 +21,8 @@ namespace KernelSharp.Generators.Models;
 /// <param name="BodyLocation">Location of the body's opening brace, for diagnostics found inside the body.</param>
 /// <param name="TypeParameters">The type parameters of a format-generic kernel (struct-constrained), or none.</param>
 /// <param name="HostGroup">The <c>[Kernel(HostGroup = ...)]</c> method that the CPU path calls per group, or null.</param>
+/// <param name="HostGroupSpanX">Groups along X that one call of <paramref name="HostGroup"/> computes (1: one call per group).</param>
+/// <param name="HostGroupSpanY">The same along Y.</param>
 internal sealed record KernelModel(
     string Namespace,
     EquatableArray<ContainingTypeModel> ContainingTypes,
@@ -41,7 +43,9 @@ internal sealed record KernelModel(
     LocationInfo? Location,
     LocationInfo? BodyLocation,
     EquatableArray<TypeParameterModel> TypeParameters,
-    string? HostGroup)
+    string? HostGroup,
+    int HostGroupSpanX,
+    int HostGroupSpanY)
 {
     /// <summary><c>&lt;TRows&gt;</c> for a format-generic kernel, empty otherwise: appended to every generated method name.</summary>
     public string TypeParameterList => TypeParameters.Count == 0 ? "" : "<" + string.Join(", ", TypeParameters.Select(t => t.Name)) + ">";

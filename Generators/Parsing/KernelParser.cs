@@ -72,6 +72,16 @@ internal static class KernelParser
         string? hostGroupProblem = hostGroup == null ? null : HostGroupProblem(method, hostGroup);
         if (hostGroupProblem != null)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HostGroupNotFound, location, method.Name, hostGroup!, hostGroupProblem));
+        int hostSpanX = NamedInt(attribute, "HostGroupSpanX", 1);
+        int hostSpanY = NamedInt(attribute, "HostGroupSpanY", 1);
+        foreach (var (name, span) in new[] { ("HostGroupSpanX", hostSpanX), ("HostGroupSpanY", hostSpanY) })
+        {
+            string? spanProblem = span < 1 ? "it is below 1"
+                : span != 1 && hostGroup == null ? "the kernel names no HostGroup" : null;
+            if (spanProblem != null)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HostGroupSpanInvalid, location, method.Name, name,
+                    span.ToString(System.Globalization.CultureInfo.InvariantCulture), spanProblem));
+        }
         if (syntax.Body != null)
             diagnostics.AddRange(LaunchExpressionChecker.Check(method, attribute, syntax.Body.SpanStart, context.SemanticModel, cancellation));
 
@@ -106,7 +116,7 @@ internal static class KernelParser
             parameters.ToEquatableArray(), gridX, gridY, groupSize, maxUnroll,
             body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(),
             namedConstants.Distinct().OrderBy(c => c.Text, System.StringComparer.Ordinal).ToEquatableArray(), collector.CpuBlocker,
-            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters, hostGroup);
+            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters, hostGroup, hostSpanX, hostSpanY);
         return new KernelParseResult(model, diagnostics.ToEquatableArray());
     }
 

@@ -20,7 +20,8 @@ namespace KernelSharp.Kernels.Linear;
 /// </remarks>
 public static partial class GemvKernels
 {
-    [Kernel(Grid = "rows", GridY = "batch", GroupSize = "groupSize", HostGroup = nameof(GemvHost))]
+    [Kernel(Grid = "rows", GridY = "batch", GroupSize = "groupSize", HostGroup = nameof(GemvHost), HostGroupSpanX = HostRows,
+        HostGroupSpanY = HostRowDots.ItemBlock)]
     public static void Gemv<TWeights>(
         TWeights weight,          // [rows, cols]
         ArrayView<float> input,   // [batch, cols]
@@ -44,19 +45,17 @@ public static partial class GemvKernels
     }
 
     /// <summary>
-    /// The host form of a group (row, item): the group of every <see cref="HostRows"/>-th row and every fourth item
-    /// multiplies its <see cref="HostRows"/> weight rows into the sums of its block of up to 4 items
-    /// (<see cref="HostRowDots.RowTimesItems{TWeights}"/>: each 32-value chunk of a row loaded and widened once for the
-    /// block, an item's sum the same operations whatever the batch around it), and the other groups write nothing. Rows
-    /// in runs amortize a group's call and checks over 16 rows, which matter in decode, where a row of a small expert
-    /// streams in about 100 ns.
+    /// The host form of the groups rows <paramref name="row"/> … + <see cref="HostRows"/> − 1 and items
+    /// <paramref name="item"/> … + 3 (the kernel's host group span; the CPU path calls it once per such block): the block's
+    /// weight rows times its items (<see cref="HostRowDots.RowTimesItems{TWeights}"/>: each 32-value chunk of a row loaded
+    /// and widened once for the items, an item's sum the same operations whatever the batch around it; one item: the rows
+    /// dotted in registers, two per pass). A decode row of a small expert streams in about 100 ns, so a call and its
+    /// checks per row, or per group of a 1-row span, cost as much as the row.
     /// </summary>
     private static void GemvHost<TWeights>(TWeights weight, ArrayView<float> input, ArrayView<float> output, int rows, int cols, int batch,
         int groupSize, int row, int item)
         where TWeights : struct, IRowFormat<TWeights>
     {
-        if (item % HostRowDots.ItemBlock != 0 || row % HostRows != 0)
-            return;
         int items = Math.Min(HostRowDots.ItemBlock, batch - item);
         int end = Math.Min(row + HostRows, rows);
         if (items == 1)

@@ -478,6 +478,21 @@ public sealed class DiagnosticTests
         Assert.Equal("Row", Underlined(source, diagnostic));
     }
 
+    [Theory]
+    [InlineData("HostGroup = \"RowHost\", HostGroupSpanX = 0", "HostGroupSpanX = 0", "it is below 1")]
+    [InlineData("HostGroup = \"RowHost\", HostGroupSpanY = -2", "HostGroupSpanY = -2", "it is below 1")]
+    [InlineData("HostGroupSpanX = 4", "HostGroupSpanX = 4", "the kernel names no HostGroup")]
+    public void KS0020_HostGroupSpanThatCannotBeUsed(string arguments, string setting, string problem)
+    {
+        var (diagnostic, source) = SingleIn($$"""
+                [Kernel(Grid = "n", GroupSize = "32", {{arguments}})] public static void Row(ArrayView<float> y, int n) { y[Grid.IdxX] = 1f; }
+                private static void RowHost(ArrayView<float> y, int n, int groupX, int groupY) { y[groupX] = 1f; }
+            """, "KS0020");
+        Assert.Equal($"Kernel 'Row' sets {setting}, but {problem}: a span is how many groups one call of the HostGroup form computes, a whole number of at least 1, and needs HostGroup",
+            Message(diagnostic));
+        Assert.Equal("Row", Underlined(source, diagnostic));
+    }
+
     [Fact]
     public void KS0003_InterfaceTypedParameter() =>
         Assert.Equal("Parameter 'source' of kernel 'K' has type 'Samples.Kernels.SampleKernels.IRowSource': an interface-typed parameter makes every call on it virtual, which ILGPU cannot compile: make the kernel generic, 'K<T>(T source, ...) where T : struct, IRowSource'",

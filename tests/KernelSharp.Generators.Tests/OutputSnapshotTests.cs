@@ -142,6 +142,32 @@ public sealed class OutputSnapshotTests
     }
 
     [Fact]
+    public void HostGroupSpanCallsTheHostFormOncePerBlockOfGroups()
+    {
+        // 8 rows × 2 items per call: the CPU path walks ceil(rows / 8) × ceil(batch / 2) blocks and passes each block's
+        // first row and item.
+        const string members = """
+            [Kernel(Grid = "rows", GridY = "batch", GroupSize = "32", HostGroup = nameof(ScaleHost), HostGroupSpanX = 8, HostGroupSpanY = 2)]
+            public static void Scale(ArrayView<float> x, int rows, int batch)
+            {
+                if (Group.IdxX == 0)
+                    x[(long)Grid.IdxY * rows + Grid.IdxX] *= 2f;
+            }
+
+            private static void ScaleHost(ArrayView<float> x, int rows, int batch, int firstRow, int firstItem)
+            {
+                for (int item = firstItem; item < System.Math.Min(firstItem + 2, batch); item++)
+                    for (int row = firstRow; row < System.Math.Min(firstRow + 8, rows); row++)
+                        x[(long)item * rows + row] *= 2f;
+            }
+            """;
+        string generated = Generate(members, "Scale");
+        Assert.Contains("CpuGrid.For((int)(((long)ks_gridDimX + 7) / 8), (int)(((long)ks_gridDimY + 1) / 2), (ks_blockX, ks_blockY) =>", generated);
+        Assert.Contains("ScaleHost(x, rows, batch, ks_blockX * 8, ks_blockY * 2)", generated);
+        Snapshot.Match(generated, "HostGroupSpan_Scale");
+    }
+
+    [Fact]
     public void KernelWithoutConstantsHasOneGenericVariant() =>
         Snapshot.Match(Generate(KernelSources.Plain, "Fill"), "Generic_Fill");
 
