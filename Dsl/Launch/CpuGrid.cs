@@ -35,6 +35,9 @@ public static class CpuGrid
         set => threadLimit = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one thread");
     }
 
+    /// <summary>Host threads a grid runs on: <see cref="ThreadLimit"/>, at most the machine's cores.</summary>
+    public static int Threads => Math.Min(Environment.ProcessorCount, threadLimit);
+
     /// <summary>Per launch site (the group delegate's method): estimated single-thread seconds per group.</summary>
     private static readonly ConcurrentDictionary<MethodInfo, double> secondsPerGroup = new();
 
@@ -52,7 +55,7 @@ public static class CpuGrid
             group(0, 0);
             return;
         }
-        int threads = Math.Min(Environment.ProcessorCount, threadLimit);
+        int threads = Threads;
         var site = group.Method;
         bool known = secondsPerGroup.TryGetValue(site, out double perGroup);
         long start = Stopwatch.GetTimestamp();

@@ -199,17 +199,26 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
     }
 
     /// <summary>
-    /// How many slices of the selected keys a sparse attention call is split into: 1 on the CPU backends and for
-    /// prefill-sized batches; on a GPU enough to give about 1024 groups of the warp-heads layout (16 heads, 256 threads
-    /// each), at most one slice per key tile (and 128 slices).
+    /// How many slices of the keys an attention call is split into: 1 for prefill-sized batches and on ILGPU's CPU
+    /// accelerator; on a GPU enough to give about 1024 groups of the warp-heads layout (16 heads, 256 threads each); on
+    /// the fast CPU path enough for every host thread (<paramref name="hostThreads"/>, default <see cref="CpuGrid.Threads"/>)
+    /// to have a group: a decode step of one sequence with 8 heads is one group of <see cref="MlaTile.HeadsPerGroup"/>
+    /// heads, which left the other cores waiting. Never more than one slice per key tile (and 128 slices).
     /// </summary>
-    internal static int KeySplits(KernelBackend backend, int rows, int heads, int selectedKeys)
+    internal static int KeySplits(KernelBackend backend, int rows, int heads, int selectedKeys, int hostThreads = 0)
     {
+        int tiles = (selectedKeys + MlaTile.KeysPerTile - 1) / MlaTile.KeysPerTile;
+        if (backend == KernelBackend.FastCpu)
+        {
+            int threads = hostThreads > 0 ? hostThreads : CpuGrid.Threads;
+            int cpuGroups = rows * ((heads + MlaTile.HeadsPerGroup - 1) / MlaTile.HeadsPerGroup);
+            return Math.Clamp(Math.Min((threads + cpuGroups - 1) / cpuGroups, tiles), 1, 128);
+        }
+
         if (backend is not (KernelBackend.Cuda or KernelBackend.OpenCL))
             return 1;
         int headBlocks = (heads + MlaKernels.WarpHeadsPerGroup - 1) / MlaKernels.WarpHeadsPerGroup;
         int groups = rows * headBlocks;
-        int tiles = (selectedKeys + MlaTile.KeysPerTile - 1) / MlaTile.KeysPerTile;
         // About 1024 groups: a group's registers (two heads' query chunks and sums per lane) leave room for two per SM,
         // so this is ~4 waves on 132 SMs; more slices would only add partial rows for CombineMlaSplits to read.
         int wanted = (1024 + groups - 1) / groups;
