@@ -56,17 +56,28 @@ internal sealed class CheckpointWeightSource(Checkpoint checkpoint) : IWeightSou
 
     /// <summary>
     /// Weights kept as stored are never converted, so they are checked for NaN and infinity here, chunk by chunk from
-    /// the mapped file (a tensor may be larger than one span can address).
+    /// the mapped file (a tensor may be larger than one span can address). Checked pages of a mapped file are handed back
+    /// (<see cref="MappedPages"/>): inference faults in again what it reads, so the scan does not leave every weight
+    /// resident.
     /// </summary>
-    private static WeightBytes RequireFinite(string name, TensorInfo info, WeightBytes bytes)
+    private static unsafe WeightBytes RequireFinite(string name, TensorInfo info, WeightBytes bytes)
     {
         int elementSize = info.DType.SizeInBytes();
+        bool mapped = bytes.MappedAddress != 0;
         bytes.ReadChunks(1 << 26, (chunk, offset) =>
         {
             long bad = NonFiniteValues.FirstIndex(chunk, info.DType);
             if (bad >= 0)
             {
                 throw NonFiniteValues.Error(info.FilePath, name, info.Shape, (offset / elementSize) + bad);
+            }
+
+            if (mapped)
+            {
+                fixed (byte* start = chunk)
+                {
+                    MappedPages.Release(start, chunk.Length);
+                }
             }
         });
         return bytes;
