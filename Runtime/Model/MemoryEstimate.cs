@@ -79,7 +79,8 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
                 WeightStorage.Float32 => 4 * (quantizable + plain + vocabulary),
                 // split: the embedding's rows in fp32 and the head's in bf16, i.e. 3 bytes per value of the two
                 WeightStorage.BFloat16 => (2 * (quantizable + plain)) + ((plan.IsSplit ? 3 : 2) * vocabulary),
-                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * (plain + vocabulary)),
+                // FP8 checkpoints keep the embedding and the head in bf16, and so do the backends (split as above)
+                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain) + ((plan.IsSplit ? 3 : 2) * vocabulary),
             };
             return new MemoryEstimate(weightBytes, CacheBytesPerToken(config, kvCache) * maxContext);
         }

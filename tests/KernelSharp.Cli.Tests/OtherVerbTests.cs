@@ -71,7 +71,8 @@ public sealed class OtherVerbTests
         Assert.Contains("active per token", text);
         Assert.Contains("MTP layer", text);
         Assert.Contains("F8_E4M3", text);
-        Assert.Contains("cpu (fp32 weights)", text);
+        Assert.Contains("cpu (fp8 weights)", text); // read as stored, not widened
+        Assert.DoesNotContain("fp32 weights", text);
         // 3 layers of kv_lora 64 + rope 16 and index keys of 32: fp32 (64 + 16) · 4 + 32 · 4; FP8 latent rows of 64 e4m3,
         // one scale and 16 bf16 rounded to 16 bytes (112), FP8 index keys 32 e4m3 + one scale
         Assert.Contains("kv cache per token of context: fp32 1344 B (320 latent + 128 index keys per layer), fp8 444 B (112 latent + 36 index keys per layer)", text);

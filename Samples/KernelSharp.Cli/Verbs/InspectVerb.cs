@@ -125,15 +125,9 @@ public sealed class InspectVerb : IVerb
     /// <summary>One line per way of holding the weights: the CPU backend dequantizes to fp32; GPUs keep bf16 (or fp8).</summary>
     private static IEnumerable<string> MemoryLines(ModelConfig config, int contextSize)
     {
-        var storages = new List<(string Device, string Weights, WeightStorage Storage)>
-        {
-            ("cpu", "fp32", WeightStorage.Float32),
-            ("gpu", "bf16", WeightStorage.BFloat16),
-        };
-        if (config.Quantization is not null)
-        {
-            storages.Add(("gpu", "fp8", WeightStorage.Fp8));
-        }
+        // Every backend keeps the weights as the checkpoint stores them; the CPU reads them in place from the mapped file.
+        (string name, WeightStorage stored) = config.Quantization is not null ? ("fp8", WeightStorage.Fp8) : ("bf16", WeightStorage.BFloat16);
+        var storages = new List<(string Device, string Weights, WeightStorage Storage)> { ("cpu", name, stored), ("gpu", name, stored) };
         foreach ((string device, string weights, WeightStorage storage) in storages)
         {
             MemoryEstimate? estimate = null;
