@@ -79,9 +79,9 @@ public sealed class DeepSeekModel : IDisposable
                 var backend = options.TestBackend?.Invoke() ?? DeviceSelector.CreateBackend(choice, options.PrefillMatmul, group.Gpu(r));
                 try
                 {
-                    // Checked where the weights will live: device memory for a GPU (FP8 / bf16 as stored), host memory for the CPU (fp32).
+                    // Checked where the weights will live: device memory for a GPU, host memory for the CPU (FP8 / bf16 as stored).
                     var budget = MemoryBudget.For(backend, config, options.AvailableMemoryBytes);
-                    var needed = MemoryEstimate.For(config, budget.Storage, maxContext, options.KvCache, group.Plan(r));
+                    var needed = MemoryEstimate.For(config, budget.Storage, maxContext, options.KvCache, group.Plan(r), budget.EmbeddingAsStored);
                     if (needed.TotalBytes > budget.AvailableBytes)
                     {
                         throw new UserInputException(

@@ -28,17 +28,25 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
         For(config, storage, maxContext, kvCache, Distributed.ParallelPlan.Single);
 
     /// <summary>
+    /// As above, for a backend that keeps the embedding table as stored (<paramref name="embeddingAsStored"/>: the CPU,
+    /// which reads it in place) or in fp32 (a GPU gathers fp32 rows).
+    /// </summary>
+    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, bool embeddingAsStored) =>
+        For(config, storage, maxContext, kvCache, Distributed.ParallelPlan.Single, embeddingAsStored);
+
+    /// <summary>
     /// As <see cref="For(ModelConfig, WeightStorage, long, KvCacheFormat)"/> for one rank of a split model: its range of the
     /// routed experts, the shared experts on the rank that holds them, its heads of the attention projections, its
     /// vocabulary rows of the embedding and the head (fp32, as a split loads them), and the down-projections, indexer and
     /// caches, which every rank keeps whole.
     /// </summary>
-    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan)
+    public static MemoryEstimate For(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan,
+        bool embeddingAsStored = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxContext);
         try
         {
-            return Compute(config, storage, maxContext, kvCache, plan);
+            return Compute(config, storage, maxContext, kvCache, plan, embeddingAsStored);
         }
         catch (OverflowException)
         {
@@ -49,7 +57,8 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
 
     // Checked throughout: a hostile config (2·10⁹ layers or experts) must fail here, not wrap to a negative size that
     // passes every "fits in memory" guard.
-    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan)
+    private static MemoryEstimate Compute(ModelConfig config, WeightStorage storage, long maxContext, KvCacheFormat kvCache, Distributed.ParallelPlan plan,
+        bool embeddingAsStored)
     {
         checked
         {
@@ -74,13 +83,14 @@ public sealed record MemoryEstimate(long WeightBytes, long CacheBytes)
             long plain = (layers * attentionPlain)                                                         // norms, router, weights_proj
                 + (moeLayers * config.NRoutedExperts * (h + 1)) + h;
             long vocabulary = 2L * plan.Vocabulary(config.VocabSize).Count * h;                            // embedding and lm_head rows
+            // The head stays bf16 as checkpoints store it (FP8 ones too); the embedding is gathered as fp32 rows except
+            // where the backend reads it in place as stored (the CPU, unsplit): 3 or 2 bytes per value of the two tables.
+            long vocabularyBytes = (embeddingAsStored && !plan.IsSplit ? 2 : 3) * vocabulary;
             long weightBytes = storage switch
             {
                 WeightStorage.Float32 => 4 * (quantizable + plain + vocabulary),
-                // split: the embedding's rows in fp32 and the head's in bf16, i.e. 3 bytes per value of the two
-                WeightStorage.BFloat16 => (2 * (quantizable + plain)) + ((plan.IsSplit ? 3 : 2) * vocabulary),
-                // FP8 checkpoints keep the embedding and the head in bf16, and so do the backends (split as above)
-                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain) + ((plan.IsSplit ? 3 : 2) * vocabulary),
+                WeightStorage.BFloat16 => (2 * (quantizable + plain)) + vocabularyBytes,
+                _ => quantizable + (quantizable / (128 * 128) * 4) + (4 * plain) + vocabularyBytes,
             };
             return new MemoryEstimate(weightBytes, CacheBytesPerToken(config, kvCache) * maxContext);
         }

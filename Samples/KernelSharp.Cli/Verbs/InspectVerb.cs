@@ -134,7 +134,7 @@ public sealed class InspectVerb : IVerb
             string? problem = null;
             try
             {
-                estimate = MemoryEstimate.For(config, storage, contextSize);
+                estimate = MemoryEstimate.For(config, storage, contextSize, KvCacheFormat.Fp32, embeddingAsStored: device == "cpu");
             }
             catch (UserInputException tooLarge)
             {

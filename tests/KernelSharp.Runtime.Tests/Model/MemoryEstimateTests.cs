@@ -38,4 +38,18 @@ public sealed class MemoryEstimateTests
         Assert.InRange(fp8.WeightBytes, 6.0e11, 7.0e11);
         Assert.Equal("1.0 GiB", MemoryEstimate.Format(1L << 30));
     }
+
+    [Theory]
+    [InlineData(WeightStorage.BFloat16)]
+    [InlineData(WeightStorage.Fp8)]
+    public void A_backend_that_reads_the_embedding_as_stored_is_not_budgeted_for_fp32_rows(WeightStorage storage)
+    {
+        var config = ModelPresets.Get("deepseek-v3.2");
+        var gpu = MemoryEstimate.For(config, storage, 4096, KvCacheFormat.Fp32, embeddingAsStored: false);
+        var cpu = MemoryEstimate.For(config, storage, 4096, KvCacheFormat.Fp32, embeddingAsStored: true);
+
+        // The head is bf16 either way; the embedding is fp32 rows on a GPU and its stored bf16 on the CPU: 2 bytes a value.
+        Assert.Equal(2L * config.VocabSize * config.HiddenSize, gpu.WeightBytes - cpu.WeightBytes);
+        Assert.Equal(gpu.CacheBytes, cpu.CacheBytes);
+    }
 }
