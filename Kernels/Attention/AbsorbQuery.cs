@@ -20,7 +20,8 @@ public static partial class MlaKernels
 {
     /// <summary>One group per (query·head, 128 output elements), 4 elements per lane, the nope rows shared by the warps
     /// (<see cref="AbsorbedPartial"/>); elements past L copy q_pe.</summary>
-    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128", HostGroup = nameof(AbsorbQueryHost))]
+    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128", HostGroup = nameof(AbsorbQueryHost),
+        HostGroupSpanY = AbsorbTilesPerCall)]
     public static void AbsorbQuery<TWeights>(
         ArrayView<float> q,        // [Q, H, nope+R] q_b_proj output after RoPE, per head [q_nope ‖ q_pe]
         TWeights kvB,              // [H·(nope+v), L] kv_b_proj.weight

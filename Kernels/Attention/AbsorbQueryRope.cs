@@ -10,7 +10,8 @@ public static partial class MlaKernels
     /// <see cref="AbsorbQuery"/> that also applies the query's rope: q_pe arrives unrotated and is written rotated
     /// (interleaved pairs, query i at table row positions[i]), saving the separate rope pass over q.
     /// </summary>
-    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128", HostGroup = nameof(AbsorbQueryRopeHost))]
+    [Kernel(Grid = "queryCount * heads", GridY = "(latentDim + ropeDim + 127) / 128", GroupSize = "128", HostGroup = nameof(AbsorbQueryRopeHost),
+        HostGroupSpanY = AbsorbTilesPerCall)]
     public static void AbsorbQueryRope<TWeights>(
         ArrayView<float> q,         // [Q, H, nope+R] q_b_proj output, per head [q_nope ‖ q_pe], q_pe not rotated
         TWeights kvB,               // [H·(nope+v), L] kv_b_proj.weight

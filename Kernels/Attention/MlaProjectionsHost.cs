@@ -21,7 +21,13 @@ public static partial class MlaKernels
     private const int AbsorbTile = 128;     // output elements per AbsorbQuery(Rope) group
     private const int ValuesPerGroup = 4;   // value elements per UpProjectOutput group
 
-    /// <summary>The group (row = query·heads + head, tile) of <see cref="AbsorbQueryRope{TWeights}"/> on the host.</summary>
+    // Groups one host call computes (the kernels' HostGroupSpanY): a decode step's groups are a few hundred scaled row
+    // additions each, so per-group calls and hand-offs cost as much as the arithmetic. 8 absorb tiles hold a whole
+    // DeepSeek-V3.2 query row (512 + 64); 16 value groups a whole head of 64 values.
+    private const int AbsorbTilesPerCall = 8;
+    private const int UpProjectGroupsPerCall = 16;
+
+    /// <summary>The groups (row = query·heads + head, tiles tile … tile + 7) of <see cref="AbsorbQueryRope{TWeights}"/> on the host.</summary>
     private static void AbsorbQueryRopeHost<TWeights>(ArrayView<float> q, TWeights kvB, ArrayView<float> queries, ArrayView<int> positions,
         ArrayView<float> cos, ArrayView<float> sin, int queryCount, int heads, int nopeDim, int ropeDim, int valueDim, int latentDim,
         int row, int tile)
@@ -29,9 +35,10 @@ public static partial class MlaKernels
     {
         long qStart = (long)row * (nopeDim + ropeDim);
         long outStart = (long)row * (latentDim + ropeDim);
-        AbsorbedElementsHost(q, qStart, kvB, row % heads * (nopeDim + valueDim), tile * AbsorbTile, nopeDim, latentDim, queries, outStart);
-        int ropeEnd = Math.Min(tile * AbsorbTile + AbsorbTile, latentDim + ropeDim);
-        for (int e = Math.Max(tile * AbsorbTile, latentDim); e < ropeEnd; e++)
+        int start = tile * AbsorbTile;
+        int ropeEnd = Math.Min(start + AbsorbTilesPerCall * AbsorbTile, latentDim + ropeDim);
+        AbsorbedElementsHost(q, qStart, kvB, row % heads * (nopeDim + valueDim), start, ropeEnd, nopeDim, latentDim, queries, outStart);
+        for (int e = Math.Max(start, latentDim); e < ropeEnd; e++)
         {
             int j = e - latentDim;
             bool firstOfPair = (j & 1) == 0;
@@ -43,29 +50,30 @@ public static partial class MlaKernels
         }
     }
 
-    /// <summary>The group (row = query·heads + head, tile) of <see cref="AbsorbQuery{TWeights}"/> on the host.</summary>
+    /// <summary>The groups (row = query·heads + head, tiles tile … tile + 7) of <see cref="AbsorbQuery{TWeights}"/> on the host.</summary>
     private static void AbsorbQueryHost<TWeights>(ArrayView<float> q, TWeights kvB, ArrayView<float> queries, int queryCount, int heads,
         int nopeDim, int ropeDim, int valueDim, int latentDim, int row, int tile)
         where TWeights : struct, IRowFormat<TWeights>
     {
         long qStart = (long)row * (nopeDim + ropeDim);
         long outStart = (long)row * (latentDim + ropeDim);
-        AbsorbedElementsHost(q, qStart, kvB, row % heads * (nopeDim + valueDim), tile * AbsorbTile, nopeDim, latentDim, queries, outStart);
-        int ropeEnd = Math.Min(tile * AbsorbTile + AbsorbTile, latentDim + ropeDim);
-        for (int e = Math.Max(tile * AbsorbTile, latentDim); e < ropeEnd; e++)
+        int start = tile * AbsorbTile;
+        int ropeEnd = Math.Min(start + AbsorbTilesPerCall * AbsorbTile, latentDim + ropeDim);
+        AbsorbedElementsHost(q, qStart, kvB, row % heads * (nopeDim + valueDim), start, ropeEnd, nopeDim, latentDim, queries, outStart);
+        for (int e = Math.Max(start, latentDim); e < ropeEnd; e++)
             queries[outStart + e] = q[qStart + nopeDim + (e - latentDim)];
     }
 
     /// <summary>
-    /// queries[outStart + e] = Σ_n q[qStart + n]·W[firstRow + n, e] for e ∈ [tileStart, tileStart + 128) ∩ [0, latentDim),
+    /// queries[outStart + e] = Σ_n q[qStart + n]·W[firstRow + n, e] for e ∈ [tileStart, tileEnd) ∩ [0, latentDim),
     /// as nopeDim scaled additions of W's contiguous row pieces (the kernel reads the same rows column-wise). A query's
     /// values depend on nothing but its own row.
     /// </summary>
-    private static void AbsorbedElementsHost<TWeights>(ArrayView<float> q, long qStart, TWeights kvB, int firstRow, int tileStart,
+    private static void AbsorbedElementsHost<TWeights>(ArrayView<float> q, long qStart, TWeights kvB, int firstRow, int tileStart, int tileEnd,
         int nopeDim, int latentDim, ArrayView<float> queries, long outStart)
         where TWeights : struct, IRowFormat<TWeights>
     {
-        int end = Math.Min(tileStart + AbsorbTile, latentDim);
+        int end = Math.Min(tileEnd, latentDim);
         if (end <= tileStart)
             return;
         int width = end - tileStart;
@@ -77,8 +85,8 @@ public static partial class MlaKernels
     }
 
     /// <summary>
-    /// The group (row, value tile) of <see cref="UpProjectOutput{TWeights}"/> on the host: the group of query 0 and head
-    /// h = row computes the tile's 4 value elements of head h for every query, reading each kv_b value row once for all of
+    /// The groups (row, value tiles tile … tile + 15) of <see cref="UpProjectOutput{TWeights}"/> on the host: the groups of
+    /// query 0 and head h = row compute their 4 value elements each of head h for every query, reading each kv_b value row once for all of
     /// them (<see cref="HostRowDots.RowTimesItems{TWeights}"/>, 4 queries a pass, a query's sum the same whatever the
     /// others); the groups of the other queries have nothing left to do.
     /// </summary>
@@ -91,7 +99,7 @@ public static partial class MlaKernels
         int head = row;
         int stride = heads * latentDim; // from one query's o_lat of this head to the next query's
         Span<float> sums = stackalloc float[HostRowDots.ItemBlock];
-        int valueEnd = Math.Min(tile * ValuesPerGroup + ValuesPerGroup, valueDim);
+        int valueEnd = Math.Min((tile + UpProjectGroupsPerCall) * ValuesPerGroup, valueDim);
         for (int v = tile * ValuesPerGroup; v < valueEnd; v++)
         {
             int weightRow = head * (nopeDim + valueDim) + nopeDim + v;

@@ -12,7 +12,8 @@ public static partial class MlaKernels
     /// A decode step has (heads × value) outputs; one thread per output, walking its own row, gave 16 groups and a
     /// latency-bound loop (33 µs per layer on an H100 for 16 heads), where a warp per row reads it coalesced.
     /// </remarks>
-    [Kernel(Grid = "queryCount * heads", GridY = "(valueDim + 3) / 4", GroupSize = "128", HostGroup = nameof(UpProjectOutputHost))]
+    [Kernel(Grid = "queryCount * heads", GridY = "(valueDim + 3) / 4", GroupSize = "128", HostGroup = nameof(UpProjectOutputHost),
+        HostGroupSpanY = UpProjectGroupsPerCall)]
     public static void UpProjectOutput<TWeights>(
         ArrayView<float> latentOutput, // [Q, H, L] o_lat from the attention kernels
         TWeights kvB,                  // [H·(nope+v), L] kv_b_proj.weight

@@ -19,7 +19,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
     /// <param name="selected">[T, k] key indices (−1 = empty) or null for dense causal attention.</param>
     /// <returns>[T, heads·v]</returns>
     /// <param name="rope">cos/sin [T, rope/2] when q_pe is still to be rotated (done by the absorb kernel), else null.</param>
-    public KernelTensor Forward(KernelTensor q, KernelTensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, KernelIndexTensor? selected,
+    public KernelTensor Forward(KernelTensor q, Tensor kvB, MlaDimensions dims, float softmaxScale, IReadOnlyList<AttentionSegment> segments, KernelIndexTensor? selected,
         QueryRope? rope)
     {
         // q's and kv_b_proj's widths are the contract, checked by the backend (BackendArguments.CheckMlaAttention).
@@ -47,21 +47,14 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
 
         using var queries = storage.Buffer<float>((long)rows * dims.Heads * rowLength);          // [T, heads, latent+rope]: [q_abs ‖ q_pe]
         using var latentOutput = storage.Buffer<float>((long)rows * dims.Heads * dims.LatentDim); // [T, heads, latent]: o_lat
-        if (rope is null)
+        if (rope is not null && (rope.Cos.Rows != rows || rope.Sin.Rows != rows || rope.Cos.Columns != dims.RopeDim / 2 || rope.Sin.Columns != dims.RopeDim / 2))
         {
-            MlaKernels.LaunchAbsorbQuery(device, q.View, new F32Rows(kvB.View), queries.View, rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
+            throw new ArgumentException($"rope tables {rope.Cos}/{rope.Sin} must be [{rows}, {dims.RopeDim / 2}]");
         }
-        else
-        {
-            if (rope.Cos.Rows != rows || rope.Sin.Rows != rows || rope.Cos.Columns != dims.RopeDim / 2 || rope.Sin.Columns != dims.RopeDim / 2)
-            {
-                throw new ArgumentException($"rope tables {rope.Cos}/{rope.Sin} must be [{rows}, {dims.RopeDim / 2}]");
-            }
 
-            // the tables hold one row per query row, so query row t reads table row t
-            MlaKernels.LaunchAbsorbQueryRope(device, q.View, new F32Rows(kvB.View), queries.View, storage.RowIndices(rows), rope.Cos.View, rope.Sin.View,
-                rows, dims.Heads, dims.NopeDim, dims.RopeDim, dims.ValueDim, dims.LatentDim);
-        }
+        // the rope tables hold one row per query row, so query row t reads table row t
+        var absorb = new MlaAbsorbLaunch(device, q.View, queries.View, rope is null ? null : storage.RowIndices(rows), rope, rows, dims);
+        KernelWeight.ApplyTo(kvB, ref absorb);
 
         if (!CacheRun.CoverEveryRow(segments, rows))
         {
@@ -112,7 +105,8 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             Attend(new F32Rows(cache), run, table, runQueries, runOutput, dims, softmaxScale, selected);
         }
 
-        MlaKernels.LaunchUpProjectOutput(device, latentOutput.View, new F32Rows(kvB.View), output.View, rows, dims.Heads, dims.NopeDim, dims.ValueDim, dims.LatentDim);
+        var upProject = new MlaUpProjectLaunch(device, latentOutput.View, output.View, rows, dims);
+        KernelWeight.ApplyTo(kvB, ref upProject);
         return output;
     }
 

@@ -483,7 +483,7 @@ public sealed class KernelModelBackend : IModelBackend
         }
 
         var rope = ropeCos is null ? null : new QueryRope(Kernel(ropeCos), Kernel(ropeSin!));
-        return attention.Forward(Kernel(q), Kernel(kvB), dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys), rope);
+        return attention.Forward(Kernel(q), kvB, dims, softmaxScale, segments, selectedKeys is null ? null : Kernel(selectedKeys), rope);
     }
 
     public ExpertRouting RouteExperts(Tensor routerLogits, Tensor correctionBias, RouterSettings settings) =>

@@ -115,10 +115,15 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
                 continue;
             }
 
-            using var gathered = storage.NewTensor(count, hidden); // [n, H]
+            // One token (a decode step of one sequence): every used expert's one row is x itself, nothing to gather.
+            using var gathered = rows == 1 ? null : storage.NewTensor(count, hidden); // [n, H]
             using var result = storage.NewTensor(count, hidden);   // [n, H]
-            ExpertGatherKernels.LaunchGatherSlotRows(device, x.View, permutedPairs.View, gathered.View, offsets[e], count, hidden, topk);
-            backend.FeedForwardInto(gathered, experts[e], result);
+            if (gathered is not null)
+            {
+                ExpertGatherKernels.LaunchGatherSlotRows(device, x.View, permutedPairs.View, gathered.View, offsets[e], count, hidden, topk);
+            }
+
+            backend.FeedForwardInto(gathered ?? x, experts[e], result);
             backend.CopyBlock(result, expertOutputs, count, hidden, 0, (long)offsets[e] * hidden);
         }
 

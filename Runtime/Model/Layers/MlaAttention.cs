@@ -17,7 +17,7 @@ internal sealed class MlaAttention
     private readonly Tensor qBProj;           // q_b_proj, this rank's heads: [heads·(nope+rope), q_lora]
     private readonly int qLora;
     private readonly RmsNorm kvANorm;         // kv_a_layernorm [kv_lora]
-    private readonly Tensor kvBProj;          // kv_b_proj, this rank's heads: [heads·(nope+v), kv_lora], fp32
+    private readonly Tensor kvBProj;          // kv_b_proj, this rank's heads: [heads·(nope+v), kv_lora], as stored where kept
     private readonly Tensor oProj;            // o_proj, this rank's heads' columns: [H, heads·v]
     private readonly Indexer indexer;
     private readonly MlaDimensions dims;      // with this rank's head count
@@ -38,11 +38,10 @@ internal sealed class MlaAttention
         qANorm = new RmsNorm(backend, weights, $"{prefix}.q_a_layernorm", qLora, config.RmsNormEps);
         qBProj = weights.MatrixRows($"{prefix}.q_b_proj.weight", allHeads * dims.QueryHeadDim, qLora, firstHead * dims.QueryHeadDim, heads * dims.QueryHeadDim);
         kvANorm = new RmsNorm(backend, weights, $"{prefix}.kv_a_layernorm", dims.LatentDim, config.RmsNormEps);
-        // fp32: the attention's absorb / up-project kernels read kv_b_proj per head as fp32 rows.
+        // As stored (bf16, FP8 with block scales) where the backend keeps weights so: the absorb and up-project kernels
+        // read kv_b_proj's rows in any format, and a decode step reads all of it, so fp32 would read 2-4x the bytes.
         var kvBRows = dims.NopeDim + dims.ValueDim;
-        kvBProj = heads == allHeads
-            ? weights.Fp32Matrix($"{prefix}.kv_b_proj.weight", allHeads * kvBRows, dims.LatentDim)
-            : weights.Fp32Rows($"{prefix}.kv_b_proj.weight", allHeads * kvBRows, dims.LatentDim, firstHead * kvBRows, heads * kvBRows);
+        kvBProj = weights.MatrixRows($"{prefix}.kv_b_proj.weight", allHeads * kvBRows, dims.LatentDim, firstHead * kvBRows, heads * kvBRows);
         oProj = weights.MatrixColumns($"{prefix}.o_proj.weight", config.HiddenSize, allHeads * dims.ValueDim, firstHead * dims.ValueDim, heads * dims.ValueDim);
         indexer = new Indexer(backend, weights, config, $"{prefix}.indexer");
         // (nope+rope)^-0.5, times YaRN's m² when the config scales positions
