@@ -45,6 +45,9 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// for a paged cache, a division by it and a block-table load, +22 instructions in every variant (263, 228 and 115 instead
 /// of 241, 206 and 93); the dot loops are unchanged. <c>IndexerScoresWarpKeys</c> above changed the same way: its two
 /// keys' cache rows are looked up once per thread, before the dim loop (1295 and 1486 instructions instead of 1247 and 1438).
+/// Since 2026-12-06 it takes each key's row as a one-row matrix (<c>keys.Matrix(row, 1, dim)</c>) before the dim loop, so
+/// the loop's loads index by the column alone: the per-load row·dim (cvt.s64.s32, mul.lo.s64, add.s64) is gone, for e4m3
+/// the word index is col/4 (one shr.s64), for fp32 a 32-bit widening multiply (1287 and 1476 instructions).
 /// </para>
 /// <para>
 /// The warp-row GEMV rows (<c>GemvRows&lt;Bf16Rows | Fp8BlockRows&gt;</c>, 24 variants checked in order against
