@@ -97,6 +97,6 @@ public static class SparseMlaTensorCorePlan
             throw new ArgumentException($"tensor-core sparse MLA: {splits} splits need {outputLength} + {statsLength} floats of slice buffers, got {partialOutput.Length} + {partialStats.Length}");
         MlaTensorCoreKernels.LaunchSparseMlaTensorCore(device, queries, kvCache, selected, counts, partialOutput, partialStats,
             queryCount, heads, selectedStride, splits, scale);
-        MlaKernels.LaunchCombineMlaSplits(device, partialOutput, partialStats, output, queryCount, heads, MlaTensorCoreTile.LatentDim, splits);
+        MlaKernels.CombineSlices(device, partialOutput, partialStats, output, queryCount, heads, MlaTensorCoreTile.LatentDim, splits);
     }
 }
