@@ -123,6 +123,19 @@ public abstract class MlaAttentionTests(BackendFixture backend) : SparseKernelTe
         CheckSplitKeyAttention(NewRandom(50 + splits), heads: 10, latentDim: 64, ropeDim: 16, cacheRows: 60, counts: [50, 0, 17], splits, AttentionTolerance);
     }
 
+    /// <summary>The merge for a few slices (one thread per element over every slice) against the same reference, an empty
+    /// query and more slices than one query's tiles included.</summary>
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)] // MlaKernels.FewCombinedSlices
+    public void Split_key_attention_merged_by_the_few_slices_combine_matches_reference(int splits)
+    {
+        RequireBackend();
+        CheckSplitKeyAttention(NewRandom(60 + splits), heads: 10, latentDim: 200, ropeDim: 16, cacheRows: 60, counts: [50, 0, 3], splits,
+            AttentionTolerance, fewSlicesCombine: true);
+    }
+
     /// <summary>Dense causal attention in key slices (decode at short context), through a paged cache, merged.</summary>
     [SkippableTheory]
     [InlineData(1)]

@@ -186,7 +186,10 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     /// order), merged by <see cref="MlaKernels.CombineMlaSplits"/>, against the float64 reference; with one slice, also
     /// the bits of the single-pass launch.
     /// </summary>
-    protected void CheckSplitKeyAttention(Random random, int heads, int latentDim, int ropeDim, int cacheRows, int[] counts, int splits, Tolerance tolerance)
+    /// <param name="fewSlicesCombine">Merge with <see cref="MlaKernels.CombineFewMlaSplits"/> (one thread per element) instead of
+    /// <see cref="MlaKernels.CombineMlaSplits"/>.</param>
+    protected void CheckSplitKeyAttention(Random random, int heads, int latentDim, int ropeDim, int cacheRows, int[] counts, int splits, Tolerance tolerance,
+        bool fewSlicesCombine = false)
     {
         int rowLength = latentDim + ropeDim;
         float[] queries = RandomTensors.Normal(random, (long)counts.Length * heads * rowLength, 0.3f);
@@ -207,10 +210,14 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
         using var output = Allocate<float>((long)counts.Length * heads * latentDim);
         SparseMlaSplit(V(qBuffer), V(cacheBuffer), V(selectedBuffer), V(countBuffer), V(partialOutput), V(partialStats),
             counts.Length, heads, latentDim, ropeDim, cacheRows, splits, scale);
-        CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
+        if (fewSlicesCombine)
+            Launch(typeof(MlaKernels), nameof(MlaKernels.CombineFewMlaSplits), Config((long)counts.Length * heads, (latentDim + 127) / 128, 128),
+                V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
+        else
+            CombineMlaSplits(V(partialOutput), V(partialStats), V(output), counts.Length, heads, latentDim, splits);
         float[] combined = Download(output);
         double[] expected = MlaAttentionReference.Absorbed(queries, cache, keys, heads, latentDim, ropeDim, scale);
-        Tolerance.AssertClose(expected, combined, tolerance, $"split-key sparse MLA o_lat ({splits} splits)");
+        Tolerance.AssertClose(expected, combined, tolerance, $"split-key sparse MLA o_lat ({splits} splits{(fewSlicesCombine ? ", few-slices combine" : "")})");
         if (splits == 1)
         {
             using var single = Allocate<float>((long)counts.Length * heads * latentDim);
