@@ -80,8 +80,8 @@ internal static class Bf16Dot
 {
     /// <summary>
     /// <see cref="Compute"/> for each of <paramref name="rows"/> consecutive rows of <c>b.Length</c> values, two rows
-    /// per pass where 512-bit vectors are used: one activation load serves both, and the rows' sum chains overlap (a
-    /// decode row of 1024 values streams in about 130 cycles, as long as a call and a reduction). Same bits as
+    /// per pass where 512-bit vectors are used: one activation load serves both, and the rows' sum chains overlap (in decode
+    /// a call and a reduction per short row cost about as much as its loop; measured in docs/perf/cpu-path.md, fifth pass). Same bits as
     /// <see cref="Compute"/> per row.
     /// </summary>
     public static void ComputeRows(ReadOnlySpan<ushort> a, int rows, ReadOnlySpan<float> b, Span<float> sums)
