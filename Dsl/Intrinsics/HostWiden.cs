@@ -98,23 +98,52 @@ public static class HostWiden
     }
 
     /// <summary>
-    /// sums[r] = Σ_c (codes[r·cols + c] · blockScales[c / <paramref name="block"/>]) · x[c] for <paramref name="rows"/>
-    /// consecutive rows that share one row of block scales, each in the order of the host GEMV over a widened row
-    /// (<c>HostRowDots</c>: per 32 values a fused multiply-add of the low 16 into one sum and of the high 16 into another,
-    /// then the two sums added and reduced), so the bits are those of that GEMV over <see cref="E4M3"/>'s values. The
-    /// values are decoded in registers: decode streams an FP8 row once, and widening it first cost a store and a reload per
-    /// value. Two rows go through the loop together, so the tables and the activations are loaded once for both and each
-    /// row's sum chains overlap the other's; in decode, where an expert's row of 512 codes streams in about 100 cycles, a
-    /// call and a reduction per row were as long as the loop. Only where the machine has VBMI and prefers 512-bit vectors,
-    /// and the rows and the blocks are whole 64s: false otherwise, and the caller widens.
+    /// Whether <see cref="TryE4M3DotRows"/> and <see cref="TryE4M3DotItems"/> decode in registers for rows of
+    /// <paramref name="cols"/> codes with scale blocks of <paramref name="block"/>: where the machine has VBMI and prefers
+    /// 512-bit vectors, and the rows and the blocks are whole 64s. Both take the same order (see
+    /// <see cref="TryE4M3DotRows"/>), so one vector's sum is the same bits whichever of them computes it.
+    /// </summary>
+    public static bool DotsE4M3InRegisters(int cols, int block) =>
+        Avx512Vbmi.IsSupported && Vector512.IsHardwareAccelerated && cols > 0 && cols % 64 == 0 && block > 0 && block % 64 == 0;
+
+    // Scaled activations of up to this many columns (16 KB) go on the stack; a decode call covers 16 rows, so the scratch
+    // costs as much as a row's loop and a thread-static lookup would be a visible part of it.
+    private const int StackScaledLimit = 4096;
+
+    [ThreadStatic]
+    private static float[]? scaledScratch; // [cols] for wider rows: x with each block's scale applied, per host thread
+
+    private static Span<float> ScaledScratch(int cols)
+    {
+        if (scaledScratch is null || scaledScratch.Length < cols)
+            scaledScratch = new float[cols];
+        return scaledScratch.AsSpan(0, cols);
+    }
+
+    /// <summary>
+    /// sums[r] = Σ_c codes[r·cols + c] · (x[c] · blockScales[c / <paramref name="block"/>]) for <paramref name="rows"/>
+    /// consecutive rows that share one row of block scales. The order: per 32 values a fused multiply-add of the low 16
+    /// into one sum and of the high 16 into another, then the two sums added and reduced. The scale goes on the activation
+    /// (once per call) rather than on the weight (once per value per row): decode streams an FP8 row once and is bound by
+    /// the decode's vector work on this path, and the scale multiplies were four of its twenty operations per 64 codes.
+    /// The values are decoded in registers (widening first cost a store and a reload per value), two rows per pass, so the
+    /// tables and the activations are loaded once for both and each row's sum chains overlap the other's. False where
+    /// <see cref="DotsE4M3InRegisters"/> is false: the caller widens (<see cref="E4M3"/>) and sums in its own order.
     /// </summary>
     public static bool TryE4M3DotRows(ReadOnlySpan<byte> codes, int cols, int rows, ReadOnlySpan<float> blockScales, int block,
         ReadOnlySpan<float> x, Span<float> sums)
     {
-        if (!Avx512Vbmi.IsSupported || !Vector512.IsHardwareAccelerated || cols % 64 != 0 || block <= 0 || block % 64 != 0)
+        if (!DotsE4M3InRegisters(cols, block))
             return false;
         if (x.Length < cols || (long)blockScales.Length * block < cols || (long)codes.Length < (long)rows * cols || sums.Length < rows)
             throw new ArgumentException($"{rows} rows of {cols} codes need {(long)rows * cols} codes, {cols} values, {(cols + block - 1) / block} block scales and {rows} sums", nameof(codes));
+        Span<float> scaled = cols <= StackScaledLimit ? stackalloc float[cols] : ScaledScratch(cols);
+        for (int start = 0, s = 0; start < cols; start += block, s++)
+        {
+            var scale = Vector512.Create(blockScales[s]);
+            for (int i = start; i < start + block && i < cols; i += 16)
+                (Vector512.Create(x.Slice(i, 16)) * scale).CopyTo(scaled.Slice(i, 16));
+        }
         var tables = E4M3Tables.Instance;
         var order = tables.Order;
         var high0 = tables.High0;
@@ -122,37 +151,32 @@ public static class HostWiden
         var second0 = tables.Second0;
         var second1 = tables.Second1;
         ref byte source = ref MemoryMarshal.GetReference(codes);
-        ref float values = ref MemoryMarshal.GetReference(x);
+        ref float values = ref MemoryMarshal.GetReference(scaled);
         int r = 0;
         for (; r + 2 <= rows; r += 2)
         {
             ref byte a = ref Unsafe.Add(ref source, (nint)r * cols);
             ref byte b = ref Unsafe.Add(ref a, cols);
             Vector512<float> lowA = default, highA = default, lowB = default, highB = default;
-            for (int start = 0, s = 0; start < cols; start += block, s++)
+            for (int i = 0; i < cols; i += 64)
             {
-                var scale = Vector512.Create(blockScales[s]);
-                int end = Math.Min(cols, start + block);
-                for (int i = start; i < end; i += 64)
-                {
-                    StreamAhead.Touch(ref a, i);
-                    StreamAhead.Touch(ref b, i);
-                    ref float at = ref Unsafe.Add(ref values, i);
-                    var x0 = Vector512.LoadUnsafe(ref at, 0);
-                    var x1 = Vector512.LoadUnsafe(ref at, 16);
-                    var x2 = Vector512.LoadUnsafe(ref at, 32);
-                    var x3 = Vector512.LoadUnsafe(ref at, 48);
-                    Decode64(ref Unsafe.Add(ref a, i), order, high0, high1, second0, second1, out var v0, out var v1, out var v2, out var v3);
-                    lowA = Vector512.MultiplyAddEstimate(v0 * scale, x0, lowA);
-                    highA = Vector512.MultiplyAddEstimate(v1 * scale, x1, highA);
-                    lowA = Vector512.MultiplyAddEstimate(v2 * scale, x2, lowA);
-                    highA = Vector512.MultiplyAddEstimate(v3 * scale, x3, highA);
-                    Decode64(ref Unsafe.Add(ref b, i), order, high0, high1, second0, second1, out v0, out v1, out v2, out v3);
-                    lowB = Vector512.MultiplyAddEstimate(v0 * scale, x0, lowB);
-                    highB = Vector512.MultiplyAddEstimate(v1 * scale, x1, highB);
-                    lowB = Vector512.MultiplyAddEstimate(v2 * scale, x2, lowB);
-                    highB = Vector512.MultiplyAddEstimate(v3 * scale, x3, highB);
-                }
+                StreamAhead.Touch(ref a, i);
+                StreamAhead.Touch(ref b, i);
+                ref float at = ref Unsafe.Add(ref values, i);
+                var x0 = Vector512.LoadUnsafe(ref at, 0);
+                var x1 = Vector512.LoadUnsafe(ref at, 16);
+                var x2 = Vector512.LoadUnsafe(ref at, 32);
+                var x3 = Vector512.LoadUnsafe(ref at, 48);
+                Decode64(ref Unsafe.Add(ref a, i), order, high0, high1, second0, second1, out var v0, out var v1, out var v2, out var v3);
+                lowA = Vector512.MultiplyAddEstimate(v0, x0, lowA);
+                highA = Vector512.MultiplyAddEstimate(v1, x1, highA);
+                lowA = Vector512.MultiplyAddEstimate(v2, x2, lowA);
+                highA = Vector512.MultiplyAddEstimate(v3, x3, highA);
+                Decode64(ref Unsafe.Add(ref b, i), order, high0, high1, second0, second1, out v0, out v1, out v2, out v3);
+                lowB = Vector512.MultiplyAddEstimate(v0, x0, lowB);
+                highB = Vector512.MultiplyAddEstimate(v1, x1, highB);
+                lowB = Vector512.MultiplyAddEstimate(v2, x2, lowB);
+                highB = Vector512.MultiplyAddEstimate(v3, x3, highB);
             }
             sums[r] = Vector512.Sum(lowA + highA);
             sums[r + 1] = Vector512.Sum(lowB + highB);
@@ -161,24 +185,78 @@ public static class HostWiden
         {
             ref byte a = ref Unsafe.Add(ref source, (nint)r * cols);
             Vector512<float> low = default, high = default;
-            for (int start = 0, s = 0; start < cols; start += block, s++)
+            for (int i = 0; i < cols; i += 64)
             {
-                var scale = Vector512.Create(blockScales[s]);
-                int end = Math.Min(cols, start + block);
-                for (int i = start; i < end; i += 64)
-                {
-                    StreamAhead.Touch(ref a, i);
-                    Decode64(ref Unsafe.Add(ref a, i), order, high0, high1, second0, second1, out var v0, out var v1, out var v2, out var v3);
-                    ref float at = ref Unsafe.Add(ref values, i);
-                    low = Vector512.MultiplyAddEstimate(v0 * scale, Vector512.LoadUnsafe(ref at, 0), low);
-                    high = Vector512.MultiplyAddEstimate(v1 * scale, Vector512.LoadUnsafe(ref at, 16), high);
-                    low = Vector512.MultiplyAddEstimate(v2 * scale, Vector512.LoadUnsafe(ref at, 32), low);
-                    high = Vector512.MultiplyAddEstimate(v3 * scale, Vector512.LoadUnsafe(ref at, 48), high);
-                }
+                StreamAhead.Touch(ref a, i);
+                Decode64(ref Unsafe.Add(ref a, i), order, high0, high1, second0, second1, out var v0, out var v1, out var v2, out var v3);
+                ref float at = ref Unsafe.Add(ref values, i);
+                low = Vector512.MultiplyAddEstimate(v0, Vector512.LoadUnsafe(ref at, 0), low);
+                high = Vector512.MultiplyAddEstimate(v1, Vector512.LoadUnsafe(ref at, 16), high);
+                low = Vector512.MultiplyAddEstimate(v2, Vector512.LoadUnsafe(ref at, 32), low);
+                high = Vector512.MultiplyAddEstimate(v3, Vector512.LoadUnsafe(ref at, 48), high);
             }
             sums[r] = Vector512.Sum(low + high);
         }
         return true;
+    }
+
+    /// <summary>
+    /// sums[i] = the one row of <paramref name="row"/>'s codes times item i's activations x[i·itemStride …] for
+    /// <paramref name="items"/> ≤ 4 items, each the bits <see cref="TryE4M3DotRows"/> gives for that item alone (the
+    /// scaled activation is the same product, here formed in the loop): a batch item's result does not depend on the batch
+    /// it is in. The row is decoded once for all items. False where <see cref="DotsE4M3InRegisters"/> is false.
+    /// </summary>
+    public static bool TryE4M3DotItems(ReadOnlySpan<byte> row, int cols, ReadOnlySpan<float> blockScales, int block,
+        ReadOnlySpan<float> x, int itemStride, int items, Span<float> sums)
+    {
+        if (!DotsE4M3InRegisters(cols, block))
+            return false;
+        if (items < 1 || items > 4 || row.Length < cols || (long)blockScales.Length * block < cols || sums.Length < items
+            || (long)(items - 1) * itemStride + cols > x.Length)
+            throw new ArgumentException($"{items} items (1 to 4) of {cols} values at a stride of {itemStride} need {(long)(items - 1) * itemStride + cols} values, a row of {cols} codes, {(cols + block - 1) / block} block scales and {items} sums", nameof(x));
+        var tables = E4M3Tables.Instance;
+        ref byte codes = ref MemoryMarshal.GetReference(row);
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        // Items past the count read item 0 again and are not stored, so the loop has no per-item branches on its loads.
+        ref float x1 = ref Unsafe.Add(ref x0, items > 1 ? itemStride : 0);
+        ref float x2 = ref Unsafe.Add(ref x0, items > 2 ? 2 * itemStride : 0);
+        ref float x3 = ref Unsafe.Add(ref x0, items > 3 ? 3 * itemStride : 0);
+        Vector512<float> low0 = default, high0 = default, low1 = default, high1 = default;
+        Vector512<float> low2 = default, high2 = default, low3 = default, high3 = default;
+        for (int start = 0, s = 0; start < cols; start += block, s++)
+        {
+            var scale = Vector512.Create(blockScales[s]);
+            int end = Math.Min(cols, start + block);
+            for (int i = start; i < end; i += 64)
+            {
+                StreamAhead.Touch(ref codes, i);
+                Decode64(ref Unsafe.Add(ref codes, i), tables.Order, tables.High0, tables.High1, tables.Second0, tables.Second1,
+                    out var v0, out var v1, out var v2, out var v3);
+                AddItem(ref Unsafe.Add(ref x0, i), scale, v0, v1, v2, v3, ref low0, ref high0);
+                AddItem(ref Unsafe.Add(ref x1, i), scale, v0, v1, v2, v3, ref low1, ref high1);
+                AddItem(ref Unsafe.Add(ref x2, i), scale, v0, v1, v2, v3, ref low2, ref high2);
+                AddItem(ref Unsafe.Add(ref x3, i), scale, v0, v1, v2, v3, ref low3, ref high3);
+            }
+        }
+        sums[0] = Vector512.Sum(low0 + high0);
+        if (items > 1)
+            sums[1] = Vector512.Sum(low1 + high1);
+        if (items > 2)
+            sums[2] = Vector512.Sum(low2 + high2);
+        if (items > 3)
+            sums[3] = Vector512.Sum(low3 + high3);
+        return true;
+    }
+
+    /// <summary>One item's 64 values of <see cref="TryE4M3DotItems"/>: the activations scaled, then the order of <see cref="TryE4M3DotRows"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddItem(ref float x, Vector512<float> scale, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2,
+        Vector512<float> v3, ref Vector512<float> low, ref Vector512<float> high)
+    {
+        low = Vector512.MultiplyAddEstimate(v0, Vector512.LoadUnsafe(ref x, 0) * scale, low);
+        high = Vector512.MultiplyAddEstimate(v1, Vector512.LoadUnsafe(ref x, 16) * scale, high);
+        low = Vector512.MultiplyAddEstimate(v2, Vector512.LoadUnsafe(ref x, 32) * scale, low);
+        high = Vector512.MultiplyAddEstimate(v3, Vector512.LoadUnsafe(ref x, 48) * scale, high);
     }
 
     /// <summary>

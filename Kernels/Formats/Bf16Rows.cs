@@ -81,9 +81,17 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotBf16Cpu(Bits, (long)row * cols, x, xStart, cols);
 
-    /// <summary>sums[r] = <see cref="RowDotCpu"/> of row <paramref name="firstRow"/> + r, the same bits, rows streamed in pairs.</summary>
-    public readonly void RowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums) =>
+    /// <summary>sums[r] = <see cref="RowDotCpu"/> of row <paramref name="firstRow"/> + r, the same bits, rows streamed in
+    /// pairs; that is the order the host GEMV takes over a widened bf16 row.</summary>
+    public readonly bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums)
+    {
         KsVectorCpu.DotBf16RowsCpu(Bits, (long)firstRow * cols, rows, x, xStart, cols, sums);
+        return true;
+    }
+
+    /// <summary>False: several vectors go through the widened row, whose order is already <see cref="TryRowsDotCpu"/>'s.</summary>
+    public readonly bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums) =>
+        false;
 
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
         HostWiden.Bf16(HostSpan.Of(Bits, (long)row * cols, cols), destination);

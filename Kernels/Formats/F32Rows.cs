@@ -82,6 +82,11 @@ public struct F32Rows : IRowFormat<F32Rows>
     public readonly float RowDotCpu(int row, int cols, ArrayView<float> x, long xStart) =>
         KsVectorCpu.DotCpu(Values, (long)row * cols, x, xStart, cols);
 
+    public readonly bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums) => false;
+
+    public readonly bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums) =>
+        false;
+
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
         HostSpan.Of(Values, (long)row * cols, cols).CopyTo(destination);
 

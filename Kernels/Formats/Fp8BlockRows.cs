@@ -125,23 +125,34 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
     }
 
     /// <summary>
-    /// sums[r] = row <paramref name="firstRow"/> + r's values as <see cref="WidenRowCpu"/> gives them, dotted with x in the
-    /// order of the host GEMV over a widened row, decoded in registers (<see cref="HostWiden.TryE4M3DotRows"/>), for
+    /// Rows decoded in registers with the block scales on the activations (<see cref="HostWiden.TryE4M3DotRows"/>), for
     /// <paramref name="rows"/> rows of one 128-row scale block; false where that form does not apply.
     /// </summary>
-    public readonly bool TryRowsDotAsWidened(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums)
+    public readonly bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums)
     {
-        if (rows <= 0 || firstRow / Block != (firstRow + rows - 1) / Block)
+        if (rows <= 0 || firstRow / Block != (firstRow + rows - 1) / Block || !HostWiden.DotsE4M3InRegisters(cols, Block))
             return false;
         return HostWiden.TryE4M3DotRows(HostSpan.Of(Codes, (long)firstRow * cols, checked(rows * cols)), cols, rows,
-            HostSpan.Of(ScaleInv, (long)(firstRow / Block) * ScaleColumns(cols), ScaleColumns(cols)), Block, HostSpan.Of(x, xStart, cols), sums);
+            ScaleRow(firstRow, cols), Block, HostSpan.Of(x, xStart, cols), sums);
     }
+
+    /// <summary>The same form for several vectors (<see cref="HostWiden.TryE4M3DotItems"/>), the row decoded once.</summary>
+    public readonly bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums)
+    {
+        if (!HostWiden.DotsE4M3InRegisters(cols, Block))
+            return false;
+        return HostWiden.TryE4M3DotItems(HostSpan.Of(Codes, (long)row * cols, cols), cols, ScaleRow(row, cols), Block,
+            HostSpan.Of(x, xStart, checked((items - 1) * itemStride + cols)), itemStride, items, sums);
+    }
+
+    private readonly ReadOnlySpan<float> ScaleRow(int row, int cols) =>
+        HostSpan.Of(ScaleInv, (long)(row / Block) * ScaleColumns(cols), ScaleColumns(cols));
 
     /// <summary>Each 128-value block decoded and scaled with its block's scale.</summary>
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination)
     {
         ReadOnlySpan<byte> codes = HostSpan.Of(Codes, (long)row * cols, cols);
-        ReadOnlySpan<float> scales = HostSpan.Of(ScaleInv, (long)(row / Block) * ScaleColumns(cols), ScaleColumns(cols));
+        ReadOnlySpan<float> scales = ScaleRow(row, cols);
         for (int start = 0, block = 0; start < cols; start += Block, block++)
         {
             int count = Math.Min(Block, cols - start);

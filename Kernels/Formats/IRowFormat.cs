@@ -84,6 +84,23 @@ public interface IRowFormat<TSelf> where TSelf : struct, IRowFormat<TSelf>
     void WidenRowCpu(int row, int cols, Span<float> destination);
 
     /// <summary>
+    /// sums[r] = row <paramref name="firstRow"/> + r times the one vector x[xStart …] in the format's own host form, for
+    /// decode, where each row streams from memory once and is not widened into scratch first (never compiled for a GPU).
+    /// Each sum is the bits that <see cref="Linear.HostRowDots.RowTimesItems{TWeights}"/> gives for that row and vector,
+    /// alone or among others. False: the format has no such form for this shape on this machine, and the caller goes
+    /// through <see cref="WidenRowCpu"/>.
+    /// </summary>
+    bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums);
+
+    /// <summary>
+    /// sums[i] = row <paramref name="row"/> times x[xStart + i·itemStride …] for <paramref name="items"/> ≤ 4 vectors in
+    /// the format's own host form, each the bits <see cref="TryRowsDotCpu"/> gives for that vector alone (never compiled for
+    /// a GPU). False where <see cref="TryRowsDotCpu"/> is false for this row, or where the widened row's order already is
+    /// that form's order (bf16).
+    /// </summary>
+    bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums);
+
+    /// <summary>
     /// Partial sums of rows firstRow … firstRow + rowsPerWarp − 1 (X, Y, Z, W of each item; rowsPerWarp ≤ 4) against
     /// <paramref name="items"/> activation rows (1, 2 or 4, starting at <paramref name="xStarts"/>) over this lane's
     /// chunks (<see cref="Linear.GemvKernels.GemvRows{TWeights}"/>): lane k of <paramref name="lanes"/> takes chunks k,

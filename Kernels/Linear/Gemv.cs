@@ -62,7 +62,7 @@ public static partial class GemvKernels
         {
             // Decode: the group's rows in one call, each row's sum the same as alone.
             Span<float> rowSums = stackalloc float[HostRows];
-            if (HostRowDots.TryRowsTimesOne(weight, row, end - row, cols, input, (long)item * cols, rowSums))
+            if (weight.TryRowsDotCpu(row, end - row, cols, input, (long)item * cols, rowSums))
             {
                 for (int r = row; r < end; r++)
                     output[(long)item * rows + r] = rowSums[r - row];

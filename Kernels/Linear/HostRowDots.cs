@@ -18,7 +18,9 @@ namespace KernelSharp.Kernels.Linear;
 /// per 32 values (16 where .NET prefers 256-bit vectors or the row is shorter than 32), a low and a high half's fused multiply-add, then the two
 /// halves' sums added and reduced, then the columns past the last whole chunk one by one. For bf16 this is the order of
 /// <c>Bf16Dot.Compute</c>, the format's single-vector <c>RowDotCpu</c>, which one vector uses directly. Rows of other
-/// formats are widened to fp32 first (exactly, or with their block scale applied per value).
+/// formats are widened to fp32 first (exactly, or with their block scale applied per value), unless the format has a
+/// host form of its own (<see cref="IRowFormat{TSelf}.TryRowsDotCpu"/>, <see cref="IRowFormat{TSelf}.TryRowDotItemsCpu"/>:
+/// FP8 block rows decoded in registers, the scale on the activations), which then serves one vector and several alike.
 /// </para>
 /// </remarks>
 public static class HostRowDots
@@ -38,7 +40,8 @@ public static class HostRowDots
         int items, Span<float> sums)
         where TWeights : struct, IRowFormat<TWeights>
     {
-        if (items == 1 && TryRowsTimesOne(weight, row, 1, cols, x, xStart, sums))
+        if (items == 1 ? weight.TryRowsDotCpu(row, 1, cols, x, xStart, sums)
+            : weight.TryRowDotItemsCpu(row, cols, x, xStart, itemStride, items, sums))
             return;
         ReadOnlySpan<float> vectors = HostSpan.Of(x, xStart, (items - 1) * itemStride + cols);
         ReadOnlySpan<float> values = RowAsFloats(weight, row, cols);
@@ -65,26 +68,6 @@ public static class HostRowDots
                 total += values[c] * xi[c];
             sums[i] = total;
         }
-    }
-
-    /// <summary>
-    /// sums[r] = W[firstRow + r] · x[xStart …] for <paramref name="rows"/> rows and one vector, each sum what
-    /// <see cref="RowTimesItems{TWeights}"/> gives for that row alone: decode, where a row streams from memory once and
-    /// is not widened into scratch first. bf16 and FP8 block rows dot in registers, in this class's order (for bf16 that
-    /// is <c>Bf16Dot.Compute</c>'s, the format's <c>RowDotCpu</c>), two rows per pass. Other formats, or rows that span
-    /// two FP8 scale blocks: false, and the caller goes row by row.
-    /// </summary>
-    public static bool TryRowsTimesOne<TWeights>(TWeights weight, int firstRow, int rows, int cols, ArrayView<float> x, long xStart,
-        Span<float> sums)
-        where TWeights : struct, IRowFormat<TWeights>
-    {
-        if (typeof(TWeights) == typeof(Bf16Rows))
-        {
-            Unsafe.As<TWeights, Bf16Rows>(ref weight).RowsDotCpu(firstRow, rows, cols, x, xStart, sums);
-            return true;
-        }
-        return typeof(TWeights) == typeof(Fp8BlockRows)
-            && Unsafe.As<TWeights, Fp8BlockRows>(ref weight).TryRowsDotAsWidened(firstRow, rows, cols, x, xStart, sums);
     }
 
     /// <summary>

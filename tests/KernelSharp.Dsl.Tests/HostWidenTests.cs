@@ -55,44 +55,112 @@ public class HostWidenTests
     }
 
     /// <summary>
-    /// The FP8 decode dot (rows in pairs, values decoded in registers) gives, for every row, the bits of the host GEMV's
-    /// order over <see cref="HostWiden.E4M3"/>'s widened row, whether the row is alone or paired: all 256 codes appear
-    /// (NaN rows stay NaN), with three scale blocks.
+    /// The FP8 decode dot (rows in pairs, values decoded in registers) gives, for every row, the bits of its stated order:
+    /// the unscaled values against the activations times their block's scale, per 32 values the low and the high 16 into
+    /// two sums, then reduced; paired rows and a row alone agree. Random finite codes and a NaN in one row (it stays NaN), three scale
+    /// blocks, and the sums stay within rounding of a double-precision dot of the scaled values.
     /// </summary>
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(5)]
-    public void E4M3_row_dots_equal_the_widened_rows_dots_in_the_GEMV_order(int rows)
+    public void E4M3_row_dots_take_the_stated_order_paired_or_alone(int rows)
     {
         const int cols = 384, block = 128;
         var random = new Random(rows);
-        byte[] codes = Enumerable.Range(0, rows * cols).Select(_ => (byte)random.Next(256)).ToArray();
+        byte[] codes = RandomCodes(random, rows * cols);
         codes[0] = 0x7F; // a NaN in row 0 only
         float[] scales = [0.75f, -1.5e-3f, 3.25f];
-        float[] x = Enumerable.Range(0, cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        float[] x = RandomValues(random, cols);
         var sums = new float[rows];
         if (!HostWiden.TryE4M3DotRows(codes, cols, rows, scales, block, x, sums))
         {
-            Assert.False(System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
-                "the register form applies wherever the machine has VBMI and 512-bit vectors");
+            Assert.False(RegisterFormExpected, "the register form applies wherever the machine has VBMI and 512-bit vectors");
             return;
         }
+        float[] scaledX = x.Select((value, c) => value * scales[c / block]).ToArray();
         var alone = new float[1];
         for (int r = 0; r < rows; r++)
         {
-            var widened = new float[cols];
-            for (int b = 0; b < cols / block; b++)
-                HostWiden.E4M3(codes.AsSpan(r * cols + b * block, block), scales[b], widened.AsSpan(b * block, block));
-            AssertSameFloat(GemvOrderDot(widened, x), sums[r], $"row {r} of {rows}");
+            var unscaled = new float[cols];
+            HostWiden.E4M3(codes.AsSpan(r * cols, cols), 1f, unscaled);
+            AssertSameFloat(StatedOrderDot(unscaled, scaledX), sums[r], $"row {r} of {rows}");
             Assert.True(HostWiden.TryE4M3DotRows(codes.AsSpan(r * cols, cols), cols, 1, scales, block, x, alone));
             AssertSameFloat(sums[r], alone[0], $"row {r} alone");
+            if (r > 0)
+            {
+                double exact = 0, magnitude = 0;
+                for (int c = 0; c < cols; c++)
+                {
+                    double term = (double)Fp8E4M3.ToFloat(codes[r * cols + c]) * scales[c / block] * x[c];
+                    exact += term;
+                    magnitude += Math.Abs(term);
+                }
+                Assert.True(Math.Abs(sums[r] - exact) <= 1e-5 * magnitude, $"row {r}: {sums[r]} against {exact} (Σ|term| {magnitude})");
+            }
         }
         Assert.True(float.IsNaN(sums[0]), "the NaN code makes row 0 NaN");
     }
 
-    /// <summary>The host GEMV's order over a widened row: per 32 values the low and the high 16 into two sums, then reduced.</summary>
-    private static float GemvOrderDot(float[] w, float[] x)
+    /// <summary>
+    /// Batch invariance of the FP8 register form: one row against 1 to 4 activation vectors at a stride gives each vector
+    /// the bits that vector gets alone, whatever the others hold (a NaN or an infinity in another vector included).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void E4M3_item_dots_give_each_vector_its_bits_alone(int items)
+    {
+        const int cols = 256, block = 128, stride = 320;
+        var random = new Random(10 + items);
+        byte[] row = RandomCodes(random, cols);
+        float[] scales = [-0.0625f, 17.5f];
+        float[] x = RandomValues(random, (items - 1) * stride + cols);
+        if (items > 1)
+            x[stride + 5] = float.NaN; // item 1 only
+        if (items > 2)
+            x[2 * stride + 200] = float.PositiveInfinity; // item 2 only
+        var sums = new float[items];
+        if (!HostWiden.TryE4M3DotItems(row, cols, scales, block, x, stride, items, sums))
+        {
+            Assert.False(RegisterFormExpected, "the register form applies wherever the machine has VBMI and 512-bit vectors");
+            return;
+        }
+        var alone = new float[1];
+        for (int i = 0; i < items; i++)
+        {
+            Assert.True(HostWiden.TryE4M3DotRows(row, cols, 1, scales, block, x.AsSpan(i * stride, cols), alone));
+            AssertSameFloat(alone[0], sums[i], $"item {i} of {items}");
+        }
+        if (items > 1)
+            Assert.True(float.IsNaN(sums[1]), "the NaN activation makes item 1 NaN");
+        Assert.False(float.IsNaN(sums[0]), "item 0 is untouched by the others' NaN");
+    }
+
+    [Fact]
+    public void The_register_form_declines_shapes_it_does_not_cover()
+    {
+        var sums = new float[2];
+        Assert.False(HostWiden.TryE4M3DotRows(new byte[2 * 96], 96, 2, [1f], 128, new float[96], sums), "rows of 96 codes");
+        Assert.False(HostWiden.TryE4M3DotItems(new byte[128], 128, [1f, 1f], 96, new float[128], 128, 1, sums), "blocks of 96");
+        Assert.False(HostWiden.DotsE4M3InRegisters(0, 128));
+    }
+
+    private static bool RegisterFormExpected =>
+        System.Runtime.Intrinsics.X86.Avx512Vbmi.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+
+    /// <summary>Random codes, every finite one possible (zeros and subnormals included); the NaN codes 0x7F and 0xFF
+    /// only where a test places them.</summary>
+    private static byte[] RandomCodes(Random random, int count) =>
+        Enumerable.Range(0, count).Select(_ => (byte)random.Next(256)).Select(code => (code & 0x7F) == 0x7F ? (byte)(code ^ 1) : code).ToArray();
+
+    private static float[] RandomValues(Random random, int count) =>
+        Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+
+    /// <summary>The register form's order: per 32 values the low and the high 16 into two sums, then reduced.</summary>
+    private static float StatedOrderDot(float[] w, float[] x)
     {
         System.Runtime.Intrinsics.Vector512<float> low = default, high = default;
         for (int c = 0; c < w.Length; c += 32)
