@@ -28,6 +28,9 @@ internal static partial class MappedPages
             _ = Advise((nint)first, (nuint)(end - first), DontNeed);
     }
 
+    /// <summary><see cref="Release(byte*, long)"/> for an address held as a number.</summary>
+    public static unsafe void Release(nint start, long length) => Release((byte*)start, length);
+
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Advise(nint address, nuint length, int advice);
 }

@@ -255,6 +255,14 @@ public sealed class KernelModelBackend : IModelBackend
             using var ids = storage.Upload(rows.ToArray()); // [rows.Length]
             var gather = new GatherLaunch(Device, ids.View, result, source.Rows);
             KernelWeight.ApplyTo(source, ref gather);
+            if (source is KernelWeight { InPlace: { Address: not 0 } mapped })
+            {
+                // A table gathered in place from the mapped checkpoint (the embedding on the CPU): each row's fault maps the
+                // page cache's whole folio around it (128 KB here), so a few hundred random tokens left most of a 62.5 MiB
+                // table resident. The launch has finished (host launches are synchronous); the next gather faults its rows
+                // back from the page cache.
+                MappedPages.Release(mapped.Address, mapped.Bytes);
+            }
         }
 
         return result;

@@ -31,6 +31,12 @@ internal abstract class KernelWeight : Tensor
 
     public int Expert { get; }
 
+    /// <summary>
+    /// Where this weight's values are read in place in the mapped checkpoint (<see cref="KernelStorage.WeightView{T}"/>):
+    /// the address and byte count while the weight holds the mapping; (0, 0) for values copied to a device buffer.
+    /// </summary>
+    public (nint Address, long Bytes) InPlace { get; private init; }
+
     /// <summary>Runs <paramref name="operation"/> on this weight's rows in their format.</summary>
     public abstract void Apply<TOperation>(ref TOperation operation) where TOperation : struct, IWeightOperation;
 
@@ -61,15 +67,19 @@ internal abstract class KernelWeight : Tensor
     public static KernelWeight Upload(KernelStorage storage, NativeMatrix matrix)
     {
         Validate(matrix);
+        var inPlace = storage.ReadsWeightsInPlace && matrix.Values.MappedAddress != 0 ? (matrix.Values.MappedAddress, matrix.Values.Length) : default;
         if (matrix.Format == NativeMatrixFormat.Bf16)
         {
             var (bits, bitsOwner) = storage.WeightView<ushort>(matrix.Values); // [Rows·Columns]
-            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits), null, 0, bitsOwner);
+            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits), null, 0, bitsOwner) { InPlace = inPlace };
         }
 
         var (codes, codesOwner) = storage.WeightView<byte>(matrix.Values); // [Rows·Columns]
         var scales = storage.Upload(matrix.ScaleInv!);                       // [ScaleRows·ScaleColumns]
-        return new KernelWeight<Fp8BlockRows>(matrix.Rows, matrix.Columns, matrix.Format, new Fp8BlockRows(codes, scales.View), null, 0, codesOwner, scales);
+        return new KernelWeight<Fp8BlockRows>(matrix.Rows, matrix.Columns, matrix.Format, new Fp8BlockRows(codes, scales.View), null, 0, codesOwner, scales)
+        {
+            InPlace = inPlace,
+        };
     }
 
     /// <summary>Throws unless the values and scales fit the matrix's shape and format.</summary>
