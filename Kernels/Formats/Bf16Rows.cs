@@ -101,7 +101,7 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
     {
         var rowIndices = WarpRows.Clamped(rows, firstRow);
         if (cols % PerChunk != 0 || !KsVector.IsAligned16(Bits, 0) || !WarpRows.ItemsAligned16(x, xStarts, items))
-            return ScalarItemPartials(cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
+            return WarpRows.ScalarItemPartials(this, cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
 
         var packed = Bits.SubView(0, Bits.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/8] of 8 bf16
         int chunks = cols / PerChunk;
@@ -159,40 +159,6 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
         {
             sums.Z += WarpRows.Bf16ChunkDot(w2, x0, x1);
             sums.W += WarpRows.Bf16ChunkDot(w3, x0, x1);
-        }
-        return sums;
-    }
-
-    private readonly ItemRowSums ScalarItemPartials(int cols, ArrayView<float> x, ItemStarts xStarts, int items, RowIndices rows,
-        int rowsPerWarp, int lane, int lanes)
-    {
-        var sums = new ItemRowSums();
-        sums.Item0 = ScalarPartials(cols, x, xStarts.Item0, rows, rowsPerWarp, lane, lanes);
-        if (items > 1)
-            sums.Item1 = ScalarPartials(cols, x, xStarts.Item1, rows, rowsPerWarp, lane, lanes);
-        if (items > 2)
-        {
-            sums.Item2 = ScalarPartials(cols, x, xStarts.Item2, rows, rowsPerWarp, lane, lanes);
-            sums.Item3 = ScalarPartials(cols, x, xStarts.Item3, rows, rowsPerWarp, lane, lanes);
-        }
-        return sums;
-    }
-
-    /// <summary>Unaligned or ragged rows: lane k takes columns k, k + lanes, …; same sums, scalar loads.</summary>
-    private readonly Float4 ScalarPartials(int cols, ArrayView<float> x, long xStart, RowIndices rows, int rowsPerWarp, int lane, int lanes)
-    {
-        var sums = new Float4(0f, 0f, 0f, 0f);
-        for (int i = lane; i < cols; i += lanes)
-        {
-            float value = x[xStart + i];
-            sums.X += Bf16.ToFloat(Bits[(long)rows.Row0 * cols + i]) * value;
-            if (rowsPerWarp > 1)
-                sums.Y += Bf16.ToFloat(Bits[(long)rows.Row1 * cols + i]) * value;
-            if (rowsPerWarp > 2)
-            {
-                sums.Z += Bf16.ToFloat(Bits[(long)rows.Row2 * cols + i]) * value;
-                sums.W += Bf16.ToFloat(Bits[(long)rows.Row3 * cols + i]) * value;
-            }
         }
         return sums;
     }

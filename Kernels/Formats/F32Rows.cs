@@ -95,7 +95,7 @@ public struct F32Rows : IRowFormat<F32Rows>
     {
         var rowIndices = WarpRows.Clamped(rows, firstRow);
         if (cols % PerChunk != 0 || !KsVector.IsAligned16(Values, 0) || !WarpRows.ItemsAligned16(x, xStarts, items))
-            return ScalarItemPartials(cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
+            return WarpRows.ScalarItemPartials(this, cols, x, xStarts, items, rowIndices, rowsPerWarp, lane, lanes);
 
         int chunks = cols / PerChunk;
         var rowStarts = WarpRows.FirstChunks(rowIndices, chunks); // in chunks
@@ -149,40 +149,6 @@ public struct F32Rows : IRowFormat<F32Rows>
         {
             sums.Z += Float4.Dot(w2, v);
             sums.W += Float4.Dot(w3, v);
-        }
-        return sums;
-    }
-
-    private readonly ItemRowSums ScalarItemPartials(int cols, ArrayView<float> x, ItemStarts xStarts, int items, RowIndices rows,
-        int rowsPerWarp, int lane, int lanes)
-    {
-        var sums = new ItemRowSums();
-        sums.Item0 = ScalarPartials(cols, x, xStarts.Item0, rows, rowsPerWarp, lane, lanes);
-        if (items > 1)
-            sums.Item1 = ScalarPartials(cols, x, xStarts.Item1, rows, rowsPerWarp, lane, lanes);
-        if (items > 2)
-        {
-            sums.Item2 = ScalarPartials(cols, x, xStarts.Item2, rows, rowsPerWarp, lane, lanes);
-            sums.Item3 = ScalarPartials(cols, x, xStarts.Item3, rows, rowsPerWarp, lane, lanes);
-        }
-        return sums;
-    }
-
-    /// <summary>Unaligned or ragged rows: lane k takes columns k, k + lanes, …; same sums, scalar loads.</summary>
-    private readonly Float4 ScalarPartials(int cols, ArrayView<float> x, long xStart, RowIndices rows, int rowsPerWarp, int lane, int lanes)
-    {
-        var sums = new Float4(0f, 0f, 0f, 0f);
-        for (int i = lane; i < cols; i += lanes)
-        {
-            float value = x[xStart + i];
-            sums.X += Values[(long)rows.Row0 * cols + i] * value;
-            if (rowsPerWarp > 1)
-                sums.Y += Values[(long)rows.Row1 * cols + i] * value;
-            if (rowsPerWarp > 2)
-            {
-                sums.Z += Values[(long)rows.Row2 * cols + i] * value;
-                sums.W += Values[(long)rows.Row3 * cols + i] * value;
-            }
         }
         return sums;
     }

@@ -64,6 +64,48 @@ internal static class WarpRows
         return sums;
     }
 
+    /// <summary>
+    /// <see cref="IRowFormat{TSelf}.WarpRowPartials"/> where the rows or the activations are not on 16-byte boundaries, or
+    /// a row is not whole chunks: lane k takes columns k, k + lanes, … of every row through
+    /// <see cref="IRowFormat{TSelf}.Element"/>, each activation loaded once for the warp's rows. For formats whose element
+    /// is one load (fp32, bf16); FP8 block rows keep their own, which takes each row's scale row once.
+    /// </summary>
+    public static ItemRowSums ScalarItemPartials<TFormat>(TFormat format, int cols, ArrayView<float> x, ItemStarts xStarts, int items,
+        RowIndices rows, int rowsPerWarp, int lane, int lanes)
+        where TFormat : struct, IRowFormat<TFormat>
+    {
+        var sums = new ItemRowSums();
+        sums.Item0 = ScalarPartials(format, cols, x, xStarts.Item0, rows, rowsPerWarp, lane, lanes);
+        if (items > 1)
+            sums.Item1 = ScalarPartials(format, cols, x, xStarts.Item1, rows, rowsPerWarp, lane, lanes);
+        if (items > 2)
+        {
+            sums.Item2 = ScalarPartials(format, cols, x, xStarts.Item2, rows, rowsPerWarp, lane, lanes);
+            sums.Item3 = ScalarPartials(format, cols, x, xStarts.Item3, rows, rowsPerWarp, lane, lanes);
+        }
+        return sums;
+    }
+
+    private static Float4 ScalarPartials<TFormat>(TFormat format, int cols, ArrayView<float> x, long xStart, RowIndices rows,
+        int rowsPerWarp, int lane, int lanes)
+        where TFormat : struct, IRowFormat<TFormat>
+    {
+        var sums = new Float4(0f, 0f, 0f, 0f);
+        for (int i = lane; i < cols; i += lanes)
+        {
+            float value = x[xStart + i];
+            sums.X += format.Element(rows.Row0, cols, i) * value;
+            if (rowsPerWarp > 1)
+                sums.Y += format.Element(rows.Row1, cols, i) * value;
+            if (rowsPerWarp > 2)
+            {
+                sums.Z += format.Element(rows.Row2, cols, i) * value;
+                sums.W += format.Element(rows.Row3, cols, i) * value;
+            }
+        }
+        return sums;
+    }
+
     /// <summary>Whether the 16-byte chunk loads may read every item's activations (all its items start on 16 bytes).</summary>
     public static bool ItemsAligned16(ArrayView<float> x, ItemStarts xStarts, int items) =>
         KsVector.IsAligned16(x, xStarts.Item0)
