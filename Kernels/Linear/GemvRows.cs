@@ -51,7 +51,10 @@ public static partial class GemvKernels
         int warp = thread / KsWarp.Size;
         int rowsPerGroup = WarpsPerGroup / warpsPerRow * rowsPerWarp;
         int firstRow = Grid.IdxX * rowsPerGroup + warp / warpsPerRow * rowsPerWarp;
-        int slice = warp % warpsPerRow; // which interleaved share of the columns this warp takes
+        // rowsPerWarp, warpsPerRow and so rowsPerGroup are powers of two: the remainders below are masks. ILGPU emits a
+        // signed rem for `%`, which ptxas turned into a reciprocal-based division (I2F, MUFU.RCP, IMAD.HI, fix-ups),
+        // and in the store below it was recomputed on every pass of the warp-sum loop.
+        int slice = warp & (warpsPerRow - 1); // which interleaved share of the columns this warp takes
         var itemStarts = new ItemStarts(ItemStart(firstItem, batch, cols), ItemStart(firstItem + 1, batch, cols),
             ItemStart(firstItem + 2, batch, cols), ItemStart(firstItem + 3, batch, cols));
         ItemRowSums partials = weight.WarpRowPartials(rows, cols, input, itemStarts, itemsPerWarp, firstRow, rowsPerWarp, chunksInFlight,
@@ -69,7 +72,7 @@ public static partial class GemvKernels
         int item = thread / rowsPerGroup; // this thread's store: one (item, row) of the group's
         if (item < itemsPerWarp && firstItem + item < batch)
             StoreWarpRow(warpSums.SubView(item * WarpsPerGroup * 4, WarpsPerGroup * 4), output, (long)(firstItem + item) * rows,
-                Grid.IdxX * rowsPerGroup, rows, thread % rowsPerGroup, rowsPerWarp, warpsPerRow);
+                Grid.IdxX * rowsPerGroup, rows, thread & (rowsPerGroup - 1), rowsPerWarp, warpsPerRow);
     }
 
     /// <summary>Where batch item <paramref name="item"/>'s activations start; past the batch, the last item's (read, never stored).</summary>
@@ -78,15 +81,27 @@ public static partial class GemvKernels
     /// <summary>
     /// Row <paramref name="localRow"/> of the group's rows: the sum of the warp sums of the <paramref name="warpsPerRow"/>
     /// warps that shared it (warpSums[warp, j] for the row's slot j), written unless the row is past the end.
+    /// <paramref name="warpsPerRow"/> is 1 or 4 and <paramref name="rowsPerWarp"/> 1, 2 or 4 (the kernel's constants).
     /// </summary>
     private static void StoreWarpRow(ArrayView<float> warpSums, ArrayView<float> output, long outputStart, int groupFirstRow, int rows,
         int localRow, int rowsPerWarp, int warpsPerRow) // warpSums: [4 warps, 4 rows], shared; output: [batch, rows]
     {
-        int firstWarp = localRow / rowsPerWarp * warpsPerRow;
-        int slot = localRow % rowsPerWarp;
-        float sum = 0f;
-        for (int s = 0; s < warpsPerRow; s++)
-            sum += warpSums[(firstWarp + s) * 4 + slot];
+        // The row's first warp sum (first warp · 4 + slot; the slot a mask, rowsPerWarp being 1, 2 or 4) and, for
+        // warpsPerRow = 4, the next three warps' written out: a loop here kept the slot's signed remainder inside it
+        // (a reciprocal-based division per pass in the SASS), on the critical path of every group's end, which is a
+        // large part of a short GEMV's group (2048 columns are two chunks per lane). The additions and their order are
+        // the loop's: (((0 + w0) + w1) + w2) + w3, with 0 + w0 as a select because ILGPU folds 0 + x to x, which would
+        // keep a −0 that 0 + w0 turns into +0.
+        int first = localRow / rowsPerWarp * warpsPerRow * 4 + (localRow & (rowsPerWarp - 1));
+        float w0 = warpSums[first];
+        float sum = w0 == 0f ? 0f : w0;
+        if (warpsPerRow == 4)
+        {
+            float w1 = warpSums[first + 4];
+            float w2 = warpSums[first + 8];
+            float w3 = warpSums[first + 12];
+            sum = sum + w1 + w2 + w3;
+        }
         int row = groupFirstRow + localRow;
         if (row < rows)
             output[outputStart + row] = sum;
