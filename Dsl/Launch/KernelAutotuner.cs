@@ -6,13 +6,21 @@ namespace KernelSharp.Dsl.Launch;
 /// <summary>
 /// Picks, per (device, kernel, shape), the fastest of a kernel's candidate variants (one per combination of
 /// <c>[Constant]</c> values): on first use it runs each candidate a few times, keeps the median time, and saves the
-/// winner in <see cref="AutotuneStore"/>. <c>KERNELSHARP_AUTOTUNE=0</c> turns tuning off: the first candidate (the
+/// winner in <see cref="AutotuneStore"/>. On CUDA each run is timed on the device from a cold L2
+/// (<see cref="CudaTuningClock"/>); elsewhere by the host around the launch and a synchronization. <c>KERNELSHARP_AUTOTUNE=0</c> turns tuning off: the first candidate (the
 /// first listed constant values) is used.
 /// </summary>
 public static class KernelAutotuner
 {
-    /// <summary>Timed runs per candidate after one warm-up run (which also compiles it).</summary>
+    /// <summary>Timed runs per candidate after one warm-up run (which also compiles it), host-timed (CPU, OpenCL).</summary>
     public const int Repetitions = 5;
+
+    /// <summary>
+    /// Timed runs per candidate on CUDA, each timed by driver events from a cold L2 (<see cref="CudaTuningClock"/>):
+    /// a run costs the kernel plus an eviction pass (tens of µs), so more runs than on the host path are cheap, and a
+    /// short kernel needs them: its time is a few event-timer ticks.
+    /// </summary>
+    public const int DeviceRepetitions = 15;
 
     /// <summary>False when the environment variable <c>KERNELSHARP_AUTOTUNE</c> is <c>0</c>.</summary>
     public static bool Enabled => Environment.GetEnvironmentVariable("KERNELSHARP_AUTOTUNE") != "0";
@@ -44,6 +52,14 @@ public static class KernelAutotuner
         return choice;
     }
 
+    /// <summary>The median of <paramref name="times"/> (sorted in place); for an even count, the mean of the middle two.</summary>
+    private static double Median(double[] times)
+    {
+        Array.Sort(times);
+        int middle = times.Length / 2;
+        return times.Length % 2 == 1 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
+    }
+
     private static int IndexOf(IReadOnlyList<string> candidates, string? name)
     {
         for (int i = 0; name != null && i < candidates.Count; i++)
@@ -57,10 +73,11 @@ public static class KernelAutotuner
         using var snapshot = snapshotFactory?.Invoke();
         if (snapshot is { TooLarge: true })
             return 0;
+        using var clock = CudaTuningClock.TryCreate(device, DeviceRepetitions);
         int best = -1;
         double bestMedian = double.PositiveInfinity;
         Exception? firstFailure = null;
-        var times = new double[Repetitions];
+        var times = new double[clock is null ? Repetitions : DeviceRepetitions];
         for (int c = 0; c < candidates.Count; c++)
         {
             try
@@ -68,14 +85,21 @@ public static class KernelAutotuner
                 snapshot?.Restore();
                 run(c); // warm-up: compiles the variant and fills caches
                 device.Synchronize();
-                for (int r = 0; r < Repetitions; r++)
+                for (int r = 0; r < times.Length; r++)
                 {
                     snapshot?.Restore();
+                    if (clock is not null)
+                    {
+                        clock.Time(r, () => run(c));
+                        continue;
+                    }
                     long start = Stopwatch.GetTimestamp();
                     run(c);
                     device.Synchronize();
                     times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 }
+                for (int r = 0; clock is not null && r < times.Length; r++)
+                    times[r] = clock.Milliseconds(r);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -83,8 +107,7 @@ public static class KernelAutotuner
                 firstFailure ??= e;
                 continue;
             }
-            Array.Sort(times);
-            double median = times[Repetitions / 2];
+            double median = Median(times);
             if (median < bestMedian)
             {
                 bestMedian = median;
