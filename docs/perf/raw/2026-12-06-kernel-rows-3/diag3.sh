@@ -14,6 +14,12 @@ for b in before head after; do
   cp $kbdir/seed-$b.json $kb/at-$b.json
 done
 export DOTNET_ROOT=$kb/dotnet DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+# Is the autotuner's CUDA clock in use? ncu lists the eviction kernel's launches (a fresh autotune file makes the
+# after build tune the warp-row GEMVs again).
+( cd /tmp && timeout 70 ncu --clock-control none -k regex:Evict -c 2 --metrics gpu__time_duration.sum \
+    env KERNELSHARP_AUTOTUNE_FILE=/tmp/kb/fresh.json $kb/dotnet/dotnet $kb/after/app/KernelBench.dll kernels --only "decode GEMV" \
+    > $out/ncu-evict.txt 2>&1; echo "ncu rc=$?" >> $out/ncu-evict.txt )
+say "ncu check done (t=$((SECONDS - start)) s): $(grep -c Evict $out/ncu-evict.txt) lines naming Evict"
 builds=(before head after); r=1
 while [ $((deadline - (SECONDS - start))) -ge 25 ]; do
   for i in 0 1 2; do
