@@ -117,7 +117,7 @@ public static class KernelAutotuner
         snapshot?.Restore();
         if (best < 0)
             throw new InvalidOperationException($"Autotuning found no runnable variant among {string.Join(", ", candidates)}: {firstFailure?.Message}", firstFailure);
-        Trace.WriteLine(string.Create(CultureInfo.InvariantCulture, $"kernelsharp autotune: {candidates[best]} ({bestMedian:F3} ms median)"));
+        Trace.WriteLine(string.Create(CultureInfo.InvariantCulture, $"kernelsharp autotune: {candidates[best]} ({bestMedian:F3} ms median, {(clock is null ? "host-timed" : "device events")})"));
         return best;
     }
 }
