@@ -159,9 +159,11 @@ public sealed class ServeTests
         }
     }
 
+    /// <summary>Polls until <paramref name="condition"/> holds; 60 s, because on 2 cores shared with another heavy process
+    /// the server's request threads wait behind the decode loop's workers (a 20 s limit failed once that way).</summary>
     private static async Task WaitFor(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!await condition())
         {
             Assert.True(DateTime.UtcNow < deadline, "the server did not reach the expected state in time");
