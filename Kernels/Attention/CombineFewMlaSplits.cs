@@ -52,12 +52,13 @@ public static partial class MlaKernels
         output[(long)row * latentDim + d] = denominator > 0f ? numerator / denominator : 0f;
     }
 
-    /// <summary>Merges <paramref name="splits"/> slices: <see cref="CombineFewMlaSplits"/> up to
-    /// <see cref="FewCombinedSlices"/>, else <see cref="CombineMlaSplits"/>.</summary>
+    /// <summary>Merges <paramref name="splits"/> slices: on GPUs <see cref="CombineFewMlaSplits"/> up to
+    /// <see cref="FewCombinedSlices"/>, else (and on the host backends, where only CombineMlaSplits has a host form)
+    /// <see cref="CombineMlaSplits"/>.</summary>
     public static void CombineSlices(KernelDevice device, ArrayView<float> partialOutput, ArrayView<float> partialStats, ArrayView<float> output,
         int queryCount, int heads, int latentDim, int splits)
     {
-        if (splits <= FewCombinedSlices)
+        if (splits <= FewCombinedSlices && device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL)
             LaunchCombineFewMlaSplits(device, partialOutput, partialStats, output, queryCount, heads, latentDim, splits);
         else
             LaunchCombineMlaSplits(device, partialOutput, partialStats, output, queryCount, heads, latentDim, splits);

@@ -130,7 +130,7 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
     /// </summary>
     public readonly bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums)
     {
-        if (rows <= 0 || firstRow / Block != (firstRow + rows - 1) / Block || !HostWiden.DotsE4M3InRegisters(cols, Block))
+        if (rows <= 0 || firstRow / Block != (firstRow + rows - 1) / Block)
             return false;
         return HostWiden.TryE4M3DotRows(HostSpan.Of(Codes, (long)firstRow * cols, checked(rows * cols)), cols, rows,
             ScaleRow(firstRow, cols), Block, HostSpan.Of(x, xStart, cols), sums);
@@ -139,8 +139,6 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
     /// <summary>The same form for several vectors (<see cref="HostWiden.TryE4M3DotItems"/>), the row decoded once.</summary>
     public readonly bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums)
     {
-        if (!HostWiden.DotsE4M3InRegisters(cols, Block))
-            return false;
         return HostWiden.TryE4M3DotItems(HostSpan.Of(Codes, (long)row * cols, cols), cols, ScaleRow(row, cols), Block,
             HostSpan.Of(x, xStart, checked((items - 1) * itemStride + cols)), itemStride, items, sums);
     }

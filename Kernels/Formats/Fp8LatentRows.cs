@@ -200,12 +200,12 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
         return total;
     }
 
-    /// <summary>The latent part block by block with its scales, then the bf16 rope values.</summary>
     public readonly bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums) => false;
 
     public readonly bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums) =>
         false;
 
+    /// <summary>The latent part block by block with its scales, then the bf16 rope values.</summary>
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination)
     {
         int ropeDim = cols - LatentDim;

@@ -104,12 +104,12 @@ public struct Fp8RowScaledRows : IRowFormat<Fp8RowScaledRows>
         return total * Scales[row];
     }
 
-    /// <summary>Each value decoded times the row's scale (what <see cref="Element"/> gives).</summary>
     public readonly bool TryRowsDotCpu(int firstRow, int rows, int cols, ArrayView<float> x, long xStart, Span<float> sums) => false;
 
     public readonly bool TryRowDotItemsCpu(int row, int cols, ArrayView<float> x, long xStart, int itemStride, int items, Span<float> sums) =>
         false;
 
+    /// <summary>Each value decoded times the row's scale (what <see cref="Element"/> gives).</summary>
     public readonly void WidenRowCpu(int row, int cols, Span<float> destination) =>
         HostWiden.E4M3(HostSpan.Of(Codes, (long)row * cols, cols), Scales[row], destination);
 

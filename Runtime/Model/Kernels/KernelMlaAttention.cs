@@ -131,7 +131,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
                 using var densePartials = storage.Buffer<float>((long)run.Rows * denseSplits * dims.Heads * dims.LatentDim); // [rows, splits, heads, latent]
                 using var denseStats = storage.Buffer<float>((long)run.Rows * denseSplits * dims.Heads * 2);                  // [rows, splits, heads, (max, sum)]
                 LaunchAttention(warpHeads, runQueries, cache, new DenseKeySlices(table.Keys, denseSplits), densePartials.View, denseStats.View, run.Rows, dims, softmaxScale);
-                CombineSlices(densePartials.View, denseStats.View, runOutput, run.Rows, dims, denseSplits);
+                MlaKernels.CombineSlices(device, densePartials.View, denseStats.View, runOutput, run.Rows, dims.Heads, dims.LatentDim, denseSplits);
             }
 
             return;
@@ -154,24 +154,10 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             using var partialStats = storage.Buffer<float>((long)run.Rows * splits * dims.Heads * 2);                // [rows, splits, heads, (max, sum)]
             LaunchAttention(warpHeads, runQueries, cache, new SelectedKeySlices(compacted.View, counts.View, k, splits), partialOutput.View, partialStats.View,
                 run.Rows, dims, softmaxScale);
-            CombineSlices(partialOutput.View, partialStats.View, runOutput, run.Rows, dims, splits);
+            // Merged by CombineFewMlaSplits up to 4 slices on GPUs (a batched step has 2–3; faster there than CombineMlaSplits,
+            // docs/perf/kernel-rows-before-after.md), else CombineMlaSplits.
+            MlaKernels.CombineSlices(device, partialOutput.View, partialStats.View, runOutput, run.Rows, dims.Heads, dims.LatentDim, splits);
         }
-    }
-
-    /// <summary>
-    /// Merges the slices' partial softmaxes: on GPUs through <see cref="MlaKernels.CombineSlices"/> (a batched decode step
-    /// has 2–3 slices, which <see cref="MlaKernels.CombineFewMlaSplits"/>, one thread per element, merges faster than
-    /// <see cref="MlaKernels.CombineMlaSplits"/>: measured on the H100, docs/perf/kernel-rows-before-after.md), on the host
-    /// through CombineMlaSplits, which has a host form.
-    /// </summary>
-    private void CombineSlices(ArrayView<float> partialOutput, ArrayView<float> partialStats, ArrayView<float> output, int rows, MlaDimensions dims,
-        int splits)
-    {
-        var device = storage.Device;
-        if (device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL)
-            MlaKernels.CombineSlices(device, partialOutput, partialStats, output, rows, dims.Heads, dims.LatentDim, splits);
-        else
-            MlaKernels.LaunchCombineMlaSplits(device, partialOutput, partialStats, output, rows, dims.Heads, dims.LatentDim, splits);
     }
 
     /// <summary>

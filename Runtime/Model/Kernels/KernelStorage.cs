@@ -175,16 +175,16 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
     /// <summary>
     /// A weight's bytes as a view of <typeparamref name="T"/> [source.Length / sizeof(T)] and the object that keeps it
     /// alive: the mapped file itself when <see cref="ReadsWeightsInPlace"/> and the bytes are one mapped range, else a
-    /// device buffer they were copied into (<see cref="UploadWeight{T}"/>).
+    /// device buffer they were copied into (<see cref="UploadWeight{T}"/>); and the mapped address read in place (0 for a copy).
     /// </summary>
-    public (ArrayView<T> View, IDisposable Owner) WeightView<T>(WeightBytes source)
+    public (ArrayView<T> View, IDisposable Owner, nint InPlace) WeightView<T>(WeightBytes source)
         where T : unmanaged
     {
         var address = ReadsWeightsInPlace ? source.MappedAddress : 0;
         if (address == 0)
         {
             var uploaded = UploadWeight<T>(source);
-            return (uploaded.View, uploaded);
+            return (uploaded.View, uploaded, 0);
         }
 
         var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
@@ -198,7 +198,7 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
         // A CPU buffer over the mapped pages: it frees nothing when disposed; the lease unmaps once the last weight goes.
         var buffer = ILGPU.Runtime.CPU.CPUMemoryBuffer.Create(Device.Accelerator, address, length, size);
         InPlaceBytes += source.Length;
-        return (new ArrayView<T>(buffer, 0, length), new MappedWeight(buffer, lease));
+        return (new ArrayView<T>(buffer, 0, length), new MappedWeight(buffer, lease), address);
     }
 
     /// <summary>The owner of a weight read in place: its view's buffer object and the mapping's lease.</summary>

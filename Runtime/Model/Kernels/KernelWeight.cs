@@ -67,18 +67,20 @@ internal abstract class KernelWeight : Tensor
     public static KernelWeight Upload(KernelStorage storage, NativeMatrix matrix)
     {
         Validate(matrix);
-        var inPlace = storage.ReadsWeightsInPlace && matrix.Values.MappedAddress != 0 ? (matrix.Values.MappedAddress, matrix.Values.Length) : default;
         if (matrix.Format == NativeMatrixFormat.Bf16)
         {
-            var (bits, bitsOwner) = storage.WeightView<ushort>(matrix.Values); // [Rows·Columns]
-            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits), null, 0, bitsOwner) { InPlace = inPlace };
+            var (bits, bitsOwner, bitsAddress) = storage.WeightView<ushort>(matrix.Values); // [Rows·Columns]
+            return new KernelWeight<Bf16Rows>(matrix.Rows, matrix.Columns, matrix.Format, new Bf16Rows(bits), null, 0, bitsOwner)
+            {
+                InPlace = (bitsAddress, bitsAddress == 0 ? 0 : matrix.Values.Length),
+            };
         }
 
-        var (codes, codesOwner) = storage.WeightView<byte>(matrix.Values); // [Rows·Columns]
+        var (codes, codesOwner, codesAddress) = storage.WeightView<byte>(matrix.Values); // [Rows·Columns]
         var scales = storage.Upload(matrix.ScaleInv!);                       // [ScaleRows·ScaleColumns]
         return new KernelWeight<Fp8BlockRows>(matrix.Rows, matrix.Columns, matrix.Format, new Fp8BlockRows(codes, scales.View), null, 0, codesOwner, scales)
         {
-            InPlace = inPlace,
+            InPlace = (codesAddress, codesAddress == 0 ? 0 : matrix.Values.Length),
         };
     }
 
