@@ -13,13 +13,14 @@ public static partial class TopKKernels
     public static void TopKRowCount(
         ArrayView<float> allScores,     // [rows, rowStride] row r's scores start at r·rowStride
         ArrayView<int> allWorkspaces,   // [rows, TopKRowWorkspaceLength(length)]
-        int rows,
+        [Shape(1)] int rows,
         int length,
         long rowStride,
         int k)
     {
-        var scores = allScores.SubView(Grid.IdxY * rowStride, length);
-        var workspace = RowWorkspace(allWorkspaces, length, Grid.IdxY);
+        int row = rows == 1 ? 0 : Grid.IdxY; // a one-row launch folds the row offsets away (see TopKRowLayout)
+        var scores = allScores.SubView(row * rowStride, length);
+        var workspace = RowWorkspace(allWorkspaces, length, row);
         int thread = Group.IdxX;
         int slice = Grid.IdxX;
         int sliceStart = slice * TopKRowSlice;

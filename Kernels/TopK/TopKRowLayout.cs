@@ -24,6 +24,9 @@ namespace KernelSharp.Kernels.TopK;
 /// the selection state after each pass (prefix, remaining, take; 4 ints per pass), then 2 ints per slice
 /// (keys above, keys equal); one such block per row (<see cref="TopKRowWorkspaceLength"/> ints each, row r's at
 /// r · that). Every group of a row computes the same state from the same histograms; the row's group 0 stores it.
+/// The kernels list <c>[Shape(1)] rows</c> and take row 0 where rows is 1, so a one-row launch (a decode step of one
+/// sequence) runs a variant whose row offsets fold away: its first loads wait on no address arithmetic, as in the
+/// one-row kernels before rows were batched.
 /// </remarks>
 public static partial class TopKKernels
 {

@@ -13,14 +13,15 @@ public static partial class TopKKernels
     public static void TopKRowPass(
         ArrayView<float> allScores,     // [rows, rowStride] row r's `length` scores start at r·rowStride; −∞/NaN = masked
         ArrayView<int> allWorkspaces,   // [rows, TopKRowWorkspaceLength(length)] histograms and state, one block per row
-        int rows,
+        [Shape(1)] int rows,
         int length,
         long rowStride,
         int k,
         int pass)
     {
-        var scores = allScores.SubView(Grid.IdxY * rowStride, length);
-        var workspace = RowWorkspace(allWorkspaces, length, Grid.IdxY);
+        int row = rows == 1 ? 0 : Grid.IdxY; // a one-row launch folds the row offsets away (see TopKRowLayout)
+        var scores = allScores.SubView(row * rowStride, length);
+        var workspace = RowWorkspace(allWorkspaces, length, row);
         int thread = Group.IdxX;
         int sliceStart = Grid.IdxX * TopKRowSlice;
         var previous = SharedMemory.Allocate<int>(RadixBins);              // [256] the previous pass's histogram

@@ -16,14 +16,15 @@ public static partial class TopKKernels
         ArrayView<int> allIndices,      // [rows, k] out: selected key indices, ascending; entries past counts[r] untouched
         ArrayView<int> counts,          // [rows] out: min(k, valid keys of the row)
         ArrayView<int> allWorkspaces,   // [rows, TopKRowWorkspaceLength(length)]
-        int rows,
+        [Shape(1)] int rows,
         int length,
         long rowStride,
         int k)
     {
-        var scores = allScores.SubView(Grid.IdxY * rowStride, length);
-        var indices = allIndices.SubView((long)Grid.IdxY * k, k);
-        var workspace = RowWorkspace(allWorkspaces, length, Grid.IdxY);
+        int row = rows == 1 ? 0 : Grid.IdxY; // a one-row launch folds the row offsets away (see TopKRowLayout)
+        var scores = allScores.SubView(row * rowStride, length);
+        var indices = allIndices.SubView((long)row * k, k);
+        var workspace = RowWorkspace(allWorkspaces, length, row);
         int thread = Group.IdxX;
         int slice = Grid.IdxX;
         int sliceStart = slice * TopKRowSlice;
@@ -89,6 +90,6 @@ public static partial class TopKKernels
             }
         }
         if (slice == 0 && thread == 0)
-            counts[Grid.IdxY] = workspace[TopKRowStateBase + 4 * 4 + 2];
+            counts[row] = workspace[TopKRowStateBase + 4 * 4 + 2];
     }
 }
