@@ -5,7 +5,7 @@ using KernelSharp.Kernels.Tensors;
 namespace KernelSharp.Kernels.TopK;
 
 /// <summary>
-/// Runs the long-row top-k sequence (<see cref="TopKKernels.TopKRowPass"/> × 4, <see cref="TopKKernels.TopKRowCount"/>,
+/// Runs the long-row top-k sequence (<see cref="TopKKernels.TopKRowFirstPass"/>, <see cref="TopKKernels.TopKRowPass"/> × 3, <see cref="TopKKernels.TopKRowCount"/>,
 /// <see cref="TopKKernels.TopKRowWrite"/>) on one row or on a batch of rows (a decode step of several sequences: one
 /// score row each). Same result as <see cref="TopKKernels.LaunchTopKSelect"/>; seven launches (plus a workspace fill)
 /// for the whole batch instead of one, each spread over length/1024 groups per row.
@@ -40,7 +40,8 @@ public static class TopKLongRow
         }
         // The four histograms of every row start at zero; the rest of each row's block is written before it is read.
         TensorKernels.LaunchFillInt(device, workspace, 0, checked((int)WorkspaceLength(rows, length)));
-        for (int pass = 0; pass < 4; pass++)
+        TopKKernels.LaunchTopKRowFirstPass(device, scores, workspace, rows, length, rowStride);
+        for (int pass = 1; pass < 4; pass++)
             TopKKernels.LaunchTopKRowPass(device, scores, workspace, rows, length, rowStride, k, pass);
         TopKKernels.LaunchTopKRowCount(device, scores, workspace, rows, length, rowStride, k);
         TopKKernels.LaunchTopKRowWrite(device, scores, indices, counts, workspace, rows, length, rowStride, k);

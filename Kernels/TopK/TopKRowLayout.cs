@@ -10,9 +10,9 @@ namespace KernelSharp.Kernels.TopK;
 /// group each, instead of walking it with one group; grid Y is the row, so a batch of rows is one launch sequence.
 /// Launched as a sequence (see <see cref="TopKLongRow.Launch"/>):
 /// <list type="number">
-/// <item><see cref="TopKRowPass"/> × 4: pass p merges per-slice histograms of key byte 3−p into the workspace with
-/// atomics; from pass 1 on every group first reads the previous pass's histogram and chooses its bin (the radix
-/// prefix so far), the valid count being the sum of pass 0's histogram;</item>
+/// <item><see cref="TopKRowFirstPass"/>, then <see cref="TopKRowPass"/> × 3: pass p merges per-slice histograms of
+/// key byte 3−p into the workspace with atomics; from pass 1 on every group first reads the previous pass's histogram
+/// and chooses its bin (the radix prefix so far), the valid count being the sum of pass 0's histogram;</item>
 /// <item><see cref="TopKRowCount"/>: chooses the last bin (the threshold key and how many keys equal to it are
 /// taken), and counts per slice the keys above / equal to the threshold;</item>
 /// <item><see cref="TopKRowWrite"/>: each slice adds up the counts of the slices before it and writes its selected

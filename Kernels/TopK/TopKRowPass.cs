@@ -6,8 +6,8 @@ namespace KernelSharp.Kernels.TopK;
 public static partial class TopKKernels
 {
     /// <summary>
-    /// Radix pass <paramref name="pass"/> (0..3) over the key byte at bit 24 − 8·pass, counting only keys whose higher
-    /// bytes equal the prefix chosen so far (pass 0: every valid key). Grid Y is the row.
+    /// Radix pass <paramref name="pass"/> (1..3; pass 0 is <see cref="TopKRowFirstPass"/>) over the key byte at bit
+    /// 24 − 8·pass, counting only keys whose higher bytes equal the prefix chosen so far. Grid Y is the row.
     /// </summary>
     [Kernel(Grid = "(length + 1023) / 1024", GridY = "rows", GroupSize = "256")]
     public static void TopKRowPass(
@@ -29,31 +29,26 @@ public static partial class TopKKernels
         var sliceCounts = SharedMemory.Allocate<int>(RadixBins);           // [256] this slice's histogram
 
         sliceCounts[thread] = 0;
-        previous[thread] = pass > 0 ? workspace[(pass - 1) * RadixBins + thread] : 0;
-        var validTotal = KsGroup.Sum(pass > 0 ? workspace[thread] : 0);
+        previous[thread] = workspace[(pass - 1) * RadixBins + thread];
+        var validTotal = KsGroup.Sum(workspace[thread]); // pass 0 counted every valid key
         KsGroup.Barrier(); // `previous` is complete
         if (thread < TopKRadixWalk.Chunks)
             chunkSums[thread] = TopKRadixWalk.ChunkSum(previous, thread);
         KsGroup.Barrier();
 
         int take = k < (int)validTotal ? k : (int)validTotal;
-        bool selectAll = pass > 0 && take == (int)validTotal;
-        uint prefix = 0u;
-        uint prefixMask = 0u;
-        if (pass > 0)
+        bool selectAll = take == (int)validTotal;
+        // State before pass − 1 (pass 1: nothing chosen yet, all `take` keys still to place).
+        uint before = pass > 1 ? (uint)workspace[TopKRowStateBase + 4 * (pass - 1)] : 0u;
+        int remaining = pass > 1 ? workspace[TopKRowStateBase + 4 * (pass - 1) + 1] : take;
+        var choice = TopKRadixWalk.Choose(previous, chunkSums, remaining);
+        uint prefix = before | ((uint)choice.Bin << (32 - 8 * pass));
+        uint prefixMask = 0xFFFF_FFFFu << (32 - 8 * pass);
+        if (Grid.IdxX == 0 && thread == 0)
         {
-            // State before pass − 1 (pass 1: nothing chosen yet, all `take` keys still to place).
-            uint before = pass > 1 ? (uint)workspace[TopKRowStateBase + 4 * (pass - 1)] : 0u;
-            int remaining = pass > 1 ? workspace[TopKRowStateBase + 4 * (pass - 1) + 1] : take;
-            var choice = TopKRadixWalk.Choose(previous, chunkSums, remaining);
-            prefix = before | ((uint)choice.Bin << (32 - 8 * pass));
-            prefixMask = 0xFFFF_FFFFu << (32 - 8 * pass);
-            if (Grid.IdxX == 0 && thread == 0)
-            {
-                workspace[TopKRowStateBase + 4 * pass] = (int)prefix;
-                workspace[TopKRowStateBase + 4 * pass + 1] = remaining - choice.Above;
-                workspace[TopKRowStateBase + 4 * pass + 2] = take;
-            }
+            workspace[TopKRowStateBase + 4 * pass] = (int)prefix;
+            workspace[TopKRowStateBase + 4 * pass + 1] = remaining - choice.Above;
+            workspace[TopKRowStateBase + 4 * pass + 2] = take;
         }
         if (!selectAll)
         {
