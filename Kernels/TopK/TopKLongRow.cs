@@ -7,7 +7,7 @@ namespace KernelSharp.Kernels.TopK;
 /// <summary>
 /// Runs the long-row top-k sequence (<see cref="TopKKernels.TopKRowFirstPass"/>, <see cref="TopKKernels.TopKRowPass"/> × 3, <see cref="TopKKernels.TopKRowCount"/>,
 /// <see cref="TopKKernels.TopKRowWrite"/>) on one row or on a batch of rows (a decode step of several sequences: one
-/// score row each). Same result as <see cref="TopKKernels.LaunchTopKSelect"/>; seven launches (plus a workspace fill)
+/// score row each). Same result as <see cref="TopKKernels.LaunchTopKSelect"/>; six launches (plus a workspace fill)
 /// for the whole batch instead of one, each spread over length/1024 groups per row.
 /// </summary>
 public static class TopKLongRow

@@ -8,7 +8,7 @@ namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
 /// Top-k (k = 2048, DeepSeek-V3.2's index_topk) of one decode row of T indexer scores: the long-row sequence the
-/// model uses (<see cref="TopKLongRow"/>: 7 launches over T/1024 groups) against the one-group-per-row
+/// model uses (<see cref="TopKLongRow"/>: a workspace fill and 6 launches over T/1024 groups) against the one-group-per-row
 /// <see cref="TopKKernels.TopKSelect"/>; both must select the same indices as the reference.
 /// </summary>
 public static class TopKBench
