@@ -52,6 +52,33 @@ public static class KernelAutotuner
         return choice;
     }
 
+    /// <summary>
+    /// The choice <see cref="Choose(KernelDevice, TuningSite, TuningShape, string, IReadOnlyList{string}, Action{int}, Func{ViewSnapshot}?)"/>
+    /// made earlier for this site and shape on <paramref name="device"/>: the generated launchers' warm path, which neither
+    /// allocates nor builds strings. False on a first launch (the launcher then calls that method), and while tuning is
+    /// off (<see cref="Enabled"/>), as <see cref="Choose(KernelDevice, string, string, IReadOnlyList{string}, Action{int}, Func{ViewSnapshot}?)"/>
+    /// keeps no choice then either.
+    /// </summary>
+    public static bool TryRecall(KernelDevice device, TuningSite site, TuningShape shape, out int choice)
+    {
+        choice = 0;
+        return Enabled && device.Recalled.TryGetValue((site, shape), out choice);
+    }
+
+    /// <summary>
+    /// <see cref="Choose(KernelDevice, string, string, IReadOnlyList{string}, Action{int}, Func{ViewSnapshot}?)"/> for
+    /// <paramref name="site"/>'s kernel, remembering a kept choice for <see cref="TryRecall"/>.
+    /// </summary>
+    public static int Choose(KernelDevice device, TuningSite site, TuningShape shape, string shapeKey, IReadOnlyList<string> candidates,
+        Action<int> run, Func<ViewSnapshot>? snapshot = null)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        int choice = Choose(device, site.Kernel, shapeKey, candidates, run, snapshot);
+        if (candidates.Count > 1 && Enabled && device.Backend != KernelBackend.IlgpuCpu)
+            device.Recalled[(site, shape)] = choice;
+        return choice;
+    }
+
     /// <summary>The median of <paramref name="times"/> (sorted in place); for an even count, the mean of the middle two.</summary>
     private static double Median(double[] times)
     {

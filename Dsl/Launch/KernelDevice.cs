@@ -191,6 +191,9 @@ public sealed class KernelDevice : IDisposable
     /// <summary>The autotuner's in-memory choices for this device (kernel|shape → candidate index).</summary>
     internal ConcurrentDictionary<string, int> Choices => choices;
 
+    /// <summary>The same choices by launcher site and shape values (<see cref="KernelAutotuner.TryRecall"/>).</summary>
+    internal ConcurrentDictionary<(TuningSite Site, TuningShape Shape), int> Recalled { get; } = new();
+
     public override string ToString() => Name;
 
     public void Dispose()

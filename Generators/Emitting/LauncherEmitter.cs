@@ -37,12 +37,16 @@ internal static class LauncherEmitter
         writer.Line($"/// (first use per device and shape), the variant by the run-time shape. On FastCpu it runs {(hasCpuPath ? $"<see cref=\"{name}Cpu\"/>" : "on the ILGPU CPU accelerator (no CPU path: see diagnostic KS0009)")}.");
         writer.Line($"/// GPU launches are asynchronous: call <c>device.Synchronize()</c> before reading results on the host.");
         writer.Line($"/// </summary>");
+        // Warm launches find the autotuner's choice by a static site object and the shape's ints (no strings, no
+        // closures); the closures a first launch needs to time candidates live in ks_Tune methods of their own, since
+        // C# allocates a method's captured parameters on entry, whichever branch then runs.
+        bool tuned = plan.Combinations.Count > 1;
+        bool recalled = tuned && tuningShapes.Count <= 4;
+        string tuningShape = $"new {Launch}.TuningShape({(tuningShapes.Count == 0 ? "0" : string.Join(", ", tuningShapes.Select(s => s.Name)))})";
+        string keys = $"ks_{name}Keys{generic}";
         using (writer.Block($"public static void Launch{name}{generic}({Launch}.KernelDevice device{signature}){where}"))
         {
             writer.Line("global::System.ArgumentNullException.ThrowIfNull(device);");
-            string shapeKey = tuningShapes.Count == 0 ? "\"any\"" : string.Join(" + \",\" + ", tuningShapes.Select(s => $"\"{s.Name}=\" + {s.Name}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)"));
-            writer.Line($"string ks_shapeKey = {shapeKey};");
-            string snapshot = Snapshot(kernel);
             if (hasCpuPath)
             {
                 using (writer.Block($"if (device.Backend == {Launch}.KernelBackend.FastCpu)"))
@@ -50,17 +54,74 @@ internal static class LauncherEmitter
                     writer.Line("// Host threads read the buffers directly: earlier work queued on the CPU accelerator must be done.");
                     writer.Line("device.Synchronize();");
                     writer.Line($"device.ChargeHostLaunch(\"{kernel.FullName}\");");
-                    writer.Line($"int ks_cpuChoice = {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}/cpu\"{typeKey}, ks_shapeKey, ks_{name}Candidates,");
-                    writer.Line($"    ks_candidate => ks_Run{name}Cpu{generic}(ks_candidate{arguments}), {snapshot});");
-                    writer.Line($"ks_Run{name}Cpu{generic}(ks_cpuChoice{arguments});");
+                    if (!tuned)
+                    {
+                        writer.Line($"ks_Run{name}Cpu{generic}(0{arguments}); // one candidate: nothing to tune");
+                    }
+                    else
+                    {
+                        writer.Line("int ks_cpuChoice;");
+                        if (recalled)
+                            writer.Line($"if (!{Launch}.KernelAutotuner.TryRecall(device, {keys}.Cpu, {tuningShape}, out ks_cpuChoice))");
+                        writer.Line($"{(recalled ? "    " : "")}ks_cpuChoice = ks_Tune{name}Cpu{generic}(device{arguments});");
+                        writer.Line($"ks_Run{name}Cpu{generic}(ks_cpuChoice{arguments});");
+                    }
                     writer.Line("return;");
                 }
             }
-            writer.Line("// The CPU accelerator is a debugging emulator: timing variants there would only measure the emulator.");
-            writer.Line($"int ks_choice = device.Accelerator.AcceleratorType == global::ILGPU.Runtime.AcceleratorType.CPU ? 0");
-            writer.Line($"    : {Launch}.KernelAutotuner.Choose(device, \"{kernel.FullName}\"{typeKey}, ks_shapeKey, ks_{name}Candidates,");
-            writer.Line($"        ks_candidate => ks_Launch{name}Candidate{generic}(device, ks_candidate{arguments}), {snapshot});");
-            writer.Line($"ks_Launch{name}Candidate{generic}(device, ks_choice{arguments});");
+            if (!tuned)
+            {
+                writer.Line($"ks_Launch{name}Candidate{generic}(device, 0{arguments}); // one candidate: nothing to tune");
+            }
+            else
+            {
+                writer.Line("// The CPU accelerator is a debugging emulator: timing variants there would only measure the emulator.");
+                writer.Line("int ks_choice = 0;");
+                string recall = recalled ? $" && !{Launch}.KernelAutotuner.TryRecall(device, {keys}.Gpu, {tuningShape}, out ks_choice)" : "";
+                writer.Line($"if (device.Accelerator.AcceleratorType != global::ILGPU.Runtime.AcceleratorType.CPU{recall})");
+                writer.Line($"    ks_choice = ks_Tune{name}{generic}(device{arguments});");
+                writer.Line($"ks_Launch{name}Candidate{generic}(device, ks_choice{arguments});");
+            }
+        }
+
+        if (tuned)
+        {
+            string shapeKey = tuningShapes.Count == 0 ? "\"any\"" : string.Join(" + \",\" + ", tuningShapes.Select(s => $"\"{s.Name}=\" + {s.Name}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)"));
+            string snapshot = Snapshot(kernel);
+            foreach (bool cpu in hasCpuPath ? new[] { true, false } : new[] { false })
+            {
+                string suffix = cpu ? "Cpu" : "";
+                string site = recalled ? $"{keys}.{(cpu ? "Cpu" : "Gpu")}, {tuningShape}" : $"\"{kernel.FullName}{(cpu ? "/cpu" : "")}\"{typeKey}";
+                string run = cpu ? $"ks_Run{name}Cpu{generic}(ks_candidate{arguments})" : $"ks_Launch{name}Candidate{generic}(device, ks_candidate{arguments})";
+                writer.Line();
+                writer.Line($"/// <summary>A first launch of this shape{(cpu ? " on the fast CPU path" : "")}: the autotuner times the candidates.</summary>");
+                using (writer.Block($"private static int ks_Tune{name}{suffix}{generic}({Launch}.KernelDevice device{signature}){where}"))
+                {
+                    writer.Line($"string ks_shapeKey = {shapeKey};");
+                    writer.Line($"return {Launch}.KernelAutotuner.Choose(device, {site}, ks_shapeKey, ks_{name}Candidates,");
+                    writer.Line($"    ks_candidate => {run}, {snapshot});");
+                }
+            }
+        }
+
+        if (recalled || kernel.TypeParameters.Count > 0)
+        {
+            writer.Line();
+            writer.Line($"/// <summary>Made once per {(kernel.TypeParameters.Count > 0 ? "type argument" : "kernel")}: the autotuner's sites{(kernel.TypeParameters.Count > 0 ? " and the compiled variants' cache keys" : "")}.</summary>");
+            using (writer.Block($"private static class {keys}{where}"))
+            {
+                if (recalled)
+                {
+                    writer.Line($"public static readonly {Launch}.TuningSite Gpu = new(\"{kernel.FullName}\"{typeKey});");
+                    if (hasCpuPath)
+                        writer.Line($"public static readonly {Launch}.TuningSite Cpu = new(\"{kernel.FullName}/cpu\"{typeKey});");
+                }
+                if (kernel.TypeParameters.Count > 0)
+                {
+                    foreach (var variant in plan.Variants)
+                        writer.Line($"public static readonly string {variant.MethodName} = {CacheKey(kernel, variant)};");
+                }
+            }
         }
 
         if (hasCpuPath)
@@ -125,9 +186,8 @@ internal static class LauncherEmitter
         var parameters = kernel.Parameters.Where(p => p.Kind != ParameterKind.Constant && !variant.Shapes.Any(s => s.Name == p.Name)).ToList();
         string types = string.Join(", ", parameters.Select(p => p.TypeText));
         string args = string.Join("", parameters.Select(p => ", " + p.Name));
-        string key = kernel.Namespace.Length == 0 ? variant.MethodName : kernel.FullName.Substring(0, kernel.FullName.Length - kernel.Name.Length) + variant.MethodName;
-        // A format-generic kernel compiles once per type argument: the type's name is part of the cache key.
-        string cacheKey = kernel.TypeParameters.Count == 0 ? $"\"{key}\"" : $"\"{key}\" + {kernel.TypeArgumentKey}";
+        // A format-generic kernel compiles once per type argument: its keys are made once per type (ks_NameKeys).
+        string cacheKey = kernel.TypeParameters.Count == 0 ? CacheKey(kernel, variant) : $"ks_{kernel.Name}Keys{kernel.TypeParameterList}.{variant.MethodName}";
         writer.Line($"var ks_kernel = device.GetOrLoadKernel({cacheKey},");
         writer.Line($"    static ks_accelerator => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}{kernel.TypeParameterList}));");
         writer.Line($"int ks_gridX = checked((int)({kernel.GridX}));");
@@ -137,6 +197,13 @@ internal static class LauncherEmitter
             writer.Line($"ks_kernel(new global::ILGPU.KernelConfig(new global::ILGPU.Index2D(ks_gridX, ks_gridY), new global::ILGPU.Index2D({variant.GroupSize.ToString(CultureInfo.InvariantCulture)}, 1)){args});");
         }
         writer.Line("return;");
+    }
+
+    /// <summary>The compiled-kernel cache key of a variant: its full name, plus the type arguments of a format-generic kernel.</summary>
+    private static string CacheKey(KernelModel kernel, KernelVariant variant)
+    {
+        string key = kernel.Namespace.Length == 0 ? variant.MethodName : kernel.FullName.Substring(0, kernel.FullName.Length - kernel.Name.Length) + variant.MethodName;
+        return kernel.TypeParameters.Count == 0 ? $"\"{key}\"" : $"\"{key}\" + {kernel.TypeArgumentKey}";
     }
 
     /// <summary>

@@ -167,6 +167,44 @@ public sealed class LaunchSupportTests
     }
 
     [Fact]
+    public void AWarmLaunchRecallsItsChoiceWithoutAllocating()
+    {
+        using var scope = new AutotuneScope();
+        var device = TestDevices.FastCpu;
+        var site = new TuningSite("Tests.Recall" + Guid.NewGuid().ToString("N"));
+        var shape = new TuningShape(64, 4096);
+        var candidates = new[] { "slow", "fast" };
+        Assert.False(KernelAutotuner.TryRecall(device, site, shape, out _)); // first launch: nothing kept yet
+
+        int choice = KernelAutotuner.Choose(device, site, shape, "n=64,k=4096", candidates, c => Thread.Sleep(c == 0 ? 20 : 0));
+        Assert.Equal(1, choice);
+        Assert.True(KernelAutotuner.TryRecall(device, site, shape, out int recalled));
+        Assert.Equal(1, recalled);
+        Assert.False(KernelAutotuner.TryRecall(device, site, new TuningShape(64, 2048), out _));          // another shape
+        Assert.False(KernelAutotuner.TryRecall(device, new TuningSite(site.Kernel), shape, out _));        // another launcher site
+        using (var other = KernelDevice.Create(KernelBackend.FastCpu))
+            Assert.False(KernelAutotuner.TryRecall(other, site, shape, out _));                            // another device
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int hits = 0;
+        for (int i = 0; i < 10_000; i++)
+            hits += KernelAutotuner.TryRecall(device, site, shape, out int c) ? c : 0;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(10_000, hits);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void WithTuningOffNoChoiceIsRecalled()
+    {
+        using var scope = new AutotuneScope(enabled: false);
+        var site = new TuningSite("Tests.RecallOff" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(0, KernelAutotuner.Choose(TestDevices.FastCpu, site, new TuningShape(1), "n=1", new[] { "a", "b" },
+            _ => throw new InvalidOperationException("must not run")));
+        Assert.False(KernelAutotuner.TryRecall(TestDevices.FastCpu, site, new TuningShape(1), out _));
+    }
+
+    [Fact]
     public void AutotuneOffUsesTheFirstCandidate()
     {
         using var scope = new AutotuneScope(enabled: false);
