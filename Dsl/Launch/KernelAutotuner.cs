@@ -36,7 +36,7 @@ public static class KernelAutotuner
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(run);
-        if (candidates.Count <= 1 || !Enabled || device.Backend == KernelBackend.IlgpuCpu)
+        if (!Tunes(device, candidates))
             return 0;
         string memoKey = kernel + "|" + shapeKey;
         if (device.Choices.TryGetValue(memoKey, out int known))
@@ -74,10 +74,17 @@ public static class KernelAutotuner
     {
         ArgumentNullException.ThrowIfNull(site);
         int choice = Choose(device, site.Kernel, shapeKey, candidates, run, snapshot);
-        if (candidates.Count > 1 && Enabled && device.Backend != KernelBackend.IlgpuCpu)
+        if (Tunes(device, candidates))
             device.Recalled[(site, shape)] = choice;
         return choice;
     }
+
+    /// <summary>
+    /// Whether a choice is made and kept: several candidates, tuning on, and not ILGPU's CPU accelerator (a debugging
+    /// emulator: timing there would measure the emulator). Otherwise the first candidate runs and nothing is kept.
+    /// </summary>
+    private static bool Tunes(KernelDevice device, IReadOnlyList<string> candidates) =>
+        candidates.Count > 1 && Enabled && device.Backend != KernelBackend.IlgpuCpu;
 
     /// <summary>The median of <paramref name="times"/> (sorted in place); for an even count, the mean of the middle two.</summary>
     private static double Median(double[] times)
