@@ -65,20 +65,33 @@ public sealed class DeviceSelector(IGpuProbe probe)
     }
 
     /// <summary>
-    /// The backend that runs on <paramref name="choice"/>, with <paramref name="prefillMatmul"/> for the prompt's
-    /// projections (on the CPU prompts run in fp32 whatever it says).
+    /// How a prompt's linear layers multiply on <paramref name="device"/> when the caller does not say: on CUDA GPUs with
+    /// bf16 activations on the tensor cores, as transformers' bf16, vLLM and llama.cpp prefill (the contract it meets
+    /// against the float32 reference is tested with the fixtures); elsewhere in fp32. OpenCL has no tensor-core
+    /// instructions here, the ILGPU CPU accelerator would emulate every lane of them, and the CPU prefills in fp32.
     /// </summary>
-    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul = PrefillMatmul.Exact) => CreateBackend(choice, prefillMatmul, 0);
+    public static PrefillMatmul DefaultPrefill(ComputeDevice device) =>
+        device == ComputeDevice.Cuda ? PrefillMatmul.TensorCores : PrefillMatmul.Exact;
 
-    /// <summary>As <see cref="CreateBackend(DeviceChoice, PrefillMatmul)"/> on GPU number <paramref name="gpu"/> of the chosen kind (CUDA's device ordinal).</summary>
-    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul prefillMatmul, int gpu) => choice.Device switch
+    /// <summary>
+    /// The backend that runs on <paramref name="choice"/>, with <paramref name="prefillMatmul"/> for the prompt's
+    /// projections (null: <see cref="DefaultPrefill"/>; on the CPU prompts run in fp32 whatever it says).
+    /// </summary>
+    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul? prefillMatmul = null) => CreateBackend(choice, prefillMatmul, 0);
+
+    /// <summary>As <see cref="CreateBackend(DeviceChoice, PrefillMatmul?)"/> on GPU number <paramref name="gpu"/> of the chosen kind (CUDA's device ordinal).</summary>
+    public static IModelBackend CreateBackend(DeviceChoice choice, PrefillMatmul? prefillMatmul, int gpu)
     {
-        ComputeDevice.FastCpu => CreateKernelBackend(KernelBackend.FastCpu, prefillMatmul, 0),
-        ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefillMatmul, gpu),
-        ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefillMatmul, gpu),
-        ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefillMatmul, 0),
-        _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
-    };
+        var prefill = prefillMatmul ?? DefaultPrefill(choice.Device);
+        return choice.Device switch
+        {
+            ComputeDevice.FastCpu => CreateKernelBackend(KernelBackend.FastCpu, prefill, 0),
+            ComputeDevice.Cuda => CreateKernelBackend(KernelBackend.Cuda, prefill, gpu),
+            ComputeDevice.OpenCL => CreateKernelBackend(KernelBackend.OpenCL, prefill, gpu),
+            ComputeDevice.IlgpuCpu => CreateKernelBackend(KernelBackend.IlgpuCpu, prefill, 0),
+            _ => throw new NotSupportedException($"no model backend for {choice.Device}"),
+        };
+    }
 
     private static KernelModelBackend CreateKernelBackend(KernelBackend kind, PrefillMatmul prefillMatmul, int ordinal)
     {

@@ -130,12 +130,15 @@ public sealed class DeepSeekModel : IDisposable
         }
     }
 
-    /// <summary>What the description adds for the tensor-core prefill: that it is on, or that this backend has none.</summary>
-    private static string PrefillNote(PrefillMatmul prefillMatmul, IModelBackend backend) => prefillMatmul switch
+    /// <summary>
+    /// What the description adds for the prefill's matmuls: that they run on bf16 tensor cores, that tensor cores were
+    /// asked for on a backend without them, or nothing (fp32, whether asked for or the device's default).
+    /// </summary>
+    private static string PrefillNote(PrefillMatmul? asked, IModelBackend backend) => backend switch
     {
-        PrefillMatmul.Exact => string.Empty,
-        _ when backend is Kernels.KernelModelBackend { PrefillMatmul: PrefillMatmul.TensorCores } => "; prefill matmuls on bf16 tensor cores",
-        _ => "; no tensor-core prefill on this backend, prefill stays fp32",
+        Kernels.KernelModelBackend { PrefillMatmul: PrefillMatmul.TensorCores } => "; prefill matmuls on bf16 tensor cores",
+        _ when asked == PrefillMatmul.TensorCores => "; no tensor-core prefill on this backend, prefill stays fp32",
+        _ => string.Empty,
     };
 
     /// <summary>

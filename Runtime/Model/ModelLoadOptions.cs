@@ -31,10 +31,11 @@ public sealed record ModelLoadOptions
     public long? AvailableMemoryBytes { get; init; }
 
     /// <summary>
-    /// Exact (default) or TensorCores: the prefill's bf16 / FP8 linear layers on bf16 tensor cores. Applies to the GPU
-    /// kernels (cuda, opencl, ilgpu-cpu); the CPU ("cpu") always prefills in fp32.
+    /// How the prefill's bf16 / FP8 linear layers multiply: Exact (fp32 activations) or TensorCores (bf16 activations on
+    /// tensor cores). Null (default) = the device's default, <see cref="Devices.DeviceSelector.DefaultPrefill"/>: tensor
+    /// cores on CUDA, exact elsewhere. The CPU ("cpu") always prefills in fp32.
     /// </summary>
-    public PrefillMatmul PrefillMatmul { get; init; } = PrefillMatmul.Exact;
+    public PrefillMatmul? PrefillMatmul { get; init; }
 
     /// <summary>
     /// Tests only: makes each rank's backend instead of <see cref="Device"/>'s (the tests' fp32 reference backend, which

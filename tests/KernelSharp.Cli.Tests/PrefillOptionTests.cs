@@ -1,8 +1,9 @@
 namespace KernelSharp.Cli.Tests;
 
 /// <summary>
-/// <c>--prefill exact|tensor-cores</c>, shared by generate, chat, bench and logits: a wrong value is a usage error, and
-/// on the CPU backend (no tensor cores; this machine has no GPU) the option runs the exact prefill and says so.
+/// <c>--prefill auto|exact|tensor-cores</c>, shared by generate, chat, bench and logits: a wrong value is a usage error;
+/// on the CPU backend (no tensor cores; this machine has no GPU) tensor cores asked for run the exact prefill and say so,
+/// and the default (auto) runs it without a word.
 /// </summary>
 public sealed class PrefillOptionTests
 {
@@ -16,11 +17,14 @@ public sealed class PrefillOptionTests
         CliResult result = Cli.Run([verb, "-m", Fixtures.TinyBf16, .. rest, "--prefill", "fast"]);
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Equal("usage error: --prefill must be one of exact|tensor-cores, got 'fast'", Assert.Single(result.ErrorLines));
+        Assert.Equal("usage error: --prefill must be one of auto|exact|tensor-cores, got 'fast'", Assert.Single(result.ErrorLines));
     }
 
-    [Fact]
-    public void Tensor_cores_on_the_cpu_prefill_exactly_and_say_so()
+    [Theory]
+    [InlineData("tensor-cores", true)]
+    [InlineData("auto", false)]
+    [InlineData(null, false)]
+    public void The_cpu_prefills_exactly_and_says_so_only_when_tensor_cores_were_asked_for(string? prefill, bool noted)
     {
         using var temp = new TempDirectory();
         string golden = Path.Combine(Fixtures.TinyBf16, "golden.safetensors");
@@ -28,10 +32,12 @@ public sealed class PrefillOptionTests
         float[] reference = Golden.Floats(golden, "prefill.logits", out long[] referenceShape).AsSpan(0, 12 * (int)referenceShape[1]).ToArray();
         string output = temp.Combine("logits.safetensors");
 
-        CliResult result = Cli.Run("logits", "-m", Fixtures.TinyBf16, "--tokens", string.Join(',', tokens), "-o", output, "--device", "cpu", "--prefill", "tensor-cores");
+        string[] prefillOption = prefill is null ? [] : ["--prefill", prefill];
+        CliResult result = Cli.Run(["logits", "-m", Fixtures.TinyBf16, "--tokens", string.Join(',', tokens), "-o", output, "--device", "cpu", .. prefillOption]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("no tensor-core prefill on this backend, prefill stays fp32", result.Stdout);
+        Assert.Equal(noted, result.Stdout.Contains("no tensor-core prefill on this backend, prefill stays fp32"));
+        Assert.DoesNotContain("prefill matmuls on bf16 tensor cores", result.Stdout);
         double[] errors = Golden.RowRelativeErrors(Golden.Floats(output, "logits", out _), reference, (int)referenceShape[1]);
         Assert.True(errors.Max() <= 1e-4, $"row errors up to {errors.Max():E2}: the CPU's prefill is the exact one");
     }

@@ -71,7 +71,7 @@ public sealed class ModelFolder
     /// <param name="maxContext">The longest sequence the caller will run: the memory check reserves caches for it.</param>
     /// <param name="prefill">How prompt matmuls run (--prefill).</param>
     /// <param name="kvCache">How sessions keep the latent cache (--kv-cache).</param>
-    public DeepSeekModel LoadModel(DevicePlacement placement, int maxContext, CliContext context, PrefillMatmul prefill = PrefillMatmul.Exact, KvCacheFormat kvCache = KvCacheFormat.Fp32)
+    public DeepSeekModel LoadModel(DevicePlacement placement, int maxContext, CliContext context, PrefillMatmul? prefill = null, KvCacheFormat kvCache = KvCacheFormat.Fp32)
     {
         using ProgressBar? progress = ProgressBar.For(context, "loading " + Name);
         return DeepSeekModel.Load(Directory, placement.Apply(new ModelLoadOptions { Config = Config, Progress = progress, MaxContext = maxContext, PrefillMatmul = prefill, KvCache = kvCache }));

@@ -15,7 +15,7 @@ public sealed record ModelLoadTimes(TimeSpan Load, TimeSpan WarmUp)
         $"load: {Load.TotalSeconds:F2} s (warm-up {WarmUp.TotalSeconds:F2} s)");
 
     /// <summary>Loads the weights and times it; the caller creates the session and calls <see cref="WarmUpAndTime"/>.</summary>
-    public static DeepSeekModel LoadTimed(ModelFolder folder, DevicePlacement placement, int contextSize, CliContext context, PrefillMatmul prefill, KvCacheFormat kvCache,
+    public static DeepSeekModel LoadTimed(ModelFolder folder, DevicePlacement placement, int contextSize, CliContext context, PrefillMatmul? prefill, KvCacheFormat kvCache,
         out TimeSpan loadTime)
     {
         var clock = Stopwatch.StartNew();

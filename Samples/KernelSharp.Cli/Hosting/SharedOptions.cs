@@ -23,11 +23,12 @@ public static class SharedOptions
     public static OptionSpec ContextSize { get; } =
         OptionSpec.Value("ctx-size", "N", "context length in tokens (default: min(4096, max_position_embeddings))", "c");
 
-    public static readonly string[] PrefillChoices = ["exact", "tensor-cores"];
+    public static readonly string[] PrefillChoices = ["auto", "exact", "tensor-cores"];
 
     public static OptionSpec Prefill { get; } =
-        OptionSpec.Value("prefill", "HOW", "exact|tensor-cores: prompt matmuls in fp32, or on the GPU's tensor cores with activations " +
-            "rounded to bf16 as transformers' bf16 does (faster; logits move by ~1e-2 relative) (default: exact)");
+        OptionSpec.Value("prefill", "HOW", "auto|exact|tensor-cores: prompt matmuls on the GPU's tensor cores with activations rounded to " +
+            "bf16 as transformers' bf16 does (no further from the float32 reference than transformers' bf16 is), or in fp32 (exact, " +
+            "~1e-6 from it: for verification); auto = tensor-cores on CUDA, exact elsewhere (default: auto)");
 
     public static readonly string[] KvCacheChoices = ["fp32", "fp8"];
 
@@ -51,6 +52,11 @@ public static class SharedOptions
     public static KvCacheFormat ReadKvCache(ParsedArguments args) =>
         args.Choice("kv-cache", "fp32", KvCacheChoices) == "fp8" ? KvCacheFormat.Fp8 : KvCacheFormat.Fp32;
 
-    public static PrefillMatmul ReadPrefill(ParsedArguments args) =>
-        args.Choice("prefill", "exact", PrefillChoices) == "tensor-cores" ? PrefillMatmul.TensorCores : PrefillMatmul.Exact;
+    /// <summary>--prefill; null for auto (the device's default, <see cref="Runtime.Devices.DeviceSelector.DefaultPrefill"/>).</summary>
+    public static PrefillMatmul? ReadPrefill(ParsedArguments args) => args.Choice("prefill", "auto", PrefillChoices) switch
+    {
+        "tensor-cores" => PrefillMatmul.TensorCores,
+        "exact" => PrefillMatmul.Exact,
+        _ => null,
+    };
 }

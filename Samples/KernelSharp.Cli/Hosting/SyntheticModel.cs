@@ -65,7 +65,7 @@ public sealed class SyntheticModel
         ConfigPath, Config with { NumHiddenLayers = layers, FirstKDenseReplace = Math.Min(Config.FirstKDenseReplace, layers) }, Seed);
 
     /// <summary>Generates the weights on the chosen device, with a progress bar on a terminal.</summary>
-    public DeepSeekModel LoadModel(DevicePlacement placement, int maxContext, CliContext context, PrefillMatmul prefill, KvCacheFormat kvCache)
+    public DeepSeekModel LoadModel(DevicePlacement placement, int maxContext, CliContext context, PrefillMatmul? prefill, KvCacheFormat kvCache)
     {
         using ProgressBar? progress = ProgressBar.For(context, "generating " + Name);
         return DeepSeekModel.Load(ConfigPath, placement.Apply(new ModelLoadOptions

@@ -55,7 +55,7 @@ public sealed class BenchVerb : IVerb
         int[] depths = Depths(args.String("n-depth"));
         int[] batchSizes = args.Has("batch") ? args.IntList("batch", 1, 1024) : [1];
         DevicePlacement placement = DevicePlacement.Read(args);
-        PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        PrefillMatmul? prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         string depthFill = args.Choice("depth-fill", "prefill", "prefill", "random");
         if (promptTokens == 0 && generatedTokens == 0)
@@ -108,7 +108,7 @@ public sealed class BenchVerb : IVerb
     }
 
     /// <summary>What bench measures: a model folder (-m), or a synthetic model (--synthetic), with its size for the table.</summary>
-    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<DevicePlacement, int, CliContext, PrefillMatmul, KvCacheFormat, DeepSeekModel> Load);
+    private sealed record BenchModel(string Name, ModelConfig Config, ParameterCount Parameters, long WeightBytes, Func<DevicePlacement, int, CliContext, PrefillMatmul?, KvCacheFormat, DeepSeekModel> Load);
 
     private static BenchModel OpenModel(ParsedArguments args)
     {

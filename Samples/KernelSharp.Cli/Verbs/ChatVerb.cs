@@ -39,7 +39,7 @@ public sealed class ChatVerb : IVerb
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         DevicePlacement placement = DevicePlacement.Read(args);
-        PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        PrefillMatmul? prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         SharedOptions.ApplyThreads(args);
         bool thinking = args.Flag("think");

@@ -45,7 +45,7 @@ public sealed class GenerateVerb : IVerb
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         DevicePlacement placement = DevicePlacement.Read(args);
-        PrefillMatmul prefill = SharedOptions.ReadPrefill(args);
+        PrefillMatmul? prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         SharedOptions.ApplyThreads(args);
         bool chat = args.Flag("chat");

@@ -36,7 +36,7 @@ public sealed class LogitsVerb : IVerb
         string modelDirectory = args.RequiredString("model");
         string outPath = args.RequiredString("out");
         DevicePlacement placement = DevicePlacement.Read(args);
-        PrefillMatmul prefillMatmul = SharedOptions.ReadPrefill(args);
+        PrefillMatmul? prefillMatmul = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
         args.RequiredString("tokens");
 

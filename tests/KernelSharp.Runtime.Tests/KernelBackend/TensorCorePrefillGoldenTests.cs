@@ -7,23 +7,24 @@ using Xunit.Abstractions;
 namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
-/// The whole forward pass with the opt-in tensor-core prefill (<see cref="PrefillMatmul.TensorCores"/>: bf16
-/// activations into every prefill Linear, shared expert and per-expert GEMM) against the fixtures' float32
-/// Hugging Face reference, under a contract fitted to bf16 activations.
+/// The whole forward pass with the tensor-core prefill (<see cref="PrefillMatmul.TensorCores"/>, the default on CUDA: bf16
+/// activations into every prefill Linear, shared expert and per-expert GEMM) against the fixtures' float32 Hugging Face
+/// reference, under the contract a bf16 prefill can fairly be held to: no further from the float32 golden than
+/// transformers itself in bf16 (<see cref="Bf16Reference"/>, measured with transformers on a GPU and committed with
+/// each fixture).
 /// <para>
 /// Rounding moves continuous values by ~1e-3 relative, but the model also makes discrete choices — each row's
 /// index_topk keys and its 4 of 16 routed experts — and on these random tiny models some of them are within that
-/// distance of a tie; one flipped choice moves a row's logits by 0.1–0.7 (the exact path, at ~1e-6, flips none; any
-/// bf16 prefill, transformers' included, would flip some). So the contract has two parts:
+/// distance of a tie; one flipped choice moves a row's logits by 0.1–0.7 (the exact path, at ~1e-6, flips none;
+/// transformers' bf16 flips some too). So the contract has two parts:
 /// </para>
 /// <list type="bullet">
+/// <item>Logits over all rows: median per-row relative error ≤ 1.5× transformers-bf16's and argmax agreement ≥
+/// transformers-bf16's minus 2 points.</item>
 /// <item>Layer 0 is dense (no routing): its key choices differ from the reference's only near ties (index scores within
 /// 5e-2 of the k-th best; measured 2e-3 bf16, 1e-2 FP8), and its output for every row whose key set equals the
 /// reference's is within 2e-2 relative (measured ≤ 2.7e-3 bf16, ≤ 4.9e-3 FP8); at least 90% of rows must qualify
-/// (measured 153/160, 180–187/200).</item>
-/// <item>Logits over all rows: argmax agreement ≥ 75% and median row error ≤ 0.1 (measured on FastCpu: 92% / 8e-3
-/// bf16, 84–86% / 4–5e-2 FP8; room left for CUDA's other rounding to flip a few more) — flips allowed, a broken GEMM
-/// (errors ~1, argmax ~1/vocab) not; subtle errors are the layer-0 check's and TensorCoreLinearTests' job.</item>
+/// (measured 153/160, 180–187/200). This catches a subtle error that the logits' medians could hide.</item>
 /// </list>
 /// The ILGPU CPU accelerator is left out: it emulates each of the GEMM's 256 lanes (15-30 s per launch).
 /// </summary>
@@ -33,8 +34,6 @@ public sealed class TensorCorePrefillGoldenTests(TensorCorePrefillFixture backen
     private const double MaxLayer0RowError = 2e-2;
     private const double MaxKeyScoreGap = 5e-2;
     private const double MinRowsWithReferenceKeys = 0.9;
-    private const double MinArgmaxAgreement = 0.75;
-    private const double MaxMedianLogitsError = 0.1;
 
     [Theory]
     [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
@@ -75,10 +74,37 @@ public sealed class TensorCorePrefillGoldenTests(TensorCorePrefillFixture backen
         Assert.True(comparable.Length >= MinRowsWithReferenceKeys * rows, $"only {comparable.Length}/{rows} rows chose the reference's keys in layer 0");
         Assert.True(layer0.Errors[worst] <= MaxLayer0RowError, $"layer 0 output of row {worst} is {layer0.Errors[worst]:E2} from the reference (≤ {MaxLayer0RowError})");
 
-        var errors = RowErrors.Compare(logits, golden.Floats("prefill.logits"), config.VocabSize);
-        output.WriteLine($"{kind} {fixture}: logits {errors}");
-        Assert.True(errors.ArgmaxAgreement >= MinArgmaxAgreement, $"argmax {errors}");
-        Assert.True(errors.Median <= MaxMedianLogitsError, $"median {errors}");
+        CheckLogits($"{kind} {fixture}", fixture, logits, golden, config.VocabSize);
+    }
+
+    /// <summary>
+    /// A model loaded on CUDA without saying how to prefill runs its prompt on tensor cores, within the bf16 contract (the
+    /// fp32 path stays one option away, and <see cref="KernelBackendGoldenTests"/> hold it to ~1e-6).
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
+    public void Cuda_models_prefill_on_tensor_cores_by_default(string fixture)
+    {
+        var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
+        Skip.If(reason is not null, reason);
+        using var golden = Fixtures.Golden(fixture);
+        var tokens = golden.Ints("prefill.input_ids");
+        using var model = DeepSeekModel.Load(Fixtures.Directory(fixture), new ModelLoadOptions { Device = "cuda", MaxContext = tokens.Length });
+        Assert.Contains("prefill matmuls on bf16 tensor cores", model.DeviceDescription);
+        using var session = model.CreateSession(tokens.Length);
+
+        var logits = session.Prefill(tokens);
+
+        CheckLogits($"Cuda default {fixture}", fixture, logits, golden, model.Config.VocabSize);
+    }
+
+    private void CheckLogits(string what, string fixture, float[] logits, GoldenFile golden, int vocab)
+    {
+        var bar = Bf16Reference.Load(fixture);
+        var errors = RowErrors.Compare(logits, golden.Floats("prefill.logits"), vocab);
+        output.WriteLine($"{what}: logits {errors}; {bar}");
+        Assert.True(errors.Median <= bar.MaxMedian, $"{what}: median {errors}; {bar}");
+        Assert.True(errors.ArgmaxAgreement >= bar.MinArgmaxAgreement, $"{what}: argmax {errors}; {bar}");
     }
 
     /// <summary>The keys row <paramref name="s"/> selected (causal, −1 slots dropped).</summary>

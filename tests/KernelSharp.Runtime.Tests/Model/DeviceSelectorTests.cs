@@ -1,4 +1,5 @@
 using KernelSharp.Runtime.Devices;
+using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Kernels;
 using Xunit;
 
@@ -59,6 +60,24 @@ public sealed class DeviceSelectorTests
         Assert.Equal(KernelSharp.Dsl.Launch.KernelBackend.FastCpu, backend.Device.Backend);
         Assert.Throws<UserInputException>(() => new DeviceSelector(new FakeProbe()).Select("gpu0"));
         Assert.Throws<UserInputException>(() => new DeviceSelector(new FakeProbe()).Select("cpu-kernels"));
+    }
+
+    [Theory]
+    [InlineData(ComputeDevice.Cuda, PrefillMatmul.TensorCores)]
+    [InlineData(ComputeDevice.OpenCL, PrefillMatmul.Exact)]
+    [InlineData(ComputeDevice.IlgpuCpu, PrefillMatmul.Exact)]
+    [InlineData(ComputeDevice.FastCpu, PrefillMatmul.Exact)]
+    public void Prompts_run_on_tensor_cores_by_default_on_cuda_only(ComputeDevice device, PrefillMatmul expected) =>
+        Assert.Equal(expected, DeviceSelector.DefaultPrefill(device));
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(PrefillMatmul.TensorCores)]
+    public void The_cpu_backend_prefills_in_fp32_whatever_is_asked(PrefillMatmul? asked)
+    {
+        using var backend = Assert.IsType<KernelModelBackend>(DeviceSelector.CreateBackend(new DeviceChoice(ComputeDevice.FastCpu, "cpu"), asked));
+
+        Assert.Equal(PrefillMatmul.Exact, backend.PrefillMatmul);
     }
 
     [Fact]
