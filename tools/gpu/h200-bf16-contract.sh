@@ -5,11 +5,13 @@
 #     (tools/gpu/transformers_bf16_reference.py fixture) -> $OUT/bf16-reference-<fixture>.json, which is what
 #     tests/fixtures/<fixture>/bf16_reference.json holds (copied there before step 2 when REFRESH_REFERENCE=1);
 #  2. the CUDA tests of both prefill contracts: tensor cores (the default on CUDA) against that bar, exact against ~1e-6;
-#  3. the first rows of a mid-size checkpoint: N random tokens through transformers float32 (the reference) and bf16,
-#     and through `kernelsharp logits` with the default prefill and with --prefill exact -> $OUT/bf16-reference-mid5b.json;
-#  4. an 8K-token prefill of that checkpoint, default and exact (tokens/s), while the deadline allows.
-# Optional, between 2 and 3: when $KB_DIR (git-ignored) holds two KernelBench app folders and the kernel-rows run.sh,
-# the top-k rows of both builds (.NET from the .gpu bundle) -> $OUT/topk.tgz.
+#  3. a mid-size checkpoint (create-model --preset mid-5b): an 8K-token prefill, default and exact (tokens/s), then the
+#     default one with KS_PROFILE=1 (the per-kernel table into log.txt);
+#  4. its first rows: N random tokens through transformers float32 (the reference) and bf16, and through
+#     `kernelsharp logits` with the default prefill and with --prefill exact -> $OUT/bf16-reference-mid5b.json;
+#  5. when $KB_DIR (git-ignored) holds two KernelBench app folders and the kernel-rows run.sh, the top-k rows of both
+#     builds (.NET from the .gpu bundle) -> $OUT/topk.tgz.
+# Steps 3-5 run while the deadline ($DEADLINE seconds) allows.
 #   here:   <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && tools/gpu/add-aspnetcore-to-bundle.sh
 #   device: bash tools/gpu/h200-bf16-contract.sh   (carry [".gpu"], plus $KB_DIR when set)
 set -u
@@ -35,21 +37,27 @@ timeout 200 bash .gpu/run.sh --filter 'TensorCorePrefillGoldenTests.Cuda|KernelB
   KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
 say "== tests rc=$? (t=$((SECONDS - start)) s): $(grep -cE '^(FAILED|  FAIL)' "$out/tests.log") failed lines"
 
-if [ -n "${KB_DIR:-}" ] && [ -f "$KB_DIR/run.sh" ]; then
-  mkdir -p /tmp/kb && { [ -x /tmp/kb/dotnet/dotnet ] || tar -C /tmp/kb -xJf .gpu/bundle.tar.xz dotnet; }
-  OUT=$out/topk DEADLINE=${TOPK_SECONDS:-120} STEP_CAP=50 ROWS_ONLY="top-k" bash "$KB_DIR/run.sh" > /dev/null 2>&1
-  tar -C "$out" -czf "$out/topk.tgz" topk && rm -rf "$out/topk"
-  say "== top-k rows done (t=$((SECONDS - start)) s)"
-fi
-
 tokens=${TOKENS:-512}
 m=$out/mid5b.log
 timeout 200 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh create-model --preset mid-5b --out /tmp/mid5b --seed 1 --dtype bf16" >> "$m" 2>&1
 say "== mid-5b written rc=$? (t=$((SECONDS - start)) s)"
+for mode in default exact; do
+  [ "$(left)" -lt 60 ] && { say "-- pp8192 $mode skipped: $(left) s left"; continue; }
+  option=$([ $mode = exact ] && echo "--prefill exact")
+  timeout $(( $(left) - 10 )) bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench -m /tmp/mid5b -p 8192 -n 0 -r 1 --device cuda $option" >> "$log" 2>&1
+  say "== pp8192 $mode rc=$? (t=$((SECONDS - start)) s)"
+done
+if [ "$(left)" -ge 60 ]; then
+  timeout $(( $(left) - 10 )) bash -c "KS_PROFILE=1 GPU_APP=kernelsharp.dll bash .gpu/run.sh bench -m /tmp/mid5b -p 8192 -n 0 -r 1 --device cuda" \
+    > /tmp/pp-profile.md 2> /tmp/pp-profile.log
+  say "== pp8192 default, KS_PROFILE=1 rc=$? (t=$((SECONDS - start)) s)"
+  grep -E "^\|" /tmp/pp-profile.log | head -40 >> "$log"
+fi
+if [ "$(left)" -ge 150 ]; then
 python3 tools/gpu/transformers_bf16_reference.py checkpoint /tmp/mid5b --tokens "$tokens" >> "$m" 2>&1
 for mode in default exact; do
   option=$([ $mode = exact ] && echo "--prefill exact")
-  timeout 150 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh logits -m /tmp/mid5b --tokens $(cat "$out/tokens.txt") -o /tmp/ours-$mode.safetensors --device cuda $option" \
+  timeout $(( $(left) < 150 ? $(left) : 150 )) bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh logits -m /tmp/mid5b --tokens $(cat "$out/tokens.txt") -o /tmp/ours-$mode.safetensors --device cuda $option" \
     >> "$m" 2>&1
   say "== ours $mode rc=$? (t=$((SECONDS - start)) s)"
 done
@@ -58,10 +66,13 @@ timeout $(( $(left) > 30 ? $(left) - 20 : 10 )) python3 tools/gpu/transformers_b
   >> "$m" 2>&1
 say "== mid-5b compared rc=$? (t=$((SECONDS - start)) s)"
 rm -f "$out/tokens.txt"
+else say "-- mid-5b comparison skipped: $(left) s left"; fi
 
-for mode in default exact; do
-  [ "$(left)" -lt 60 ] && { say "-- pp8192 $mode skipped: $(left) s left"; continue; }
-  option=$([ $mode = exact ] && echo "--prefill exact")
-  timeout $(( $(left) - 10 )) bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench -m /tmp/mid5b -p 8192 -n 0 -r 1 --device cuda $option" >> "$log" 2>&1
-  say "== pp8192 $mode rc=$? (t=$((SECONDS - start)) s)"
-done
+
+if [ -n "${KB_DIR:-}" ] && [ -f "$KB_DIR/run.sh" ]; then
+  mkdir -p /tmp/kb && { [ -x /tmp/kb/dotnet/dotnet ] || tar -C /tmp/kb -xJf .gpu/bundle.tar.xz dotnet; }
+  OUT=$out/topk DEADLINE=$(( $(left) < ${TOPK_SECONDS:-120} ? $(left) : ${TOPK_SECONDS:-120} )) STEP_CAP=50 ROWS_ONLY="top-k" bash "$KB_DIR/run.sh" > /dev/null 2>&1
+  tar -C "$out" -czf "$out/topk.tgz" topk && rm -rf "$out/topk"
+  say "== top-k rows done (t=$((SECONDS - start)) s)"
+fi
+

@@ -18,9 +18,21 @@ public sealed record Bf16Reference(double Median, double ArgmaxAgreement, string
     /// <summary>Our argmax agreement may be at most this far (a share of rows) below transformers-bf16's.</summary>
     public const double ArgmaxSlack = 0.02;
 
+    /// <summary>
+    /// The bar of a fixture whose transformers-bf16 run has not been measured yet (no bf16_reference.json): the contract
+    /// these tests held before that measurement existed, median ≤ 0.1 and argmax agreement ≥ 75%, which a broken GEMM
+    /// (errors ~1, argmax ~1/vocab) fails.
+    /// </summary>
+    public static Bf16Reference Unmeasured { get; } = new(0.1 / MedianFactor, 0.75 + ArgmaxSlack, "not measured for this fixture: the earlier fixed bar");
+
     public static Bf16Reference Load(string fixture)
     {
         var path = Path.Combine(Fixtures.Directory(fixture), "bf16_reference.json");
+        if (!File.Exists(path))
+        {
+            return Unmeasured;
+        }
+
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         var root = document.RootElement;
         var runs = root.GetProperty("runs").EnumerateObject().Where(r => r.Name.StartsWith("transformers bf16", StringComparison.Ordinal)).ToList();
@@ -42,6 +54,7 @@ public sealed record Bf16Reference(double Median, double ArgmaxAgreement, string
     /// <summary>The smallest argmax agreement a bf16 prefill may have.</summary>
     public double MinArgmaxAgreement => ArgmaxAgreement - ArgmaxSlack;
 
-    public override string ToString() =>
-        $"transformers bf16: median {Median:E2}, argmax {ArgmaxAgreement:P1} ({Source}); bar: median ≤ {MaxMedian:E2}, argmax ≥ {MinArgmaxAgreement:P1}";
+    public override string ToString() => ReferenceEquals(this, Unmeasured)
+        ? $"transformers bf16 {Source}; bar: median ≤ {MaxMedian:E2}, argmax ≥ {MinArgmaxAgreement:P1}"
+        : $"transformers bf16: median {Median:E2}, argmax {ArgmaxAgreement:P1} ({Source}); bar: median ≤ {MaxMedian:E2}, argmax ≥ {MinArgmaxAgreement:P1}";
 }
