@@ -47,6 +47,11 @@ stamp "transformers baseline (4K, 8K, 32K, 128K)"
 PYTHONUNBUFFERED=1 OUT="$out" timeout 140 python3 tools/gpu/transformers_baseline.py $model 4096 8192 32768 131072 > "$out/transformers.log" 2>&1 \
   || echo "transformers: stopped (timeout or error; finished contexts are kept in transformers.json)"
 
+stamp "transformers StaticCache + torch.compile(mode=reduce-overhead) at 4K, batch 1 (the strongest Python peer; logits checked against eager)"
+PYTHONUNBUFFERED=1 OUT="$out" timeout ${PEER_SECONDS:-240} python3 tools/gpu/transformers_batched.py $model --context 4096 --new-tokens 32 --batches 1 \
+  --compile-route ${COMPILE_ROUTE:-forward} > "$out/transformers-compiled.log" 2>&1 \
+  || echo "transformers compiled peer: stopped (timeout or error; transformers-compiled.log)"
+
 stamp "KernelSharp end to end"
 timeout 170 bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh bench -m $model -p 8192 -n 16 -d 0,4096,32768,131072 --depth-fill random -r 2 --device cuda --json" \
   > "$out/ours.json" 2> "$out/ours.log" || echo "kernelsharp bench: failed or timed out (ours.log)"
