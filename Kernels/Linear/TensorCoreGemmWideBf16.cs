@@ -15,7 +15,7 @@ public static partial class TensorCoreGemmKernels
     /// per flop. The grid is m-tile first, as in <see cref="TensorCoreGemmBf16"/>: the groups resident at once share a
     /// few W column blocks and sweep A through L2.
     /// A library kernel, measured against cuBLAS by tools/gpu/KernelBench (faster than TensorCoreGemmBf16 at 4096 rows);
-    /// the runtime's opt-in tensor-core prefill launches <see cref="TensorCoreGemmBf16"/> (Kernels/README.md).
+    /// the runtime's tensor-core prefill (the default on CUDA) launches <see cref="TensorCoreGemmBf16"/> (Kernels/README.md).
     /// </summary>
     [Kernel(Grid = "(m + 127) / 128", GridY = "(n + tileN - 1) / tileN", GroupSize = "tileN")]
     public static void TensorCoreGemmWideBf16(

@@ -517,7 +517,7 @@ public sealed class KernelModelBackend : IModelBackend
 
     /// <summary>
     /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or stored bf16 / FP8
-    /// (<see cref="KernelWeight"/>): batched GEMV for decode rows, tiled GEMM for prefill (or the opt-in tensor cores).
+    /// (<see cref="KernelWeight"/>): batched GEMV for decode rows, tiled GEMM for prefill (or the tensor cores, PrefillMatmul.TensorCores).
     /// </summary>
     internal void LinearInto(KernelTensor input, Tensor weight, KernelTensor output)
     {

@@ -9,7 +9,7 @@ using Tensor = KernelSharp.Runtime.Model.Backend.Tensor;
 namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
-/// The opt-in tensor-core prefill Linear (<see cref="PrefillMatmul.TensorCores"/>), as transformers' bf16 prefill
+/// The tensor-core prefill Linear (<see cref="PrefillMatmul.TensorCores"/>, the default on CUDA), as transformers' bf16 prefill
 /// computes it: the fp32 activations are rounded to bf16 (one memory-bound pass, ~1% of the GEMM's time at prefill
 /// sizes) and multiplied with the stored bf16 / FP8 weights by the tensor-core GEMM (mma.sync bf16 → fp32 sums),
 /// into the same fp32 output the exact path writes. Rounding x to bf16 moves each product by up to 2^-9 relative,
