@@ -22,7 +22,6 @@ log=$out/log.txt
 say() { echo "$*" | tee -a "$log"; }
 say "gpu, driver: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader); bundle commit $(cat .gpu/commit 2>/dev/null)"
 mkdir -p /work && ln -sfn "$PWD" /work/main   # test sources find tests/fixtures by build path
-ks() { GPU_APP=kernelsharp.dll bash .gpu/run.sh "$@"; }
 
 timeout 150 python3 tools/gpu/transformers_bf16_reference.py fixture tests/fixtures/tiny-dsa-bf16 tests/fixtures/tiny-dsa-fp8-yarn \
   > "$out/fixtures.log" 2>&1

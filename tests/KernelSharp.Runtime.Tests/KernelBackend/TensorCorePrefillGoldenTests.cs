@@ -20,7 +20,8 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// </para>
 /// <list type="bullet">
 /// <item>Logits over all rows: median per-row relative error ≤ 1.5× transformers-bf16's and argmax agreement ≥
-/// transformers-bf16's minus 2 points.</item>
+/// transformers-bf16's minus 2 points, and never looser than median ≤ 0.1 and argmax ≥ 75% (the fixed bar these
+/// tests held before the transformers numbers, still the whole bar of a fixture without them).</item>
 /// <item>Layer 0 is dense (no routing): its key choices differ from the reference's only near ties (index scores within
 /// 5e-2 of the k-th best; measured 2e-3 bf16, 1e-2 FP8), and its output for every row whose key set equals the
 /// reference's is within 2e-2 relative (measured ≤ 2.7e-3 bf16, ≤ 4.9e-3 FP8); at least 90% of rows must qualify
