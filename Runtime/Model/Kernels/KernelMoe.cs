@@ -8,8 +8,10 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// Mixture of experts on the kernel library: noaux_tc routing (transformers' zero-fill variant), a stable permutation
 /// of the (token, k) pairs by expert, the experts' SwiGLU, and a deterministic weighted combine per token.
 /// Decode-sized batches over stacked experts (<see cref="KernelExpertStack"/>) run the grouped expert kernels: a fixed
-/// five launches and no host round trip. Otherwise each used expert runs as GEMMs on its gathered rows, which needs
-/// the per-expert slot offsets on the host (one synchronization per layer; fine for prefill, where GEMMs win).
+/// five launches and no host round trip. Larger batches (prompts) of stacked bf16 / FP8 experts, when the prefill runs on
+/// tensor cores, run one grouped tensor-core GEMM per projection over all slots (<see cref="GroupedTensorCoreExpertLaunch"/>),
+/// also without a host round trip. Otherwise each used expert runs as GEMMs on its gathered rows, which needs the
+/// per-expert slot offsets on the host (one synchronization per layer).
 /// </summary>
 internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backend)
 {
@@ -99,6 +101,17 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             using var activations = storage.NewTensor(pairs, stack.Intermediate); // [T·k, I] silu(gate·x)·(up·x) in slot order
             using var slotOutputs = storage.NewTensor(pairs, hidden);             // [T·k, H] in slot order
             RunGrouped(stack, x, permutedPairs.View, slotExperts.View, expertOffsets.View, activations, slotOutputs, topk);
+            MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
+            return output;
+        }
+
+        if (backend.PrefillMatmul == PrefillMatmul.TensorCores && experts[0].Gate is KernelWeight { Stack: { } tcStack } && tcStack.Holds(experts)
+            && GroupedTensorCoreExpertLaunch.Supports(tcStack))
+        {
+            // A prompt's slots on the tensor cores: one grouped GEMM launch per projection, the tile table on the device.
+            using var slotOutputs = storage.NewTensor(pairs, hidden); // [T·k, H] in slot order
+            var launch = new GroupedTensorCoreExpertLaunch(storage, tcStack, x, permutedPairs.View, slotExperts.View, expertOffsets.View, slotOutputs, topk);
+            tcStack.Gate.Apply(ref launch);
             MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
             return output;
         }

@@ -133,6 +133,83 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
                 b.UploadExperts(expertWeights.Select(w => w.Gate).ToList(), expertWeights.Select(w => w.Up).ToList(), expertWeights.Select(w => w.Down).ToList())));
     }
 
+    [Theory]
+    [InlineData(NativeMatrixFormat.Bf16)]
+    [InlineData(NativeMatrixFormat.Fp8E4M3)]
+    public void FastCpu_prompt_experts_run_the_bf16_pipeline_over_the_stacks(NativeMatrixFormat format) => CheckStackedExperts(KernelBackend.FastCpu, format);
+
+    [SkippableFact]
+    public void Cuda_prompt_experts_run_the_bf16_pipeline_over_the_stacks()
+    {
+        var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
+        Skip.If(reason is not null, reason);
+        CheckStackedExperts(KernelBackend.Cuda, NativeMatrixFormat.Bf16);
+        CheckStackedExperts(KernelBackend.Cuda, NativeMatrixFormat.Fp8E4M3);
+    }
+
+    /// <summary>
+    /// A prompt's routed experts over stacked weights (the grouped tensor-core GEMMs): every token's mix equals, in float64,
+    /// the pipeline the per-expert tensor-core path computes: x rounded to bf16, gate and up sums, SwiGLU in fp32 rounded to
+    /// bf16, the down sums, weighted by the router. Experts are uneven (one gets most slots, some none) so tiles span
+    /// experts' boundaries of every kind.
+    /// </summary>
+    private void CheckStackedExperts(KernelBackend kind, NativeMatrixFormat format)
+    {
+        var random = new RandomData();
+        var backend = tensorCores.Get(kind);
+        const int hidden = 136, inner = 130, experts = 6, topk = 2;
+        const int rows = KernelMoe.GroupedMaxSlots / topk + 7; // slots past the grouped-GEMV limit
+        var weights = Enumerable.Range(0, experts).Select(_ => (Gate: RandomMatrices.Create(random, format, inner, hidden),
+            Up: RandomMatrices.Create(random, format, inner, hidden), Down: RandomMatrices.Create(random, format, hidden, inner))).ToArray();
+        var x = random.Floats(rows * hidden); // [T, H]
+        var logits = random.Floats(rows * experts, 3f);
+        for (var t = 0; t < rows; t++)
+        {
+            logits[t * experts] += 20f; // expert 0 takes every token: more than two tiles of 128 slots
+            logits[t * experts + 5] -= 20f; // expert 5 none
+        }
+
+        var settings = new RouterSettings(Groups: 1, KeptGroups: 1, ExpertsPerToken: topk, NormalizeWeights: true, ScalingFactor: 1.5f);
+        using var input = backend.Upload(x, rows, hidden);
+        using var routing = backend.RouteExperts(backend.Upload(logits, rows, experts), backend.Upload(new float[experts], 1, experts), settings);
+        var stacked = backend.UploadExperts(weights.Select(w => w.Gate).ToList(), weights.Select(w => w.Up).ToList(), weights.Select(w => w.Down).ToList());
+        Assert.True(stacked[0].Gate is KernelWeight { Stack: not null }, "in-memory experts are stacked");
+        using var mixed = backend.MixExperts(input, routing, stacked);
+        var actual = backend.Download(mixed);
+        var chosen = backend.Download(routing.Experts);
+        var mix = backend.Download(routing.Weights);
+        Assert.DoesNotContain(5, chosen);
+        Assert.True(chosen.Count(e => e == 0) > 2 * 128, "expert 0 spans more than two tiles");
+
+        var tensorCoreWeights = weights.Select(w => (Gate: TensorCoreWeight(w.Gate), Up: TensorCoreWeight(w.Up), Down: TensorCoreWeight(w.Down))).ToArray();
+        var expected = new double[rows * hidden];
+        for (var t = 0; t < rows; t++)
+        {
+            var row = x.AsSpan(t * hidden, hidden).ToArray().Select(v => (double)Bf16.ToFloat(Bf16.FromFloat(v))).ToArray();
+            for (var j = 0; j < topk; j++)
+            {
+                var (gate, up, down) = tensorCoreWeights[chosen[t * topk + j]];
+                var g = TensorCoreGemmReference.Multiply(row, gate, 1, inner, hidden);
+                var u = TensorCoreGemmReference.Multiply(row, up, 1, inner, hidden);
+                var h = g.Select((gv, i) => (double)Bf16.ToFloat(Bf16.FromFloat(KernelSharp.Kernels.Activations.SwiGluKernels.Silu((float)gv) * (float)u[i]))).ToArray();
+                var o = TensorCoreGemmReference.Multiply(h, down, 1, hidden, inner);
+                for (var c = 0; c < hidden; c++)
+                {
+                    expected[t * hidden + c] += mix[t * topk + j] * o[c];
+                }
+            }
+        }
+
+        // Only fp32 summation order (and SwiGLU's exp) separates the two, and where that moves a SwiGLU output across a bf16
+        // rounding boundary the row moves by one bf16 step of that element (~1e-3 of the row at most): a few rows may.
+        // Skipping that rounding moves every row by ~1e-3; a wrong expert or a slot no tile covers, by ~1.
+        var rowDistances = Enumerable.Range(0, rows)
+            .Select(t => RelativeDistance(actual[(t * hidden)..((t + 1) * hidden)], expected[(t * hidden)..((t + 1) * hidden)])).ToArray();
+        var off = rowDistances.Count(d => d > 1e-4);
+        Assert.True(off <= rows / 50 && rowDistances.Max() < 1e-2,
+            $"{random}: {format} stacked experts, T={rows}: {off} rows more than 1e-4 from the bf16 pipeline in float64 (worst {rowDistances.Max():E2})");
+    }
+
     /// <summary>The op on both backends: within bf16 distance of the exact one (≤ 2e-2 relative), and not equal to it.</summary>
     private void CompareToExact(KernelBackend kind, RandomData random, string what, Func<IModelBackend, Tensor> op)
     {
