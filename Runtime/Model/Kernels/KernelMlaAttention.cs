@@ -2,6 +2,7 @@ using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Runtime.Model.Backend;
 
@@ -10,9 +11,11 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// <summary>
 /// Sparse / dense MLA attention in the absorbed form on the kernel library: q_abs = q_nope·W_k per head
 /// (AbsorbQuery), attention over the latent cache rows [c ‖ k_pe] (MlaAttention over dense, selected or sliced keys,
-/// online softmax in fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput).
+/// online softmax in fp32), then o = o_lat·W_vᵀ per head (UpProjectOutput). A prompt's attention runs on the tensor
+/// cores instead when the prefill does (<see cref="PrefillMatmul.TensorCores"/>) and the model has DeepSeek-V3.2's
+/// latent widths: see <see cref="AttendOnTensorCores"/>.
 /// </summary>
-internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages pages)
+internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages pages, KernelModelBackend backend)
 {
     /// <param name="q">[T, heads·(nope+rope)], q_pe rotated.</param>
     /// <param name="kvB">kv_b_proj [heads·(nope+v), latent].</param>
@@ -102,6 +105,12 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
 
             using var arranged = sideBySide ? null : ArrangeSideBySide(latent, ropeKeys, run.KeyCount);
             var cache = arranged?.View ?? latent.StorageView; // [cache rows (or keys), latent+rope]
+            if (AttendsOnTensorCores(run, dims))
+            {
+                AttendOnTensorCores(cache, run, table, runQueries, runOutput, dims, softmaxScale, selected);
+                continue;
+            }
+
             Attend(new F32Rows(cache), run, table, runQueries, runOutput, dims, softmaxScale, selected);
         }
 
@@ -158,6 +167,56 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             // docs/perf/kernel-rows-before-after.md), else CombineMlaSplits.
             MlaKernels.CombineSlices(device, partialOutput.View, partialStats.View, runOutput, run.Rows, dims.Heads, dims.LatentDim, splits);
         }
+    }
+
+    /// <summary>
+    /// A prompt chunk of one sequence (more rows than a decode batch) when the prefill runs on tensor cores and the
+    /// latent rows are DeepSeek-V3.2's 512 + 64, the shape <see cref="MlaTensorCoreKernels.SparseMlaTensorCore"/> is built for.
+    /// Decode steps, batches of several sequences and other widths keep the fp32 kernels.
+    /// </summary>
+    private bool AttendsOnTensorCores(CacheRun run, MlaDimensions dims) =>
+        backend.PrefillMatmul == PrefillMatmul.TensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
+        && dims.LatentDim == MlaTensorCoreTile.LatentDim && dims.RopeDim == MlaTensorCoreTile.RopeDim;
+
+    /// <summary>
+    /// o_lat of one sequence's prompt rows on tensor cores, as transformers' bf16 prefill computes attention: the keys the
+    /// rows can see are copied once in position order as bf16 (<see cref="MlaKernels.GatherCacheRowsBf16"/>, a memory-bound
+    /// pass over at most a prompt's keys), and <see cref="MlaTensorCoreKernels.SparseMlaTensorCore"/> (bf16 mma, fp32
+    /// online softmax, P rounded to bf16) attends each row's selected keys, or, for dense causal attention, one shared
+    /// list 0..keys − 1 of which row r reads the first position(r) + 1. Moves the output by ~1e-3 relative (queries,
+    /// keys and P in bf16), inside the bf16 prefill's contract.
+    /// </summary>
+    private void AttendOnTensorCores(ArrayView<float> cache, CacheRun run, DevicePages table, ArrayView<float> runQueries, ArrayView<float> runOutput,
+        MlaDimensions dims, float softmaxScale, KernelIndexTensor? selected)
+    {
+        var device = storage.Device;
+        int rows = run.Rows, keys = run.KeyCount, rowLength = dims.LatentDim + dims.RopeDim;
+        using var keyRows = storage.Buffer<ushort>((long)keys * rowLength); // [keys, latent+rope] bf16, key p at row p
+        MlaKernels.LaunchGatherCacheRowsBf16(device, cache, table.Keys, keyRows.View, keys, rowLength);
+        using var counts = storage.Buffer<int>(rows); // [rows] keys each row attends
+        using var compacted = selected is null ? null : storage.Buffer<int>((long)rows * selected.Columns); // [rows, k] visible selected positions first
+        ArrayView<int> lists;
+        int stride, longest;
+        if (compacted is null)
+        {
+            // Row r (position start + r) sees keys 0..start + r: the first start + r + 1 entries of the shared list.
+            TensorKernels.LaunchFillRange(device, counts.View, run.First.StartPosition + 1, rows);
+            (lists, stride, longest) = (storage.RowIndices(keys), 0, keys);
+        }
+        else
+        {
+            // Positions, not cache rows: the gathered copy is indexed by position.
+            SelectionKernels.LaunchCompactSelection(device, selected!.RowsView(run.FirstRow, rows), KeyPages.Contiguous(table.Positions), compacted.View,
+                counts.View, rows, selected.Columns);
+            (lists, stride, longest) = (compacted.View, selected.Columns, selected.Columns);
+        }
+
+        int splits = SparseMlaTensorCorePlan.Splits(rows, dims.Heads, longest, device.Accelerator.NumMultiprocessors);
+        var (partialLength, statsLength) = SparseMlaTensorCorePlan.PartialLengths(rows, dims.Heads, splits);
+        using var partialOutput = splits > 1 ? storage.Buffer<float>(partialLength) : null; // [rows, splits, heads, latent]
+        using var partialStats = splits > 1 ? storage.Buffer<float>(statsLength) : null;    // [rows, splits, heads, 2]
+        SparseMlaTensorCorePlan.Launch(device, runQueries, keyRows.View, lists, counts.View, runOutput, partialOutput?.View ?? ArrayView<float>.Empty,
+            partialStats?.View ?? ArrayView<float>.Empty, rows, dims.Heads, stride, splits, softmaxScale);
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed class KernelModelBackend : IModelBackend
         storage = new KernelStorage(device);
         pages = new KernelKeyPages(storage);
         indexer = new KernelIndexer(storage, pages);
-        attention = new KernelMlaAttention(storage, pages);
+        attention = new KernelMlaAttention(storage, pages, this);
         moe = new KernelMoe(storage, this);
         this.ownsDevice = ownsDevice;
     }

@@ -1,0 +1,28 @@
+using ILGPU;
+using KernelSharp.Dsl;
+using KernelSharp.Kernels.Paging;
+
+namespace KernelSharp.Kernels.Attention;
+
+/// <summary>
+/// One sequence's keys of an fp32 latent cache, in position order and rounded to bf16 (nearest even): the operand
+/// <see cref="MlaTensorCoreKernels.SparseMlaTensorCore"/> reads when a prompt's attention runs on tensor cores. The cache
+/// may be paged: key p of query row 0's sequence is cache row <c>pages.CacheRow(0, p)</c>, so the copy is compact
+/// (positions 0..keys − 1) whatever blocks the sequence holds. One memory-bound pass of keys × (latent + rope) values.
+/// </summary>
+public static partial class MlaKernels
+{
+    [Kernel(Grid = "keys", GridY = "(columns + 127) / 128", GroupSize = "128")]
+    public static void GatherCacheRowsBf16(
+        ArrayView<float> cache,    // [cache rows, columns] fp32 rows [c ‖ k_pe]
+        KeyPages pages,            // row 0's sequence: where its keys live
+        ArrayView<ushort> gathered, // [keys, columns] out: bf16 bits, key p at row p
+        int keys,
+        int columns)
+    {
+        int position = Grid.IdxX;
+        int column = Grid.IdxY * 128 + Group.IdxX;
+        if (column < columns)
+            gathered[(long)position * columns + column] = Bf16.FromFloat(cache[(long)pages.CacheRow(0, position) * columns + column]);
+    }
+}
