@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Tensors;
@@ -8,8 +9,11 @@ using KernelSharp.Runtime.Model.Backend;
 
 namespace KernelSharp.Runtime.Model.Kernels;
 
-/// <summary>The lightning indexer on the kernel library: scores and top-k selection, one launch sequence per run of segments that share a key cache.</summary>
-internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
+/// <summary>
+/// The lightning indexer on the kernel library: scores and top-k selection, one launch sequence per run of segments that
+/// share a key cache. A prompt's scores run on the tensor cores when the prefill does (<see cref="ScoresOnTensorCores"/>).
+/// </summary>
+internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages, KernelModelBackend backend)
 {
     /// <summary>
     /// I[t, j] = Σ_h w[t, h] · ReLU(q[t, h]·K[j]) for visible keys, −∞ elsewhere. q [T, heads·dim], w [T, heads]
@@ -52,11 +56,31 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages)
                 continue;
             }
 
-            LaunchScores(device, warpKeys, queries, weights, new F32Rows(KernelModelBackend.Kernel(keyCache).View), output, run.Rows, keyColumns, heads, dim, table);
+            var keyRows = KernelModelBackend.Kernel(keyCache).View; // [cache rows, dim] fp32
+            if (ScoresOnTensorCores(run, heads, dim))
+            {
+                // One sequence's visible keys as bf16 in position order, then the scores on the tensor cores.
+                using var gathered = storage.Buffer<ushort>((long)run.KeyCount * dim); // [keys, dim] bf16, key p at row p
+                MlaKernels.LaunchGatherCacheRowsBf16(device, keyRows, table.Keys, gathered.View, run.KeyCount, dim);
+                IndexerKernels.LaunchIndexerPrefillTensorCore(device, queries, weights, gathered.View, table.Positions, output, run.Rows, keyColumns, heads, 1f);
+                continue;
+            }
+
+            LaunchScores(device, warpKeys, queries, weights, new F32Rows(keyRows), output, run.Rows, keyColumns, heads, dim, table);
         }
 
         return scores;
     }
+
+    /// <summary>
+    /// A prompt chunk of one sequence over the fp32 key cache when the prefill runs on tensor cores (as transformers' bf16
+    /// prefill scores: queries and keys in bf16, sums in fp32, which moves scores by ~1e-3 relative and so may swap keys
+    /// that tie within that distance), at the widths <see cref="IndexerKernels.IndexerPrefillTensorCore"/> serves (dim 128,
+    /// up to 64 heads: DeepSeek-V3.2's). Decode rows, batches of several sequences and the FP8 cache keep their kernels.
+    /// </summary>
+    private bool ScoresOnTensorCores(CacheRun run, int heads, int dim) =>
+        backend.PrefillMatmul == PrefillMatmul.TensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
+        && dim == IndexerKernels.DecodeTcDim && heads <= IndexerKernels.DecodeMaxHeads;
 
     /// <summary>
     /// Per row the min(k, visible keys) largest finite scores (ties → lower index), then −1s → [T, k]. Selected keys

@@ -40,7 +40,7 @@ public sealed class KernelModelBackend : IModelBackend
     {
         storage = new KernelStorage(device);
         pages = new KernelKeyPages(storage);
-        indexer = new KernelIndexer(storage, pages);
+        indexer = new KernelIndexer(storage, pages, this);
         attention = new KernelMlaAttention(storage, pages, this);
         moe = new KernelMoe(storage, this);
         this.ownsDevice = ownsDevice;
