@@ -13,8 +13,8 @@ namespace KernelSharp.Kernels.Attention;
 /// With <c>splits == 1</c> the kernel writes the normalized o_lat [Q, H, 512] into <c>output</c>; with more, each
 /// slice writes its unnormalized accumulator into <c>output</c> as [Q, splits, H, 512] and (max, sum) into
 /// <c>partialStats</c>, which <see cref="MlaKernels.CombineMlaSplits"/> merges (slices with no key write (−∞, 0)).
-/// A library kernel, measured against PyTorch by tools/gpu/KernelBench; the runtime's MLA reads an fp32 latent cache
-/// (Kernels/README.md).
+/// Measured against PyTorch by tools/gpu/KernelBench; the runtime runs a prompt's attention with it when the prefill is
+/// on tensor cores, over the sequence's keys gathered to bf16 (<see cref="MlaKernels.GatherCacheRowsBf16"/>).
 /// </summary>
 public static partial class MlaTensorCoreKernels
 {

@@ -14,8 +14,8 @@ public static partial class TensorCoreGemmKernels
     /// another's mma. 256 → 128×256, 8 warps, two stages (one group per SM by registers), a quarter less L2 traffic
     /// per flop. The grid is m-tile first, as in <see cref="TensorCoreGemmBf16"/>: the groups resident at once share a
     /// few W column blocks and sweep A through L2.
-    /// A library kernel, measured against cuBLAS by tools/gpu/KernelBench (faster than TensorCoreGemmBf16 at 4096 rows);
-    /// the runtime's tensor-core prefill (the default on CUDA) launches <see cref="TensorCoreGemmBf16"/> (Kernels/README.md).
+    /// Measured against cuBLAS by tools/gpu/KernelBench (faster than TensorCoreGemmBf16 at 4096 rows); the runtime's
+    /// tensor-core prefill (the default on CUDA) launches it for every Linear (Kernels/README.md).
     /// </summary>
     [Kernel(Grid = "(m + 127) / 128", GridY = "(n + tileN - 1) / tileN", GroupSize = "tileN")]
     public static void TensorCoreGemmWideBf16(

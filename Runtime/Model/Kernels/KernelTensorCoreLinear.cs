@@ -35,7 +35,9 @@ internal static class KernelTensorCoreLinear
     }
 
     /// <summary>
-    /// The tensor-core GEMM for the weight's format. Two kernels on purpose, not one generic one: bf16 weights are staged
+    /// The tensor-core GEMM for the weight's format, in the 64×64-warp form (TensorCoreGemmWideBf16 / TensorCoreGemmWideFp8,
+    /// group tile picked by the autotuner): on the H200 at 4096 rows 1.3× faster than the 64×32-warp kernels for bf16
+    /// weights and about even for FP8 (docs/perf/h200-table.md), with the same per-element k order. Two kernels on purpose, not one generic one: bf16 weights are staged
     /// into shared memory with cp.async exactly as stored, while FP8 weights are loaded into registers, converted to bf16
     /// with their block scale and stored to shared memory (cp.async cannot convert) — different pipelines, not the same
     /// loop over another format. fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
@@ -48,10 +50,10 @@ internal static class KernelTensorCoreLinear
             switch (weights)
             {
                 case Bf16Rows bf16:
-                    TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a, bf16.Bits, output.View, tokens, outFeatures, inFeatures);
+                    TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a, bf16.Bits, output.View, tokens, outFeatures, inFeatures);
                     break;
                 case Fp8BlockRows fp8:
-                    TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a, fp8.Codes, fp8.ScaleInv, output.View, tokens, outFeatures, inFeatures);
+                    TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, a, fp8.Codes, fp8.ScaleInv, output.View, tokens, outFeatures, inFeatures);
                     break;
                 default:
                     throw new ArgumentException($"the tensor-core GEMM takes bf16 or FP8 weights, not {typeof(TWeights).Name}");
