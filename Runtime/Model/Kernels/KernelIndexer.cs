@@ -50,33 +50,24 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages,
             var table = pages.For(run); // the cache row of each key
             // The one place the key cache's format is looked at (the pool's IndexKeys, in the format chosen at load and
             // written by StoreRotatedKeys): the kernels below are compiled per row format.
+            bool tensorCores = ScoresOnTensorCores(run, heads, dim);
             if (keyCache is KernelFp8IndexKeyCache fp8)
             {
-                LaunchScores(device, warpKeys, queries, weights, fp8.Keys, output, run.Rows, keyColumns, heads, dim, table);
+                LaunchScores(device, warpKeys, tensorCores, queries, weights, fp8.Keys, output, run, keyColumns, heads, dim, table);
                 continue;
             }
 
-            var keyRows = KernelModelBackend.Kernel(keyCache).View; // [cache rows, dim] fp32
-            if (ScoresOnTensorCores(run, heads, dim))
-            {
-                // One sequence's visible keys as bf16 in position order, then the scores on the tensor cores.
-                using var gathered = storage.Buffer<ushort>((long)run.KeyCount * dim); // [keys, dim] bf16, key p at row p
-                MlaKernels.LaunchGatherCacheRowsBf16(device, keyRows, table.Keys, gathered.View, run.KeyCount, dim);
-                IndexerKernels.LaunchIndexerPrefillTensorCore(device, queries, weights, gathered.View, table.Positions, output, run.Rows, keyColumns, heads, 1f);
-                continue;
-            }
-
-            LaunchScores(device, warpKeys, queries, weights, new F32Rows(keyRows), output, run.Rows, keyColumns, heads, dim, table);
+            LaunchScores(device, warpKeys, tensorCores, queries, weights, new F32Rows(KernelModelBackend.Kernel(keyCache).View), output, run, keyColumns, heads, dim, table);
         }
 
         return scores;
     }
 
     /// <summary>
-    /// A prompt chunk of one sequence over the fp32 key cache when the prefill runs on tensor cores (as transformers' bf16
+    /// A prompt chunk of one sequence (fp32 or FP8 key cache) when the prefill runs on tensor cores (as transformers' bf16
     /// prefill scores: queries and keys in bf16, sums in fp32, which moves scores by ~1e-3 relative and so may swap keys
     /// that tie within that distance), at the widths <see cref="IndexerKernels.IndexerPrefillTensorCore"/> serves (dim 128,
-    /// up to 64 heads: DeepSeek-V3.2's). Decode rows, batches of several sequences and the FP8 cache keep their kernels.
+    /// up to 64 heads: DeepSeek-V3.2's). Decode rows and batches of several sequences keep their kernels.
     /// </summary>
     private bool ScoresOnTensorCores(CacheRun run, int heads, int dim) =>
         backend.PrefillMatmul == PrefillMatmul.TensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
@@ -125,19 +116,29 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages,
     /// Scores [rows, keyColumns] of a run's rows, each over its own keys (the page table maps positions to cache rows). On a
     /// GPU the warp-keys kernel (one group per query and 128 keys, the query in shared memory, keys streamed into
     /// registers) fills the device for a decode step's rows as well as for prefill; on FastCpu the per-pair kernel with
-    /// its vectorized dot is faster.
+    /// its vectorized dot is faster. With <paramref name="tensorCores"/> (<see cref="ScoresOnTensorCores"/>) the run's keys
+    /// are gathered to bf16 in position order first and scored by the tensor-core prefill kernel.
     /// </summary>
-    private static void LaunchScores<TKeys>(KernelDevice device, bool warpKeys, ArrayView<float> queries, ArrayView<float> weights,
-        TKeys keys, ArrayView<float> output, int rows, int keyColumns, int heads, int dim, DevicePages table)
+    private void LaunchScores<TKeys>(KernelDevice device, bool warpKeys, bool tensorCores, ArrayView<float> queries, ArrayView<float> weights,
+        TKeys keys, ArrayView<float> output, CacheRun run, int keyColumns, int heads, int dim, DevicePages table)
         where TKeys : struct, IRowFormat<TKeys>
     {
-        if (warpKeys)
+        if (tensorCores)
         {
-            IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries, weights, keys, output, rows, keyColumns, heads, dim, 1f, table.Keys);
+            // One sequence's visible keys as bf16 in position order (the FP8 cache decoded with its scales), then the scores on the tensor cores.
+            using var gathered = storage.Buffer<ushort>((long)run.KeyCount * dim); // [keys, dim] bf16, key p at row p
+            MlaKernels.LaunchGatherCacheRowsBf16(device, keys, table.Keys, gathered.View, run.KeyCount, dim);
+            IndexerKernels.LaunchIndexerPrefillTensorCore(device, queries, weights, gathered.View, table.Positions, output, run.Rows, keyColumns, heads, 1f);
             return;
         }
 
-        IndexerKernels.LaunchIndexerScores(device, queries, weights, keys, output, rows, keyColumns, heads, dim, 1f, table.Keys);
+        if (warpKeys)
+        {
+            IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries, weights, keys, output, run.Rows, keyColumns, heads, dim, 1f, table.Keys);
+            return;
+        }
+
+        IndexerKernels.LaunchIndexerScores(device, queries, weights, keys, output, run.Rows, keyColumns, heads, dim, 1f, table.Keys);
     }
 
     /// <summary>

@@ -86,7 +86,15 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
                     throw new ArgumentException($"the FP8 latent cache {fp8} must come with its own rope part of {dims.RopeDim} columns (got {segment.RopeKeys})");
                 }
 
-                Attend(fp8.Cache.Rows, run, table, runQueries, runOutput, dims, softmaxScale, selected);
+                if (AttendsOnTensorCores(run, dims))
+                {
+                    AttendOnTensorCores(fp8.Cache.Rows, run, table, runQueries, runOutput, dims, softmaxScale, selected);
+                }
+                else
+                {
+                    Attend(fp8.Cache.Rows, run, table, runQueries, runOutput, dims, softmaxScale, selected);
+                }
+
                 continue;
             }
 
@@ -107,7 +115,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             var cache = arranged?.View ?? latent.StorageView; // [cache rows (or keys), latent+rope]
             if (AttendsOnTensorCores(run, dims))
             {
-                AttendOnTensorCores(cache, run, table, runQueries, runOutput, dims, softmaxScale, selected);
+                AttendOnTensorCores(new F32Rows(cache), run, table, runQueries, runOutput, dims, softmaxScale, selected);
                 continue;
             }
 
@@ -180,14 +188,15 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
 
     /// <summary>
     /// o_lat of one sequence's prompt rows on tensor cores, as transformers' bf16 prefill computes attention: the keys the
-    /// rows can see are copied once in position order as bf16 (<see cref="MlaKernels.GatherCacheRowsBf16"/>, a memory-bound
+    /// rows can see (fp32, or the FP8 cache decoded with its scales) are copied once in position order as bf16 (<see cref="MlaKernels.GatherCacheRowsBf16"/>, a memory-bound
     /// pass over at most a prompt's keys), and <see cref="MlaTensorCoreKernels.SparseMlaTensorCore"/> (bf16 mma, fp32
     /// online softmax, P rounded to bf16) attends each row's selected keys, or, for dense causal attention, one shared
     /// list 0..keys − 1 of which row r reads the first position(r) + 1. Moves the output by ~1e-3 relative (queries,
     /// keys and P in bf16), inside the bf16 prefill's contract.
     /// </summary>
-    private void AttendOnTensorCores(ArrayView<float> cache, CacheRun run, DevicePages table, ArrayView<float> runQueries, ArrayView<float> runOutput,
+    private void AttendOnTensorCores<TCache>(TCache cache, CacheRun run, DevicePages table, ArrayView<float> runQueries, ArrayView<float> runOutput,
         MlaDimensions dims, float softmaxScale, KernelIndexTensor? selected)
+        where TCache : struct, IRowFormat<TCache>
     {
         var device = storage.Device;
         int rows = run.Rows, keys = run.KeyCount, rowLength = dims.LatentDim + dims.RopeDim;

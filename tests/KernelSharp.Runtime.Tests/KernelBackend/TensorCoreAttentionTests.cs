@@ -1,4 +1,5 @@
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Kernels;
 using KernelSharp.Runtime.Tests.Model;
@@ -10,7 +11,7 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 /// <summary>
 /// A prompt's MLA attention on tensor cores (the prefill's default on CUDA) at DeepSeek-V3.2's latent widths (512 + 64),
 /// fresh random inputs: a chunk that starts mid-sequence, selected keys with empty slots and keys past a row's position,
-/// and dense causal attention; 20 heads (a partial block of 16). It must stay within bf16 distance of the exact fp32
+/// and dense causal attention; 20 heads (a partial block of 16); fp32 and FP8 caches (the reference reads the same FP8 cache). It must stay within bf16 distance of the exact fp32
 /// attention and measurably differ from it (so the path is taken), and give the same bits over a paged pool (blocks in
 /// shuffled order) as over an unpaged cache holding the same keys (the keys are gathered by the page table).
 /// </summary>
@@ -21,18 +22,21 @@ public sealed class TensorCoreAttentionTests(TensorCorePrefillFixture tensorCore
     private const int Rows = 70, Start = 30, Keys = Start + Rows, Selected = 48, BlockSize = 16;
     private static readonly int[] BlockIds = [5, 2, 7, 0, 3, 6, 1];
 
-    [Fact]
-    public void FastCpu_prompt_attention_runs_on_tensor_cores_within_bf16_distance() => Check(KernelBackend.FastCpu);
+    [Theory]
+    [InlineData(KvCacheFormat.Fp32)]
+    [InlineData(KvCacheFormat.Fp8)]
+    public void FastCpu_prompt_attention_runs_on_tensor_cores_within_bf16_distance(KvCacheFormat format) => Check(KernelBackend.FastCpu, format);
 
     [SkippableFact]
     public void Cuda_prompt_attention_runs_on_tensor_cores_within_bf16_distance()
     {
         var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
         Skip.If(reason is not null, reason);
-        Check(KernelBackend.Cuda);
+        Check(KernelBackend.Cuda, KvCacheFormat.Fp32);
+        Check(KernelBackend.Cuda, KvCacheFormat.Fp8);
     }
 
-    private void Check(KernelBackend kind)
+    private void Check(KernelBackend kind, KvCacheFormat format)
     {
         var random = new RandomData();
         var q = random.Floats(Rows * Dims.Heads * Dims.QueryHeadDim);                                   // [rows, heads·(nope+rope)]
@@ -43,7 +47,7 @@ public sealed class TensorCoreAttentionTests(TensorCorePrefillFixture tensorCore
 
         foreach (var sparse in new[] { true, false })
         {
-            var what = $"{random}: {kind} {(sparse ? "selected keys" : "dense causal")}";
+            var what = $"{random}: {kind} {format} cache {(sparse ? "selected keys" : "dense causal")}";
             var reference = Attend(exact.Get(kind), paged: false).Select(v => (double)v).ToArray();
             var unpaged = Attend(tensorCores.Get(kind), paged: false);
             var paged = Attend(tensorCores.Get(kind), paged: true);
@@ -55,7 +59,7 @@ public sealed class TensorCoreAttentionTests(TensorCorePrefillFixture tensorCore
             {
                 var poolRows = paged ? BlockIds.Length * BlockSize + 2 * BlockSize : Keys;
                 var blocks = paged ? new CacheBlocks(BlockIds, BlockSize) : null;
-                var (latentCache, ropeCache) = backend.AllocateLatentCache(poolRows, Dims.LatentDim, Dims.RopeDim);
+                var (latentCache, ropeCache) = backend.AllocateLatentCache(poolRows, Dims.LatentDim, Dims.RopeDim, format);
                 using (latentCache)
                 using (ropeCache)
                 using (var latentRows = backend.Upload(latent, Keys, Dims.LatentDim))

@@ -1,4 +1,5 @@
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime.Model;
 using KernelSharp.Runtime.Model.Backend;
 using KernelSharp.Runtime.Model.Kernels;
 using KernelSharp.Runtime.Tests.Model;
@@ -8,7 +9,7 @@ namespace KernelSharp.Runtime.Tests.KernelModel;
 
 /// <summary>
 /// A prompt's indexer scores on tensor cores (the prefill's default on CUDA) at DeepSeek-V3.2's indexer widths (64 heads
-/// of 128), fresh random inputs, a chunk that starts mid-sequence: the same −∞ pattern as the exact fp32 scores (each row
+/// of 128), fp32 and FP8 key caches (the reference reads the same cache), fresh random inputs, a chunk that starts mid-sequence: the same −∞ pattern as the exact fp32 scores (each row
 /// sees up to its position), finite scores within bf16 distance of them and measurably different (the path is taken),
 /// and the same bits over a paged key pool (blocks in shuffled order) as over an unpaged cache with the same keys.
 /// </summary>
@@ -18,18 +19,21 @@ public sealed class TensorCoreIndexerTests(TensorCorePrefillFixture tensorCores,
     private const int Heads = 64, Dim = 128, Rows = 70, Start = 30, Keys = Start + Rows, BlockSize = 16;
     private static readonly int[] BlockIds = [5, 2, 7, 0, 3, 6, 1];
 
-    [Fact]
-    public void FastCpu_prompt_scores_run_on_tensor_cores_within_bf16_distance() => Check(KernelBackend.FastCpu);
+    [Theory]
+    [InlineData(KvCacheFormat.Fp32)]
+    [InlineData(KvCacheFormat.Fp8)]
+    public void FastCpu_prompt_scores_run_on_tensor_cores_within_bf16_distance(KvCacheFormat format) => Check(KernelBackend.FastCpu, format);
 
     [SkippableFact]
     public void Cuda_prompt_scores_run_on_tensor_cores_within_bf16_distance()
     {
         var reason = KernelDevices.UnavailableReason(KernelBackend.Cuda);
         Skip.If(reason is not null, reason);
-        Check(KernelBackend.Cuda);
+        Check(KernelBackend.Cuda, KvCacheFormat.Fp32);
+        Check(KernelBackend.Cuda, KvCacheFormat.Fp8);
     }
 
-    private void Check(KernelBackend kind)
+    private void Check(KernelBackend kind, KvCacheFormat format)
     {
         var random = new RandomData();
         var q = random.Floats(Rows * Heads * Dim);                // [rows, heads·dim]
@@ -39,11 +43,11 @@ public sealed class TensorCoreIndexerTests(TensorCorePrefillFixture tensorCores,
         var unpaged = Scores(tensorCores.Get(kind), paged: false);
         var paged = Scores(tensorCores.Get(kind), paged: true);
 
-        Assert.True(paged.SequenceEqual(unpaged), $"{random}: {kind}: the paged pool gives other bits than the unpaged cache");
+        Assert.True(paged.SequenceEqual(unpaged), $"{random}: {kind} {format} cache: the paged pool gives other bits than the unpaged cache");
         double difference = 0, norm = 0;
         for (var i = 0; i < reference.Length; i++)
         {
-            Assert.True(float.IsNegativeInfinity(reference[i]) == float.IsNegativeInfinity(unpaged[i]), $"{random}: {kind}: score {i} is {unpaged[i]}, exact {reference[i]}");
+            Assert.True(float.IsNegativeInfinity(reference[i]) == float.IsNegativeInfinity(unpaged[i]), $"{random}: {kind} {format} cache: score {i} is {unpaged[i]}, exact {reference[i]}");
             if (!float.IsNegativeInfinity(reference[i]))
             {
                 difference += (unpaged[i] - (double)reference[i]) * (unpaged[i] - (double)reference[i]);
@@ -52,12 +56,12 @@ public sealed class TensorCoreIndexerTests(TensorCorePrefillFixture tensorCores,
         }
 
         var distance = Math.Sqrt(difference / norm);
-        Assert.True(distance is > 1e-5 and < 2e-2, $"{random}: {kind}: relative distance {distance:E2} from the fp32 scores (bf16 queries and keys: 1e-5 … 2e-2)");
+        Assert.True(distance is > 1e-5 and < 2e-2, $"{random}: {kind} {format} cache: relative distance {distance:E2} from the fp32 scores (bf16 queries and keys: 1e-5 … 2e-2)");
 
         float[] Scores(KernelModelBackend backend, bool paged)
         {
             var blocks = paged ? new CacheBlocks(BlockIds, BlockSize) : null;
-            using var cache = backend.AllocateIndexKeyCache(paged ? (BlockIds.Length + 2) * BlockSize : Keys, Dim);
+            using var cache = backend.AllocateIndexKeyCache(paged ? (BlockIds.Length + 2) * BlockSize : Keys, Dim, format);
             using var keyRows = backend.Upload(keys, Keys, Dim);
             for (var p = 0; p < Keys; p++)
             {
