@@ -105,23 +105,9 @@ public static partial class IndexerKernels
             }
 
             // This lane's heads: 8n + 2t and 8n + 2t + 1 of every n-tile n; C0/C1 belong to key g, C2/C3 to key g + 8.
-            int h = 2 * column;
-            float partialLow = IndexerMath.WeightedReluLow(acc0, weights[h], weights[h + 1])
-                + IndexerMath.WeightedReluLow(acc1, weights[h + 8], weights[h + 9])
-                + IndexerMath.WeightedReluLow(acc2, weights[h + 16], weights[h + 17])
-                + IndexerMath.WeightedReluLow(acc3, weights[h + 24], weights[h + 25])
-                + IndexerMath.WeightedReluLow(acc4, weights[h + 32], weights[h + 33])
-                + IndexerMath.WeightedReluLow(acc5, weights[h + 40], weights[h + 41])
-                + IndexerMath.WeightedReluLow(acc6, weights[h + 48], weights[h + 49])
-                + IndexerMath.WeightedReluLow(acc7, weights[h + 56], weights[h + 57]);
-            float partialHigh = IndexerMath.WeightedReluHigh(acc0, weights[h], weights[h + 1])
-                + IndexerMath.WeightedReluHigh(acc1, weights[h + 8], weights[h + 9])
-                + IndexerMath.WeightedReluHigh(acc2, weights[h + 16], weights[h + 17])
-                + IndexerMath.WeightedReluHigh(acc3, weights[h + 24], weights[h + 25])
-                + IndexerMath.WeightedReluHigh(acc4, weights[h + 32], weights[h + 33])
-                + IndexerMath.WeightedReluHigh(acc5, weights[h + 40], weights[h + 41])
-                + IndexerMath.WeightedReluHigh(acc6, weights[h + 48], weights[h + 49])
-                + IndexerMath.WeightedReluHigh(acc7, weights[h + 56], weights[h + 57]);
+            var sums = new HeadTileSums(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+            float partialLow = sums.WeightedReluLow(weights, 2 * column);
+            float partialHigh = sums.WeightedReluHigh(weights, 2 * column);
             partials[(warp * 16 + row) * 4 + column] = partialLow;
             partials[(warp * 16 + row + 8) * 4 + column] = partialHigh;
             KsGroup.Barrier();

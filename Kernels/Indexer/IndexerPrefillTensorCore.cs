@@ -19,6 +19,8 @@ public static partial class IndexerKernels
     /// (M = 16 keys, N = 8 heads × 8 tiles, K = 128 in 8 steps, the same K order), with the key words read as bf16 pairs
     /// instead of converted from e4m3: lane column t of k-step s holds dims 32t + 4s .. +3, which are words 16t + 2s and
     /// 16t + 2s + 1 of a key's 64. Requires dim = 128 and heads ≤ 64 (<see cref="IndexerShapes.ValidateDecodeFp8TensorCore"/>).
+    /// The mma loop is written out here as in the decode kernel, not shared: <c>MmaBf16</c> is a warp collective, which the
+    /// fast CPU path can only run from a kernel body; the weighted sums after it are shared (<see cref="HeadTileSums"/>).
     /// </summary>
     [Kernel(Grid = "(keyColumns + 511) / 512", GridY = "queryCount", GroupSize = "256", MaxUnroll = 8)]
     public static void IndexerPrefillTensorCore(
@@ -95,23 +97,9 @@ public static partial class IndexerKernels
             }
 
             // This lane's heads: 8n + 2t and 8n + 2t + 1 of every n-tile n; C0/C1 belong to key g, C2/C3 to key g + 8.
-            int h = 2 * column;
-            float partialLow = IndexerMath.WeightedReluLow(acc0, weights[h], weights[h + 1])
-                + IndexerMath.WeightedReluLow(acc1, weights[h + 8], weights[h + 9])
-                + IndexerMath.WeightedReluLow(acc2, weights[h + 16], weights[h + 17])
-                + IndexerMath.WeightedReluLow(acc3, weights[h + 24], weights[h + 25])
-                + IndexerMath.WeightedReluLow(acc4, weights[h + 32], weights[h + 33])
-                + IndexerMath.WeightedReluLow(acc5, weights[h + 40], weights[h + 41])
-                + IndexerMath.WeightedReluLow(acc6, weights[h + 48], weights[h + 49])
-                + IndexerMath.WeightedReluLow(acc7, weights[h + 56], weights[h + 57]);
-            float partialHigh = IndexerMath.WeightedReluHigh(acc0, weights[h], weights[h + 1])
-                + IndexerMath.WeightedReluHigh(acc1, weights[h + 8], weights[h + 9])
-                + IndexerMath.WeightedReluHigh(acc2, weights[h + 16], weights[h + 17])
-                + IndexerMath.WeightedReluHigh(acc3, weights[h + 24], weights[h + 25])
-                + IndexerMath.WeightedReluHigh(acc4, weights[h + 32], weights[h + 33])
-                + IndexerMath.WeightedReluHigh(acc5, weights[h + 40], weights[h + 41])
-                + IndexerMath.WeightedReluHigh(acc6, weights[h + 48], weights[h + 49])
-                + IndexerMath.WeightedReluHigh(acc7, weights[h + 56], weights[h + 57]);
+            var sums = new HeadTileSums(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+            float partialLow = sums.WeightedReluLow(weights, 2 * column);
+            float partialHigh = sums.WeightedReluHigh(weights, 2 * column);
             partials[(warp * 16 + row) * 4 + column] = partialLow;
             partials[(warp * 16 + row + 8) * 4 + column] = partialHigh;
             KsGroup.Barrier();

@@ -1,0 +1,37 @@
+using ILGPU;
+using KernelSharp.Dsl;
+
+namespace KernelSharp.Kernels.Indexer;
+
+/// <summary>
+/// One warp tile's mma accumulators in the tensor-core indexer kernels (<see cref="IndexerKernels.IndexerDecodeFp8TensorCore"/>,
+/// <see cref="IndexerKernels.IndexerPrefillTensorCore"/>): 16 keys × 64 heads as eight n-tiles of 8 heads. A lane holds
+/// heads 8n + 2t and 8n + 2t + 1 (t = lane % 4) of every n-tile n, C0/C1 for key g (= lane / 4) and C2/C3 for key g + 8.
+/// Its weighted-ReLU sums over those 16 heads are the lane's share of the two keys' scores.
+/// </summary>
+public readonly struct HeadTileSums(
+    MmaAccumulator heads0, MmaAccumulator heads8, MmaAccumulator heads16, MmaAccumulator heads24,
+    MmaAccumulator heads32, MmaAccumulator heads40, MmaAccumulator heads48, MmaAccumulator heads56)
+{
+    /// <summary>Σ over this lane's 16 heads of w[h]·ReLU(q_h·k_g), key g; <paramref name="h"/> = 2t, the weights [64] (0 past the heads).</summary>
+    public float WeightedReluLow(ArrayView<float> weights, int h) =>
+        IndexerMath.WeightedReluLow(heads0, weights[h], weights[h + 1])
+        + IndexerMath.WeightedReluLow(heads8, weights[h + 8], weights[h + 9])
+        + IndexerMath.WeightedReluLow(heads16, weights[h + 16], weights[h + 17])
+        + IndexerMath.WeightedReluLow(heads24, weights[h + 24], weights[h + 25])
+        + IndexerMath.WeightedReluLow(heads32, weights[h + 32], weights[h + 33])
+        + IndexerMath.WeightedReluLow(heads40, weights[h + 40], weights[h + 41])
+        + IndexerMath.WeightedReluLow(heads48, weights[h + 48], weights[h + 49])
+        + IndexerMath.WeightedReluLow(heads56, weights[h + 56], weights[h + 57]);
+
+    /// <summary>The same for key g + 8.</summary>
+    public float WeightedReluHigh(ArrayView<float> weights, int h) =>
+        IndexerMath.WeightedReluHigh(heads0, weights[h], weights[h + 1])
+        + IndexerMath.WeightedReluHigh(heads8, weights[h + 8], weights[h + 9])
+        + IndexerMath.WeightedReluHigh(heads16, weights[h + 16], weights[h + 17])
+        + IndexerMath.WeightedReluHigh(heads24, weights[h + 24], weights[h + 25])
+        + IndexerMath.WeightedReluHigh(heads32, weights[h + 32], weights[h + 33])
+        + IndexerMath.WeightedReluHigh(heads40, weights[h + 40], weights[h + 41])
+        + IndexerMath.WeightedReluHigh(heads48, weights[h + 48], weights[h + 49])
+        + IndexerMath.WeightedReluHigh(heads56, weights[h + 56], weights[h + 57]);
+}
