@@ -70,7 +70,7 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages,
     /// up to 64 heads: DeepSeek-V3.2's). Decode rows and batches of several sequences keep their kernels.
     /// </summary>
     private bool ScoresOnTensorCores(CacheRun run, int heads, int dim) =>
-        backend.PrefillMatmul == PrefillMatmul.TensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
+        backend.PromptOnTensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
         && dim == IndexerKernels.DecodeTcDim && heads <= IndexerKernels.DecodeMaxHeads;
 
     /// <summary>

@@ -183,7 +183,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
     /// Decode steps, batches of several sequences and other widths keep the fp32 kernels.
     /// </summary>
     private bool AttendsOnTensorCores(CacheRun run, MlaDimensions dims) =>
-        backend.PrefillMatmul == PrefillMatmul.TensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
+        backend.PromptOnTensorCores && run.Segments.Count == 1 && run.Rows > KernelModelBackend.GemvMaxRows
         && dims.LatentDim == MlaTensorCoreTile.LatentDim && dims.RopeDim == MlaTensorCoreTile.RopeDim;
 
     /// <summary>

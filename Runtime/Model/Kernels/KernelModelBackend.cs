@@ -62,6 +62,14 @@ public sealed class KernelModelBackend : IModelBackend
     /// <summary>Exact (fp32 activations) or TensorCores (bf16 activations, <see cref="KernelTensorCoreLinear"/>) for prefill-sized Linear calls.</summary>
     public PrefillMatmul PrefillMatmul { get; set; } = PrefillMatmul.Exact;
 
+    /// <summary>
+    /// Whether a prompt's attention, indexer scores and routed experts run on the tensor-core kernels
+    /// (<see cref="KernelMlaAttention"/>, <see cref="KernelIndexer"/>, <see cref="KernelMoe"/>): with the tensor-core prefill,
+    /// on CUDA and on the generated CPU path that tests them; the ILGPU CPU accelerator would emulate every lane of every
+    /// mma, and OpenCL has no tensor-core instructions here, so both keep the fp32 kernels for those.
+    /// </summary>
+    internal bool PromptOnTensorCores => PrefillMatmul == PrefillMatmul.TensorCores && Device.Backend is KernelBackend.Cuda or KernelBackend.FastCpu;
+
     /// <summary>A backend over <paramref name="device"/>; the caller keeps owning the device.</summary>
     public static KernelModelBackend Create(KernelDevice device)
     {

@@ -105,7 +105,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             return output;
         }
 
-        if (backend.PrefillMatmul == PrefillMatmul.TensorCores && experts[0].Gate is KernelWeight { Stack: { } tcStack } && tcStack.Holds(experts)
+        if (backend.PromptOnTensorCores && experts[0].Gate is KernelWeight { Stack: { } tcStack } && tcStack.Holds(experts)
             && GroupedTensorCoreExpertLaunch.Supports(tcStack))
         {
             // A prompt's slots on the tensor cores: one grouped GEMM launch per projection, the tile table on the device.
