@@ -14,7 +14,7 @@ namespace KernelSharp.Kernels.Attention;
 /// slice writes its unnormalized accumulator into <c>output</c> as [Q, splits, H, 512] and (max, sum) into
 /// <c>partialStats</c>, which <see cref="MlaKernels.CombineMlaSplits"/> merges (slices with no key write (−∞, 0)).
 /// Measured against PyTorch by tools/gpu/KernelBench; the runtime runs a prompt's attention with it when the prefill is
-/// on tensor cores, over the sequence's keys gathered to bf16 (<see cref="MlaKernels.GatherCacheRowsBf16"/>).
+/// on tensor cores, over the sequence's keys gathered to bf16 (<see cref="Paging.PagingKernels.GatherCacheRowsBf16"/>).
 /// </summary>
 public static partial class MlaTensorCoreKernels
 {

@@ -14,7 +14,7 @@ public static partial class IndexerKernels
     /// <summary>
     /// A prompt's indexer scores on the tensor cores: I[t, j] = Σ_h w[t, h] · ReLU(q[t, h]·k[j]) · scale for the keys
     /// j ≤ position(t), −∞ for the rest of the row up to <c>keyColumns</c>, keys in bf16 (one sequence's keys in position
-    /// order, e.g. <see cref="Attention.MlaKernels.GatherCacheRowsBf16"/> of the fp32 key cache) and queries rounded to
+    /// order, e.g. <see cref="Paging.PagingKernels.GatherCacheRowsBf16"/> of the fp32 key cache) and queries rounded to
     /// bf16. A group takes one query row and 512 keys; the mma steps are those of <see cref="IndexerDecodeFp8TensorCore"/>
     /// (M = 16 keys, N = 8 heads × 8 tiles, K = 128 in 8 steps, the same K order), with the key words read as bf16 pairs
     /// instead of converted from e4m3: lane column t of k-step s holds dims 32t + 4s .. +3, which are words 16t + 2s and

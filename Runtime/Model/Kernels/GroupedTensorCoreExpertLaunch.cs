@@ -15,7 +15,8 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// handful of launches per layer and no host round trip, where the per-expert path launched a GEMM sequence for each
 /// expert that received tokens after downloading the expert offsets. The numbers are the per-expert tensor-core path's:
 /// x rounded to bf16, sums in fp32, SwiGLU in fp32, its output rounded to bf16 for the down projection.
-/// Applied to the gate stack; up and down were stacked from the same format (<see cref="KernelExpertStack.Upload"/>).
+/// Applied to the gate stack; up and down were stacked from the same format (<see cref="KernelExpertStack.Upload"/>),
+/// which is bf16 or FP8 with block scales: the two the grouped GEMMs read.
 /// </summary>
 internal readonly struct GroupedTensorCoreExpertLaunch(
     KernelStorage storage,
@@ -27,9 +28,6 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
     KernelTensor slotOutputs,       // [slots, H] out
     int topk) : IWeightOperation
 {
-    /// <summary>True when the stacks hold a format the tensor-core GEMMs read (bf16 bits, FP8 with 128×128 block scales).</summary>
-    public static bool Supports(KernelExpertStack stack) => stack.Gate is KernelWeight<Bf16Rows> or KernelWeight<Fp8BlockRows>;
-
     public void Run<TWeights>(TWeights gate) where TWeights : struct, IRowFormat<TWeights>
     {
         var up = ((KernelWeight<TWeights>)stack.Up).Weights;

@@ -1,8 +1,8 @@
 using ILGPU;
 using KernelSharp.Dsl.Launch;
-using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Indexer;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Kernels.TopK;
 using KernelSharp.Runtime.Model.Backend;
@@ -127,7 +127,7 @@ internal sealed class KernelIndexer(KernelStorage storage, KernelKeyPages pages,
         {
             // One sequence's visible keys as bf16 in position order (the FP8 cache decoded with its scales), then the scores on the tensor cores.
             using var gathered = storage.Buffer<ushort>((long)run.KeyCount * dim); // [keys, dim] bf16, key p at row p
-            MlaKernels.LaunchGatherCacheRowsBf16(device, keys, table.Keys, gathered.View, run.KeyCount, dim);
+            PagingKernels.LaunchGatherCacheRowsBf16(device, keys, table.Keys, gathered.View, run.KeyCount, dim);
             IndexerKernels.LaunchIndexerPrefillTensorCore(device, queries, weights, gathered.View, table.Positions, output, run.Rows, keyColumns, heads, 1f);
             return;
         }

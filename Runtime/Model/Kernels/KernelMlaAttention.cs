@@ -77,6 +77,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             var runQueries = queries.View.SubView((long)run.FirstRow * dims.Heads * rowLength, (long)run.Rows * dims.Heads * rowLength);
             var runOutput = latentOutput.View.SubView((long)run.FirstRow * dims.Heads * dims.LatentDim, (long)run.Rows * dims.Heads * dims.LatentDim);
             var segment = run.First;
+            bool tensorCores = AttendsOnTensorCores(run, dims);
 
             // The one place the cache's format is looked at: the kernels below are compiled per row format.
             if (segment.Latent is Fp8LatentCachePart fp8)
@@ -86,7 +87,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
                     throw new ArgumentException($"the FP8 latent cache {fp8} must come with its own rope part of {dims.RopeDim} columns (got {segment.RopeKeys})");
                 }
 
-                if (AttendsOnTensorCores(run, dims))
+                if (tensorCores)
                 {
                     AttendOnTensorCores(fp8.Cache.Rows, run, table, runQueries, runOutput, dims, softmaxScale, selected);
                 }
@@ -113,7 +114,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
 
             using var arranged = sideBySide ? null : ArrangeSideBySide(latent, ropeKeys, run.KeyCount);
             var cache = arranged?.View ?? latent.StorageView; // [cache rows (or keys), latent+rope]
-            if (AttendsOnTensorCores(run, dims))
+            if (tensorCores)
             {
                 AttendOnTensorCores(new F32Rows(cache), run, table, runQueries, runOutput, dims, softmaxScale, selected);
                 continue;
@@ -188,7 +189,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
 
     /// <summary>
     /// o_lat of one sequence's prompt rows on tensor cores, as transformers' bf16 prefill computes attention: the keys the
-    /// rows can see (fp32, or the FP8 cache decoded with its scales) are copied once in position order as bf16 (<see cref="MlaKernels.GatherCacheRowsBf16"/>, a memory-bound
+    /// rows can see (fp32, or the FP8 cache decoded with its scales) are copied once in position order as bf16 (<see cref="PagingKernels.GatherCacheRowsBf16"/>, a memory-bound
     /// pass over at most a prompt's keys), and <see cref="MlaTensorCoreKernels.SparseMlaTensorCore"/> (bf16 mma, fp32
     /// online softmax, P rounded to bf16) attends each row's selected keys, or, for dense causal attention, one shared
     /// list 0..keys − 1 of which row r reads the first position(r) + 1. Moves the output by ~1e-3 relative (queries,
@@ -201,7 +202,7 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
         var device = storage.Device;
         int rows = run.Rows, keys = run.KeyCount, rowLength = dims.LatentDim + dims.RopeDim;
         using var keyRows = storage.Buffer<ushort>((long)keys * rowLength); // [keys, latent+rope] bf16, key p at row p
-        MlaKernels.LaunchGatherCacheRowsBf16(device, cache, table.Keys, keyRows.View, keys, rowLength);
+        PagingKernels.LaunchGatherCacheRowsBf16(device, cache, table.Keys, keyRows.View, keys, rowLength);
         using var counts = storage.Buffer<int>(rows); // [rows] keys each row attends
         using var compacted = selected is null ? null : storage.Buffer<int>((long)rows * selected.Columns); // [rows, k] visible selected positions first
         ArrayView<int> lists;

@@ -96,7 +96,9 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         }
 
         var sharedView = (shared ?? noShared!).View; // [T, H] added to every token's mix by the combine kernel
-        if (pairs <= GroupedMaxSlots && experts[0].Gate is KernelWeight { Stack: { } stack } && stack.Holds(experts))
+        // Stacked experts (every GPU backend) run the grouped kernels, which index the stack by expert id.
+        var stack = experts[0].Gate is KernelWeight { Stack: { } stacked } && stacked.Holds(experts) ? stacked : null;
+        if (pairs <= GroupedMaxSlots && stack is not null)
         {
             using var activations = storage.NewTensor(pairs, stack.Intermediate); // [T·k, I] silu(gate·x)·(up·x) in slot order
             using var slotOutputs = storage.NewTensor(pairs, hidden);             // [T·k, H] in slot order
@@ -105,13 +107,12 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             return output;
         }
 
-        if (backend.PromptOnTensorCores && experts[0].Gate is KernelWeight { Stack: { } tcStack } && tcStack.Holds(experts)
-            && GroupedTensorCoreExpertLaunch.Supports(tcStack))
+        if (stack is not null && backend.PromptOnTensorCores)
         {
             // A prompt's slots on the tensor cores: one grouped GEMM launch per projection, the tile table on the device.
             using var slotOutputs = storage.NewTensor(pairs, hidden); // [T·k, H] in slot order
-            var launch = new GroupedTensorCoreExpertLaunch(storage, tcStack, x, permutedPairs.View, slotExperts.View, expertOffsets.View, slotOutputs, topk);
-            tcStack.Gate.Apply(ref launch);
+            var launch = new GroupedTensorCoreExpertLaunch(storage, stack, x, permutedPairs.View, slotExperts.View, expertOffsets.View, slotOutputs, topk);
+            stack.Gate.Apply(ref launch);
             MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
             return output;
         }

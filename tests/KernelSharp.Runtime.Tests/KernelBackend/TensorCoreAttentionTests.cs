@@ -51,7 +51,7 @@ public sealed class TensorCoreAttentionTests(TensorCorePrefillFixture tensorCore
             var reference = Attend(exact.Get(kind), paged: false).Select(v => (double)v).ToArray();
             var unpaged = Attend(tensorCores.Get(kind), paged: false);
             var paged = Attend(tensorCores.Get(kind), paged: true);
-            var distance = RelativeDistance(unpaged, reference);
+            var distance = TensorCoreLinearTests.RelativeDistance(unpaged, reference);
             Assert.True(distance is > 1e-5 and < 2e-2, $"{what}: relative distance {distance:E2} from fp32 attention (bf16 queries, keys and P: 1e-5 … 2e-2)");
             Assert.True(paged.SequenceEqual(unpaged), $"{what}: the paged pool gives other bits than the unpaged cache");
 
@@ -82,19 +82,5 @@ public sealed class TensorCoreAttentionTests(TensorCorePrefillFixture tensorCore
                 }
             }
         }
-    }
-
-    /// <summary>‖actual − expected‖ / ‖expected‖.</summary>
-    private static double RelativeDistance(float[] actual, double[] expected)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double difference = 0, norm = 0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            difference += (actual[i] - expected[i]) * (actual[i] - expected[i]);
-            norm += expected[i] * expected[i];
-        }
-
-        return Math.Sqrt(difference / Math.Max(norm, 1e-300));
     }
 }

@@ -225,7 +225,7 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
     }
 
     /// <summary>‖actual − expected‖ / ‖expected‖.</summary>
-    private static double RelativeDistance(float[] actual, double[] expected)
+    internal static double RelativeDistance(float[] actual, double[] expected)
     {
         Assert.Equal(expected.Length, actual.Length);
         double difference = 0, norm = 0;
