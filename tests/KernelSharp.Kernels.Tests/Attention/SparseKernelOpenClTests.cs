@@ -9,6 +9,7 @@ using KernelSharp.Dsl;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Indexer;
 using KernelSharp.Kernels.Moe;
+using KernelSharp.Kernels.Paging;
 using KernelSharp.Kernels.Tests.Backends;
 using KernelSharp.Kernels.TopK;
 using Xunit;
@@ -46,7 +47,7 @@ public class SparseKernelOpenClTests
     }
 
     private static IEnumerable<MethodInfo> KernelMethods() =>
-        new[] { typeof(IndexerKernels), typeof(TopKKernels), typeof(MlaKernels), typeof(MoeKernels) }
+        new[] { typeof(IndexerKernels), typeof(TopKKernels), typeof(MlaKernels), typeof(MoeKernels), typeof(PagingKernels) }
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() is not null)
             .SelectMany(GenericKernels.Instances)
