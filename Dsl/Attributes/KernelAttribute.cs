@@ -50,6 +50,16 @@ public sealed class KernelAttribute : Attribute
 
     /// <summary>Optional, with <see cref="HostGroup"/>: the same along Y (see <see cref="HostGroupSpanX"/>).</summary>
     public int HostGroupSpanY { get; set; } = 1;
+
+    /// <summary>
+    /// Allows variants whose <c>SharedMemory.Allocate</c> calls add up to more than CUDA's 48 KB of static shared memory
+    /// (up to 227 KB; without this such a variant is build error KS0005). Those variants take their allocations from
+    /// dynamic shared memory, each on a 16-byte boundary, and their launcher raises the kernel's limit
+    /// (<c>cuFuncSetAttribute</c>) before the first launch; a device that allows less refuses the variant when it is
+    /// loaded, naming both sizes, and the autotuner goes on with the other candidates. The kernel body is unchanged:
+    /// the CPU path and the variants within 48 KB keep their static allocations.
+    /// </summary>
+    public bool LargeSharedMemory { get; set; }
 }
 
 /// <summary>

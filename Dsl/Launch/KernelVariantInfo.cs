@@ -13,7 +13,10 @@ public readonly record struct FoldedValue(string Name, int Value)
 /// <param name="Method">The variant method name (e.g. <c>RmsNorm__blockSize128_cols4096</c>).</param>
 /// <param name="Constants">The folded <c>[Constant]</c> values, in parameter order.</param>
 /// <param name="Shapes">The folded <c>[Shape]</c> values; shape parameters not listed stay run-time (generic).</param>
-public sealed record KernelVariantInfo(string Kernel, string Method, IReadOnlyList<FoldedValue> Constants, IReadOnlyList<FoldedValue> Shapes)
+/// <param name="DynamicSharedBytes">For a variant over 48 KB of shared memory (<c>[Kernel(LargeSharedMemory = true)]</c>):
+/// the dynamic shared memory a launch must ask for, after <see cref="LargeSharedMemory.Allow{TDelegate}"/>; 0 otherwise.</param>
+public sealed record KernelVariantInfo(string Kernel, string Method, IReadOnlyList<FoldedValue> Constants, IReadOnlyList<FoldedValue> Shapes,
+    int DynamicSharedBytes = 0)
 {
     /// <summary>True when no shape is folded: the variant serves any shape.</summary>
     public bool IsGeneric => Shapes.Count == 0;

@@ -30,8 +30,8 @@ internal static class DiagnosticDescriptors
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor SharedMemoryTooLarge = new(
-        "KS0005", "Static shared memory over 48 KB",
-        "Variant '{0}' allocates {1} bytes of shared memory, over the 49152-byte (48 KB) static limit: use a smaller tile or remove that constant value",
+        "KS0005", "Shared memory too large",
+        "Variant '{0}' allocates {1} bytes of shared memory: {2}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor TooManyVariants = new(

@@ -188,13 +188,22 @@ internal static class LauncherEmitter
         string args = string.Join("", parameters.Select(p => ", " + p.Name));
         // A format-generic kernel compiles once per type argument: its keys are made once per type (ks_NameKeys).
         string cacheKey = kernel.TypeParameters.Count == 0 ? CacheKey(kernel, variant) : $"ks_{kernel.Name}Keys{kernel.TypeParameterList}.{variant.MethodName}";
+        string load = $"global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}{kernel.TypeParameterList})";
+        string sharedConfig = "";
+        if (variant.DynamicShared != null)
+        {
+            // Over 48 KB: the kernel's limit is raised once, when it is loaded; each launch asks for the bytes.
+            string bytes = variant.DynamicShared.Bytes.ToString(CultureInfo.InvariantCulture);
+            load = $"{Launch}.LargeSharedMemory.Allow({load}, ks_accelerator, {bytes}, \"{variant.MethodName}\")";
+            sharedConfig = $", global::ILGPU.SharedMemoryConfig.RequestDynamic<byte>({bytes})";
+        }
         writer.Line($"var ks_kernel = device.GetOrLoadKernel({cacheKey},");
-        writer.Line($"    static ks_accelerator => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}{kernel.TypeParameterList}));");
+        writer.Line($"    static ks_accelerator => {load});");
         writer.Line($"int ks_gridX = checked((int)({kernel.GridX}));");
         writer.Line($"int ks_gridY = checked((int)({kernel.GridY}));");
         using (writer.Block("if (ks_gridX > 0 && ks_gridY > 0)"))
         {
-            writer.Line($"ks_kernel(new global::ILGPU.KernelConfig(new global::ILGPU.Index2D(ks_gridX, ks_gridY), new global::ILGPU.Index2D({variant.GroupSize.ToString(CultureInfo.InvariantCulture)}, 1)){args});");
+            writer.Line($"ks_kernel(new global::ILGPU.KernelConfig(new global::ILGPU.Index2D(ks_gridX, ks_gridY), new global::ILGPU.Index2D({variant.GroupSize.ToString(CultureInfo.InvariantCulture)}, 1){sharedConfig}){args});");
         }
         writer.Line("return;");
     }
@@ -229,7 +238,8 @@ internal static class LauncherEmitter
         writer.Line("{");
         foreach (var variant in plan.Variants)
         {
-            writer.Line($"    new(\"{kernel.Name}\", \"{variant.MethodName}\", {Values(variant.Combination.Constants)}, {Values(variant.Shapes)}),");
+            string dynamicShared = variant.DynamicShared == null ? "" : ", " + variant.DynamicShared.Bytes.ToString(CultureInfo.InvariantCulture);
+            writer.Line($"    new(\"{kernel.Name}\", \"{variant.MethodName}\", {Values(variant.Combination.Constants)}, {Values(variant.Shapes)}{dynamicShared}),");
         }
         writer.Line("};");
     }

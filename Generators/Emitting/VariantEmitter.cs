@@ -21,7 +21,11 @@ internal static class VariantEmitter
     {
         var folded = kernel.KnownValues(variant.Folded);
         var body = (BlockSyntax)ParseStatement(kernel.BodyText);
+        if (variant.DynamicShared != null)
+            body = DynamicSharedCarver.Mark(body, variant.DynamicShared);
         var unrolled = LoopUnroller.Unroll(body, folded, kernel.MaxUnroll, out var tooLarge);
+        if (variant.DynamicShared != null)
+            unrolled = DynamicSharedCarver.Carve(unrolled, variant.DynamicShared);
         foreach (var (offset, length, statements) in tooLarge)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnrolledLoopTooLarge, kernel.BodyLocation?.InBody(kernel.BodyText, offset, length),
@@ -48,6 +52,8 @@ internal static class VariantEmitter
         writer.Line($"//   constants folded: {(foldedText.Length == 0 ? "none" : foldedText)}");
         writer.Line($"//   shapes: {shapeText}");
         writer.Line($"//   group size: {variant.GroupSize.ToString(CultureInfo.InvariantCulture)}; loops with a constant trip count up to {kernel.MaxUnroll.ToString(CultureInfo.InvariantCulture)} unrolled");
+        if (variant.DynamicShared != null)
+            writer.Line($"//   shared memory: {variant.DynamicShared.Bytes.ToString(CultureInfo.InvariantCulture)} bytes, dynamic (over the 48 KB static limit)");
         writer.Line($"public static void {variant.MethodName}{kernel.TypeParameterList}({string.Join(", ", parameters)}){kernel.ConstraintClauses}");
         writer.Node(specialized);
     }

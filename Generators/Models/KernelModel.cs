@@ -23,6 +23,7 @@ namespace KernelSharp.Generators.Models;
 /// <param name="HostGroup">The <c>[Kernel(HostGroup = ...)]</c> method that the CPU path calls per group, or null.</param>
 /// <param name="HostGroupSpanX">Groups along X that one call of <paramref name="HostGroup"/> computes (1: one call per group).</param>
 /// <param name="HostGroupSpanY">The same along Y.</param>
+/// <param name="LargeSharedMemory"><c>[Kernel(LargeSharedMemory = true)]</c>: variants over 48 KB of shared memory run on dynamic shared memory.</param>
 internal sealed record KernelModel(
     string Namespace,
     EquatableArray<ContainingTypeModel> ContainingTypes,
@@ -45,7 +46,8 @@ internal sealed record KernelModel(
     EquatableArray<TypeParameterModel> TypeParameters,
     string? HostGroup,
     int HostGroupSpanX,
-    int HostGroupSpanY)
+    int HostGroupSpanY,
+    bool LargeSharedMemory)
 {
     /// <summary><c>&lt;TRows&gt;</c> for a format-generic kernel, empty otherwise: appended to every generated method name.</summary>
     public string TypeParameterList => TypeParameters.Count == 0 ? "" : "<" + string.Join(", ", TypeParameters.Select(t => t.Name)) + ">";

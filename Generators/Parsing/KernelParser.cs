@@ -116,7 +116,8 @@ internal static class KernelParser
             parameters.ToEquatableArray(), gridX, gridY, groupSize, maxUnroll,
             body.ToString(), collector.Sites.ToEquatableArray(), collector.Locals.ToEquatableArray(),
             namedConstants.Distinct().OrderBy(c => c.Text, System.StringComparer.Ordinal).ToEquatableArray(), collector.CpuBlocker,
-            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters, hostGroup, hostSpanX, hostSpanY);
+            location, LocationInfo.From(body.OpenBraceToken.GetLocation()), typeParameters, hostGroup, hostSpanX, hostSpanY,
+            attribute.NamedArguments.Any(a => a.Key == "LargeSharedMemory" && a.Value.Value is true));
         return new KernelParseResult(model, diagnostics.ToEquatableArray());
     }
 

@@ -16,7 +16,10 @@ internal sealed record ConstantCombination(int Index, EquatableArray<FoldedParam
 
 /// <summary>One generated variant method.</summary>
 /// <param name="Shapes">The folded shapes; a shape parameter not listed here stays a run-time parameter.</param>
-internal sealed record KernelVariant(string MethodName, ConstantCombination Combination, EquatableArray<FoldedParameter> Shapes, int GroupSize)
+/// <param name="DynamicShared">For a variant over 48 KB of shared memory (a kernel with <c>LargeSharedMemory = true</c>):
+/// where its allocations sit in dynamic shared memory; null when they stay static.</param>
+internal sealed record KernelVariant(string MethodName, ConstantCombination Combination, EquatableArray<FoldedParameter> Shapes, int GroupSize,
+    DynamicSharedLayout? DynamicShared)
 {
     public IReadOnlyDictionary<string, long> Folded =>
         Combination.Constants.Concat(Shapes).ToDictionary(p => p.Name, p => (long)p.Value);
@@ -32,7 +35,6 @@ internal sealed record VariantPlan(EquatableArray<ConstantCombination> Combinati
 internal static class VariantPlanner
 {
     public const int MaxVariants = 64;
-    public const int SharedMemoryLimitBytes = 48 * 1024;
 
     public static VariantPlan? Plan(KernelModel kernel, ConfigShapeTable config, List<DiagnosticInfo> diagnostics)
     {
@@ -67,7 +69,7 @@ internal static class VariantPlanner
                 var known = kernel.KnownValues(combination.Constants.Concat(folded).ToDictionary(p => p.Name, p => (long)p.Value));
                 var genericShapes = shapes.Select(s => s.Name).Where(n => !folded.Any(f => f.Name == n)).ToList();
 
-                if (!CheckSharedMemory(kernel, name, body, known, allocations, genericShapes, withoutGeneric, diagnostics))
+                if (!CheckSharedMemory(kernel, name, body, known, allocations, genericShapes, withoutGeneric, diagnostics, out var dynamicShared))
                     continue;
                 if (!ConstantEvaluator.TryEvaluate(kernel.GroupSize, known, out long groupSize))
                 {
@@ -81,7 +83,7 @@ internal static class VariantPlanner
                         $"group size {groupSize.ToString(CultureInfo.InvariantCulture)} of variant '{name}' must be 1 or a multiple of 32 up to 1024: change the [Constant] values or GroupSize"));
                     continue;
                 }
-                variants.Add(new KernelVariant(name, combination, folded.ToEquatableArray(), (int)groupSize));
+                variants.Add(new KernelVariant(name, combination, folded.ToEquatableArray(), (int)groupSize, dynamicShared));
             }
         }
 
@@ -105,12 +107,15 @@ internal static class VariantPlanner
     }
 
     private static bool CheckSharedMemory(KernelModel kernel, string variant, BlockSyntax body, Dictionary<string, long> known,
-        List<BodySite> allocations, List<string> genericShapes, SortedSet<string> withoutGeneric, List<DiagnosticInfo> diagnostics)
+        List<BodySite> allocations, List<string> genericShapes, SortedSet<string> withoutGeneric, List<DiagnosticInfo> diagnostics,
+        out DynamicSharedLayout? dynamicShared)
     {
+        dynamicShared = null;
         if (allocations.Count == 0)
             return true;
         var locals = BodyConstants.Collect(body, known);
         long bytes = 0;
+        var counts = new List<long>();
         foreach (var allocation in allocations)
         {
             var length = SyntaxFactory.ParseExpression(allocation.Extra);
@@ -129,11 +134,22 @@ internal static class VariantPlanner
                     kernel.BodyLocation?.InBody(kernel.BodyText, allocation.Start, allocation.Length), variant, allocation.Extra));
                 return false;
             }
+            counts.Add(count);
             bytes += count * (allocation.Number == 0 ? 4 : allocation.Number);
         }
-        if (bytes > SharedMemoryLimitBytes)
+        if (bytes <= DynamicSharedLayout.StaticLimitBytes)
+            return true;
+        // Over 48 KB: dynamic shared memory, for kernels that ask for it and up to what a group can get.
+        dynamicShared = kernel.LargeSharedMemory && bytes <= DynamicSharedLayout.DynamicLimitBytes ? DynamicSharedLayout.Place(allocations, counts) : null;
+        if (dynamicShared == null || dynamicShared.Bytes > DynamicSharedLayout.DynamicLimitBytes)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SharedMemoryTooLarge, kernel.Location, variant, bytes.ToString(CultureInfo.InvariantCulture)));
+            string advice = !kernel.LargeSharedMemory
+                ? "over the 49152-byte (48 KB) static limit; use a smaller tile, remove that constant value, or set LargeSharedMemory = true on [Kernel] (dynamic shared memory, up to 232448 bytes on GPUs that allow it)"
+                : dynamicShared != null || bytes > DynamicSharedLayout.DynamicLimitBytes
+                    ? "over the 232448 bytes (227 KB) a group can get with LargeSharedMemory (allocations start on 16 bytes); use a smaller tile or remove that constant value"
+                    : "over 48 KB, so it must be dynamic shared memory, but an allocation's element type has no size the generator knows; use a primitive element type";
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SharedMemoryTooLarge, kernel.Location, variant, bytes.ToString(CultureInfo.InvariantCulture), advice));
+            dynamicShared = null;
             return false;
         }
         return true;

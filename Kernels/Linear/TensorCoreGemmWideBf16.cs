@@ -8,16 +8,19 @@ namespace KernelSharp.Kernels.Linear;
 public static partial class TensorCoreGemmKernels
 {
     /// <summary>
-    /// C = A · Wᵀ with bf16 weights, warps of 64×64 (see <see cref="TensorCoreGemmWideTiles"/>), 32-wide k stages in
-    /// 48 KB of static shared memory. <paramref name="tileN"/> picks the group tile (the autotuner times both):
-    /// 128 → 128×128, 4 warps, three stages; two or three groups share an SM, so one group's barrier wait is covered by
-    /// another's mma. 256 → 128×256, 8 warps, two stages (one group per SM by registers), a quarter less L2 traffic
-    /// per flop. The grid is m-tile first, as in <see cref="TensorCoreGemmBf16"/>: the groups resident at once share a
-    /// few W column blocks and sweep A through L2.
+    /// C = A · Wᵀ with bf16 weights, warps of 64×64 (see <see cref="TensorCoreGemmWideTiles"/>), 32-wide k stages of
+    /// cp.async copies. <paramref name="tileN"/> picks the group tile and <paramref name="stages"/> the pipeline depth
+    /// (the autotuner times every pair): 128 → 128×128, 4 warps, two or three groups per SM, so one group's barrier
+    /// wait is covered by another's mma; 256 → 128×256, 8 warps, one group per SM by registers, a quarter less L2
+    /// traffic per flop, which leaves the latency of the copies to the pipeline's depth. A stage is 128 + tileN rows of
+    /// 64 bytes: three stages of 128×128 or two of 128×256 fill CUDA's 48 KB of static shared memory; deeper ones
+    /// (64, 72 or 96 KB) run on dynamic shared memory (<c>LargeSharedMemory</c>; a GPU that allows less skips them).
+    /// The grid is m-tile first, as in <see cref="TensorCoreGemmBf16"/>: the groups resident at once share a few W
+    /// column blocks and sweep A through L2.
     /// Measured against cuBLAS by tools/gpu/KernelBench (faster than TensorCoreGemmBf16 at 4096 rows); the runtime's
     /// tensor-core prefill (the default on CUDA) launches it for every Linear (Kernels/README.md).
     /// </summary>
-    [Kernel(Grid = "(m + 127) / 128", GridY = "(n + tileN - 1) / tileN", GroupSize = "tileN")]
+    [Kernel(Grid = "(m + 127) / 128", GridY = "(n + tileN - 1) / tileN", GroupSize = "tileN", LargeSharedMemory = true)]
     public static void TensorCoreGemmWideBf16(
         ArrayView<ushort> a,      // [m, k] bf16
         ArrayView<ushort> weight, // [n, k] bf16
@@ -25,12 +28,12 @@ public static partial class TensorCoreGemmKernels
         int m,
         int n,
         int k,
-        [Constant(128, 256)] int tileN)
+        [Constant(128, 256)] int tileN,
+        [Constant(3, 2, 4)] int stages)
     {
-        // One 48 KB allocation for both operands, whatever tileN (so even the unspecialized kernel has a constant size):
-        // [stages × 128 (A rows: m) + stages × tileN (W rows: n), 32 (k)] bf16, swizzled; A's stages first.
-        var tiles = SharedMemory.Allocate<ushort>(Wide.SharedElements);
-        int stages = tileN == 128 ? 3 : 2;  // 3 × (128 + 128) or 2 × (128 + 256) rows of 64 bytes: 48 KB either way
+        // One allocation for both operands: [stages × 128 (A rows: m) + stages × tileN (W rows: n), 32 (k)] bf16,
+        // swizzled; A's stages first.
+        var tiles = SharedMemory.Allocate<ushort>(stages * (TileM + tileN) * RowStride);
         int threads = Wide.Threads(tileN);  // 128 or 256
         int thread = Group.IdxX;
         int warp = thread >> 5;
@@ -55,12 +58,12 @@ public static partial class TensorCoreGemmKernels
         Wide.LoadBf16Tile(a, tiles, 0, m, TileM, k, rowStart, 0, thread, threads, aVectors);
         Wide.LoadBf16Tile(weight, tiles, wRegion, n, tileN, k, colStart, 0, thread, threads, wVectors);
         TensorCore.CopyAsyncCommit();
-        if (stages == 3)
+        for (int s = 1; s < stages - 1; s++)
         {
-            if (kTiles > 1)
+            if (s < kTiles)
             {
-                Wide.LoadBf16Tile(a, tiles, aStageElements, m, TileM, k, rowStart, TileK, thread, threads, aVectors);
-                Wide.LoadBf16Tile(weight, tiles, wRegion + wStageElements, n, tileN, k, colStart, TileK, thread, threads, wVectors);
+                Wide.LoadBf16Tile(a, tiles, s * aStageElements, m, TileM, k, rowStart, s * TileK, thread, threads, aVectors);
+                Wide.LoadBf16Tile(weight, tiles, wRegion + s * wStageElements, n, tileN, k, colStart, s * TileK, thread, threads, wVectors);
             }
             TensorCore.CopyAsyncCommit();
         }
@@ -69,7 +72,7 @@ public static partial class TensorCoreGemmKernels
         for (int kt = 0; kt < kTiles; kt++)
         {
             // Every group but the stages - 2 newest done: stage kt has landed (this thread's part) ...
-            TensorCore.CopyAsyncWait(tileN == 128 ? 1 : 0);
+            TensorCore.CopyAsyncWait(stages - 2);
             Group.Barrier(); // ... everyone's part; and every warp is done with stage kt - 1 = fillStage
             int fillK = (kt + stages - 1) * TileK;
             if (fillK < k)

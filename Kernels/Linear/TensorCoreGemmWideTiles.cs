@@ -8,20 +8,17 @@ namespace KernelSharp.Kernels.Linear;
 
 /// <summary>
 /// Building blocks of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>: warps of 64×64 (instead of the
-/// 64×32 of <see cref="TensorCoreGemmTiles"/>) over swizzled cp.async stages in 48 KB of static shared memory, in two
-/// group tiles chosen by the kernel's <c>tileN</c>: 128×128 with 4 warps and three stages, or 128×256 with 8 warps and
-/// two stages. Per k16 step a warp issues 8 ldmatrix.x4 for 32 mma instead of 6 for 16: the 8-warp 64×32 kernel read
-/// as many shared-memory bytes (ldmatrix: 512 B each, 4 clocks at 128 B/clock) as its tensor cores could consume; this
-/// one reads a third less per mma. The 128×256 tile also moves a quarter fewer bytes from L2 per flop (85 instead of
+/// 64×32 of <see cref="TensorCoreGemmTiles"/>) over swizzled cp.async stages, in two group tiles chosen by the kernel's
+/// <c>tileN</c>: 128×128 with 4 warps, or 128×256 with 8 warps, each with two to four stages. Per k16 step a warp
+/// issues 8 ldmatrix.x4 for 32 mma instead of 6 for 16: the 8-warp 64×32 kernel read as many shared-memory bytes
+/// (ldmatrix: 512 B each, 4 clocks at 128 B/clock) as its tensor cores could consume; this one reads a third less per
+/// mma. The 128×256 tile also moves a quarter fewer bytes from L2 per flop (85 instead of
 /// 64 flop per byte). The 128 accumulators per lane stay in registers (field by field: ILGPU does not unroll).
 /// </summary>
 public static class TensorCoreGemmWideTiles
 {
     /// <summary>Rows of a warp's block of C along m, and along n: 64 each.</summary>
     public const int WarpRows = 64;
-
-    /// <summary>bf16 elements of the kernel's shared memory (48 KB): 3 stages × (128 + 128) rows or 2 × (128 + 256), 32 k each.</summary>
-    public const int SharedElements = 3 * (TileM + 128) * RowStride;
 
     /// <summary>Threads of a group for a group tile of 128 × <paramref name="tileN"/>: one warp per 64×64 block.</summary>
     public static int Threads(int tileN) => 2 * tileN / WarpRows * 32;

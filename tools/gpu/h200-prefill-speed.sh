@@ -2,8 +2,10 @@
 # The tensor-core prefill in one short device call (GpuTestRunner bundle with the CLI: gpu-bundle.sh, then
 # add-aspnetcore-to-bundle.sh): the CUDA tests of both prefill contracts and of the tensor-core prompt kernels, then an
 # 8K-token prefill of mid-5b built on the device from its preset (bench --synthetic: no checkpoint to write or read),
-# default (tensor cores) and --prefill exact in the same call, then the default one with KS_PROFILE=1 (per-kernel
-# table into log.txt). Steps run while the deadline ($DEADLINE seconds) allows.
+# default (tensor cores) and --prefill exact in the same call, the bf16 prefill GEMM rows of KernelBench (every group
+# tile and pipeline depth of the wide kernel, the deeper ones on dynamic shared memory) against cuBLAS timed in the same
+# call, then the default prefill with KS_PROFILE=1 (per-kernel table into log.txt). Steps run while the deadline
+# ($DEADLINE seconds) allows.
 #   device: bash tools/gpu/h200-prefill-speed.sh   (carry [".gpu"])
 set -u
 out=${OUT:-/tmp/h200-prefill-speed}; mkdir -p "$out"
@@ -16,7 +18,8 @@ mkdir -p /work && ln -sfn "$PWD" /work/main   # test sources find tests/fixtures
 
 filter='TensorCorePrefillGoldenTests.Cuda|KernelBackendGoldenTests.Cuda|TensorCoreLinearTests.Cuda|GroupedTensorCoreGemmTests_Cuda'
 filter="$filter|TensorCoreAttentionTests.Cuda|TensorCoreIndexerTests.Cuda|IndexerPrefillTensorCoreTests_Cuda|TensorCoreGemmWideLauncherTests"
-timeout ${TEST_SECONDS:-170} bash .gpu/run.sh --filter "$filter" KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
+filter="$filter|TensorCoreGemmWideTests_Cuda|LargeSharedMemoryTests.Staged_reverse"
+timeout ${TEST_SECONDS:-170} bash .gpu/run.sh --filter "$filter" KernelSharp.Generators.Tests KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
 say "== tests rc=$? (t=$((SECONDS - start)) s)"
 grep -E "^(  (Passed|Failed|Skipped) |FAIL|[0-9]+ passed)|passed|failed" "$out/tests.log" | tail -5 >> "$log"
 
@@ -27,6 +30,12 @@ for mode in default exact; do
   timeout $(( $(left) - 5 )) bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh $bench $option" >> "$log" 2>&1
   say "== pp $mode rc=$? (t=$((SECONDS - start)) s)"
 done
+if [ "$(left)" -ge 90 ]; then
+  OUT="$out" timeout 60 python3 tools/gpu/baselines.py --gemm-only > "$out/baselines.log" 2>&1
+  timeout $(( $(left) - 45 )) bash -c "GPU_APP=KernelBench.dll bash .gpu/run.sh kernels --only 'prefill GEMM bf16' --baselines '$out/baselines.json' --out '$out/gemm.md'" > "$out/gemm.log" 2>&1
+  say "== prefill GEMM rows rc=$? (t=$((SECONDS - start)) s)"
+  grep -E "^\|" "$out/gemm.md" >> "$log" 2>/dev/null || tail -5 "$out/gemm.log" >> "$log"
+fi
 if [ "$(left)" -ge 40 ]; then
   timeout $(( $(left) - 5 )) bash -c "KS_PROFILE=1 GPU_APP=kernelsharp.dll bash .gpu/run.sh $bench" > /tmp/pp-profile.md 2> "$out/profile.log"
   say "== pp default, KS_PROFILE=1 rc=$? (t=$((SECONDS - start)) s)"

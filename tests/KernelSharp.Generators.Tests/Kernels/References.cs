@@ -55,4 +55,14 @@ public static class References
         }
         return c;
     }
+
+    /// <summary>out[g·tile + i] = in[g·tile + tile − 1 − i] · (1 + i % 3).</summary>
+    public static float[] ReverseThroughShared(float[] input, int groups, int tile)
+    {
+        var output = new float[groups * tile];
+        for (int g = 0; g < groups; g++)
+            for (int i = 0; i < tile; i++)
+                output[g * tile + i] = input[g * tile + tile - 1 - i] * (1 + i % 3);
+        return output;
+    }
 }

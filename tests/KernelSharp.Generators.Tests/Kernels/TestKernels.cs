@@ -126,3 +126,27 @@ public static partial class TestKernels
             y[Grid.IdxX] = total;
     }
 }
+
+public static partial class TestKernels
+{
+    /// <summary>
+    /// Each group stages its <paramref name="tile"/> inputs in shared memory and writes them back reversed, times a tag
+    /// from a second, small allocation: out[g·tile + i] = in[g·tile + tile − 1 − i] · (1 + i % 3). At tile 20 000 the two
+    /// allocations need 80 016 bytes, over CUDA's 48 KB of static shared memory, so that variant runs on dynamic shared
+    /// memory (the float slice after the three tags starts on 16 bytes). Views: input, output [groups × tile].
+    /// </summary>
+    [Kernel(Grid = "groups", GroupSize = "256", LargeSharedMemory = true)]
+    public static void ReverseThroughShared(ArrayView<float> input, ArrayView<float> output, int groups, [Shape(2048, 20000)] int tile)
+    {
+        var tags = SharedMemory.Allocate<ushort>(3);
+        var staged = SharedMemory.Allocate<float>(tile);
+        long start = (long)Grid.IdxX * tile;
+        if (Group.IdxX < 3)
+            tags[Group.IdxX] = (ushort)(Group.IdxX + 1);
+        for (int i = Group.IdxX; i < tile; i += Group.DimX)
+            staged[i] = input[start + i];
+        Group.Barrier();
+        for (int i = Group.IdxX; i < tile; i += Group.DimX)
+            output[start + i] = staged[tile - 1 - i] * tags[i % 3];
+    }
+}

@@ -89,6 +89,10 @@ public abstract class BackendFixture : IDisposable
         lock (Accelerator is CPUAccelerator ? SharedCpuAccelerator.LaunchLock : kernels)
         {
             var compiled = kernels.GetOrAdd(kernel, k => Accelerator.LoadKernel(k));
+            // A large-shared-memory variant asks for dynamic shared memory; CUDA needs the kernel's limit raised first.
+            int dynamicBytes = config.SharedMemoryConfig.ArraySize;
+            if (dynamicBytes > 0)
+                KernelSharp.Dsl.Launch.LargeSharedMemory.Allow(compiled, Accelerator, dynamicBytes, kernel.Name);
             compiled.Launch(Accelerator.DefaultStream, config, arguments.Select(ToKernelArgument).ToArray());
             Accelerator.Synchronize();
         }

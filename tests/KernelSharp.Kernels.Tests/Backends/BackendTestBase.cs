@@ -89,11 +89,22 @@ public abstract class BackendTestBase(BackendFixture backend)
             if (variant is not null)
             {
                 var variantArguments = converted.Where((_, i) => !constants.Contains(i)).ToArray();
-                Backend.LaunchGeneric(GenericKernels.Instantiate(variant, variantArguments), config, variantArguments);
+                Backend.LaunchGeneric(GenericKernels.Instantiate(variant, variantArguments), WithDynamicShared(kernels, kernel.Name, variant.Name, config), variantArguments);
                 return;
             }
         }
         Backend.LaunchGeneric(GenericKernels.Instantiate(kernel, converted), config, converted);
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> plus the dynamic shared memory the generated variant list gives a large-shared-memory
+    /// variant (<c>NameVariants</c>, <c>DynamicSharedBytes</c>); unchanged for every other variant.
+    /// </summary>
+    private static KernelConfig WithDynamicShared(Type kernels, string kernel, string variant, KernelConfig config)
+    {
+        var list = kernels.GetProperty(kernel + "Variants", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as IEnumerable<KernelSharp.Dsl.Launch.KernelVariantInfo>;
+        int bytes = list?.FirstOrDefault(v => v.Method == variant)?.DynamicSharedBytes ?? 0;
+        return bytes == 0 ? config : new KernelConfig(config.GridDim, config.GroupDim, SharedMemoryConfig.RequestDynamic<byte>(bytes));
     }
 
     protected void LaunchGeneric(System.Reflection.MethodInfo kernel, KernelConfig config, params object[] arguments) =>

@@ -8,16 +8,22 @@ namespace KernelSharp.Kernels.Tests.Linear;
 /// <summary>
 /// What the speed of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/> rests on, read from its PTX (sm_80,
 /// no GPU needed): accumulators in registers (no <c>.local</c>), per k stage 2 × (4 + 4) ldmatrix.x4 for 2 × 32 mma,
-/// 8-byte stores of C, 48 KB of static shared memory, and the cp.async wait count that matches the stage count.
+/// 8-byte stores of C, and the shared memory and cp.async wait count that match the stage count: 48 KB or less static,
+/// deeper pipelines in dynamic shared memory only.
 /// </summary>
 public sealed class TensorCoreGemmWidePtxTests
 {
     [Theory]
-    [InlineData(128, "cp.async.wait_group 1;")] // three stages: all but the newest group done
-    [InlineData(256, "cp.async.wait_group 0;")] // two stages: everything committed done
-    public void Wide_variant_keeps_fragments_in_registers_and_waits_for_its_stage(int tileN, string wait)
+    [InlineData(128, 3, "cp.async.wait_group 1;", 48 * 1024)] // all but the newest group done
+    [InlineData(256, 2, "cp.async.wait_group 0;", 48 * 1024)] // everything committed done
+    [InlineData(128, 2, "cp.async.wait_group 0;", 32 * 1024)]
+    [InlineData(128, 4, "cp.async.wait_group 2;", 0)]         // 64 KB: dynamic
+    [InlineData(256, 3, "cp.async.wait_group 1;", 0)]         // 72 KB: dynamic
+    [InlineData(256, 4, "cp.async.wait_group 2;", 0)]         // 96 KB: dynamic
+    public void Wide_variant_keeps_fragments_in_registers_and_waits_for_its_stage(int tileN, int stages, string wait, int staticBytes)
     {
-        var variant = typeof(TensorCoreGemmKernels).GetMethod($"TensorCoreGemmWideBf16__tileN{tileN}", BindingFlags.Public | BindingFlags.Static);
+        string name = $"TensorCoreGemmWideBf16__tileN{tileN}_stages{stages}";
+        var variant = typeof(TensorCoreGemmKernels).GetMethod(name, BindingFlags.Public | BindingFlags.Static);
         Assert.NotNull(variant);
         string ptx = PtxCompiler.Compile(variant!);
 
@@ -29,7 +35,10 @@ public sealed class TensorCoreGemmWidePtxTests
         int sharedBytes = ptx.Split('\n')
             .Where(line => line.TrimStart().StartsWith(".shared", StringComparison.Ordinal))
             .Sum(line => int.Parse(line[(line.LastIndexOf('[') + 1)..line.LastIndexOf(']')]));
-        Assert.Equal(48 * 1024, sharedBytes);
+        Assert.Equal(staticBytes, sharedBytes);
+        Assert.Equal(staticBytes == 0, ptx.Contains(".extern .shared", StringComparison.Ordinal));
+        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideBf16Variants.Single(v => v.Method == name).DynamicSharedBytes;
+        Assert.Equal(staticBytes == 0 ? stages * (128 + tileN) * 64 : 0, dynamicBytes); // stages × (A + W rows) × 64 bytes
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
 /// The 64×64-per-warp tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>, group tiles
-/// 128×128 and 128×256) against a float64 reference on fresh random inputs: whole tiles (the unchecked cp.async
+/// 128×128 and 128×256, two to four stages; those over 48 KB on dynamic shared memory) against a float64 reference on fresh random inputs: whole tiles (the unchecked cp.async
 /// loader), edge tiles in m, n and k (the per-chunk loader with zero fill), k not a multiple of 8 (element loads), odd
 /// n (element stores instead of 8-byte pairs), many k stages (the stage rotation), sub-views off 16-byte boundaries;
 /// and its fp8 form (<see cref="TensorCoreGemmKernels.TensorCoreGemmWideFp8"/>) across scale blocks in n and k and
@@ -26,16 +26,30 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         (300, 520, 1000),  // edges in every direction, 32 stages
     ];
 
-    /// <summary>Every shape with both group tiles (tileN 128: 4 warps, three stages; 256: 8 warps, two stages).</summary>
-    public static TheoryData<int, int, int, int> Shapes
+    /// <summary>The (tileN, stages) pairs that fit 48 KB of static shared memory: 128×128 with three stages, 128×256 with two.</summary>
+    private static readonly (int TileN, int Stages)[] StaticPairs = [(128, 3), (256, 2)];
+
+    /// <summary>The other pairs: 128×128 with two stages (32 KB), the rest on dynamic shared memory (64, 72, 96 KB).</summary>
+    private static readonly (int TileN, int Stages)[] OtherPairs = [(128, 2), (128, 4), (256, 3), (256, 4)];
+
+    /// <summary>
+    /// Every shape with the two static pairs; the other pairs on the shapes that turn the stage ring (a partial last
+    /// stage, edges in every direction, 32 stages), where a pipeline-depth mistake would show.
+    /// </summary>
+    public static TheoryData<int, int, int, int, int> Shapes
     {
         get
         {
-            var data = new TheoryData<int, int, int, int>();
+            var data = new TheoryData<int, int, int, int, int>();
             foreach (var (m, n, k) in ShapeList)
             {
-                data.Add(m, n, k, 128);
-                data.Add(m, n, k, 256);
+                foreach (var (tileN, stages) in StaticPairs)
+                    data.Add(m, n, k, tileN, stages);
+                if ((m, n, k) is (17, 9, 88) or (130, 264, 72) or (300, 520, 1000))
+                {
+                    foreach (var (tileN, stages) in OtherPairs)
+                        data.Add(m, n, k, tileN, stages);
+                }
             }
             return data;
         }
@@ -58,14 +72,14 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
     /// mma (~25 s per group and three stages on 2 cores), so it takes three small cases;
     /// the generated CPU path and CUDA take all.
     /// </summary>
-    protected virtual bool RunsShape(int m, int n, int k, int tileN) => true;
+    protected virtual bool RunsShape(int m, int n, int k, int tileN, int stages) => true;
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void Wide_bf16_matches_reference(int m, int n, int k, int tileN)
+    public void Wide_bf16_matches_reference(int m, int n, int k, int tileN, int stages)
     {
         RequireBackend();
-        SkipIfTooSlow(m, n, k, tileN);
+        SkipIfTooSlow(m, n, k, tileN, stages);
         var random = NewRandom(m * 7919 + n * 31 + k + 1);
         var (a, _) = RandomTensors.Bf16(random, (long)m * k);
         var (weight, _) = RandomTensors.Bf16(random, (long)n * k);
@@ -75,7 +89,7 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         using var wv = Upload(weight);
         using var cv = Upload(Poison(m * n));
         Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideBf16))!,
-            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), av.View, wv.View, cv.View, m, n, k, tileN);
+            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), av.View, wv.View, cv.View, m, n, k, tileN, stages);
 
         // bf16 products are exact in fp32: only the fp32 summation order differs from the reference.
         Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output");
@@ -86,7 +100,7 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
     public void Wide_fp8_block_scaled_matches_reference(int m, int n, int k)
     {
         RequireBackend();
-        SkipIfTooSlow(m, n, k, 0);
+        SkipIfTooSlow(m, n, k, 0, 3);
         var random = NewRandom(m * 7907 + n * 37 + k + 1);
         var (a, _) = RandomTensors.Bf16(random, (long)m * k);
         var (weight, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, n, k);
@@ -108,8 +122,9 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
     public void Wide_bf16_sub_views_off_16_byte_boundaries_match_reference(int tileN)
     {
         const int m = 17, n = 10, k = 40; // k a multiple of 8 and n even, but every view starts one element in
+        int stages = tileN == 128 ? 3 : 2;
         RequireBackend();
-        SkipIfTooSlow(m, n, k, tileN);
+        SkipIfTooSlow(m, n, k, tileN, stages);
         var random = NewRandom(5151);
         var (a, _) = RandomTensors.Bf16(random, 1L + m * k);
         var (weight, _) = RandomTensors.Bf16(random, 1L + n * k);
@@ -120,15 +135,15 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         using var cv = Upload(Poison(m * n + 1));
         Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideBf16))!,
             Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)),
-            av.View.SubView(1, m * k), wv.View.SubView(1, n * k), cv.View.SubView(1, m * n), m, n, k, tileN);
+            av.View.SubView(1, m * k), wv.View.SubView(1, n * k), cv.View.SubView(1, m * n), m, n, k, tileN, stages);
 
         var actual = Download(cv, (long)m * n + 1);
         Assert.True(float.IsNaN(actual[0]), "the element before the output sub-view was written");
         Tolerance.AssertClose(expected, actual[1..], new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output (sub-views)");
     }
 
-    private void SkipIfTooSlow(int m, int n, int k, int tileN)
-        => Skip.IfNot(RunsShape(m, n, k, tileN), $"{m}×{n}×{k} ({(tileN == 0 ? "fp8" : $"tileN {tileN}")}) is too slow on {Backend}; the other backends cover it");
+    private void SkipIfTooSlow(int m, int n, int k, int tileN, int stages)
+        => Skip.IfNot(RunsShape(m, n, k, tileN, stages), $"{m}×{n}×{k} ({(tileN == 0 ? "fp8" : $"tileN {tileN}, {stages} stages")}) is too slow on {Backend}; the other backends cover it");
 
     private static float[] Poison(int count) => Enumerable.Repeat(float.NaN, Math.Max(1, count)).ToArray();
 }
@@ -139,7 +154,7 @@ public sealed class TensorCoreGemmWideTests_IlgpuCpu(IlgpuCpuBackend b) : Tensor
     // Per group tile one case: 256 a whole group (8 warps, the unchecked loader, 8-byte stores, three k tiles in two
     // buffers); 128 a partial group over three stages (the per-chunk loader with zero fill, element stores); the
     // misaligned sub-views with the smaller group; fp8 (tileN 0 here) with byte loads over two stages.
-    protected override bool RunsShape(int m, int n, int k, int tileN)
-        => (m, n, k, tileN) is (128, 256, 96, 256) or (17, 9, 88, 128) or (17, 10, 40, 128) or (9, 33, 45, 0);
+    protected override bool RunsShape(int m, int n, int k, int tileN, int stages)
+        => (m, n, k, tileN, stages) is (128, 256, 96, 256, 2) or (17, 9, 88, 128, 3) or (17, 10, 40, 128, 3) or (9, 33, 45, 0, 3);
 }
 public sealed class TensorCoreGemmWideTests_Cuda(CudaBackend b) : TensorCoreGemmWideTests(b), IClassFixture<CudaBackend>;
