@@ -143,7 +143,7 @@ public static class TensorCoreGemmTiles
     /// <summary>Bytes <c>shift/8</c> and <c>shift/8 + 1</c> of <paramref name="word"/> as two scaled bf16 in one word (first in
     /// the low half). Each byte is shifted to the top of a word (no mask needed: <see cref="ScaledTopByte"/> ignores the rest).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint ScaledPair(uint word, int shift, float scale)
+    internal static uint ScaledPair(uint word, int shift, float scale)
         => RoundToBf16(ScaledTopByte(word << (24 - shift), scale)) | (RoundToBf16(ScaledTopByte(word << (16 - shift), scale)) << 16);
 
     /// <summary>

@@ -29,28 +29,46 @@ internal static class KernelTensorCoreLinear
 
         using var activations = storage.Buffer<ushort>(input.Length); // [T, in] bf16
         TensorKernels.LaunchToBf16(storage.Device, input.View, activations.View, checked((int)input.Length));
-        var launch = new TensorCoreLaunch(storage.Device, activations.View.SubView(0, input.Length), output, input.Rows, native.Rows, native.Columns);
+        var launch = new TensorCoreLaunch(storage, activations.View.SubView(0, input.Length), output, input.Rows, native.Rows, native.Columns);
         native.Apply(ref launch);
         return true;
     }
 
     /// <summary>
-    /// The tensor-core GEMM for the weight's format, in the 64×64-warp form (TensorCoreGemmWideBf16 / TensorCoreGemmWideFp8,
-    /// group tile picked by the autotuner): on the H200 at 4096 rows 1.3× faster than the 64×32-warp kernels for bf16
-    /// weights and about even for FP8 (docs/perf/h200-table.md), with the same per-element k order. Two kernels on purpose, not one generic one: bf16 weights are staged
-    /// into shared memory with cp.async exactly as stored, while FP8 weights are loaded into registers, converted to bf16
-    /// with their block scale and stored to shared memory (cp.async cannot convert) — different pipelines, not the same
-    /// loop over another format. fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
+    /// From this many rows on, an FP8 weight is widened to a bf16 copy (<see cref="TensorCoreGemmKernels.WidenFp8WeightsToBf16"/>)
+    /// and multiplied by the bf16 GEMM, which gives the same bits as the FP8 GEMM. On the H200 table the FP8 kernel ran at
+    /// 173 TFLOP/s against the bf16 one's 310–329 (4096 rows): converting in the GEMM costs half its speed. The copy costs
+    /// 3 bytes per weight, about as long as the bf16 GEMM needs for ~150 rows; at 512 rows it is a quarter of the GEMM, so
+    /// the pair is ~1.4× faster than the FP8 kernel there, and more on longer prompts. Below, the FP8 kernel runs.
     /// </summary>
-    private readonly struct TensorCoreLaunch(KernelDevice device, ArrayView<ushort> a, KernelTensor output, int tokens, int outFeatures, int inFeatures)
+    public const int WidenFp8MinRows = 512;
+
+    /// <summary>
+    /// The tensor-core GEMM for the weight's format, in the 64×64-warp form (TensorCoreGemmWideBf16 / TensorCoreGemmWideFp8,
+    /// group tile and pipeline depth picked by the autotuner). Two kernels on purpose, not one generic one: bf16 weights
+    /// are staged into shared memory with cp.async exactly as stored, while FP8 weights are loaded into registers,
+    /// converted to bf16 with their block scale and stored to shared memory (cp.async cannot convert) — different
+    /// pipelines, not the same loop over another format. For long prompts the FP8 weight is widened to bf16 first
+    /// (<see cref="WidenFp8MinRows"/>). fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
+    /// </summary>
+    private readonly struct TensorCoreLaunch(KernelStorage storage, ArrayView<ushort> a, KernelTensor output, int tokens, int outFeatures, int inFeatures)
         : IWeightOperation
     {
         public void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>
         {
+            var device = storage.Device;
             switch (weights)
             {
                 case Bf16Rows bf16:
                     TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a, bf16.Bits, output.View, tokens, outFeatures, inFeatures);
+                    break;
+                case Fp8BlockRows fp8 when tokens >= WidenFp8MinRows:
+                    using (var widened = storage.Buffer<ushort>((long)outFeatures * inFeatures)) // [out, in] bf16
+                    {
+                        var bits = widened.View.SubView(0, (long)outFeatures * inFeatures);
+                        TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, fp8.Codes, fp8.ScaleInv, bits, outFeatures, inFeatures);
+                        TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a, bits, output.View, tokens, outFeatures, inFeatures);
+                    }
                     break;
                 case Fp8BlockRows fp8:
                     TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, a, fp8.Codes, fp8.ScaleInv, output.View, tokens, outFeatures, inFeatures);

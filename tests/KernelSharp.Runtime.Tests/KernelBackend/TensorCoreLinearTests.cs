@@ -56,8 +56,14 @@ public sealed class TensorCoreLinearTests(TensorCorePrefillFixture tensorCores, 
     {
         var random = new RandomData();
         var backend = tensorCores.Get(kind);
-        // 136: 16-byte rows (cp.async); 130: element loads and partial FP8 scale blocks; 150 rows: two m tiles.
-        foreach (var (rows, outFeatures, inFeatures) in new[] { (KernelModelBackend.GemvMaxRows + 1, 136, 136), (150, 130, 130) })
+        // 136: 16-byte rows (cp.async); 130: element loads and partial FP8 scale blocks; 150 rows: two m tiles; from
+        // WidenFp8MinRows rows on an FP8 weight is widened to bf16 first (16-byte runs for 144, element runs for 130).
+        var shapes = new[]
+        {
+            (KernelModelBackend.GemvMaxRows + 1, 136, 136), (150, 130, 130),
+            (KernelTensorCoreLinear.WidenFp8MinRows, 136, 144), (KernelTensorCoreLinear.WidenFp8MinRows + 3, 130, 130),
+        };
+        foreach (var (rows, outFeatures, inFeatures) in shapes)
         {
             var x = random.Floats(rows * inFeatures); // [T, in]
             var weight = RandomMatrices.Create(random, format, outFeatures, inFeatures);

@@ -8,7 +8,8 @@ namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
 /// Prefill GEMM on tensor cores (M = 4096 tokens; N, K from the model) against torch.matmul bf16 (cuBLAS) of the same
-/// shape: fp8 weights (two rows: the 8-warp 64×32 kernel and the 4-warp 64×64 one), bf16 weights (six rows: the
+/// shape: fp8 weights (three rows: the 8-warp 64×32 kernel, the 4-warp 64×64 one, and the weight widened to bf16 then
+/// the bf16 kernel), bf16 weights (six rows: the
 /// 8-warp 64×32 kernel, and the 64×64-warp kernel with 128×128 and 128×256 group tiles at several pipeline depths). Before each variant is timed, C is poisoned with NaN and two 8×256 corners
 /// (first rows/columns and last rows/columns, so the edge tiles are covered) are checked against a float64 reference.
 /// </summary>
@@ -65,6 +66,13 @@ public static class TensorCoreGemmBench
             yield return Measure("", () => TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k));
             yield return Measure(" wide 128×128 (4 warps of 64×64, 3 stages)",
                 () => TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k));
+            // What the runtime runs for long prompts: W widened to a bf16 copy, then the bf16 GEMM (same bits as above).
+            using var widened = accelerator.Allocate1D<ushort>((long)n * k); // [n, k] bf16
+            yield return Measure(" widened to bf16 + wide bf16 (autotuned)", () =>
+            {
+                TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, weightFp8.View, scales.View, widened.View, n, k);
+                TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a.View, widened.View, c.View, m, n, k);
+            });
             yield break;
         }
         yield return Measure("", () => TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a.View, weightBf16.View, c.View, m, n, k));
