@@ -2,11 +2,10 @@
 # The tensor-core prefill in one short device call (GpuTestRunner bundle with the CLI: gpu-bundle.sh, then
 # add-aspnetcore-to-bundle.sh): the CUDA tests of both prefill contracts and of the tensor-core prompt kernels, then an
 # 8K-token prefill of mid-5b built on the device from its preset (bench --synthetic: no checkpoint to write or read),
-# default (tensor cores) and --prefill exact in the same call, the bf16 prefill GEMM rows of KernelBench (every group
-# tile and pipeline depth of the wide kernel, the deeper ones on dynamic shared memory; FP8 weights in the GEMM and
-# widened to bf16 first) against cuBLAS timed in the same
-# call, then the default prefill with KS_PROFILE=1 (per-kernel table into log.txt). Steps run while the deadline
-# ($DEADLINE seconds) allows.
+# default (tensor cores) and --prefill exact in the same call, the prefill GEMM rows of KernelBench (every group tile
+# and pipeline depth of the wide bf16 kernel, the deeper ones on dynamic shared memory; FP8 weights converted in the
+# GEMM and widened to bf16 first) against cuBLAS timed in the same call, then the default prefill with KS_PROFILE=1
+# (per-kernel table into log.txt). Steps run while the deadline ($DEADLINE seconds) allows.
 #   device: bash tools/gpu/h200-prefill-speed.sh   (carry [".gpu"])
 set -u
 out=${OUT:-/tmp/h200-prefill-speed}; mkdir -p "$out"
