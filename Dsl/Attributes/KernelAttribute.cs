@@ -2,9 +2,10 @@ namespace KernelSharp.Dsl;
 
 /// <summary>
 /// Marks a <c>static</c> method of a <c>partial</c> class as a KernelSharp kernel. The method itself is a valid
-/// ILGPU explicitly-grouped kernel (the generic variant); the source generator adds one specialized copy per
-/// combination of <see cref="ConstantAttribute"/> and <see cref="ShapeAttribute"/> values, a CPU path and a
-/// typed launcher.
+/// ILGPU explicitly-grouped kernel (the generic variant) unless a <see cref="ConstantAttribute"/> parameter sizes its
+/// shared memory, which ILGPU needs as a constant: then only the variants compile for a GPU. The source generator
+/// adds one specialized copy per combination of <see cref="ConstantAttribute"/> and <see cref="ShapeAttribute"/>
+/// values, a CPU path and a typed launcher.
 /// </summary>
 /// <remarks>
 /// Launch geometry is written as C# expressions over the kernel's parameters, evaluated by the launcher:

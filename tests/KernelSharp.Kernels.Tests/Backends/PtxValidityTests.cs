@@ -30,12 +30,32 @@ public sealed class PtxValidityTests
     public void Kernel_compiles_to_ptx_without_untyped_instructions(string variant)
     {
         var method = VariantMethods().Single(m => GenericKernels.Name(m) == variant);
-        string ptx = PtxCompiler.Compile(method);
+        string ptx;
+        try
+        {
+            ptx = PtxCompiler.Compile(method);
+        }
+        catch (ILGPU.InternalCompilerException e) when (SizedByConstant(method, e))
+        {
+            return; // the kernel as written sizes shared memory by a [Constant]: only its variants (tested here too) compile
+        }
         Assert.Contains(".entry", ptx);
 
         var untyped = ptx.Split('\n').Where(line => UntypedInstruction.IsMatch(line)).Take(3).ToArray();
 
         Assert.True(untyped.Length == 0, $"{variant}: untyped PTX instruction(s): {string.Join(" | ", untyped.Select(l => l.Trim()))}");
+    }
+
+    /// <summary>
+    /// Whether <paramref name="failure"/> is ILGPU refusing a shared allocation whose length is not a constant in the
+    /// kernel as written (the length is a [Constant] parameter the generator folds), for a kernel with generated variants.
+    /// </summary>
+    private static bool SizedByConstant(MethodInfo method, Exception failure)
+    {
+        bool asWritten = method.GetCustomAttribute<KernelAttribute>() is not null;
+        bool hasVariants = method.DeclaringType!.GetMethods(BindingFlags.Public | BindingFlags.Static).Any(m => m.Name.StartsWith(method.Name + "__", StringComparison.Ordinal));
+        bool constantParameter = method.GetParameters().Any(p => p.GetCustomAttribute<ConstantAttribute>() is not null);
+        return asWritten && hasVariants && constantParameter && failure.ToString().Contains("must be statically known", StringComparison.Ordinal);
     }
 
     /// <summary>
