@@ -80,6 +80,36 @@ public sealed class LargeSharedMemoryTests
     }
 
     [Fact]
+    public void A_slice_of_12_byte_elements_starts_on_a_multiple_of_16_and_of_its_element()
+    {
+        // Five ushorts (10 bytes), then 12-byte structs: the next offset that is a multiple of 16 and of 12 is 48 bytes,
+        // element 4 of the struct view; 48 + 12 · 4096 = 49 200 bytes, just over the static limit.
+        var run = GeneratorHarness.Run(KernelSources.Usings + """
+            public struct Triple { public float A, B, C; }
+
+            public static partial class SampleKernels
+            {
+                [Kernel(GroupSize = "32", LargeSharedMemory = true)]
+                public static void K(ArrayView<float> x, [Constant(4096)] int tile)
+                {
+                    var marks = SharedMemory.Allocate<ushort>(5);
+                    var triples = SharedMemory.Allocate<Triple>(tile);
+                    marks[0] = 1;
+                    triples[Group.IdxX] = new Triple { A = x[Group.IdxX] };
+                    Group.Barrier();
+                    x[Group.IdxX] = triples[tile - 1 - Group.IdxX].A + marks[0];
+                }
+            }
+            """);
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Empty(run.CompileProblems);
+        string generated = run.Generated(".K.g.cs");
+        Assert.Contains("GetDynamic<ushort>().SubView(0, 5)", generated);
+        Assert.Contains("GetDynamic<global::Samples.Kernels.Triple>().SubView(4, tile)", generated);
+        Assert.Contains("RequestDynamic<byte>(49200)", generated);
+    }
+
+    [Fact]
     public void Over_48_KB_without_the_opt_in_is_KS0005_and_says_how_to_opt_in()
     {
         var run = GeneratorHarness.Run(KernelSources.InClass("""
