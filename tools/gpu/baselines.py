@@ -123,8 +123,11 @@ def main():
         "copy": copy_ceiling(),
         "gemm_bf16": [gemm(4096, n, k) for (n, k) in [(18432, 7168), (7168, 18432), (24576, 1536), (8192, 8192)]],
     }
-    # --gemm-only: the copy ceiling and cuBLAS rows, for a short call that times only the prefill GEMMs.
-    if "--gemm-only" not in sys.argv:
+    # --prefill-only: the copy ceiling, cuBLAS and the two prefill attention baselines, for a short call that times only
+    # the prompt-side kernel rows.
+    if "--prefill-only" in sys.argv:
+        result.update({"indexer_prefill": indexer_prefill(), "sparse_mla_prefill": sparse_mla_prefill()})
+    else:
         result.update({
             "sparse_mla_decode": [sparse_mla_decode(b) for b in (1, 8, 32, 64)],
             "indexer_decode": [indexer_decode(t) for t in (32768, 131072)],

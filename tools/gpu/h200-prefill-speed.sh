@@ -2,9 +2,10 @@
 # The tensor-core prefill in one short device call (GpuTestRunner bundle with the CLI: gpu-bundle.sh, then
 # add-aspnetcore-to-bundle.sh): the CUDA tests of both prefill contracts and of the tensor-core prompt kernels, then an
 # 8K-token prefill of mid-5b built on the device from its preset (bench --synthetic: no checkpoint to write or read),
-# default (tensor cores) and --prefill exact in the same call, the prefill GEMM rows of KernelBench (every group tile
-# and pipeline depth of the wide bf16 kernel, the deeper ones on dynamic shared memory; FP8 weights converted in the
-# GEMM and widened to bf16 first) against cuBLAS timed in the same call, then the default prefill with KS_PROFILE=1
+# default (tensor cores) and --prefill exact in the same call, the prefill kernel rows of KernelBench (GEMMs: every
+# group tile and pipeline depth of the wide bf16 kernel, the deeper ones on dynamic shared memory, FP8 weights converted
+# in the GEMM and widened to bf16 first; sparse MLA and indexer prefill at S = 8K, the indexer on CUDA cores and on
+# tensor cores) against cuBLAS / PyTorch timed in the same call, then the default prefill with KS_PROFILE=1
 # (per-kernel table into log.txt). Steps run while the deadline ($DEADLINE seconds) allows.
 #   device: bash tools/gpu/h200-prefill-speed.sh   (carry [".gpu"])
 set -u
@@ -31,9 +32,9 @@ for mode in default exact; do
   say "== pp $mode rc=$? (t=$((SECONDS - start)) s)"
 done
 if [ "$(left)" -ge 90 ]; then
-  OUT="$out" timeout 60 python3 tools/gpu/baselines.py --gemm-only > "$out/baselines.log" 2>&1
-  timeout $(( $(left) - 45 )) bash -c "GPU_APP=KernelBench.dll bash .gpu/run.sh kernels --only 'prefill GEMM' --baselines '$out/baselines.json' --out '$out/gemm.md'" > "$out/gemm.log" 2>&1
-  say "== prefill GEMM rows rc=$? (t=$((SECONDS - start)) s)"
+  OUT="$out" timeout 90 python3 tools/gpu/baselines.py --prefill-only > "$out/baselines.log" 2>&1
+  timeout $(( $(left) - 45 )) bash -c "GPU_APP=KernelBench.dll bash .gpu/run.sh kernels --only 'prefill' --baselines '$out/baselines.json' --out '$out/gemm.md'" > "$out/gemm.log" 2>&1
+  say "== prefill kernel rows rc=$? (t=$((SECONDS - start)) s)"
   grep -E "^\|" "$out/gemm.md" >> "$log" 2>/dev/null || tail -5 "$out/gemm.log" >> "$log"
 fi
 if [ "$(left)" -ge 40 ]; then

@@ -183,7 +183,45 @@ public static class IndexerBench
             _ => IndexerKernels.LaunchIndexerScoresWarpKeys(device, queries.View, weights.View, new F32Rows(fp32Keys.View), scores.View, tokens, tokens, Heads, Dim, Scale, pages), 1, 5);
         yield return new BenchRow($"indexer prefill fp8, S = {Tokens(tokens)}", $"{F(ms, "F1")} ms", torch is { } t ? $"PyTorch bf16 {F(t, "F1")} ms" : "PyTorch: missing",
             ratio, "≥ 2× PyTorch", ratio is { } r ? r >= 2 : null,
-            $"IndexerScoresWarpKeys<Fp8RowScaledRows> (CUDA cores, fp32 math), rel. err {error:E1}; fp32 keys (model path, IndexerScoresWarpKeys<F32Rows>) {F(fp32Ms, "F1")} ms, rel. err {fp32Error:E1}");
+            $"IndexerScoresWarpKeys<Fp8RowScaledRows> (CUDA cores, fp32 math), rel. err {error:E1}; fp32 keys (IndexerScoresWarpKeys<F32Rows>, the exact prefill's path) {F(fp32Ms, "F1")} ms, rel. err {fp32Error:E1}");
+
+        // The default (tensor-core) prefill's path: the keys gathered to bf16, then IndexerPrefillTensorCore.
+        using var bf16Keys = accelerator.Allocate1D<ushort>((long)tokens * Dim); // [S, D] bf16
+        DeviceRandom.Bf16(accelerator, bf16Keys.View, 17);
+        DeviceRandom.Fill(accelerator, scores.View, float.NaN);
+        IndexerKernels.LaunchIndexerPrefillTensorCore(device, queries.View, weights.View, bf16Keys.View, positions.View, scores.View, tokens, tokens, Heads, Scale);
+        device.Synchronize();
+        double tcError = CheckBf16Scores(bf16Keys, queries, weights, scores, tokens);
+        double tcMs = GpuTiming.MedianMilliseconds(accelerator,
+            _ => IndexerKernels.LaunchIndexerPrefillTensorCore(device, queries.View, weights.View, bf16Keys.View, positions.View, scores.View, tokens, tokens, Heads, Scale), 1, 5);
+        double? tcRatio = torch / tcMs;
+        yield return new BenchRow($"indexer prefill, tensor cores (bf16 keys), S = {Tokens(tokens)}", $"{F(tcMs, "F1")} ms", torch is { } t2 ? $"PyTorch bf16 {F(t2, "F1")} ms" : "PyTorch: missing",
+            tcRatio, "≥ 2× PyTorch", tcRatio is { } r2 ? r2 >= 2 : null,
+            $"IndexerPrefillTensorCore (the default prefill's path; queries rounded to bf16), rel. err {tcError:E1}");
+    }
+
+    /// <summary>
+    /// The last query row's scores (it sees every key) over the first 1024 bf16 keys against the float64 reference on
+    /// the same bf16 keys and the query rounded to bf16, as the tensor-core kernel reads them; throws past 1e-3.
+    /// </summary>
+    private static double CheckBf16Scores(
+        MemoryBuffer1D<ushort, Stride1D.Dense> keys, MemoryBuffer1D<float, Stride1D.Dense> queries,
+        MemoryBuffer1D<float, Stride1D.Dense> weights, MemoryBuffer1D<float, Stride1D.Dense> scores, int tokens)
+    {
+        int row = tokens - 1;
+        int checkedKeys = Math.Min(tokens, 1024);
+        ushort[] bits = new ushort[(long)checkedKeys * Dim];
+        float[] q = new float[Heads * Dim];
+        float[] w = new float[Heads];
+        float[] actual = new float[checkedKeys];
+        keys.View.SubView(0, bits.Length).CopyToCPU(bits);
+        queries.View.SubView((long)row * Heads * Dim, q.Length).CopyToCPU(q);
+        weights.View.SubView((long)row * Heads, w.Length).CopyToCPU(w);
+        scores.View.SubView((long)row * tokens, checkedKeys).CopyToCPU(actual);
+        float[] k = bits.Select(Bf16.ToFloat).ToArray();
+        float[] roundedQ = q.Select(v => Bf16.ToFloat(Bf16.FromFloat(v))).ToArray();
+        double[] reference = IndexerScoresReference.Scores(roundedQ, w, k, 1, checkedKeys, Heads, Dim, Scale, KeyPagesReference.Causal(1, checkedKeys - 1));
+        return Verification.Require("indexer prefill tensor-core scores", actual, reference, 1e-3);
     }
 
     /// <summary>Downloads queries [firstQuery, +queryCount) and keys [0, checkedKeys) and compares their scores with the float64 reference.</summary>
