@@ -39,7 +39,7 @@ internal static class KernelTensorCoreLinear
     /// and multiplied by the bf16 GEMM, which gives the same bits as the FP8 GEMM. On the H200 table the FP8 kernel ran at
     /// 173 TFLOP/s against the bf16 one's 310–329 (4096 rows): converting in the GEMM costs half its speed. The copy costs
     /// 3 bytes per weight, about as long as the bf16 GEMM needs for ~150 rows; at 512 rows it is a quarter of the GEMM, so
-    /// the pair is ~1.4× faster than the FP8 kernel there, and more on longer prompts. Below, the FP8 kernel runs.
+    /// the pair is ~1.5× faster than the FP8 kernel there, and more on longer prompts. Below, the FP8 kernel runs.
     /// </summary>
     public const int WidenFp8MinRows = 512;
 
