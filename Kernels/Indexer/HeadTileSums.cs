@@ -13,25 +13,28 @@ public readonly struct HeadTileSums(
     MmaAccumulator heads0, MmaAccumulator heads8, MmaAccumulator heads16, MmaAccumulator heads24,
     MmaAccumulator heads32, MmaAccumulator heads40, MmaAccumulator heads48, MmaAccumulator heads56)
 {
-    /// <summary>Σ over this lane's 16 heads of w[h]·ReLU(q_h·k_g), key g; <paramref name="h"/> = 2t, the weights [64] (0 past the heads).</summary>
-    public float WeightedReluLow(ArrayView<float> weights, int h) =>
-        IndexerMath.WeightedReluLow(heads0, weights[h], weights[h + 1])
-        + IndexerMath.WeightedReluLow(heads8, weights[h + 8], weights[h + 9])
-        + IndexerMath.WeightedReluLow(heads16, weights[h + 16], weights[h + 17])
-        + IndexerMath.WeightedReluLow(heads24, weights[h + 24], weights[h + 25])
-        + IndexerMath.WeightedReluLow(heads32, weights[h + 32], weights[h + 33])
-        + IndexerMath.WeightedReluLow(heads40, weights[h + 40], weights[h + 41])
-        + IndexerMath.WeightedReluLow(heads48, weights[h + 48], weights[h + 49])
-        + IndexerMath.WeightedReluLow(heads56, weights[h + 56], weights[h + 57]);
+    /// <summary>
+    /// Σ over this lane's 16 heads of w[h]·ReLU(q_h·k), for key g (<see cref="KeyPairSums.First"/>) and key g + 8
+    /// (<see cref="KeyPairSums.Second"/>); <paramref name="h"/> = 2t, the weights [64] (0 past the heads). Each weight
+    /// pair is read once for both keys.
+    /// </summary>
+    public KeyPairSums WeightedRelu(ArrayView<float> weights, int h)
+    {
+        var sums = new KeyPairSums();
+        Accumulate(ref sums, heads0, weights[h], weights[h + 1]);
+        Accumulate(ref sums, heads8, weights[h + 8], weights[h + 9]);
+        Accumulate(ref sums, heads16, weights[h + 16], weights[h + 17]);
+        Accumulate(ref sums, heads24, weights[h + 24], weights[h + 25]);
+        Accumulate(ref sums, heads32, weights[h + 32], weights[h + 33]);
+        Accumulate(ref sums, heads40, weights[h + 40], weights[h + 41]);
+        Accumulate(ref sums, heads48, weights[h + 48], weights[h + 49]);
+        Accumulate(ref sums, heads56, weights[h + 56], weights[h + 57]);
+        return sums;
+    }
 
-    /// <summary>The same for key g + 8.</summary>
-    public float WeightedReluHigh(ArrayView<float> weights, int h) =>
-        IndexerMath.WeightedReluHigh(heads0, weights[h], weights[h + 1])
-        + IndexerMath.WeightedReluHigh(heads8, weights[h + 8], weights[h + 9])
-        + IndexerMath.WeightedReluHigh(heads16, weights[h + 16], weights[h + 17])
-        + IndexerMath.WeightedReluHigh(heads24, weights[h + 24], weights[h + 25])
-        + IndexerMath.WeightedReluHigh(heads32, weights[h + 32], weights[h + 33])
-        + IndexerMath.WeightedReluHigh(heads40, weights[h + 40], weights[h + 41])
-        + IndexerMath.WeightedReluHigh(heads48, weights[h + 48], weights[h + 49])
-        + IndexerMath.WeightedReluHigh(heads56, weights[h + 56], weights[h + 57]);
+    private static void Accumulate(ref KeyPairSums sums, MmaAccumulator heads, float w0, float w1)
+    {
+        sums.First += IndexerMath.WeightedReluLow(heads, w0, w1);
+        sums.Second += IndexerMath.WeightedReluHigh(heads, w0, w1);
+    }
 }

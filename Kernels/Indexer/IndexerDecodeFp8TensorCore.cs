@@ -106,10 +106,9 @@ public static partial class IndexerKernels
 
             // This lane's heads: 8n + 2t and 8n + 2t + 1 of every n-tile n; C0/C1 belong to key g, C2/C3 to key g + 8.
             var sums = new HeadTileSums(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
-            float partialLow = sums.WeightedReluLow(weights, 2 * column);
-            float partialHigh = sums.WeightedReluHigh(weights, 2 * column);
-            partials[(warp * 16 + row) * 4 + column] = partialLow;
-            partials[(warp * 16 + row + 8) * 4 + column] = partialHigh;
+            var partial = sums.WeightedRelu(weights, 2 * column);
+            partials[(warp * 16 + row) * 4 + column] = partial.First;
+            partials[(warp * 16 + row + 8) * 4 + column] = partial.Second;
             KsGroup.Barrier();
             int key = tileKey + lane;
             if (lane < 16 && key < keyCount)
