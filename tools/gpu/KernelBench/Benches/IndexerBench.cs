@@ -135,17 +135,30 @@ public static class IndexerBench
     {
         int row = queryRow ?? 0;
         int visible = queryRow is null ? tokens : row + 1;
-        int checkedKeys = Math.Min(visible, 1024);
-        float[] k = new float[(long)checkedKeys * Dim];
+        float[] k = new float[(long)Math.Min(visible, 1024) * Dim];
+        keys.View.SubView(0, k.Length).CopyToCPU(k);
+        return CheckRowScores("indexer decode fp32 scores", k, queries, weights, scores, tokens, row, roundQuery: false, 1e-4);
+    }
+
+    /// <summary>
+    /// Row <paramref name="row"/>'s scores over the first keys (<paramref name="keys"/>, decoded, [checked, D]) against the
+    /// float64 reference, the query rounded to bf16 first when <paramref name="roundQuery"/> (as the tensor-core kernels
+    /// read it); throws past <paramref name="tolerance"/>.
+    /// </summary>
+    private static double CheckRowScores(string what, float[] keys, MemoryBuffer1D<float, Stride1D.Dense> queries,
+        MemoryBuffer1D<float, Stride1D.Dense> weights, MemoryBuffer1D<float, Stride1D.Dense> scores, int tokens, int row, bool roundQuery, double tolerance)
+    {
+        int checkedKeys = keys.Length / Dim;
         float[] q = new float[Heads * Dim];
         float[] w = new float[Heads];
         float[] actual = new float[checkedKeys];
-        keys.View.SubView(0, k.Length).CopyToCPU(k);
         queries.View.SubView((long)row * Heads * Dim, q.Length).CopyToCPU(q);
         weights.View.SubView((long)row * Heads, w.Length).CopyToCPU(w);
         scores.View.SubView((long)row * tokens, checkedKeys).CopyToCPU(actual);
-        double[] reference = IndexerScoresReference.Scores(q, w, k, 1, checkedKeys, Heads, Dim, Scale, KeyPagesReference.Causal(1, checkedKeys - 1));
-        return Verification.Require("indexer decode fp32 scores", actual, reference, 1e-4);
+        if (roundQuery)
+            q = q.Select(v => Bf16.ToFloat(Bf16.FromFloat(v))).ToArray();
+        double[] reference = IndexerScoresReference.Scores(q, w, keys, 1, checkedKeys, Heads, Dim, Scale, KeyPagesReference.Causal(1, checkedKeys - 1));
+        return Verification.Require(what, actual, reference, tolerance);
     }
 
     public static IEnumerable<BenchRow> Prefill(KernelDevice device, int tokens, Baselines baselines)
@@ -208,20 +221,10 @@ public static class IndexerBench
         MemoryBuffer1D<ushort, Stride1D.Dense> keys, MemoryBuffer1D<float, Stride1D.Dense> queries,
         MemoryBuffer1D<float, Stride1D.Dense> weights, MemoryBuffer1D<float, Stride1D.Dense> scores, int tokens)
     {
-        int row = tokens - 1;
-        int checkedKeys = Math.Min(tokens, 1024);
-        ushort[] bits = new ushort[(long)checkedKeys * Dim];
-        float[] q = new float[Heads * Dim];
-        float[] w = new float[Heads];
-        float[] actual = new float[checkedKeys];
+        ushort[] bits = new ushort[(long)Math.Min(tokens, 1024) * Dim];
         keys.View.SubView(0, bits.Length).CopyToCPU(bits);
-        queries.View.SubView((long)row * Heads * Dim, q.Length).CopyToCPU(q);
-        weights.View.SubView((long)row * Heads, w.Length).CopyToCPU(w);
-        scores.View.SubView((long)row * tokens, checkedKeys).CopyToCPU(actual);
-        float[] k = bits.Select(Bf16.ToFloat).ToArray();
-        float[] roundedQ = q.Select(v => Bf16.ToFloat(Bf16.FromFloat(v))).ToArray();
-        double[] reference = IndexerScoresReference.Scores(roundedQ, w, k, 1, checkedKeys, Heads, Dim, Scale, KeyPagesReference.Causal(1, checkedKeys - 1));
-        return Verification.Require("indexer prefill tensor-core scores", actual, reference, 1e-3);
+        return CheckRowScores("indexer prefill tensor-core scores", bits.Select(Bf16.ToFloat).ToArray(), queries, weights, scores, tokens,
+            tokens - 1, roundQuery: true, 1e-3);
     }
 
     /// <summary>Downloads queries [firstQuery, +queryCount) and keys [0, checkedKeys) and compares their scores with the float64 reference.</summary>
