@@ -15,6 +15,7 @@ using KernelSharp.Tools.MmaLoopBench;
 //           [--only TEXT]                only the rows whose name contains TEXT
 //           [--smoke]                    tiny shapes on the generated CPU path: checks the harness itself without a GPU
 //   smem                                 CUDA: > 48 KB dynamic shared memory through cuFuncSetAttribute
+//   graph [launches]                     CUDA: ILGPU launches captured as one CUDA graph and replayed (default 450, a decode step's count)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 return args.FirstOrDefault() switch
@@ -23,12 +24,13 @@ return args.FirstOrDefault() switch
     "mma" => WithCuda(accelerator => MmaCommands.Bench(accelerator).TileOk ? 0 : 1),
     "kernels" => KernelRows(Option(args, "--baselines"), Option(args, "--out"), Option(args, "--only"), args.Contains("--smoke")),
     "smem" => WithCuda(SharedMemoryProbe.Run),
+    "graph" => WithCuda(accelerator => GraphCaptureProbe.Run(accelerator, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 450)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: KernelBench ptx <folder> | mma | kernels [--baselines baselines.json] [--out table.md] [--only text] [--smoke] | smem");
+    Console.Error.WriteLine("usage: KernelBench ptx <folder> | mma | kernels [--baselines baselines.json] [--out table.md] [--only text] [--smoke] | smem | graph [launches]");
     return 2;
 }
 
