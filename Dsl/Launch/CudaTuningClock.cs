@@ -8,7 +8,7 @@ namespace KernelSharp.Dsl.Launch;
 
 /// <summary>
 /// Times one launch at a time on a CUDA device for <see cref="KernelAutotuner"/>: a driver event before and after the
-/// launch on the accelerator's stream, right behind a kernel that reads a buffer twice the size of L2.
+/// launch on the device's stream (<see cref="KernelDevice.Stream"/>), right behind a kernel that reads a buffer twice the size of L2.
 /// </summary>
 /// <remarks>
 /// Why not a host stopwatch around launch + synchronize (the autotuner's timer elsewhere): for a decode GEMV of ~10 µs
@@ -23,7 +23,7 @@ internal sealed partial class CudaTuningClock : IDisposable
 {
     private const string Driver = "libcuda.so.1";
 
-    private static readonly ConditionalWeakTable<Accelerator, Action<Index1D, ArrayView<long>, ArrayView<long>>> Evictors = new();
+    private static readonly ConditionalWeakTable<Accelerator, Action<AcceleratorStream, Index1D, ArrayView<long>, ArrayView<long>>> Evictors = new();
 
     private readonly KernelDevice device;
     private readonly nint stream;
@@ -31,7 +31,7 @@ internal sealed partial class CudaTuningClock : IDisposable
     private readonly nint[] ends;
     private readonly MemoryBuffer1D<long, Stride1D.Dense>? evictBuffer;
     private readonly MemoryBuffer1D<long, Stride1D.Dense>? sink;
-    private readonly Action<Index1D, ArrayView<long>, ArrayView<long>>? evict;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<long>, ArrayView<long>>? evict;
 
     private CudaTuningClock(KernelDevice device, nint stream, int runs)
     {
@@ -51,7 +51,7 @@ internal sealed partial class CudaTuningClock : IDisposable
         {
             evictBuffer = accelerator.Allocate1D<long>(2 * l2 / sizeof(long));
             sink = accelerator.Allocate1D<long>(1);
-            evict = Evictors.GetValue(accelerator, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<long>, ArrayView<long>>(Evict));
+            evict = Evictors.GetValue(accelerator, a => a.LoadAutoGroupedKernel<Index1D, ArrayView<long>, ArrayView<long>>(Evict));
         }
         catch (Exception e) when (e is OutOfMemoryException or AcceleratorException or InvalidOperationException)
         {
@@ -72,7 +72,7 @@ internal sealed partial class CudaTuningClock : IDisposable
         try
         {
             device.Bind();
-            return new CudaTuningClock(device, ((CudaStream)cuda.DefaultStream).StreamPtr, runs);
+            return new CudaTuningClock(device, ((CudaStream)device.Stream).StreamPtr, runs);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
         {
@@ -84,7 +84,7 @@ internal sealed partial class CudaTuningClock : IDisposable
     public void Time(int run, Action launch)
     {
         if (evict is not null)
-            evict((int)evictBuffer!.Length, evictBuffer.View, sink!.View);
+            evict(device.Stream, (int)evictBuffer!.Length, evictBuffer.View, sink!.View);
         Check(cuEventRecord(starts[run], stream), "cuEventRecord");
         launch();
         Check(cuEventRecord(ends[run], stream), "cuEventRecord");

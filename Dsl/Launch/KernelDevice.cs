@@ -148,6 +148,14 @@ public sealed class KernelDevice : IDisposable
         return Accelerator.Allocate1D<T>(length);
     }
 
+    /// <summary>
+    /// The stream the generated launchers queue their kernels on: the accelerator's default stream. Launchers name it
+    /// rather than loading kernels bound to the default stream so that a caller can later direct a whole step onto
+    /// one stream, the precondition for recording it with the driver's stream capture (the default stream of ILGPU's
+    /// CUDA accelerator is the legacy stream, which cannot be captured).
+    /// </summary>
+    public AcceleratorStream Stream => Accelerator.DefaultStream;
+
     /// <summary>Waits for every launched kernel and copy to finish.</summary>
     public void Synchronize()
     {

@@ -188,7 +188,8 @@ internal static class LauncherEmitter
         string args = string.Join("", parameters.Select(p => ", " + p.Name));
         // A format-generic kernel compiles once per type argument: its keys are made once per type (ks_NameKeys).
         string cacheKey = kernel.TypeParameters.Count == 0 ? CacheKey(kernel, variant) : $"ks_{kernel.Name}Keys{kernel.TypeParameterList}.{variant.MethodName}";
-        string load = $"global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<{types}>(ks_accelerator, {variant.MethodName}{kernel.TypeParameterList})";
+        // Loaded with a stream parameter and launched on device.Stream (not bound to the default stream): see KernelDevice.Stream.
+        string load = $"global::ILGPU.Runtime.KernelLoaders.LoadKernel<{types}>(ks_accelerator, {variant.MethodName}{kernel.TypeParameterList})";
         string sharedConfig = "";
         if (variant.DynamicShared != null)
         {
@@ -203,7 +204,7 @@ internal static class LauncherEmitter
         writer.Line($"int ks_gridY = checked((int)({kernel.GridY}));");
         using (writer.Block("if (ks_gridX > 0 && ks_gridY > 0)"))
         {
-            writer.Line($"ks_kernel(new global::ILGPU.KernelConfig(new global::ILGPU.Index2D(ks_gridX, ks_gridY), new global::ILGPU.Index2D({variant.GroupSize.ToString(CultureInfo.InvariantCulture)}, 1){sharedConfig}){args});");
+            writer.Line($"ks_kernel(device.Stream, new global::ILGPU.KernelConfig(new global::ILGPU.Index2D(ks_gridX, ks_gridY), new global::ILGPU.Index2D({variant.GroupSize.ToString(CultureInfo.InvariantCulture)}, 1){sharedConfig}){args});");
         }
         writer.Line("return;");
     }
