@@ -82,6 +82,11 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             return output;
         }
 
+        if (pairs >= MoeKernels.PermuteMaxPairs)
+        {
+            throw new ArgumentException($"{rows} tokens × {topk} experts each is {pairs} routed pairs; the expert permutation counts at most {MoeKernels.PermuteMaxPairs - 1}: run the prompt in smaller chunks");
+        }
+
         var device = storage.Device;
         using var expertCounts = storage.Buffer<int>(experts.Count);       // [E]
         using var expertOffsets = storage.Buffer<int>(experts.Count + 1);  // [E + 1]

@@ -268,7 +268,7 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
 
     protected void PermuteByExpert(ArrayView<int> ids, ArrayView<int> counts, ArrayView<int> offsets, ArrayView<int> permuted,
         ArrayView<int> slots, ArrayView<int> slotExperts, int pairCount, int experts, int firstExpert = 0) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(1, 1, 256),
+        Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(experts, 1, MoeKernels.PermuteThreads),
             ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts, firstExpert);
 
     protected void GroupedFfnGateUp<TWeights>(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, TWeights gate, TWeights up,

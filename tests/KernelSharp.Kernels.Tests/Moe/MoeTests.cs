@@ -40,12 +40,15 @@ public abstract class MoeTests(BackendFixture backend) : SparseKernelTestBase(ba
     [InlineData(1, 1, 8)]       // a single pair
     [InlineData(50, 4, 16)]     // most experts used several times
     [InlineData(300, 8, 256)]   // 256 experts, one per thread; many get no pair
+    [InlineData(683, 6, 64)]    // 4 098 pairs: four whole tiles of the placing pass and 2 pairs in a fifth
+    [InlineData(40, 3, 1)]      // one expert: every pair, in order
     public void Permutation_matches_reference(int tokenCount, int topk, int experts) => CheckPermutation(tokenCount, topk, experts, 0, experts);
 
     [SkippableTheory]
     [InlineData(50, 4, 16, 0, 6)]     // the first of three ranks' ranges
     [InlineData(50, 4, 16, 11, 5)]    // the last range
     [InlineData(1, 1, 8, 4, 2)]       // a single pair, probably held elsewhere
+    [InlineData(700, 6, 64, 20, 16)]  // several tiles, most pairs held elsewhere
     public void Permutation_of_a_rank_range_leaves_other_experts_pairs_without_a_slot(int tokenCount, int topk, int experts, int firstExpert, int held) =>
         CheckPermutation(tokenCount, topk, experts, firstExpert, held);
 
