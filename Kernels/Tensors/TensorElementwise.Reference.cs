@@ -20,4 +20,6 @@ public static class TensorElementwiseReference
     }
 
     public static int[] FillRange(int start, int count) => Enumerable.Range(start, count).ToArray();
+
+    public static int[] FillQuotient(int count, int divisor) => Enumerable.Range(0, count).Select(i => i / divisor).ToArray();
 }

@@ -55,9 +55,17 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             throw new ArgumentException($"rope tables {rope.Cos}/{rope.Sin} must be [{rows}, {dims.RopeDim / 2}]");
         }
 
-        // the rope tables hold one row per query row, so query row t reads table row t
-        var absorb = new MlaAbsorbLaunch(device, q.View, queries.View, rope is null ? null : storage.RowIndices(rows), rope, rows, dims);
-        KernelWeight.ApplyTo(kvB, ref absorb);
+        using var onTensorCores = ProjectsOnTensorCores(rows) ? TensorCoreMlaProjections.For(storage, kvB, dims) : null;
+        if (onTensorCores is not null)
+        {
+            onTensorCores.Absorb(q.View, queries.View, rope, rows);
+        }
+        else
+        {
+            // the rope tables hold one row per query row, so query row t reads table row t
+            var absorb = new MlaAbsorbLaunch(device, q.View, queries.View, rope is null ? null : storage.RowIndices(rows), rope, rows, dims);
+            KernelWeight.ApplyTo(kvB, ref absorb);
+        }
 
         if (!CacheRun.CoverEveryRow(segments, rows))
         {
@@ -123,10 +131,25 @@ internal sealed class KernelMlaAttention(KernelStorage storage, KernelKeyPages p
             Attend(new F32Rows(cache), run, table, runQueries, runOutput, dims, softmaxScale, selected);
         }
 
-        var upProject = new MlaUpProjectLaunch(device, latentOutput.View, output.View, rows, dims);
-        KernelWeight.ApplyTo(kvB, ref upProject);
+        if (onTensorCores is not null)
+        {
+            onTensorCores.UpProject(latentOutput.View, output.View, rows);
+        }
+        else
+        {
+            var upProject = new MlaUpProjectLaunch(device, latentOutput.View, output.View, rows, dims);
+            KernelWeight.ApplyTo(kvB, ref upProject);
+        }
+
         return output;
     }
+
+    /// <summary>
+    /// A prompt chunk's kv_b projections run on tensor cores (<see cref="TensorCoreMlaProjections"/>) when the prefill does
+    /// and the chunk has more rows than a decode batch, the rule the Linear layers follow (<see cref="KernelModelBackend.Linear"/>);
+    /// decode keeps the exact fp32 kernels.
+    /// </summary>
+    private bool ProjectsOnTensorCores(int rows) => backend.PromptOnTensorCores && rows > KernelModelBackend.GemvMaxRows;
 
     /// <summary>o_lat of one run's rows over its cache (rows [c ‖ k_pe] in any row format): dense causal, or over the selected keys.</summary>
     private void Attend<TCache>(TCache cache, CacheRun run, DevicePages table, ArrayView<float> runQueries, ArrayView<float> runOutput,
