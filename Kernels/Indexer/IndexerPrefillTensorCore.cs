@@ -43,6 +43,18 @@ public static partial class IndexerKernels
         int position = positions[query];
         long queryStart = (long)query * heads * DecodeTcDim;
         long scoreRow = (long)query * keyColumns;
+        int groupFirstKey = Grid.IdxX * PrefillTcGroupKeys;
+        if (groupFirstKey > position)
+        {
+            // Every key of the group is in the row's future (the upper half of a causal prompt's groups): −∞ without
+            // staging the query or running the mma. The whole group leaves before any barrier.
+            for (int k = thread; k < PrefillTcGroupKeys; k += DecodeTcWarps * 32)
+            {
+                if (groupFirstKey + k < keyColumns)
+                    scores[scoreRow + groupFirstKey + k] = float.NegativeInfinity;
+            }
+            return;
+        }
         var queryWords = SharedMemory.Allocate<uint>(DecodeTcQueryWords);            // [8 k-steps][64 heads][4][2] bf16 pairs
         var weights = SharedMemory.Allocate<float>(DecodeMaxHeads);                  // [64] 0 past H
         var partials = SharedMemory.Allocate<float>(DecodeTcWarps * 16 * 4);         // [warps][16 keys][4 columns]
@@ -65,7 +77,7 @@ public static partial class IndexerKernels
 
         for (int tile = 0; tile < PrefillTcTilesPerWarp; tile++)
         {
-            int tileKey = Grid.IdxX * PrefillTcGroupKeys + (tile * DecodeTcWarps + warp) * 16;
+            int tileKey = groupFirstKey + (tile * DecodeTcWarps + warp) * 16;
             int keyLow = tileKey + row;
             int keyHigh = keyLow + 8;
             // Keys past the row's position are masked below; reading them (key 0 instead) keeps every lane in the mma.

@@ -17,6 +17,7 @@ public abstract class IndexerPrefillTensorCoreTests(BackendFixture backend) : Ba
     [SkippableTheory]
     [InlineData(5, 600, 64, 3)]   // two groups of 512 keys (the second partial), 3 columns past the last key
     [InlineData(3, 17, 5, 0)]     // one tile and a bit, heads not a multiple of 8
+    [InlineData(3, 0, 16, 1100)]  // a prompt's first rows: the second and third groups hold only future keys (−∞, no mma)
     public void Scores_match_reference_on_bf16_queries_and_keys(int queryCount, int start, int heads, int extraColumns)
     {
         RequireBackend();
