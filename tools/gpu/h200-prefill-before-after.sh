@@ -40,7 +40,7 @@ if [ "$(left)" -ge 120 ]; then
 fi
 run after; run before
 if [ "$(left)" -ge 60 ]; then
-  timeout 60 bash -c "KS_PROFILE=1 /tmp/ks-after.sh $bench -r 1" > /dev/null 2> "$out/profile.log"
+  timeout 60 bash -c "KS_PROFILE=1 /tmp/ks-after.sh ${bench/-r 2/-r 1}" > /dev/null 2> "$out/profile.log"
   say "== after, KS_PROFILE=1 rc=$? (t=$((SECONDS - start)) s)"
   grep -E "^\|" "$out/profile.log" | head -40 >> "$log"
 fi

@@ -100,15 +100,17 @@ public static class TensorCoreGemmBench
         int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideBf16Variants.Single(v => v.Method == name).DynamicSharedBytes;
         var method = (Action<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int>)Delegate.CreateDelegate(
             typeof(Action<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int>), typeof(TensorCoreGemmKernels).GetMethod(name)!);
+        // The generated launcher's cache key and delegate type (a stream parameter, KernelDevice.Stream): the autotuned
+        // rows of the same device then find this loaded kernel as their own.
         var wide = device.GetOrLoadKernel($"KernelSharp.Kernels.Linear.TensorCoreGemmKernels.{name}", accelerator =>
         {
-            var launcher = accelerator.LoadStreamKernel(method);
+            var launcher = accelerator.LoadKernel(method);
             return dynamicBytes == 0 ? launcher : LargeSharedMemory.Allow(launcher, accelerator, dynamicBytes, name);
         });
         var groups = new Index2D((m + 127) / 128, (n + tileN - 1) / tileN);
         var threads = new Index2D(TensorCoreGemmWideTiles.Threads(tileN), 1);
         var config = dynamicBytes == 0 ? new KernelConfig(groups, threads) : new KernelConfig(groups, threads, SharedMemoryConfig.RequestDynamic<byte>(dynamicBytes));
-        return () => wide(config, a, weight, c, m, n, k);
+        return () => wide(device.Stream, config, a, weight, c, m, n, k);
     }
 
     /// <summary>Rows [row0, row0 + 8) × columns [col0, col0 + 256) of C against float64.</summary>
