@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
+using ILGPU.Runtime;
 using KernelSharp.Kernels.Linear;
 
 namespace KernelSharp.Kernels.Indexer;
@@ -21,7 +22,7 @@ internal readonly struct KeyRowWords(Words4 w0, Words4 w1, Words4 w2, Words4 w3)
     {
         if (vectors)
         {
-            var quads = words.SubView(first, 16).Cast<Words4>();
+            var quads = words.SubView(first, 16).AsAligned(16).Cast<Words4>(); // as WidenFp8WeightsToBf16 reads its 16-byte runs
             return new KeyRowWords(quads[0], quads[1], quads[2], quads[3]);
         }
         return new KeyRowWords(Scalar(words, first), Scalar(words, first + 4), Scalar(words, first + 8), Scalar(words, first + 12));
