@@ -15,10 +15,11 @@ namespace KernelSharp.Kernels.Tests.Indexer;
 public abstract class IndexerPrefillTensorCoreTests(BackendFixture backend) : BackendTestBase(backend)
 {
     [SkippableTheory]
-    [InlineData(5, 600, 64, 3)]   // two groups of 512 keys (the second partial), 3 columns past the last key
-    [InlineData(3, 17, 5, 0)]     // one tile and a bit, heads not a multiple of 8
-    [InlineData(3, 0, 16, 1100)]  // a prompt's first rows: the second and third groups hold only future keys (−∞, no mma)
-    public void Scores_match_reference_on_bf16_queries_and_keys(int queryCount, int start, int heads, int extraColumns)
+    [InlineData(5, 600, 64, 3, 0)]   // two groups of 512 keys (the second partial), 3 columns past the last key
+    [InlineData(3, 17, 5, 0, 0)]     // one tile and a bit, heads not a multiple of 8
+    [InlineData(3, 0, 16, 1100, 0)]  // a prompt's first rows: the second and third groups hold only future keys (−∞, no mma)
+    [InlineData(4, 40, 8, 0, 2)]     // keys 4 bytes off a 16-byte boundary: the word-by-word loads
+    public void Scores_match_reference_on_bf16_queries_and_keys(int queryCount, int start, int heads, int extraColumns, int keyOffset)
     {
         RequireBackend();
         const int dim = IndexerKernels.DecodeTcDim;
@@ -34,12 +35,12 @@ public abstract class IndexerPrefillTensorCoreTests(BackendFixture backend) : Ba
 
         using var q = Upload(queries);
         using var w = Upload(weights);
-        using var k = Upload(keys.Select(Dsl.Bf16.FromFloat).ToArray());
+        using var k = Upload(new ushort[keyOffset].Concat(keys.Select(Dsl.Bf16.FromFloat)).ToArray());
         using var p = Upload(positions);
         using var scores = Upload(Enumerable.Repeat(float.NaN, queryCount * keyColumns).ToArray());
         Launch(typeof(IndexerKernels).GetMethod(nameof(IndexerKernels.IndexerPrefillTensorCore))!,
             Config((keyColumns + IndexerKernels.PrefillTcGroupKeys - 1) / IndexerKernels.PrefillTcGroupKeys, queryCount, IndexerKernels.DecodeTcWarps * 32),
-            q.View, w.View, k.View, p.View, scores.View, queryCount, keyColumns, heads, scale);
+            q.View, w.View, k.View.SubView(keyOffset, (long)keyCount * dim), p.View, scores.View, queryCount, keyColumns, heads, scale);
 
         double[] reference = IndexerScoresReference.Scores(queries, weights, keys, queryCount, keyCount, heads, dim, scale, KeyPagesReference.Contiguous(positions));
         var expected = new double[queryCount * keyColumns];
