@@ -1,3 +1,4 @@
+using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Tensors;
 using KernelSharp.Runtime.Model.Backend;
@@ -93,7 +94,15 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
         using var permutedPairs = storage.Buffer<int>(pairs);              // [T·k] slot → pair
         using var pairSlots = storage.Buffer<int>(pairs);                  // [T·k] pair → slot
         using var slotExperts = storage.Buffer<int>(pairs);                // [T·k] slot → expert
-        MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count, firstExpert);
+        // GPUs take the group-per-expert sort; the host backends the one-group form, whose single barrier is cheap there.
+        if (device.Backend is KernelBackend.FastCpu or KernelBackend.IlgpuCpu)
+        {
+            MoeKernels.LaunchPermuteByExpertSerial(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count, firstExpert);
+        }
+        else
+        {
+            MoeKernels.LaunchPermuteByExpert(device, chosen.View, expertCounts.View, expertOffsets.View, permutedPairs.View, pairSlots.View, slotExperts.View, pairs, experts.Count, firstExpert);
+        }
         using var noShared = shared is null ? storage.NewTensor(rows, hidden) : null; // [T, H] zeros when there are no shared experts
         if (noShared is not null)
         {

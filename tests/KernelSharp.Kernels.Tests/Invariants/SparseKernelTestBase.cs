@@ -267,9 +267,15 @@ public abstract class SparseKernelTestBase(BackendFixture backend) : BackendTest
     }
 
     protected void PermuteByExpert(ArrayView<int> ids, ArrayView<int> counts, ArrayView<int> offsets, ArrayView<int> permuted,
-        ArrayView<int> slots, ArrayView<int> slotExperts, int pairCount, int experts, int firstExpert = 0) =>
-        Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(experts, 1, MoeKernels.PermuteThreads),
-            ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts, firstExpert);
+        ArrayView<int> slots, ArrayView<int> slotExperts, int pairCount, int experts, int firstExpert = 0, bool serial = false)
+    {
+        if (serial)
+            Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpertSerial), Config(1, 1, 256),
+                ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts, firstExpert);
+        else
+            Launch(typeof(MoeKernels), nameof(MoeKernels.PermuteByExpert), Config(experts, 1, MoeKernels.PermuteThreads),
+                ids, counts, offsets, permuted, slots, slotExperts, pairCount, experts, firstExpert);
+    }
 
     protected void GroupedFfnGateUp<TWeights>(ArrayView<float> x, ArrayView<int> permuted, ArrayView<int> slotExperts, TWeights gate, TWeights up,
         ArrayView<float> activations, int slotCount, int hidden, int intermediate, int topk, int groupSize)
