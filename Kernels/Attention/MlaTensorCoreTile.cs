@@ -51,9 +51,6 @@ public static class MlaTensorCoreTile
     /// <summary>Shared row stride in bf16: 576 + 8 padding (1168 bytes = 9·128 + 16: 8 consecutive rows hit 8 bank groups).</summary>
     public const int TileStride = RowLength + 8;
 
-    /// <summary>Elements of one key tile in shared memory: [32 keys, <see cref="TileStride"/>] bf16.</summary>
-    public const int TileElements = KeysPerTile * TileStride;
-
     /// <summary>16-byte chunks per cache row.</summary>
     public const int ChunksPerRow = RowLength / 8;
 

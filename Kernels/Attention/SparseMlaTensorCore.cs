@@ -20,11 +20,7 @@ public static partial class MlaTensorCoreKernels
 {
     // Grid X walks the head blocks and slices of one query, so the groups launched together gather the same cache
     // rows (8 head blocks at 128 heads): one reads them from HBM, the others mostly from L2.
-    //
-    // stages = 2 double-buffers the key tile: the next tile's cp.async gather is in flight while this one is multiplied
-    // (83 KB of shared memory, on dynamic shared memory: two groups per SM); stages = 1 gathers, waits, then multiplies
-    // (45 KB, three groups per SM, which overlap only with each other). The autotuner times both.
-    [Kernel(Grid = "((heads + 15) / 16) * splits", GridY = "queryCount", GroupSize = "128", LargeSharedMemory = true)]
+    [Kernel(Grid = "((heads + 15) / 16) * splits", GridY = "queryCount", GroupSize = "128")]
     public static void SparseMlaTensorCore(
         ArrayView<float> queries,      // [Q, H, 576] per head [q_abs ‖ q_pe]
         ArrayView<ushort> kvCache,     // [Tc, 576] per token [c ‖ k_pe], bf16 bits; starts on 16 bytes
@@ -36,8 +32,7 @@ public static partial class MlaTensorCoreKernels
         int heads,
         int selectedStride,
         int splits,
-        float scale,
-        [Constant(1, 2)] int stages)
+        float scale)
     {
         int query = Grid.IdxY;
         int headBlocks = (heads + HeadsPerGroup - 1) / HeadsPerGroup;
@@ -49,7 +44,7 @@ public static partial class MlaTensorCoreKernels
         int headsHere = Math.Min(HeadsPerGroup, heads - headBase);
         long firstQueryRow = (long)query * heads + headBase;
         long firstSelected = (long)query * selectedStride;
-        var kvTiles = SharedMemory.Allocate<ushort>(stages * TileElements);                     // [stages, 32 keys, 584] bf16
+        var kvTile = SharedMemory.Allocate<ushort>(KeysPerTile * TileStride);                  // [32 keys, 584] bf16
         var partialScores = SharedMemory.Allocate<float>(Warps * HeadsPerGroup * KeysPerTile); // [4 warps, 16 heads, 32 keys]
         // Slices are whole tiles, so every slice but the last starts and ends on a tile boundary.
         int count = counts[query];
@@ -64,30 +59,9 @@ public static partial class MlaTensorCoreKernels
         {
             int tileStart = sliceStart + tile * KeysPerTile;
             int tileKeys = Math.Min(KeysPerTile, sliceEnd - tileStart);
-            var kvTile = kvTiles.SubView((tile & (stages - 1)) * TileElements, TileElements);
-            if (stages == 1)
-            {
-                GatherTile(kvCache, selected, firstSelected + tileStart, tileKeys, kvTile, thread);
-                TensorCore.CopyAsyncCommit();
-                TensorCore.CopyAsyncWait(0);
-            }
-            else
-            {
-                if (tile == 0)
-                {
-                    GatherTile(kvCache, selected, firstSelected + tileStart, tileKeys, kvTile, thread);
-                    TensorCore.CopyAsyncCommit();
-                }
-                // The next tile into the other buffer, which the previous iteration's last barrier freed.
-                int nextStart = tileStart + KeysPerTile;
-                if (tile + 1 < tiles)
-                {
-                    GatherTile(kvCache, selected, firstSelected + nextStart, Math.Min(KeysPerTile, sliceEnd - nextStart),
-                        kvTiles.SubView(((tile + 1) & 1) * TileElements, TileElements), thread);
-                }
-                TensorCore.CopyAsyncCommit(); // empty on the last tile: the wait below still means "this tile's group"
-                TensorCore.CopyAsyncWait(1);
-            }
+            GatherTile(kvCache, selected, firstSelected + tileStart, tileKeys, kvTile, thread);
+            TensorCore.CopyAsyncCommit();
+            TensorCore.CopyAsyncWait(0);
             Group.Barrier(); // the tile has landed (every thread's copies)
             var scores = ScoreSlice(new ScoreOperands(kvTile, queryFragments, queries, firstQueryRow, headsHere, warp, lane));
             StorePartialScores(partialScores, scores, warp, lane);

@@ -23,48 +23,40 @@ public abstract class SparseMlaTensorCoreTests(BackendFixture backend) : Backend
     /// <summary>Whether this backend runs a case (the ILGPU CPU accelerator takes only the smallest).</summary>
     protected virtual bool RunsLargeCases => true;
 
-    [SkippableTheory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void One_query_two_tiles_matches_reference(int stages)
+    [SkippableFact]
+    public void One_query_two_tiles_matches_reference()
     {
         RequireBackend();
-        RunCase(seed: 11, heads: 16, cacheTokens: 60, counts: [40], splits: 1, stages: stages);
+        RunCase(seed: 11, heads: 16, cacheTokens: 60, counts: [40], splits: 1);
     }
 
-    [SkippableTheory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Partial_head_block_partial_tiles_and_an_empty_query_match_reference(int stages)
+    [SkippableFact]
+    public void Partial_head_block_partial_tiles_and_an_empty_query_match_reference()
     {
         RequireBackend();
         Skip.IfNot(RunsLargeCases, $"too slow on {Backend}; FastCpu and CUDA cover it");
-        RunCase(seed: 12, heads: 20, cacheTokens: 150, counts: [96, 83, 0], splits: 1, stages: stages);
+        RunCase(seed: 12, heads: 20, cacheTokens: 150, counts: [96, 83, 0], splits: 1);
     }
 
-    [SkippableTheory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Key_splits_merged_by_combine_match_reference(int stages)
+    [SkippableFact]
+    public void Key_splits_merged_by_combine_match_reference()
     {
         RequireBackend();
         Skip.IfNot(RunsLargeCases, $"too slow on {Backend}; FastCpu and CUDA cover it");
         // 5 tiles over 3 splits: slices of 2, 2 and 1 tiles, the last partial; the short query leaves a slice empty.
-        RunCase(seed: 13, heads: 16, cacheTokens: 300, counts: [150, 40], splits: 3, stages: stages);
+        RunCase(seed: 13, heads: 16, cacheTokens: 300, counts: [150, 40], splits: 3);
     }
 
-    [SkippableTheory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Large_scores_stay_finite_and_match_reference(int stages)
+    [SkippableFact]
+    public void Large_scores_stay_finite_and_match_reference()
     {
         RequireBackend();
         Skip.IfNot(RunsLargeCases, $"too slow on {Backend}; FastCpu and CUDA cover it");
         // Scores of tens (a peaked softmax): the running max must rescale earlier tiles without overflow.
-        RunCase(seed: 14, heads: 16, cacheTokens: 100, counts: [100], splits: 2, queryScale: 40f, stages: stages);
+        RunCase(seed: 14, heads: 16, cacheTokens: 100, counts: [100], splits: 2, queryScale: 40f);
     }
 
-    private void RunCase(int seed, int heads, int cacheTokens, int[] counts, int splits, int stages, float queryScale = 3f)
+    private void RunCase(int seed, int heads, int cacheTokens, int[] counts, int splits, float queryScale = 3f)
     {
         var random = NewRandom(seed);
         int queryCount = counts.Length;
@@ -89,12 +81,12 @@ public abstract class SparseMlaTensorCoreTests(BackendFixture backend) : Backend
         if (splits == 1)
         {
             Launch(kernel, Config(headBlocks * splits, queryCount, MlaTensorCoreTile.Threads),
-                qv.View, cv.View, sv.View, nv.View, ov.View, tv.View, queryCount, heads, stride, splits, scale, stages);
+                qv.View, cv.View, sv.View, nv.View, ov.View, tv.View, queryCount, heads, stride, splits, scale);
         }
         else
         {
             Launch(kernel, Config(headBlocks * splits, queryCount, MlaTensorCoreTile.Threads),
-                qv.View, cv.View, sv.View, nv.View, pv.View, tv.View, queryCount, heads, stride, splits, scale, stages);
+                qv.View, cv.View, sv.View, nv.View, pv.View, tv.View, queryCount, heads, stride, splits, scale);
             Launch(typeof(MlaKernels).GetMethod(nameof(MlaKernels.CombineMlaSplits))!, Config(queryCount * heads, (Latent + 127) / 128, 128),
                 pv.View, tv.View, ov.View, queryCount, heads, Latent, splits);
         }
@@ -186,12 +178,10 @@ public sealed class SparseMlaTensorCoreTests_Cuda(CudaBackend b) : SparseMlaTens
 /// <summary>The kernel's PTX (no GPU needed): the tensor-core instructions are there and nothing lives in local memory.</summary>
 public sealed class SparseMlaTensorCorePtxTests
 {
-    [Theory]
-    [InlineData("SparseMlaTensorCore__stages1")]
-    [InlineData("SparseMlaTensorCore__stages2")] // double-buffered, on dynamic shared memory
-    public void Ptx_uses_mma_ldmatrix_and_cp_async_without_local_memory(string variant)
+    [Fact]
+    public void Ptx_uses_mma_ldmatrix_and_cp_async_without_local_memory()
     {
-        var kernel = typeof(MlaTensorCoreKernels).GetMethod(variant)!;
+        var kernel = typeof(MlaTensorCoreKernels).GetMethod(nameof(MlaTensorCoreKernels.SparseMlaTensorCore))!;
         string ptx = KernelSharp.Dsl.PtxCompiler.Compile(kernel, optimization: ILGPU.OptimizationLevel.O2);
         Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", ptx);
         Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);

@@ -45,7 +45,7 @@ static int WritePtx(string folder)
     MmaCommands.WritePtx(folder);
     MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmBf16))!);
     MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmFp8))!);
-    MmaCommands.WriteOnePtx(folder, "tc_sparse_mla.ptx", typeof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels).GetMethod("SparseMlaTensorCore__stages1")!);
+    MmaCommands.WriteOnePtx(folder, "tc_sparse_mla.ptx", typeof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels).GetMethod(nameof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels.SparseMlaTensorCore))!);
     return 0;
 }
 
