@@ -79,11 +79,11 @@ public static class GraphCaptureProbe
             return ok;
         }
 
-        // 1. One by one: the host's cost per launch (issue time) and the chain's time to completion.
+        // 1. One by one: the host's cost per launch (host enqueue time) and the chain's time to completion.
         Reset(1);
         bump(stream, Elements, data.View, step.View); // compiles and loads the kernel
         stream.Synchronize();
-        var issue = new List<double>();
+        var enqueue = new List<double>();
         var total = new List<double>();
         bool ok = true;
         for (int round = 0; round < Rounds; round++)
@@ -92,12 +92,12 @@ public static class GraphCaptureProbe
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < launches; i++)
                 bump(stream, Elements, data.View, step.View);
-            issue.Add(clock.Elapsed.TotalMicroseconds);
+            enqueue.Add(clock.Elapsed.TotalMicroseconds);
             stream.Synchronize();
             total.Add(clock.Elapsed.TotalMicroseconds);
         }
         ok &= Holds(launches, "launched one by one");
-        Console.WriteLine($"graph probe: one by one: issue {Median(issue):F0} µs ({Median(issue) / launches:F2} µs per launch), to completion {Median(total):F0} µs (median of {Rounds})");
+        Console.WriteLine($"graph probe: one by one: host enqueue {Median(enqueue):F0} µs ({Median(enqueue) / launches:F2} µs per launch), to completion {Median(total):F0} µs (median of {Rounds})");
 
         // 2. Captured once, replayed: the step is rewritten outside the graph before each replay.
         Reset(1);
@@ -137,19 +137,19 @@ public static class GraphCaptureProbe
         cuStreamSynchronize(handle);
         ok &= Holds(launches * replays * (replays + 1) / 2, $"{replays} replays with steps 1..{replays} written before each");
 
-        var replayIssue = new List<double>();
+        var replayEnqueue = new List<double>();
         var replayTotal = new List<double>();
         for (int round = 0; round < Rounds; round++)
         {
             Reset(1);
             var clock = Stopwatch.StartNew();
             cuGraphLaunch(exec, handle);
-            replayIssue.Add(clock.Elapsed.TotalMicroseconds);
+            replayEnqueue.Add(clock.Elapsed.TotalMicroseconds);
             cuStreamSynchronize(handle);
             replayTotal.Add(clock.Elapsed.TotalMicroseconds);
         }
         ok &= Holds(launches, "one replay");
-        Console.WriteLine($"graph probe: one replay: issue {Median(replayIssue):F0} µs, to completion {Median(replayTotal):F0} µs " +
+        Console.WriteLine($"graph probe: one replay: host enqueue {Median(replayEnqueue):F0} µs, to completion {Median(replayTotal):F0} µs " +
                           $"({Median(replayTotal) / launches:F2} µs per kernel; one by one {Median(total) / launches:F2})");
         cuGraphExecDestroy(exec);
         cuGraphDestroy(graph);
@@ -185,7 +185,7 @@ public static class GraphCaptureProbe
         }
 
         Console.WriteLine($"RESULT graph_capture={(ok ? "works" : "wrong_result")} one_by_one_us_per_launch={Median(total) / launches:F2} " +
-                          $"issue_us_per_launch={Median(issue) / launches:F2} replay_us_per_kernel={Median(replayTotal) / launches:F2} legacy_stream_end_status={legacyEnd}");
+                          $"enqueue_us_per_launch={Median(enqueue) / launches:F2} replay_us_per_kernel={Median(replayTotal) / launches:F2} legacy_stream_end_status={legacyEnd}");
         return ok ? 0 : 1;
     }
 
