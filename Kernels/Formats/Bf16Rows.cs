@@ -6,7 +6,7 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.Formats;
 
 /// <summary>bf16 weights (raw bits, the upper half of an fp32), widened exactly as they are read.</summary>
-public struct Bf16Rows : IRowFormat<Bf16Rows>
+public struct Bf16Rows : IRowFormat<Bf16Rows>, ITensorCoreRows<Bf16Rows>
 {
     private const int PerChunk = 8; // bf16 values per 16-byte chunk
 
@@ -162,4 +162,24 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>
         }
         return sums;
     }
+
+    // ---- ITensorCoreRows: the tensor-core GEMV's reads (bf16 is what the tensor cores take: nothing to decode) ----
+
+    public readonly Words8 LoadSixteen(int row, int cols, int col)
+    {
+        var chunks = Bits.SubView(0, Bits.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/8] of 8 bf16
+        long chunk = ((long)row * cols + col) / PerChunk;
+        return new Words8(chunks[chunk], chunks[chunk + 1]);
+    }
+
+    public readonly Words8 Bf16Of(Words8 stored) => stored;
+
+    public readonly uint NaNFlagsOf(Words8 stored) => 0u;
+
+    public readonly bool UsesBlockScales() => false;
+
+    public readonly float BlockScale(int row, int cols, int kBlock) => 1f;
+
+    public readonly bool TensorCoreReadable(int cols) =>
+        cols > 0 && cols % 128 == 0 && Bits.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0; // the address, on the host: no kernel-side AlignTo
 }

@@ -11,7 +11,7 @@ namespace KernelSharp.Kernels.Formats;
 /// chunk (16 values) never straddles a scale block because 128 is a multiple of 16, so each chunk's 16 products are
 /// summed unscaled and multiplied by the block scale once (fewer multiplies, same math).
 /// </summary>
-public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
+public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>, ITensorCoreRows<Fp8BlockRows>
 {
     /// <summary>Rows and columns sharing one scale.</summary>
     public const int Block = 128;
@@ -336,4 +336,42 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>
         public float Scale2;
         public float Scale3;
     }
+
+    // ---- ITensorCoreRows: the tensor-core GEMV's reads ----
+
+    /// <summary>16 codes (one 16-byte load) in the first four words.</summary>
+    public readonly Words8 LoadSixteen(int row, int cols, int col)
+    {
+        var chunks = Codes.SubView(0, Codes.Length / PerChunk * PerChunk).AsAligned(16).Cast<PackedWords>(); // [rows·cols/16] of 16 e4m3
+        return new Words8(chunks[((long)row * cols + col) / PerChunk], default);
+    }
+
+    /// <summary>Each e4m3 value as a float (<see cref="Fp8E4M3.ToFloat4IgnoringNaN"/>: NaN codes are caught by
+    /// <see cref="NaNFlagsOf"/>), whose low 16 bits are zero, so its bf16 is its top half: exact, no rounding.</summary>
+    public readonly Words8 Bf16Of(Words8 stored)
+    {
+        var result = new Words8();
+        (result.W0, result.W1) = Bf16Pairs(stored.W0);
+        (result.W2, result.W3) = Bf16Pairs(stored.W1);
+        (result.W4, result.W5) = Bf16Pairs(stored.W2);
+        (result.W6, result.W7) = Bf16Pairs(stored.W3);
+        return result;
+    }
+
+    private static (uint Low, uint High) Bf16Pairs(uint codes)
+    {
+        Float4 values = Fp8E4M3.ToFloat4IgnoringNaN(codes);
+        return ((Interop.FloatAsInt(values.X) >> 16) | (Interop.FloatAsInt(values.Y) & 0xFFFF_0000u),
+            (Interop.FloatAsInt(values.Z) >> 16) | (Interop.FloatAsInt(values.W) & 0xFFFF_0000u));
+    }
+
+    public readonly uint NaNFlagsOf(Words8 stored) =>
+        (Fp8E4M3.NaNFlags(stored.W0) | Fp8E4M3.NaNFlags(stored.W1) | Fp8E4M3.NaNFlags(stored.W2) | Fp8E4M3.NaNFlags(stored.W3))
+        & Fp8E4M3.NaNFlagMask;
+
+    public readonly bool UsesBlockScales() => true;
+
+    public readonly float BlockScale(int row, int cols, int kBlock) => ScaleInv[(long)(row / Block) * ScaleColumns(cols) + kBlock];
+
+    public readonly bool TensorCoreReadable(int cols) => cols > 0 && cols % Block == 0 && Codes.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0;
 }

@@ -26,8 +26,8 @@ internal readonly struct GroupedExpertLaunch(
 {
     public void Run<TWeights>(TWeights gate) where TWeights : struct, IRowFormat<TWeights>
     {
-        var up = ((KernelWeight<TWeights>)stack.Up).Weights;
-        var down = ((KernelWeight<TWeights>)stack.Down).Weights;
+        var up = ((IStoredRows<TWeights>)stack.Up).Weights;
+        var down = ((IStoredRows<TWeights>)stack.Down).Weights;
         int slots = activations.Rows, hidden = stack.Hidden, intermediate = stack.Intermediate;
         var device = storage.Device;
         if (device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL)

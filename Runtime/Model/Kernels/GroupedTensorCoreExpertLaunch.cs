@@ -30,8 +30,8 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
 {
     public void Run<TWeights>(TWeights gate) where TWeights : struct, IRowFormat<TWeights>
     {
-        var up = ((KernelWeight<TWeights>)stack.Up).Weights;
-        var down = ((KernelWeight<TWeights>)stack.Down).Weights;
+        var up = ((IStoredRows<TWeights>)stack.Up).Weights;
+        var down = ((IStoredRows<TWeights>)stack.Down).Weights;
         int slots = slotOutputs.Rows, hidden = stack.Hidden, intermediate = stack.Intermediate;
         var device = storage.Device;
         int groupCount = (slots + MoeKernels.TensorCoreSlotsPerGroup - 1) / MoeKernels.TensorCoreSlotsPerGroup + stack.ExpertCount;

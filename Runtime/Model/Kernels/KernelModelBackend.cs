@@ -524,6 +524,12 @@ public sealed class KernelModelBackend : IModelBackend
     private bool WarpRowGemv => Device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL;
 
     /// <summary>
+    /// Decode GEMVs on stored-format weights take the tensor cores on CUDA (<see cref="TensorCoreGemvLaunch"/>: a batch
+    /// reads each weight once). Not on OpenCL, whose mma is emulated through shared memory, nor on the host backends.
+    /// </summary>
+    private bool TensorCoreGemv => Device.Backend is KernelBackend.Cuda;
+
+    /// <summary>
     /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or stored bf16 / FP8
     /// (<see cref="KernelWeight"/>): batched GEMV for decode rows, tiled GEMM for prefill (or the tensor cores, PrefillMatmul.TensorCores).
     /// </summary>
@@ -538,6 +544,16 @@ public sealed class KernelModelBackend : IModelBackend
         if (!decode && PrefillMatmul == PrefillMatmul.TensorCores && KernelTensorCoreLinear.TryLinearInto(storage, input, weight, output))
         {
             return;
+        }
+
+        if (decode && TensorCoreGemv && weight is KernelWeight stored)
+        {
+            var tensorCores = new TensorCoreGemvLaunch(Device, input, output, weight.Rows, weight.Columns);
+            stored.ApplyTensorCore(ref tensorCores);
+            if (tensorCores.Launched)
+            {
+                return;
+            }
         }
 
         var launch = new LinearLaunch(Device, input, output, weight.Rows, weight.Columns, decode, WarpRowGemv);

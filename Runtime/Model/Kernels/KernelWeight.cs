@@ -40,6 +40,9 @@ internal abstract class KernelWeight : Tensor
     /// <summary>Runs <paramref name="operation"/> on this weight's rows in their format.</summary>
     public abstract void Apply<TOperation>(ref TOperation operation) where TOperation : struct, IWeightOperation;
 
+    /// <summary>Runs <paramref name="operation"/> on this weight's rows in their format, which the tensor cores can read.</summary>
+    public abstract void ApplyTensorCore<TOperation>(ref TOperation operation) where TOperation : struct, ITensorCoreWeightOperation;
+
     /// <summary>Matrix <paramref name="expert"/> ([rows, Columns]) of this stacked weight, as a view of it owned by <paramref name="stack"/>.</summary>
     public abstract KernelWeight Slice(KernelExpertStack stack, int expert, int rows);
 
@@ -116,8 +119,16 @@ internal abstract class KernelWeight : Tensor
     public override string ToString() => $"[{Rows}, {Columns}] ({Format})";
 }
 
+/// <summary>The format struct of a stored weight, for operations that are handed one matrix of a stack and read its
+/// sibling matrices in the same format (the expert FFN: gate, up, down).</summary>
+internal interface IStoredRows<TWeights> where TWeights : struct, IRowFormat<TWeights>
+{
+    TWeights Weights { get; }
+}
+
 /// <summary>A <see cref="KernelWeight"/> whose rows are read as <typeparamref name="TWeights"/>.</summary>
-internal sealed class KernelWeight<TWeights> : KernelWeight where TWeights : struct, IRowFormat<TWeights>
+internal sealed class KernelWeight<TWeights> : KernelWeight, IStoredRows<TWeights>
+    where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>
 {
     public KernelWeight(int rows, int columns, NativeMatrixFormat format, TWeights weights, KernelExpertStack? stack, int expert,
         params IDisposable[] owned)
@@ -130,6 +141,8 @@ internal sealed class KernelWeight<TWeights> : KernelWeight where TWeights : str
     public TWeights Weights { get; }
 
     public override void Apply<TOperation>(ref TOperation operation) => operation.Run(Weights);
+
+    public override void ApplyTensorCore<TOperation>(ref TOperation operation) => operation.Run(Weights);
 
     public override KernelWeight Slice(KernelExpertStack stack, int expert, int rows) =>
         new KernelWeight<TWeights>(rows, Columns, Format, Weights.Matrix(expert, rows, Columns), stack, expert);

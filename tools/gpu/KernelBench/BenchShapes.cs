@@ -4,6 +4,7 @@ namespace KernelSharp.Tools.KernelBench;
 public sealed record BenchShapes(
     long CopyFloats,
     (int Rows, int Cols)[] Gemv,
+    int[] GemvBatches,
     int[] IndexerDecodeTokens,
     int[] MlaDecodeBatches,
     int GemmM,
@@ -13,6 +14,7 @@ public sealed record BenchShapes(
     public static readonly BenchShapes H200 = new(
         CopyFloats: 1L << 28,                                             // 1 GiB
         Gemv: [(18432, 7168), (7168, 18432), (2048, 7168), (7168, 2048)], // dense MLP both ways, an expert both ways
+        GemvBatches: [8, 64],
         IndexerDecodeTokens: [32 * 1024, 128 * 1024],
         MlaDecodeBatches: [1, 8, 32, 64],
         GemmM: 4096,
@@ -22,6 +24,7 @@ public sealed record BenchShapes(
     public static readonly BenchShapes Smoke = new(
         CopyFloats: 1L << 16,
         Gemv: [(200, 384)],
+        GemvBatches: [3],
         IndexerDecodeTokens: [1024],
         MlaDecodeBatches: [1],
         GemmM: 136,

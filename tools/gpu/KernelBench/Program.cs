@@ -94,6 +94,11 @@ static int KernelRows(string? baselinesPath, string? outPath, string? only, bool
         Row($"decode GEMV bf16 [{rows}×{cols}]", () => GemvBench.Bf16(device, rows, cols, copyTbps));
         Row($"decode GEMV fp8 [{rows}×{cols}]", () => GemvBench.Fp8(device, rows, cols, copyTbps));
     }
+    foreach (var (rows, cols) in shapes.Gemv)
+    {
+        foreach (int batch in shapes.GemvBatches)
+            Row($"decode GEMV bf16, batch {batch} [{rows}×{cols}]", () => GemvBench.Bf16Batch(device, rows, cols, batch, copyTbps));
+    }
     foreach (int tokens in shapes.IndexerDecodeTokens)
     {
         Row($"indexer decode fp8, T = {ResultTable.Tokens(tokens)}", () => IndexerBench.Decode(device, tokens, copyTbps, baselines));

@@ -8,7 +8,8 @@ namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
 /// Decode GEMV (batch 1) with bf16 and block-scaled fp8 weights through the library's launchers (autotuned variants):
-/// one row for the group-per-row kernels (GemvBf16/GemvFp8), one for the warp-per-rows kernels (GemvBf16Rows/GemvFp8Rows);
+/// one row for the group-per-row kernels (GemvBf16/GemvFp8), one for the warp-per-rows kernels (GemvBf16Rows/GemvFp8Rows),
+/// one for the tensor-core GEMV; and a batch of decode rows (many sequences) through the warp-per-rows and the tensor-core GEMV;
 /// weight bytes per second over the copy ceiling. Several weight copies rotate so each
 /// launch reads from HBM, not L2. The first 64 output rows are checked against a float64 reference first.
 /// </summary>
@@ -46,6 +47,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
+                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -99,6 +101,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
+                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -110,6 +113,63 @@ public static class GemvBench
                 double tbps = bytes / (ms * 1e-3) / 1e12;
                 double ratio = tbps / copyTbps;
                 yield return new BenchRow($"decode GEMV fp8{label} [{rows}×{cols}]", $"{F(tbps)} TB/s ({F(ms * 1e3, "F1")} µs)",
+                    $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
+            }
+        }
+        finally
+        {
+            foreach (var weight in weights)
+                weight.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A decode batch of <paramref name="batch"/> sequences (bf16 weights): the warp-per-rows GEMV (4 items per weight
+    /// load, as the runtime walks a batch) against the tensor-core GEMV (each weight read once for up to 64 items). The
+    /// figure is the weight bytes per second, so 1.0 of copy means the batch cost what one read of the weights costs.
+    /// Items 0 and batch − 1 are checked on their first 64 rows first.
+    /// </summary>
+    public static IEnumerable<BenchRow> Bf16Batch(KernelDevice device, int rows, int cols, int batch, double copyTbps)
+    {
+        var accelerator = device.Accelerator;
+        long weightBytes = 2L * rows * cols;
+        int copies = GpuTiming.CopiesToDefeatCache(weightBytes);
+        var weights = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<ushort>((long)rows * cols)).ToArray(); // each [rows, cols] bf16
+        using var input = accelerator.Allocate1D<float>((long)batch * cols);   // [batch, cols]
+        using var output = accelerator.Allocate1D<float>((long)batch * rows);  // [batch, rows]
+        try
+        {
+            for (int c = 0; c < copies; c++)
+                DeviceRandom.Bf16(accelerator, weights[c].View, (uint)(300 + c));
+            DeviceRandom.Uniform(accelerator, input.View, 9);
+
+            const int checkedRows = 64;
+            ushort[] w = new ushort[checkedRows * cols];
+            weights[0].View.SubView(0, w.Length).CopyToCPU(w);
+            float[] x = input.GetAsArray1D();
+            int[] items = [0, batch - 1];
+            var reference = new double[items.Length * checkedRows];
+            for (int k = 0; k < items.Length; k++)
+                for (int r = 0; r < checkedRows; r++)
+                    for (int i = 0; i < cols; i++)
+                        reference[k * checkedRows + r] += LinearWeightsReference.DecodeBf16(w[(long)r * cols + i]) * x[(long)items[k] * cols + i];
+            int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4;
+            foreach (var (label, launch) in new (string, Action<int>)[]
+            {
+                ("warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, batch >= 4 ? 4 : 1)),
+                ("tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, itemTiles)),
+            })
+            {
+                DeviceRandom.Fill(accelerator, output.View, float.NaN);
+                launch(0);
+                device.Synchronize();
+                float[] y = output.GetAsArray1D();
+                var actual = items.SelectMany(item => y.AsSpan(item * rows, checkedRows).ToArray()).ToArray();
+                double error = Verification.Require($"gemv bf16 batch {batch} {label} {rows}×{cols}", actual, reference, 1e-4);
+                double ms = GpuTiming.MedianMilliseconds(accelerator, launch, 20, 9);
+                double tbps = (weightBytes + 4.0 * batch * (rows + cols)) / (ms * 1e-3) / 1e12;
+                double ratio = tbps / copyTbps;
+                yield return new BenchRow($"decode GEMV bf16, batch {batch}, {label} [{rows}×{cols}]", $"{F(tbps)} TB/s of weights ({F(ms * 1e3, "F1")} µs)",
                     $"copy {F(copyTbps)} TB/s", ratio, "≥ 0.80 of copy", ratio >= 0.8, $"rel. err {error:E1}");
             }
         }

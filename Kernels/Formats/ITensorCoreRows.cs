@@ -1,0 +1,37 @@
+namespace KernelSharp.Kernels.Formats;
+
+/// <summary>
+/// A weight matrix [rows, cols] whose stored values are exact in bf16 (bf16 itself; e4m3, every value of which is a
+/// bf16, with DeepSeek's 128×128 block scales applied outside the products), read 16 values at a time by the
+/// tensor-core GEMV (<see cref="Linear.GemvKernels.TensorCoreGemv{TWeights}"/>). Loading and decoding are separate members
+/// so that a kernel can have a whole k-block's loads in flight before it decodes the first of them.
+/// </summary>
+/// <remarks>Implementations: <see cref="Bf16Rows"/>, <see cref="Fp8BlockRows"/>. fp32 weights are not exact in bf16 and
+/// stay on the CUDA-core GEMV.</remarks>
+public interface ITensorCoreRows<TSelf> where TSelf : struct, ITensorCoreRows<TSelf>
+{
+    /// <summary>
+    /// W[row, col … col + 15] as stored, with 16-byte loads: bf16 fills all eight words (32 bytes), e4m3 the first four
+    /// (16 bytes). <paramref name="col"/> is a multiple of 16 and <see cref="TensorCoreReadable"/> held.
+    /// </summary>
+    Words8 LoadSixteen(int row, int cols, int col);
+
+    /// <summary>A <see cref="LoadSixteen"/> result as eight words of two bf16 (value 2i in the low half of word i),
+    /// unscaled, exactly.</summary>
+    Words8 Bf16Of(Words8 stored);
+
+    /// <summary>Nonzero where a stored value is NaN (e4m3's 0x7F/0xFF codes, which <see cref="Bf16Of"/> does not keep);
+    /// 0 for formats whose NaN survives the conversion.</summary>
+    uint NaNFlagsOf(Words8 stored);
+
+    /// <summary>Whether the values carry a scale per block of 128 rows × 128 columns: then a kernel sums each k-block
+    /// apart and multiplies it by <see cref="BlockScale"/> (false: one running sum, no multiply).</summary>
+    bool UsesBlockScales();
+
+    /// <summary>The scale of the block holding row <paramref name="row"/> and columns kBlock·128 … kBlock·128 + 127; 1 without block scales.</summary>
+    float BlockScale(int row, int cols, int kBlock);
+
+    /// <summary>Host check: whether the kernel's 16-byte loads can read this matrix with <paramref name="cols"/> columns
+    /// (cols a positive multiple of 128, the first value on a 16-byte boundary).</summary>
+    bool TensorCoreReadable(int cols);
+}

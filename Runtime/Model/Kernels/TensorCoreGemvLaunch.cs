@@ -1,0 +1,30 @@
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Linear;
+
+namespace KernelSharp.Runtime.Model.Kernels;
+
+/// <summary>
+/// output [T, out] = input [T, in] · weightᵀ for decode rows on the tensor cores
+/// (<see cref="GemvKernels.TensorCoreGemv{TWeights}"/>: each weight read once for up to 64 sequences, fp32 activations
+/// split into two bf16 parts, so the sums stay near an fp32 GEMV's). <see cref="Launched"/> is false where the kernel's
+/// 16-byte reads do not fit the shape (columns not a multiple of 128, a view off a 16-byte boundary); the caller then
+/// takes the CUDA-core GEMV. That depends on the weight and its shape only, never on the batch, so a sequence's sums
+/// do not depend on what it decodes with.
+/// </summary>
+internal struct TensorCoreGemvLaunch(KernelDevice device, KernelTensor input, KernelTensor output, int rows, int columns)
+    : ITensorCoreWeightOperation
+{
+    public bool Launched { get; private set; }
+
+    public void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>
+    {
+        if (!weights.TensorCoreReadable(columns) || input.View.LoadEffectiveAddressAsPtr().ToInt64() % 16 != 0)
+            return;
+        int batch = input.Rows;
+        int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4; // 16 items per tile; more than 64 take more groups
+        GemvKernels.LaunchTensorCoreGemv(device, weights, input.View, output.View, rows, columns, batch, itemTiles);
+        Launched = true;
+    }
+}

@@ -1,0 +1,260 @@
+using ILGPU;
+using ILGPU.Runtime;
+using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Linear;
+using KernelSharp.Kernels.Testing;
+using KernelSharp.Kernels.Tests.Backends;
+using Xunit;
+
+namespace KernelSharp.Kernels.Tests.Linear;
+
+/// <summary>
+/// The tensor-core decode GEMV (<see cref="GemvKernels.TensorCoreGemv{TWeights}"/>) in bf16 and fp8 against the float64
+/// reference, on shapes that hit each path: row tiles partly past the last row, k-blocks fewer than the 4 warps and
+/// more (a second round with spare warps), FP8 rows crossing a 128-row scale block, batches filling 1, 2 and 4 item
+/// tiles partly, and a second group of items. Then the property the runtime relies on: an item's outputs are the same
+/// bits alone and in any batch, under every tile choice.
+/// </summary>
+public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestBase(backend)
+{
+    private const int GroupSize = 128;
+
+    public static TheoryData<int, int, int, int, int> Shapes => new()
+    {
+        // rows, cols, batch, itemTiles, rowTiles. Few groups: the ILGPU CPU accelerator runs each lane as a thread.
+        { 8, 128, 1, 1, 1 },      // one tile, one k-block (three warps spare)
+        { 13, 256, 3, 1, 2 },     // the row tile partly past the last row
+        { 40, 640, 17, 2, 4 },    // 5 k-blocks: a second round with 3 spare warps; 17 items over two item tiles
+        { 130, 512, 5, 1, 4 },    // rows cross the 128-row scale block: 5 groups
+        { 9, 384, 40, 4, 1 },     // 40 items in 4 tiles (24 past the batch: read, not stored)
+        { 20, 256, 70, 4, 2 },    // a second group of items
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Bf16_matches_reference(int rows, int cols, int batch, int itemTiles, int rowTiles)
+    {
+        RequireBackend();
+        SkipLargeOnIlgpuCpu(rows, cols, batch, itemTiles, rowTiles);
+        var random = NewRandom(Environment.TickCount ^ rows * 31 ^ cols);
+        var (weightBits, _) = RandomTensors.Bf16(random, (long)rows * cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.DecodeBf16(weightBits), rows, cols, input, batch);
+
+        using var w = Upload(weightBits);
+        float[] actual = Run(new Bf16Rows(w.View), input, rows, cols, batch, itemTiles, rowTiles);
+
+        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"tensor-core gemv bf16 I={itemTiles} R={rowTiles}");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Shapes))]
+    public void Fp8_matches_reference(int rows, int cols, int batch, int itemTiles, int rowTiles)
+    {
+        RequireBackend();
+        SkipLargeOnIlgpuCpu(rows, cols, batch, itemTiles, rowTiles);
+        var random = NewRandom(Environment.TickCount ^ rows * 17 ^ cols);
+        var (codes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        double[] expected = GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(codes, scaleInv, rows, cols), rows, cols, input, batch);
+
+        using var w = Upload(codes);
+        using var s = Upload(scaleInv);
+        float[] actual = Run(new Fp8BlockRows(w.View, s.View), input, rows, cols, batch, itemTiles, rowTiles);
+
+        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"tensor-core gemv fp8 I={itemTiles} R={rowTiles}");
+    }
+
+    /// <summary>
+    /// The hi/lo split keeps what one bf16 rounding of the activations would lose: activations 1 … 1 + 2⁻⁷ (one bf16
+    /// step, so bf16 keeps none of their low bits) against weights of ±1. The split's error is at most 2⁻¹⁷ per value
+    /// (lo's own rounding), 256 · 2⁻¹⁷ ≈ 2e-3 per output at worst; rounding the activations to bf16 once misses by up to
+    /// 2⁻⁸ per value, and the test checks that this data shows it (so the bound means something).
+    /// </summary>
+    [SkippableFact]
+    public void Activations_keep_more_than_bf16_precision()
+    {
+        RequireBackend();
+        const int rows = 8, cols = 256, batch = 2;
+        var random = NewRandom(Environment.TickCount);
+        var bits = new ushort[rows * cols];
+        for (int i = 0; i < bits.Length; i++)
+            bits[i] = random.Next(2) == 0 ? (ushort)0x3F80 : (ushort)0xBF80; // ±1
+        float[] input = new float[batch * cols];
+        for (int i = 0; i < input.Length; i++)
+            input[i] = 1f + (float)random.NextDouble() / 128f;
+        double[] weights = LinearWeightsReference.DecodeBf16(bits);
+        double[] expected = GemvReference.Multiply(weights, rows, cols, input, batch);
+        float[] bf16Input = input.Select(v => Dsl.Bf16.ToFloat(Dsl.Bf16.FromFloat(v))).ToArray();
+        double[] bf16Only = GemvReference.Multiply(weights, rows, cols, bf16Input, batch);
+
+        using var w = Upload(bits);
+        float[] actual = Run(new Bf16Rows(w.View), input, rows, cols, batch, 1, 1);
+
+        const double splitBound = cols / 131072.0 + 1e-4; // 256 · 2⁻¹⁷, plus fp32 sums of ~±20
+        double worstBf16 = expected.Zip(bf16Only, (e, b) => Math.Abs(e - b)).Max();
+        Assert.True(worstBf16 > 10 * splitBound, $"bf16 activations miss by only {worstBf16}: the data does not separate the two");
+        for (int i = 0; i < actual.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= splitBound, $"output {i}: {actual[i]} vs {expected[i]} (bf16 activations: {bf16Only[i]})");
+    }
+
+    /// <summary>A NaN code (0x7F or 0xFF) makes exactly its row's outputs NaN, for every item, though the kernel decodes
+    /// without a per-value NaN test.</summary>
+    [SkippableTheory]
+    [InlineData(0x7F, 1)]
+    [InlineData(0xFF, 4)]
+    public void Fp8_NaN_code_reaches_its_row_only(int nanCode, int rowTiles)
+    {
+        RequireBackend();
+        const int rows = 16, cols = 512, batch = 3;
+        var random = NewRandom(Environment.TickCount);
+        var (codes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        int nanRow = random.Next(rows);
+        codes[(long)nanRow * cols + random.Next(cols)] = (byte)nanCode;
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+
+        using var w = Upload(codes);
+        using var s = Upload(scaleInv);
+        float[] actual = Run(new Fp8BlockRows(w.View, s.View), input, rows, cols, batch, 1, rowTiles);
+
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < rows; r++)
+                Assert.True(float.IsNaN(actual[b * rows + r]) == (r == nanRow), $"item {b} row {r} = {actual[b * rows + r]} (NaN planted in row {nanRow})");
+    }
+
+    /// <summary>
+    /// The runtime picks itemTiles from the batch and the autotuner rowTiles per shape: an item's outputs must be the
+    /// same bits whatever both are and whichever items share its launch, so a sequence's tokens do not depend on the
+    /// batch it decodes in.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("bf16")]
+    [InlineData("fp8")]
+    public void An_items_sums_do_not_depend_on_its_batch_or_tiles(string format)
+    {
+        RequireBackend();
+        SkipLargeOnIlgpuCpu(24, 640, 20, 4, 4);
+        const int rows = 24, cols = 640, batch = 20;
+        var random = NewRandom(Environment.TickCount);
+        float[] input = RandomTensors.Uniform(random, (long)batch * cols);
+        void Compare<TWeights>(TWeights weights) where TWeights : struct, ITensorCoreRows<TWeights>
+        {
+            float[] all = Run(weights, input, rows, cols, batch, 2, 1);
+            Assert.Equal(all, Run(weights, input, rows, cols, batch, 4, 4));
+            Assert.Equal(all, Run(weights, input, rows, cols, batch, 1, 2));
+            foreach (int item in new[] { 0, 7, 19 })
+            {
+                float[] alone = Run(weights, input.AsSpan(item * cols, cols).ToArray(), rows, cols, 1, 1, 4);
+                Assert.Equal(all.AsSpan(item * rows, rows).ToArray(), alone);
+            }
+        }
+
+        if (format == "bf16")
+        {
+            using var w = Upload(RandomTensors.Bf16(random, (long)rows * cols).Bits);
+            Compare(new Bf16Rows(w.View));
+        }
+        else
+        {
+            var (codes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+            using var w = Upload(codes);
+            using var s = Upload(scaleInv);
+            Compare(new Fp8BlockRows(w.View, s.View));
+        }
+    }
+
+    /// <summary>
+    /// The ILGPU CPU accelerator runs each lane as a thread and every mma as 32 lanes' shuffles, about 0.8 s per
+    /// (group, round of k-blocks, item tile, row tile) on a 2-core machine: it runs the cases of at most 8 of those (one
+    /// tile of each kind, a batch over four item tiles, the NaN and precision cases); FastCpu and CUDA run all.
+    /// </summary>
+    private void SkipLargeOnIlgpuCpu(int rows, int cols, int batch, int itemTiles, int rowTiles)
+    {
+        long groups = (long)((rows + 8 * rowTiles - 1) / (8 * rowTiles)) * ((batch + 16 * itemTiles - 1) / (16 * itemTiles));
+        long rounds = (cols / 128 + 3) / 4;
+        Skip.If(Backend.Backend == TestBackend.IlgpuCpu && groups * rounds * itemTiles * rowTiles > 8,
+            "the ILGPU CPU accelerator runs the small cases only (FastCpu and CUDA run all)");
+    }
+
+    private float[] Run<TWeights>(TWeights weights, float[] input, int rows, int cols, int batch, int itemTiles, int rowTiles)
+        where TWeights : struct, ITensorCoreRows<TWeights>
+    {
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)batch * rows);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!,
+            Config((rows + 8 * rowTiles - 1) / (8 * rowTiles), (batch + 16 * itemTiles - 1) / (16 * itemTiles), GroupSize),
+            weights, x.View, y.View, rows, cols, batch, itemTiles, rowTiles);
+        return Download(y);
+    }
+}
+
+public sealed class TensorCoreGemvTests_FastCpu(FastCpuBackend b) : TensorCoreGemvTests(b), IClassFixture<FastCpuBackend>;
+public sealed class TensorCoreGemvTests_IlgpuCpu(IlgpuCpuBackend b) : TensorCoreGemvTests(b), IClassFixture<IlgpuCpuBackend>;
+public sealed class TensorCoreGemvTests_Cuda(CudaBackend b) : TensorCoreGemvTests(b), IClassFixture<CudaBackend>;
+public sealed class TensorCoreGemvTests_OpenCL(OpenCLBackend b) : TensorCoreGemvTests(b), IClassFixture<OpenCLBackend>;
+
+/// <summary>The generated launcher of the tensor-core GEMV: FastCpu runs its CPU path; on CUDA the autotuner times the
+/// three rowTiles variants first, so this also checks that each loads and agrees.</summary>
+public sealed class TensorCoreGemvLauncherTests
+{
+    static TensorCoreGemvLauncherTests()
+    {
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE",
+            Path.Combine(Path.GetTempPath(), $"ks-kernels-tests-autotune-{Environment.ProcessId}.json"));
+    }
+
+    [SkippableTheory]
+    [InlineData(KernelBackend.FastCpu, 3, 1)]
+    [InlineData(KernelBackend.Cuda, 1, 1)]
+    [InlineData(KernelBackend.Cuda, 37, 4)]
+    public void Launcher_matches_reference(KernelBackend backend, int batch, int itemTiles)
+    {
+        using var device = Open(backend);
+        const int rows = 300, cols = 1024;
+        var random = new Random(Environment.TickCount);
+        var (bits, _) = RandomTensors.Bf16(random, rows * cols);
+        var (fp8, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
+        float[] input = RandomTensors.Uniform(random, batch * cols);
+
+        using var wBf16 = device.Allocate<ushort>(bits.Length);
+        wBf16.View.CopyFromCPU(bits);
+        using var wFp8 = device.Allocate<byte>(fp8.Length);
+        wFp8.View.CopyFromCPU(fp8);
+        using var s = device.Allocate<float>(scaleInv.Length);
+        s.View.CopyFromCPU(scaleInv);
+        using var x = device.Allocate<float>(input.Length);
+        x.View.CopyFromCPU(input);
+        using var y = device.Allocate<float>(batch * rows);
+
+        var bf16 = new Bf16Rows(wBf16.View);
+        Assert.True(bf16.TensorCoreReadable(cols));
+        GemvKernels.LaunchTensorCoreGemv(device, bf16, x.View, y.View, rows, cols, batch, itemTiles);
+        device.Synchronize();
+        Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DecodeBf16(bits), rows, cols, input, batch),
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv bf16 on {backend}");
+
+        var fp8Rows = new Fp8BlockRows(wFp8.View, s.View);
+        Assert.True(fp8Rows.TensorCoreReadable(cols));
+        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, x.View, y.View, rows, cols, batch, itemTiles);
+        device.Synchronize();
+        Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
+            y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv fp8 on {backend}");
+
+        Assert.False(bf16.TensorCoreReadable(1000)); // not a multiple of 128 columns
+        Assert.False(new Bf16Rows(wBf16.View.SubView(4, 2048)).TensorCoreReadable(1024)); // 8 bytes off a 16-byte boundary
+    }
+
+    private static KernelDevice Open(KernelBackend backend)
+    {
+        try
+        {
+            return KernelDevice.Create(backend);
+        }
+        catch (Exception e) when (backend is KernelBackend.Cuda)
+        {
+            Skip.If(true, $"{backend} unavailable: {e.Message}");
+            throw;
+        }
+    }
+}
