@@ -8,7 +8,7 @@ namespace KernelSharp.Kernels.Formats;
 /// </summary>
 /// <remarks>Implementations: <see cref="Bf16Rows"/>, <see cref="Fp8BlockRows"/>. fp32 weights are not exact in bf16 and
 /// stay on the CUDA-core GEMV.</remarks>
-public interface ITensorCoreRows<TSelf> where TSelf : struct, ITensorCoreRows<TSelf>
+public interface ITensorCoreRows<TSelf> : IRowFormat<TSelf> where TSelf : struct, ITensorCoreRows<TSelf>
 {
     /// <summary>
     /// W[row, col … col + 15] as stored, with 16-byte loads: bf16 fills all eight words (32 bytes), e4m3 the first four

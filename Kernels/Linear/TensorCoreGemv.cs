@@ -9,8 +9,10 @@ public static partial class GemvKernels
     /// <summary>
     /// Decode GEMV on the tensor cores, for one sequence or a batch of them: y[b, o] = Σ_i W[o, i] · x[b, i] with W in
     /// bf16 or e4m3 with 128×128 block scales (<see cref="ITensorCoreRows{TSelf}"/>), x and y fp32. A group of 4 warps
-    /// owns 8·rowTiles weight rows and 16·itemTiles batch items; its warps split the columns by 128-column k-blocks
-    /// (warp w takes blocks w, w + 4, …) and meet in shared memory at the end.
+    /// owns 8·rowTiles weight rows and up to 16·itemTiles items; its warps split the columns by 128-column k-blocks
+    /// (warp w takes blocks w, w + 4, …) and meet in shared memory at the end. The items are a decode batch
+    /// (<see cref="BatchItems"/>) or the slots of one routed expert per group (<see cref="ExpertSlotItems"/>: the weights
+    /// are then a stack, and each group multiplies its expert's matrix).
     /// </summary>
     /// <remarks>
     /// <para><b>Why.</b> The CUDA-core <see cref="GemvRows{TWeights}"/> reads each weight chunk once per 4 batch items, so
@@ -32,18 +34,19 @@ public static partial class GemvKernels
     /// (<see cref="ITensorCoreRows{TSelf}.TensorCoreReadable"/>); the runtime takes <see cref="GemvRows{TWeights}"/> otherwise.
     /// An e4m3 NaN code makes its row's outputs NaN, as in the other GEMVs.</para>
     /// </remarks>
-    [Kernel(Grid = "(rows + 8 * rowTiles - 1) / (8 * rowTiles)", GridY = "(batch + 16 * itemTiles - 1) / (16 * itemTiles)",
-        GroupSize = "128")]
-    public static void TensorCoreGemv<TWeights>(
-        TWeights weight,          // [rows, cols]
-        ArrayView<float> input,   // [batch, cols]
-        ArrayView<float> output,  // [batch, rows]
+    [Kernel(Grid = "(rows + 8 * rowTiles - 1) / (8 * rowTiles)", GridY = "groups", GroupSize = "128")]
+    public static void TensorCoreGemv<TWeights, TItems>(
+        TWeights weights,         // [matrices, rows, cols]
+        TItems items,             // which input rows each group multiplies, by which matrix
+        ArrayView<float> input,   // [.., cols]
+        ArrayView<float> output,  // [items, rows]
         [Shape] int rows, // [Shape] without values: no folding, but the autotuner keys its choice on (rows, cols)
         [Shape] int cols,
-        int batch,
+        int groups,
         [Shape(1, 2, 4, SharesTuning = true)] int itemTiles,
         [Constant(1, 2, 4)] int rowTiles)
         where TWeights : struct, ITensorCoreRows<TWeights>
+        where TItems : struct, IGemvItems<TItems>
     {
         // Sized for the largest tiles (32 KB + 2 KB), so the kernel as written (tiles passed as arguments: the ILGPU
         // test backends) compiles too; a smaller variant uses the front.
@@ -56,10 +59,13 @@ public static partial class GemvKernels
         int fragmentColumn = lane & 3;  // t: columns 16t … 16t + 15 of each 64-column half
         int groupRows = 8 * rowTiles;
         int groupItems = 16 * itemTiles;
+        var range = items.Range(Grid.IdxY, groupItems);
+        if (range.First < 0)
+            return; // a group past the last expert's slots (the grid is sized for the worst case): the whole group leaves
+        var weight = weights.Matrix(range.Matrix, rows, cols);
         int firstRow = Grid.IdxX * groupRows;
-        int firstItem = Grid.IdxY * groupItems;
         var weightRows = TensorCoreGemvTiles.RowsOf(rows, firstRow + fragmentRow);
-        var itemStarts = TensorCoreGemvTiles.ItemsOf(batch, cols, firstItem + fragmentRow);
+        var itemStarts = TensorCoreGemvTiles.ItemsOf(items, range, cols, range.First + fragmentRow);
         int kBlocks = cols / TensorCoreGemvTiles.KBlock;
         int rounds = (kBlocks + WarpsPerGroup - 1) / WarpsPerGroup; // the same for every warp (CPU-path rule); the last
                                                                   // round's spare warps multiply zeros
@@ -129,8 +135,8 @@ public static partial class GemvKernels
             int item = i / groupRows;
             int localRow = i & (groupRows - 1); // groupRows is 8, 16 or 32
             int row = firstRow + localRow;
-            if (firstItem + item < batch && row < rows)
-                output[(long)(firstItem + item) * rows + row] = TensorCoreGemvTiles.RowTotal(partials, nanFlags, item, localRow, groupItems, groupRows);
+            if (range.First + item < range.End && row < rows)
+                output[(long)(range.First + item) * rows + row] = TensorCoreGemvTiles.RowTotal(partials, nanFlags, item, localRow, groupItems, groupRows);
         }
     }
 }

@@ -19,14 +19,16 @@ public static class TensorCoreGemvTiles
     public static TileRows RowsOf(int rows, int laneRow) =>
         new(Math.Min(laneRow, rows - 1), Math.Min(laneRow + 8, rows - 1), Math.Min(laneRow + 16, rows - 1), Math.Min(laneRow + 24, rows - 1));
 
-    /// <summary>Where the lane's two items (g and g + 8) of each of the 4 item tiles start in x; past the batch, the last item.</summary>
-    public static TileItems ItemsOf(int batch, int cols, int laneItem) => new(
-        ItemStart(laneItem, batch, cols), ItemStart(laneItem + 8, batch, cols),
-        ItemStart(laneItem + 16, batch, cols), ItemStart(laneItem + 24, batch, cols),
-        ItemStart(laneItem + 32, batch, cols), ItemStart(laneItem + 40, batch, cols),
-        ItemStart(laneItem + 48, batch, cols), ItemStart(laneItem + 56, batch, cols));
+    /// <summary>Where the lane's two items (g and g + 8) of each of the 4 item tiles start in x; past the group's items,
+    /// its last item's (read, never stored).</summary>
+    public static TileItems ItemsOf<TItems>(TItems items, GemvItemRange range, int cols, int laneItem) where TItems : struct, IGemvItems<TItems> => new(
+        ItemStart(items, range, laneItem, cols), ItemStart(items, range, laneItem + 8, cols),
+        ItemStart(items, range, laneItem + 16, cols), ItemStart(items, range, laneItem + 24, cols),
+        ItemStart(items, range, laneItem + 32, cols), ItemStart(items, range, laneItem + 40, cols),
+        ItemStart(items, range, laneItem + 48, cols), ItemStart(items, range, laneItem + 56, cols));
 
-    private static long ItemStart(int item, int batch, int cols) => (long)Math.Min(item, batch - 1) * cols;
+    private static long ItemStart<TItems>(TItems items, GemvItemRange range, int item, int cols) where TItems : struct, IGemvItems<TItems> =>
+        items.InputStart(Math.Min(item, range.End - 1), cols);
 
     /// <summary>The lane's 16 values at <paramref name="column"/> and at column + 64 (the k-block's two halves) of each
     /// of the first <paramref name="rowTiles"/> row tiles: every load of the k-block issued before any is used.</summary>

@@ -524,10 +524,11 @@ public sealed class KernelModelBackend : IModelBackend
     private bool WarpRowGemv => Device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL;
 
     /// <summary>
-    /// Decode GEMVs on stored-format weights take the tensor cores on CUDA (<see cref="TensorCoreGemvLaunch"/>: a batch
-    /// reads each weight once). Not on OpenCL, whose mma is emulated through shared memory, nor on the host backends.
+    /// Decode GEMVs on stored-format weights, dense and routed experts, take the tensor cores on CUDA
+    /// (<see cref="TensorCoreGemvLaunch"/>, <see cref="TensorCoreExpertGemvLaunch"/>: a batch reads each weight once).
+    /// Not on OpenCL, whose mma is emulated through shared memory, nor on the host backends.
     /// </summary>
-    private bool TensorCoreGemv => Device.Backend is KernelBackend.Cuda;
+    internal bool DecodeOnTensorCores => Device.Backend is KernelBackend.Cuda;
 
     /// <summary>
     /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or stored bf16 / FP8
@@ -546,7 +547,7 @@ public sealed class KernelModelBackend : IModelBackend
             return;
         }
 
-        if (decode && TensorCoreGemv && weight is KernelWeight stored)
+        if (decode && DecodeOnTensorCores && weight is KernelWeight stored)
         {
             var tensorCores = new TensorCoreGemvLaunch(Device, input, output, weight.Rows, weight.Columns);
             stored.ApplyTensorCore(ref tensorCores);

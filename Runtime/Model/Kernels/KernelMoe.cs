@@ -163,6 +163,16 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
     private void RunGrouped(KernelExpertStack stack, KernelTensor x, ILGPU.ArrayView<int> permutedPairs, ILGPU.ArrayView<int> slotExperts,
         ILGPU.ArrayView<int> expertOffsets, KernelTensor activations, KernelTensor slotOutputs, int topk)
     {
+        if (backend.DecodeOnTensorCores)
+        {
+            var tensorCores = new TensorCoreExpertGemvLaunch(storage, stack, x, permutedPairs, slotExperts, expertOffsets, activations, slotOutputs, topk);
+            stack.Gate.ApplyTensorCore(ref tensorCores);
+            if (tensorCores.Launched)
+            {
+                return;
+            }
+        }
+
         var launch = new GroupedExpertLaunch(storage, stack, x, permutedPairs, slotExperts, expertOffsets, activations, slotOutputs, topk);
         stack.Gate.Apply(ref launch);
     }

@@ -24,7 +24,8 @@ internal struct TensorCoreGemvLaunch(KernelDevice device, KernelTensor input, Ke
             return;
         int batch = input.Rows;
         int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4; // 16 items per tile; more than 64 take more groups
-        GemvKernels.LaunchTensorCoreGemv(device, weights, input.View, output.View, rows, columns, batch, itemTiles);
+        int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
+        GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), input.View, output.View, rows, columns, groups, itemTiles);
         Launched = true;
     }
 }

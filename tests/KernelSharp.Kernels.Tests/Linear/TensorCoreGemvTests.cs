@@ -165,6 +165,67 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
     }
 
     /// <summary>
+    /// The routed experts' form: groups of slots of one expert (a slot's row is its token's row, or its own) times that
+    /// expert's matrix of a stack; groups past the last get −1 and leave. Each slot's outputs equal the dense batch
+    /// GEMV's for the same row and matrix, bit for bit, so a token's expert sums do not depend on the slots grouped with it.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("bf16", true)]
+    [InlineData("fp8", false)]
+    public void Expert_slots_match_the_batch_form_of_their_expert(string format, bool tokenRows)
+    {
+        RequireBackend();
+        Skip.If(Backend.Backend == TestBackend.IlgpuCpu, "eighteen launches: FastCpu and CUDA run it (the ILGPU CPU accelerator runs the kernel's small cases)");
+        const int experts = 3, rows = 16, cols = 256, topk = 2, tokens = 5, slotCount = tokens * topk;
+        var random = NewRandom(Environment.TickCount);
+        // Slots sorted by expert: expert 0 has 3 slots, expert 1 none, expert 2 the other 7 (two groups of up to 16? one).
+        int[] slotExperts = [0, 0, 0, 2, 2, 2, 2, 2, 2, 2];
+        int[] pairs = Enumerable.Range(0, slotCount).OrderBy(_ => random.Next()).ToArray(); // slot → token·topk + k
+        int[] groupFirst = [0, 3, -1, -1];
+        int[] groupEnd = [3, slotCount, -1, -1];
+        int inputRows = tokenRows ? tokens : slotCount;
+        float[] input = RandomTensors.Uniform(random, (long)inputRows * cols);
+
+        using var first = Upload(groupFirst);
+        using var end = Upload(groupEnd);
+        using var owners = Upload(slotExperts);
+        using var pairView = Upload(pairs);
+        using var x = Upload(input);
+        using var y = Allocate<float>((long)slotCount * rows);
+        float[] Expected<TWeights>(TWeights stack) where TWeights : struct, ITensorCoreRows<TWeights>
+        {
+            var expected = new float[slotCount * rows];
+            for (int slot = 0; slot < slotCount; slot++)
+            {
+                int row = tokenRows ? pairs[slot] / topk : slot;
+                float[] alone = Run(stack.Matrix(slotExperts[slot], rows, cols), input.AsSpan(row * cols, cols).ToArray(), rows, cols, 1, 1, 1);
+                alone.CopyTo(expected, slot * rows);
+            }
+            return expected;
+        }
+        void Check<TWeights>(TWeights stack) where TWeights : struct, ITensorCoreRows<TWeights>
+        {
+            var items = new ExpertSlotItems(first.View, end.View, owners.View, tokenRows ? pairView.View : default, topk);
+            Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config(rows / 8, groupFirst.Length, GroupSize),
+                stack, items, x.View, y.View, rows, cols, groupFirst.Length, 1, 1);
+            Assert.Equal(Expected(stack), Download(y));
+        }
+
+        if (format == "bf16")
+        {
+            using var w = Upload(RandomTensors.Bf16(random, (long)experts * rows * cols).Bits);
+            Check(new Bf16Rows(w.View));
+        }
+        else
+        {
+            var stacked = Enumerable.Range(0, experts).Select(_ => RandomTensors.Fp8BlockScaled(random, rows, cols)).ToArray();
+            using var w = Upload(stacked.SelectMany(m => m.Item1).ToArray());
+            using var s = Upload(stacked.SelectMany(m => m.Item2).ToArray());
+            Check(new Fp8BlockRows(w.View, s.View));
+        }
+    }
+
+    /// <summary>
     /// The ILGPU CPU accelerator runs each lane as a thread and every mma as 32 lanes' shuffles, about 0.8 s per
     /// (group, round of k-blocks, item tile, row tile) on a 2-core machine: it runs the cases of at most 8 of those (one
     /// tile of each kind, a batch over four item tiles, the NaN and precision cases); FastCpu and CUDA run all.
@@ -182,9 +243,9 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
     {
         using var x = Upload(input);
         using var y = Allocate<float>((long)batch * rows);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!,
-            Config((rows + 8 * rowTiles - 1) / (8 * rowTiles), (batch + 16 * itemTiles - 1) / (16 * itemTiles), GroupSize),
-            weights, x.View, y.View, rows, cols, batch, itemTiles, rowTiles);
+        int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config((rows + 8 * rowTiles - 1) / (8 * rowTiles), groups, GroupSize),
+            weights, new BatchItems(batch), x.View, y.View, rows, cols, groups, itemTiles, rowTiles);
         return Download(y);
     }
 }
@@ -229,14 +290,14 @@ public sealed class TensorCoreGemvLauncherTests
 
         var bf16 = new Bf16Rows(wBf16.View);
         Assert.True(bf16.TensorCoreReadable(cols));
-        GemvKernels.LaunchTensorCoreGemv(device, bf16, x.View, y.View, rows, cols, batch, itemTiles);
+        GemvKernels.LaunchTensorCoreGemv(device, bf16, new BatchItems(batch), x.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DecodeBf16(bits), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv bf16 on {backend}");
 
         var fp8Rows = new Fp8BlockRows(wFp8.View, s.View);
         Assert.True(fp8Rows.TensorCoreReadable(cols));
-        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, x.View, y.View, rows, cols, batch, itemTiles);
+        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, new BatchItems(batch), x.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv fp8 on {backend}");
@@ -244,6 +305,8 @@ public sealed class TensorCoreGemvLauncherTests
         Assert.False(bf16.TensorCoreReadable(1000)); // not a multiple of 128 columns
         Assert.False(new Bf16Rows(wBf16.View.SubView(4, 2048)).TensorCoreReadable(1024)); // 8 bytes off a 16-byte boundary
     }
+
+    private static int Groups(int batch, int itemTiles) => (batch + 16 * itemTiles - 1) / (16 * itemTiles);
 
     private static KernelDevice Open(KernelBackend backend)
     {

@@ -47,7 +47,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
+                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(1), input.View, output.View, rows, cols, 1, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -101,7 +101,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
+                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), new BatchItems(1), input.View, output.View, rows, cols, 1, 1)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -157,7 +157,7 @@ public static class GemvBench
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
                 ("warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, batch >= 4 ? 4 : 1)),
-                ("tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, itemTiles)),
+                ("tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(batch), input.View, output.View, rows, cols, (batch + 16 * itemTiles - 1) / (16 * itemTiles), itemTiles)),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
