@@ -17,7 +17,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 start=$SECONDS
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-tests.json timeout 240 bash .gpu/run.sh \
-    --filter 'cuda.*(tensorcoregemv|gemv|golden|among|nativeweight)|(tensorcoregemv|gemv|golden|among|nativeweight).*cuda' \
+    --filter 'cuda.*(tensorcoregemv|gemv|golden|among|nativeweight|moe|expert)|(tensorcoregemv|gemv|golden|among|nativeweight|moe|expert).*cuda' \
     KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
   echo "tests rc=$? in $((SECONDS - start)) s"; grep -E '^(FAILED|FAIL|passed )' "$out/tests.log" | cut -c1-300 | tail -12
 fi
