@@ -4,6 +4,7 @@
 #      kernels it sits beside, the golden models and greedy decode alone vs among 63 others (correctness first);
 #   2. the kernel rows: batch-1 GEMV (group-per-row, warp-per-rows, tensor cores) in bf16 and FP8, and batches of 8 and
 #      64 sequences (warp-per-rows vs tensor cores), against the copy ceiling;
+#   (KS_DECODE_GEMV=tensor-cores turns the runtime's use of it on: the tests and the "after" decode runs set it)
 #   3. decode at DEPTH context on a synthetic mid-5b model at batches 1, 8, 64, the base commit's CLI ("before",
 #      .gpu/before-app.tar.xz) and this build's ("after"), alternating.
 # Here:  <workplace>/tools/gpu-bundle.sh tools/gpu/GpuTestRunner/GpuTestRunner.csproj && bash tools/gpu/add-aspnetcore-to-bundle.sh,
@@ -16,7 +17,7 @@ out=${OUT:-/tmp/h200-tc-gemv}; mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 start=$SECONDS
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
-  KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-tests.json timeout 240 bash .gpu/run.sh \
+  KS_DECODE_GEMV=tensor-cores KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-tests.json timeout 240 bash .gpu/run.sh \
     --filter 'cuda.*(tensorcoregemv|gemv|golden|among|nativeweight|moe|expert)|(tensorcoregemv|gemv|golden|among|nativeweight|moe|expert).*cuda' \
     KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
   echo "tests rc=$? in $((SECONDS - start)) s"; grep -E '^(FAILED|FAIL|passed )' "$out/tests.log" | cut -c1-300 | tail -12
@@ -35,7 +36,7 @@ batches=${BATCHES:-1,8,64}
   for round in ${ROUNDS:-1 2}; do
     for build in before after; do
       echo "### $build, round $round: bench --synthetic mid-5b -p 0 -n 32 -d $depth --depth-fill random -r 2 -b $batches"
-      timeout 150 /tmp/ks-$build.sh bench --synthetic mid-5b -p 0 -n 32 -d "$depth" --depth-fill random -r 2 -b "$batches" --device cuda 2>&1 | grep -E '^\||error' | tail -6
+      KS_DECODE_GEMV=tensor-cores timeout 150 /tmp/ks-$build.sh bench --synthetic mid-5b -p 0 -n 32 -d "$depth" --depth-fill random -r 2 -b "$batches" --device cuda 2>&1 | grep -E '^\||error' | tail -6
     done
   done
 } | tee -a "$out/decode.md"

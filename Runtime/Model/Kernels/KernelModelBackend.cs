@@ -524,11 +524,15 @@ public sealed class KernelModelBackend : IModelBackend
     private bool WarpRowGemv => Device.Backend is KernelBackend.Cuda or KernelBackend.OpenCL;
 
     /// <summary>
-    /// Decode GEMVs on stored-format weights, dense and routed experts, take the tensor cores on CUDA
-    /// (<see cref="TensorCoreGemvLaunch"/>, <see cref="TensorCoreExpertGemvLaunch"/>: a batch reads each weight once).
-    /// Not on OpenCL, whose mma is emulated through shared memory, nor on the host backends.
+    /// Whether decode GEMVs on stored-format weights, dense and routed experts, take the tensor cores
+    /// (<see cref="TensorCoreGemvLaunch"/>, <see cref="TensorCoreExpertGemvLaunch"/>: a batch reads each weight once):
+    /// CUDA only (OpenCL emulates mma through shared memory; the host backends keep their GEMVs), and for now only with
+    /// <c>KS_DECODE_GEMV=tensor-cores</c> in the environment: the kernel passed its tests on the CPU backends, but no GPU
+    /// has run it yet (docs/perf/tensor-core-gemv.md), so the CUDA-core GEMVs stay the default until one has.
     /// </summary>
-    internal bool DecodeOnTensorCores => Device.Backend is KernelBackend.Cuda;
+    internal bool DecodeOnTensorCores => Device.Backend is KernelBackend.Cuda && DecodeGemvOnTensorCoresAsked;
+
+    private static readonly bool DecodeGemvOnTensorCoresAsked = Environment.GetEnvironmentVariable("KS_DECODE_GEMV") == "tensor-cores";
 
     /// <summary>
     /// output [T, out] = input [T, in] · weightᵀ [out, in], weight fp32 (<see cref="KernelTensor"/>) or stored bf16 / FP8
