@@ -530,7 +530,11 @@ public sealed class KernelModelBackend : IModelBackend
     /// <c>KS_DECODE_GEMV=tensor-cores</c> in the environment: the kernel passed its tests on the CPU backends, but no GPU
     /// has run it yet (docs/perf/tensor-core-gemv.md), so the CUDA-core GEMVs stay the default until one has.
     /// </summary>
-    internal bool DecodeOnTensorCores => Device.Backend is KernelBackend.Cuda && DecodeGemvOnTensorCoresAsked;
+    internal bool DecodeOnTensorCores => DecodeOnTensorCoresOverride ?? (Device.Backend is KernelBackend.Cuda && DecodeGemvOnTensorCoresAsked);
+
+    /// <summary>Tests: forces <see cref="DecodeOnTensorCores"/> (true also on FastCpu, whose generated path runs the same
+    /// kernel, so the model-level plumbing is checked without a GPU); null: the rule above.</summary>
+    internal bool? DecodeOnTensorCoresOverride { get; set; }
 
     private static readonly bool DecodeGemvOnTensorCoresAsked = Environment.GetEnvironmentVariable("KS_DECODE_GEMV") == "tensor-cores";
 

@@ -28,6 +28,29 @@ public sealed class KernelBackendGoldenTests(KernelBackendFixture backends, ITes
         CheckDecode(fixture, KernelBackend.FastCpu, "decode_cross");
     }
 
+    /// <summary>
+    /// The tensor-core decode GEMV (CUDA's path under KS_DECODE_GEMV=tensor-cores: every decode-row Linear on bf16/FP8
+    /// weights with columns a multiple of 128) through the whole model, on FastCpu's generated path of the same kernel:
+    /// greedy decode meets the same contract, and its step logits are not the CUDA-core GEMV's bits (so the path ran).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
+    public void FastCpu_greedy_decode_on_the_tensor_core_gemv_meets_the_contract(string fixture)
+    {
+        var backend = backends.Get(KernelBackend.FastCpu);
+        var cudaCores = CheckDecode(fixture, KernelBackend.FastCpu, "decode");
+        backend.DecodeOnTensorCoresOverride = true;
+        try
+        {
+            var tensorCores = CheckDecode(fixture, KernelBackend.FastCpu, "decode");
+            Assert.NotEqual(cudaCores, tensorCores);
+        }
+        finally
+        {
+            backend.DecodeOnTensorCoresOverride = null;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Fixtures.Names), MemberType = typeof(Fixtures))]
     public void IlgpuCpu_prefill_logits_of_the_first_rows_meet_the_contract(string fixture) => CheckPrefill(fixture, KernelBackend.IlgpuCpu, IlgpuCpuRows);
@@ -67,7 +90,8 @@ public sealed class KernelBackendGoldenTests(KernelBackendFixture backends, ITes
         Assert.True(errors.ArgmaxAgreement >= 0.98, $"argmax {errors}");
     }
 
-    private void CheckDecode(string fixture, KernelBackend kind, string prefix)
+    /// <summary>Checks greedy decode against the golden steps; returns the step logits [N, V].</summary>
+    private float[] CheckDecode(string fixture, KernelBackend kind, string prefix)
     {
         using var golden = Fixtures.Golden(fixture);
         var prompt = golden.Ints($"{prefix}.prompt_ids");
@@ -93,5 +117,6 @@ public sealed class KernelBackendGoldenTests(KernelBackendFixture backends, ITes
         Assert.True(errors.P99 <= 1e-3, $"p99 {errors}");
         Assert.True(errors.ArgmaxAgreement >= 0.98, $"argmax {errors}");
         Assert.Equal(expectedTokens, generated);
+        return steps;
     }
 }
