@@ -19,9 +19,9 @@ public static partial class GemvKernels
     /// a batch of 64 reads the weights 16 times; here each weight value is read once for up to 64 items and the products
     /// are <c>mma.sync m16n8k16</c> (the weight rows are the 8 columns of the mma, the items its 16 rows).</para>
     /// <para><b>fp32 activations on bf16 tensor cores.</b> Each activation is split into <c>hi = bf16(x)</c> and
-    /// <c>lo = bf16(x − hi)</c>, and both are multiplied (two mmas into the same accumulator): the weights are exact in
-    /// bf16, the products are exact in fp32, and what the split drops is below 2⁻¹⁶ of x, so the sums stay close to
-    /// an fp32 GEMV's (not the bf16 prefill contract).</para>
+    /// <c>lo = bf16(x − hi)</c> once per launch (<see cref="SplitToBf16Pairs"/>), and both are multiplied (two mmas into
+    /// the same accumulator): the weights are exact in bf16, the products are exact in fp32, and what the split drops is
+    /// below 2⁻¹⁶ of x, so the sums stay close to an fp32 GEMV's (not the bf16 prefill contract).</para>
     /// <para><b>K order.</b> A dot product may visit the columns in any order both operands agree on: lane column
     /// t = lane % 4 of k-step j in a 64-column half holds columns <c>16t + 4j … + 3</c> (fragment k rows 2t, 2t+1 ↔ +0,
     /// +1; rows 2t+8, 2t+9 ↔ +2, +3), so a lane loads its weight row's 16 consecutive values of the half with 16-byte
@@ -38,7 +38,7 @@ public static partial class GemvKernels
     public static void TensorCoreGemv<TWeights, TItems>(
         TWeights weights,         // [matrices, rows, cols]
         TItems items,             // which input rows each group multiplies, by which matrix
-        ArrayView<float> input,   // [.., cols]
+        ArrayView<uint> input,    // [.., cols] the activations split by SplitToBf16Pairs
         ArrayView<float> output,  // [items, rows]
         [Shape] int rows, // [Shape] without values: no folding, but the autotuner keys its choice on (rows, cols)
         [Shape] int cols,

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ILGPU.Runtime;
 using ILGPU;
 using KernelSharp.Dsl;
 using KernelSharp.Kernels.Formats;
@@ -56,25 +57,31 @@ public static class TensorCoreGemvTiles
 
     /// <summary>
     /// The A fragments of item tile <paramref name="itemTile"/> at <paramref name="column"/> (4 columns of items g and
-    /// g + 8), each value split as hi = bf16(x) and lo = bf16(x − hi); zeros for a warp with no k-block this round.
+    /// g + 8) from the split activations (<see cref="GemvKernels.SplitToBf16Pairs"/>: one 16-byte load per item holds
+    /// its hi and lo words); zeros for a warp with no k-block this round.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ActivationSplit SplitActivations(ArrayView<float> input, TileItems items, int itemTile, long column, bool active)
+    public static ActivationSplit SplitActivations(ArrayView<uint> split, TileItems items, int itemTile, long column, bool active)
     {
         if (!active)
             return new ActivationSplit();
-        Float4 low = KsVector.LoadFloat4(input, items.Low(itemTile) + column);   // item g
-        Float4 high = KsVector.LoadFloat4(input, items.High(itemTile) + column); // item g + 8
-        var split = new ActivationSplit();
-        (split.Hi0, split.Lo0) = SplitPair(low.X, low.Y);   // A0: row g, k 2t, 2t + 1
-        (split.Hi1, split.Lo1) = SplitPair(high.X, high.Y); // A1: row g + 8
-        (split.Hi2, split.Lo2) = SplitPair(low.Z, low.W);   // A2: row g, k 2t + 8, 2t + 9
-        (split.Hi3, split.Lo3) = SplitPair(high.Z, high.W); // A3: row g + 8
-        return split;
+        var runs = split.SubView(0, split.Length / 4 * 4).AsAligned(16).Cast<PackedWords>(); // [.. / 4] of [hi, hi, lo, lo]
+        PackedWords low = runs[(items.Low(itemTile) + column) / 4];   // item g
+        PackedWords high = runs[(items.High(itemTile) + column) / 4]; // item g + 8
+        var words = new ActivationSplit();
+        words.Hi0 = low.A;  // A0: row g, k 2t, 2t + 1
+        words.Hi1 = high.A; // A1: row g + 8
+        words.Hi2 = low.B;  // A2: row g, k 2t + 8, 2t + 9
+        words.Hi3 = high.B; // A3: row g + 8
+        words.Lo0 = low.C;
+        words.Lo1 = high.C;
+        words.Lo2 = low.D;
+        words.Lo3 = high.D;
+        return words;
     }
 
     /// <summary>Two values as a word of their bf16 roundings and a word of the bf16 roundings of what those missed.</summary>
-    private static (uint Hi, uint Lo) SplitPair(float first, float second)
+    public static (uint Hi, uint Lo) SplitPair(float first, float second)
     {
         ushort firstHi = Bf16.FromFloat(first);
         ushort secondHi = Bf16.FromFloat(second);

@@ -557,7 +557,7 @@ public sealed class KernelModelBackend : IModelBackend
 
         if (decode && DecodeOnTensorCores && weight is KernelWeight stored)
         {
-            var tensorCores = new TensorCoreGemvLaunch(Device, input, output, weight.Rows, weight.Columns);
+            var tensorCores = new TensorCoreGemvLaunch(storage, input, output, weight.Rows, weight.Columns);
             stored.ApplyTensorCore(ref tensorCores);
             if (tensorCores.Launched)
             {

@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Runtime;
 using KernelSharp.Kernels.Activations;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
@@ -14,7 +13,7 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// slots, where the rows form reads them once per 4 slots), then <see cref="SwiGluKernels.SwiGlu"/> between gate/up and down.
 /// A slot's sums are the same bits whichever slots share its group (the kernel's batch invariance), so a sequence's
 /// tokens do not depend on its batch. <see cref="Launched"/> is false where a projection's columns are not a multiple
-/// of 128 or a view is off 16 bytes; the caller then takes the rows form.
+/// of 128 or a weight view is off 16 bytes; the caller then takes the rows form.
 /// </summary>
 internal struct TensorCoreExpertGemvLaunch(
     KernelStorage storage,
@@ -37,8 +36,7 @@ internal struct TensorCoreExpertGemvLaunch(
         var up = ((IStoredRows<TWeights>)stack.Up).Weights;
         var down = ((IStoredRows<TWeights>)stack.Down).Weights;
         int slots = activations.Rows, hidden = stack.Hidden, intermediate = stack.Intermediate;
-        if (!gate.TensorCoreReadable(hidden) || !up.TensorCoreReadable(hidden) || !down.TensorCoreReadable(intermediate)
-            || !StartsOn16Bytes(x.View) || !StartsOn16Bytes(activations.View))
+        if (!gate.TensorCoreReadable(hidden) || !up.TensorCoreReadable(hidden) || !down.TensorCoreReadable(intermediate))
             return;
 
         var device = storage.Device;
@@ -47,14 +45,17 @@ internal struct TensorCoreExpertGemvLaunch(
         using var groupEnd = storage.Buffer<int>(groupCount);   // [G] one past its last slot
         using var gated = storage.NewTensor(slots, intermediate); // [slots, I] gate·x, then silu(gate·x)·(up·x) goes to activations
         MoeKernels.LaunchExpertItemGroups(device, expertOffsets, groupFirst.View, groupEnd.View, stack.ExpertCount, groupCount, SlotsPerGroup);
+        int tokenValues = checked(x.Rows * hidden), slotValues = checked(slots * intermediate);
+        using var splitTokens = storage.Buffer<uint>(tokenValues);  // [N, H] hi/lo bf16 words of x
+        using var splitSlots = storage.Buffer<uint>(slotValues);    // [slots, I] hi/lo bf16 words of the activations
+        GemvKernels.LaunchSplitToBf16Pairs(device, x.View, splitTokens.View, tokenValues);
         var tokenSlots = new ExpertSlotItems(groupFirst.View, groupEnd.View, slotExperts, permutedPairs, topk); // a slot reads its token's row
-        GemvKernels.LaunchTensorCoreGemv(device, gate, tokenSlots, x.View, gated.View, intermediate, hidden, groupCount, 1);
-        GemvKernels.LaunchTensorCoreGemv(device, up, tokenSlots, x.View, activations.View, intermediate, hidden, groupCount, 1);
-        SwiGluKernels.LaunchSwiGlu(device, gated.View, activations.View, activations.View, checked(slots * intermediate));
+        GemvKernels.LaunchTensorCoreGemv(device, gate, tokenSlots, splitTokens.View, gated.View, intermediate, hidden, groupCount, 1);
+        GemvKernels.LaunchTensorCoreGemv(device, up, tokenSlots, splitTokens.View, activations.View, intermediate, hidden, groupCount, 1);
+        SwiGluKernels.LaunchSwiGlu(device, gated.View, activations.View, activations.View, slotValues);
+        GemvKernels.LaunchSplitToBf16Pairs(device, activations.View, splitSlots.View, slotValues);
         var ownRows = new ExpertSlotItems(groupFirst.View, groupEnd.View, slotExperts, default, topk); // a slot reads its own row
-        GemvKernels.LaunchTensorCoreGemv(device, down, ownRows, activations.View, slotOutputs.View, hidden, intermediate, groupCount, 1);
+        GemvKernels.LaunchTensorCoreGemv(device, down, ownRows, splitSlots.View, slotOutputs.View, hidden, intermediate, groupCount, 1);
         Launched = true;
     }
-
-    private static bool StartsOn16Bytes(ArrayView<float> view) => view.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0;
 }

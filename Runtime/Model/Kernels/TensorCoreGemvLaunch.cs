@@ -1,5 +1,3 @@
-using ILGPU.Runtime;
-using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 
@@ -7,25 +5,29 @@ namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
 /// output [T, out] = input [T, in] · weightᵀ for decode rows on the tensor cores
-/// (<see cref="GemvKernels.TensorCoreGemv{TWeights}"/>: each weight read once for up to 64 sequences, fp32 activations
+/// (<see cref="GemvKernels.TensorCoreGemv{TWeights, TItems}"/>: each weight read once for up to 64 sequences, fp32 activations
 /// split into two bf16 parts, so the sums stay near an fp32 GEMV's). <see cref="Launched"/> is false where the kernel's
-/// 16-byte reads do not fit the shape (columns not a multiple of 128, a view off a 16-byte boundary); the caller then
+/// 16-byte weight reads do not fit (columns not a multiple of 128, a weight view off 16 bytes); the caller then
 /// takes the CUDA-core GEMV. That depends on the weight and its shape only, never on the batch, so a sequence's sums
 /// do not depend on what it decodes with.
 /// </summary>
-internal struct TensorCoreGemvLaunch(KernelDevice device, KernelTensor input, KernelTensor output, int rows, int columns)
+internal struct TensorCoreGemvLaunch(KernelStorage storage, KernelTensor input, KernelTensor output, int rows, int columns)
     : ITensorCoreWeightOperation
 {
     public bool Launched { get; private set; }
 
     public void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>
     {
-        if (!weights.TensorCoreReadable(columns) || input.View.LoadEffectiveAddressAsPtr().ToInt64() % 16 != 0)
+        if (!weights.TensorCoreReadable(columns))
             return;
+        var device = storage.Device;
         int batch = input.Rows;
         int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4; // 16 items per tile; more than 64 take more groups
         int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
-        GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), input.View, output.View, rows, columns, groups, itemTiles);
+        int count = checked(batch * columns);
+        using var split = storage.Buffer<uint>(count); // [batch, columns] hi/lo bf16 words
+        GemvKernels.LaunchSplitToBf16Pairs(device, input.View, split.View, count);
+        GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, output.View, rows, columns, groups, itemTiles);
         Launched = true;
     }
 }

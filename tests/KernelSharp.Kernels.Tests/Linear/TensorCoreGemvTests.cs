@@ -99,6 +99,25 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
             Assert.True(Math.Abs(actual[i] - expected[i]) <= splitBound, $"output {i}: {actual[i]} vs {expected[i]} (bf16 activations: {bf16Only[i]})");
     }
 
+    /// <summary>The split kernel writes, for each 4 values, [hi(0,1), hi(2,3), lo(0,1), lo(2,3)] of <see cref="TensorCoreGemvTiles.SplitPair"/>.</summary>
+    [SkippableFact]
+    public void Split_writes_hi_and_lo_words_per_four_values()
+    {
+        RequireBackend();
+        var random = NewRandom(Environment.TickCount);
+        float[] values = RandomTensors.Uniform(random, 1028);
+        values[5] = float.NaN;
+        values[6] = 3e38f; // rounds to bf16 infinity: lo is then −∞
+        using var split = Split(values);
+        uint[] words = Download(split);
+        for (int run = 0; run < values.Length / 4; run++)
+        {
+            var (hi0, lo0) = TensorCoreGemvTiles.SplitPair(values[4 * run], values[4 * run + 1]);
+            var (hi1, lo1) = TensorCoreGemvTiles.SplitPair(values[4 * run + 2], values[4 * run + 3]);
+            Assert.Equal(new[] { hi0, hi1, lo0, lo1 }, words.AsSpan(4 * run, 4).ToArray());
+        }
+    }
+
     /// <summary>A NaN code (0x7F or 0xFF) makes exactly its row's outputs NaN, for every item, though the kernel decodes
     /// without a per-value NaN test.</summary>
     [SkippableTheory]
@@ -190,7 +209,7 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
         using var end = Upload(groupEnd);
         using var owners = Upload(slotExperts);
         using var pairView = Upload(pairs);
-        using var x = Upload(input);
+        using var x = Split(input);
         using var y = Allocate<float>((long)slotCount * rows);
         float[] Expected<TWeights>(TWeights stack) where TWeights : struct, ITensorCoreRows<TWeights>
         {
@@ -241,12 +260,22 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
     private float[] Run<TWeights>(TWeights weights, float[] input, int rows, int cols, int batch, int itemTiles, int rowTiles)
         where TWeights : struct, ITensorCoreRows<TWeights>
     {
-        using var x = Upload(input);
+        using var x = Split(input);
         using var y = Allocate<float>((long)batch * rows);
         int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
         Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config((rows + 8 * rowTiles - 1) / (8 * rowTiles), groups, GroupSize),
             weights, new BatchItems(batch), x.View, y.View, rows, cols, groups, itemTiles, rowTiles);
         return Download(y);
+    }
+
+    /// <summary>The activations as the GEMV reads them: <see cref="GemvKernels.SplitToBf16Pairs"/> on this backend.</summary>
+    private MemoryBuffer1D<uint, Stride1D.Dense> Split(float[] values)
+    {
+        using var x = Upload(values);
+        var split = Allocate<uint>(values.Length);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.SplitToBf16Pairs))!, Config((values.Length / 4 + 255) / 256, 1, 256),
+            x.View, split.View, values.Length);
+        return split;
     }
 }
 
@@ -286,18 +315,20 @@ public sealed class TensorCoreGemvLauncherTests
         s.View.CopyFromCPU(scaleInv);
         using var x = device.Allocate<float>(input.Length);
         x.View.CopyFromCPU(input);
+        using var split = device.Allocate<uint>(input.Length);
+        GemvKernels.LaunchSplitToBf16Pairs(device, x.View, split.View, input.Length);
         using var y = device.Allocate<float>(batch * rows);
 
         var bf16 = new Bf16Rows(wBf16.View);
         Assert.True(bf16.TensorCoreReadable(cols));
-        GemvKernels.LaunchTensorCoreGemv(device, bf16, new BatchItems(batch), x.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
+        GemvKernels.LaunchTensorCoreGemv(device, bf16, new BatchItems(batch), split.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DecodeBf16(bits), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv bf16 on {backend}");
 
         var fp8Rows = new Fp8BlockRows(wFp8.View, s.View);
         Assert.True(fp8Rows.TensorCoreReadable(cols));
-        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, new BatchItems(batch), x.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
+        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, new BatchItems(batch), split.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv fp8 on {backend}");

@@ -1,3 +1,4 @@
+using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
@@ -25,6 +26,7 @@ public static class GemvBench
         int copies = GpuTiming.CopiesToDefeatCache(weightBytes);
         var weights = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<ushort>((long)rows * cols)).ToArray(); // each [rows, cols] bf16
         using var input = accelerator.Allocate1D<float>(cols);   // [1, cols]
+        using var split = accelerator.Allocate1D<uint>(cols);    // [1, cols] the tensor-core GEMV's hi/lo words of input
         using var output = accelerator.Allocate1D<float>(rows);  // [1, rows]
         try
         {
@@ -47,7 +49,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(1), input.View, output.View, rows, cols, 1, 1)),
+                (", tensor cores", i => SplitThen(device, input, split, cols, () => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(1), split.View, output.View, rows, cols, 1, 1))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -78,6 +80,7 @@ public static class GemvBench
         var weights = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<byte>((long)rows * cols)).ToArray(); // each [rows, cols] e4m3
         using var scales = accelerator.Allocate1D<float>((long)scaleRows * scaleCols); // [ceil(rows/128), ceil(cols/128)]
         using var input = accelerator.Allocate1D<float>(cols);   // [1, cols]
+        using var split = accelerator.Allocate1D<uint>(cols);    // [1, cols] the tensor-core GEMV's hi/lo words of input
         using var output = accelerator.Allocate1D<float>(rows);  // [1, rows]
         try
         {
@@ -101,7 +104,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), new BatchItems(1), input.View, output.View, rows, cols, 1, 1)),
+                (", tensor cores", i => SplitThen(device, input, split, cols, () => GemvKernels.LaunchTensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), new BatchItems(1), split.View, output.View, rows, cols, 1, 1))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -136,6 +139,7 @@ public static class GemvBench
         int copies = GpuTiming.CopiesToDefeatCache(weightBytes);
         var weights = Enumerable.Range(0, copies).Select(_ => accelerator.Allocate1D<ushort>((long)rows * cols)).ToArray(); // each [rows, cols] bf16
         using var input = accelerator.Allocate1D<float>((long)batch * cols);   // [batch, cols]
+        using var split = accelerator.Allocate1D<uint>((long)batch * cols);    // [batch, cols] the tensor-core GEMV's hi/lo words of input
         using var output = accelerator.Allocate1D<float>((long)batch * rows);  // [batch, rows]
         try
         {
@@ -157,7 +161,7 @@ public static class GemvBench
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
                 ("warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, batch >= 4 ? 4 : 1)),
-                ("tensor cores", i => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(batch), input.View, output.View, rows, cols, (batch + 16 * itemTiles - 1) / (16 * itemTiles), itemTiles)),
+                ("tensor cores", i => SplitThen(device, input, split, batch * cols, () => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(batch), split.View, output.View, rows, cols, (batch + 16 * itemTiles - 1) / (16 * itemTiles), itemTiles))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -178,5 +182,12 @@ public static class GemvBench
             foreach (var weight in weights)
                 weight.Dispose();
         }
+    }
+
+    /// <summary>The tensor-core GEMV as the runtime launches it: the activations split (<see cref="GemvKernels.SplitToBf16Pairs"/>), then the GEMV; both timed.</summary>
+    private static void SplitThen(KernelDevice device, MemoryBuffer1D<float, Stride1D.Dense> input, MemoryBuffer1D<uint, Stride1D.Dense> split, int count, Action gemv)
+    {
+        GemvKernels.LaunchSplitToBf16Pairs(device, input.View, split.View, count);
+        gemv();
     }
 }
