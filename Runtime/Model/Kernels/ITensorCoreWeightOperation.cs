@@ -9,5 +9,5 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// </summary>
 internal interface ITensorCoreWeightOperation
 {
-    void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>;
+    void Run<TWeights>(TWeights weights) where TWeights : struct, ITensorCoreRows<TWeights>;
 }

@@ -128,7 +128,7 @@ internal interface IStoredRows<TWeights> where TWeights : struct, IRowFormat<TWe
 
 /// <summary>A <see cref="KernelWeight"/> whose rows are read as <typeparamref name="TWeights"/>.</summary>
 internal sealed class KernelWeight<TWeights> : KernelWeight, IStoredRows<TWeights>
-    where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>
+    where TWeights : struct, ITensorCoreRows<TWeights>
 {
     public KernelWeight(int rows, int columns, NativeMatrixFormat format, TWeights weights, KernelExpertStack? stack, int expert,
         params IDisposable[] owned)

@@ -31,7 +31,7 @@ internal struct TensorCoreExpertGemvLaunch(
 
     public bool Launched { get; private set; }
 
-    public void Run<TWeights>(TWeights gate) where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>
+    public void Run<TWeights>(TWeights gate) where TWeights : struct, ITensorCoreRows<TWeights>
     {
         var up = ((IStoredRows<TWeights>)stack.Up).Weights;
         var down = ((IStoredRows<TWeights>)stack.Down).Weights;

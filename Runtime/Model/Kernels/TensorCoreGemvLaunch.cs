@@ -16,7 +16,7 @@ internal struct TensorCoreGemvLaunch(KernelStorage storage, KernelTensor input, 
 {
     public bool Launched { get; private set; }
 
-    public void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>, ITensorCoreRows<TWeights>
+    public void Run<TWeights>(TWeights weights) where TWeights : struct, ITensorCoreRows<TWeights>
     {
         if (!weights.TensorCoreReadable(columns))
             return;
