@@ -8,10 +8,6 @@ public static class IndexerMath
 {
     public static float Relu(float x) => x > 0f ? x : 0f;
 
-    /// <summary>acc + q·k per component (four heads' dot products against one key value). Static, by value: see <see cref="Float4.Dot"/>.</summary>
-    public static Float4 MultiplyAdd(Float4 acc, Float4 q, float k) =>
-        new(acc.X + q.X * k, acc.Y + q.Y * k, acc.Z + q.Z * k, acc.W + q.W * k);
-
     /// <summary>Two fp32 values as a word of two bf16 (round to nearest even), the first in the low half.</summary>
     public static uint PackBf16(float first, float second) => Bf16.FromFloat(first) | ((uint)Bf16.FromFloat(second) << 16);
 

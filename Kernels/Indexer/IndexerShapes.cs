@@ -12,11 +12,11 @@ public static class IndexerShapes
             throw new ArgumentException($"indexer decode: index_head_dim must be in 1..{IndexerKernels.DecodeMaxDim}, got {dim}");
     }
 
-    /// <summary>True when <see cref="IndexerKernels.IndexerDecode"/> and <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> (fp32 cache) can serve these dimensions.</summary>
+    /// <summary>True when <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> (fp32 cache) can serve these dimensions.</summary>
     public static bool FitsDecodeFp32(int heads, int dim) =>
         heads >= 1 && heads <= IndexerKernels.DecodeMaxHeads && dim >= 1 && dim <= IndexerKernels.DecodeMaxDim && dim % 4 == 0;
 
-    /// <summary>Throws <see cref="ArgumentException"/> when <see cref="IndexerKernels.IndexerDecode"/> and <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> (fp32 cache) cannot serve these dimensions.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> when <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> (fp32 cache) cannot serve these dimensions.</summary>
     public static void ValidateDecodeFp32(int heads, int dim)
     {
         ValidateDecode(heads, dim);

@@ -9,7 +9,6 @@ app=KernelBench.dll  # in the GpuTestRunner and KernelBench bundles alike
 # name | KernelBench --only filter | kernel-name regex | launches to skip (warm-up, autotune candidates, checks)
 rows=(
   "mla-decode-b64|sparse MLA decode, batch 64|regex:SparseMlaTensorCore|3"
-  "indexer-fp32-128k|indexer decode fp8, T = 128K|regex:Kernel_IndexerDecode__|3"
   "indexer-fp8-tc-128k|indexer decode fp8, T = 128K|regex:IndexerDecodeFp8TensorCore|3"
   "gemv-fp8-rows|decode GEMV fp8 [18432|regex:GemvRows|90"
   "tc-gemm|prefill GEMM bf16, 4096×18432×7168|regex:TensorCoreGemmBf16|3"

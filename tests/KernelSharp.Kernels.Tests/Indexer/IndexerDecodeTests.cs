@@ -9,48 +9,12 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Indexer;
 
 /// <summary>
-/// The decode kernels (one query against the key cache) against the float64 reference on fresh random inputs:
-/// <see cref="IndexerKernels.IndexerDecode"/> (fp32 cache, 64-key tiles, 4×4 register blocks) with DeepSeek's 64
-/// heads × 128, fewer heads than the tile, key counts that end mid-tile and a head dim that ends mid-chunk; and the
-/// FP8-cache tensor-core kernel on a bf16-rounded query. (The model's fp32 decode kernel, IndexerScoresWarpKeys, is
-/// tested with the scores kernels.)
+/// The FP8-cache tensor-core decode kernel (one query against the key cache) against the float64 reference on a
+/// bf16-rounded query and fresh random inputs. (The model's fp32 decode kernel, IndexerScoresWarpKeys, is tested with
+/// the scores kernels.)
 /// </summary>
 public abstract class IndexerDecodeTests(BackendFixture backend) : BackendTestBase(backend)
 {
-    [SkippableTheory]
-    [InlineData(130, 64, 128)]   // DeepSeek-V3.2's index heads and dim; 3 tiles, the last one partial
-    [InlineData(37, 8, 32)]      // one partial tile, 8 heads (two head quads)
-    [InlineData(65, 3, 20)]      // heads not a multiple of 4, dim ends mid-chunk
-    [InlineData(1, 64, 128)]     // a single cached key
-    [InlineData(300, 5, 100)]    // several chunks, the last partial
-    public void Fp32_decode_matches_reference(int keyCount, int heads, int dim) =>
-        CheckFp32Decode(nameof(IndexerKernels.IndexerDecode), IndexerKernels.DecodeTileKeys, IndexerKernels.DecodeThreads, keyCount, heads, dim);
-
-    /// <summary>Runs one fp32-cache decode kernel (one group per <paramref name="groupKeys"/> keys) against the float64 reference.</summary>
-    private void CheckFp32Decode(string kernel, int groupKeys, int threads, int keyCount, int heads, int dim)
-    {
-        RequireBackend();
-        IndexerShapes.ValidateDecodeFp32(heads, dim);
-        var random = NewRandom(keyCount * 131 + heads * 7 + dim);
-        float[] query = RandomTensors.Normal(random, (long)heads * dim);                    // [H, D]
-        float[] weights = RandomTensors.Uniform(random, heads, 1f / MathF.Sqrt(heads));     // [H], both signs
-        float[] keys = RandomTensors.Normal(random, (long)keyCount * dim);                  // [T, D]
-        float scale = 1f / MathF.Sqrt(dim);
-        using var q = Upload(query);
-        using var w = Upload(weights);
-        using var k = Upload(keys);
-        using var scores = Allocate<float>(keyCount + 1); // one spare entry that must stay untouched
-        scores.View.CopyFromCPU(Enumerable.Repeat(float.NaN, keyCount + 1).ToArray());
-
-        Launch(typeof(IndexerKernels).GetMethod(kernel)!, Config((keyCount + groupKeys - 1) / groupKeys, 1, threads),
-            q.View, w.View, k.View, scores.View, keyCount, heads, dim, scale);
-
-        float[] actual = Download(scores);
-        double[] expected = IndexerScoresReference.Scores(query, weights, keys, 1, keyCount, heads, dim, scale, KeyPagesReference.Causal(1, keyCount - 1));
-        Tolerance.AssertClose(expected, actual.Take(keyCount).ToArray(), Tolerance.Fp32, $"{kernel} scores (fp32 keys)");
-        Assert.True(float.IsNaN(actual[keyCount]), $"{kernel} wrote past the last key");
-    }
-
     /// <summary>False where the portable mma path (warp shuffles per lane) is too slow for a test.</summary>
     protected virtual bool RunsTensorCoreDecode => true;
 

@@ -75,9 +75,8 @@ public static class IndexerBench
 
     /// <summary>
     /// The model's decode path: one query against an fp32 key cache [T, 128] with
-    /// <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/> (the earlier tiled <see cref="IndexerKernels.IndexerDecode"/>
-    /// in the notes). 8192 FMA per key make it compute-bound (~32 µs at 128K at the H200's fp32 peak); the
-    /// per-layer budget set for indexer + top-k at 128K is ≈ 100 µs.
+    /// <see cref="IndexerKernels.IndexerScoresWarpKeys{TKeys}"/>. 8192 FMA per key make it compute-bound (~32 µs at 128K
+    /// at the H200's fp32 peak); the per-layer budget set for indexer + top-k at 128K is ≈ 100 µs.
     /// </summary>
     public static IEnumerable<BenchRow> DecodeFp32(KernelDevice device, int tokens, double copyTbps)
     {
@@ -94,14 +93,6 @@ public static class IndexerBench
                 DeviceRandom.Uniform(accelerator, keys[c].View, (uint)(500 + c));
             DeviceRandom.Uniform(accelerator, query.View, 19);
             DeviceRandom.Uniform(accelerator, weights.View, 20, 0.125f);
-            // The earlier tiled kernel first (its time goes in the notes), then the model's kernel, which the row checks.
-            DeviceRandom.Fill(accelerator, scores.View, float.NaN);
-            IndexerKernels.LaunchIndexerDecode(device, query.View, weights.View, keys[0].View, scores.View, tokens, Heads, Dim, Scale);
-            device.Synchronize();
-            double tiledError = CheckFp32Scores(keys[0], query, weights, scores, tokens);
-            double tiledMs = GpuTiming.MedianMilliseconds(accelerator,
-                i => IndexerKernels.LaunchIndexerDecode(device, query.View, weights.View, keys[i % copies].View, scores.View, tokens, Heads, Dim, Scale), 20, 9);
-
             DeviceRandom.Fill(accelerator, scores.View, float.NaN);
             using var position = accelerator.Allocate1D(new[] { tokens - 1 }); // the one query sees every key, unpaged
             var pages = KeyPages.Contiguous(position.View);
@@ -115,7 +106,7 @@ public static class IndexerBench
             double budgetUs = Math.Max(5.0, 60.0 * tokens / (128 * 1024)); // the 128K target scaled down, floored at a launch
             yield return new BenchRow($"indexer decode fp32 cache (model path), T = {Tokens(tokens)}", $"{F(ms * 1e3, "F1")} µs ({F(tflops, "F1")} TFLOP/s)",
                 $"copy {F(copyTbps)} TB/s", tbps / copyTbps, $"≤ {F(budgetUs, "F0")} µs", ms * 1e3 <= budgetUs,
-                $"IndexerScoresWarpKeys<F32Rows>, rel. err {error:E1}; {F(tbps)} TB/s of keys; tiled IndexerDecode {F(tiledMs * 1e3, "F1")} µs, rel. err {tiledError:E1}");
+                $"IndexerScoresWarpKeys<F32Rows>, rel. err {error:E1}; {F(tbps)} TB/s of keys");
         }
         finally
         {
