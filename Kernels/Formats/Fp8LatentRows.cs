@@ -76,7 +76,7 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
     {
         long rowStart = (long)row * RowBytes(LatentDim, cols - LatentDim);
         return col < LatentDim
-            ? Fp8E4M3.ToFloat(Bytes[rowStart + col]) * Scale(rowStart, col / Block)
+            ? Fp8E4M3.ToFloat(Bytes[rowStart + col]) * StoredScale(rowStart, col / Block)
             : Bf16.ToFloat(RopeBits(rowStart, col - LatentDim));
     }
 
@@ -88,7 +88,7 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
         if (col < LatentDim)
         {
             Float4 codes = Fp8E4M3.ToFloat4(Word(rowStart + col));
-            float scale = Scale(rowStart, col / Block);
+            float scale = StoredScale(rowStart, col / Block);
             return new Float4(codes.X * scale, codes.Y * scale, codes.Z * scale, codes.W * scale);
         }
         long rope = rowStart + RopeOffset(LatentDim) + 2L * (col - LatentDim);
@@ -106,7 +106,7 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
     {
         long rowStart = (long)row * RowBytes(LatentDim, cols - LatentDim);
         if (col < LatentDim)
-            return new Float4(Interop.IntAsFloat(Word(rowStart + col)), Scale(rowStart, col / Block), 0f, 0f);
+            return new Float4(Interop.IntAsFloat(Word(rowStart + col)), StoredScale(rowStart, col / Block), 0f, 0f);
         long rope = rowStart + RopeOffset(LatentDim) + 2L * (col - LatentDim);
         return new Float4(Interop.IntAsFloat(Word(rope)), Interop.IntAsFloat(Word(rope + 4)), 1f, 0f);
     }
@@ -153,7 +153,7 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
                       + Float4.Dot(Fp8E4M3.ToFloat4(w.B), KsVector.LoadFloat4(x, xStart + column + 4))
                       + Float4.Dot(Fp8E4M3.ToFloat4(w.C), KsVector.LoadFloat4(x, xStart + column + 8))
                       + Float4.Dot(Fp8E4M3.ToFloat4(w.D), KsVector.LoadFloat4(x, xStart + column + 12));
-            total += sum * Scale(rowStart, c * CodesPerChunk / Block);
+            total += sum * StoredScale(rowStart, c * CodesPerChunk / Block);
         }
 
         int ropeChunks = ropeDim / Bf16PerChunk;
@@ -226,8 +226,9 @@ public struct Fp8LatentRows : IRowFormat<Fp8LatentRows>
         int rowsPerWarp, int chunksInFlight, int lane, int lanes)
         => WarpRows.RowByRowPartials(this, rows, cols, x, xStarts, items, firstRow, rowsPerWarp, lane, lanes);
 
-    /// <summary>Scale <paramref name="block"/> of the row starting at byte <paramref name="rowStart"/>.</summary>
-    private readonly float Scale(long rowStart, int block) =>
+    /// <summary>The scale stored for <paramref name="block"/> of the row starting at byte <paramref name="rowStart"/> (what
+    /// <see cref="Fp8Scale"/> computed when the row was written).</summary>
+    private readonly float StoredScale(long rowStart, int block) =>
         Interop.IntAsFloat(Word(rowStart + ScaleOffset(LatentDim) + sizeof(float) * (long)block));
 
     /// <summary>bf16 bits of rope value <paramref name="index"/> of the row starting at byte <paramref name="rowStart"/>.</summary>
