@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Linear;
 
 namespace KernelSharp.Kernels.Formats;
 
@@ -182,4 +183,21 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>, ITensorCoreRows<Bf16Rows>
 
     public readonly bool TensorCoreReadable(int cols) =>
         cols > 0 && cols % 128 == 0 && Bits.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0; // the address, on the host: no kernel-side AlignTo
+
+    // ---- ITensorCoreRows: the tensor-core GEMMs' tiles (bf16 goes to shared memory as stored, by cp.async) ----
+
+    public readonly bool TileRowsAligned16(int k) => TensorCoreGemmTiles.CanCopy16(Bits, k);
+
+    public readonly Words8 FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
+        int thread, int threads, bool aligned)
+    {
+        TensorCoreGemmWideTiles.LoadBf16Tile(Bits, tile, stageBase, rows, tileRows, k, rowStart, k0, thread, threads, aligned);
+        return default;
+    }
+
+    /// <summary>Nothing: the copies land with the caller's cp.async wait.</summary>
+    public readonly void LandTileStage(ArrayView<ushort> tile, int stageBase, Words8 fetched, int rows, int tileRows, int k, int rowStart,
+        int k0, int thread, int threads)
+    {
+    }
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Linear;
 
 namespace KernelSharp.Kernels.Formats;
 
@@ -374,4 +375,35 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>, ITensorCoreRows<Fp8BlockR
     public readonly float BlockScale(int row, int cols, int kBlock) => ScaleInv[(long)(row / Block) * ScaleColumns(cols) + kBlock];
 
     public readonly bool TensorCoreReadable(int cols) => cols > 0 && cols % Block == 0 && Codes.LoadEffectiveAddressAsPtr().ToInt64() % 16 == 0;
+
+    // ---- ITensorCoreRows: the tensor-core GEMMs' tiles (codes into registers, then scaled bf16 into shared memory) ----
+
+    public readonly bool TileRowsAligned16(int k) => TensorCoreGemmTiles.CanCopy16(Codes, k);
+
+    /// <summary>Run <paramref name="thread"/> (and <c>thread + threads</c> when threads &lt; 2·tileRows) of the stage's
+    /// 2·tileRows runs of 16 codes (<see cref="TensorCoreGemmTiles.LoadFp8Run"/>), in the low (high) four words.</summary>
+    public readonly Words8 FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
+        int thread, int threads, bool aligned)
+    {
+        var low = TensorCoreGemmTiles.LoadFp8Run(Codes, rows, k, rowStart, k0, thread, aligned);
+        var high = threads < 2 * tileRows ? TensorCoreGemmTiles.LoadFp8Run(Codes, rows, k, rowStart, k0, thread + threads, aligned) : default;
+        return new Words8 { W0 = low.X, W1 = low.Y, W2 = low.Z, W3 = low.W, W4 = high.X, W5 = high.Y, W6 = high.Z, W7 = high.W };
+    }
+
+    public readonly void LandTileStage(ArrayView<ushort> tile, int stageBase, Words8 fetched, int rows, int tileRows, int k, int rowStart,
+        int k0, int thread, int threads)
+    {
+        LandRun(tile, stageBase, new Words4(fetched.W0, fetched.W1, fetched.W2, fetched.W3), rows, k, rowStart, k0, thread);
+        if (threads < 2 * tileRows)
+            LandRun(tile, stageBase, new Words4(fetched.W4, fetched.W5, fetched.W6, fetched.W7), rows, k, rowStart, k0, thread + threads);
+    }
+
+    /// <summary>Run <paramref name="run"/> (tile row run / 2) times its block's scale, as bf16 into the stage. A run past
+    /// the last row holds zeros: the last row's scale serves (the grid has no row beyond it).</summary>
+    private readonly void LandRun(ArrayView<ushort> tile, int stageBase, Words4 codes, int rows, int k, int rowStart, int k0, int run)
+    {
+        int row = Math.Min(rowStart + (run >> 1), rows - 1);
+        float scale = ScaleInv[(long)(row / Block) * ScaleColumns(k) + k0 / Block];
+        TensorCoreGemmTiles.StoreFp8RunAsBf16(tile, stageBase, codes, scale, run);
+    }
 }

@@ -6,7 +6,8 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.Linear;
 
 /// <summary>
-/// Building blocks of <see cref="TensorCoreGemmKernels"/>: the shared-memory tile loaders (cp.async for whole
+/// Building blocks of the tensor-core GEMMs (<see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>, and the
+/// 64×32 warps of <see cref="Moe.MoeKernels.GroupedTensorCoreGemm{TWeights}"/>): the shared-memory tile loaders (cp.async for whole
 /// 16-byte chunks, zero-filling plain loads at the edges, fp8 → bf16 with the block scale), the warp's 64×32 mma step
 /// and the epilogue. A stage holds 128 rows × 32 k of bf16 (64 bytes a row, four 16-byte chunks) with the chunks of
 /// each row XOR-swizzled (<see cref="Swizzled"/>), so the 8 rows one ldmatrix reads hit 8 different bank groups

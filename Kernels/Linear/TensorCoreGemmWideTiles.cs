@@ -7,7 +7,7 @@ using static KernelSharp.Kernels.Linear.TensorCoreGemmTiles;
 namespace KernelSharp.Kernels.Linear;
 
 /// <summary>
-/// Building blocks of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>: warps of 64×64 (instead of the
+/// Building blocks of <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>: warps of 64×64 (instead of the
 /// 64×32 of <see cref="TensorCoreGemmTiles"/>) over swizzled cp.async stages, in two group tiles chosen by the kernel's
 /// <c>tileN</c>: 128×128 with 4 warps, or 128×256 with 8 warps, each with two to four stages. Per k16 step a warp
 /// issues 8 ldmatrix.x4 for 32 mma instead of 6 for 16: the 8-warp 64×32 kernel read as many shared-memory bytes

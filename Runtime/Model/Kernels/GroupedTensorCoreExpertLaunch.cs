@@ -10,7 +10,7 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// <summary>
 /// A prefill's routed experts on the tensor cores (<see cref="PrefillMatmul.TensorCores"/>), over one MoE layer's stacks:
 /// the slots' token rows gathered in slot order and rounded to bf16, then one grouped GEMM launch per projection
-/// (<see cref="MoeKernels.GroupedTensorCoreGemmBf16"/> / <see cref="MoeKernels.GroupedTensorCoreGemmFp8"/>) whose tile
+/// (<see cref="MoeKernels.GroupedTensorCoreGemm{TWeights}"/>) whose tile
 /// table (<see cref="MoeKernels.ExpertItemGroups"/>, 128 slots of one expert a tile) stays on the device: a fixed
 /// handful of launches per layer and no host round trip, where the per-expert path launched a GEMM sequence for each
 /// expert that received tokens after downloading the expert offsets. The numbers are the per-expert tensor-core path's:
@@ -26,9 +26,9 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
     ArrayView<int> slotExperts,     // [slots]
     ArrayView<int> expertOffsets,   // [E + 1] first slot of each expert
     KernelTensor slotOutputs,       // [slots, H] out
-    int topk) : IWeightOperation
+    int topk) : ITensorCoreWeightOperation
 {
-    public void Run<TWeights>(TWeights gate) where TWeights : struct, IRowFormat<TWeights>
+    public void Run<TWeights>(TWeights gate) where TWeights : struct, ITensorCoreRows<TWeights>
     {
         var up = ((IStoredRows<TWeights>)stack.Up).Weights;
         var down = ((IStoredRows<TWeights>)stack.Down).Weights;
@@ -57,21 +57,8 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
 
     /// <summary>output [slots, n] = a [slots, k] · W_eᵀ per slot's expert e, W the stacked [E, n, k] in its format.</summary>
     private static void Multiply<TWeights>(KernelDevice device, ArrayView<ushort> a, TWeights weights, KernelTensor output, SlotTiles table, int n, int k)
-        where TWeights : struct, IRowFormat<TWeights>
-    {
-        switch (weights)
-        {
-            case Bf16Rows bf16:
-                MoeKernels.LaunchGroupedTensorCoreGemmBf16(device, a, bf16.Bits, table.SlotExperts, table.First, table.End, output.View, table.Count, n, k);
-                break;
-            case Fp8BlockRows fp8:
-                MoeKernels.LaunchGroupedTensorCoreGemmFp8(device, a, fp8.Codes, fp8.ScaleInv, table.SlotExperts, table.First, table.End, output.View,
-                    table.Count, n, k);
-                break;
-            default:
-                throw new ArgumentException($"the grouped tensor-core GEMM takes bf16 or FP8 experts, not {typeof(TWeights).Name}");
-        }
-    }
+        where TWeights : struct, ITensorCoreRows<TWeights> =>
+        MoeKernels.LaunchGroupedTensorCoreGemm(device, a, weights, table.SlotExperts, table.First, table.End, output.View, table.Count, n, k);
 
     /// <summary>The device tile table: each tile's first and end slot (128 slots of one expert at most) and each slot's expert.</summary>
     private readonly record struct SlotTiles(ArrayView<int> SlotExperts, ArrayView<int> First, ArrayView<int> End, int Count);

@@ -126,7 +126,7 @@ internal sealed class KernelMoe(KernelStorage storage, KernelModelBackend backen
             // A prompt's slots on the tensor cores: one grouped GEMM launch per projection, the tile table on the device.
             using var slotOutputs = storage.NewTensor(pairs, hidden); // [T·k, H] in slot order
             var launch = new GroupedTensorCoreExpertLaunch(storage, stack, x, permutedPairs.View, slotExperts.View, expertOffsets.View, slotOutputs, topk);
-            stack.Gate.Apply(ref launch);
+            stack.Gate.ApplyTensorCore(ref launch);
             MoeKernels.LaunchCombineExperts(device, slotOutputs.View, pairSlots.View, weights.View, sharedView, output.View, rows, hidden, topk);
             return output;
         }

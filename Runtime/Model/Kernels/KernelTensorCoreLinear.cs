@@ -30,7 +30,7 @@ internal static class KernelTensorCoreLinear
         using var activations = storage.Buffer<ushort>(input.Length); // [T, in] bf16
         TensorKernels.LaunchToBf16(storage.Device, input.View, activations.View, checked((int)input.Length));
         var launch = new TensorCoreLaunch(storage, activations.View.SubView(0, input.Length), output, input.Rows, native.Rows, native.Columns);
-        native.Apply(ref launch);
+        native.ApplyTensorCore(ref launch);
         return true;
     }
 
@@ -44,38 +44,25 @@ internal static class KernelTensorCoreLinear
     public const int WidenFp8MinRows = 512;
 
     /// <summary>
-    /// The tensor-core GEMM for the weight's format, in the 64×64-warp form (TensorCoreGemmWideBf16 / TensorCoreGemmWideFp8,
-    /// group tile and pipeline depth picked by the autotuner). Two kernels on purpose, not one generic one: bf16 weights
-    /// are staged into shared memory with cp.async exactly as stored, while FP8 weights are loaded into registers,
-    /// converted to bf16 with their block scale and stored to shared memory (cp.async cannot convert) — different
-    /// pipelines, not the same loop over another format. For long prompts the FP8 weight is widened to bf16 first
+    /// The tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>, group tile and pipeline depth
+    /// picked by the autotuner) on the weight as stored; for long prompts an FP8 weight is widened to bf16 first
     /// (<see cref="WidenFp8MinRows"/>). fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
     /// </summary>
     private readonly struct TensorCoreLaunch(KernelStorage storage, ArrayView<ushort> a, KernelTensor output, int tokens, int outFeatures, int inFeatures)
-        : IWeightOperation
+        : ITensorCoreWeightOperation
     {
-        public void Run<TWeights>(TWeights weights) where TWeights : struct, IRowFormat<TWeights>
+        public void Run<TWeights>(TWeights weights) where TWeights : struct, ITensorCoreRows<TWeights>
         {
             var device = storage.Device;
-            switch (weights)
+            if (weights is Fp8BlockRows fp8 && tokens >= WidenFp8MinRows)
             {
-                case Bf16Rows bf16:
-                    TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a, bf16.Bits, output.View, tokens, outFeatures, inFeatures);
-                    break;
-                case Fp8BlockRows fp8 when tokens >= WidenFp8MinRows:
-                    using (var widened = storage.Buffer<ushort>((long)outFeatures * inFeatures)) // [out, in] bf16
-                    {
-                        var bits = widened.View.SubView(0, (long)outFeatures * inFeatures);
-                        TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, fp8.Codes, fp8.ScaleInv, bits, outFeatures, inFeatures);
-                        TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a, bits, output.View, tokens, outFeatures, inFeatures);
-                    }
-                    break;
-                case Fp8BlockRows fp8:
-                    TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, a, fp8.Codes, fp8.ScaleInv, output.View, tokens, outFeatures, inFeatures);
-                    break;
-                default:
-                    throw new ArgumentException($"the tensor-core GEMM takes bf16 or FP8 weights, not {typeof(TWeights).Name}");
+                using var widened = storage.Buffer<ushort>((long)outFeatures * inFeatures); // [out, in] bf16
+                var bits = widened.View.SubView(0, (long)outFeatures * inFeatures);
+                TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, fp8.Codes, fp8.ScaleInv, bits, outFeatures, inFeatures);
+                TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, a, new Bf16Rows(bits), output.View, tokens, outFeatures, inFeatures);
+                return;
             }
+            TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, a, weights, output.View, tokens, outFeatures, inFeatures);
         }
     }
 }

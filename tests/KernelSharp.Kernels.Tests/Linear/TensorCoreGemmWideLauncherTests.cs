@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -38,10 +39,10 @@ public sealed class TensorCoreGemmWideLauncherTests
         using var av = Upload(device, a);
         using var wv = Upload(device, weight);
         using var cv = device.Allocate<float>(m * n);
-        TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, av.View, wv.View, cv.View, m, n, k);
+        TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, av.View, new Bf16Rows(wv.View), cv.View, m, n, k);
         device.Synchronize();
 
-        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemmWideBf16 on {backend}");
+        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemmWide (bf16) on {backend}");
     }
 
     [SkippableTheory]
@@ -60,10 +61,10 @@ public sealed class TensorCoreGemmWideLauncherTests
         using var wv = Upload(device, weight);
         using var sv = Upload(device, scaleInv);
         using var cv = device.Allocate<float>(m * n);
-        TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, av.View, wv.View, sv.View, cv.View, m, n, k);
+        TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, av.View, new Fp8BlockRows(wv.View, sv.View), cv.View, m, n, k);
         device.Synchronize();
 
-        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemmWideFp8 on {backend}");
+        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemmWide (fp8) on {backend}");
     }
 
     private static KernelDevice Open(KernelBackend backend)

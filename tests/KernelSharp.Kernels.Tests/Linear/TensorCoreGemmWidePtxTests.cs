@@ -1,31 +1,46 @@
 using System.Reflection;
 using KernelSharp.Dsl;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using Xunit;
 
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// What the speed of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/> rests on, read from its PTX (sm_80,
-/// no GPU needed): accumulators in registers (no <c>.local</c>), per k stage 2 × (4 + 4) ldmatrix.x4 for 2 × 32 mma,
-/// 8-byte stores of C, and the shared memory and cp.async wait count that match the stage count: 48 KB or less static,
-/// deeper pipelines in dynamic shared memory only.
+/// What the speed of <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/> rests on, read from its PTX (sm_80,
+/// no GPU needed), for bf16 and fp8 weights: accumulators in registers (no <c>.local</c>), per k stage 2 × (4 + 4)
+/// ldmatrix.x4 for 2 × 32 mma, 8-byte stores of C, and the shared memory and cp.async wait count that match the stage
+/// count: 48 KB or less static, deeper pipelines in dynamic shared memory only. bf16 weights go by cp.async alone, fp8
+/// weights by 16-byte loads of codes.
 /// </summary>
 public sealed class TensorCoreGemmWidePtxTests
 {
-    [Theory]
-    [InlineData(128, 3, "cp.async.wait_group 1;", 48 * 1024)] // all but the newest group done
-    [InlineData(256, 2, "cp.async.wait_group 0;", 48 * 1024)] // everything committed done
-    [InlineData(128, 2, "cp.async.wait_group 0;", 32 * 1024)]
-    [InlineData(128, 4, "cp.async.wait_group 2;", 0)]         // 64 KB: dynamic
-    [InlineData(256, 3, "cp.async.wait_group 1;", 0)]         // 72 KB: dynamic
-    [InlineData(256, 4, "cp.async.wait_group 2;", 0)]         // 96 KB: dynamic
-    public void Wide_variant_keeps_fragments_in_registers_and_waits_for_its_stage(int tileN, int stages, string wait, int staticBytes)
+    public static TheoryData<Type, int, int, string, int> Variants
     {
-        string name = $"TensorCoreGemmWideBf16__tileN{tileN}_stages{stages}";
+        get
+        {
+            var data = new TheoryData<Type, int, int, string, int>();
+            foreach (var format in new[] { typeof(Bf16Rows), typeof(Fp8BlockRows) })
+            {
+                data.Add(format, 128, 3, "cp.async.wait_group 1;", 48 * 1024); // all but the newest group done
+                data.Add(format, 256, 2, "cp.async.wait_group 0;", 48 * 1024); // everything committed done
+                data.Add(format, 128, 2, "cp.async.wait_group 0;", 32 * 1024);
+                data.Add(format, 128, 4, "cp.async.wait_group 2;", 0);         // 64 KB: dynamic
+                data.Add(format, 256, 3, "cp.async.wait_group 1;", 0);         // 72 KB: dynamic
+                data.Add(format, 256, 4, "cp.async.wait_group 2;", 0);         // 96 KB: dynamic
+            }
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Wide_variant_keeps_fragments_in_registers_and_waits_for_its_stage(Type format, int tileN, int stages, string wait, int staticBytes)
+    {
+        string name = $"TensorCoreGemmWide__tileN{tileN}_stages{stages}";
         var variant = typeof(TensorCoreGemmKernels).GetMethod(name, BindingFlags.Public | BindingFlags.Static);
         Assert.NotNull(variant);
-        string ptx = PtxCompiler.Compile(variant!);
+        string ptx = PtxCompiler.Compile(variant!.MakeGenericMethod(format));
 
         Assert.DoesNotContain(".local", ptx);
         Assert.Equal(64, Count(ptx, "mma.sync.aligned.m16n8k16"));  // two k16 steps of a 64×64 warp block, written once
@@ -37,22 +52,12 @@ public sealed class TensorCoreGemmWidePtxTests
             .Sum(line => int.Parse(line[(line.LastIndexOf('[') + 1)..line.LastIndexOf(']')]));
         Assert.Equal(staticBytes, sharedBytes);
         Assert.Equal(staticBytes == 0, ptx.Contains(".extern .shared", StringComparison.Ordinal));
-        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideBf16Variants.Single(v => v.Method == name).DynamicSharedBytes;
+        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideVariants.Single(v => v.Method == name).DynamicSharedBytes;
         Assert.Equal(staticBytes == 0 ? stages * (128 + tileN) * 64 : 0, dynamicBytes); // stages × (A + W rows) × 64 bytes
-    }
-
-    [Fact]
-    public void Wide_fp8_variant_keeps_fragments_in_registers()
-    {
-        var variant = typeof(TensorCoreGemmKernels).GetMethod($"{nameof(TensorCoreGemmKernels.TensorCoreGemmWideFp8)}__generic", BindingFlags.Public | BindingFlags.Static);
-        Assert.NotNull(variant);
-        string ptx = PtxCompiler.Compile(variant!);
-
-        Assert.DoesNotContain(".local", ptx);
-        Assert.Equal(64, Count(ptx, "mma.sync.aligned.m16n8k16"));
-        Assert.Equal(16, Count(ptx, "ldmatrix.sync.aligned.m8n8.x4"));
-        Assert.Equal(64, Count(ptx, "st.global.v2.f32"));
-        Assert.Contains("ld.global.v4", ptx); // 16 fp8 weights per load
+        if (format == typeof(Fp8BlockRows))
+            Assert.Contains("ld.global.v4", ptx); // 16 fp8 weights per load
+        else
+            Assert.DoesNotContain("ld.global.v4", ptx); // bf16 weights never pass through registers
     }
 
     private static int Count(string text, string what) => text.Split(what).Length - 1;

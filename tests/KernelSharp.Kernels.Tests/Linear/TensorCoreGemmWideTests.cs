@@ -1,3 +1,5 @@
+using ILGPU;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Testing;
 using KernelSharp.Kernels.Tests.Backends;
@@ -6,12 +8,13 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// The 64×64-per-warp tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>, group tiles
-/// 128×128 and 128×256, two to four stages; those over 48 KB on dynamic shared memory) against a float64 reference on fresh random inputs: whole tiles (the unchecked cp.async
-/// loader), edge tiles in m, n and k (the per-chunk loader with zero fill), k not a multiple of 8 (element loads), odd
-/// n (element stores instead of 8-byte pairs), many k stages (the stage rotation), sub-views off 16-byte boundaries;
-/// and its fp8 form (<see cref="TensorCoreGemmKernels.TensorCoreGemmWideFp8"/>) across scale blocks in n and k and
-/// with byte loads. The output starts as NaN, so an element the kernel forgets to write fails.
+/// The prompt GEMM on tensor cores (<see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>, group tiles
+/// 128×128 and 128×256, two to four stages; those over 48 KB on dynamic shared memory) against a float64 reference on
+/// fresh random inputs. bf16 weights: whole tiles (the unchecked cp.async loader), edge tiles in m, n and k (the
+/// per-chunk loader with zero fill), k not a multiple of 8 (element loads), odd n (element stores instead of 8-byte
+/// pairs), many k stages (the stage rotation), sub-views off 16-byte boundaries. fp8 weights with block scales: scale
+/// blocks crossed in n and k (a 128×256 tile spans two row blocks), byte loads, rows past n, every stage depth. The
+/// output starts as NaN, so an element the kernel forgets to write fails.
 /// </summary>
 public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendTestBase(backend)
 {
@@ -57,15 +60,34 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
 
     public static TheoryData<int> TileWidths => new() { 128, 256 };
 
-    public static TheoryData<int, int, int> Fp8Shapes => new()
+    private static readonly (int M, int N, int K)[] Fp8ShapeList =
+    [
+        (3, 7, 16),
+        (20, 200, 160),   // n crosses a 128-row scale block, k a 128-column one; 16-byte fp8 loads
+        (9, 33, 45),      // k not a multiple of 16: byte loads
+        (128, 128, 96),   // one whole group, three whole stages
+        (260, 384, 1024), // 3 × 3 (or 3 × 2) groups, 32 stages, 8 scale blocks along k
+    ];
+
+    /// <summary>Every fp8 shape with the two static pairs; the other pairs where n crosses scale blocks and on the long k.</summary>
+    public static TheoryData<int, int, int, int, int> Fp8Shapes
     {
-        // m, n, k
-        { 3, 7, 16 },
-        { 20, 200, 160 },   // n crosses a 128-row scale block, k a 128-column one; 16-byte fp8 loads
-        { 9, 33, 45 },      // k not a multiple of 16: byte loads
-        { 128, 128, 96 },   // one whole group, three whole stages
-        { 260, 384, 1024 }, // 3 × 3 groups, 32 stages, 8 scale blocks along k
-    };
+        get
+        {
+            var data = new TheoryData<int, int, int, int, int>();
+            foreach (var (m, n, k) in Fp8ShapeList)
+            {
+                foreach (var (tileN, stages) in StaticPairs)
+                    data.Add(m, n, k, tileN, stages);
+                if ((m, n, k) is (20, 200, 160) or (260, 384, 1024))
+                {
+                    foreach (var (tileN, stages) in OtherPairs)
+                        data.Add(m, n, k, tileN, stages);
+                }
+            }
+            return data;
+        }
+    }
 
     /// <summary>
     /// Whether this backend runs a shape: the ILGPU CPU accelerator emulates every lane and shuffle of the portable
@@ -88,8 +110,7 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         using var av = Upload(a);
         using var wv = Upload(weight);
         using var cv = Upload(Poison(m * n));
-        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideBf16))!,
-            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), av.View, wv.View, cv.View, m, n, k, tileN, stages);
+        Run(av.View, new Bf16Rows(wv.View), cv.View, m, n, k, tileN, stages);
 
         // bf16 products are exact in fp32: only the fp32 summation order differs from the reference.
         Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output");
@@ -97,10 +118,10 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
 
     [SkippableTheory]
     [MemberData(nameof(Fp8Shapes))]
-    public void Wide_fp8_block_scaled_matches_reference(int m, int n, int k)
+    public void Wide_fp8_block_scaled_matches_reference(int m, int n, int k, int tileN, int stages)
     {
         RequireBackend();
-        SkipIfTooSlow(m, n, k, 0, 3);
+        SkipIfTooSlow(m, n, k, -tileN, stages);
         var random = NewRandom(m * 7907 + n * 37 + k + 1);
         var (a, _) = RandomTensors.Bf16(random, (long)m * k);
         var (weight, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, n, k);
@@ -111,8 +132,7 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         using var wv = Upload(weight);
         using var sv = Upload(scaleInv);
         using var cv = Upload(Poison(m * n));
-        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideFp8))!,
-            Config((m + 127) / 128, (n + 127) / 128, TensorCoreGemmWideTiles.Threads(128)), av.View, wv.View, sv.View, cv.View, m, n, k);
+        Run(av.View, new Fp8BlockRows(wv.View, sv.View), cv.View, m, n, k, tileN, stages);
 
         Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm fp8 output");
     }
@@ -133,17 +153,22 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         using var av = Upload(a);
         using var wv = Upload(weight);
         using var cv = Upload(Poison(m * n + 1));
-        Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWideBf16))!,
-            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)),
-            av.View.SubView(1, m * k), wv.View.SubView(1, n * k), cv.View.SubView(1, m * n), m, n, k, tileN, stages);
+        Run(av.View.SubView(1, m * k), new Bf16Rows(wv.View.SubView(1, n * k)), cv.View.SubView(1, m * n), m, n, k, tileN, stages);
 
         var actual = Download(cv, (long)m * n + 1);
         Assert.True(float.IsNaN(actual[0]), "the element before the output sub-view was written");
         Tolerance.AssertClose(expected, actual[1..], new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output (sub-views)");
     }
 
+    private void Run<TWeights>(ArrayView<ushort> a, TWeights weights, ArrayView<float> c, int m, int n, int k, int tileN, int stages)
+        where TWeights : struct, ITensorCoreRows<TWeights>
+        => Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWide))!,
+            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), a, weights, c, m, n, k, tileN, stages);
+
+    /// <summary>Skips a case this backend does not run (<see cref="RunsShape"/>; a negative tileN marks fp8 weights).</summary>
     private void SkipIfTooSlow(int m, int n, int k, int tileN, int stages)
-        => Skip.IfNot(RunsShape(m, n, k, tileN, stages), $"{m}×{n}×{k} ({(tileN == 0 ? "fp8" : $"tileN {tileN}, {stages} stages")}) is too slow on {Backend}; the other backends cover it");
+        => Skip.IfNot(RunsShape(m, n, k, tileN, stages),
+            $"{m}×{n}×{k} ({(tileN < 0 ? "fp8, " : "")}tileN {Math.Abs(tileN)}, {stages} stages) is too slow on {Backend}; the other backends cover it");
 
     private static float[] Poison(int count) => Enumerable.Repeat(float.NaN, Math.Max(1, count)).ToArray();
 }
@@ -153,8 +178,10 @@ public sealed class TensorCoreGemmWideTests_IlgpuCpu(IlgpuCpuBackend b) : Tensor
 {
     // Per group tile one case: 256 a whole group (8 warps, the unchecked loader, 8-byte stores, three k tiles in two
     // buffers); 128 a partial group over three stages (the per-chunk loader with zero fill, element stores); the
-    // misaligned sub-views with the smaller group; fp8 (tileN 0 here) with byte loads over two stages.
+    // misaligned sub-views with the smaller group; fp8 (negative tileN here) with byte loads over three stages, and the
+    // 128×256 tile across two row blocks of scales with 16-byte loads.
     protected override bool RunsShape(int m, int n, int k, int tileN, int stages)
-        => (m, n, k, tileN, stages) is (128, 256, 96, 256, 2) or (17, 9, 88, 128, 3) or (17, 10, 40, 128, 3) or (9, 33, 45, 0, 3);
+        => (m, n, k, tileN, stages) is (128, 256, 96, 256, 2) or (17, 9, 88, 128, 3) or (17, 10, 40, 128, 3) or (9, 33, 45, -128, 3)
+            or (20, 200, 160, -256, 2);
 }
 public sealed class TensorCoreGemmWideTests_Cuda(CudaBackend b) : TensorCoreGemmWideTests(b), IClassFixture<CudaBackend>;

@@ -1,3 +1,5 @@
+using ILGPU;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Testing;
@@ -10,8 +12,9 @@ namespace KernelSharp.Kernels.Tests.Moe;
 /// The grouped tensor-core expert GEMMs (bf16 and block-scaled fp8 stacks) on a tile table with every case a prompt
 /// makes: an expert with more slots than one tile (two tiles, the second partial), experts without slots, a one-slot
 /// expert, and unused table entries (−1) after the last tile; n and k with partial tiles and several k stages. Each
-/// slot's row must equal the float64 product with its own expert's matrix, and be the very bits the dense tensor-core
-/// GEMM gives on that expert's rows (the per-expert path it replaces). Output starts as NaN, so a slot no tile covers fails.
+/// slot's row must equal the float64 product with its own expert's matrix, and be the very bits the same kernel gives
+/// when that expert's slots run alone (a slot's sums do not depend on the other experts in the launch). Output starts as
+/// NaN, so a slot no tile covers fails.
 /// </summary>
 public abstract class GroupedTensorCoreGemmTests(BackendFixture backend) : BackendTestBase(backend)
 {
@@ -25,39 +28,11 @@ public abstract class GroupedTensorCoreGemmTests(BackendFixture backend) : Backe
     {
         RequireBackend();
         var random = NewRandom(n * 31 + k);
-        var (offsets, slots, slotExperts, first, end) = Table();
         int experts = SlotsPerExpert.Length;
-        var (a, _) = RandomTensors.Bf16(random, (long)slots * k);
         var (weights, _) = RandomTensors.Bf16(random, (long)experts * n * k);
-
-        using var av = Upload(a);
         using var wv = Upload(weights);
-        using var ev = Upload(slotExperts);
-        using var fv = Upload(first);
-        using var endv = Upload(end);
-        using var cv = Upload(Poison(slots * n));
-        Launch(typeof(MoeKernels).GetMethod(nameof(MoeKernels.GroupedTensorCoreGemmBf16))!, Config(first.Length, (n + 127) / 128, 256),
-            av.View, wv.View, ev.View, fv.View, endv.View, cv.View, first.Length, n, k);
-        var actual = Download(cv, (long)slots * n);
-
-        for (int e = 0; e < experts; e++)
-        {
-            int count = offsets[e + 1] - offsets[e];
-            if (count == 0)
-                continue;
-            var rows = a[(offsets[e] * k)..(offsets[e + 1] * k)];
-            var matrix = weights[(e * n * k)..((e + 1) * n * k)];
-            var block = actual[(offsets[e] * n)..(offsets[e + 1] * n)];
-            Tolerance.AssertClose(TensorCoreGemmReference.MultiplyBf16(rows, matrix, count, n, k), block, new Tolerance(1e-4, 2e-6 * k),
-                $"expert {e}'s {count} slots");
-
-            using var rowsView = Upload(rows);
-            using var matrixView = Upload(matrix);
-            using var dense = Upload(Poison(count * n));
-            Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmBf16))!, Config((count + 127) / 128, (n + 127) / 128, 256),
-                rowsView.View, matrixView.View, dense.View, count, n, k);
-            Assert.Equal(Download(dense, (long)count * n), block);
-        }
+        Check(random, new Bf16Rows(wv.View), n, k,
+            (rows, e, count) => TensorCoreGemmReference.MultiplyBf16(rows, weights[(e * n * k)..((e + 1) * n * k)], count, n, k));
     }
 
     [SkippableTheory]
@@ -67,42 +42,53 @@ public abstract class GroupedTensorCoreGemmTests(BackendFixture backend) : Backe
     {
         RequireBackend();
         var random = NewRandom(n * 37 + k);
+        var matrices = Enumerable.Range(0, SlotsPerExpert.Length).Select(_ => RandomTensors.Fp8BlockScaled(random, n, k)).ToArray();
+        using var wv = Upload(matrices.SelectMany(m => m.Fp8).ToArray());       // [E, n, k]
+        using var sv = Upload(matrices.SelectMany(m => m.ScaleInv).ToArray());  // [E, ceil(n/128), ceil(k/128)]
+        Check(random, new Fp8BlockRows(wv.View, sv.View), n, k,
+            (rows, e, count) => TensorCoreGemmReference.MultiplyFp8RoundedToBf16(rows, matrices[e].Fp8, matrices[e].ScaleInv, count, n, k));
+    }
+
+    /// <summary>
+    /// Random bf16 slot rows through the grouped GEMM on the table of <see cref="SlotsPerExpert"/>; each expert's block
+    /// against <paramref name="reference"/> (its rows, the expert, its slot count), then against the same kernel on a
+    /// table holding that expert's slots alone, bit for bit.
+    /// </summary>
+    private void Check<TWeights>(Random random, TWeights weights, int n, int k, Func<ushort[], int, int, double[]> reference)
+        where TWeights : struct, ITensorCoreRows<TWeights>
+    {
         var (offsets, slots, slotExperts, first, end) = Table();
-        int experts = SlotsPerExpert.Length;
         var (a, _) = RandomTensors.Bf16(random, (long)slots * k);
-        var matrices = Enumerable.Range(0, experts).Select(_ => RandomTensors.Fp8BlockScaled(random, n, k)).ToArray();
-        byte[] codes = matrices.SelectMany(m => m.Fp8).ToArray();          // [E, n, k]
-        float[] scales = matrices.SelectMany(m => m.ScaleInv).ToArray();    // [E, ceil(n/128), ceil(k/128)]
-
         using var av = Upload(a);
-        using var wv = Upload(codes);
-        using var sv = Upload(scales);
-        using var ev = Upload(slotExperts);
-        using var fv = Upload(first);
-        using var endv = Upload(end);
-        using var cv = Upload(Poison(slots * n));
-        Launch(typeof(MoeKernels).GetMethod(nameof(MoeKernels.GroupedTensorCoreGemmFp8))!, Config(first.Length, (n + 127) / 128, 256),
-            av.View, wv.View, sv.View, ev.View, fv.View, endv.View, cv.View, first.Length, n, k);
-        var actual = Download(cv, (long)slots * n);
+        var actual = Run(av.View, weights, slotExperts, first, end, slots, n, k);
 
-        for (int e = 0; e < experts; e++)
+        for (int e = 0; e < SlotsPerExpert.Length; e++)
         {
             int count = offsets[e + 1] - offsets[e];
             if (count == 0)
                 continue;
             var rows = a[(offsets[e] * k)..(offsets[e + 1] * k)];
             var block = actual[(offsets[e] * n)..(offsets[e + 1] * n)];
-            Tolerance.AssertClose(TensorCoreGemmReference.MultiplyFp8RoundedToBf16(rows, matrices[e].Fp8, matrices[e].ScaleInv, count, n, k), block,
-                new Tolerance(1e-4, 2e-6 * k), $"expert {e}'s {count} slots");
+            Tolerance.AssertClose(reference(rows, e, count), block, new Tolerance(1e-4, 2e-6 * k), $"expert {e}'s {count} slots");
 
-            using var rowsView = Upload(rows);
-            using var matrixView = Upload(matrices[e].Fp8);
-            using var scaleView = Upload(matrices[e].ScaleInv);
-            using var dense = Upload(Poison(count * n));
-            Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmFp8))!, Config((count + 127) / 128, (n + 127) / 128, 256),
-                rowsView.View, matrixView.View, scaleView.View, dense.View, count, n, k);
-            Assert.Equal(Download(dense, (long)count * n), block);
+            using var alone = Upload(rows);
+            int tiles = (count + MoeKernels.TensorCoreSlotsPerGroup - 1) / MoeKernels.TensorCoreSlotsPerGroup;
+            var aloneFirst = Enumerable.Range(0, tiles).Select(t => t * MoeKernels.TensorCoreSlotsPerGroup).ToArray();
+            var aloneEnd = aloneFirst.Select(f => Math.Min(count, f + MoeKernels.TensorCoreSlotsPerGroup)).ToArray();
+            Assert.Equal(block, Run(alone.View, weights, Enumerable.Repeat(e, count).ToArray(), aloneFirst, aloneEnd, count, n, k));
         }
+    }
+
+    private float[] Run<TWeights>(ArrayView<ushort> a, TWeights weights, int[] slotExperts, int[] first, int[] end, int slots, int n, int k)
+        where TWeights : struct, ITensorCoreRows<TWeights>
+    {
+        using var ev = Upload(slotExperts);
+        using var fv = Upload(first);
+        using var endv = Upload(end);
+        using var cv = Upload(Poison(slots * n));
+        Launch(typeof(MoeKernels).GetMethod(nameof(MoeKernels.GroupedTensorCoreGemm))!, Config(first.Length, (n + 127) / 128, 256),
+            a, weights, ev.View, fv.View, endv.View, cv.View, first.Length, n, k);
+        return Download(cv, (long)slots * n);
     }
 
     /// <summary>

@@ -43,8 +43,9 @@ static string? Option(string[] args, string name)
 static int WritePtx(string folder)
 {
     MmaCommands.WritePtx(folder);
-    MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmBf16))!);
-    MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmFp8))!);
+    var wide = typeof(TensorCoreGemmKernels).GetMethod("TensorCoreGemmWide__tileN128_stages3")!; // the 48 KB static variant
+    MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", wide.MakeGenericMethod(typeof(KernelSharp.Kernels.Formats.Bf16Rows)));
+    MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", wide.MakeGenericMethod(typeof(KernelSharp.Kernels.Formats.Fp8BlockRows)));
     MmaCommands.WriteOnePtx(folder, "tc_sparse_mla.ptx", typeof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels).GetMethod(nameof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels.SparseMlaTensorCore))!);
     return 0;
 }

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Kernels.Formats;
 using KernelSharp.Kernels.Linear;
 using static KernelSharp.Tools.KernelBench.ResultTable;
 
@@ -8,10 +9,10 @@ namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
 /// Prefill GEMM on tensor cores (M = 4096 tokens; N, K from the model) against torch.matmul bf16 (cuBLAS) of the same
-/// shape: fp8 weights (three rows: the 8-warp 64×32 kernel, the 4-warp 64×64 one, and the weight widened to bf16 then
-/// the bf16 kernel), bf16 weights (six rows: the
-/// 8-warp 64×32 kernel, and the 64×64-warp kernel with 128×128 and 128×256 group tiles at several pipeline depths). Before each variant is timed, C is poisoned with NaN and two 8×256 corners
-/// (first rows/columns and last rows/columns, so the edge tiles are covered) are checked against a float64 reference.
+/// shape: <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/> with 128×128 and 128×256 group tiles at every
+/// pipeline depth, on bf16 weights and on fp8 weights (plus, for fp8, what the runtime runs for long prompts: the
+/// weight widened to bf16, then the bf16 kernel). Before each variant is timed, C is poisoned with NaN and two 8×256
+/// corners (first rows/columns and last rows/columns, so the edge tiles are covered) are checked against a float64 reference.
 /// </summary>
 public static class TensorCoreGemmBench
 {
@@ -61,48 +62,46 @@ public static class TensorCoreGemmBench
             }
         }
 
+        // The group tiles and pipeline depths, each launched directly (the launcher would autotune among them); the
+        // deeper pipelines run on dynamic shared memory (over 48 KB). The 48 KB pairs keep the row names of earlier
+        // tables (bf16: " wide 128×128 (4 warps of 64×64, 3 stages)"; fp8 had only that one), so before/after lines up.
+        foreach (var (tileN, stages) in new[] { (128, 3), (128, 2), (128, 4), (256, 2), (256, 3), (256, 4) })
+        {
+            string depth = (tileN, stages) is (128, 3) or (256, 2) ? "" : $", {stages * (128 + tileN) * 64 / 1024} KB dynamic";
+            string variant = $" wide 128×{tileN} ({tileN / 32} warps of 64×64, {stages} stages{depth})";
+            yield return fp8
+                ? Measure(variant, WideLauncher(device, tileN, stages, a.View, new Fp8BlockRows(weightFp8.View, scales.View), c.View, m, n, k))
+                : Measure(variant, WideLauncher(device, tileN, stages, a.View, new Bf16Rows(weightBf16.View), c.View, m, n, k));
+        }
         if (fp8)
         {
-            yield return Measure("", () => TensorCoreGemmKernels.LaunchTensorCoreGemmFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k));
-            yield return Measure(" wide 128×128 (4 warps of 64×64, 3 stages)",
-                () => TensorCoreGemmKernels.LaunchTensorCoreGemmWideFp8(device, a.View, weightFp8.View, scales.View, c.View, m, n, k));
             // What the runtime runs for long prompts: W widened to a bf16 copy, then the bf16 GEMM (same bits as above).
             using var widened = accelerator.Allocate1D<ushort>((long)n * k); // [n, k] bf16
             yield return Measure(" widened to bf16 + wide bf16 (autotuned)", () =>
             {
                 TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, weightFp8.View, scales.View, widened.View, n, k);
-                TensorCoreGemmKernels.LaunchTensorCoreGemmWideBf16(device, a.View, widened.View, c.View, m, n, k);
+                TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, a.View, new Bf16Rows(widened.View), c.View, m, n, k);
             });
-            yield break;
-        }
-        yield return Measure("", () => TensorCoreGemmKernels.LaunchTensorCoreGemmBf16(device, a.View, weightBf16.View, c.View, m, n, k));
-        // The 64×64-warp kernel's group tiles and pipeline depths, each launched directly (the launcher would autotune
-        // among them); the deeper pipelines run on dynamic shared memory (over 48 KB).
-        foreach (var (tileN, stages) in new[] { (128, 3), (128, 4), (256, 2), (256, 3), (256, 4) })
-        {
-            // The 48 KB pairs keep the row names of earlier tables, so before/after comparisons still line up.
-            string depth = (tileN, stages) is (128, 3) or (256, 2) ? "" : $", {stages * (128 + tileN) * 64 / 1024} KB dynamic";
-            string variant = $" wide 128×{tileN} ({tileN / 32} warps of 64×64, {stages} stages{depth})";
-            yield return Measure(variant, WideLauncher(device, tileN, stages, a.View, weightBf16.View, c.View, m, n, k));
         }
     }
 
     /// <summary>
-    /// One (group tile width, stages) pair of <see cref="TensorCoreGemmKernels.TensorCoreGemmWideBf16"/>: its generated
+    /// One (group tile width, stages) pair of <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>: its generated
     /// variant on a GPU (with the dynamic shared memory the variant list gives it), the generated CPU path on the
     /// FastCpu device of <c>--smoke</c> (the ILGPU CPU accelerator would take minutes).
     /// </summary>
-    private static Action WideLauncher(KernelDevice device, int tileN, int stages, ArrayView<ushort> a, ArrayView<ushort> weight, ArrayView<float> c, int m, int n, int k)
+    private static Action WideLauncher<TWeights>(KernelDevice device, int tileN, int stages, ArrayView<ushort> a, TWeights weight, ArrayView<float> c, int m, int n, int k)
+        where TWeights : struct, ITensorCoreRows<TWeights>
     {
         if (device.Backend == KernelBackend.FastCpu)
-            return () => TensorCoreGemmKernels.TensorCoreGemmWideBf16Cpu(a, weight, c, m, n, k, tileN, stages);
-        string name = $"TensorCoreGemmWideBf16__tileN{tileN}_stages{stages}";
-        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideBf16Variants.Single(v => v.Method == name).DynamicSharedBytes;
-        var method = (Action<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int>)Delegate.CreateDelegate(
-            typeof(Action<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int>), typeof(TensorCoreGemmKernels).GetMethod(name)!);
+            return () => TensorCoreGemmKernels.TensorCoreGemmWideCpu(a, weight, c, m, n, k, tileN, stages);
+        string name = $"TensorCoreGemmWide__tileN{tileN}_stages{stages}";
+        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideVariants.Single(v => v.Method == name).DynamicSharedBytes;
+        var method = (Action<ArrayView<ushort>, TWeights, ArrayView<float>, int, int, int>)Delegate.CreateDelegate(
+            typeof(Action<ArrayView<ushort>, TWeights, ArrayView<float>, int, int, int>), typeof(TensorCoreGemmKernels).GetMethod(name)!.MakeGenericMethod(typeof(TWeights)));
         // The generated launcher's cache key and delegate type (a stream parameter, KernelDevice.Stream): the autotuned
         // rows of the same device then find this loaded kernel as their own.
-        var wide = device.GetOrLoadKernel($"KernelSharp.Kernels.Linear.TensorCoreGemmKernels.{name}", accelerator =>
+        var wide = device.GetOrLoadKernel($"KernelSharp.Kernels.Linear.TensorCoreGemmKernels.{name}<{typeof(TWeights).FullName}>", accelerator =>
         {
             var launcher = accelerator.LoadKernel(method);
             return dynamicBytes == 0 ? launcher : LargeSharedMemory.Allow(launcher, accelerator, dynamicBytes, name);
