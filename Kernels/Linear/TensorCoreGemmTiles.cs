@@ -6,34 +6,25 @@ using KernelSharp.Dsl;
 namespace KernelSharp.Kernels.Linear;
 
 /// <summary>
-/// Building blocks of the tensor-core GEMMs (<see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>, and the
-/// 64×32 warps of <see cref="Moe.MoeKernels.GroupedTensorCoreGemm{TWeights}"/>): the shared-memory tile loaders (cp.async for whole
-/// 16-byte chunks, zero-filling plain loads at the edges, fp8 → bf16 with the block scale), the warp's 64×32 mma step
-/// and the epilogue. A stage holds 128 rows × 32 k of bf16 (64 bytes a row, four 16-byte chunks) with the chunks of
-/// each row XOR-swizzled (<see cref="Swizzled"/>), so the 8 rows one ldmatrix reads hit 8 different bank groups
-/// without padding, and three stages fit the 48 KB of static shared memory (3 × 2 operands × 8 KB). Everything a warp
-/// keeps in registers is written out field by field (ILGPU 1.5.3 does not unroll loops, and a register array indexed
-/// at run time would go to local memory). Helpers are marked for inlining so the accumulators never cross a call.
+/// Building blocks of the tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>, whose
+/// warps are in <see cref="TensorCoreGemmWideTiles"/>): the stage layout, the per-chunk loader (cp.async for whole 16-byte
+/// chunks, zero-filling plain loads at the edges), fp8 → bf16 with the block scale, the ldmatrix lane offsets and one
+/// m16n8 tile's CPU path and store. A stage holds rows × 32 k of bf16 (64 bytes a row, four 16-byte chunks) with the
+/// chunks of each row XOR-swizzled (<see cref="Swizzled"/>), so the 8 rows one ldmatrix reads hit 8 different bank
+/// groups without padding. Everything a warp keeps in registers is written out field by field (ILGPU 1.5.3 does not
+/// unroll loops, and a register array indexed at run time would go to local memory). Helpers are marked for inlining so
+/// the accumulators never cross a call.
 /// </summary>
 public static class TensorCoreGemmTiles
 {
     /// <summary>Rows of A (tokens) per group tile.</summary>
     public const int TileM = 128;
 
-    /// <summary>Rows of W (output features) per group tile; equal to the fp8 scale block, so one W tile has one scale.</summary>
-    public const int TileN = 128;
-
     /// <summary>k per stage: two m16n8k16 steps.</summary>
     public const int TileK = 32;
 
     /// <summary>Shared row stride in bf16 (no padding: the swizzle avoids bank conflicts).</summary>
     public const int RowStride = TileK;
-
-    /// <summary>bf16 elements of one stage of one operand tile: [128 rows × 32].</summary>
-    public const int StageElements = TileM * RowStride;
-
-    /// <summary>Stages in flight: while the tensor cores work on one, cp.async fills the next two.</summary>
-    public const int Stages = 3;
 
     /// <summary>
     /// Element offset inside a stage of (row, first k of 16-byte chunk <paramref name="chunk"/> = 0..3): chunk c of row
@@ -42,30 +33,8 @@ public static class TensorCoreGemmTiles
     /// </summary>
     public static int Swizzled(int row, int chunk) => row * RowStride + ((chunk ^ ((row >> 1) & 3)) << 3);
 
-    /// <summary>The stage after <paramref name="stageBase"/> (0, StageElements, 2·StageElements, then 0 again).</summary>
-    public static int NextStage(int stageBase) => stageBase == (Stages - 1) * StageElements ? 0 : stageBase + StageElements;
-
-    /// <summary>8 warps: 2 along m × 4 along n, each a 64×32 block of C.</summary>
-    public const int Threads = 256;
-
     /// <summary>Width of the fp8 scale blocks of DeepSeek checkpoints (scale_inv is [ceil(n/128), ceil(k/128)]).</summary>
     public const int ScaleBlock = 128;
-
-    /// <summary>
-    /// Stages rows [rowStart, rowStart + 128) × k [k0, k0 + 32) of a row-major [rows, k] bf16 matrix into one stage of
-    /// a shared tile ([128 × 32], swizzled). Each of the 256 threads moves two 16-byte chunks: with cp.async when
-    /// <paramref name="vectorized"/> (<see cref="CanCopy16"/>) and the chunk is inside the matrix, else element by
-    /// element with zeros outside.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void LoadBf16Tile(
-        ArrayView<ushort> source, // [rows, k] bf16
-        ArrayView<ushort> tile,   // [3 stages × 128 × 32] bf16, shared, swizzled
-        int stageBase, int rows, int k, int rowStart, int k0, int thread, bool vectorized)
-    {
-        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread, vectorized);
-        LoadBf16Chunk(source, tile, stageBase, rows, k, rowStart, k0, thread + Threads, vectorized);
-    }
 
     /// <summary>
     /// Whether every row of a [rows, k] matrix in <paramref name="view"/> starts on a 16-byte boundary, so its 16-byte
@@ -191,77 +160,6 @@ public static class TensorCoreGemmTiles
     /// </summary>
     public static int BLaneOffset(int lane, int kStep) => Swizzled((lane & 7) + 8 * (lane >> 4), 2 * kStep + ((lane >> 3) & 1));
 
-    /// <summary>
-    /// One k16 step of a warp's 64×32 block: 4 ldmatrix.x4 for A (four m16 tiles), 2 for W (four n8 tiles), 16 mma.
-    /// Operands: the lane's ldmatrix offsets (stage + warp block + <see cref="ALaneOffset"/> / <see cref="BLaneOffset"/>
-    /// for this k step), its accumulators, and the same position in logical terms for the CPU path. A warp collective (all 32 lanes call it together); the generated
-    /// CPU path computes it with <see cref="MultiplyStepCombine"/> from the warp's operands.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    [Collective(CollectiveScope.Warp, CpuCombine = nameof(MultiplyStepCombine), UniformResult = false)]
-    public static WarpAccumulators MultiplyStep(WarpStepOperands operands)
-    {
-        var acc = operands.Acc;
-        var aTile = operands.ATile;
-        var wTile = operands.WTile;
-        int aBase = operands.AOffset;
-        int wBase = operands.WOffset;
-        // Row blocks of 16 keep the swizzle (Swizzled), so the m16 / n16 sub-tiles are plain offsets from the lane's row.
-        var a0 = TensorCore.LdMatrixX4(aTile, aBase);
-        var a1 = TensorCore.LdMatrixX4(aTile, aBase + 16 * RowStride);
-        var a2 = TensorCore.LdMatrixX4(aTile, aBase + 32 * RowStride);
-        var a3 = TensorCore.LdMatrixX4(aTile, aBase + 48 * RowStride);
-        var w01 = TensorCore.LdMatrixX4(wTile, wBase);
-        var w23 = TensorCore.LdMatrixX4(wTile, wBase + 16 * RowStride);
-        acc.C00 = Mma(acc.C00, a0, w01.R0, w01.R1);
-        acc.C01 = Mma(acc.C01, a0, w01.R2, w01.R3);
-        acc.C02 = Mma(acc.C02, a0, w23.R0, w23.R1);
-        acc.C03 = Mma(acc.C03, a0, w23.R2, w23.R3);
-        acc.C10 = Mma(acc.C10, a1, w01.R0, w01.R1);
-        acc.C11 = Mma(acc.C11, a1, w01.R2, w01.R3);
-        acc.C12 = Mma(acc.C12, a1, w23.R0, w23.R1);
-        acc.C13 = Mma(acc.C13, a1, w23.R2, w23.R3);
-        acc.C20 = Mma(acc.C20, a2, w01.R0, w01.R1);
-        acc.C21 = Mma(acc.C21, a2, w01.R2, w01.R3);
-        acc.C22 = Mma(acc.C22, a2, w23.R0, w23.R1);
-        acc.C23 = Mma(acc.C23, a2, w23.R2, w23.R3);
-        acc.C30 = Mma(acc.C30, a3, w01.R0, w01.R1);
-        acc.C31 = Mma(acc.C31, a3, w01.R2, w01.R3);
-        acc.C32 = Mma(acc.C32, a3, w23.R0, w23.R1);
-        acc.C33 = Mma(acc.C33, a3, w23.R2, w23.R3);
-        return acc;
-    }
-
-    /// <summary>
-    /// CPU path of <see cref="MultiplyStep"/>: lane <paramref name="lane"/>'s accumulators plus its share of the
-    /// warp's 64×32×16 product, read from the shared tiles in fp32 through the logical position (stage, warp rows, k step).
-    /// </summary>
-    public static WarpAccumulators MultiplyStepCombine(ReadOnlySpan<WarpStepOperands> perLane, int lane)
-    {
-        var own = perLane[lane];
-        var a = new TileReader(HostSpan.Of(own.ATile, 0, (int)own.ATile.Length), own.StageBase, own.ARow, own.KStep);
-        var w = new TileReader(HostSpan.Of(own.WTile, 0, (int)own.WTile.Length), own.StageBase, own.WRow, own.KStep);
-        int ao = 0, wo = 0;
-        var acc = own.Acc;
-        acc.C00 = LaneTile(acc.C00, a, w, ao, wo, 0, 0, lane);
-        acc.C01 = LaneTile(acc.C01, a, w, ao, wo, 0, 1, lane);
-        acc.C02 = LaneTile(acc.C02, a, w, ao, wo, 0, 2, lane);
-        acc.C03 = LaneTile(acc.C03, a, w, ao, wo, 0, 3, lane);
-        acc.C10 = LaneTile(acc.C10, a, w, ao, wo, 1, 0, lane);
-        acc.C11 = LaneTile(acc.C11, a, w, ao, wo, 1, 1, lane);
-        acc.C12 = LaneTile(acc.C12, a, w, ao, wo, 1, 2, lane);
-        acc.C13 = LaneTile(acc.C13, a, w, ao, wo, 1, 3, lane);
-        acc.C20 = LaneTile(acc.C20, a, w, ao, wo, 2, 0, lane);
-        acc.C21 = LaneTile(acc.C21, a, w, ao, wo, 2, 1, lane);
-        acc.C22 = LaneTile(acc.C22, a, w, ao, wo, 2, 2, lane);
-        acc.C23 = LaneTile(acc.C23, a, w, ao, wo, 2, 3, lane);
-        acc.C30 = LaneTile(acc.C30, a, w, ao, wo, 3, 0, lane);
-        acc.C31 = LaneTile(acc.C31, a, w, ao, wo, 3, 1, lane);
-        acc.C32 = LaneTile(acc.C32, a, w, ao, wo, 3, 2, lane);
-        acc.C33 = LaneTile(acc.C33, a, w, ao, wo, 3, 3, lane);
-        return acc;
-    }
-
     /// <summary>The lane's four outputs of m16n8 tile (mi, nj) over 16 k: rows 16mi + lane/4 (+8), columns 8nj + 2·(lane%4) (+1).</summary>
     internal static MmaAccumulator LaneTile(MmaAccumulator c, TileReader a, TileReader w, int aOrigin, int wOrigin, int mi, int nj, int lane)
     {
@@ -298,30 +196,6 @@ public static class TensorCoreGemmTiles
     internal static MmaAccumulator Mma(MmaAccumulator c, MatrixFragmentX4 a, uint b0, uint b1)
         => TensorCore.MmaBf16(new MmaBf16Fragments(c, a.R0, a.R1, a.R2, a.R3, b0, b1));
 
-    /// <summary>Writes the warp's 64×32 block of C, starting at (<paramref name="row"/>, <paramref name="col"/>), skipping what lies outside [m, n].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(ArrayView<float> c, WarpAccumulators acc, int m, int n, int row, int col, int lane) // c [m, n]
-    {
-        row += lane >> 2;
-        col += 2 * (lane & 3);
-        StoreFragment(c, acc.C00, m, n, row, col);
-        StoreFragment(c, acc.C01, m, n, row, col + 8);
-        StoreFragment(c, acc.C02, m, n, row, col + 16);
-        StoreFragment(c, acc.C03, m, n, row, col + 24);
-        StoreFragment(c, acc.C10, m, n, row + 16, col);
-        StoreFragment(c, acc.C11, m, n, row + 16, col + 8);
-        StoreFragment(c, acc.C12, m, n, row + 16, col + 16);
-        StoreFragment(c, acc.C13, m, n, row + 16, col + 24);
-        StoreFragment(c, acc.C20, m, n, row + 32, col);
-        StoreFragment(c, acc.C21, m, n, row + 32, col + 8);
-        StoreFragment(c, acc.C22, m, n, row + 32, col + 16);
-        StoreFragment(c, acc.C23, m, n, row + 32, col + 24);
-        StoreFragment(c, acc.C30, m, n, row + 48, col);
-        StoreFragment(c, acc.C31, m, n, row + 48, col + 8);
-        StoreFragment(c, acc.C32, m, n, row + 48, col + 16);
-        StoreFragment(c, acc.C33, m, n, row + 48, col + 24);
-    }
-
     /// <summary>One lane's share of a 16×8 tile: (row, col), (row, col+1), (row+8, col), (row+8, col+1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreFragment(ArrayView<float> c, MmaAccumulator value, int m, int n, int row, int col)
@@ -341,42 +215,6 @@ public static class TensorCoreGemmTiles
                 c[(long)(row + 8) * n + col + 1] = value.C3;
         }
     }
-}
-
-/// <summary>One lane's operands of <see cref="TensorCoreGemmTiles.MultiplyStep"/> (one argument, as collectives take).</summary>
-public struct WarpStepOperands
-{
-    public ArrayView<ushort> ATile; // [3 × 128 × 32] bf16, shared, swizzled
-    public ArrayView<ushort> WTile; // [3 × 128 × 32] bf16, shared, swizzled
-    public int StageBase;           // first element of the stage
-    public int ARow;                // the warp's first A row in the tile (0 or 64)
-    public int WRow;                // the warp's first W row in the tile (0, 32, 64, 96)
-    public int KStep;               // k16 step within the stage (0 or 1)
-    public int AOffset;             // this lane's ldmatrix offset for A: StageBase + ARow·32 + ALaneOffset(lane, KStep)
-    public int WOffset;             // the same for W
-    public WarpAccumulators Acc;
-
-    public WarpStepOperands(ArrayView<ushort> aTile, ArrayView<ushort> wTile, int stageBase, int aRow, int wRow, int kStep, int aLaneOffset, int wLaneOffset, WarpAccumulators acc)
-    {
-        ATile = aTile;
-        WTile = wTile;
-        StageBase = stageBase;
-        ARow = aRow;
-        WRow = wRow;
-        KStep = kStep;
-        AOffset = stageBase + aRow * TensorCoreGemmTiles.RowStride + aLaneOffset;
-        WOffset = stageBase + wRow * TensorCoreGemmTiles.RowStride + wLaneOffset;
-        Acc = acc;
-    }
-}
-
-/// <summary>A warp's 64×32 block of C as 4×4 m16n8 accumulator tiles (C<i>ij</i>: rows 16i.., columns 8j..).</summary>
-public struct WarpAccumulators
-{
-    public MmaAccumulator C00, C01, C02, C03;
-    public MmaAccumulator C10, C11, C12, C13;
-    public MmaAccumulator C20, C21, C22, C23;
-    public MmaAccumulator C30, C31, C32, C33;
 }
 
 /// <summary>16 bytes moved as one access: 16 fp8 weights, or 8 bf16 (first element in the low bits of X).</summary>

@@ -46,7 +46,7 @@ public static partial class GemvKernels
         [Shape(1, 2, 4, SharesTuning = true)] int itemTiles,
         [Constant(1, 2, 4)] int rowTiles)
         where TWeights : struct, ITensorCoreRows<TWeights>
-        where TItems : struct, IGemvItems<TItems>
+        where TItems : struct, IItemGroups<TItems>
     {
         // Sized for the largest tiles (32 KB + 2 KB), so the kernel as written (tiles passed as arguments: the ILGPU
         // test backends) compiles too; a smaller variant uses the front.

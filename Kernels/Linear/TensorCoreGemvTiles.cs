@@ -22,13 +22,13 @@ public static class TensorCoreGemvTiles
 
     /// <summary>Where the lane's two items (g and g + 8) of each of the 4 item tiles start in x; past the group's items,
     /// its last item's (read, never stored).</summary>
-    public static TileItems ItemsOf<TItems>(TItems items, GemvItemRange range, int cols, int laneItem) where TItems : struct, IGemvItems<TItems> => new(
+    public static TileItems ItemsOf<TItems>(TItems items, ItemRange range, int cols, int laneItem) where TItems : struct, IItemGroups<TItems> => new(
         ItemStart(items, range, laneItem, cols), ItemStart(items, range, laneItem + 8, cols),
         ItemStart(items, range, laneItem + 16, cols), ItemStart(items, range, laneItem + 24, cols),
         ItemStart(items, range, laneItem + 32, cols), ItemStart(items, range, laneItem + 40, cols),
         ItemStart(items, range, laneItem + 48, cols), ItemStart(items, range, laneItem + 56, cols));
 
-    private static long ItemStart<TItems>(TItems items, GemvItemRange range, int item, int cols) where TItems : struct, IGemvItems<TItems> =>
+    private static long ItemStart<TItems>(TItems items, ItemRange range, int item, int cols) where TItems : struct, IItemGroups<TItems> =>
         items.InputStart(Math.Min(item, range.End - 1), cols);
 
     /// <summary>The lane's 16 values at <paramref name="column"/> and at column + 64 (the k-block's two halves) of each

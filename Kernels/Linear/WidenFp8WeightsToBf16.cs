@@ -9,7 +9,7 @@ public static partial class TensorCoreGemmKernels
 {
     /// <summary>
     /// target = bf16(W_fp8 · scale): an FP8 weight [n, k] with its 128×128 block scales widened to bf16, rounded exactly
-    /// as <see cref="TensorCoreGemmWide{TWeights}"/> rounds FP8 weights into shared memory (so the same kernel on the
+    /// as <see cref="TensorCoreGemm{TWeights, TItems}"/> rounds FP8 weights into shared memory (so the same kernel on the
     /// bf16 result computes what it computes on the FP8 weight, bit for bit). For long prompts: converting inside the GEMM
     /// costs the FP8 kernel half its speed (its integer work per k step rivals the mma time), while this pass is
     /// memory-bound, 3 bytes per weight (about 0.1 ms for 18432 × 7168 at 3.5 TB/s against 3.3 ms of bf16 GEMM at

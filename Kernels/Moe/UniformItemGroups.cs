@@ -6,7 +6,7 @@ namespace KernelSharp.Kernels.Moe;
 public static partial class MoeKernels
 {
     /// <summary>
-    /// The tile table of <see cref="GroupedTensorCoreGemm{TWeights}"/> when every "expert" has the same number of slots, laid
+    /// The tile table of <see cref="Linear.TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> when every "expert" has the same number of slots, laid
     /// one after another (the heads of a prompt's kv_b projections: head h's T rows are slots h·T … h·T + T − 1): group g
     /// covers slots [first[g], end[g]) of one head, up to <paramref name="itemsPerGroup"/> of them, heads in order, as
     /// <see cref="ExpertItemGroups"/> would cut offsets 0, T, 2T, … without reading them; and slotExperts[s] = s / T.

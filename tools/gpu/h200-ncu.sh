@@ -11,7 +11,7 @@ rows=(
   "mla-decode-b64|sparse MLA decode, batch 64|regex:SparseMlaTensorCore|3"
   "indexer-fp8-tc-128k|indexer decode fp8, T = 128K|regex:IndexerDecodeFp8TensorCore|3"
   "gemv-fp8-rows|decode GEMV fp8 [18432|regex:GemvRows|90"
-  "tc-gemm|prefill GEMM bf16 wide 128×128 (4 warps of 64×64, 3 stages), 4096×18432×7168|regex:TensorCoreGemmWide|3"
+  "tc-gemm|prefill GEMM bf16 wide 128×128 (4 warps of 64×64, 3 stages), 4096×18432×7168|regex:TensorCoreGemm__|3"
 )
 # registers, stack and spills of the tensor-core kernels (ptxas on the PTX KernelBench writes)
 work=$(mktemp -d); GPU_APP=$app bash .gpu/run.sh ptx "$work" > /dev/null 2>&1

@@ -1,6 +1,7 @@
 using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Activations;
 using KernelSharp.Kernels.Tensors;
@@ -10,7 +11,7 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// <summary>
 /// A prefill's routed experts on the tensor cores (<see cref="PrefillMatmul.TensorCores"/>), over one MoE layer's stacks:
 /// the slots' token rows gathered in slot order and rounded to bf16, then one grouped GEMM launch per projection
-/// (<see cref="MoeKernels.GroupedTensorCoreGemm{TWeights}"/>) whose tile
+/// (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> over <see cref="ExpertSlotItems"/>) whose tile
 /// table (<see cref="MoeKernels.ExpertItemGroups"/>, 128 slots of one expert a tile) stays on the device: a fixed
 /// handful of launches per layer and no host round trip, where the per-expert path launched a GEMM sequence for each
 /// expert that received tokens after downloading the expert offsets. The numbers are the per-expert tensor-core path's:
@@ -34,10 +35,10 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
         var down = ((IStoredRows<TWeights>)stack.Down).Weights;
         int slots = slotOutputs.Rows, hidden = stack.Hidden, intermediate = stack.Intermediate;
         var device = storage.Device;
-        int groupCount = (slots + MoeKernels.TensorCoreSlotsPerGroup - 1) / MoeKernels.TensorCoreSlotsPerGroup + stack.ExpertCount;
+        int groupCount = (slots + TensorCoreGemmKernels.GroupRows - 1) / TensorCoreGemmKernels.GroupRows + stack.ExpertCount;
         using var groupFirst = storage.Buffer<int>(groupCount); // [G] first slot of each tile of slots (−1: none)
         using var groupEnd = storage.Buffer<int>(groupCount);   // [G] one past its last slot
-        MoeKernels.LaunchExpertItemGroups(device, expertOffsets, groupFirst.View, groupEnd.View, stack.ExpertCount, groupCount, MoeKernels.TensorCoreSlotsPerGroup);
+        MoeKernels.LaunchExpertItemGroups(device, expertOffsets, groupFirst.View, groupEnd.View, stack.ExpertCount, groupCount, TensorCoreGemmKernels.GroupRows);
 
         using var gathered = storage.NewTensor(slots, hidden);             // [slots, H] fp32 token rows in slot order
         using var slotRows = storage.Buffer<ushort>((long)slots * hidden); // [slots, H] bf16
@@ -58,7 +59,8 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
     /// <summary>output [slots, n] = a [slots, k] · W_eᵀ per slot's expert e, W the stacked [E, n, k] in its format.</summary>
     private static void Multiply<TWeights>(KernelDevice device, ArrayView<ushort> a, TWeights weights, KernelTensor output, SlotTiles table, int n, int k)
         where TWeights : struct, ITensorCoreRows<TWeights> =>
-        MoeKernels.LaunchGroupedTensorCoreGemm(device, a, weights, table.SlotExperts, table.First, table.End, output.View, table.Count, n, k);
+        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, weights, new ExpertSlotItems(table.First, table.End, table.SlotExperts, default, 1),
+            output.View, table.Count, n, k);
 
     /// <summary>The device tile table: each tile's first and end slot (128 slots of one expert at most) and each slot's expert.</summary>
     private readonly record struct SlotTiles(ArrayView<int> SlotExperts, ArrayView<int> First, ArrayView<int> End, int Count);

@@ -44,8 +44,8 @@ internal static class KernelTensorCoreLinear
     public const int WidenFp8MinRows = 512;
 
     /// <summary>
-    /// The tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>, group tile and pipeline depth
-    /// picked by the autotuner) on the weight as stored; for long prompts an FP8 weight is widened to bf16 first
+    /// The tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> over the tokens in groups
+    /// of 128, group tile and pipeline depth picked by the autotuner) on the weight as stored; for long prompts an FP8 weight is widened to bf16 first
     /// (<see cref="WidenFp8MinRows"/>). fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
     /// </summary>
     private readonly struct TensorCoreLaunch(KernelStorage storage, ArrayView<ushort> a, KernelTensor output, int tokens, int outFeatures, int inFeatures)
@@ -59,10 +59,14 @@ internal static class KernelTensorCoreLinear
                 using var widened = storage.Buffer<ushort>((long)outFeatures * inFeatures); // [out, in] bf16
                 var bits = widened.View.SubView(0, (long)outFeatures * inFeatures);
                 TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, fp8.Codes, fp8.ScaleInv, bits, outFeatures, inFeatures);
-                TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, a, new Bf16Rows(bits), output.View, tokens, outFeatures, inFeatures);
+                Multiply(device, new Bf16Rows(bits));
                 return;
             }
-            TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, a, weights, output.View, tokens, outFeatures, inFeatures);
+            Multiply(device, weights);
         }
+
+        private void Multiply<TWeights>(KernelDevice device, TWeights weights) where TWeights : struct, ITensorCoreRows<TWeights>
+            => TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, weights, new BatchItems(tokens), output.View,
+                (tokens + TensorCoreGemmKernels.GroupRows - 1) / TensorCoreGemmKernels.GroupRows, outFeatures, inFeatures);
     }
 }

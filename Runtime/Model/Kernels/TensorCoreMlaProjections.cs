@@ -2,6 +2,7 @@ using ILGPU;
 using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Attention;
 using KernelSharp.Kernels.Formats;
+using KernelSharp.Kernels.Linear;
 using KernelSharp.Kernels.Moe;
 using KernelSharp.Kernels.Rope;
 using KernelSharp.Kernels.Tensors;
@@ -12,7 +13,7 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// <summary>
 /// The kv_b projections of a prompt chunk on tensor cores, as transformers' bf16 prefill computes them: q_abs = q_nope ·
 /// W_UK and o = o_lat · W_UVᵀ per head, with the activations and kv_b rounded to bf16 and fp32 sums. Each projection is
-/// one grouped tensor-core GEMM launch over all heads (<see cref="MoeKernels.GroupedTensorCoreGemm{TWeights}"/> on bf16, with the heads
+/// one grouped tensor-core GEMM launch over all heads (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> on bf16 over <see cref="ExpertSlotItems"/>, with the heads
 /// as its experts: head h's rows are slots h·T … h·T + T − 1, <see cref="MoeKernels.UniformItemGroups"/> cuts them into
 /// tiles), between a head-major bf16 copy of the activations (<see cref="MlaKernels.HeadsToBf16"/>) and a scatter of
 /// the results back to the token-major layouts (<see cref="MlaKernels.ScatterHeads"/>). Why: on CUDA cores
@@ -85,12 +86,12 @@ internal sealed class TensorCoreMlaProjections : IDisposable
         var device = storage.Device;
         int heads = dims.Heads;
         int slots = checked(heads * rows);
-        int groups = heads * ((rows + MoeKernels.TensorCoreSlotsPerGroup - 1) / MoeKernels.TensorCoreSlotsPerGroup);
+        int groups = heads * ((rows + TensorCoreGemmKernels.GroupRows - 1) / TensorCoreGemmKernels.GroupRows);
         using var slotHeads = storage.Buffer<int>(slots);   // [H·T] slot → head
         using var groupFirst = storage.Buffer<int>(groups); // [G] each tile's first slot
         using var groupEnd = storage.Buffer<int>(groups);   // [G] one past its last
-        MoeKernels.LaunchUniformItemGroups(device, slotHeads.View, groupFirst.View, groupEnd.View, heads, rows, MoeKernels.TensorCoreSlotsPerGroup);
-        MoeKernels.LaunchGroupedTensorCoreGemm(device, a, new Bf16Rows(weights), slotHeads.View, groupFirst.View, groupEnd.View, c, groups, n, k);
+        MoeKernels.LaunchUniformItemGroups(device, slotHeads.View, groupFirst.View, groupEnd.View, heads, rows, TensorCoreGemmKernels.GroupRows);
+        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, new Bf16Rows(weights), new ExpertSlotItems(groupFirst.View, groupEnd.View, slotHeads.View, default, 1), c, groups, n, k);
     }
 
     public void Dispose()

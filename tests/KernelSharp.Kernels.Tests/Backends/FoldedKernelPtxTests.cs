@@ -60,15 +60,15 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// fewer per chunk). Net: f32 +13–14, bf16 +8–11, fp8 −1 to +5 instructions per variant.
 /// </para>
 /// <para>
-/// The tensor-core GEMMs (<c>TensorCoreGemmWide&lt;Bf16Rows | Fp8BlockRows&gt;</c> replaced <c>TensorCoreGemmWideBf16</c>
-/// and <c>TensorCoreGemmWideFp8</c>; <c>GroupedTensorCoreGemm&lt;…&gt;</c> its Bf16/Fp8 twins), compared opcode by opcode
-/// with the twins at dfcd0a5 (docs/perf/raw/2026-12-07-ptx-compare/): the six bf16 wide variants are their twins' opcodes
-/// plus 3 (a guard on the first prologue stage, which the fp8 weights need: setp, a predicated branch, bra.uni). The fp8
-/// wide kernel, which had one variant (128×128, three stages), now has every tile and depth of the bf16 one, and looks up
-/// the block scale per 16-byte run instead of once per stage (3 more scale loads per stage in the 128×128 tile, a
-/// <c>min</c> and index arithmetic: the 128×256 tile spans two row blocks). The grouped bf16 kernel stages W through the
-/// wide tiles' loader, which copies a whole tile without bounds checks (+126 instructions: a second, unchecked set of
-/// cp.async). These changed on purpose and are measured in the prefill GEMM rows, not listed here.
+/// The tensor-core GEMMs: <c>TensorCoreGemm&lt;Bf16Rows | Fp8BlockRows, BatchItems | ExpertSlotItems&gt;</c> replaced
+/// <c>TensorCoreGemmWideBf16</c>, <c>TensorCoreGemmWideFp8</c> and <c>GroupedTensorCoreGemmBf16/Fp8</c>, compared opcode by
+/// opcode with them at dfcd0a5 (docs/perf/raw/2026-12-07-gemm-fold/): the six bf16 variants over a prompt's rows have their
+/// twins' mma and ldmatrix and their loop, plus 1 to 17 instructions outside it (a guard on the first prologue stage, which
+/// fp8 weights need; the group's row range and sub-views of A and C). The fp8 kernel, which had one variant (128×128,
+/// three stages), now has every tile and depth, and looks up the block scale per 16-byte run instead of once per stage (the
+/// 128×256 tile spans two row blocks). The expert-slot GEMM was a 64×32-warp kernel of 256 threads (2 026 / 2 826
+/// instructions); it is now the same 64×64-warp kernel with the slots' row range (5 060 / 6 520 at 128×128, three stages).
+/// These changed on purpose and are measured in the prefill rows and prompts, not listed here.
 /// </para>
 /// </remarks>
 public sealed class FoldedKernelPtxTests

@@ -43,9 +43,9 @@ static string? Option(string[] args, string name)
 static int WritePtx(string folder)
 {
     MmaCommands.WritePtx(folder);
-    var wide = typeof(TensorCoreGemmKernels).GetMethod("TensorCoreGemmWide__tileN128_stages3")!; // the 48 KB static variant
-    MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", wide.MakeGenericMethod(typeof(KernelSharp.Kernels.Formats.Bf16Rows)));
-    MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", wide.MakeGenericMethod(typeof(KernelSharp.Kernels.Formats.Fp8BlockRows)));
+    var gemm = typeof(TensorCoreGemmKernels).GetMethod("TensorCoreGemm__tileN128_stages3")!; // the 48 KB static variant
+    MmaCommands.WriteOnePtx(folder, "tc_gemm_bf16.ptx", gemm.MakeGenericMethod(typeof(KernelSharp.Kernels.Formats.Bf16Rows), typeof(BatchItems)));
+    MmaCommands.WriteOnePtx(folder, "tc_gemm_fp8.ptx", gemm.MakeGenericMethod(typeof(KernelSharp.Kernels.Formats.Fp8BlockRows), typeof(BatchItems)));
     MmaCommands.WriteOnePtx(folder, "tc_sparse_mla.ptx", typeof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels).GetMethod(nameof(KernelSharp.Kernels.Attention.MlaTensorCoreKernels.SparseMlaTensorCore))!);
     return 0;
 }

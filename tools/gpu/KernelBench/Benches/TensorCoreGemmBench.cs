@@ -9,7 +9,7 @@ namespace KernelSharp.Tools.KernelBench;
 
 /// <summary>
 /// Prefill GEMM on tensor cores (M = 4096 tokens; N, K from the model) against torch.matmul bf16 (cuBLAS) of the same
-/// shape: <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/> with 128×128 and 128×256 group tiles at every
+/// shape: <see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> (the rows as <see cref="BatchItems"/>) with 128×128 and 128×256 group tiles at every
 /// pipeline depth, on bf16 weights and on fp8 weights (plus, for fp8, what the runtime runs for long prompts: the
 /// weight widened to bf16, then the bf16 kernel). Before each variant is timed, C is poisoned with NaN and two 8×256
 /// corners (first rows/columns and last rows/columns, so the edge tiles are covered) are checked against a float64 reference.
@@ -80,13 +80,13 @@ public static class TensorCoreGemmBench
             yield return Measure(" widened to bf16 + wide bf16 (autotuned)", () =>
             {
                 TensorCoreGemmKernels.LaunchWidenFp8WeightsToBf16(device, weightFp8.View, scales.View, widened.View, n, k);
-                TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, a.View, new Bf16Rows(widened.View), c.View, m, n, k);
+                TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a.View, new Bf16Rows(widened.View), new BatchItems(m), c.View, (m + 127) / 128, n, k);
             });
         }
     }
 
     /// <summary>
-    /// One (group tile width, stages) pair of <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>: its generated
+    /// One (group tile width, stages) pair of <see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>: its generated
     /// variant on a GPU (with the dynamic shared memory the variant list gives it), the generated CPU path on the
     /// FastCpu device of <c>--smoke</c> (the ILGPU CPU accelerator would take minutes).
     /// </summary>
@@ -94,14 +94,15 @@ public static class TensorCoreGemmBench
         where TWeights : struct, ITensorCoreRows<TWeights>
     {
         if (device.Backend == KernelBackend.FastCpu)
-            return () => TensorCoreGemmKernels.TensorCoreGemmWideCpu(a, weight, c, m, n, k, tileN, stages);
-        string name = $"TensorCoreGemmWide__tileN{tileN}_stages{stages}";
-        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideVariants.Single(v => v.Method == name).DynamicSharedBytes;
-        var method = (Action<ArrayView<ushort>, TWeights, ArrayView<float>, int, int, int>)Delegate.CreateDelegate(
-            typeof(Action<ArrayView<ushort>, TWeights, ArrayView<float>, int, int, int>), typeof(TensorCoreGemmKernels).GetMethod(name)!.MakeGenericMethod(typeof(TWeights)));
+            return () => TensorCoreGemmKernels.TensorCoreGemmCpu(a, weight, new BatchItems(m), c, (m + 127) / 128, n, k, tileN, stages);
+        string name = $"TensorCoreGemm__tileN{tileN}_stages{stages}";
+        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmVariants.Single(v => v.Method == name).DynamicSharedBytes;
+        var method = (Action<ArrayView<ushort>, TWeights, BatchItems, ArrayView<float>, int, int, int>)Delegate.CreateDelegate(
+            typeof(Action<ArrayView<ushort>, TWeights, BatchItems, ArrayView<float>, int, int, int>),
+            typeof(TensorCoreGemmKernels).GetMethod(name)!.MakeGenericMethod(typeof(TWeights), typeof(BatchItems)));
         // The generated launcher's cache key and delegate type (a stream parameter, KernelDevice.Stream): the autotuned
         // rows of the same device then find this loaded kernel as their own.
-        var wide = device.GetOrLoadKernel($"KernelSharp.Kernels.Linear.TensorCoreGemmKernels.{name}<{typeof(TWeights).FullName}>", accelerator =>
+        var wide = device.GetOrLoadKernel($"KernelSharp.Kernels.Linear.TensorCoreGemmKernels.{name}<{typeof(TWeights).FullName},{typeof(BatchItems).FullName}>", accelerator =>
         {
             var launcher = accelerator.LoadKernel(method);
             return dynamicBytes == 0 ? launcher : LargeSharedMemory.Allow(launcher, accelerator, dynamicBytes, name);
@@ -109,7 +110,7 @@ public static class TensorCoreGemmBench
         var groups = new Index2D((m + 127) / 128, (n + tileN - 1) / tileN);
         var threads = new Index2D(TensorCoreGemmWideTiles.Threads(tileN), 1);
         var config = dynamicBytes == 0 ? new KernelConfig(groups, threads) : new KernelConfig(groups, threads, SharedMemoryConfig.RequestDynamic<byte>(dynamicBytes));
-        return () => wide(device.Stream, config, a, weight, c, m, n, k);
+        return () => wide(device.Stream, config, a, weight, new BatchItems(m), c, (m + 127) / 128, n, k);
     }
 
     /// <summary>Rows [row0, row0 + 8) × columns [col0, col0 + 256) of C against float64.</summary>

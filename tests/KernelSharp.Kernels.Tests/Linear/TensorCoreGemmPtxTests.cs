@@ -7,13 +7,13 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// What the speed of <see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/> rests on, read from its PTX (sm_80,
+/// What the speed of <see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> rests on, read from its PTX (sm_80,
 /// no GPU needed), for bf16 and fp8 weights: accumulators in registers (no <c>.local</c>), per k stage 2 × (4 + 4)
 /// ldmatrix.x4 for 2 × 32 mma, 8-byte stores of C, and the shared memory and cp.async wait count that match the stage
 /// count: 48 KB or less static, deeper pipelines in dynamic shared memory only. bf16 weights go by cp.async alone, fp8
 /// weights by 16-byte loads of codes.
 /// </summary>
-public sealed class TensorCoreGemmWidePtxTests
+public sealed class TensorCoreGemmPtxTests
 {
     public static TheoryData<Type, int, int, string, int> Variants
     {
@@ -35,12 +35,12 @@ public sealed class TensorCoreGemmWidePtxTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void Wide_variant_keeps_fragments_in_registers_and_waits_for_its_stage(Type format, int tileN, int stages, string wait, int staticBytes)
+    public void Variant_keeps_fragments_in_registers_and_waits_for_its_stage(Type format, int tileN, int stages, string wait, int staticBytes)
     {
-        string name = $"TensorCoreGemmWide__tileN{tileN}_stages{stages}";
+        string name = $"TensorCoreGemm__tileN{tileN}_stages{stages}";
         var variant = typeof(TensorCoreGemmKernels).GetMethod(name, BindingFlags.Public | BindingFlags.Static);
         Assert.NotNull(variant);
-        string ptx = PtxCompiler.Compile(variant!.MakeGenericMethod(format));
+        string ptx = PtxCompiler.Compile(variant!.MakeGenericMethod(format, typeof(BatchItems)));
 
         Assert.DoesNotContain(".local", ptx);
         Assert.Equal(64, Count(ptx, "mma.sync.aligned.m16n8k16"));  // two k16 steps of a 64×64 warp block, written once
@@ -52,7 +52,7 @@ public sealed class TensorCoreGemmWidePtxTests
             .Sum(line => int.Parse(line[(line.LastIndexOf('[') + 1)..line.LastIndexOf(']')]));
         Assert.Equal(staticBytes, sharedBytes);
         Assert.Equal(staticBytes == 0, ptx.Contains(".extern .shared", StringComparison.Ordinal));
-        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmWideVariants.Single(v => v.Method == name).DynamicSharedBytes;
+        int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmVariants.Single(v => v.Method == name).DynamicSharedBytes;
         Assert.Equal(staticBytes == 0 ? stages * (128 + tileN) * 64 : 0, dynamicBytes); // stages × (A + W rows) × 64 bytes
         if (format == typeof(Fp8BlockRows))
             Assert.Contains("ld.global.v4", ptx); // 16 fp8 weights per load

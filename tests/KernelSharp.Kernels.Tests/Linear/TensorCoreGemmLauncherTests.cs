@@ -10,13 +10,13 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// The generated launchers of the 64×64-warp tensor-core GEMMs (what a caller uses: on CUDA the autotuner picks the
+/// The generated launcher of the tensor-core GEMM, bf16 and fp8 weights (what a caller uses: on CUDA the autotuner picks the
 /// group tile, on FastCpu the CPU path runs) against the float64 reference, on a shape with edges in m, n and k (for
 /// fp8 also a partial 128-column scale block).
 /// </summary>
-public sealed class TensorCoreGemmWideLauncherTests
+public sealed class TensorCoreGemmLauncherTests
 {
-    static TensorCoreGemmWideLauncherTests()
+    static TensorCoreGemmLauncherTests()
     {
         // The autotuner persists its choices; keep them out of the user's cache folder.
         Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE",
@@ -27,7 +27,7 @@ public sealed class TensorCoreGemmWideLauncherTests
 
     [SkippableTheory]
     [MemberData(nameof(Backends))]
-    public void Wide_bf16_launcher_matches_reference(KernelBackend backend)
+    public void Bf16_launcher_matches_reference(KernelBackend backend)
     {
         const int m = 200, n = 300, k = 104;
         using var device = Open(backend);
@@ -39,15 +39,15 @@ public sealed class TensorCoreGemmWideLauncherTests
         using var av = Upload(device, a);
         using var wv = Upload(device, weight);
         using var cv = device.Allocate<float>(m * n);
-        TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, av.View, new Bf16Rows(wv.View), cv.View, m, n, k);
+        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, av.View, new Bf16Rows(wv.View), new BatchItems(m), cv.View, (m + 127) / 128, n, k);
         device.Synchronize();
 
-        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemmWide (bf16) on {backend}");
+        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemm (bf16) on {backend}");
     }
 
     [SkippableTheory]
     [MemberData(nameof(Backends))]
-    public void Wide_fp8_launcher_matches_reference(KernelBackend backend)
+    public void Fp8_launcher_matches_reference(KernelBackend backend)
     {
         const int m = 200, n = 300, k = 272;
         using var device = Open(backend);
@@ -61,10 +61,10 @@ public sealed class TensorCoreGemmWideLauncherTests
         using var wv = Upload(device, weight);
         using var sv = Upload(device, scaleInv);
         using var cv = device.Allocate<float>(m * n);
-        TensorCoreGemmKernels.LaunchTensorCoreGemmWide(device, av.View, new Fp8BlockRows(wv.View, sv.View), cv.View, m, n, k);
+        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, av.View, new Fp8BlockRows(wv.View, sv.View), new BatchItems(m), cv.View, (m + 127) / 128, n, k);
         device.Synchronize();
 
-        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemmWide (fp8) on {backend}");
+        Tolerance.AssertClose(expected, cv.GetAsArray1D(), new Tolerance(1e-4, 2e-6 * k), $"LaunchTensorCoreGemm (fp8) on {backend}");
     }
 
     private static KernelDevice Open(KernelBackend backend)

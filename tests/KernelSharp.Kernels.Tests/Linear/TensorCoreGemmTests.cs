@@ -8,7 +8,8 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// The prompt GEMM on tensor cores (<see cref="TensorCoreGemmKernels.TensorCoreGemmWide{TWeights}"/>, group tiles
+/// The prompt GEMM on tensor cores (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> over consecutive
+/// rows, <see cref="BatchItems"/>; group tiles
 /// 128×128 and 128×256, two to four stages; those over 48 KB on dynamic shared memory) against a float64 reference on
 /// fresh random inputs. bf16 weights: whole tiles (the unchecked cp.async loader), edge tiles in m, n and k (the
 /// per-chunk loader with zero fill), k not a multiple of 8 (element loads), odd n (element stores instead of 8-byte
@@ -16,7 +17,7 @@ namespace KernelSharp.Kernels.Tests.Linear;
 /// blocks crossed in n and k (a 128×256 tile spans two row blocks), byte loads, rows past n, every stage depth. The
 /// output starts as NaN, so an element the kernel forgets to write fails.
 /// </summary>
-public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendTestBase(backend)
+public abstract class TensorCoreGemmTests(BackendFixture backend) : BackendTestBase(backend)
 {
     private static readonly (int M, int N, int K)[] ShapeList =
     [
@@ -98,7 +99,7 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void Wide_bf16_matches_reference(int m, int n, int k, int tileN, int stages)
+    public void Bf16_matches_reference(int m, int n, int k, int tileN, int stages)
     {
         RequireBackend();
         SkipIfTooSlow(m, n, k, tileN, stages);
@@ -113,12 +114,12 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         Run(av.View, new Bf16Rows(wv.View), cv.View, m, n, k, tileN, stages);
 
         // bf16 products are exact in fp32: only the fp32 summation order differs from the reference.
-        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output");
+        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "tensor-core gemm bf16 output");
     }
 
     [SkippableTheory]
     [MemberData(nameof(Fp8Shapes))]
-    public void Wide_fp8_block_scaled_matches_reference(int m, int n, int k, int tileN, int stages)
+    public void Fp8_block_scaled_matches_reference(int m, int n, int k, int tileN, int stages)
     {
         RequireBackend();
         SkipIfTooSlow(m, n, k, -tileN, stages);
@@ -134,12 +135,12 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
         using var cv = Upload(Poison(m * n));
         Run(av.View, new Fp8BlockRows(wv.View, sv.View), cv.View, m, n, k, tileN, stages);
 
-        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm fp8 output");
+        Tolerance.AssertClose(expected, Download(cv, (long)m * n), new Tolerance(1e-4, 2e-6 * k), "tensor-core gemm fp8 output");
     }
 
     [SkippableTheory]
     [MemberData(nameof(TileWidths))]
-    public void Wide_bf16_sub_views_off_16_byte_boundaries_match_reference(int tileN)
+    public void Bf16_sub_views_off_16_byte_boundaries_match_reference(int tileN)
     {
         const int m = 17, n = 10, k = 40; // k a multiple of 8 and n even, but every view starts one element in
         int stages = tileN == 128 ? 3 : 2;
@@ -157,13 +158,13 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
 
         var actual = Download(cv, (long)m * n + 1);
         Assert.True(float.IsNaN(actual[0]), "the element before the output sub-view was written");
-        Tolerance.AssertClose(expected, actual[1..], new Tolerance(1e-4, 2e-6 * k), "wide tensor-core gemm bf16 output (sub-views)");
+        Tolerance.AssertClose(expected, actual[1..], new Tolerance(1e-4, 2e-6 * k), "tensor-core gemm bf16 output (sub-views)");
     }
 
     private void Run<TWeights>(ArrayView<ushort> a, TWeights weights, ArrayView<float> c, int m, int n, int k, int tileN, int stages)
         where TWeights : struct, ITensorCoreRows<TWeights>
-        => Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemmWide))!,
-            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), a, weights, c, m, n, k, tileN, stages);
+        => Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemm))!,
+            Config((m + 127) / 128, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)), a, weights, new BatchItems(m), c, (m + 127) / 128, n, k, tileN, stages);
 
     /// <summary>Skips a case this backend does not run (<see cref="RunsShape"/>; a negative tileN marks fp8 weights).</summary>
     private void SkipIfTooSlow(int m, int n, int k, int tileN, int stages)
@@ -173,8 +174,8 @@ public abstract class TensorCoreGemmWideTests(BackendFixture backend) : BackendT
     private static float[] Poison(int count) => Enumerable.Repeat(float.NaN, Math.Max(1, count)).ToArray();
 }
 
-public sealed class TensorCoreGemmWideTests_FastCpu(FastCpuBackend b) : TensorCoreGemmWideTests(b), IClassFixture<FastCpuBackend>;
-public sealed class TensorCoreGemmWideTests_IlgpuCpu(IlgpuCpuBackend b) : TensorCoreGemmWideTests(b), IClassFixture<IlgpuCpuBackend>
+public sealed class TensorCoreGemmTests_FastCpu(FastCpuBackend b) : TensorCoreGemmTests(b), IClassFixture<FastCpuBackend>;
+public sealed class TensorCoreGemmTests_IlgpuCpu(IlgpuCpuBackend b) : TensorCoreGemmTests(b), IClassFixture<IlgpuCpuBackend>
 {
     // Per group tile one case: 256 a whole group (8 warps, the unchecked loader, 8-byte stores, three k tiles in two
     // buffers); 128 a partial group over three stages (the per-chunk loader with zero fill, element stores); the
@@ -184,4 +185,4 @@ public sealed class TensorCoreGemmWideTests_IlgpuCpu(IlgpuCpuBackend b) : Tensor
         => (m, n, k, tileN, stages) is (128, 256, 96, 256, 2) or (17, 9, 88, 128, 3) or (17, 10, 40, 128, 3) or (9, 33, 45, -128, 3)
             or (20, 200, 160, -256, 2);
 }
-public sealed class TensorCoreGemmWideTests_Cuda(CudaBackend b) : TensorCoreGemmWideTests(b), IClassFixture<CudaBackend>;
+public sealed class TensorCoreGemmTests_Cuda(CudaBackend b) : TensorCoreGemmTests(b), IClassFixture<CudaBackend>;

@@ -3,22 +3,25 @@ using ILGPU;
 namespace KernelSharp.Kernels.Linear;
 
 /// <summary>
-/// Which activation rows a group of <see cref="GemvKernels.TensorCoreGemv{TWeights, TItems}"/> multiplies and by which
-/// matrix of a stack: the rows of a decode batch (<see cref="BatchItems"/>), or the slots of one routed expert
-/// (<see cref="ExpertSlotItems"/>). Item i's outputs go to output[i, ·] either way.
+/// Which activation rows (items) a launch group of the tensor-core kernels multiplies and by which matrix of a stack:
+/// consecutive rows (<see cref="BatchItems"/>: a decode batch, a prompt's tokens), or the slots of one routed expert per
+/// group (<see cref="ExpertSlotItems"/>). Item i's outputs go to output[i, ·] either way. The decode GEMV
+/// (<see cref="GemvKernels.TensorCoreGemv{TWeights, TItems}"/>) reads each item's row where <see cref="InputStart"/>
+/// says; the prompt GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>) stages a group's rows
+/// as one block, so there they must follow each other in the input (row i at i·cols: no token rows).
 /// </summary>
-public interface IGemvItems<TSelf> where TSelf : struct, IGemvItems<TSelf>
+public interface IItemGroups<TSelf> where TSelf : struct, IItemGroups<TSelf>
 {
     /// <summary>The items of launch group <paramref name="group"/> (at most <paramref name="groupItems"/>): [First, End)
-    /// times matrix <see cref="GemvItemRange.Matrix"/>; First &lt; 0 where the group has none.</summary>
-    GemvItemRange Range(int group, int groupItems);
+    /// times matrix <see cref="ItemRange.Matrix"/>; First &lt; 0 where the group has none.</summary>
+    ItemRange Range(int group, int groupItems);
 
     /// <summary>Where item <paramref name="item"/>'s activations start in the input.</summary>
     long InputStart(int item, int cols);
 }
 
 /// <summary>Items [First, End) of a group, multiplied by matrix <see cref="Matrix"/> of the weight stack.</summary>
-public readonly struct GemvItemRange(int first, int end, int matrix)
+public readonly struct ItemRange(int first, int end, int matrix)
 {
     public readonly int First = first;
     public readonly int End = end;
@@ -26,11 +29,11 @@ public readonly struct GemvItemRange(int first, int end, int matrix)
 }
 
 /// <summary>A decode batch: item b is input row b, groups take consecutive runs of items, one matrix.</summary>
-public readonly struct BatchItems(int batch) : IGemvItems<BatchItems>
+public readonly struct BatchItems(int batch) : IItemGroups<BatchItems>
 {
     public readonly int Batch = batch;
 
-    public GemvItemRange Range(int group, int groupItems) =>
+    public ItemRange Range(int group, int groupItems) =>
         new(group * groupItems, Math.Min(Batch, (group + 1) * groupItems), 0);
 
     public long InputStart(int item, int cols) => (long)item * cols;
@@ -43,7 +46,7 @@ public readonly struct BatchItems(int batch) : IGemvItems<BatchItems>
 /// projection over [slots, I]) or its token's row (the gate and up projections over [tokens, H]: token = pair / topk).
 /// </summary>
 public readonly struct ExpertSlotItems(ArrayView<int> groupFirst, ArrayView<int> groupEnd, ArrayView<int> slotExperts,
-    ArrayView<int> tokenRows, int topk) : IGemvItems<ExpertSlotItems>
+    ArrayView<int> tokenRows, int topk) : IItemGroups<ExpertSlotItems>
 {
     public readonly ArrayView<int> GroupFirst = groupFirst;   // [G] −1: no slots
     public readonly ArrayView<int> GroupEnd = groupEnd;       // [G]
@@ -51,10 +54,10 @@ public readonly struct ExpertSlotItems(ArrayView<int> groupFirst, ArrayView<int>
     public readonly ArrayView<int> TokenRows = tokenRows;     // [slots] slot → pair (token·topk + k), or empty
     public readonly int Topk = topk;
 
-    public GemvItemRange Range(int group, int groupItems)
+    public ItemRange Range(int group, int groupItems)
     {
         int first = GroupFirst[group];
-        return first < 0 ? new GemvItemRange(-1, -1, 0) : new GemvItemRange(first, GroupEnd[group], SlotExperts[first]);
+        return first < 0 ? new ItemRange(-1, -1, 0) : new ItemRange(first, GroupEnd[group], SlotExperts[first]);
     }
 
     public long InputStart(int item, int cols) =>
