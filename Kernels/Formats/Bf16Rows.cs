@@ -188,7 +188,7 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>, ITensorCoreRows<Bf16Rows>
 
     public readonly bool TileRowsAligned16(int k) => TensorCoreGemmTiles.CanCopy16(Bits, k);
 
-    public readonly Words8 FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
+    public readonly FetchedTileRuns FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
         int thread, int threads, bool aligned)
     {
         TensorCoreGemmWideTiles.LoadBf16Tile(Bits, tile, stageBase, rows, tileRows, k, rowStart, k0, thread, threads, aligned);
@@ -196,7 +196,7 @@ public struct Bf16Rows : IRowFormat<Bf16Rows>, ITensorCoreRows<Bf16Rows>
     }
 
     /// <summary>Nothing: the copies land with the caller's cp.async wait.</summary>
-    public readonly void LandTileStage(ArrayView<ushort> tile, int stageBase, Words8 fetched, int rows, int tileRows, int k, int rowStart,
+    public readonly void LandTileStage(ArrayView<ushort> tile, int stageBase, FetchedTileRuns fetched, int rows, int tileRows, int k, int rowStart,
         int k0, int thread, int threads)
     {
     }

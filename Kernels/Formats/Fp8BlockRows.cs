@@ -381,29 +381,36 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>, ITensorCoreRows<Fp8BlockR
     public readonly bool TileRowsAligned16(int k) => TensorCoreGemmTiles.CanCopy16(Codes, k);
 
     /// <summary>Run <paramref name="thread"/> (and <c>thread + threads</c> when threads &lt; 2·tileRows) of the stage's
-    /// 2·tileRows runs of 16 codes (<see cref="TensorCoreGemmTiles.LoadFp8Run"/>), in the low (high) four words.</summary>
-    public readonly Words8 FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
+    /// 2·tileRows runs of 16 codes (<see cref="TensorCoreGemmTiles.LoadFp8Run"/>), in the low (high) four words, with the
+    /// scale of each. The runs of threads 0 … threads − 1 cover threads / 2 rows from a multiple of threads / 2 (at most
+    /// 128), so they share one scale block: one uniform load per run set, issued with the codes.</summary>
+    public readonly FetchedTileRuns FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
         int thread, int threads, bool aligned)
     {
+        var fetched = new FetchedTileRuns();
         var low = TensorCoreGemmTiles.LoadFp8Run(Codes, rows, k, rowStart, k0, thread, aligned);
-        var high = threads < 2 * tileRows ? TensorCoreGemmTiles.LoadFp8Run(Codes, rows, k, rowStart, k0, thread + threads, aligned) : default;
-        return new Words8 { W0 = low.X, W1 = low.Y, W2 = low.Z, W3 = low.W, W4 = high.X, W5 = high.Y, W6 = high.Z, W7 = high.W };
+        fetched.LowScale = RunSetScale(rows, k, rowStart, k0);
+        var high = new Words4();
+        if (threads < 2 * tileRows)
+        {
+            high = TensorCoreGemmTiles.LoadFp8Run(Codes, rows, k, rowStart, k0, thread + threads, aligned);
+            fetched.HighScale = RunSetScale(rows, k, rowStart + threads / 2, k0);
+        }
+        fetched.Runs = new Words8 { W0 = low.X, W1 = low.Y, W2 = low.Z, W3 = low.W, W4 = high.X, W5 = high.Y, W6 = high.Z, W7 = high.W };
+        return fetched;
     }
 
-    public readonly void LandTileStage(ArrayView<ushort> tile, int stageBase, Words8 fetched, int rows, int tileRows, int k, int rowStart,
+    public readonly void LandTileStage(ArrayView<ushort> tile, int stageBase, FetchedTileRuns fetched, int rows, int tileRows, int k, int rowStart,
         int k0, int thread, int threads)
     {
-        LandRun(tile, stageBase, new Words4(fetched.W0, fetched.W1, fetched.W2, fetched.W3), rows, k, rowStart, k0, thread);
+        var runs = fetched.Runs;
+        TensorCoreGemmTiles.StoreFp8RunAsBf16(tile, stageBase, new Words4(runs.W0, runs.W1, runs.W2, runs.W3), fetched.LowScale, thread);
         if (threads < 2 * tileRows)
-            LandRun(tile, stageBase, new Words4(fetched.W4, fetched.W5, fetched.W6, fetched.W7), rows, k, rowStart, k0, thread + threads);
+            TensorCoreGemmTiles.StoreFp8RunAsBf16(tile, stageBase, new Words4(runs.W4, runs.W5, runs.W6, runs.W7), fetched.HighScale, thread + threads);
     }
 
-    /// <summary>Run <paramref name="run"/> (tile row run / 2) times its block's scale, as bf16 into the stage. A run past
-    /// the last row holds zeros: the last row's scale serves (the grid has no row beyond it).</summary>
-    private readonly void LandRun(ArrayView<ushort> tile, int stageBase, Words4 codes, int rows, int k, int rowStart, int k0, int run)
-    {
-        int row = Math.Min(rowStart + (run >> 1), rows - 1);
-        float scale = ScaleInv[(long)(row / Block) * ScaleColumns(k) + k0 / Block];
-        TensorCoreGemmTiles.StoreFp8RunAsBf16(tile, stageBase, codes, scale, run);
-    }
+    /// <summary>The scale of the block holding row <paramref name="firstRow"/> (the last row's for a run set past the last
+    /// row, whose codes read as zeros: the grid has no row beyond it) and columns k0 … k0 + 31.</summary>
+    private readonly float RunSetScale(int rows, int k, int firstRow, int k0) =>
+        ScaleInv[(long)(Math.Min(firstRow, rows - 1) / Block) * ScaleColumns(k) + k0 / Block];
 }

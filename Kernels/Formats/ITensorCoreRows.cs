@@ -48,11 +48,12 @@ public interface ITensorCoreRows<TSelf> : IRowFormat<TSelf> where TSelf : struct
     /// Starts staging W rows [rowStart, rowStart + tileRows) × k [k0, k0 + 32) as bf16 into the shared stage at
     /// <paramref name="stageBase"/> of <paramref name="tile"/> (64-byte rows of 32 bf16, XOR-swizzled as
     /// <see cref="Linear.TensorCoreGemmTiles.Swizzled"/>), as thread <paramref name="thread"/> of <paramref name="threads"/>
-    /// (threads = tileRows or 2·tileRows): bf16 issues its cp.async copies, which land by the caller's next
-    /// <see cref="Dsl.TensorCore.CopyAsyncWait"/>, and returns nothing; e4m3 loads its 16-byte runs of codes into the
-    /// returned registers, for <see cref="LandTileStage"/>. Values outside [rows, k] read as 0.
+    /// (threads = tileRows or 2·tileRows, rowStart a multiple of threads / 2): bf16 issues its cp.async copies, which land
+    /// by the caller's next <see cref="Dsl.TensorCore.CopyAsyncWait"/>, and returns nothing; e4m3 loads its 16-byte runs
+    /// of codes and their block scales into the returned registers, for <see cref="LandTileStage"/>. Values outside
+    /// [rows, k] read as 0.
     /// </summary>
-    Words8 FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
+    FetchedTileRuns FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
         int thread, int threads, bool aligned);
 
     /// <summary>
@@ -60,6 +61,6 @@ public interface ITensorCoreRows<TSelf> : IRowFormat<TSelf> where TSelf : struct
     /// block's scale, rounds to bf16 and stores it into the stage; bf16 has nothing left to do (cp.async cannot convert,
     /// so the two pipelines differ only here). The caller lands a stage only after every warp is done reading it.
     /// </summary>
-    void LandTileStage(ArrayView<ushort> tile, int stageBase, Words8 fetched, int rows, int tileRows, int k, int rowStart,
+    void LandTileStage(ArrayView<ushort> tile, int stageBase, FetchedTileRuns fetched, int rows, int tileRows, int k, int rowStart,
         int k0, int thread, int threads);
 }

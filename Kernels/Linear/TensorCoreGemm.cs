@@ -47,8 +47,8 @@ public static partial class TensorCoreGemmKernels
         TItems items,        // which rows each group multiplies, by which matrix (GroupRows at most)
         ArrayView<float> c,  // [items, n]
         int groups,
-        int n,
-        int k,
+        [Shape] int n, // [Shape] without values: no folding, but the autotuner keys its choice on (n, k): a prompt's
+        [Shape] int k, // Linear shapes and the experts' each get the tile and depth measured on them
         [Constant(128, 256)] int tileN,
         [Constant(3, 2, 4)] int stages)
         where TWeights : struct, ITensorCoreRows<TWeights>
@@ -104,7 +104,7 @@ public static partial class TensorCoreGemmKernels
             Group.Barrier(); // ... everyone's part; and every warp is done with stage kt - 1 = fillStage
             int fillK = (kt + stages - 1) * TileK;
             int wFill = wRegion + fillStage * wStageElements;
-            var fetched = new Words8();
+            var fetched = new FetchedTileRuns();
             if (fillK < k)
             {
                 Wide.LoadBf16Tile(rows, tiles, fillStage * aStageElements, m, TileM, k, 0, fillK, thread, threads, aVectors);
