@@ -383,7 +383,8 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>, ITensorCoreRows<Fp8BlockR
     /// <summary>Run <paramref name="thread"/> (and <c>thread + threads</c> when threads &lt; 2·tileRows) of the stage's
     /// 2·tileRows runs of 16 codes (<see cref="TensorCoreGemmTiles.LoadFp8Run"/>), in the low (high) four words, with the
     /// scale of each. The runs of threads 0 … threads − 1 cover threads / 2 rows from a multiple of threads / 2 (at most
-    /// 128), so they share one scale block: one uniform load per run set, issued with the codes.</summary>
+    /// 128), so they share one scale block: one uniform load per run set (one in all when the two sets share a block),
+    /// issued with the codes.</summary>
     public readonly FetchedTileRuns FetchTileStage(ArrayView<ushort> tile, int stageBase, int rows, int tileRows, int k, int rowStart, int k0,
         int thread, int threads, bool aligned)
     {
@@ -394,7 +395,8 @@ public struct Fp8BlockRows : IRowFormat<Fp8BlockRows>, ITensorCoreRows<Fp8BlockR
         if (threads < 2 * tileRows)
         {
             high = TensorCoreGemmTiles.LoadFp8Run(Codes, rows, k, rowStart, k0, thread + threads, aligned);
-            fetched.HighScale = RunSetScale(rows, k, rowStart + threads / 2, k0);
+            // Both run sets in one block when the tile's first `threads` rows are (rowStart a multiple of threads ≤ 128).
+            fetched.HighScale = threads <= Block ? fetched.LowScale : RunSetScale(rows, k, rowStart + threads / 2, k0);
         }
         fetched.Runs = new Words8 { W0 = low.X, W1 = low.Y, W2 = low.Z, W3 = low.W, W4 = high.X, W5 = high.Y, W6 = high.Z, W7 = high.W };
         return fetched;

@@ -48,7 +48,7 @@ public interface ITensorCoreRows<TSelf> : IRowFormat<TSelf> where TSelf : struct
     /// Starts staging W rows [rowStart, rowStart + tileRows) × k [k0, k0 + 32) as bf16 into the shared stage at
     /// <paramref name="stageBase"/> of <paramref name="tile"/> (64-byte rows of 32 bf16, XOR-swizzled as
     /// <see cref="Linear.TensorCoreGemmTiles.Swizzled"/>), as thread <paramref name="thread"/> of <paramref name="threads"/>
-    /// (threads = tileRows or 2·tileRows, rowStart a multiple of threads / 2): bf16 issues its cp.async copies, which land
+    /// (threads = tileRows or 2·tileRows, rowStart a multiple of threads): bf16 issues its cp.async copies, which land
     /// by the caller's next <see cref="Dsl.TensorCore.CopyAsyncWait"/>, and returns nothing; e4m3 loads its 16-byte runs
     /// of codes and their block scales into the returned registers, for <see cref="LandTileStage"/>. Values outside
     /// [rows, k] read as 0.
