@@ -17,9 +17,9 @@ say() { echo "$*" | tee -a "$log"; }
 say "gpu, driver: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader); bundle commit $(cat .gpu/commit 2>/dev/null)"
 mkdir -p /work && ln -sfn "$PWD" /work/main   # test sources find tests/fixtures by build path
 
-filter='TensorCorePrefillGoldenTests.Cuda|KernelBackendGoldenTests.Cuda|TensorCoreLinearTests.Cuda|GroupedTensorCoreGemmTests_Cuda'
-filter="$filter|TensorCoreAttentionTests.Cuda|TensorCoreIndexerTests.Cuda|IndexerPrefillTensorCoreTests_Cuda|TensorCoreGemmWideLauncherTests"
-filter="$filter|TensorCoreGemmWideTests_Cuda|WidenFp8WeightsTests_Cuda|LargeSharedMemoryTests.Staged_reverse"
+filter='TensorCorePrefillGoldenTests.Cuda|KernelBackendGoldenTests.Cuda|TensorCoreLinearTests.Cuda|TensorCoreGemmExpertSlotTests_Cuda'
+filter="$filter|TensorCoreAttentionTests.Cuda|TensorCoreIndexerTests.Cuda|IndexerPrefillTensorCoreTests_Cuda|TensorCoreGemmLauncherTests"
+filter="$filter|TensorCoreGemmTests_Cuda|WidenFp8WeightsTests_Cuda|LargeSharedMemoryTests.Staged_reverse"
 timeout ${TEST_SECONDS:-170} bash .gpu/run.sh --filter "$filter" KernelSharp.Generators.Tests KernelSharp.Kernels.Tests KernelSharp.Runtime.Tests > "$out/tests.log" 2>&1
 say "== tests rc=$? (t=$((SECONDS - start)) s)"
 grep -E "^(  (Passed|Failed|Skipped) |FAIL|[0-9]+ passed)|passed|failed" "$out/tests.log" | tail -5 >> "$log"
