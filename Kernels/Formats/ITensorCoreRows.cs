@@ -6,8 +6,9 @@ namespace KernelSharp.Kernels.Formats;
 /// A weight matrix [rows, cols] whose stored values are exact in bf16 (bf16 itself; e4m3, every value of which is a
 /// bf16, with DeepSeek's 128×128 block scales applied outside the products), read by the tensor-core kernels: 16 values
 /// at a time by the GEMV (<see cref="Linear.GemvKernels.TensorCoreGemv{TWeights, TItems}"/>), and staged into shared
-/// memory as bf16 tiles by the prompt GEMM (<see cref="Linear.TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>). Loading and decoding (fetching and landing) are
-/// separate members so that a kernel can have its loads in flight before it decodes the first of them.
+/// memory as bf16 tiles by the prompt GEMM (<see cref="Linear.TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>).
+/// Loading and decoding (fetching and landing) are separate members so that a kernel can have its loads in flight before
+/// it decodes the first of them.
 /// </summary>
 /// <remarks>Implementations: <see cref="Bf16Rows"/>, <see cref="Fp8BlockRows"/>. fp32 weights are not exact in bf16 and
 /// stay on the CUDA-core GEMV.</remarks>

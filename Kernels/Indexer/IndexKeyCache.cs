@@ -17,6 +17,7 @@ public static class IndexKeyCache
     /// <summary>Bytes one token takes in the FP8 cache: D e4m3 values and one fp32 scale.</summary>
     public static long Fp8BytesPerToken(int dim) => dim + sizeof(float);
 
-    /// <summary>The FP8 scale of a key whose largest magnitude is <paramref name="amax"/>: the latent cache's block rule, one definition for both caches.</summary>
+    /// <summary>The FP8 scale of a key whose largest magnitude is <paramref name="amax"/>: the latent cache's block rule,
+    /// one definition for both caches.</summary>
     public static float Fp8Scale(float amax) => Formats.Fp8LatentRows.Fp8Scale(amax);
 }

@@ -54,6 +54,11 @@ public readonly struct ExpertSlotItems(ArrayView<int> groupFirst, ArrayView<int>
     public readonly ArrayView<int> TokenRows = tokenRows;     // [slots] slot → pair (token·topk + k), or empty
     public readonly int Topk = topk;
 
+    /// <summary>Slots whose activations are their own rows of the input, slot order (no token rows): the form the
+    /// prompt GEMM reads, and the GEMV's down projection.</summary>
+    public static ExpertSlotItems OwnRows(ArrayView<int> groupFirst, ArrayView<int> groupEnd, ArrayView<int> slotExperts) =>
+        new(groupFirst, groupEnd, slotExperts, default, 1);
+
     public ItemRange Range(int group, int groupItems)
     {
         int first = GroupFirst[group];

@@ -33,7 +33,8 @@ namespace KernelSharp.Kernels.Linear;
 /// <para>A row's sums depend only on its own row and its matrix (fixed k order and mma steps), not on its group or the
 /// other rows. Edges (rows, n, k not multiples of the tile) load as zeros; k not a multiple of 8 (16 for fp8), or a view
 /// not starting on 16 bytes, falls back to element loads. A group's rows must follow each other in
-/// <paramref name="a"/> (<see cref="IItemGroups{TSelf}"/>). Measured against cuBLAS by tools/gpu/KernelBench.</para>
+/// <paramref name="a"/> (<see cref="BatchItems"/>, <see cref="ExpertSlotItems.OwnRows"/>: no token rows). Measured
+/// against cuBLAS by tools/gpu/KernelBench.</para>
 /// </remarks>
 public static partial class TensorCoreGemmKernels
 {

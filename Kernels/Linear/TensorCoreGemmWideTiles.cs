@@ -10,9 +10,10 @@ namespace KernelSharp.Kernels.Linear;
 /// The warps of <see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>: 64×64 blocks of C over swizzled
 /// stages (<see cref="TensorCoreGemmTiles"/>), in two group tiles chosen by the kernel's <c>tileN</c>: 128×128 with 4
 /// warps, or 128×256 with 8 warps, each with two to four stages. Per k16 step a warp issues 8 ldmatrix.x4 for 32 mma
-/// (an earlier 64×32 warp issued 6 for 16, and read as many shared-memory bytes, ldmatrix: 512 B each, 4 clocks at
-/// 128 B/clock, as its tensor cores could consume; this reads a third less per mma). The 128×256 tile also moves a quarter fewer bytes from L2 per flop (85 instead of
-/// 64 flop per byte). The 128 accumulators per lane stay in registers (field by field: ILGPU does not unroll).
+/// (an earlier 64×32 warp issued 6 for 16, and read as many shared-memory bytes, ldmatrix: 512 B each, 4 clocks at 128
+/// B/clock, as its tensor cores could consume; this reads a third less per mma). The 128×256 tile also moves a quarter
+/// fewer bytes from L2 per flop (85 instead of 64 flop per byte). The 128 accumulators per lane stay in registers
+/// (field by field: ILGPU does not unroll).
 /// </summary>
 public static class TensorCoreGemmWideTiles
 {

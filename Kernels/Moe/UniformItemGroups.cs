@@ -6,11 +6,12 @@ namespace KernelSharp.Kernels.Moe;
 public static partial class MoeKernels
 {
     /// <summary>
-    /// The tile table of <see cref="Linear.TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> when every "expert" has the same number of slots, laid
-    /// one after another (the heads of a prompt's kv_b projections: head h's T rows are slots h·T … h·T + T − 1): group g
-    /// covers slots [first[g], end[g]) of one head, up to <paramref name="itemsPerGroup"/> of them, heads in order, as
-    /// <see cref="ExpertItemGroups"/> would cut offsets 0, T, 2T, … without reading them; and slotExperts[s] = s / T.
-    /// One thread per slot (the first G threads also write the table).
+    /// The tile table of <see cref="Linear.TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> when every
+    /// "expert" has the same number of slots, laid one after another (the heads of a prompt's kv_b projections: head
+    /// h's T rows are slots h·T … h·T + T − 1): group g covers slots [first[g], end[g]) of one head, up to <paramref
+    /// name="itemsPerGroup"/> of them, heads in order, as <see cref="ExpertItemGroups"/> would cut offsets 0, T, 2T, …
+    /// without reading them; and slotExperts[s] = s / T. One thread per slot (the first G threads also write the
+    /// table).
     /// </summary>
     [Kernel(Grid = "(int)(((long)experts * itemsPerExpert + 255) / 256)", GroupSize = "256")]
     public static void UniformItemGroups(

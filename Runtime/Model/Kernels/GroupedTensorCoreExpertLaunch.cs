@@ -59,7 +59,7 @@ internal readonly struct GroupedTensorCoreExpertLaunch(
     /// <summary>output [slots, n] = a [slots, k] · W_eᵀ per slot's expert e, W the stacked [E, n, k] in its format.</summary>
     private static void Multiply<TWeights>(KernelDevice device, ArrayView<ushort> a, TWeights weights, KernelTensor output, SlotTiles table, int n, int k)
         where TWeights : struct, ITensorCoreRows<TWeights> =>
-        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, weights, new ExpertSlotItems(table.First, table.End, table.SlotExperts, default, 1),
+        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, weights, ExpertSlotItems.OwnRows(table.First, table.End, table.SlotExperts),
             output.View, table.Count, n, k);
 
     /// <summary>The device tile table: each tile's first and end slot (128 slots of one expert at most) and each slot's expert.</summary>

@@ -44,9 +44,10 @@ internal static class KernelTensorCoreLinear
     public const int WidenFp8MinRows = 512;
 
     /// <summary>
-    /// The tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> over the tokens in groups
-    /// of 128, group tile and pipeline depth picked by the autotuner) on the weight as stored; for long prompts an FP8 weight is widened to bf16 first
-    /// (<see cref="WidenFp8MinRows"/>). fp32 weights never get here (<see cref="TryLinearInto"/> takes stored weights only).
+    /// The tensor-core GEMM (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> over the tokens in
+    /// groups of 128, group tile and pipeline depth picked by the autotuner) on the weight as stored; for long prompts
+    /// an FP8 weight is widened to bf16 first (<see cref="WidenFp8MinRows"/>). fp32 weights never get here (<see
+    /// cref="TryLinearInto"/> takes stored weights only).
     /// </summary>
     private readonly struct TensorCoreLaunch(KernelStorage storage, ArrayView<ushort> a, KernelTensor output, int tokens, int outFeatures, int inFeatures)
         : ITensorCoreWeightOperation

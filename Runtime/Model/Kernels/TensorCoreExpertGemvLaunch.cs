@@ -54,7 +54,7 @@ internal struct TensorCoreExpertGemvLaunch(
         GemvKernels.LaunchTensorCoreGemv(device, up, tokenSlots, splitTokens.View, activations.View, intermediate, hidden, groupCount, 1);
         SwiGluKernels.LaunchSwiGlu(device, gated.View, activations.View, activations.View, slotValues);
         GemvKernels.LaunchSplitToBf16Pairs(device, activations.View, splitSlots.View, slotValues);
-        var ownRows = new ExpertSlotItems(groupFirst.View, groupEnd.View, slotExperts, default, topk); // a slot reads its own row
+        var ownRows = ExpertSlotItems.OwnRows(groupFirst.View, groupEnd.View, slotExperts); // a slot reads its own row
         GemvKernels.LaunchTensorCoreGemv(device, down, ownRows, splitSlots.View, slotOutputs.View, hidden, intermediate, groupCount, 1);
         Launched = true;
     }

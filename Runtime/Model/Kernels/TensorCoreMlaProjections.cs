@@ -11,15 +11,16 @@ using KernelSharp.Runtime.Model.Backend;
 namespace KernelSharp.Runtime.Model.Kernels;
 
 /// <summary>
-/// The kv_b projections of a prompt chunk on tensor cores, as transformers' bf16 prefill computes them: q_abs = q_nope ·
-/// W_UK and o = o_lat · W_UVᵀ per head, with the activations and kv_b rounded to bf16 and fp32 sums. Each projection is
-/// one grouped tensor-core GEMM launch over all heads (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/> on bf16 over <see cref="ExpertSlotItems"/>, with the heads
-/// as its experts: head h's rows are slots h·T … h·T + T − 1, <see cref="MoeKernels.UniformItemGroups"/> cuts them into
-/// tiles), between a head-major bf16 copy of the activations (<see cref="MlaKernels.HeadsToBf16"/>) and a scatter of
-/// the results back to the token-major layouts (<see cref="MlaKernels.ScatterHeads"/>). Why: on CUDA cores
-/// (<see cref="MlaKernels.AbsorbQueryRope{TWeights}"/>, <see cref="MlaKernels.UpProjectOutput{TWeights}"/>, one warp per
-/// output) they took 22% of an 8K prefill of mid-5b on an H100 (docs/perf/prefill-tensor-cores.md) for 1.1 GFLOP per
-/// head and layer. q_pe is rotated separately (<see cref="RopeKernels.RopeCopyRows"/>), in fp32 as before.
+/// The kv_b projections of a prompt chunk on tensor cores, as transformers' bf16 prefill computes them: q_abs = q_nope
+/// · W_UK and o = o_lat · W_UVᵀ per head, with the activations and kv_b rounded to bf16 and fp32 sums. Each projection
+/// is one tensor-core GEMM launch over all heads (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>
+/// on bf16 over <see cref="ExpertSlotItems"/>, with the heads as its experts: head h's rows are slots h·T … h·T + T −
+/// 1, <see cref="MoeKernels.UniformItemGroups"/> cuts them into tiles), between a head-major bf16 copy of the
+/// activations (<see cref="MlaKernels.HeadsToBf16"/>) and a scatter of the results back to the token-major layouts
+/// (<see cref="MlaKernels.ScatterHeads"/>). Why: on CUDA cores (<see cref="MlaKernels.AbsorbQueryRope{TWeights}"/>,
+/// <see cref="MlaKernels.UpProjectOutput{TWeights}"/>, one warp per output) they took 22% of an 8K prefill of mid-5b on
+/// an H100 (docs/perf/prefill-tensor-cores.md) for 1.1 GFLOP per head and layer. q_pe is rotated separately (<see
+/// cref="RopeKernels.RopeCopyRows"/>), in fp32 as before.
 /// </summary>
 internal sealed class TensorCoreMlaProjections : IDisposable
 {
@@ -91,7 +92,8 @@ internal sealed class TensorCoreMlaProjections : IDisposable
         using var groupFirst = storage.Buffer<int>(groups); // [G] each tile's first slot
         using var groupEnd = storage.Buffer<int>(groups);   // [G] one past its last
         MoeKernels.LaunchUniformItemGroups(device, slotHeads.View, groupFirst.View, groupEnd.View, heads, rows, TensorCoreGemmKernels.GroupRows);
-        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, new Bf16Rows(weights), new ExpertSlotItems(groupFirst.View, groupEnd.View, slotHeads.View, default, 1), c, groups, n, k);
+        TensorCoreGemmKernels.LaunchTensorCoreGemm(device, a, new Bf16Rows(weights), ExpertSlotItems.OwnRows(groupFirst.View, groupEnd.View, slotHeads.View),
+            c, groups, n, k);
     }
 
     public void Dispose()

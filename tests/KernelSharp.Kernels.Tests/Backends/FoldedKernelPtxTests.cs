@@ -61,15 +61,16 @@ namespace KernelSharp.Kernels.Tests.Backends;
 /// </para>
 /// <para>
 /// The tensor-core GEMMs: <c>TensorCoreGemm&lt;Bf16Rows | Fp8BlockRows, BatchItems | ExpertSlotItems&gt;</c> replaced
-/// <c>TensorCoreGemmWideBf16</c>, <c>TensorCoreGemmWideFp8</c> and <c>GroupedTensorCoreGemmBf16/Fp8</c>, compared opcode by
-/// opcode with them at dfcd0a5 (docs/perf/raw/2026-12-07-gemm-fold/ptx-opcodes.md): the six bf16 variants over a
-/// prompt's rows have their twins' mma and ldmatrix and their loop, plus 1 to 17 instructions outside it (a guard on
-/// the first prologue stage, which fp8 weights need; the group's row range and sub-views of A and C). The fp8 kernel, which had one variant (128×128,
-/// three stages), now has every tile and depth; its scales are loaded with the codes, before the multiply, once per run set
-/// (the 128×256 tile spans two row blocks): 6 434 instructions against the twin's 6 394 at 128×128, three stages. The
-/// expert-slot GEMM was a 64×32-warp kernel of 256 threads (2 026 / 2 826 instructions); it is now the same 64×64-warp
-/// kernel with the slots' row range (5 060 / 6 476 at 128×128, three stages). These changed on purpose and are measured
-/// in the prefill rows and prompts (docs/perf/tensor-core-gemm-fold.md), not listed here.
+/// <c>TensorCoreGemmWideBf16</c>, <c>TensorCoreGemmWideFp8</c> and <c>GroupedTensorCoreGemmBf16/Fp8</c>, compared
+/// opcode by opcode with them at dfcd0a5 (docs/perf/raw/2026-12-07-gemm-fold/ptx-opcodes.md): the six bf16 variants
+/// over a prompt's rows have their twins' mma and ldmatrix and their loop, plus 1 to 17 instructions outside it (a
+/// guard on the first prologue stage, which fp8 weights need; the group's row range and sub-views of A and C). The fp8
+/// kernel, which had one variant (128×128, three stages), now has every tile and depth; its scales are loaded with the
+/// codes, before the multiply, once per run set (the 128×256 tile spans two row blocks): 6 434 instructions against the
+/// twin's 6 394 at 128×128, three stages. The expert-slot GEMM was a 64×32-warp kernel of 256 threads (2 026 / 2 826
+/// instructions); it is now the same 64×64-warp kernel with the slots' row range (5 060 / 6 476 at 128×128, three
+/// stages). These changed on purpose and are measured in the prefill rows and prompts
+/// (docs/perf/tensor-core-gemm-fold.md), not listed here.
 /// </para>
 /// </remarks>
 public sealed class FoldedKernelPtxTests

@@ -11,8 +11,8 @@ namespace KernelSharp.Kernels.Tests.Moe;
 /// <summary>
 /// The tensor-core GEMM over routed-expert slots (<see cref="TensorCoreGemmKernels.TensorCoreGemm{TWeights, TItems}"/>
 /// with <see cref="ExpertSlotItems"/>; bf16 and block-scaled fp8 stacks, both static group tiles) on a tile table with
-/// every case a prompt makes: an expert with more slots than one tile (two tiles, the second partial), experts without slots, a one-slot
-/// expert, and unused table entries (−1) after the last tile; n and k with partial tiles and several k stages. Each
+/// every case a prompt makes: an expert with more slots than one tile (two tiles, the second partial), experts without
+/// slots, a one-slot expert, and unused table entries (−1) after the last tile; n and k with partial tiles and several k stages. Each
 /// slot's row must equal the float64 product with its own expert's matrix, and be the very bits the same kernel gives
 /// when that expert's slots run alone (a slot's sums do not depend on the other experts in the launch). Output starts as
 /// NaN, so a slot no tile covers fails.
@@ -91,7 +91,7 @@ public abstract class TensorCoreGemmExpertSlotTests(BackendFixture backend) : Ba
         using var cv = Upload(Poison(slots * n));
         Launch(typeof(TensorCoreGemmKernels).GetMethod(nameof(TensorCoreGemmKernels.TensorCoreGemm))!,
             Config(first.Length, (n + tileN - 1) / tileN, TensorCoreGemmWideTiles.Threads(tileN)),
-            a, weights, new ExpertSlotItems(fv.View, endv.View, ev.View, default, 1), cv.View, first.Length, n, k, tileN, stages);
+            a, weights, ExpertSlotItems.OwnRows(fv.View, endv.View, ev.View), cv.View, first.Length, n, k, tileN, stages);
         return Download(cv, (long)slots * n);
     }
 
