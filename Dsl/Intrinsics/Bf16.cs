@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.IR.Intrinsics;
 
 namespace KernelSharp.Dsl;
 
@@ -26,4 +27,17 @@ public static class Bf16
         uint lowestKeptBit = (bits >> 16) & 1u;
         return (ushort)((bits + 0x7FFFu + lowestKeptBit) >> 16);
     }
+
+    /// <summary>
+    /// Rounds two floats to bf16 as <see cref="FromFloat"/> does (nearest, ties to even; NaN stays NaN, its payload
+    /// not kept) and packs them in one word, <paramref name="low"/> in bits 0-15. On CUDA this is one
+    /// <c>cvt.rn.bf16x2.f32</c> (registered by <see cref="KernelSharpIntrinsics.Register"/>) where the integer form
+    /// takes about ten instructions a pair: kernels that convert whole tiles (FP8 weights landed as bf16) are bound by
+    /// those instructions. Elsewhere (OpenCL, ILGPU's CPU accelerator, the generated CPU path, the host) the C# body runs.
+    /// </summary>
+    [IntrinsicImplementation]
+    public static uint RoundPair(float low, float high) => RoundPairPortable(low, high);
+
+    /// <summary>The integer form of <see cref="RoundPair"/>: what every backend but CUDA runs.</summary>
+    internal static uint RoundPairPortable(float low, float high) => FromFloat(low) | ((uint)FromFloat(high) << 16);
 }

@@ -9,7 +9,7 @@ namespace KernelSharp.Dsl;
 
 /// <summary>
 /// Registers KernelSharp's backend-specific intrinsics with an ILGPU context: for every <c>[IntrinsicImplementation]</c>
-/// method of <see cref="TensorCore"/> and <see cref="KsWarp"/>, what CUDA (PTX) and OpenCL compile in its place.
+/// method of <see cref="TensorCore"/>, <see cref="KsWarp"/> and <see cref="Bf16"/>, what CUDA (PTX) and OpenCL compile in its place.
 /// </summary>
 public static class KernelSharpIntrinsics
 {
@@ -25,6 +25,7 @@ public static class KernelSharpIntrinsics
         (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait1), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait1)),
         (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait2), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait2)),
         (typeof(TensorCore), nameof(TensorCore.CopyAsyncWait3), nameof(PtxTensorCoreHandlers.GenerateCopyAsyncWait3)),
+        (typeof(Bf16), nameof(Bf16.RoundPair), nameof(PtxTensorCoreHandlers.GenerateBf16RoundPair)),
     ];
 
     /// <summary>CUDA: methods replaced by C# versions (address arithmetic around the instructions, shuffle reductions).</summary>
@@ -50,6 +51,7 @@ public static class KernelSharpIntrinsics
         (typeof(TensorCore), nameof(TensorCore.SharedAddress), typeof(PortableCopy), nameof(PortableCopy.NoSharedAddress)),
         (typeof(KsWarp), nameof(KsWarp.WarpSum), typeof(SharedMemoryWarpReduce), nameof(SharedMemoryWarpReduce.Sum)),
         (typeof(KsWarp), nameof(KsWarp.WarpMax), typeof(SharedMemoryWarpReduce), nameof(SharedMemoryWarpReduce.Max)),
+        (typeof(Bf16), nameof(Bf16.RoundPair), typeof(Bf16), nameof(Bf16.RoundPairPortable)),
     ];
 
     /// <summary>

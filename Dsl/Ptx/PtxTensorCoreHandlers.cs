@@ -89,6 +89,24 @@ internal static class PtxTensorCoreHandlers
             codeGenerator.FreeRegister(temporary);
     }
 
+    /// <summary><c>cvt.rn.bf16x2.f32 d, high, low</c>: PTX puts its first source in the upper half.</summary>
+    internal static void GenerateBf16RoundPair(PTXBackend backend, PTXCodeGenerator codeGenerator, Value value)
+    {
+        var low = InRegister(codeGenerator, codeGenerator.LoadPrimitive(value[0]), out var lowTemporary);
+        var high = InRegister(codeGenerator, codeGenerator.LoadPrimitive(value[1]), out var highTemporary);
+        var result = codeGenerator.AllocateHardware(value);
+        using (var command = codeGenerator.BeginCommand("cvt.rn.bf16x2.f32"))
+        {
+            command.AppendArgument(result);
+            command.AppendArgument(high);
+            command.AppendArgument(low);
+        }
+        if (lowTemporary is not null)
+            codeGenerator.FreeRegister(lowTemporary);
+        if (highTemporary is not null)
+            codeGenerator.FreeRegister(highTemporary);
+    }
+
     internal static void GenerateCopyAsyncCommit(PTXBackend backend, PTXCodeGenerator codeGenerator, Value value)
         => codeGenerator.Command("cp.async.commit_group");
 

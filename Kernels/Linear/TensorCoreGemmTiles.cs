@@ -114,7 +114,7 @@ public static class TensorCoreGemmTiles
     /// the low half). Each byte is shifted to the top of a word (no mask needed: <see cref="ScaledTopByte"/> ignores the rest).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static uint ScaledPair(uint word, int shift, float scale)
-        => RoundToBf16(ScaledTopByte(word << (24 - shift), scale)) | (RoundToBf16(ScaledTopByte(word << (16 - shift), scale)) << 16);
+        => Bf16.RoundPair(ScaledTopByte(word << (24 - shift), scale), ScaledTopByte(word << (16 - shift), scale));
 
     /// <summary>
     /// e4m3 byte × scale, rounded to bf16 (nearest, ties to even): <see cref="ScaledTopByte"/> then <see cref="RoundToBf16"/>.

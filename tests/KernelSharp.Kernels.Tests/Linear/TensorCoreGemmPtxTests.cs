@@ -11,7 +11,7 @@ namespace KernelSharp.Kernels.Tests.Linear;
 /// no GPU needed), for bf16 and fp8 weights: accumulators in registers (no <c>.local</c>), per k stage 2 × (4 + 4)
 /// ldmatrix.x4 for 2 × 32 mma, 8-byte stores of C, and the shared memory and cp.async wait count that match the stage
 /// count: 48 KB or less static, deeper pipelines in dynamic shared memory only. bf16 weights go by cp.async alone, fp8
-/// weights by 16-byte loads of codes.
+/// weights by 16-byte loads of codes, landed as bf16 pairs by <c>cvt.rn.bf16x2.f32</c>.
 /// </summary>
 public sealed class TensorCoreGemmPtxTests
 {
@@ -55,9 +55,17 @@ public sealed class TensorCoreGemmPtxTests
         int dynamicBytes = TensorCoreGemmKernels.TensorCoreGemmVariants.Single(v => v.Method == name).DynamicSharedBytes;
         Assert.Equal(staticBytes == 0 ? stages * (128 + tileN) * 64 : 0, dynamicBytes); // stages × (A + W rows) × 64 bytes
         if (format == typeof(Fp8BlockRows))
+        {
             Assert.Contains("ld.global.v4", ptx); // 16 fp8 weights per load
+            // A thread's two runs of 16 weights per stage (2·tileN runs, tileN threads) become bf16 pairs by one
+            // conversion instruction each: (stages − 1) stages in the prologue, one in the loop.
+            Assert.Equal(stages * 16, Count(ptx, "cvt.rn.bf16x2.f32"));
+        }
         else
+        {
             Assert.DoesNotContain("ld.global.v4", ptx); // bf16 weights never pass through registers
+            Assert.DoesNotContain("cvt.rn.bf16x2.f32", ptx);
+        }
     }
 
     private static int Count(string text, string what) => text.Split(what).Length - 1;
