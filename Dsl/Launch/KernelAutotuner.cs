@@ -22,6 +22,11 @@ public static class KernelAutotuner
     /// </summary>
     public const int DeviceRepetitions = 15;
 
+    private static long measurements;
+
+    /// <summary>Choices measured so far in this process (each times every candidate): once warm, a step measures none.</summary>
+    public static long Measurements => Interlocked.Read(ref measurements);
+
     /// <summary>False when the environment variable <c>KERNELSHARP_AUTOTUNE</c> is <c>0</c>.</summary>
     public static bool Enabled => Environment.GetEnvironmentVariable("KERNELSHARP_AUTOTUNE") != "0";
 
@@ -104,6 +109,7 @@ public static class KernelAutotuner
 
     private static int Measure(KernelDevice device, IReadOnlyList<string> candidates, Action<int> run, Func<ViewSnapshot>? snapshotFactory)
     {
+        Interlocked.Increment(ref measurements);
         using var snapshot = snapshotFactory?.Invoke();
         if (snapshot is { TooLarge: true })
             return 0;

@@ -227,6 +227,26 @@ public sealed class DeepSeekModel : IDisposable
     }
 
     /// <summary>
+    /// Working-memory counters of the kernel backends' buffer pools, summed over the ranks: device allocations made and
+    /// idle buffers freed so far (both stay flat once the steps being run have filled the pools); zeros for a backend
+    /// without a pool. For benchmarks: a repetition that allocates or frees is paying the driver, not running kernels.
+    /// </summary>
+    public (long Allocations, long Frees) WorkingMemoryCounters()
+    {
+        long allocations = 0, frees = 0;
+        foreach (var rank in ranks)
+        {
+            if (rank.Backend is Kernels.KernelModelBackend kernels)
+            {
+                allocations += kernels.Storage.Pool.AllocationCount;
+                frees += kernels.Storage.Pool.FreedCount;
+            }
+        }
+
+        return (allocations, frees);
+    }
+
+    /// <summary>
     /// Device memory in use on the GPUs the model runs on (every process's, as the driver reports it: total − free,
     /// summed over the ranks' GPUs); null where the model runs in host memory or on a GPU whose driver does not say.
     /// </summary>

@@ -9,9 +9,17 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// AT ONCE, even on a GPU: every kernel and copy of a <see cref="KernelDevice"/> runs in order on its one default
 /// stream, so whatever the next owner queues cannot start before the earlier readers and writers have finished.
 /// Sizes are rounded up to 8 classes per power of two (at most 12.5% slack) so prefill chunks of varying lengths
-/// reuse each other's buffers. The idle buffers are bounded: past <paramref name="idleBytesLimit"/> they are all freed.
+/// reuse each other's buffers.
 /// </summary>
-/// <param name="idleBytesLimit">Idle bytes above which the pool frees its idle buffers (a long prompt's big activations are not kept forever).</param>
+/// <remarks>
+/// The idle buffers are bounded by the larger of <paramref name="idleBytesLimit"/> and the most bytes ever rented at
+/// once (the working set of the largest step so far, which will be rented again): past it, the least recently returned
+/// ones are freed until a quarter of that bound is free again. The oldest are buffers of shapes not seen lately
+/// (another prompt length, a chunk of another size). Freeing every idle buffer instead, as this pool first did, makes
+/// the next step allocate, and the driver free, its whole working set again. An allocation the device refuses frees
+/// every idle buffer and is tried once more.
+/// </remarks>
+/// <param name="idleBytesLimit">Idle bytes always allowed; beyond them and beyond the largest working set so far, the oldest idle buffers are freed.</param>
 internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit = DeviceMemoryPool.DefaultIdleBytesLimit) : IDisposable
 {
     public const long DefaultIdleBytesLimit = 2L << 30;
@@ -19,7 +27,9 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
     /// <summary>Smallest class, in elements: tiny index and scalar buffers all share one class.</summary>
     private const long SmallestClass = 64;
 
-    private readonly Dictionary<(Type Element, long Elements), Stack<MemoryBuffer>> idle = [];
+    /// <summary>Idle buffers per (element type, class), oldest first; <see cref="returned"/> holds the same ones in return order.</summary>
+    private readonly Dictionary<(Type Element, long Elements), LinkedList<IdleBuffer>> idle = [];
+    private readonly LinkedList<IdleBuffer> returned = [];
     private readonly object sync = new();
 
     /// <summary>Device allocations made so far (cuMemAlloc on CUDA): what the pool exists to keep flat.</summary>
@@ -28,8 +38,17 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
     /// <summary>Requests served from an idle buffer.</summary>
     public long ReuseCount { get; private set; }
 
+    /// <summary>Idle buffers freed so far (past the limit, <see cref="FreeIdle"/>, or to retry a refused allocation).</summary>
+    public long FreedCount { get; private set; }
+
     /// <summary>Bytes held by idle buffers now.</summary>
     public long IdleBytes { get; private set; }
+
+    /// <summary>Bytes rented and not yet returned.</summary>
+    public long RentedBytes { get; private set; }
+
+    /// <summary>The most bytes rented at once so far: idle buffers up to this many are kept whatever the limit.</summary>
+    public long PeakRentedBytes { get; private set; }
 
     /// <summary>The number of elements a request of <paramref name="length"/> elements is rounded up to.</summary>
     public static long SizeClass(long length)
@@ -41,25 +60,33 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
         return (length + step - 1) / step * step;
     }
 
-    /// <summary>A buffer of <see cref="SizeClass"/>(length) elements: an idle one of that class, or a new allocation.</summary>
+    /// <summary>A buffer of <see cref="SizeClass"/>(length) elements: the most recently returned idle one of that class, or a new allocation.</summary>
     public MemoryBuffer1D<T, Stride1D.Dense> Rent<T>(long length)
         where T : unmanaged
     {
         var key = (typeof(T), SizeClass(length));
         lock (sync)
         {
-            if (idle.TryGetValue(key, out var stack) && stack.Count > 0)
+            Rented(key.Item2 * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+            if (idle.TryGetValue(key, out var ofClass) && ofClass.Last is { } newest)
             {
-                var buffer = (MemoryBuffer1D<T, Stride1D.Dense>)stack.Pop();
-                IdleBytes -= buffer.LengthInBytes;
+                Remove(newest.Value);
                 ReuseCount++;
-                return buffer;
+                return (MemoryBuffer1D<T, Stride1D.Dense>)newest.Value.Buffer;
             }
 
             AllocationCount++;
         }
 
-        return device.Allocate<T>(key.Item2);
+        try
+        {
+            return device.Allocate<T>(key.Item2);
+        }
+        catch (Exception refused) when (refused is AcceleratorException or OutOfMemoryException && IdleBytes > 0)
+        {
+            FreeIdle(); // idle buffers of other classes may be what stands in the way
+            return device.Allocate<T>(key.Item2);
+        }
     }
 
     /// <summary>Takes back a buffer from <see cref="Rent{T}"/>; the next request of its class may use it at once (see the class remarks).</summary>
@@ -67,44 +94,80 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
         where T : unmanaged
     {
         bool overLimit;
+        long bound;
         lock (sync)
         {
             var key = (typeof(T), buffer.Length);
-            if (!idle.TryGetValue(key, out var stack))
+            if (!idle.TryGetValue(key, out var ofClass))
             {
-                stack = new Stack<MemoryBuffer>();
-                idle[key] = stack;
+                ofClass = new LinkedList<IdleBuffer>();
+                idle[key] = ofClass;
             }
 
-            stack.Push(buffer);
+            var entry = new IdleBuffer(buffer);
+            entry.InClass = ofClass.AddLast(entry);
+            entry.InReturnOrder = returned.AddLast(entry);
             IdleBytes += buffer.LengthInBytes;
-            overLimit = IdleBytes > idleBytesLimit;
+            RentedBytes -= buffer.LengthInBytes;
+            bound = Math.Max(idleBytesLimit, PeakRentedBytes);
+            overLimit = IdleBytes > bound;
         }
 
         if (overLimit)
         {
-            FreeIdle();
+            FreeOldest(bound - bound / 4);
         }
     }
 
     /// <summary>Waits for the queued work (it may still read idle buffers on a GPU), then frees every idle buffer.</summary>
-    public void FreeIdle()
+    public void FreeIdle() => FreeOldest(0);
+
+    public void Dispose() => FreeIdle();
+
+    /// <summary>Frees idle buffers, least recently returned first, until at most <paramref name="keptBytes"/> stay idle.</summary>
+    private void FreeOldest(long keptBytes)
     {
-        device.Synchronize();
+        device.Synchronize(); // queued kernels may still read a buffer returned after its last launch
+        var freed = new List<MemoryBuffer>();
         lock (sync)
         {
-            foreach (var stack in idle.Values)
+            while (IdleBytes > keptBytes && returned.First is { } oldest)
             {
-                foreach (var buffer in stack)
-                {
-                    buffer.Dispose();
-                }
+                Remove(oldest.Value);
+                freed.Add(oldest.Value.Buffer);
             }
 
-            idle.Clear();
-            IdleBytes = 0;
+            FreedCount += freed.Count;
+        }
+
+        foreach (var buffer in freed)
+        {
+            buffer.Dispose();
         }
     }
 
-    public void Dispose() => FreeIdle();
+    /// <summary>Counts a rent of <paramref name="bytes"/> (the caller holds the lock).</summary>
+    private void Rented(long bytes)
+    {
+        RentedBytes += bytes;
+        PeakRentedBytes = Math.Max(PeakRentedBytes, RentedBytes);
+    }
+
+    /// <summary>Takes <paramref name="entry"/> out of both lists (the caller holds the lock).</summary>
+    private void Remove(IdleBuffer entry)
+    {
+        entry.InClass!.List!.Remove(entry.InClass);
+        returned.Remove(entry.InReturnOrder!);
+        IdleBytes -= entry.Buffer.LengthInBytes;
+    }
+
+    /// <summary>An idle buffer and its places in its class's list and in the return order.</summary>
+    private sealed class IdleBuffer(MemoryBuffer buffer)
+    {
+        public MemoryBuffer Buffer { get; } = buffer;
+
+        public LinkedListNode<IdleBuffer>? InClass { get; set; }
+
+        public LinkedListNode<IdleBuffer>? InReturnOrder { get; set; }
+    }
 }

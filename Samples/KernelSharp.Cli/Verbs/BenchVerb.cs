@@ -80,7 +80,7 @@ public sealed class BenchVerb : IVerb
         if (promptTokens > 0)
         {
             int[] tokens = Enumerable.Range(0, promptTokens).Select(_ => random.Next(config.VocabSize)).ToArray();
-            results.Add(Measure($"pp{promptTokens}", promptTokens, repetitions, context, () =>
+            results.Add(Measure($"pp{promptTokens}", promptTokens, repetitions, model, context, () =>
             {
                 using InferenceSession session = model.CreateSession(contextSize);
                 return Time(() => session.PrefillLast(tokens), profiled: true); // logits of the last row only, as generation needs
@@ -94,8 +94,8 @@ public sealed class BenchVerb : IVerb
             foreach (int batch in batchSizes)
             {
                 results.Add(batch == 1
-                    ? Measure(test, generatedTokens, repetitions, context, () => DecodeAlone(model, contextSize, prefix, depthFill, tokens, context))
-                    : MeasureBatch(test, batch, generatedTokens, repetitions, context, () => DecodeBatched(model, contextSize, batch, prefix, depthFill, tokens, context)));
+                    ? Measure(test, generatedTokens, repetitions, model, context, () => DecodeAlone(model, contextSize, prefix, depthFill, tokens, context))
+                    : MeasureBatch(test, batch, generatedTokens, repetitions, model, context, () => DecodeBatched(model, contextSize, batch, prefix, depthFill, tokens, context)));
             }
         }
 
@@ -194,9 +194,9 @@ public sealed class BenchVerb : IVerb
     }
 
     /// <summary>A batched tg test: t/s counts every sequence's tokens; the name carries the time per step (each sequence's time per token).</summary>
-    private static BenchResult MeasureBatch(string test, int batch, int steps, int repetitions, CliContext context, Func<TimeSpan> run)
+    private static BenchResult MeasureBatch(string test, int batch, int steps, int repetitions, DeepSeekModel model, CliContext context, Func<TimeSpan> run)
     {
-        BenchResult measured = Measure(test, steps * batch, repetitions, context, run);
+        BenchResult measured = Measure(test, steps * batch, repetitions, model, context, run);
         double msPerStep = 1000.0 * batch / measured.Mean;
         return measured with { Test = string.Create(CultureInfo.InvariantCulture, $"{test} b{batch} ({msPerStep:F2} ms/token/seq)"), Batch = batch };
     }
@@ -251,6 +251,9 @@ public sealed class BenchVerb : IVerb
         /// <summary>Sequences decoded together (tg tests with -b); 1 otherwise.</summary>
         public int Batch { get; init; } = 1;
 
+        /// <summary>Per repetition: its time and what it cost besides kernels.</summary>
+        public RepetitionCosts[] Costs { get; init; } = [];
+
         public double Mean => TokensPerSecond.Average();
 
         public double StandardDeviation => TokensPerSecond.Length < 2
@@ -260,24 +263,46 @@ public sealed class BenchVerb : IVerb
 
     /// <summary>
     /// One warm-up (kernel compilation, autotuning, page faults), then the timed repetitions. With <c>KS_PROFILE=1</c>
-    /// the timed regions' launches are profiled (see <see cref="LaunchProfile"/>) and the profile goes to stderr.
+    /// the timed regions' launches are profiled (see <see cref="LaunchProfile"/>) and the profile goes to stderr. Each
+    /// repetition also records what it cost besides kernels (<see cref="RepetitionCosts"/>), so that a slow one can be told apart
+    /// from a slow kernel.
     /// </summary>
-    private static BenchResult Measure(string test, int tokens, int repetitions, CliContext context, Func<TimeSpan> run)
+    private static BenchResult Measure(string test, int tokens, int repetitions, DeepSeekModel model, CliContext context, Func<TimeSpan> run)
     {
         LaunchProfile? profile = LaunchProfile.Current;
         run();
         profile?.Reset();
         var rates = new double[repetitions];
+        var costs = new RepetitionCosts[repetitions];
         for (int i = 0; i < repetitions; i++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
-            rates[i] = tokens / Math.Max(run().TotalSeconds, 1e-9);
+            var before = RepetitionCosts.Now(model);
+            double seconds = run().TotalSeconds;
+            rates[i] = tokens / Math.Max(seconds, 1e-9);
+            costs[i] = RepetitionCosts.Now(model).Since(before) with { Seconds = seconds };
         }
         if (profile is not null)
         {
             context.Error.WriteLine($"{test}: " + profile.Format(tokens * repetitions));
         }
-        return new BenchResult(test, tokens, rates);
+        return new BenchResult(test, tokens, rates) { Costs = costs };
+    }
+
+    /// <summary>
+    /// What one repetition did besides running kernels, as differences of process-wide counters: device allocations and
+    /// frees by the model's buffer pools, .NET garbage-collection pause time, and autotuner measurements (all 0 once warm).
+    /// </summary>
+    private readonly record struct RepetitionCosts(double Seconds, long DeviceAllocations, long DeviceFrees, double GcPauseMs, long Autotuned)
+    {
+        public static RepetitionCosts Now(DeepSeekModel model)
+        {
+            var (allocations, frees) = model.WorkingMemoryCounters();
+            return new RepetitionCosts(0, allocations, frees, GC.GetTotalPauseDuration().TotalMilliseconds, KernelAutotuner.Measurements);
+        }
+
+        public RepetitionCosts Since(RepetitionCosts start) => new(Seconds, DeviceAllocations - start.DeviceAllocations,
+            DeviceFrees - start.DeviceFrees, GcPauseMs - start.GcPauseMs, Autotuned - start.Autotuned);
     }
 
     /// <summary>Wall time of <paramref name="action"/>; a profiled region is the only one whose launches the profile charges.</summary>
@@ -355,6 +380,18 @@ public sealed class BenchVerb : IVerb
                 foreach (double rate in result.TokensPerSecond)
                 {
                     json.WriteNumberValue(rate);
+                }
+                json.WriteEndArray();
+                json.WriteStartArray("repetitions");
+                foreach (RepetitionCosts cost in result.Costs)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("seconds", Math.Round(cost.Seconds, 6));
+                    json.WriteNumber("device_allocations", cost.DeviceAllocations);
+                    json.WriteNumber("device_frees", cost.DeviceFrees);
+                    json.WriteNumber("gc_pause_ms", Math.Round(cost.GcPauseMs, 3));
+                    json.WriteNumber("autotuner_measurements", cost.Autotuned);
+                    json.WriteEndObject();
                 }
                 json.WriteEndArray();
                 json.WriteEndObject();

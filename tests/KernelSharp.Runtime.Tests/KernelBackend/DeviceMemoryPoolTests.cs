@@ -51,20 +51,53 @@ public sealed class DeviceMemoryPoolTests
     }
 
     [Fact]
-    public void Idle_buffers_past_the_limit_are_freed()
+    public void Past_the_limit_the_least_recently_returned_buffers_are_freed_first()
     {
         using var device = KernelDevice.Create(KernelBackend.IlgpuCpu);
-        using var pool = new DeviceMemoryPool(device, idleBytesLimit: 3 * 4096);
+        using var pool = new DeviceMemoryPool(device, idleBytesLimit: 4 * 4096);
 
-        var buffers = Enumerable.Range(0, 4).Select(_ => pool.Rent<float>(1024)).ToList(); // 4 × 4 KiB
-        foreach (var buffer in buffers.Take(3))
+        // Rented one at a time: the peak stays at one buffer (4 KiB), so the limit (16 KiB) bounds the idle ones.
+        var buffers = new List<ILGPU.Runtime.MemoryBuffer1D<float, ILGPU.Stride1D.Dense>>();
+        for (int i = 0; i < 4; i++)
         {
+            var buffer = pool.Rent<float>(1024 + 128 * i); // four classes of 4 KiB and more
+            buffers.Add(buffer);
             pool.Return(buffer);
         }
 
-        Assert.Equal(3 * 4096, pool.IdleBytes);
-        pool.Return(buffers[3]); // 16 KiB idle > 12 KiB: everything idle is freed
-        Assert.Equal(0, pool.IdleBytes);
-        Assert.True(buffers.All(b => b.IsDisposed), "freed buffers must be disposed");
+        // 4 + 4.5 + 5 + 5.5 KiB = 19 KiB idle > 16 KiB at the fourth return: the oldest go until ≤ 12 KiB stay.
+        Assert.True(buffers[0].IsDisposed && buffers[1].IsDisposed, "the two oldest must be freed");
+        Assert.False(buffers[2].IsDisposed || buffers[3].IsDisposed, "the newest must stay");
+        Assert.Equal(2, pool.FreedCount);
+        Assert.Equal(5120 + 5632, pool.IdleBytes);
+        Assert.Same(buffers[3], pool.Rent<float>(1024 + 128 * 3)); // still served from the pool
+    }
+
+    [Fact]
+    public void A_working_set_larger_than_the_limit_is_kept_between_steps()
+    {
+        using var device = KernelDevice.Create(KernelBackend.IlgpuCpu);
+        using var pool = new DeviceMemoryPool(device, idleBytesLimit: 2 * 4096);
+
+        for (int step = 0; step < 4; step++)
+        {
+            // A step holding six 4 KiB buffers at once (three times the limit), all returned at its end.
+            var held = Enumerable.Range(0, 6).Select(i => pool.Rent<float>(1024)).ToList();
+            held.ForEach(pool.Return);
+        }
+
+        Assert.Equal(6, pool.AllocationCount); // the first step's; the others reuse them
+        Assert.Equal(0, pool.FreedCount);
+        Assert.Equal(6 * 4096, pool.PeakRentedBytes);
+        Assert.Equal(0, pool.RentedBytes);
+
+        // Buffers of a class the steps do not use, returned afterwards, push the idle bytes past the working set: the
+        // least recently returned go first, which are the step's own buffers here, until at most 3/4 of the bound
+        // (18 KiB) stays: all six (40 KiB − 24 KiB = 16 KiB).
+        var other = pool.Rent<int>(4096);
+        pool.Return(other);
+        Assert.Equal(6, pool.FreedCount);
+        Assert.Equal(16384, pool.IdleBytes);
+        Assert.False(other.IsDisposed, "the newest idle buffer must stay");
     }
 }
