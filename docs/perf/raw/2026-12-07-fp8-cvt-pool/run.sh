@@ -72,4 +72,12 @@ for build in before after; do
     --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis $app kernels --only "$row" >> "$out/ncu.txt" 2>&1
   say "-- ncu $build rc=$? (t=$((SECONDS - start)) s)"
 done
+if [ "$(left)" -ge 60 ]; then # where a batch-64 decode step's GEMV time goes (tensor-core GEMV, KS_DECODE_GEMV=tensor-cores)
+  echo "### ncu b64 decode TensorCoreGemv" >> "$out/ncu.txt"
+  KS_DECODE_GEMV=tensor-cores DOTNET_ROOT=$dotnet_dir DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 KERNELSHARP_AUTOTUNE_FILE=/tmp/ks-autotune-after.json \
+    timeout $(( $(left) - 5 )) $ncu --kernel-name regex:TensorCoreGemv --launch-skip 400 --launch-count 8 --section SpeedOfLight \
+    --section MemoryWorkloadAnalysis --section LaunchStats --section Occupancy \
+    $dotnet_dir/dotnet "$(ls -d /tmp/ks-gpu-*/app | head -1)/kernelsharp.dll" bench --synthetic mid-5b -p 0 -n 4 -d 4096 --depth-fill random -r 1 -b 64 --device cuda >> "$out/ncu.txt" 2>&1
+  say "-- ncu b64 decode rc=$? (t=$((SECONDS - start)) s)"
+fi
 say "== done (t=$((SECONDS - start)) s)"
