@@ -7,8 +7,8 @@ using KernelSharp.Kernels.Formats;
 namespace KernelSharp.Kernels.Linear;
 
 /// <summary>
-/// The pieces of <see cref="GemvKernels.TensorCoreGemv{TWeights}"/> that are not its loop: which rows and items a lane
-/// reads, the k-block's weight loads, the hi/lo split of the activations, and the group's final sum. The tile indices
+/// The pieces of <see cref="GemvKernels.TensorCoreGemv{TWeights, TItems}"/> that are not its loop: which rows a lane
+/// reads, the k-block's weight loads, the staging of the split activations and their fragments, and the stores. The tile indices
 /// passed in are constants in the folded kernel variants, so the selections below fold away.
 /// </summary>
 public static class TensorCoreGemvTiles
@@ -19,17 +19,6 @@ public static class TensorCoreGemvTiles
     /// <summary>The lane's weight row in each of the 4 row tiles (8 rows apart), clamped to the last row.</summary>
     public static TileRows RowsOf(int rows, int laneRow) =>
         new(Math.Min(laneRow, rows - 1), Math.Min(laneRow + 8, rows - 1), Math.Min(laneRow + 16, rows - 1), Math.Min(laneRow + 24, rows - 1));
-
-    /// <summary>Where the lane's two items (g and g + 8) of each of the 4 item tiles start in x; past the group's items,
-    /// its last item's (read, never stored).</summary>
-    public static TileItems ItemsOf<TItems>(TItems items, ItemRange range, int cols, int laneItem) where TItems : struct, IItemGroups<TItems> => new(
-        ItemStart(items, range, laneItem, cols), ItemStart(items, range, laneItem + 8, cols),
-        ItemStart(items, range, laneItem + 16, cols), ItemStart(items, range, laneItem + 24, cols),
-        ItemStart(items, range, laneItem + 32, cols), ItemStart(items, range, laneItem + 40, cols),
-        ItemStart(items, range, laneItem + 48, cols), ItemStart(items, range, laneItem + 56, cols));
-
-    private static long ItemStart<TItems>(TItems items, ItemRange range, int item, int cols) where TItems : struct, IItemGroups<TItems> =>
-        items.InputStart(Math.Min(item, range.End - 1), cols);
 
     /// <summary>The lane's 16 values at <paramref name="column"/> and at column + 64 (the k-block's two halves) of each
     /// of the first <paramref name="rowTiles"/> row tiles: every load of the k-block issued before any is used.</summary>
@@ -55,19 +44,31 @@ public static class TensorCoreGemvTiles
         return loads;
     }
 
+    /// <summary>16-byte chunks (4 columns' hi/lo words) per item in a staged k-block.</summary>
+    public const int ChunksPerItem = KBlock / 4;
+
     /// <summary>
-    /// The A fragments of item tile <paramref name="itemTile"/> at <paramref name="column"/> (4 columns of items g and
-    /// g + 8) from the split activations (<see cref="GemvKernels.SplitToBf16Pairs"/>: one 16-byte load per item holds
-    /// its hi and lo words); zeros for a warp with no k-block this round.
+    /// Where chunk <paramref name="column"/> (columns 4·column … + 3) of k-block <paramref name="block"/> of the group's
+    /// item <paramref name="item"/> starts in the split activations, in uints; items past the group's last read its last
+    /// item's row (staged, never stored).
+    /// </summary>
+    public static long StagingSource<TItems>(TItems items, ItemRange range, int cols, int block, int item, int column)
+        where TItems : struct, IItemGroups<TItems>
+        => items.InputStart(Math.Min(range.First + item, range.End - 1), cols) + (long)block * KBlock + 4 * column;
+
+    /// <summary>Where that chunk goes in the staged block ([items][32 chunks], <see cref="Swizzle"/>d), in ushorts.</summary>
+    public static int StagedOffset(int item, int column) => 8 * (item * ChunksPerItem + Swizzle(column, item));
+
+    /// <summary>
+    /// The A fragments of k-step chunk <paramref name="chunk"/> (columns 4·chunk … + 3 of the block) for items
+    /// <paramref name="item"/> (g) and item + 8 from the staged block: one 16-byte shared load per item holds its hi and
+    /// lo words.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ActivationSplit SplitActivations(ArrayView<uint> split, TileItems items, int itemTile, long column, bool active)
+    public static ActivationSplit StagedActivations(ArrayView<ushort> staged, int item, int chunk)
     {
-        if (!active)
-            return new ActivationSplit();
-        var runs = split.SubView(0, split.Length / 4 * 4).AsAligned(16).Cast<PackedWords>(); // [.. / 4] of [hi, hi, lo, lo]
-        PackedWords low = runs[(items.Low(itemTile) + column) / 4];   // item g
-        PackedWords high = runs[(items.High(itemTile) + column) / 4]; // item g + 8
+        PackedWords low = staged.SubView(StagedOffset(item, chunk), 8).AsAligned(16).Cast<PackedWords>()[0];      // item g
+        PackedWords high = staged.SubView(StagedOffset(item + 8, chunk), 8).AsAligned(16).Cast<PackedWords>()[0]; // item g + 8
         var words = new ActivationSplit();
         words.Hi0 = low.A;  // A0: row g, k 2t, 2t + 1
         words.Hi1 = high.A; // A1: row g + 8
@@ -78,6 +79,30 @@ public static class TensorCoreGemvTiles
         words.Lo2 = low.D;
         words.Lo3 = high.D;
         return words;
+    }
+
+    /// <summary>
+    /// Where chunk <paramref name="chunk"/> of item <paramref name="item"/> lies in the item's staged row. A k-step's
+    /// 16-byte reads by 8 lanes (4 chunks 4 apart for each of 2 items, 512 bytes apart) would fall on 2 bank groups of
+    /// 8; flipping the chunk's two low bits by bit 3 of the chunk and the item's parity spreads them over all 8.
+    /// </summary>
+    public static int Swizzle(int chunk, int item) => chunk ^ (((chunk >> 3) & 1) | ((item & 1) << 1));
+
+    /// <summary>Whether any of the 4 lanes that read row <paramref name="row"/> of the warp block saw a NaN code.</summary>
+    public static bool RowHasNaN(ArrayView<uint> nanFlags, int row) =>
+        (nanFlags[4 * row] | nanFlags[4 * row + 1] | nanFlags[4 * row + 2] | nanFlags[4 * row + 3]) != 0u;
+
+    /// <summary>Stores a lane's two sums of item <paramref name="item"/> of the group (rows <paramref name="row"/> and
+    /// row + 1) into its slice of the output, where the item and the rows exist.</summary>
+    public static void StorePair(ArrayView<float> output, long sliceOffset, ItemRange range, int item, int rows, int row, float first, float second)
+    {
+        if (range.First + item >= range.End)
+            return;
+        long at = sliceOffset + (long)(range.First + item) * rows + row;
+        if (row < rows)
+            output[at] = first;
+        if (row + 1 < rows)
+            output[at + 1] = second;
     }
 
     /// <summary>Two values as a word of their bf16 roundings and a word of the bf16 roundings of what those missed.</summary>
@@ -94,29 +119,6 @@ public static class TensorCoreGemvTiles
     public static MmaAccumulator AddScaled(MmaAccumulator total, MmaAccumulator blockSums, float scale) => new(
         total.C0 + scale * blockSums.C0, total.C1 + scale * blockSums.C1, total.C2 + scale * blockSums.C2, total.C3 + scale * blockSums.C3);
 
-    /// <summary>A lane's accumulator into the warp's [item][row] partials: C0, C1 at <paramref name="index"/> (item g,
-    /// rows 2t, 2t + 1), C2, C3 eight items further (<paramref name="eightItems"/> floats on).</summary>
-    public static void StoreTile(ArrayView<float> partials, MmaAccumulator sums, int index, int eightItems)
-    {
-        partials[index] = sums.C0;
-        partials[index + 1] = sums.C1;
-        partials[index + eightItems] = sums.C2;
-        partials[index + eightItems + 1] = sums.C3;
-    }
-
-    /// <summary>The four warps' sums of one (item, row), added in warp order; NaN where a warp saw a NaN code in the row.</summary>
-    public static float RowTotal(ArrayView<float> partials, ArrayView<uint> nanFlags, int item, int localRow, int groupItems, int groupRows)
-    {
-        float total = 0f;
-        uint nan = 0u;
-        for (int warp = 0; warp < GemvKernels.WarpsPerGroup; warp++)
-        {
-            total += partials[(warp * groupItems + item) * groupRows + localRow];
-            int flags = (warp * groupRows + localRow) * 4;
-            nan |= nanFlags[flags] | nanFlags[flags + 1] | nanFlags[flags + 2] | nanFlags[flags + 3];
-        }
-        return nan != 0u ? float.NaN : total;
-    }
 }
 
 /// <summary>A lane's weight row in each of the kernel's 4 row tiles.</summary>
@@ -128,23 +130,6 @@ public readonly struct TileRows(int row0, int row1, int row2, int row3)
     public readonly int Row3 = row3;
 
     public int Row(int tile) => tile == 0 ? Row0 : tile == 1 ? Row1 : tile == 2 ? Row2 : Row3;
-}
-
-/// <summary>Where a lane's items g (Low) and g + 8 (High) of each of 4 item tiles start in the activations.</summary>
-public readonly struct TileItems(long low0, long high0, long low1, long high1, long low2, long high2, long low3, long high3)
-{
-    public readonly long Low0 = low0;
-    public readonly long High0 = high0;
-    public readonly long Low1 = low1;
-    public readonly long High1 = high1;
-    public readonly long Low2 = low2;
-    public readonly long High2 = high2;
-    public readonly long Low3 = low3;
-    public readonly long High3 = high3;
-
-    public long Low(int tile) => tile == 0 ? Low0 : tile == 1 ? Low1 : tile == 2 ? Low2 : Low3;
-
-    public long High(int tile) => tile == 0 ? High0 : tile == 1 ? High1 : tile == 2 ? High2 : High3;
 }
 
 /// <summary>A lane's stored weight values of one k-block: two 64-column halves of each of up to 4 row tiles.</summary>

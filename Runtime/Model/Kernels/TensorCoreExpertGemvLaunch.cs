@@ -11,7 +11,8 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// in groups of up to 16 (<see cref="MoeKernels.ExpertItemGroups"/>), and <see cref="GemvKernels.TensorCoreGemv{TWeights, TItems}"/>
 /// per projection over all groups (<see cref="ExpertSlotItems"/>: each group reads its expert's rows once for all of its
 /// slots, where the rows form reads them once per 4 slots), then <see cref="SwiGluKernels.SwiGlu"/> between gate/up and down.
-/// A slot's sums are the same bits whichever slots share its group (the kernel's batch invariance), so a sequence's
+/// Every expert's matrix is its own set of groups, so no k-slices are needed to fill the GPU (one slice: the sums go
+/// straight to the outputs). A slot's sums are the same bits whichever slots share its group (the kernel's batch invariance), so a sequence's
 /// tokens do not depend on its batch. <see cref="Launched"/> is false where a projection's columns are not a multiple
 /// of 128 or a weight view is off 16 bytes; the caller then takes the rows form.
 /// </summary>
@@ -50,12 +51,12 @@ internal struct TensorCoreExpertGemvLaunch(
         using var splitSlots = storage.Buffer<uint>(slotValues);    // [slots, I] hi/lo bf16 words of the activations
         GemvKernels.LaunchSplitToBf16Pairs(device, x.View, splitTokens.View, tokenValues);
         var tokenSlots = new ExpertSlotItems(groupFirst.View, groupEnd.View, slotExperts, permutedPairs, topk); // a slot reads its token's row
-        GemvKernels.LaunchTensorCoreGemv(device, gate, tokenSlots, splitTokens.View, gated.View, intermediate, hidden, groupCount, 1);
-        GemvKernels.LaunchTensorCoreGemv(device, up, tokenSlots, splitTokens.View, activations.View, intermediate, hidden, groupCount, 1);
+        GemvKernels.LaunchTensorCoreGemv(device, gate, tokenSlots, splitTokens.View, gated.View, intermediate, hidden, groupCount, 1, 0, 1);
+        GemvKernels.LaunchTensorCoreGemv(device, up, tokenSlots, splitTokens.View, activations.View, intermediate, hidden, groupCount, 1, 0, 1);
         SwiGluKernels.LaunchSwiGlu(device, gated.View, activations.View, activations.View, slotValues);
         GemvKernels.LaunchSplitToBf16Pairs(device, activations.View, splitSlots.View, slotValues);
         var ownRows = ExpertSlotItems.OwnRows(groupFirst.View, groupEnd.View, slotExperts); // a slot reads its own row
-        GemvKernels.LaunchTensorCoreGemv(device, down, ownRows, splitSlots.View, slotOutputs.View, hidden, intermediate, groupCount, 1);
+        GemvKernels.LaunchTensorCoreGemv(device, down, ownRows, splitSlots.View, slotOutputs.View, hidden, intermediate, groupCount, 1, 0, 1);
         Launched = true;
     }
 }

@@ -9,7 +9,8 @@ namespace KernelSharp.Runtime.Model.Kernels;
 /// split into two bf16 parts, so the sums stay near an fp32 GEMV's). <see cref="Launched"/> is false where the kernel's
 /// 16-byte weight reads do not fit (columns not a multiple of 128, a weight view off 16 bytes); the caller then
 /// takes the CUDA-core GEMV. That depends on the weight and its shape only, never on the batch, so a sequence's sums
-/// do not depend on what it decodes with.
+/// do not depend on what it decodes with; so does the number of k-slices a matrix with few rows is split into
+/// (<see cref="GemvKernels.TensorCoreGemvKSlices"/>).
 /// </summary>
 internal struct TensorCoreGemvLaunch(KernelStorage storage, KernelTensor input, KernelTensor output, int rows, int columns)
     : ITensorCoreWeightOperation
@@ -27,7 +28,18 @@ internal struct TensorCoreGemvLaunch(KernelStorage storage, KernelTensor input, 
         int count = checked(batch * columns);
         using var split = storage.Buffer<uint>(count); // [batch, columns] hi/lo bf16 words
         GemvKernels.LaunchSplitToBf16Pairs(device, input.View, split.View, count);
-        GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, output.View, rows, columns, groups, itemTiles);
+        int kSlices = GemvKernels.TensorCoreGemvKSlices(rows, columns);
+        if (kSlices == 1)
+        {
+            GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, output.View, rows, columns, groups, 1, 0, itemTiles);
+        }
+        else
+        {
+            int outputs = checked(batch * rows);
+            using var slices = storage.Buffer<float>((long)kSlices * outputs); // [kSlices, batch, rows] each slice's sums
+            GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, slices.View, rows, columns, groups, kSlices, outputs, itemTiles);
+            GemvKernels.LaunchSumKSlices(device, slices.View, output.View, outputs, kSlices);
+        }
         Launched = true;
     }
 }

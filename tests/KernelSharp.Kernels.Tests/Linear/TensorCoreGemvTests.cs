@@ -10,50 +10,49 @@ using Xunit;
 namespace KernelSharp.Kernels.Tests.Linear;
 
 /// <summary>
-/// The tensor-core decode GEMV (<see cref="GemvKernels.TensorCoreGemv{TWeights}"/>) in bf16 and fp8 against the float64
-/// reference, on shapes that hit each path: row tiles partly past the last row, k-blocks fewer than the 4 warps and
-/// more (a second round with spare warps), FP8 rows crossing a 128-row scale block, batches filling 1, 2 and 4 item
-/// tiles partly, and a second group of items. Then the property the runtime relies on: an item's outputs are the same
-/// bits alone and in any batch, under every tile choice.
+/// The tensor-core decode GEMV (<see cref="GemvKernels.TensorCoreGemv{TWeights, TItems}"/>) in bf16 and fp8 against the
+/// float64 reference, on shapes that hit each path: row tiles and warps partly past the last row, a second group of
+/// rows, k-blocks split into slices (unequal ones, and more slices than k-blocks), FP8 rows crossing a 128-row scale
+/// block, batches filling 1, 2 and 4 item tiles partly, and a second group of items. Then the property the runtime
+/// relies on: an item's outputs are the same bits alone and in any batch, under every tile and warp choice.
 /// </summary>
 public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestBase(backend)
 {
-    private const int GroupSize = 128;
-
-    public static TheoryData<int, int, int, int, int> Shapes => new()
+    public static TheoryData<int, int, int, int, int, int, int> Shapes => new()
     {
-        // rows, cols, batch, itemTiles, rowTiles. Few groups: the ILGPU CPU accelerator runs each lane as a thread.
-        { 8, 128, 1, 1, 1 },      // one tile, one k-block (three warps spare)
-        { 13, 256, 3, 1, 2 },     // the row tile partly past the last row
-        { 40, 640, 17, 2, 4 },    // 5 k-blocks: a second round with 3 spare warps; 17 items over two item tiles
-        { 130, 512, 5, 1, 4 },    // rows cross the 128-row scale block: 5 groups
-        { 9, 384, 40, 4, 1 },     // 40 items in 4 tiles (24 past the batch: read, not stored)
-        { 20, 256, 70, 4, 2 },    // a second group of items
+        // rows, cols, batch, itemTiles, rowTiles, warps, kSlices. Few groups: the ILGPU CPU accelerator runs each lane as a thread.
+        { 8, 128, 1, 1, 1, 4, 1 },      // one tile, one k-block (three warps past the rows)
+        { 13, 256, 3, 1, 2, 4, 2 },     // the row tile partly past the last row; two slices of one k-block
+        { 40, 640, 17, 2, 4, 8, 2 },    // 5 k-blocks in slices of 3 and 2; 17 items over two item tiles; 8 warps
+        { 130, 512, 5, 1, 4, 4, 1 },    // rows cross the 128-row scale block: a second group of rows
+        { 9, 384, 40, 4, 1, 8, 3 },     // 40 items in 4 tiles (24 past the batch: staged, not stored); 3 slices
+        { 20, 256, 70, 4, 2, 4, 1 },    // a second group of items
+        { 70, 256, 2, 1, 1, 8, 4 },     // more slices than k-blocks: the empty slices must write zeros
     };
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void Bf16_matches_reference(int rows, int cols, int batch, int itemTiles, int rowTiles)
+    public void Bf16_matches_reference(int rows, int cols, int batch, int itemTiles, int rowTiles, int warps, int kSlices)
     {
         RequireBackend();
-        SkipLargeOnIlgpuCpu(rows, cols, batch, itemTiles, rowTiles);
+        SkipLargeOnIlgpuCpu(rows, cols, batch, itemTiles, rowTiles, warps, kSlices);
         var random = NewRandom(Environment.TickCount ^ rows * 31 ^ cols);
         var (weightBits, _) = RandomTensors.Bf16(random, (long)rows * cols);
         float[] input = RandomTensors.Uniform(random, (long)batch * cols);
         double[] expected = GemvReference.Multiply(LinearWeightsReference.DecodeBf16(weightBits), rows, cols, input, batch);
 
         using var w = Upload(weightBits);
-        float[] actual = Run(new Bf16Rows(w.View), input, rows, cols, batch, itemTiles, rowTiles);
+        float[] actual = Run(new Bf16Rows(w.View), input, rows, cols, batch, itemTiles, rowTiles, warps, kSlices);
 
-        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"tensor-core gemv bf16 I={itemTiles} R={rowTiles}");
+        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"tensor-core gemv bf16 I={itemTiles} R={rowTiles} W={warps} S={kSlices}");
     }
 
     [SkippableTheory]
     [MemberData(nameof(Shapes))]
-    public void Fp8_matches_reference(int rows, int cols, int batch, int itemTiles, int rowTiles)
+    public void Fp8_matches_reference(int rows, int cols, int batch, int itemTiles, int rowTiles, int warps, int kSlices)
     {
         RequireBackend();
-        SkipLargeOnIlgpuCpu(rows, cols, batch, itemTiles, rowTiles);
+        SkipLargeOnIlgpuCpu(rows, cols, batch, itemTiles, rowTiles, warps, kSlices);
         var random = NewRandom(Environment.TickCount ^ rows * 17 ^ cols);
         var (codes, scaleInv, _) = RandomTensors.Fp8BlockScaled(random, rows, cols);
         float[] input = RandomTensors.Uniform(random, (long)batch * cols);
@@ -61,9 +60,9 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
 
         using var w = Upload(codes);
         using var s = Upload(scaleInv);
-        float[] actual = Run(new Fp8BlockRows(w.View, s.View), input, rows, cols, batch, itemTiles, rowTiles);
+        float[] actual = Run(new Fp8BlockRows(w.View, s.View), input, rows, cols, batch, itemTiles, rowTiles, warps, kSlices);
 
-        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"tensor-core gemv fp8 I={itemTiles} R={rowTiles}");
+        Tolerance.AssertClose(expected, actual, GemvTests.LinearTolerance(cols), $"tensor-core gemv fp8 I={itemTiles} R={rowTiles} W={warps} S={kSlices}");
     }
 
     /// <summary>
@@ -90,7 +89,7 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
         double[] bf16Only = GemvReference.Multiply(weights, rows, cols, bf16Input, batch);
 
         using var w = Upload(bits);
-        float[] actual = Run(new Bf16Rows(w.View), input, rows, cols, batch, 1, 1);
+        float[] actual = Run(new Bf16Rows(w.View), input, rows, cols, batch, 1, 1, 4, 1);
 
         const double splitBound = cols / 131072.0 + 1e-4; // 256 · 2⁻¹⁷, plus fp32 sums of ~±20
         double worstBf16 = expected.Zip(bf16Only, (e, b) => Math.Abs(e - b)).Max();
@@ -132,9 +131,9 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
     /// <summary>A NaN code (0x7F or 0xFF) makes exactly its row's outputs NaN, for every item, though the kernel decodes
     /// without a per-value NaN test.</summary>
     [SkippableTheory]
-    [InlineData(0x7F, 1)]
-    [InlineData(0xFF, 4)]
-    public void Fp8_NaN_code_reaches_its_row_only(int nanCode, int rowTiles)
+    [InlineData(0x7F, 1, 4, 1)]
+    [InlineData(0xFF, 4, 8, 2)]
+    public void Fp8_NaN_code_reaches_its_row_only(int nanCode, int rowTiles, int warps, int kSlices)
     {
         RequireBackend();
         const int rows = 16, cols = 512, batch = 3;
@@ -146,7 +145,7 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
 
         using var w = Upload(codes);
         using var s = Upload(scaleInv);
-        float[] actual = Run(new Fp8BlockRows(w.View, s.View), input, rows, cols, batch, 1, rowTiles);
+        float[] actual = Run(new Fp8BlockRows(w.View, s.View), input, rows, cols, batch, 1, rowTiles, warps, kSlices);
 
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < rows; r++)
@@ -164,18 +163,18 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
     public void An_items_sums_do_not_depend_on_its_batch_or_tiles(string format)
     {
         RequireBackend();
-        SkipLargeOnIlgpuCpu(24, 640, 20, 4, 4);
-        const int rows = 24, cols = 640, batch = 20;
+        SkipLargeOnIlgpuCpu(24, 640, 20, 4, 4, 4, 2);
+        const int rows = 24, cols = 640, batch = 20, kSlices = 2;
         var random = NewRandom(Environment.TickCount);
         float[] input = RandomTensors.Uniform(random, (long)batch * cols);
         void Compare<TWeights>(TWeights weights) where TWeights : struct, ITensorCoreRows<TWeights>
         {
-            float[] all = Run(weights, input, rows, cols, batch, 2, 1);
-            Assert.Equal(all, Run(weights, input, rows, cols, batch, 4, 4));
-            Assert.Equal(all, Run(weights, input, rows, cols, batch, 1, 2));
+            float[] all = Run(weights, input, rows, cols, batch, 2, 1, 4, kSlices);
+            Assert.Equal(all, Run(weights, input, rows, cols, batch, 4, 4, 8, kSlices));
+            Assert.Equal(all, Run(weights, input, rows, cols, batch, 1, 2, 4, kSlices));
             foreach (int item in new[] { 0, 7, 19 })
             {
-                float[] alone = Run(weights, input.AsSpan(item * cols, cols).ToArray(), rows, cols, 1, 1, 4);
+                float[] alone = Run(weights, input.AsSpan(item * cols, cols).ToArray(), rows, cols, 1, 1, 4, 8, kSlices);
                 Assert.Equal(all.AsSpan(item * rows, rows).ToArray(), alone);
             }
         }
@@ -228,7 +227,7 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
             for (int slot = 0; slot < slotCount; slot++)
             {
                 int row = tokenRows ? pairs[slot] / topk : slot;
-                float[] alone = Run(stack.Matrix(slotExperts[slot], rows, cols), input.AsSpan(row * cols, cols).ToArray(), rows, cols, 1, 1, 1);
+                float[] alone = Run(stack.Matrix(slotExperts[slot], rows, cols), input.AsSpan(row * cols, cols).ToArray(), rows, cols, 1, 1, 1, 4, 1);
                 alone.CopyTo(expected, slot * rows);
             }
             return expected;
@@ -236,8 +235,8 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
         void Check<TWeights>(TWeights stack) where TWeights : struct, ITensorCoreRows<TWeights>
         {
             var items = new ExpertSlotItems(first.View, end.View, owners.View, tokenRows ? pairView.View : default, topk);
-            Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config(rows / 8, groupFirst.Length, GroupSize),
-                stack, items, x.View, y.View, rows, cols, groupFirst.Length, 1, 1);
+            Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config(1, groupFirst.Length, 128),
+                stack, items, x.View, y.View, rows, cols, groupFirst.Length, 1, 0L, 1, 1, 4);
             Assert.Equal(Expected(stack), Download(y));
         }
 
@@ -257,26 +256,33 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
 
     /// <summary>
     /// The ILGPU CPU accelerator runs each lane as a thread and every mma as 32 lanes' shuffles, about 0.8 s per
-    /// (group, round of k-blocks, item tile, row tile) on a 2-core machine: it runs the cases of at most 8 of those (one
+    /// (group, k-block, item tile, row tile, 4 warps) on a 2-core machine: it runs the cases of at most 8 of those (one
     /// tile of each kind, a batch over four item tiles, the NaN and precision cases); FastCpu and CUDA run all.
     /// </summary>
-    private void SkipLargeOnIlgpuCpu(int rows, int cols, int batch, int itemTiles, int rowTiles)
+    private void SkipLargeOnIlgpuCpu(int rows, int cols, int batch, int itemTiles, int rowTiles, int warps, int kSlices)
     {
-        long groups = (long)((rows + 8 * rowTiles - 1) / (8 * rowTiles)) * ((batch + 16 * itemTiles - 1) / (16 * itemTiles));
-        long rounds = (cols / 128 + 3) / 4;
-        Skip.If(Backend.Backend == TestBackend.IlgpuCpu && groups * rounds * itemTiles * rowTiles > 8,
+        long groups = (long)((rows + 8 * rowTiles * warps - 1) / (8 * rowTiles * warps)) * ((batch + 16 * itemTiles - 1) / (16 * itemTiles)) * kSlices;
+        long blocks = (cols / 128 + kSlices - 1) / kSlices;
+        Skip.If(Backend.Backend == TestBackend.IlgpuCpu && groups * blocks * itemTiles * rowTiles * warps / 4 > 8,
             "the ILGPU CPU accelerator runs the small cases only (FastCpu and CUDA run all)");
     }
 
-    private float[] Run<TWeights>(TWeights weights, float[] input, int rows, int cols, int batch, int itemTiles, int rowTiles)
+    /// <summary>The GEMV as the runtime launches it: the kernel into kSlices partial outputs, then their sum when there are several.</summary>
+    private float[] Run<TWeights>(TWeights weights, float[] input, int rows, int cols, int batch, int itemTiles, int rowTiles, int warps, int kSlices)
         where TWeights : struct, ITensorCoreRows<TWeights>
     {
         using var x = Split(input);
-        using var y = Allocate<float>((long)batch * rows);
+        int outputs = batch * rows;
+        using var y = Allocate<float>((long)kSlices * outputs);
         int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
-        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config((rows + 8 * rowTiles - 1) / (8 * rowTiles), groups, GroupSize),
-            weights, new BatchItems(batch), x.View, y.View, rows, cols, groups, itemTiles, rowTiles);
-        return Download(y);
+        int rowGroups = (rows + 8 * rowTiles * warps - 1) / (8 * rowTiles * warps);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.TensorCoreGemv))!, Config(rowGroups, groups * kSlices, 32 * warps),
+            weights, new BatchItems(batch), x.View, y.View, rows, cols, groups, kSlices, (long)outputs, itemTiles, rowTiles, warps);
+        if (kSlices == 1)
+            return Download(y);
+        using var sum = Allocate<float>(outputs);
+        Launch(typeof(GemvKernels).GetMethod(nameof(GemvKernels.SumKSlices))!, Config((outputs + 255) / 256, 1, 256), y.View, sum.View, outputs, kSlices);
+        return Download(sum);
     }
 
     /// <summary>The activations as the GEMV reads them: <see cref="GemvKernels.SplitToBf16Pairs"/> on this backend.</summary>
@@ -295,8 +301,8 @@ public sealed class TensorCoreGemvTests_IlgpuCpu(IlgpuCpuBackend b) : TensorCore
 public sealed class TensorCoreGemvTests_Cuda(CudaBackend b) : TensorCoreGemvTests(b), IClassFixture<CudaBackend>;
 public sealed class TensorCoreGemvTests_OpenCL(OpenCLBackend b) : TensorCoreGemvTests(b), IClassFixture<OpenCLBackend>;
 
-/// <summary>The generated launcher of the tensor-core GEMV: FastCpu runs its CPU path; on CUDA the autotuner times the
-/// three rowTiles variants first, so this also checks that each loads and agrees.</summary>
+/// <summary>The generated launchers of the tensor-core GEMV and the k-slice sum: FastCpu runs their CPU paths; on CUDA the
+/// autotuner times the six rowTiles × warps variants first, so this also checks that each loads and agrees.</summary>
 public sealed class TensorCoreGemvLauncherTests
 {
     static TensorCoreGemvLauncherTests()
@@ -332,14 +338,16 @@ public sealed class TensorCoreGemvLauncherTests
 
         var bf16 = new Bf16Rows(wBf16.View);
         Assert.True(bf16.TensorCoreReadable(cols));
-        GemvKernels.LaunchTensorCoreGemv(device, bf16, new BatchItems(batch), split.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
+        GemvKernels.LaunchTensorCoreGemv(device, bf16, new BatchItems(batch), split.View, y.View, rows, cols, Groups(batch, itemTiles), 1, 0, itemTiles);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DecodeBf16(bits), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv bf16 on {backend}");
 
         var fp8Rows = new Fp8BlockRows(wFp8.View, s.View);
         Assert.True(fp8Rows.TensorCoreReadable(cols));
-        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, new BatchItems(batch), split.View, y.View, rows, cols, Groups(batch, itemTiles), itemTiles);
+        using var slices = device.Allocate<float>(3L * batch * rows); // three k-slices, then their sum
+        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, new BatchItems(batch), split.View, slices.View, rows, cols, Groups(batch, itemTiles), 3, (long)batch * rows, itemTiles);
+        GemvKernels.LaunchSumKSlices(device, slices.View, y.View, batch * rows, 3);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv fp8 on {backend}");

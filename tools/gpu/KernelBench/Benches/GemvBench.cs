@@ -28,6 +28,7 @@ public static class GemvBench
         using var input = accelerator.Allocate1D<float>(cols);   // [1, cols]
         using var split = accelerator.Allocate1D<uint>(cols);    // [1, cols] the tensor-core GEMV's hi/lo words of input
         using var output = accelerator.Allocate1D<float>(rows);  // [1, rows]
+        using var slices = accelerator.Allocate1D<float>(8L * rows); // [k-slices, 1, rows] the tensor-core GEMV's partial sums
         try
         {
             for (int c = 0; c < copies; c++)
@@ -49,7 +50,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => SplitThen(device, input, split, cols, () => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(1), split.View, output.View, rows, cols, 1, 1))),
+                (", tensor cores", i => SplitThen(device, input, split, cols, () => TensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), 1, split, slices, output, rows, cols))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -82,6 +83,7 @@ public static class GemvBench
         using var input = accelerator.Allocate1D<float>(cols);   // [1, cols]
         using var split = accelerator.Allocate1D<uint>(cols);    // [1, cols] the tensor-core GEMV's hi/lo words of input
         using var output = accelerator.Allocate1D<float>(rows);  // [1, rows]
+        using var slices = accelerator.Allocate1D<float>(8L * rows); // [k-slices, 1, rows] the tensor-core GEMV's partial sums
         try
         {
             for (int c = 0; c < copies; c++)
@@ -104,7 +106,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => SplitThen(device, input, split, cols, () => GemvKernels.LaunchTensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), new BatchItems(1), split.View, output.View, rows, cols, 1, 1))),
+                (", tensor cores", i => SplitThen(device, input, split, cols, () => TensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), 1, split, slices, output, rows, cols))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -141,6 +143,7 @@ public static class GemvBench
         using var input = accelerator.Allocate1D<float>((long)batch * cols);   // [batch, cols]
         using var split = accelerator.Allocate1D<uint>((long)batch * cols);    // [batch, cols] the tensor-core GEMV's hi/lo words of input
         using var output = accelerator.Allocate1D<float>((long)batch * rows);  // [batch, rows]
+        using var slices = accelerator.Allocate1D<float>(8L * batch * rows);  // [k-slices, batch, rows] the tensor-core GEMV's partial sums
         try
         {
             for (int c = 0; c < copies; c++)
@@ -157,11 +160,10 @@ public static class GemvBench
                 for (int r = 0; r < checkedRows; r++)
                     for (int i = 0; i < cols; i++)
                         reference[k * checkedRows + r] += LinearWeightsReference.DecodeBf16(w[(long)r * cols + i]) * x[(long)items[k] * cols + i];
-            int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4;
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
                 ("warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, batch >= 4 ? 4 : 1)),
-                ("tensor cores", i => SplitThen(device, input, split, batch * cols, () => GemvKernels.LaunchTensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), new BatchItems(batch), split.View, output.View, rows, cols, (batch + 16 * itemTiles - 1) / (16 * itemTiles), itemTiles))),
+                ("tensor cores", i => SplitThen(device, input, split, batch * cols, () => TensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), batch, split, slices, output, rows, cols))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -189,5 +191,24 @@ public static class GemvBench
     {
         GemvKernels.LaunchSplitToBf16Pairs(device, input.View, split.View, count);
         gemv();
+    }
+
+    /// <summary>The tensor-core GEMV as the runtime launches it (TensorCoreGemvLaunch): item tiles from the batch, the
+    /// shape's k-slices, and the slices' sum when there is more than one.</summary>
+    private static void TensorCoreGemv<TWeights>(KernelDevice device, TWeights weights, int batch, MemoryBuffer1D<uint, Stride1D.Dense> split,
+        MemoryBuffer1D<float, Stride1D.Dense> slices, MemoryBuffer1D<float, Stride1D.Dense> output, int rows, int cols)
+        where TWeights : struct, ITensorCoreRows<TWeights>
+    {
+        int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4;
+        int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
+        int kSlices = GemvKernels.TensorCoreGemvKSlices(rows, cols);
+        int outputs = batch * rows;
+        if (kSlices == 1)
+        {
+            GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, output.View, rows, cols, groups, 1, 0, itemTiles);
+            return;
+        }
+        GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, slices.View, rows, cols, groups, kSlices, outputs, itemTiles);
+        GemvKernels.LaunchSumKSlices(device, slices.View, output.View, outputs, kSlices);
     }
 }
