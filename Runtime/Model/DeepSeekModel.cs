@@ -227,23 +227,24 @@ public sealed class DeepSeekModel : IDisposable
     }
 
     /// <summary>
-    /// Working-memory counters of the kernel backends' buffer pools, summed over the ranks: device allocations made and
-    /// idle buffers freed so far (both stay flat once the steps being run have filled the pools); zeros for a backend
-    /// without a pool. For benchmarks: a repetition that allocates or frees is paying the driver, not running kernels.
+    /// Counters of the kernel backends, summed over the ranks: device allocations made and idle buffers freed by their
+    /// buffer pools, and kernels compiled; all three stay flat once the steps being run are warm. Zeros for a backend
+    /// without them. For benchmarks: a repetition that allocates, frees or compiles is paying for more than its kernels.
     /// </summary>
-    public (long Allocations, long Frees) WorkingMemoryCounters()
+    public (long Allocations, long Frees, long KernelsCompiled) BackendCounters()
     {
-        long allocations = 0, frees = 0;
+        long allocations = 0, frees = 0, compiled = 0;
         foreach (var rank in ranks)
         {
             if (rank.Backend is Kernels.KernelModelBackend kernels)
             {
                 allocations += kernels.Storage.Pool.AllocationCount;
                 frees += kernels.Storage.Pool.FreedCount;
+                compiled += kernels.Device.CachedKernelCount;
             }
         }
 
-        return (allocations, frees);
+        return (allocations, frees, compiled);
     }
 
     /// <summary>

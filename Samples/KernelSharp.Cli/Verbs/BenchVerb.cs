@@ -291,18 +291,21 @@ public sealed class BenchVerb : IVerb
 
     /// <summary>
     /// What one repetition did besides running kernels, as differences of process-wide counters: device allocations and
-    /// frees by the model's buffer pools, .NET garbage-collection pause time, and autotuner measurements (all 0 once warm).
+    /// frees by the model's buffer pools, kernels compiled, .NET garbage collection (pause time, full collections, bytes
+    /// allocated), and autotuner measurements (all but the allocated bytes 0 once warm).
     /// </summary>
-    private readonly record struct RepetitionCosts(double Seconds, long DeviceAllocations, long DeviceFrees, double GcPauseMs, long Autotuned)
+    private readonly record struct RepetitionCosts(double Seconds, long DeviceAllocations, long DeviceFrees, long KernelsCompiled, double GcPauseMs, long Gen2Collections, long AllocatedBytes, long Autotuned)
     {
         public static RepetitionCosts Now(DeepSeekModel model)
         {
-            var (allocations, frees) = model.WorkingMemoryCounters();
-            return new RepetitionCosts(0, allocations, frees, GC.GetTotalPauseDuration().TotalMilliseconds, KernelAutotuner.Measurements);
+            var (allocations, frees, compiled) = model.BackendCounters();
+            return new RepetitionCosts(0, allocations, frees, compiled, GC.GetTotalPauseDuration().TotalMilliseconds, GC.CollectionCount(2),
+                GC.GetTotalAllocatedBytes(), KernelAutotuner.Measurements);
         }
 
         public RepetitionCosts Since(RepetitionCosts start) => new(Seconds, DeviceAllocations - start.DeviceAllocations,
-            DeviceFrees - start.DeviceFrees, GcPauseMs - start.GcPauseMs, Autotuned - start.Autotuned);
+            DeviceFrees - start.DeviceFrees, KernelsCompiled - start.KernelsCompiled, GcPauseMs - start.GcPauseMs,
+            Gen2Collections - start.Gen2Collections, AllocatedBytes - start.AllocatedBytes, Autotuned - start.Autotuned);
     }
 
     /// <summary>Wall time of <paramref name="action"/>; a profiled region is the only one whose launches the profile charges.</summary>
@@ -389,7 +392,10 @@ public sealed class BenchVerb : IVerb
                     json.WriteNumber("seconds", Math.Round(cost.Seconds, 6));
                     json.WriteNumber("device_allocations", cost.DeviceAllocations);
                     json.WriteNumber("device_frees", cost.DeviceFrees);
+                    json.WriteNumber("kernels_compiled", cost.KernelsCompiled);
                     json.WriteNumber("gc_pause_ms", Math.Round(cost.GcPauseMs, 3));
+                    json.WriteNumber("gen2_collections", cost.Gen2Collections);
+                    json.WriteNumber("managed_bytes_allocated", cost.AllocatedBytes);
                     json.WriteNumber("autotuner_measurements", cost.Autotuned);
                     json.WriteEndObject();
                 }
