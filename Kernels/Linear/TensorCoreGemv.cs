@@ -78,6 +78,7 @@ public static partial class GemvKernels
         if (range.First < 0)
             return; // a group past the last expert's slots (the grid is sized for the worst case): the whole group leaves
         var weight = weights.Matrix(range.Matrix, rows, cols);
+        int itemCount = range.End - range.First; // at most groupItems
         int firstRow = Grid.IdxX * warpRows * warps + warp * warpRows; // this warp's rows
         var weightRows = TensorCoreGemvTiles.RowsOf(rows, firstRow + fragmentRow);
         int kBlocks = cols / TensorCoreGemvTiles.KBlock;
@@ -91,7 +92,10 @@ public static partial class GemvKernels
         {
             // The weights first (their latency overlaps the staging), then the block's activations for every warp.
             var loads = TensorCoreGemvTiles.LoadBlock(weight, weightRows, cols, block * TensorCoreGemvTiles.KBlock + 16 * fragmentColumn, rowTiles);
-            for (int chunk = thread; chunk < groupItems * TensorCoreGemvTiles.ChunksPerItem; chunk += 32 * warps)
+            // Only the group's own items: the rows of the item tiles past them keep whatever shared memory held, which
+            // reaches nothing but their own (never stored) outputs, since an mma output row reads its A row alone. A
+            // batch of 1 or an expert's few slots then stage 1/16 … of the tile.
+            for (int chunk = thread; chunk < itemCount * TensorCoreGemvTiles.ChunksPerItem; chunk += 32 * warps)
             {
                 // Chunk c of item i: 16 bytes (4 columns' hi/lo words) from the item's row, to its swizzled place.
                 int item = chunk / TensorCoreGemvTiles.ChunksPerItem;

@@ -49,12 +49,11 @@ public static class TensorCoreGemvTiles
 
     /// <summary>
     /// Where chunk <paramref name="column"/> (columns 4·column … + 3) of k-block <paramref name="block"/> of the group's
-    /// item <paramref name="item"/> starts in the split activations, in uints; items past the group's last read its last
-    /// item's row (staged, never stored).
+    /// item <paramref name="item"/> (one of the group's own) starts in the split activations, in uints.
     /// </summary>
     public static long StagingSource<TItems>(TItems items, ItemRange range, int cols, int block, int item, int column)
         where TItems : struct, IItemGroups<TItems>
-        => items.InputStart(Math.Min(range.First + item, range.End - 1), cols) + (long)block * KBlock + 4 * column;
+        => items.InputStart(range.First + item, cols) + (long)block * KBlock + 4 * column;
 
     /// <summary>Where that chunk goes in the staged block ([items][32 chunks], <see cref="Swizzle"/>d), in ushorts.</summary>
     public static int StagedOffset(int item, int column) => 8 * (item * ChunksPerItem + Swizzle(column, item));

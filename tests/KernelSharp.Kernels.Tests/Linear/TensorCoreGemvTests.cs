@@ -25,7 +25,7 @@ public abstract class TensorCoreGemvTests(BackendFixture backend) : BackendTestB
         { 13, 256, 3, 1, 2, 4, 2 },     // the row tile partly past the last row; two slices of one k-block
         { 40, 640, 17, 2, 4, 8, 2 },    // 5 k-blocks in slices of 3 and 2; 17 items over two item tiles; 8 warps
         { 130, 512, 5, 1, 4, 4, 1 },    // rows cross the 128-row scale block: a second group of rows
-        { 9, 384, 40, 4, 1, 8, 3 },     // 40 items in 4 tiles (24 past the batch: staged, not stored); 3 slices
+        { 9, 384, 40, 4, 1, 8, 3 },     // 40 items in 4 tiles (24 rows past the batch: not staged, not stored); 3 slices
         { 20, 256, 70, 4, 2, 4, 1 },    // a second group of items
         { 70, 256, 2, 1, 1, 8, 4 },     // more slices than k-blocks: the empty slices must write zeros
     };
