@@ -3,6 +3,12 @@
 # commit's CLI (after), on it with the ILGPU IR kept after compiles (.gpu/var-noclear.tar.xz: the Context.ClearCache line
 # commented out), on it with the previous buffer pool (.gpu/var-oldpool.tar.xz: f67700c~1's DeviceMemoryPool), and on
 # the base commit (before), alternating twice, all on the bundle's .NET. Device: bash .../variants.sh (carry [".gpu"]).
+# The variant CLIs, here (from the repository root, at the commit measured):
+#   git worktree add --detach /tmp/wt-noclear HEAD && sed -i 's|Context.ClearCache(ClearCacheMode.Everything);|// kept|' /tmp/wt-noclear/Dsl/Launch/KernelDevice.cs
+#   git worktree add --detach /tmp/wt-oldpool HEAD && git show f67700c~1:Runtime/Model/Kernels/DeviceMemoryPool.cs > /tmp/wt-oldpool/Runtime/Model/Kernels/DeviceMemoryPool.cs
+#     (then add `public long FreedCount { get; private set; }` to that class, which the counters read)
+#   for v in noclear oldpool; do (cd /tmp/wt-$v && dotnet publish Samples/KernelSharp.Cli -c Release -o /tmp/var-$v -p:UseAppHost=false)
+#     rm -rf /tmp/var-$v/*.pdb /tmp/var-$v/*/; XZ_OPT=-9 tar -C /tmp/var-$v -cJf .gpu/var-$v.tar.xz .; done
 set -u
 out=${OUT:-/tmp/variants}; mkdir -p "$out"
 start=$SECONDS
