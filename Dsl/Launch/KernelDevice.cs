@@ -189,10 +189,10 @@ public sealed class KernelDevice : IDisposable
     /// Compiles and loads a kernel, then drops ILGPU's intermediate representation of everything compiled so far. The
     /// context keeps that IR for reuse, and it grows by megabytes per kernel: compiling the 120 instantiations of the
     /// tensor-core GEMM and GEMV into one context left 3 GB of live objects, which every full garbage collection of the
-    /// process then walks (2 s per collection there). In a GPU run such collections showed up as the 130-170 ms pauses
-    /// behind an 8K prompt's occasional slow repetitions on mid-5b. Clearing after each compile makes a later compile
-    /// import its callees' IR again: 6% more compile time over those 120 kernels, for a heap of 1 MB instead of 3 GB.
-    /// The loaded kernels are not touched.
+    /// process then walks (1.7-6.6 s per collection there, docs/perf/raw/2026-12-07-ilgpu-ir-heap). In a GPU run such
+    /// collections showed up as the 130-170 ms pauses behind an 8K prompt's occasional slow repetitions on mid-5b.
+    /// Clearing after each compile makes a later compile import its callees' IR again: 6% more compile time over those
+    /// 120 kernels, for a heap of 1 MB instead of 3 GB. The loaded kernels are not touched.
     /// </summary>
     private TKernel Compile<TKernel>(Func<Accelerator, TKernel> load)
     {

@@ -1,5 +1,6 @@
 using ILGPU;
 using KernelSharp.Dsl;
+using KernelSharp.Dsl.Launch;
 using KernelSharp.Kernels.Formats;
 
 namespace KernelSharp.Kernels.Linear;
@@ -180,6 +181,29 @@ public static partial class GemvKernels
         int rowBlocks = (rows + 127) / 128;
         int kBlocks = cols / TensorCoreGemvTiles.KBlock;
         return Math.Max(1, Math.Min(Math.Min(8, kBlocks), 128 / rowBlocks));
+    }
+
+    /// <summary>
+    /// output [batch, rows] = the <paramref name="batch"/> rows of split activations · weightsᵀ, as a decode step runs it:
+    /// item tiles from the batch (16 items each, up to 4 a group), k-slices from the shape
+    /// (<see cref="TensorCoreGemvKSlices"/>), and with more than one slice their sums into <paramref name="slices"/>
+    /// (at least kSlices · batch · rows floats; unused otherwise) and <see cref="SumKSlices"/> into the output.
+    /// </summary>
+    public static void LaunchTensorCoreGemvBatch<TWeights>(KernelDevice device, TWeights weights, int batch, ArrayView<uint> split,
+        ArrayView<float> slices, ArrayView<float> output, int rows, int cols)
+        where TWeights : struct, ITensorCoreRows<TWeights>
+    {
+        int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4; // more than 64 take more groups
+        int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
+        int kSlices = TensorCoreGemvKSlices(rows, cols);
+        if (kSlices == 1)
+        {
+            LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split, output, rows, cols, groups, 1, 0, itemTiles);
+            return;
+        }
+        int outputs = checked(batch * rows);
+        LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split, slices, rows, cols, groups, kSlices, outputs, itemTiles);
+        LaunchSumKSlices(device, slices, output, outputs, kSlices);
     }
 
     /// <summary>

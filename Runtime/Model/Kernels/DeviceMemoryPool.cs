@@ -27,10 +27,10 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
     /// <summary>Smallest class, in elements: tiny index and scalar buffers all share one class.</summary>
     private const long SmallestClass = 64;
 
-    /// <summary>Idle buffers per (element type, class), oldest first; <see cref="returned"/> holds the same ones in return order.</summary>
-    private readonly Dictionary<(Type Element, long Elements), LinkedList<IdleBuffer>> idle = [];
-    private readonly LinkedList<IdleBuffer> returned = [];
+    /// <summary>Idle buffers per (element type, class), oldest first, each with the number of the return that made it idle.</summary>
+    private readonly Dictionary<(Type Element, long Elements), List<(MemoryBuffer Buffer, long Returned)>> idle = [];
     private readonly object sync = new();
+    private long returns;
 
     /// <summary>Device allocations made so far (cuMemAlloc on CUDA): what the pool exists to keep flat.</summary>
     public long AllocationCount { get; private set; }
@@ -65,28 +65,38 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
         where T : unmanaged
     {
         var key = (typeof(T), SizeClass(length));
+        long bytes = key.Item2 * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         lock (sync)
         {
-            Rented(key.Item2 * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-            if (idle.TryGetValue(key, out var ofClass) && ofClass.Last is { } newest)
+            if (idle.TryGetValue(key, out var ofClass) && ofClass.Count > 0)
             {
-                Remove(newest.Value);
+                var buffer = ofClass[^1].Buffer;
+                ofClass.RemoveAt(ofClass.Count - 1);
+                IdleBytes -= bytes;
                 ReuseCount++;
-                return (MemoryBuffer1D<T, Stride1D.Dense>)newest.Value.Buffer;
+                Rented(bytes);
+                return (MemoryBuffer1D<T, Stride1D.Dense>)buffer;
             }
-
-            AllocationCount++;
         }
 
+        MemoryBuffer1D<T, Stride1D.Dense> allocated;
         try
         {
-            return device.Allocate<T>(key.Item2);
+            allocated = device.Allocate<T>(key.Item2);
         }
-        catch (Exception refused) when (refused is AcceleratorException or OutOfMemoryException && IdleBytes > 0)
+        catch (Exception refused) when (refused is AcceleratorException or OutOfMemoryException)
         {
             FreeIdle(); // idle buffers of other classes may be what stands in the way
-            return device.Allocate<T>(key.Item2);
+            allocated = device.Allocate<T>(key.Item2);
         }
+
+        lock (sync)
+        {
+            AllocationCount++;
+            Rented(bytes);
+        }
+
+        return allocated;
     }
 
     /// <summary>Takes back a buffer from <see cref="Rent{T}"/>; the next request of its class may use it at once (see the class remarks).</summary>
@@ -100,13 +110,11 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
             var key = (typeof(T), buffer.Length);
             if (!idle.TryGetValue(key, out var ofClass))
             {
-                ofClass = new LinkedList<IdleBuffer>();
+                ofClass = [];
                 idle[key] = ofClass;
             }
 
-            var entry = new IdleBuffer(buffer);
-            entry.InClass = ofClass.AddLast(entry);
-            entry.InReturnOrder = returned.AddLast(entry);
+            ofClass.Add((buffer, ++returns));
             IdleBytes += buffer.LengthInBytes;
             RentedBytes -= buffer.LengthInBytes;
             bound = Math.Max(idleBytesLimit, PeakRentedBytes);
@@ -124,17 +132,30 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
 
     public void Dispose() => FreeIdle();
 
-    /// <summary>Frees idle buffers, least recently returned first, until at most <paramref name="keptBytes"/> stay idle.</summary>
+    /// <summary>
+    /// Frees idle buffers, least recently returned first, until at most <paramref name="keptBytes"/> stay idle. Each
+    /// class's list is in return order, so the oldest of all is the first of some class: a scan of the classes, on a path
+    /// taken only past the bound.
+    /// </summary>
     private void FreeOldest(long keptBytes)
     {
         device.Synchronize(); // queued kernels may still read a buffer returned after its last launch
         var freed = new List<MemoryBuffer>();
         lock (sync)
         {
-            while (IdleBytes > keptBytes && returned.First is { } oldest)
+            while (IdleBytes > keptBytes)
             {
-                Remove(oldest.Value);
-                freed.Add(oldest.Value.Buffer);
+                List<(MemoryBuffer Buffer, long Returned)>? oldest = null;
+                foreach (var ofClass in idle.Values)
+                {
+                    if (ofClass.Count > 0 && (oldest is null || ofClass[0].Returned < oldest[0].Returned))
+                        oldest = ofClass;
+                }
+
+                var buffer = oldest![0].Buffer;
+                oldest.RemoveAt(0);
+                IdleBytes -= buffer.LengthInBytes;
+                freed.Add(buffer);
             }
 
             FreedCount += freed.Count;
@@ -151,23 +172,5 @@ internal sealed class DeviceMemoryPool(KernelDevice device, long idleBytesLimit 
     {
         RentedBytes += bytes;
         PeakRentedBytes = Math.Max(PeakRentedBytes, RentedBytes);
-    }
-
-    /// <summary>Takes <paramref name="entry"/> out of both lists (the caller holds the lock).</summary>
-    private void Remove(IdleBuffer entry)
-    {
-        entry.InClass!.List!.Remove(entry.InClass);
-        returned.Remove(entry.InReturnOrder!);
-        IdleBytes -= entry.Buffer.LengthInBytes;
-    }
-
-    /// <summary>An idle buffer and its places in its class's list and in the return order.</summary>
-    private sealed class IdleBuffer(MemoryBuffer buffer)
-    {
-        public MemoryBuffer Buffer { get; } = buffer;
-
-        public LinkedListNode<IdleBuffer>? InClass { get; set; }
-
-        public LinkedListNode<IdleBuffer>? InReturnOrder { get; set; }
     }
 }

@@ -23,23 +23,12 @@ internal struct TensorCoreGemvLaunch(KernelStorage storage, KernelTensor input, 
             return;
         var device = storage.Device;
         int batch = input.Rows;
-        int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4; // 16 items per tile; more than 64 take more groups
-        int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
         int count = checked(batch * columns);
         using var split = storage.Buffer<uint>(count); // [batch, columns] hi/lo bf16 words
         GemvKernels.LaunchSplitToBf16Pairs(device, input.View, split.View, count);
         int kSlices = GemvKernels.TensorCoreGemvKSlices(rows, columns);
-        if (kSlices == 1)
-        {
-            GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, output.View, rows, columns, groups, 1, 0, itemTiles);
-        }
-        else
-        {
-            int outputs = checked(batch * rows);
-            using var slices = storage.Buffer<float>((long)kSlices * outputs); // [kSlices, batch, rows] each slice's sums
-            GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, slices.View, rows, columns, groups, kSlices, outputs, itemTiles);
-            GemvKernels.LaunchSumKSlices(device, slices.View, output.View, outputs, kSlices);
-        }
+        using var slices = storage.Buffer<float>(kSlices == 1 ? 1 : (long)kSlices * batch * rows); // [kSlices, batch, rows] each slice's sums
+        GemvKernels.LaunchTensorCoreGemvBatch(device, weights, batch, split.View, slices.View, output.View, rows, columns);
         Launched = true;
     }
 }

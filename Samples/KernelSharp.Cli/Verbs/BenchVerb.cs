@@ -292,7 +292,8 @@ public sealed class BenchVerb : IVerb
     /// <summary>
     /// What one repetition did besides running kernels, as differences of process-wide counters: device allocations and
     /// frees by the model's buffer pools, kernels compiled, .NET garbage collection (pause time, full collections, bytes
-    /// allocated), and autotuner measurements (all but the allocated bytes 0 once warm).
+    /// allocated), and autotuner measurements (all but the allocated bytes 0 once warm). They span the whole repetition,
+    /// its untimed setup (the session, a depth fill) included, while <see cref="Seconds"/> is the timed part only.
     /// </summary>
     private readonly record struct RepetitionCosts(double Seconds, long DeviceAllocations, long DeviceFrees, long KernelsCompiled, double GcPauseMs, long Gen2Collections, long AllocatedBytes, long Autotuned)
     {

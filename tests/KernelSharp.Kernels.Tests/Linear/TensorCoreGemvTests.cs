@@ -345,9 +345,10 @@ public sealed class TensorCoreGemvLauncherTests
 
         var fp8Rows = new Fp8BlockRows(wFp8.View, s.View);
         Assert.True(fp8Rows.TensorCoreReadable(cols));
-        using var slices = device.Allocate<float>(3L * batch * rows); // three k-slices, then their sum
-        GemvKernels.LaunchTensorCoreGemv(device, fp8Rows, new BatchItems(batch), split.View, slices.View, rows, cols, Groups(batch, itemTiles), 3, (long)batch * rows, itemTiles);
-        GemvKernels.LaunchSumKSlices(device, slices.View, y.View, batch * rows, 3);
+        // As a decode step launches it: item tiles from the batch, and this shape's 8 k-slices, then their sum.
+        Assert.Equal(8, GemvKernels.TensorCoreGemvKSlices(rows, cols));
+        using var slices = device.Allocate<float>(8L * batch * rows);
+        GemvKernels.LaunchTensorCoreGemvBatch(device, fp8Rows, batch, split.View, slices.View, y.View, rows, cols);
         device.Synchronize();
         Tolerance.AssertClose(GemvReference.Multiply(LinearWeightsReference.DequantizeFp8(fp8, scaleInv, rows, cols), rows, cols, input, batch),
             y.GetAsArray1D(), GemvTests.LinearTolerance(cols), $"LaunchTensorCoreGemv fp8 on {backend}");

@@ -100,4 +100,22 @@ public sealed class DeviceMemoryPoolTests
         Assert.Equal(16384, pool.IdleBytes);
         Assert.False(other.IsDisposed, "the newest idle buffer must stay");
     }
+
+    [Fact]
+    public void A_refused_allocation_frees_the_idle_buffers_tries_again_and_counts_nothing()
+    {
+        using var device = KernelDevice.Create(KernelBackend.IlgpuCpu);
+        using var pool = new DeviceMemoryPool(device);
+        var idle = pool.Rent<float>(1024);
+        pool.Return(idle);
+
+        // 256 TiB: more than a 64-bit process's address space (128 TiB on x86-64 Linux), so both tries are refused
+        // whatever the machine's overcommit policy.
+        Assert.ThrowsAny<Exception>(() => pool.Rent<float>(1L << 46));
+
+        Assert.True(idle.IsDisposed, "the idle buffer must be freed before the second try");
+        Assert.Equal(1, pool.FreedCount);
+        Assert.Equal(1, pool.AllocationCount); // the refused request made no allocation
+        Assert.Equal(0, pool.RentedBytes);     // and rents nothing
+    }
 }

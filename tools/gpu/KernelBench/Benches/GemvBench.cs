@@ -50,7 +50,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => SplitThen(device, input, split, cols, () => TensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), 1, split, slices, output, rows, cols))),
+                (", tensor cores", i => SplitThen(device, input, split, cols, () => GemvKernels.LaunchTensorCoreGemvBatch(device, new Bf16Rows(weights[i % copies].View), 1, split.View, slices.View, output.View, rows, cols))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -106,7 +106,7 @@ public static class GemvBench
             {
                 ("", i => GemvKernels.LaunchGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1)),
                 (", warp rows", i => GemvKernels.LaunchGemvRows(device, new Fp8BlockRows(weights[i % copies].View, scales.View), input.View, output.View, rows, cols, 1, 1)),
-                (", tensor cores", i => SplitThen(device, input, split, cols, () => TensorCoreGemv(device, new Fp8BlockRows(weights[i % copies].View, scales.View), 1, split, slices, output, rows, cols))),
+                (", tensor cores", i => SplitThen(device, input, split, cols, () => GemvKernels.LaunchTensorCoreGemvBatch(device, new Fp8BlockRows(weights[i % copies].View, scales.View), 1, split.View, slices.View, output.View, rows, cols))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -163,7 +163,7 @@ public static class GemvBench
             foreach (var (label, launch) in new (string, Action<int>)[]
             {
                 ("warp rows", i => GemvKernels.LaunchGemvRows(device, new Bf16Rows(weights[i % copies].View), input.View, output.View, rows, cols, batch, batch >= 4 ? 4 : 1)),
-                ("tensor cores", i => SplitThen(device, input, split, batch * cols, () => TensorCoreGemv(device, new Bf16Rows(weights[i % copies].View), batch, split, slices, output, rows, cols))),
+                ("tensor cores", i => SplitThen(device, input, split, batch * cols, () => GemvKernels.LaunchTensorCoreGemvBatch(device, new Bf16Rows(weights[i % copies].View), batch, split.View, slices.View, output.View, rows, cols))),
             })
             {
                 DeviceRandom.Fill(accelerator, output.View, float.NaN);
@@ -191,24 +191,5 @@ public static class GemvBench
     {
         GemvKernels.LaunchSplitToBf16Pairs(device, input.View, split.View, count);
         gemv();
-    }
-
-    /// <summary>The tensor-core GEMV as the runtime launches it (TensorCoreGemvLaunch): item tiles from the batch, the
-    /// shape's k-slices, and the slices' sum when there is more than one.</summary>
-    private static void TensorCoreGemv<TWeights>(KernelDevice device, TWeights weights, int batch, MemoryBuffer1D<uint, Stride1D.Dense> split,
-        MemoryBuffer1D<float, Stride1D.Dense> slices, MemoryBuffer1D<float, Stride1D.Dense> output, int rows, int cols)
-        where TWeights : struct, ITensorCoreRows<TWeights>
-    {
-        int itemTiles = batch <= 16 ? 1 : batch <= 32 ? 2 : 4;
-        int groups = (batch + 16 * itemTiles - 1) / (16 * itemTiles);
-        int kSlices = GemvKernels.TensorCoreGemvKSlices(rows, cols);
-        int outputs = batch * rows;
-        if (kSlices == 1)
-        {
-            GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, output.View, rows, cols, groups, 1, 0, itemTiles);
-            return;
-        }
-        GemvKernels.LaunchTensorCoreGemv(device, weights, new BatchItems(batch), split.View, slices.View, rows, cols, groups, kSlices, outputs, itemTiles);
-        GemvKernels.LaunchSumKSlices(device, slices.View, output.View, outputs, kSlices);
     }
 }
