@@ -193,13 +193,18 @@ public sealed class KernelDevice : IDisposable
     /// collections showed up as the 130-170 ms pauses behind an 8K prompt's occasional slow repetitions on mid-5b.
     /// Clearing after each compile makes a later compile import its callees' IR again: 6% more compile time over those
     /// 120 kernels, for a heap of 1 MB instead of 3 GB. The loaded kernels are not touched.
+    /// <see cref="ClearCacheMode.Default"/> and not <c>Everything</c>: both drop the IR (ILGPU's IR context clears its
+    /// methods in either mode), but <c>Everything</c> also makes ILGPU start a new collectible dynamic assembly for the
+    /// launchers it emits, one per compile here: thousands in a test process, the pattern ILGPU's own test suite turned
+    /// off after running out of memory with many runtime assemblies, and the change under which the CI's test process
+    /// crashed once (not reproduced on this machine).
     /// </summary>
     private TKernel Compile<TKernel>(Func<Accelerator, TKernel> load)
     {
         lock (compileLock) // no compile may run in this context while its caches are cleared
         {
             var kernel = load(Accelerator);
-            Context.ClearCache(ClearCacheMode.Everything);
+            Context.ClearCache(ClearCacheMode.Default);
             return kernel;
         }
     }
