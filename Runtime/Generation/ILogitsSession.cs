@@ -17,8 +17,8 @@ public interface ILogitsSession
     /// <summary>Appends tokens to the cache. Returns the logits of the LAST position only: [vocab].</summary>
     float[] PrefillLast(ReadOnlySpan<int> tokens);
 
-    /// <summary>Appends one token. Returns its logits: [vocab].</summary>
-    float[] Decode(int token);
+    /// <summary>Appends one token and writes its logits into <paramref name="logits"/>: [vocab].</summary>
+    void Decode(int token, Span<float> logits);
 
     /// <summary>Empties the cache.</summary>
     void Reset();

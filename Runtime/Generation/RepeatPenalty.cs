@@ -12,20 +12,35 @@ public static class RepeatPenalty
     /// </summary>
     public static float[] Apply(float[] logits, IReadOnlyList<int> history, float penalty, int lastN)
     {
-        if (penalty == 1f || lastN == 0 || history.Count == 0)
+        if (!IsOn(history, penalty, lastN))
         {
             return logits;
         }
         float[] penalized = (float[])logits.Clone();
+        ApplyInPlace(penalized, history, penalty, lastN);
+        return penalized;
+    }
+
+    /// <summary>
+    /// The same penalty written over <paramref name="logits"/> [vocab] itself: for a caller that owns the logits and
+    /// refills them every step, so the penalty costs no vocabulary-sized copy per token.
+    /// </summary>
+    public static void ApplyInPlace(Span<float> logits, IReadOnlyList<int> history, float penalty, int lastN)
+    {
+        if (!IsOn(history, penalty, lastN))
+        {
+            return;
+        }
         var seen = new HashSet<int>();
         for (int i = Math.Max(0, history.Count - lastN); i < history.Count; i++)
         {
             int token = history[i];
-            if ((uint)token < (uint)penalized.Length && seen.Add(token))
+            if ((uint)token < (uint)logits.Length && seen.Add(token))
             {
-                penalized[token] = penalized[token] > 0 ? penalized[token] / penalty : penalized[token] * penalty;
+                logits[token] = logits[token] > 0 ? logits[token] / penalty : logits[token] * penalty;
             }
         }
-        return penalized;
     }
+
+    private static bool IsOn(IReadOnlyList<int> history, float penalty, int lastN) => penalty != 1f && lastN != 0 && history.Count > 0;
 }

@@ -56,7 +56,7 @@ public static class TextGenerator
         var clock = Stopwatch.StartNew();
         int[] prompt = promptTokens.ToArray();
         var history = new List<int>(prompt); // what the repeat penalty looks back over: this prompt, then each sampled token
-        float[] logits = session.PrefillLast(prompt);
+        float[] logits = session.PrefillLast(prompt); // [vocab]; every decode step refills this one array
         TimeSpan promptTime = clock.Elapsed;
         clock.Restart();
 
@@ -71,7 +71,8 @@ public static class TextGenerator
                 break;
             }
             RequireFiniteLogits(logits, prompt.Length + sampled.Count);
-            int token = sampler.Sample(RepeatPenalty.Apply(logits, history, request.Sampling.RepeatPenalty, request.Sampling.RepeatLastN));
+            RepeatPenalty.ApplyInPlace(logits, history, request.Sampling.RepeatPenalty, request.Sampling.RepeatLastN);
+            int token = sampler.Sample(logits);
             if (sampled.Count == 0)
             {
                 timeToFirstToken = promptTime + clock.Elapsed;
@@ -105,7 +106,7 @@ public static class TextGenerator
                 finish = FinishReason.ContextFull;
                 break;
             }
-            logits = session.Decode(token);
+            session.Decode(token, logits);
         }
         Emit(stopFilter.Flush());
         TimeSpan generationTime = clock.Elapsed;

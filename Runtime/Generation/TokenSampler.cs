@@ -13,6 +13,10 @@ public sealed class TokenSampler
     private readonly SamplingOptions options;
     private readonly Random random;
 
+    /// <summary>The weight of every token [vocab], reused by each draw: a new 1 MB array per token (129K doubles) would land
+    /// on the large-object heap and bring full garbage collections at decode rates.</summary>
+    private double[] allWeights = [];
+
     public TokenSampler(SamplingOptions options)
     {
         string? invalid = options.FindInvalidSetting();
@@ -39,7 +43,11 @@ public sealed class TokenSampler
         {
             return ArgMax(logits);
         }
-        Distribution kept = KeptDistribution(logits, options);
+        if (allWeights.Length != logits.Length)
+        {
+            allWeights = new double[logits.Length];
+        }
+        Distribution kept = KeptDistribution(logits, options, allWeights);
         double target = random.NextDouble() * kept.Total;
         double cumulative = 0;
         for (int i = 0; i < kept.Count; i++)
@@ -63,7 +71,7 @@ public sealed class TokenSampler
             probabilities[ArgMax(logits)] = 1;
             return probabilities;
         }
-        Distribution kept = KeptDistribution(logits, options);
+        Distribution kept = KeptDistribution(logits, options, new double[logits.Length]);
         for (int i = 0; i < kept.Count; i++)
         {
             probabilities[kept.TokenAt(i)] = kept.Weights[i] / kept.Total;
@@ -94,8 +102,9 @@ public sealed class TokenSampler
         public int TokenAt(int position) => Ids is null ? position : Ids[position];
     }
 
-    private static Distribution KeptDistribution(ReadOnlySpan<float> logits, SamplingOptions options)
-        => WithMinP(FilteredDistribution(logits, options), options.MinP);
+    /// <param name="allWeights">[vocab] scratch for the weights of every token; the distribution may point into it.</param>
+    private static Distribution KeptDistribution(ReadOnlySpan<float> logits, SamplingOptions options, double[] allWeights)
+        => WithMinP(FilteredDistribution(logits, options, allWeights), options.MinP);
 
     /// <summary>
     /// Min-p keeps weights ≥ MinP × the largest. Every weight here is relative to the largest logit (which is 1), and the
@@ -131,7 +140,7 @@ public sealed class TokenSampler
         return new Distribution(kept.Ids, kept.Weights, count, total);
     }
 
-    private static Distribution FilteredDistribution(ReadOnlySpan<float> logits, SamplingOptions options)
+    private static Distribution FilteredDistribution(ReadOnlySpan<float> logits, SamplingOptions options, double[] allWeights)
     {
         double inverseTemperature = 1.0 / options.Temperature;
         if (options.TopK > 0 && options.TopK < logits.Length)
@@ -146,7 +155,7 @@ public sealed class TokenSampler
             return Nucleus(ids, weights, weights.Sum(), options.TopP);
         }
 
-        double[] all = WeightsOfAll(logits, inverseTemperature);
+        double[] all = WeightsOfAll(logits, inverseTemperature, allWeights);
         double total = all.Sum();
         if (options.TopP >= 1f)
         {
@@ -161,11 +170,10 @@ public sealed class TokenSampler
         return Nucleus(candidates, candidateWeights, total, options.TopP);
     }
 
-    /// <summary>exp((logit − max) / T) of every token, vectorized; the largest weight is 1, so nothing overflows. Returns [vocab].</summary>
-    private static double[] WeightsOfAll(ReadOnlySpan<float> logits, double inverseTemperature)
+    /// <summary>exp((logit − max) / T) of every token, vectorized, written into <paramref name="weights"/> [vocab] and returned; the largest weight is 1, so nothing overflows.</summary>
+    private static double[] WeightsOfAll(ReadOnlySpan<float> logits, double inverseTemperature, double[] weights)
     {
         float maxLogit = logits[ArgMax(logits)];
-        var weights = new double[logits.Length];
         for (int i = 0; i < logits.Length; i++)
         {
             weights[i] = (logits[i] - (double)maxLogit) * inverseTemperature;

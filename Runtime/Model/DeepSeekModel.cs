@@ -15,6 +15,7 @@ public sealed class DeepSeekModel : IDisposable
 {
     private readonly ModelRank[] ranks;    // rank 0 first
     private readonly RankThreads? threads; // one thread per rank beyond the caller's, when split
+    private float[]? groupLogits; // rank 0's logits when split, reused by every step of the same size
     private string? groupFailure;          // set when a step failed on a rank of the group: the group cannot go on
 
     private DeepSeekModel(ModelConfig config, ModelRank[] ranks, RankThreads? threads, string deviceDescription, KvCacheFormat kvCacheFormat)
@@ -274,29 +275,115 @@ public sealed class DeepSeekModel : IDisposable
     /// </summary>
     public float[] DecodeBatch(IReadOnlyList<InferenceSession> sessions, ReadOnlySpan<int> tokens)
     {
+        var logits = new float[(long)tokens.Length * Config.VocabSize];
+        DecodeBatch(sessions, tokens, logits);
+        return logits;
+    }
+
+    /// <summary>
+    /// As <see cref="DecodeBatch(IReadOnlyList{InferenceSession}, ReadOnlySpan{int})"/>, writing the logits [B × vocab]
+    /// into <paramref name="logits"/>: a serving loop keeps one such buffer instead of a new 33 MB array per step at
+    /// batch 64 (vocabulary-sized arrays go to the large-object heap, whose growth starts full garbage collections).
+    /// </summary>
+    public void DecodeBatch(IReadOnlyList<InferenceSession> sessions, ReadOnlySpan<int> tokens, Span<float> logits)
+    {
         if (sessions.Count != tokens.Length)
         {
             throw new UserInputException($"DecodeBatch got {sessions.Count} sessions but {tokens.Length} tokens; give one token per session");
         }
 
-        if (sessions.Distinct().Count() != sessions.Count)
+        if ((long)logits.Length != (long)tokens.Length * Config.VocabSize)
         {
-            throw new UserInputException("DecodeBatch got the same session twice; each sequence may advance by one token per call");
+            throw new ArgumentException($"DecodeBatch of {tokens.Length} sequences writes {tokens.Length} × {Config.VocabSize} logits; the destination holds {logits.Length}", nameof(logits));
+        }
+
+        var sequences = new List<(InferenceSession Session, int Rows)>(sessions.Count);
+        foreach (var session in sessions)
+        {
+            RequireOwnAndNew(session, sequences, "DecodeBatch", "each sequence may advance by one token per call");
+            sequences.Add((session, 1));
         }
 
         RequireInVocabulary(tokens);
-
         foreach (var session in sessions)
         {
-            if (session.Model != this)
-            {
-                throw new UserInputException("DecodeBatch got a session created by another model");
-            }
-
             session.EnsureRoomFor(1);
         }
 
-        return Run(tokens, sessions.Select(s => (s, 1)).ToList(), allRows: true, trace: null);
+        Run(tokens, sequences, allRows: true, trace: null, logits);
+    }
+
+    /// <summary>
+    /// Appends each part's tokens to its session, all in one forward pass (each sequence's rows attend to its own cache
+    /// and to each other, causally; the linear layers read their weights once for every row), and writes the logits that
+    /// follow each part's last token into <paramref name="lastLogits"/> [parts × vocab], row i for part i. What a server
+    /// does with the prompt chunks of a step: one pass instead of one per sequence.
+    /// </summary>
+    public void PrefillBatch(IReadOnlyList<(InferenceSession Session, ReadOnlyMemory<int> Tokens)> parts, Span<float> lastLogits)
+    {
+        if ((long)lastLogits.Length != (long)parts.Count * Config.VocabSize)
+        {
+            throw new ArgumentException($"PrefillBatch of {parts.Count} sequences writes {parts.Count} × {Config.VocabSize} logits; the destination holds {lastLogits.Length}", nameof(lastLogits));
+        }
+
+        var sequences = new List<(InferenceSession Session, int Rows)>(parts.Count);
+        var rows = 0;
+        foreach (var (session, tokens) in parts)
+        {
+            RequireOwnAndNew(session, sequences, "PrefillBatch", "give each sequence's tokens as one part");
+            if (tokens.IsEmpty)
+            {
+                throw new UserInputException("PrefillBatch got a part without tokens; each part needs at least one");
+            }
+
+            RequireInVocabulary(tokens.Span);
+            session.EnsureRoomFor(tokens.Length); // every part checked before any runs: a refused part leaves every cache as it was
+            sequences.Add((session, tokens.Length));
+            rows += tokens.Length;
+        }
+
+        if (sequences.Count == 0)
+        {
+            return;
+        }
+
+        if (rows > PrefillChunkTokens)
+        {
+            // More rows than one pass's buffers are sized for: each part on its own, a long one in chunks.
+            for (var i = 0; i < parts.Count; i++)
+            {
+                parts[i].Session.PrefillLast(parts[i].Tokens.Span).CopyTo(lastLogits.Slice(i * Config.VocabSize, Config.VocabSize));
+            }
+
+            return;
+        }
+
+        var all = new int[rows]; // [Σ tokens] the parts one after another, as the pass's rows
+        var next = 0;
+        foreach (var (_, tokens) in parts)
+        {
+            tokens.Span.CopyTo(all.AsSpan(next));
+            next += tokens.Length;
+        }
+
+        Run(all, sequences, allRows: false, trace: null, lastLogits);
+    }
+
+    /// <summary>Refuses a session of another model, or one already among <paramref name="taken"/>, in one line naming <paramref name="caller"/>.</summary>
+    private void RequireOwnAndNew(InferenceSession session, List<(InferenceSession Session, int Rows)> taken, string caller, string rule)
+    {
+        if (session.Model != this)
+        {
+            throw new UserInputException($"{caller} got a session created by another model");
+        }
+
+        foreach (var (other, _) in taken)
+        {
+            if (ReferenceEquals(other, session))
+            {
+                throw new UserInputException($"{caller} got the same session twice; {rule}");
+            }
+        }
     }
 
     public void Dispose()
@@ -315,9 +402,18 @@ public sealed class DeepSeekModel : IDisposable
     /// <remarks>Callers check the tokens first (<see cref="RequireInVocabulary"/>): a group of ranks must not stop half-way.</remarks>
     internal float[] Run(ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace)
     {
+        var logits = new float[(long)(allRows ? tokens.Length : sequences.Count) * Config.VocabSize];
+        Run(tokens, sequences, allRows, trace, logits);
+        return logits;
+    }
+
+    /// <summary>As <see cref="Run(ReadOnlySpan{int}, IReadOnlyList{ValueTuple{InferenceSession, int}}, bool, ForwardTrace?)"/>, into <paramref name="logits"/> of exactly that size.</summary>
+    internal void Run(ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace, Span<float> logits)
+    {
         if (threads is null)
         {
-            return RunRank(0, tokens, sequences, allRows, trace)!;
+            RunRank(0, tokens, sequences, allRows, trace, logits);
+            return;
         }
 
         if (groupFailure is not null)
@@ -325,19 +421,33 @@ public sealed class DeepSeekModel : IDisposable
             throw new InvalidOperationException($"a rank of this model failed in an earlier step ({groupFailure}), which stops its whole group; load the model again");
         }
 
-        var copied = tokens.ToArray(); // the rank threads cannot share the caller's span
+        // The rank threads cannot share the caller's spans: the tokens are copied to them, and rank 0 downloads the logits
+        // into a buffer of the model's (reused across steps), copied out once the group is done.
+        var copied = tokens.ToArray();
+        if (groupLogits is null || groupLogits.Length != logits.Length)
+        {
+            groupLogits = new float[logits.Length];
+        }
+
+        var destination = groupLogits;
         try
         {
-            return threads.Run(r => RunRank(r, copied, sequences, allRows, r == 0 ? trace : null), AbortGroup)[0]!;
+            threads.Run(r =>
+            {
+                RunRank(r, copied, sequences, allRows, r == 0 ? trace : null, r == 0 ? destination : Span<float>.Empty);
+                return true;
+            }, AbortGroup);
         }
         catch (Exception e)
         {
             groupFailure ??= e.Message;
             throw;
         }
+
+        destination.CopyTo(logits);
     }
 
-    private float[]? RunRank(int rank, ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace)
+    private void RunRank(int rank, ReadOnlySpan<int> tokens, IReadOnlyList<(InferenceSession Session, int Rows)> sequences, bool allRows, ForwardTrace? trace, Span<float> logits)
     {
         ranks[rank].BindDevice();
         var batch = new ForwardBatch();
@@ -346,10 +456,13 @@ public sealed class DeepSeekModel : IDisposable
             batch.Add(session.Caches[rank], rows);
         }
 
-        using var logits = ranks[rank].Transformer.Forward(tokens, batch, allRows, trace); // [T or B, V]
+        using var output = ranks[rank].Transformer.Forward(tokens, batch, allRows, trace); // [T or B, V]
         batch.Commit();
         // Every rank ends with the same logits (gathered over the group); rank 0's are the model's answer.
-        return rank == 0 ? ranks[rank].Backend.Download(logits) : null;
+        if (rank == 0)
+        {
+            ranks[rank].Backend.Download(output, logits);
+        }
     }
 
     /// <summary>Makes the ranks waiting in a collective leave it (a rank failed and will never arrive).</summary>

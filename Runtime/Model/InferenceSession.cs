@@ -59,6 +59,24 @@ public sealed class InferenceSession : ILogitsSession, IDisposable
     public float[] Decode(int token) => Run([token], allRows: true, trace: null);
 
     /// <summary>
+    /// Appends one token and writes its logits into <paramref name="logits"/> [vocab]: what a generation loop calls, with
+    /// one buffer for every step (a new vocabulary-sized array per token goes to the large-object heap, and at decode
+    /// rates those arrays start a full garbage collection every few tokens).
+    /// </summary>
+    public void Decode(int token, Span<float> logits)
+    {
+        if (logits.Length != VocabSize)
+        {
+            throw new ArgumentException($"a decode step writes {VocabSize} logits; the destination holds {logits.Length}", nameof(logits));
+        }
+
+        ReadOnlySpan<int> tokens = [token];
+        EnsureRoomFor(1);
+        Model.RequireInVocabulary(tokens);
+        Model.Run(tokens, [(this, 1)], allRows: true, trace: null, logits);
+    }
+
+    /// <summary>
     /// For benchmarks: puts <paramref name="depth"/> tokens of random keys into every layer's caches without running
     /// the model, as if a prompt of that length had been prefilled. Decode cost depends on how many keys are cached, not
     /// on their values (the indexer scores every key, attention reads index_topk of them), so this measures decode at

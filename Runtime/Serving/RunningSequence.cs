@@ -47,24 +47,31 @@ internal sealed class RunningSequence : IDisposable
 
     public FinishReason? Finish { get; private set; }
 
-    /// <summary>Runs the next piece of the prompt; after the last piece, samples the first token.</summary>
-    public void PrefillChunk(int chunkTokens)
+    /// <summary>The next piece of the prompt to read: at most <paramref name="maxTokens"/> of the tokens not yet in the cache.</summary>
+    public int[] NextPromptChunk(int maxTokens)
     {
         var prompt = Handle.Request.PromptTokens;
-        var count = Math.Min(chunkTokens, prompt.Count - Prefilled);
-        var chunk = new int[count];
-        for (var i = 0; i < count; i++)
+        var chunk = new int[Math.Min(maxTokens, prompt.Count - Prefilled)];
+        for (var i = 0; i < chunk.Length; i++)
         {
             chunk[i] = prompt[Prefilled + i];
         }
 
-        var logits = Session.PrefillLast(chunk);
+        return chunk;
+    }
+
+    /// <summary>
+    /// After a pass read <paramref name="count"/> more prompt tokens into the cache; <paramref name="lastLogits"/> [vocab]
+    /// followed the last of them. After the prompt's last piece, samples the first token.
+    /// </summary>
+    public void PromptChunkRead(int count, ReadOnlySpan<float> lastLogits)
+    {
         Prefilled += count;
         if (!IsPrefilling)
         {
             promptTime = clock.Elapsed;
             clock.Restart();
-            Accept(logits);
+            Accept(lastLogits);
         }
     }
 

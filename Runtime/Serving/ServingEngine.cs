@@ -29,6 +29,7 @@ public sealed class ServingEngine : IDisposable
     private long requestsRejected;
     private long generatedTokens;
     private long steps;
+    private float[] stepLogits = []; // [B × vocab] of the step thread's batched decode, grown to the largest batch and reused
 
     /// <param name="tokenizer">Turns generated tokens into text and enables stop sequences; without it results carry token ids only.</param>
     public ServingEngine(DeepSeekModel model, ServingOptions options, BpeTokenizer? tokenizer = null)
@@ -103,6 +104,9 @@ public sealed class ServingEngine : IDisposable
         Wake();
         return sequence;
     }
+
+    /// <summary>False once <see cref="DrainAsync"/> or <see cref="Dispose"/> began: new requests are refused (a server's health check says so).</summary>
+    public bool IsAccepting => accepting;
 
     /// <summary>Stops taking requests, lets every queued and running sequence finish, then stops the step thread.</summary>
     public Task DrainAsync()
@@ -318,11 +322,17 @@ public sealed class ServingEngine : IDisposable
             try
             {
                 var tokens = decoding.Select(s => s.PendingToken!.Value).ToArray();
-                var logits = model.DecodeBatch(decoding.Select(s => s.Session).ToList(), tokens); // [B × vocab]
                 var vocab = model.Config.VocabSize;
+                if (stepLogits.Length < decoding.Count * vocab)
+                {
+                    stepLogits = new float[decoding.Count * vocab];
+                }
+
+                var logits = stepLogits.AsSpan(0, decoding.Count * vocab); // [B × vocab]
+                model.DecodeBatch(decoding.Select(s => s.Session).ToList(), tokens, logits);
                 for (var b = 0; b < decoding.Count; b++)
                 {
-                    decoding[b].Accept(logits.AsSpan(b * vocab, vocab));
+                    decoding[b].Accept(logits.Slice(b * vocab, vocab));
                 }
 
                 Interlocked.Add(ref generatedTokens, decoding.Count);
@@ -335,34 +345,68 @@ public sealed class ServingEngine : IDisposable
 
         // The step's prompt budget goes to the prefilling sequences oldest first: short prompts arriving together are
         // read in one step each instead of queueing one per step (64 clients of 128-token prompts waited up to 64 steps
-        // for their first token on the H100), and a long prompt still takes at most the budget per step.
+        // for their first token on the H100), and a long prompt still takes at most the budget per step. The step's
+        // pieces are read in one forward pass (the weights read once for all of them, not once per sequence).
         var budget = Options.PrefillChunkTokens;
-        foreach (var prefilling in batch.Where(s => s.IsPrefilling && s.Finish is null).ToList())
+        var pieces = new List<(RunningSequence Sequence, int[] Tokens)>();
+        foreach (var prefilling in batch.Where(s => s.IsPrefilling && s.Finish is null))
         {
             if (budget == 0)
             {
                 break;
             }
 
+            var chunk = prefilling.NextPromptChunk(budget);
+            pieces.Add((prefilling, chunk));
+            budget -= chunk.Length;
+        }
+
+        if (pieces.Count > 0)
+        {
+            ReadPromptPieces(pieces);
+        }
+
+        foreach (var sequence in batch.Where(s => s.Finish is not null))
+        {
+            Retire(sequence);
+        }
+    }
+
+    /// <summary>One forward pass over the step's prompt pieces; a failed pass fails the sequences in it.</summary>
+    private void ReadPromptPieces(List<(RunningSequence Sequence, int[] Tokens)> pieces)
+    {
+        var vocab = model.Config.VocabSize;
+        if (stepLogits.Length < pieces.Count * vocab)
+        {
+            stepLogits = new float[pieces.Count * vocab];
+        }
+
+        var logits = stepLogits.AsSpan(0, pieces.Count * vocab); // [pieces × vocab], after each piece's last token
+        try
+        {
+            model.PrefillBatch(pieces.Select(p => (p.Sequence.Session, (ReadOnlyMemory<int>)p.Tokens)).ToList(), logits);
+        }
+        catch (Exception error)
+        {
+            pieces.ForEach(p => Fail(p.Sequence, error));
+            return;
+        }
+
+        for (var i = 0; i < pieces.Count; i++)
+        {
+            var (sequence, tokens) = pieces[i];
             try
             {
-                var before = prefilling.Prefilled;
-                prefilling.PrefillChunk(budget);
-                budget -= prefilling.Prefilled - before;
-                if (!prefilling.IsPrefilling)
+                sequence.PromptChunkRead(tokens.Length, logits.Slice(i * vocab, vocab));
+                if (!sequence.IsPrefilling)
                 {
                     Interlocked.Increment(ref generatedTokens);
                 }
             }
             catch (Exception error)
             {
-                Fail(prefilling, error);
+                Fail(sequence, error);
             }
-        }
-
-        foreach (var sequence in batch.Where(s => s.Finish is not null))
-        {
-            Retire(sequence);
         }
     }
 

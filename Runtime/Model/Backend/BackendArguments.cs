@@ -20,6 +20,15 @@ internal static class BackendArguments
         }
     }
 
+    /// <summary>Download into a span: exactly as many places as the tensor has values.</summary>
+    public static void CheckDownload(Tensor tensor, int destinationLength)
+    {
+        if (destinationLength != tensor.Length)
+        {
+            throw new ArgumentException($"a download of {tensor.Rows}×{tensor.Columns} values needs a destination of {tensor.Length}, got {destinationLength}");
+        }
+    }
+
     /// <summary>WriteRows: rowCount ≥ 0 rows that lie inside both tensors, the source's columns from sourceColumn as wide as the destination.</summary>
     public static void CheckWriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
     {

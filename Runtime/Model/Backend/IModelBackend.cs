@@ -71,6 +71,9 @@ public interface IModelBackend : IDisposable
     /// <summary>Copies a tensor back to the host, row-major.</summary>
     float[] Download(Tensor tensor);
 
+    /// <summary>Copies a tensor back to the host, row-major, into <paramref name="destination"/> of exactly its length.</summary>
+    void Download(Tensor tensor, Span<float> destination);
+
     /// <summary>Copies an index tensor back to the host, row-major.</summary>
     int[] Download(IndexTensor tensor);
 

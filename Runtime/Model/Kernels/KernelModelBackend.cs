@@ -177,6 +177,19 @@ public sealed class KernelModelBackend : IModelBackend
         return storage.Download(packed.View, tensor.Length);
     }
 
+    public void Download(Tensor tensor, Span<float> destination)
+    {
+        BackendArguments.CheckDownload(tensor, destination.Length);
+        var source = tensor is QuantizedCacheTensor ? null : Kernel(tensor);
+        if (source is null || source.IsWindow)
+        {
+            Download(tensor).CopyTo(destination); // cache parts and windows: never on a decode step's path
+            return;
+        }
+
+        storage.Download(source.View, destination);
+    }
+
     public int[] Download(IndexTensor tensor) => storage.Download(Kernel(tensor).View, Kernel(tensor).Length);
 
     public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)

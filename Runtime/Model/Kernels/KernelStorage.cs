@@ -271,4 +271,25 @@ internal sealed class KernelStorage(KernelDevice device) : IDisposable
 
         return host;
     }
+
+    /// <summary>
+    /// The first <paramref name="destination"/>.Length elements of <paramref name="view"/> into <paramref name="destination"/>,
+    /// after every queued kernel: a download into a buffer the caller keeps, so that a decode step's logits need no new
+    /// host array (a vocabulary-sized one per token lands on the large-object heap and brings full collections).
+    /// </summary>
+    public unsafe void Download<T>(ArrayView<T> view, Span<T> destination)
+        where T : unmanaged
+    {
+        Synchronize();
+        if (destination.IsEmpty)
+        {
+            return;
+        }
+
+        // Pinned for the copy: on a GPU the driver writes through the address while the copy runs.
+        fixed (T* target = destination)
+        {
+            view.SubView(0, destination.Length).CopyToCPU(ref *target, destination.Length);
+        }
+    }
 }

@@ -137,12 +137,13 @@ public sealed class BenchVerb : IVerb
     private static TimeSpan DecodeAlone(DeepSeekModel model, int contextSize, int[] prefix, string depthFill, int[] tokens, CliContext context)
     {
         using InferenceSession session = Filled(model, contextSize, prefix, depthFill, seed: 1234);
+        var logits = new float[model.Config.VocabSize]; // one buffer for every step, as the generation loop keeps it
         return Time(() =>
         {
             foreach (int token in tokens)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
-                session.Decode(token);
+                session.Decode(token, logits);
             }
         }, profiled: true);
     }
@@ -164,6 +165,7 @@ public sealed class BenchVerb : IVerb
             }
 
             var step = new int[batch];
+            var logits = new float[batch * model.Config.VocabSize]; // [batch × vocab], one buffer for every step, as the server keeps it
             return Time(() =>
             {
                 for (int i = 0; i < tokens.Length; i++)
@@ -173,7 +175,7 @@ public sealed class BenchVerb : IVerb
                     {
                         step[b] = tokens[(i + b) % tokens.Length]; // different tokens per sequence, as real requests have
                     }
-                    model.DecodeBatch(sessions, step);
+                    model.DecodeBatch(sessions, step, logits);
                 }
             }, profiled: true);
         }

@@ -78,17 +78,26 @@ public sealed class CorruptValueTests : IDisposable
 
         public float[] PrefillLast(ReadOnlySpan<int> tokens) => Poison(inner.PrefillLast(tokens));
 
-        public float[] Decode(int token) => Poison(inner.Decode(token));
+        public void Decode(int token, Span<float> logits)
+        {
+            inner.Decode(token, logits);
+            Poison(logits);
+        }
 
         public void Reset() => inner.Reset();
 
         private float[] Poison(float[] logits)
         {
+            Poison(logits.AsSpan());
+            return logits;
+        }
+
+        private void Poison(Span<float> logits)
+        {
             if (inner.Length >= nanFromLength)
             {
                 logits[7] = float.NaN;
             }
-            return logits;
         }
     }
 }

@@ -95,10 +95,10 @@ public sealed class MinPAndRepeatPenaltyTests
             return (float[])logits.Clone();
         }
 
-        public float[] Decode(int token)
+        public void Decode(int token, Span<float> destination)
         {
             Length++;
-            return (float[])logits.Clone();
+            logits.CopyTo(destination);
         }
 
         public void Reset() => Length = 0;

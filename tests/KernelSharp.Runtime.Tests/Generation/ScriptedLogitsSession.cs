@@ -27,11 +27,11 @@ internal sealed class ScriptedLogitsSession(int vocabSize, int maxContext) : ILo
         return LogitsAfter(tokens.Count, tokens[^1]);
     }
 
-    public float[] Decode(int token)
+    public void Decode(int token, Span<float> logits)
     {
         DecodeCalls++;
         tokens.Add(token);
-        return LogitsAfter(tokens.Count, token);
+        LogitsAfter(tokens.Count, token).CopyTo(logits);
     }
 
     public void Reset() => tokens.Clear();

@@ -61,6 +61,12 @@ public sealed class CpuBackend : IModelBackend
 
     public float[] Download(Tensor tensor) => (float[])Cpu(tensor).Values.Clone();
 
+    public void Download(Tensor tensor, Span<float> destination)
+    {
+        BackendArguments.CheckDownload(tensor, destination.Length);
+        Cpu(tensor).Values.AsSpan(0, destination.Length).CopyTo(destination);
+    }
+
     public int[] Download(IndexTensor tensor) => (int[])Cpu(tensor).Values.Clone();
 
     public void WriteRows(Tensor destination, int destinationRow, Tensor source, int sourceRow, int rowCount, int sourceColumn)
