@@ -12,6 +12,9 @@ internal sealed class ApiException(int status, string type, string message, stri
 
     public string? Param { get; } = param;
 
+    /// <summary>The engine refused the request and has counted it already (the server's metric counts the rest).</summary>
+    public bool CountedByEngine { get; init; }
+
     public static ApiException InvalidField(string field, string expected) =>
         new(400, "invalid_request_error", $"'{field}': {expected}", field);
 }

@@ -27,6 +27,8 @@ internal sealed record CompletionBody(
             throw new ApiException(400, "invalid_request_error", "the request body must be a JSON object");
         }
 
+        RequireOneChoice(root);
+
         return new CompletionBody(
             OptionalString(root, "model"),
             chat ? ReadMessages(root) : null,
@@ -34,7 +36,7 @@ internal sealed record CompletionBody(
             ReadMaxTokens(root),
             OptionalFloat(root, "temperature", 1f, t => t is >= 0f and <= 2f, "a number from 0 to 2"),
             OptionalFloat(root, "top_p", 1f, p => p is > 0f and <= 1f, "a number in (0, 1]"),
-            OptionalInt(root, "seed"),
+            ReadSeed(root),
             StopSequences(root),
             OptionalBool(root, "stream"));
     }
@@ -56,7 +58,7 @@ internal sealed record CompletionBody(
                 throw ApiException.InvalidField(field, "expected an object with role and content");
             }
 
-            var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? Text(r, field + ".role") : null;
             var content = Content(message, field);
             turns.Add(role switch
             {
@@ -80,7 +82,7 @@ internal sealed record CompletionBody(
 
         if (content.ValueKind == JsonValueKind.String)
         {
-            return content.GetString()!;
+            return Text(content, field + ".content");
         }
 
         if (content.ValueKind == JsonValueKind.Array)
@@ -93,7 +95,7 @@ internal sealed record CompletionBody(
                     throw ApiException.InvalidField(field + ".content", "only text parts ({\"type\": \"text\", \"text\": ...}) are supported");
                 }
 
-                parts.Add(text.GetString()!);
+                parts.Add(Text(text, field + ".content"));
             }
 
             return string.Concat(parts);
@@ -108,27 +110,55 @@ internal sealed record CompletionBody(
         {
             if (prompt.ValueKind == JsonValueKind.String)
             {
-                return prompt.GetString()!;
+                return Text(prompt, "prompt");
             }
 
             if (prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String)
             {
-                return prompt[0].GetString()!;
+                return Text(prompt[0], "prompt");
             }
         }
 
-        throw ApiException.InvalidField("prompt", "a string (or an array holding one string) is required");
+        throw ApiException.InvalidField("prompt", "a string (or an array holding one string) is required: one prompt per request, as text");
     }
 
+    /// <summary>max_completion_tokens (OpenAI's current name) or max_tokens; errors name the field that was sent.</summary>
     private static int? ReadMaxTokens(JsonElement root)
     {
-        var value = OptionalInt(root, "max_completion_tokens") ?? OptionalInt(root, "max_tokens");
+        var name = root.TryGetProperty("max_completion_tokens", out var current) && current.ValueKind != JsonValueKind.Null ? "max_completion_tokens" : "max_tokens";
+        var value = OptionalInteger(root, name, int.MaxValue);
         if (value is < 1)
         {
-            throw ApiException.InvalidField("max_tokens", $"must be at least 1 (got {value})");
+            throw ApiException.InvalidField(name, $"must be at least 1 (got {value})");
         }
 
-        return value;
+        return (int?)value;
+    }
+
+    /// <summary>A 64-bit seed, as OpenAI takes it, folded to the sampler's 32 bits (each seed still gives one fixed sequence).</summary>
+    private static int? ReadSeed(JsonElement root) =>
+        OptionalInteger(root, "seed", long.MaxValue, long.MinValue) is long seed ? (int)(seed ^ (seed >> 32)) : null;
+
+    /// <summary>OpenAI returns one choice per request here: n must be absent or 1.</summary>
+    private static void RequireOneChoice(JsonElement root)
+    {
+        if (OptionalInteger(root, "n", long.MaxValue, long.MinValue) is long n && n != 1)
+        {
+            throw ApiException.InvalidField("n", $"only 1 choice per request is supported (got {n}); send n separate requests");
+        }
+    }
+
+    /// <summary>A JSON string's text; invalid UTF-8 or a lone surrogate escape is the client's error, named by field.</summary>
+    private static string Text(JsonElement value, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (Exception error) when (error is InvalidOperationException or ArgumentException)
+        {
+            throw ApiException.InvalidField(field, "expected valid UTF-8 text (the string holds invalid bytes or an unpaired surrogate escape)");
+        }
     }
 
     private static IReadOnlyList<string> StopSequences(JsonElement root)
@@ -140,13 +170,13 @@ internal sealed record CompletionBody(
 
         if (stop.ValueKind == JsonValueKind.String)
         {
-            return [stop.GetString()!];
+            return [Text(stop, "stop")];
         }
 
         if (stop.ValueKind == JsonValueKind.Array && stop.GetArrayLength() <= MaxStopSequences
             && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
         {
-            return stop.EnumerateArray().Select(s => s.GetString()!).ToArray();
+            return stop.EnumerateArray().Select(s => Text(s, "stop")).ToArray();
         }
 
         throw ApiException.InvalidField("stop", $"expected a string or an array of at most {MaxStopSequences} strings");
@@ -154,13 +184,34 @@ internal sealed record CompletionBody(
 
     private static string? OptionalString(JsonElement root, string name) =>
         !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : value.ValueKind == JsonValueKind.String ? Text(value, name)
         : throw ApiException.InvalidField(name, "expected a string");
 
-    private static int? OptionalInt(JsonElement root, string name) =>
-        !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number
-        : throw ApiException.InvalidField(name, "expected an integer");
+    /// <summary>
+    /// An optional whole number from <paramref name="minimum"/> to <paramref name="maximum"/>; written as an integer or
+    /// as a number with no fraction (5.0, 1e2), as JSON encoders of other languages may send it.
+    /// </summary>
+    private static long? OptionalInteger(JsonElement root, string name, long maximum, long minimum = long.MinValue)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw ApiException.InvalidField(name, $"expected an integer, got {value.GetRawText()}");
+        }
+
+        if (value.TryGetInt64(out var whole) || (value.TryGetDouble(out var number) && Math.Floor(number) == number && Math.Abs(number) < 9.2e18 && (whole = (long)number) == number))
+        {
+            return whole > maximum ? throw ApiException.InvalidField(name, $"at most {maximum} (got {value.GetRawText()})")
+                : whole < minimum ? throw ApiException.InvalidField(name, $"at least {minimum} (got {value.GetRawText()})")
+                : whole;
+        }
+
+        throw ApiException.InvalidField(name, $"expected an integer, got {value.GetRawText()}");
+    }
 
     private static bool OptionalBool(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null

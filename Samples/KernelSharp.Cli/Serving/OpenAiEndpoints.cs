@@ -43,10 +43,10 @@ internal sealed class OpenAiEndpoints(OpenAiServer server)
         {
             throw rejected.Reason switch
             {
-                RejectionReason.QueueFull => new ApiException(429, "rate_limit_exceeded", rejected.Message),
-                RejectionReason.TooLong => new ApiException(413, "invalid_request_error", rejected.Message),
-                RejectionReason.ShuttingDown => new ApiException(503, "service_unavailable", rejected.Message),
-                _ => new ApiException(400, "invalid_request_error", rejected.Message),
+                RejectionReason.QueueFull => new ApiException(429, "rate_limit_exceeded", rejected.Message) { CountedByEngine = true },
+                RejectionReason.TooLong => new ApiException(413, "invalid_request_error", rejected.Message) { CountedByEngine = true },
+                RejectionReason.ShuttingDown => new ApiException(503, "service_unavailable", rejected.Message) { CountedByEngine = true },
+                _ => new ApiException(400, "invalid_request_error", rejected.Message) { CountedByEngine = true },
             };
         }
 

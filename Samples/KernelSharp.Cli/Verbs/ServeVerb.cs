@@ -43,6 +43,10 @@ public sealed class ServeVerb : IVerb
         int maxQueue = args.Int("max-queue", 64, 1, 1_000_000);
         long? kvMemory = ByteSize.Read(args, "kv-memory");
         string? apiKey = args.String("api-key");
+        if (apiKey is not null && (apiKey.Length == 0 || apiKey.Trim().Length != apiKey.Length))
+        {
+            throw new UsageException("--api-key must be a non-empty key without leading or trailing spaces (a client could never send it); leave it out to serve without a key");
+        }
         DevicePlacement placement = DevicePlacement.Read(args);
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args, minimum: 2);
@@ -63,7 +67,7 @@ public sealed class ServeVerb : IVerb
         OpenAiServer server;
         try
         {
-            server = await OpenAiServer.StartAsync(host, port, folder.Name, apiKey);
+            server = await OpenAiServer.StartAsync(host, port, folder.Name, apiKey, context.Error.WriteLine);
         }
         catch (Exception error) when (error is IOException or SocketException or FormatException or InvalidOperationException)
         {

@@ -65,6 +65,9 @@ internal sealed class RunningServer : IAsyncDisposable
         return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Ctrl-C: the server stops taking requests and drains (disposing then waits for it to exit).</summary>
+    public void BeginShutdown() => interrupt.Cancel();
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
