@@ -70,7 +70,7 @@ public static class TextGenerator
                 finish = FinishReason.Length;
                 break;
             }
-            RequireFiniteLogits(logits, prompt.Length + sampled.Count);
+            FiniteLogits.Require(logits, prompt.Length + sampled.Count);
             RepeatPenalty.ApplyInPlace(logits, history, request.Sampling.RepeatPenalty, request.Sampling.RepeatLastN);
             int token = sampler.Sample(logits);
             if (sampled.Count == 0)
@@ -113,20 +113,5 @@ public static class TextGenerator
 
         var stats = new GenerationStats(prompt.Length, promptTime, sampled.Count, generationTime) { TimeToFirstToken = timeToFirstToken };
         return new GenerationResult(text.ToString(), sampled, finish, stats, sampler.Seed);
-    }
-
-    /// <summary>
-    /// The second line of defence behind the load-time weight checks: NaN logits sample as token 0 (often BOS) forever,
-    /// which looks like generation but is garbage. Stop with an error naming the position instead.
-    /// </summary>
-    private static void RequireFiniteLogits(float[] logits, int position)
-    {
-        long bad = KernelSharp.Runtime.NonFiniteValues.FirstIndex(logits);
-        if (bad >= 0)
-        {
-            throw new UserInputException(
-                $"the model produced a non-finite logit ({logits[bad]}) for token id {bad} at position {position}; " +
-                "its weights are corrupt or numerically unstable, so generation was stopped");
-        }
     }
 }

@@ -80,6 +80,7 @@ internal sealed class RunningSequence : IDisposable
     {
         PendingToken = null;
         var generation = Handle.Request.Generation;
+        FiniteLogits.Require(logits, Session.Length);
         var token = sampler.Sample(logits);
         sampled.Add(token);
         Interlocked.Increment(ref Handle.generatedTokens);

@@ -319,28 +319,7 @@ public sealed class ServingEngine : IDisposable
         var decoding = batch.Where(s => s.PendingToken is not null).ToList();
         if (decoding.Count > 0)
         {
-            try
-            {
-                var tokens = decoding.Select(s => s.PendingToken!.Value).ToArray();
-                var vocab = model.Config.VocabSize;
-                if (stepLogits.Length < decoding.Count * vocab)
-                {
-                    stepLogits = new float[decoding.Count * vocab];
-                }
-
-                var logits = stepLogits.AsSpan(0, decoding.Count * vocab); // [B × vocab]
-                model.DecodeBatch(decoding.Select(s => s.Session).ToList(), tokens, logits);
-                for (var b = 0; b < decoding.Count; b++)
-                {
-                    decoding[b].Accept(logits.Slice(b * vocab, vocab));
-                }
-
-                Interlocked.Add(ref generatedTokens, decoding.Count);
-            }
-            catch (Exception error)
-            {
-                decoding.ForEach(s => Fail(s, error));
-            }
+            DecodeStep(decoding);
         }
 
         // The step's prompt budget goes to the prefilling sequences oldest first: short prompts arriving together are
@@ -369,6 +348,41 @@ public sealed class ServingEngine : IDisposable
         foreach (var sequence in batch.Where(s => s.Finish is not null))
         {
             Retire(sequence);
+        }
+    }
+
+    /// <summary>One batched decode pass; a failed pass fails every sequence in it, a failed sample only its own.</summary>
+    private void DecodeStep(List<RunningSequence> decoding)
+    {
+        var vocab = model.Config.VocabSize;
+        if (stepLogits.Length < decoding.Count * vocab)
+        {
+            stepLogits = new float[decoding.Count * vocab];
+        }
+
+        var logits = stepLogits.AsSpan(0, decoding.Count * vocab); // [B × vocab]
+        try
+        {
+            var tokens = decoding.Select(s => s.PendingToken!.Value).ToArray();
+            model.DecodeBatch(decoding.Select(s => s.Session).ToList(), tokens, logits);
+        }
+        catch (Exception error)
+        {
+            decoding.ForEach(s => Fail(s, error));
+            return;
+        }
+
+        Interlocked.Add(ref generatedTokens, decoding.Count);
+        for (var b = 0; b < decoding.Count; b++)
+        {
+            try
+            {
+                decoding[b].Accept(logits.Slice(b * vocab, vocab));
+            }
+            catch (Exception error)
+            {
+                Fail(decoding[b], error);
+            }
         }
     }
 

@@ -207,6 +207,37 @@ public sealed class ServingEngineTests
         engine.Dispose();
     }
 
+    /// <summary>
+    /// A model whose final norm weight is the largest bf16 value overflows every logit to infinity or NaN (finite weights:
+    /// the load-time checks pass them). Each sequence must fail with the error naming the position, as the one-sequence
+    /// generation loop does, instead of sampling garbage; the engine frees it and keeps taking requests.
+    /// </summary>
+    [Fact]
+    public async Task Non_finite_logits_fail_the_sequence_with_an_error_naming_the_position()
+    {
+        using var temp = new Checkpoints.TempFolder();
+        var folder = temp.CopyOf(Checkpoints.CheckpointTestFiles.TinyBf16);
+        using (var checkpoint = Checkpoint.Open(folder))
+        {
+            var norm = checkpoint.GetInfo("model.norm.weight");
+            using var file = new FileStream(norm.FilePath, FileMode.Open, FileAccess.Write);
+            file.Position = norm.DataOffset;
+            file.Write(Enumerable.Repeat((byte)0x7F, (int)norm.ByteLength).ToArray()); // bf16 0x7F7F: 3.39e38 in every element
+        }
+
+        using var model = DeepSeekModel.Load(folder, new ModelLoadOptions { Device = "cpu" });
+        using var engine = new ServingEngine(model, new ServingOptions(MaxBatch: 2, MaxContext: 32, KvTokenBudget: 64));
+        var first = engine.Submit(Request(Prompt(5, seed: 1), maxNewTokens: 4, SamplingOptions.Greedy));
+        var second = engine.Submit(Request(Prompt(3, seed: 2), maxNewTokens: 4, new SamplingOptions(0.8f, 0, 0.9f, Seed: 3)));
+
+        var error = await Assert.ThrowsAsync<UserInputException>(() => Finish(first));
+        Assert.Contains("non-finite logit", error.Message);
+        Assert.Contains("at position 5", error.Message);
+        Assert.Contains("at position 3", (await Assert.ThrowsAsync<UserInputException>(() => Finish(second))).Message);
+        await WaitUntil(() => engine.Metrics.Running == 0 && engine.Metrics.KvPositionsReserved == 0);
+        Assert.True(engine.IsAccepting);
+    }
+
     private static ServingRequest Request(int[] prompt, int maxNewTokens, SamplingOptions sampling) =>
         new(prompt, new GenerationRequest(maxNewTokens, sampling));
 
