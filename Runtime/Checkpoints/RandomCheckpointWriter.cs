@@ -234,15 +234,38 @@ public static class RandomCheckpointWriter
             throw new UserInputException($"{target}: folder already exists; choose a new name or pass --force to replace it");
         }
 
-        // Even with force, only ever replace something that is (or was becoming) a checkpoint.
-        bool looksLikeCheckpoint = !Directory.EnumerateFileSystemEntries(target).Any()
-            || File.Exists(Path.Combine(target, "config.json"))
-            || Directory.EnumerateFiles(target, "*.safetensors").Any();
-        if (!looksLikeCheckpoint)
+        // Even with force, only ever replace a folder that holds nothing but a checkpoint's own files: one with anything
+        // else in it (a subfolder, notes, goldens, a file of the user's) is refused, so --force can never delete data that
+        // create-model would not write again.
+        var entries = Directory.EnumerateFileSystemEntries(target).ToList();
+        if (entries.Count == 0)
         {
-            throw new UserInputException($"{target}: folder exists and does not look like a checkpoint (no config.json or .safetensors); refusing to replace it");
+            return;
+        }
+
+        foreach (string entry in entries)
+        {
+            string name = Path.GetFileName(entry);
+            if (FileKinds.Of(entry) != FileKind.Regular || !IsCheckpointFileName(name))
+            {
+                throw new UserInputException(
+                    $"{target}: holds '{name}'{(FileKinds.Of(entry) == FileKind.Regular ? "" : $" ({FileKinds.Describe(FileKinds.Of(entry))})")}, which is not a checkpoint file; " +
+                    "--force replaces only a folder holding nothing but a checkpoint (config.json, safetensors, tokenizer); move it or choose another name");
+            }
+        }
+
+        if (!File.Exists(Path.Combine(target, "config.json")) || !entries.Any(e => e.EndsWith(".safetensors", StringComparison.Ordinal)))
+        {
+            throw new UserInputException($"{target}: folder exists and is not a checkpoint (it needs config.json and .safetensors files); refusing to replace it");
         }
     }
+
+    /// <summary>The files a checkpoint folder holds: what create-model writes, and a Hugging Face model's usual companions.</summary>
+    private static bool IsCheckpointFileName(string name) =>
+        name is "config.json" or "generation_config.json" or "tokenizer.json" or "tokenizer_config.json" or "special_tokens_map.json"
+            or "configuration_deepseek.py" or "modeling_deepseek.py"
+        || name == ShardIndex.FileName
+        || (name.EndsWith(".safetensors", StringComparison.Ordinal) && !name.StartsWith('.'));
 
     private static List<PlannedTensor> Plan(ModelConfig config, QuantizationConfig? quantization)
     {

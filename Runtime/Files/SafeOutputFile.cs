@@ -6,11 +6,14 @@ namespace KernelSharp.Runtime;
 /// Writes one output file without ever destroying something the user owns:
 /// <list type="bullet">
 /// <item>the output is resolved through every link before deciding, and refused when it lands on or in an input;</item>
+/// <item>an existing regular file (reached directly or through links) is replaced only when the caller says so
+/// (<c>replaceExisting</c>, a command's <c>--force</c>): an output name that happens to be a user's file is refused;</item>
 /// <item>a regular file (or a new name) is written to a hidden sibling and renamed into place when complete, so a
 /// failure or interruption leaves the old file as it was; a link given as the output keeps being a link (its target
-/// is replaced, as a shell's <c>&gt;</c> would);</item>
+/// is replaced);</item>
 /// <item>a pipe or a character device (<c>/dev/null</c>, <c>/dev/stdout</c>, a FIFO) is written into directly: renaming
-/// over it would replace the system's node with a regular file;</item>
+/// over it would replace the system's node with a regular file; opening a FIFO nobody reads waits, and cancellation
+/// (Ctrl-C) ends that wait;</item>
 /// <item>folders, block devices and sockets are refused.</item>
 /// </list>
 /// </summary>
@@ -20,15 +23,16 @@ public static class SafeOutputFile
     /// Throws the error <see cref="Write"/> would give for where <paramref name="path"/> lands, without writing:
     /// a command calls it before its long work so a bad output path fails in a second, not after the model ran.
     /// </summary>
-    public static void Check(string path, string optionName, ProtectedInputs inputs) => Resolve(path, optionName, inputs);
+    public static void Check(string path, string optionName, ProtectedInputs inputs, bool replaceExisting = false) => Resolve(path, optionName, inputs, replaceExisting);
 
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; <paramref name="optionName"/> names the flag in errors.</summary>
-    public static void Write(string path, string optionName, ProtectedInputs inputs, Action<Stream> write, CancellationToken cancellation = default)
+    /// <param name="replaceExisting">Whether an existing regular file may be replaced (the command's --force); refused otherwise.</param>
+    public static void Write(string path, string optionName, ProtectedInputs inputs, Action<Stream> write, CancellationToken cancellation = default, bool replaceExisting = false)
     {
-        (string canonical, FileKind kind) = Resolve(path, optionName, inputs);
+        (string canonical, FileKind kind) = Resolve(path, optionName, inputs, replaceExisting);
         if (kind is FileKind.Pipe or FileKind.CharacterDevice)
         {
-            WriteInPlace(canonical, path, optionName, write);
+            WriteInPlace(canonical, path, optionName, write, cancellation);
         }
         else
         {
@@ -36,7 +40,7 @@ public static class SafeOutputFile
         }
     }
 
-    private static (string Canonical, FileKind Kind) Resolve(string path, string optionName, ProtectedInputs inputs)
+    private static (string Canonical, FileKind Kind) Resolve(string path, string optionName, ProtectedInputs inputs, bool replaceExisting)
     {
         if (path.Length == 0)
         {
@@ -60,6 +64,12 @@ public static class SafeOutputFile
         }
 
         FileKind kind = FileKinds.Of(canonical);
+        if (kind == FileKind.Regular && !replaceExisting)
+        {
+            string through = canonical == Path.GetFullPath(path) ? string.Empty : $" (through a link, {canonical})";
+            throw new UserInputException($"{optionName} {path}: a file exists there{through}; choose a new name or pass --force to replace it");
+        }
+
         return kind is FileKind.Missing or FileKind.Regular or FileKind.Pipe or FileKind.CharacterDevice
             ? (canonical, kind)
             : throw new UserInputException($"{optionName} {path}: is {FileKinds.Describe(kind)}; expected a file name to write");
@@ -100,12 +110,23 @@ public static class SafeOutputFile
         }
     }
 
-    private static void WriteInPlace(string canonical, string path, string optionName, Action<Stream> write)
+    private static void WriteInPlace(string canonical, string path, string optionName, Action<Stream> write, CancellationToken cancellation)
     {
         try
         {
-            // FileMode.Open: never create or truncate a node; a FIFO blocks here until a reader opens it, as with `>`.
-            using var stream = new FileStream(canonical, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1 << 16);
+            // FileMode.Open: never create or truncate a node. A FIFO's open blocks until a reader opens it, as with `>`:
+            // it runs on a pool thread so that cancellation (Ctrl-C) ends the wait.
+            Task<FileStream> opening = Task.Run(() => new FileStream(canonical, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1 << 16));
+            try
+            {
+                opening.Wait(cancellation);
+            }
+            catch (AggregateException failed) when (failed.InnerException is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.InnerException).Throw();
+            }
+
+            using var stream = opening.Result;
             write(stream);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

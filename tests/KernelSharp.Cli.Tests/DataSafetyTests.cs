@@ -155,6 +155,54 @@ public sealed class DataSafetyTests : IDisposable
     }
 
     /// <summary>A terminal where the user types nothing: reads block until disposed.</summary>
+    [Fact]
+    public void Logits_onto_an_existing_file_is_refused_unless_forced()
+    {
+        string output = temp.Combine("notes.txt");
+        File.WriteAllText(output, "the user's notes");
+
+        CliResult refused = Cli.Run("logits", "-m", Fixtures.TinyBf16, "--tokens", "1,2", "-o", output, "--device", "cpu");
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains("--force", Assert.Single(refused.ErrorLines));
+        Assert.Equal("the user's notes", File.ReadAllText(output));
+
+        CliResult forced = Cli.Run("logits", "-m", Fixtures.TinyBf16, "--tokens", "1,2", "-o", output, "--device", "cpu", "--force");
+        Assert.True(forced.ExitCode == 0, forced.ToString());
+        Assert.Equal(8 + BitConverter.ToInt64(File.ReadAllBytes(output), 0) + (2 * 512 * 4), new FileInfo(output).Length);
+    }
+
+    [SkippableFact]
+    public async Task Ctrl_c_ends_generate_waiting_on_a_prompt_fifo_or_a_silent_stdin()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "needs mkfifo");
+        string fifo = temp.Combine("prompt.fifo");
+        Process.Start("mkfifo", [fifo]).WaitForExit();
+        using var silent = new BlockingReader();
+        foreach ((string[] args, TextReader input) in new[] { (new[] { "-f", fifo }, (TextReader)new StringReader(string.Empty)), (Array.Empty<string>(), silent) })
+        {
+            using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            var stderr = new StringWriter();
+            Task<int> run = Task.Run(() => Program.Run(["generate", "-m", Fixtures.TinyBf16, "-n", "2", "--device", "cpu", .. args], new StringWriter(), stderr, input, interrupt.Token));
+            Assert.Equal(130, await run.WaitAsync(TimeSpan.FromSeconds(60))); // TimeoutException: Ctrl-C did not end the wait
+        }
+
+        using (File.OpenWrite(fifo))
+        {
+            // a writer at last: the abandoned read of the FIFO ends instead of waiting for the process's end
+        }
+    }
+
+    [Fact]
+    public void Serve_refuses_a_host_it_would_not_bind_as_given()
+    {
+        foreach (string host in new[] { "foo.invalid", "999.1.1.1", "127.0.0.1:9000" })
+        {
+            CliResult result = Cli.Run("serve", "-m", Fixtures.TinyBf16, "--host", host, "--device", "cpu");
+            Assert.True(result.ExitCode == 2, result.ToString());
+            Assert.Contains("--host", Assert.Single(result.ErrorLines));
+        }
+    }
+
     private sealed class BlockingReader : TextReader
     {
         private readonly ManualResetEventSlim released = new();

@@ -56,7 +56,7 @@ if [ "$(left)" -ge 150 ]; then
 python3 tools/gpu/transformers_bf16_reference.py checkpoint /tmp/mid5b --tokens "$tokens" >> "$m" 2>&1
 for mode in default exact; do
   option=$([ $mode = exact ] && echo "--prefill exact")
-  timeout $(( $(left) < 150 ? $(left) : 150 )) bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh logits -m /tmp/mid5b --tokens $(cat "$out/tokens.txt") -o /tmp/ours-$mode.safetensors --device cuda $option" \
+  timeout $(( $(left) < 150 ? $(left) : 150 )) bash -c "GPU_APP=kernelsharp.dll bash .gpu/run.sh logits -m /tmp/mid5b --tokens $(cat "$out/tokens.txt") -o /tmp/ours-$mode.safetensors --force --device cuda $option" \
     >> "$m" 2>&1
   say "== ours $mode rc=$? (t=$((SECONDS - start)) s)"
 done

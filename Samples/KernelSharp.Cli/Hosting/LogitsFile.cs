@@ -14,7 +14,8 @@ public static class LogitsFile
 
     /// <param name="logits">[rows × vocab] row-major.</param>
     /// <param name="inputs">The files the command read, which the output must not land on.</param>
-    public static void Write(string path, float[] logits, int rows, int vocab, ProtectedInputs inputs, CancellationToken cancellation = default)
+    /// <param name="replaceExisting">Whether an existing file at <paramref name="path"/> may be replaced (--force).</param>
+    public static void Write(string path, float[] logits, int rows, int vocab, ProtectedInputs inputs, bool replaceExisting = false, CancellationToken cancellation = default)
     {
         SafeOutputFile.Write(path, "-o/--out", inputs, stream =>
         {
@@ -22,6 +23,6 @@ public static class LogitsFile
             // safetensors is little-endian; so is every platform .NET runs this tool on.
             writer.WriteTensor(TensorName, MemoryMarshal.AsBytes(logits.AsSpan()));
             writer.Complete();
-        }, cancellation);
+        }, cancellation, replaceExisting);
     }
 }

@@ -39,6 +39,10 @@ public sealed class CreateModelVerb : IVerb
             throw new UsageException("give --config FILE or --preset NAME");
         }
         string outDirectory = args.RequiredString("out");
+        if (string.IsNullOrWhiteSpace(outDirectory))
+        {
+            throw new UsageException("-o/--out is empty; give the name of the folder to create");
+        }
         int seed = args.Int("seed", 0, 0, int.MaxValue);
         int shards = args.Int("shards", 1, 1, MaxShards);
         bool force = args.Flag("force");

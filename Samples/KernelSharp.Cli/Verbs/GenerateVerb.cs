@@ -116,7 +116,7 @@ public sealed class GenerateVerb : IVerb
         }
         else if (args.String("file") is string file)
         {
-            text = BoundedText.ReadFile(file, "prompt file", InputFiles.PromptLimit);
+            text = InterruptibleInput.Read(() => BoundedText.ReadFile(file, "prompt file", InputFiles.PromptLimit), context.Cancellation); // a FIFO blocks until written
         }
         else
         {
@@ -126,7 +126,7 @@ public sealed class GenerateVerb : IVerb
                 context.Error.WriteLine("reading the prompt from stdin (end it with Ctrl-D, or Ctrl-Z then Enter on Windows; or give -p TEXT / -f FILE)");
                 context.Error.Flush();
             }
-            text = InputFiles.ReadToEnd(context.In, "the prompt on stdin", InputFiles.PromptLimit, message => new UserInputException(message));
+            text = InterruptibleInput.Read(() => InputFiles.ReadToEnd(context.In, "the prompt on stdin", InputFiles.PromptLimit, message => new UserInputException(message)), context.Cancellation);
         }
         if (text.Length == 0)
         {

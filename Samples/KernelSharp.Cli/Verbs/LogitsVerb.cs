@@ -24,7 +24,8 @@ public sealed class LogitsVerb : IVerb
             SharedOptions.Model,
             OptionSpec.Value("tokens", "IDS", "comma-separated token ids"),
             OptionSpec.Value("decode-from", "N", "prefill the first N tokens, decode the rest one by one (1 … token count)"),
-            OptionSpec.Value("out", "FILE", "the safetensors file to write", "o"),
+            OptionSpec.Value("out", "FILE", "the safetensors file to write (a new name; an existing file only with --force)", "o"),
+            OptionSpec.Flag("force", "replace the -o file if it exists"),
             SharedOptions.Device,
             SharedOptions.Gpus,
             SharedOptions.Prefill,
@@ -35,6 +36,7 @@ public sealed class LogitsVerb : IVerb
     {
         string modelDirectory = args.RequiredString("model");
         string outPath = args.RequiredString("out");
+        bool force = args.Flag("force");
         DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul? prefillMatmul = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
@@ -54,7 +56,7 @@ public sealed class LogitsVerb : IVerb
         ProtectedInputs inputs = new ProtectedInputs().AddModelFolder(folder.Directory);
         try
         {
-            SafeOutputFile.Check(outPath, "-o/--out", inputs);
+            SafeOutputFile.Check(outPath, "-o/--out", inputs, replaceExisting: force);
         }
         catch (OutputOverlapsInputException overlap)
         {
@@ -84,7 +86,7 @@ public sealed class LogitsVerb : IVerb
         }
 
         int rowCount = logits.Length / vocab;
-        LogitsFile.Write(outPath, logits, rowCount, vocab, inputs, context.Cancellation);
+        LogitsFile.Write(outPath, logits, rowCount, vocab, inputs, force, context.Cancellation);
         // Written to a stream (-o /dev/stdout, a pipe): the status line must not land inside the safetensors bytes.
         TextWriter status = FileKinds.Of(outPath) is FileKind.Pipe or FileKind.CharacterDevice ? context.Error : context.Out;
         status.WriteLine($"wrote logits [{rowCount}, {vocab}] to {outPath} ({model.DeviceDescription})");

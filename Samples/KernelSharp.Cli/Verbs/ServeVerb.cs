@@ -38,6 +38,11 @@ public sealed class ServeVerb : IVerb
     {
         string modelDirectory = args.RequiredString("model");
         string host = args.String("host") ?? "127.0.0.1";
+        if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out _))
+        {
+            // Kestrel listens on every interface for a name it cannot bind: a typo must not expose the API to the network
+            throw new UsageException($"--host must be an IP address (127.0.0.1, 0.0.0.0, ::1, ...) or localhost, got '{host}'");
+        }
         int port = args.Int("port", 8080, 0, 65535);
         int maxBatch = args.Int("max-batch", 8, 1, 1024);
         int maxQueue = args.Int("max-queue", 64, 1, 1_000_000);

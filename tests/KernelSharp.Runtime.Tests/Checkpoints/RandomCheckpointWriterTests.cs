@@ -132,8 +132,36 @@ public sealed class RandomCheckpointWriterTests : IDisposable
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "notes.txt"), "keep me");
         var error = Assert.Throws<UserInputException>(() => RandomCheckpointWriter.Write(ModelPresets.Tiny, folder, 1, WeightFormat.Bf16, force: true));
-        Assert.Contains("does not look like a checkpoint", error.Message);
+        Assert.Contains("'notes.txt'", error.Message);
         Assert.Equal("keep me", File.ReadAllText(Path.Combine(folder, "notes.txt")));
+    }
+
+    /// <summary>
+    /// A config.json or a .safetensors file does not make a folder a checkpoint that may be deleted: anything else in it
+    /// (a subfolder with the user's data, a logits output beside notes) keeps --force from replacing it.
+    /// </summary>
+    [Theory]
+    [InlineData("sub")]        // a subfolder beside a config.json
+    [InlineData("user.txt")]   // a user's file beside a .safetensors output
+    public void Force_never_replaces_a_folder_holding_anything_but_a_checkpoint(string extra)
+    {
+        string folder = temp.File("mixed-" + extra.Replace('.', '-'));
+        Directory.CreateDirectory(folder);
+        if (extra == "sub")
+        {
+            File.WriteAllText(Path.Combine(folder, "config.json"), "{}");
+            Directory.CreateDirectory(Path.Combine(folder, "sub"));
+            File.WriteAllText(Path.Combine(folder, "sub", "data.txt"), "important");
+        }
+        else
+        {
+            File.WriteAllBytes(Path.Combine(folder, "logits.safetensors"), new byte[16]);
+            File.WriteAllText(Path.Combine(folder, extra), "important");
+        }
+
+        var error = Assert.Throws<UserInputException>(() => RandomCheckpointWriter.Write(ModelPresets.Tiny, folder, 1, WeightFormat.Bf16, force: true));
+        Assert.Contains($"'{extra}'", error.Message);
+        Assert.Equal("important", File.ReadAllText(extra == "sub" ? Path.Combine(folder, "sub", "data.txt") : Path.Combine(folder, extra)));
     }
 
     [Fact]

@@ -75,9 +75,42 @@ public sealed class SafeOutputFileTests : IDisposable
         File.WriteAllText(target, "old");
         string link = temp.File("out.bin");
         File.CreateSymbolicLink(link, target);
-        SafeOutputFile.Write(link, "-o", new ProtectedInputs(), s => s.Write("new"u8));
+        var refused = Assert.Throws<UserInputException>(() => SafeOutputFile.Write(link, "-o", new ProtectedInputs(), s => s.Write("new"u8)));
+        Assert.Contains("--force", refused.Message);
+        Assert.Equal("old", File.ReadAllText(target)); // the user's file behind the link is untouched without --force
+
+        SafeOutputFile.Write(link, "-o", new ProtectedInputs(), s => s.Write("new"u8), replaceExisting: true);
         Assert.Equal("new", File.ReadAllText(target));
         Assert.NotNull(new FileInfo(link).LinkTarget);
+    }
+
+    [Fact]
+    public void An_existing_file_is_replaced_only_when_asked()
+    {
+        string output = temp.File("user.txt");
+        File.WriteAllText(output, "the user's notes");
+        Assert.Contains("a file exists there", Assert.Throws<UserInputException>(() => SafeOutputFile.Check(output, "-o", new ProtectedInputs())).Message);
+        Assert.Throws<UserInputException>(() => SafeOutputFile.Write(output, "-o", new ProtectedInputs(), s => s.Write("logits"u8)));
+        Assert.Equal("the user's notes", File.ReadAllText(output));
+
+        SafeOutputFile.Write(output, "-o", new ProtectedInputs(), s => s.Write("logits"u8), replaceExisting: true);
+        Assert.Equal("logits", File.ReadAllText(output));
+    }
+
+    [SkippableFact]
+    public void Waiting_for_a_reader_of_a_fifo_ends_on_cancellation()
+    {
+        Skip.IfNot(UnixNodes.Available, "needs mkfifo");
+        string fifo = temp.File("nobody-reads");
+        UnixNodes.MakeFifo(fifo);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var started = DateTime.UtcNow;
+        Assert.ThrowsAny<OperationCanceledException>(() => SafeOutputFile.Write(fifo, "-o", new ProtectedInputs(), s => s.Write("x"u8), cancel.Token));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20));
+        using (File.OpenRead(fifo))
+        {
+            // a reader at last: the abandoned open on the pool thread completes instead of waiting for the process's end
+        }
     }
 
     [Fact]
@@ -89,7 +122,7 @@ public sealed class SafeOutputFileTests : IDisposable
         {
             s.Write(new byte[100]);
             throw new InvalidOperationException("the computation failed half way");
-        }));
+        }, replaceExisting: true));
         Assert.Equal("previous result", File.ReadAllText(output));
         Assert.Single(Directory.GetFileSystemEntries(temp.Path));
     }
