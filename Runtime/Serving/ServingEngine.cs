@@ -351,16 +351,23 @@ public sealed class ServingEngine : IDisposable
         }
     }
 
+    /// <summary>The step thread's logits buffer as [<paramref name="rows"/> × vocab], grown to the largest step so far and reused.</summary>
+    private Span<float> StepLogits(int rows)
+    {
+        var length = rows * model.Config.VocabSize;
+        if (stepLogits.Length < length)
+        {
+            stepLogits = new float[length];
+        }
+
+        return stepLogits.AsSpan(0, length);
+    }
+
     /// <summary>One batched decode pass; a failed pass fails every sequence in it, a failed sample only its own.</summary>
     private void DecodeStep(List<RunningSequence> decoding)
     {
         var vocab = model.Config.VocabSize;
-        if (stepLogits.Length < decoding.Count * vocab)
-        {
-            stepLogits = new float[decoding.Count * vocab];
-        }
-
-        var logits = stepLogits.AsSpan(0, decoding.Count * vocab); // [B × vocab]
+        var logits = StepLogits(decoding.Count); // [B × vocab]
         try
         {
             var tokens = decoding.Select(s => s.PendingToken!.Value).ToArray();
@@ -390,12 +397,7 @@ public sealed class ServingEngine : IDisposable
     private void ReadPromptPieces(List<(RunningSequence Sequence, int[] Tokens)> pieces)
     {
         var vocab = model.Config.VocabSize;
-        if (stepLogits.Length < pieces.Count * vocab)
-        {
-            stepLogits = new float[pieces.Count * vocab];
-        }
-
-        var logits = stepLogits.AsSpan(0, pieces.Count * vocab); // [pieces × vocab], after each piece's last token
+        var logits = StepLogits(pieces.Count); // [pieces × vocab], after each piece's last token
         try
         {
             model.PrefillBatch(pieces.Select(p => (p.Sequence.Session, (ReadOnlyMemory<int>)p.Tokens)).ToList(), logits);

@@ -58,7 +58,7 @@ internal sealed class OpenAiServer : IAsyncDisposable
     /// <param name="log">Where a request's server-side failure (a 500) is reported, one line each.</param>
     public static async Task<OpenAiServer> StartAsync(string host, int port, string modelName, string? apiKey, Action<string> log)
     {
-        if (apiKey is { Length: 0 } || (apiKey is not null && apiKey.Trim().Length != apiKey.Length))
+        if (apiKey is not null && !IsSendableApiKey(apiKey))
         {
             throw new ArgumentException("the API key must be non-empty and have no leading or trailing spaces (clients could never send it)", nameof(apiKey));
         }
@@ -83,6 +83,9 @@ internal sealed class OpenAiServer : IAsyncDisposable
         await app.StartAsync();
         return server;
     }
+
+    /// <summary>Whether a client could send <paramref name="key"/> in an Authorization header: non-empty, no surrounding spaces.</summary>
+    public static bool IsSendableApiKey(string key) => key.Length > 0 && key.Trim().Length == key.Length;
 
     /// <summary>The model is loaded: /v1 starts answering.</summary>
     public void Ready(ServerState loaded) => state = loaded;

@@ -48,7 +48,7 @@ public sealed class ServeVerb : IVerb
         int maxQueue = args.Int("max-queue", 64, 1, 1_000_000);
         long? kvMemory = ByteSize.Read(args, "kv-memory");
         string? apiKey = args.String("api-key");
-        if (apiKey is not null && (apiKey.Length == 0 || apiKey.Trim().Length != apiKey.Length))
+        if (apiKey is not null && !OpenAiServer.IsSendableApiKey(apiKey))
         {
             throw new UsageException("--api-key must be a non-empty key without leading or trailing spaces (a client could never send it); leave it out to serve without a key");
         }
