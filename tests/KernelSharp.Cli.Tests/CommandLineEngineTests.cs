@@ -25,7 +25,6 @@ public sealed class CommandLineEngineTests
         Assert.Equal("unknown option '--ratoi' for demo; did you mean '--ratio'? (see kernelsharp demo --help)", ErrorOf("--ratoi", "1"));
         Assert.Equal("unknown option '--ratoi' for demo; did you mean '--ratio'? (see kernelsharp demo --help)", ErrorOf("--ratoi=1"));
         Assert.Equal("unknown option '-x' for demo (see kernelsharp demo --help)", ErrorOf("-x"));
-        Assert.Equal("unknown option '--' for demo (see kernelsharp demo --help)", ErrorOf("--", "x"));
         Assert.Equal("unexpected argument 'stray' (see kernelsharp demo --help)", ErrorOf("-n", "1", "stray"));
         Assert.Equal("unexpected argument '-' (see kernelsharp demo --help)", ErrorOf("-"));
         Assert.Equal("option -n/--count needs a value (N)", ErrorOf("--ratio", "1", "-n"));
@@ -38,6 +37,35 @@ public sealed class CommandLineEngineTests
         Assert.Equal("unknown option '-nf' for demo (see kernelsharp demo --help)", ErrorOf("-nf"));
         // The first problem in command-line order is the one reported.
         Assert.Equal("option -n/--count is given twice", ErrorOf("-n", "1", "-n", "2", "--bogus"));
+    }
+
+    [Fact]
+    public void Double_dash_ends_the_options_and_what_follows_is_the_operand_even_if_it_looks_like_an_option()
+    {
+        VerbSpec withOperand = Verb with { Operand = new OperandSpec("TEXT", "the text") };
+        ParsedArguments args = ArgumentParser.Parse(withOperand, ["-n", "1", "--", "--fast"]);
+        Assert.Equal("--fast", args.Operand);
+        Assert.False(args.Flag("fast"));
+        Assert.Equal("-5 degrees", ArgumentParser.Parse(withOperand, ["--", "-5 degrees"]).Operand);
+        Assert.Equal("@no-such.rsp", ArgumentParser.Parse(withOperand, ["--", "@no-such.rsp"]).Operand); // text, not a response file
+        Assert.Equal("--", ArgumentParser.Parse(withOperand, ["--", "--"]).Operand);
+        Assert.Null(ArgumentParser.Parse(withOperand, ["-n", "1", "--"]).Operand);
+
+        // A verb that reads no operand refuses one; the options before "--" are checked first, in command-line order.
+        Assert.Equal("unexpected argument 'x' after '--': demo reads nothing there (see kernelsharp demo --help)", ErrorOf("--", "x"));
+        Assert.Null(ArgumentParser.Parse(Verb, ["--fast", "--"]).Operand);
+        Assert.Equal("option -n/--count needs a value (N)", ErrorOf("-n", "--", "x"));
+        Assert.Equal("'--' is followed by 2 arguments; demo reads one TEXT there: quote it (\"a b\")",
+            Assert.Throws<UsageException>(() => ArgumentParser.Parse(withOperand, ["--", "a", "b"])).Message);
+    }
+
+    [Fact]
+    public void Double_dash_inside_a_response_file_is_refused_in_words()
+    {
+        using var temp = new TempDirectory();
+        string file = temp.Combine("demo.rsp");
+        File.WriteAllLines(file, ["--fast -- x"]);
+        Assert.Equal("'--' ends the options only on the command line, not inside a response file (see kernelsharp demo --help)", ErrorOf("@" + file));
     }
 
     [Fact]

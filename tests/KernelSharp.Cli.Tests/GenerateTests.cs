@@ -50,6 +50,16 @@ public sealed partial class GenerateTests
     }
 
     [Fact]
+    public void A_prompt_after_double_dash_may_start_with_a_dash_and_equals_the_same_prompt_given_with_p()
+    {
+        CliResult operand = Cli.Run("generate", "-m", Fixtures.TinyBf16, "-n", "6", "--temp", "0", "--ignore-eos", "--device", "cpu", "--", "-v --help");
+        CliResult option = Cli.Run("generate", "-m", Fixtures.TinyBf16, "-n", "6", "--temp", "0", "--ignore-eos", "--device", "cpu", "-p", "-v --help");
+        Assert.True(operand.ExitCode == 0, operand.ToString());
+        Assert.Equal(option.Stdout, operand.Stdout);
+        Assert.NotEqual(string.Empty, operand.Stdout.Trim());
+    }
+
+    [Fact]
     public void Seeded_sampling_repeats_and_the_seed_changes_the_text()
     {
         string[] Args(string seed) => ["generate", "-m", Fixtures.TinyBf16, "-p", "Once upon", "-n", "24", "--temp", "1.5", "--top-k", "0", "--top-p", "1", "-s", seed, "--ignore-eos"];

@@ -42,6 +42,16 @@ public sealed class TokenizeTests
     }
 
     [Fact]
+    public void Text_after_double_dash_is_tokenized_like_text_even_when_it_starts_with_a_dash()
+    {
+        CliResult operand = Cli.Run("tokenize", "-m", Fixtures.TinyBf16, "--", "--text");
+        CliResult option = Cli.Run("tokenize", "-m", Fixtures.TinyBf16, "--text", "--text");
+        Assert.True(operand.ExitCode == 0, operand.ToString());
+        Assert.Equal(option.Stdout, operand.Stdout);
+        Assert.NotEqual("[]", operand.Stdout.Trim());
+    }
+
+    [Fact]
     public void A_malformed_jsonl_line_is_a_one_line_error_naming_file_and_line()
     {
         using var temp = new TempDirectory();

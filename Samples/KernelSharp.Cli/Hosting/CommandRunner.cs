@@ -40,7 +40,9 @@ public static class CommandRunner
             return UsageError(context, $"unknown verb '{args[0]}'{Suggestions.DidYouMean(args[0], specs.Select(s => s.Name))}; valid verbs: {string.Join(", ", specs.Select(s => s.Name))}");
         }
 
-        bool verbose = args.Contains("--verbose") || args.Contains("-v");
+        // Only among the options: after "--" these are text (a prompt), not a request for detail.
+        IEnumerable<string> options = args.TakeWhile(arg => arg != ArgumentParser.EndOfOptions);
+        bool verbose = options.Contains("--verbose") || options.Contains("-v");
         try
         {
             ParsedArguments parsed = ArgumentParser.Parse(verb.Spec, args.Skip(1).ToArray());

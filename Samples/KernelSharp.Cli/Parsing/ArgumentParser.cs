@@ -7,23 +7,30 @@ namespace KernelSharp.Cli.Parsing;
 /// Splits a verb's arguments into option values with System.CommandLine: <c>--name value</c>, <c>--name=value</c> (or
 /// <c>--name:value</c>), <c>-x value</c>, and <c>@file</c> response files. A value may start with '-' (so <c>-n -5</c>
 /// reaches the range check instead of a confusing "unknown option": the library only treats a token as an option when it
-/// is one of the verb's names). Its parse outcome is turned into the one-line usage errors the tool has always printed.
+/// is one of the verb's names). <c>--</c> ends the options, as in POSIX tools: what follows is the verb's operand (a
+/// prompt that starts with '-'), never an option or a response file. The parse outcome is turned into the one-line
+/// usage errors the tool has always printed.
 /// </summary>
 public static class ArgumentParser
 {
     /// <summary>Parses the arguments that follow the verb's name.</summary>
     public static ParsedArguments Parse(VerbSpec verb, IReadOnlyList<string> args)
     {
+        // Split here rather than in the library: what follows "--" must not be read as a response file (@name) either.
+        int endOfOptions = args.ToList().IndexOf(EndOfOptions);
+        IReadOnlyList<string> options = endOfOptions < 0 ? args : args.Take(endOfOptions).ToArray();
+
         CommandTree tree = CommandTree.ForVerb(verb);
         Command command = tree.CommandOf(verb);
         var fromResponseFiles = new List<string>();
-        string[] written = [.. args.SelectMany(arg => KeepEmptyInlineValue(verb, arg))];
+        string[] written = [.. options.SelectMany(arg => KeepEmptyInlineValue(verb, arg))];
         ParseResult result = tree.Root.Parse([verb.Name, .. written], Configuration(fromResponseFiles));
 
-        if (FirstProblem(verb, tree, command, result, [.. args, .. fromResponseFiles]) is string problem)
+        if (FirstProblem(verb, tree, command, result, [.. options, .. fromResponseFiles]) is string problem)
         {
             throw new UsageException(problem);
         }
+        string? operand = endOfOptions < 0 ? null : ReadOperand(verb, args.Skip(endOfOptions + 1).ToArray()); // after the options' problems: command-line order
 
         var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (Option option in command.Options)
@@ -41,7 +48,31 @@ public static class ArgumentParser
                 _ => throw new InvalidOperationException($"option {option.Name} has no value type the tool reads"),
             };
         }
-        return new ParsedArguments(verb, values);
+        return new ParsedArguments(verb, values, operand);
+    }
+
+    /// <summary>The argument that marks the end of the options.</summary>
+    public const string EndOfOptions = "--";
+
+    /// <summary>
+    /// What follows <c>--</c>: the verb's one operand, or null when nothing does. More than one is refused rather than
+    /// joined (the spaces between shell words are lost), and so is any for a verb that reads none.
+    /// </summary>
+    private static string? ReadOperand(VerbSpec verb, IReadOnlyList<string> after)
+    {
+        if (after.Count == 0)
+        {
+            return null;
+        }
+        if (verb.Operand is not OperandSpec operand)
+        {
+            throw new UsageException($"unexpected argument '{after[0]}' after '--': {verb.Name} reads nothing there (see kernelsharp {verb.Name} --help)");
+        }
+        if (after.Count > 1)
+        {
+            throw new UsageException($"'--' is followed by {after.Count} arguments; {verb.Name} reads one {operand.ValueName} there: quote it (\"{string.Join(' ', after)}\")");
+        }
+        return after[0];
     }
 
     /// <summary>
@@ -146,7 +177,8 @@ public static class ArgumentParser
                     return Unexpected(verb, token.Value);
 
                 case TokenType.DoubleDash:
-                    return UnknownOption(verb, "--");
+                    // The command line's own "--" never reaches the library (Parse splits at it); this one came from a file.
+                    return $"'--' ends the options only on the command line, not inside a response file (see kernelsharp {verb.Name} --help)";
             }
         }
         return result.Errors.Count > 0 ? result.Errors[0].Message : null;

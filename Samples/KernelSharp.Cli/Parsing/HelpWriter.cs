@@ -18,9 +18,14 @@ public static class HelpWriter
         }
         lines.Add(string.Empty);
         lines.Add("Options:");
-        var left = verb.AllOptions.Select(OptionColumn).ToList();
-        int width = left.Max(text => text.Length) + 2;
-        lines.AddRange(verb.AllOptions.Select((option, i) => ("  " + left[i].PadRight(width) + option.Description).TrimEnd()));
+        // The operand is a row of the table too: "-- TEXT" is how it is written, like an option.
+        var rows = verb.AllOptions.Select(option => (Left: OptionColumn(option), option.Description)).ToList();
+        if (verb.Operand is OperandSpec operand)
+        {
+            rows.Add(($"    {ArgumentParser.EndOfOptions} {operand.ValueName}", operand.Description));
+        }
+        int width = rows.Max(row => row.Left.Length) + 2;
+        lines.AddRange(rows.Select(row => ("  " + row.Left.PadRight(width) + row.Description).TrimEnd()));
         return string.Join('\n', lines) + "\n";
     }
 

@@ -6,9 +6,12 @@ namespace KernelSharp.Cli.Parsing;
 /// The option values of one verb call, read through typed getters that check ranges and throw a
 /// <see cref="UsageException"/> whose message names the option and the valid range.
 /// </summary>
-public sealed class ParsedArguments(VerbSpec verb, IReadOnlyDictionary<string, List<string>> values)
+public sealed class ParsedArguments(VerbSpec verb, IReadOnlyDictionary<string, List<string>> values, string? operand = null)
 {
     public VerbSpec Verb { get; } = verb;
+
+    /// <summary>The argument given after <c>--</c> (<see cref="VerbSpec.Operand"/>), or null when none was.</summary>
+    public string? Operand { get; } = operand;
 
     public bool Has(string longName) => values.ContainsKey(Spec(longName).Long);
 

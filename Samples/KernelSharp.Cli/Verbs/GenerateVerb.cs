@@ -15,9 +15,10 @@ public sealed class GenerateVerb : IVerb
     public VerbSpec Spec { get; } = new(
         "generate",
         "Generate text from a prompt; text streams to stdout, a stats line goes to stderr.",
-        "-m DIR [-p TEXT | -f FILE | < stdin] [options]",
-        "The prompt comes from -p, -f or standard input. With --chat it is sent as a user message in the\n" +
-        "DeepSeek-V3.2 chat format. Ctrl-C stops generation, prints the stats line and exits with 130.",
+        "-m DIR [-p TEXT | -f FILE | < stdin] [options] [-- TEXT]",
+        "The prompt comes from -p, -f, the argument after -- or standard input. With --chat it is sent as a\n" +
+        "user message in the DeepSeek-V3.2 chat format. Ctrl-C stops generation, prints the stats line and\n" +
+        "exits with 130.",
         [
             SharedOptions.Model,
             OptionSpec.Value("prompt", "TEXT", "the prompt", "p"),
@@ -34,7 +35,8 @@ public sealed class GenerateVerb : IVerb
             OptionSpec.Value("system", "TEXT", "with --chat: a system prompt"),
             SharedOptions.ShowPrompt,
             OptionSpec.Flag("json", "print one JSON object on stdout (text, finish reason, load time, time to first token, speeds) instead of streaming"),
-        ]);
+        ],
+        new OperandSpec("TEXT", "the prompt, as -p gives it: after --, text that starts with '-' is not read as an option"));
 
     public int Run(ParsedArguments args, CliContext context)
     {
@@ -42,6 +44,10 @@ public sealed class GenerateVerb : IVerb
         // config.json), so a typo never costs a model load.
         string modelDirectory = args.RequiredString("model");
         args.AtMostOneOf("prompt", "file");
+        if (args.Operand is not null && (args.Has("prompt") || args.Has("file")))
+        {
+            throw new UsageException($"give only one of {(args.Has("prompt") ? "-p/--prompt" : "-f/--file")}, -- TEXT");
+        }
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         DevicePlacement placement = DevicePlacement.Read(args);
@@ -110,7 +116,7 @@ public sealed class GenerateVerb : IVerb
     private static string ReadPrompt(ParsedArguments args, CliContext context)
     {
         string text;
-        if (args.String("prompt") is string prompt)
+        if ((args.String("prompt") ?? args.Operand) is string prompt)
         {
             text = prompt;
         }
@@ -130,7 +136,7 @@ public sealed class GenerateVerb : IVerb
         }
         if (text.Length == 0)
         {
-            throw new UsageException("the prompt is empty; give -p TEXT, -f FILE or text on stdin");
+            throw new UsageException("the prompt is empty; give -p TEXT, -f FILE, -- TEXT or text on stdin");
         }
         return text;
     }

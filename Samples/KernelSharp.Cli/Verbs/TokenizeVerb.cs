@@ -13,7 +13,7 @@ public sealed class TokenizeVerb : IVerb
     public VerbSpec Spec { get; } = new(
         "tokenize",
         "Turn text into token ids (or ids back into text) with a model's tokenizer.",
-        "(-m DIR | --tokenizer FILE) (--text TEXT | --jsonl FILE | --ids 1,2,3) [options]",
+        "(-m DIR | --tokenizer FILE) (--text TEXT | --jsonl FILE | --ids 1,2,3 | -- TEXT) [options]",
         "--text prints the ids as a JSON array. --jsonl reads lines {\"text\": ...} ('-' = stdin) and writes one\n" +
         "line {\"ids\": [...]} per input line. No special tokens are added unless --add-special is given.",
         [
@@ -23,19 +23,25 @@ public sealed class TokenizeVerb : IVerb
             OptionSpec.Value("jsonl", "FILE", "tokenize every line {\"text\": ...} of FILE ('-' = stdin)"),
             OptionSpec.Value("ids", "IDS", "comma-separated ids to decode back into text"),
             OptionSpec.Flag("add-special", "add the tokenizer's special tokens (BOS)"),
-        ]);
+        ],
+        new OperandSpec("TEXT", "the text to tokenize, as --text gives it: after --, text that starts with '-' is not read as an option"));
 
     public int Run(ParsedArguments args, CliContext context)
     {
         args.AtMostOneOf("model", "tokenizer");
         args.AtMostOneOf("text", "jsonl", "ids");
+        string? given = new[] { "text", "jsonl", "ids" }.FirstOrDefault(args.Has);
+        if (args.Operand is not null && given is not null)
+        {
+            throw new UsageException($"give only one of --{given}, -- TEXT");
+        }
         if (!args.Has("model") && !args.Has("tokenizer"))
         {
             throw new UsageException("give -m DIR or --tokenizer FILE");
         }
-        if (!args.Has("text") && !args.Has("jsonl") && !args.Has("ids"))
+        if (given is null && args.Operand is null)
         {
-            throw new UsageException("give --text TEXT, --jsonl FILE or --ids 1,2,3");
+            throw new UsageException("give --text TEXT, --jsonl FILE, --ids 1,2,3 or -- TEXT");
         }
         bool addSpecial = args.Flag("add-special");
 
@@ -45,7 +51,7 @@ public sealed class TokenizeVerb : IVerb
             int[] ids = args.IntList("ids", 0, tokenizer.VocabSize - 1);
             context.Out.WriteLine(tokenizer.Decode(ids));
         }
-        else if (args.String("text") is string text)
+        else if ((args.String("text") ?? args.Operand) is string text)
         {
             context.Out.WriteLine(IdsJson(tokenizer.Encode(text, addSpecial)));
         }
