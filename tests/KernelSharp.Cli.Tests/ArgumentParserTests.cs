@@ -52,6 +52,17 @@ public sealed class ArgumentParserTests
             Assert.Throws<UsageException>(() => ArgumentParser.Parse(spec, ["--tokens", ","]).IntList("tokens", 0, 9)).Message);
     }
 
+    [Theory]
+    [InlineData("1,,3", "--tokens: item 2 of '1,,3' is empty; separate the values with single commas, e.g. 1,8,64")]
+    [InlineData(",1", "--tokens: item 1 of ',1' is empty; separate the values with single commas, e.g. 1,8,64")]
+    [InlineData("1,2,", "--tokens: item 3 of '1,2,' is empty; separate the values with single commas, e.g. 1,8,64")]
+    [InlineData("1, ,2", "--tokens: item 2 of '1, ,2' is empty; separate the values with single commas, e.g. 1,8,64")]
+    public void An_empty_item_in_an_integer_list_is_refused_not_dropped(string text, string message)
+    {
+        var spec = new VerbSpec("ids", "Ids.", string.Empty, string.Empty, [OptionSpec.Value("tokens", "IDS", "ids")]);
+        Assert.Equal(message, Assert.Throws<UsageException>(() => ArgumentParser.Parse(spec, ["--tokens", text]).IntList("tokens", 0, 9)).Message);
+    }
+
     [Fact]
     public void Choices_are_case_insensitive()
     {

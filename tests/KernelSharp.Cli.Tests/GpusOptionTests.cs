@@ -22,6 +22,9 @@ public sealed class GpusOptionTests
     [InlineData("0,x", "--gpus: 'x' in '0,x' is not a GPU number (0, 1, …)")]
     [InlineData("0,-1", "--gpus: '-1' in '0,-1' is not a GPU number (0, 1, …)")]
     [InlineData("1,1", "--gpus: '1,1' names a GPU twice; each rank needs a GPU of its own")]
+    [InlineData("0,,2", "--gpus: item 2 of '0,,2' is empty; separate the values with single commas, e.g. 1,8,64")]
+    [InlineData(",1", "--gpus: item 1 of ',1' is empty; separate the values with single commas, e.g. 1,8,64")]
+    [InlineData("5,,", "--gpus: item 2 of '5,,' is empty; separate the values with single commas, e.g. 1,8,64")]
     public void Bad_lists_are_usage_errors(string text, string message) =>
         Assert.Equal(message, Assert.Throws<UsageException>(() => DevicePlacement.ParseGpus(text)).Message);
 

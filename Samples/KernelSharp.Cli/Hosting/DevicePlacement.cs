@@ -37,7 +37,9 @@ public sealed record DevicePlacement(string Device, IReadOnlyList<int>? Gpus = n
                 : throw new UsageException($"--gpus must be a number of GPUs (1 … {MaxGpus}) or a list of GPU numbers such as 0,2,3, got '{text}'");
         }
 
-        string[] parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries); // "5," = GPU 5 alone
+        // One trailing comma is meaningful: it makes a list of what would otherwise be a count ("5," = GPU 5 alone, "5" =
+        // GPUs 0 … 4). Any other empty item is a lost GPU number and is refused.
+        string[] parts = CommaList.Split(text, "--gpus", endsWithListMarker: true);
         var list = new List<int>(parts.Length);
         foreach (string part in parts)
         {

@@ -28,6 +28,20 @@ public static class SamplingArguments
         return n < 0 ? null : n;
     }
 
+    /// <summary>
+    /// The --stop texts. Each occurrence is one text, commas and all (a stop text may hold a comma), so there is no list
+    /// to split; an empty one would stop nothing and was dropped unseen, so it is refused.
+    /// </summary>
+    public static IReadOnlyList<string> StopSequences(ParsedArguments args)
+    {
+        IReadOnlyList<string> stops = args.All("stop");
+        if (stops.Any(stop => stop.Length == 0))
+        {
+            throw new UsageException("--stop needs a non-empty TEXT (each --stop gives one text to stop at)");
+        }
+        return stops;
+    }
+
     public static SamplingOptions Read(ParsedArguments args)
     {
         float temperature = args.Float("temp", 0.8f, t => t >= 0, ">= 0 (0 = greedy)");

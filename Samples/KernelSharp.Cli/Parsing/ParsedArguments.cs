@@ -71,15 +71,15 @@ public sealed class ParsedArguments(VerbSpec verb, IReadOnlyDictionary<string, L
         return lower;
     }
 
-    /// <summary>A comma-separated list of integers, each in [min, max].</summary>
+    /// <summary>A comma-separated list of integers, each in [min, max]; an empty item is refused (<see cref="CommaList"/>).</summary>
     public int[] IntList(string longName, int min, int max)
     {
         string text = RequiredString(longName);
-        string[] parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0)
+        if (text.Split(',').All(item => item.Trim().Length == 0))
         {
             throw new UsageException($"{Spec(longName).DisplayName} needs at least one integer");
         }
+        string[] parts = CommaList.Split(text, Spec(longName).DisplayName);
         var result = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {

@@ -239,9 +239,9 @@ public sealed class BenchVerb : IVerb
         if (text is null)
             return [0];
         var depths = new List<int>();
-        foreach (string part in text.Split(','))
+        foreach (string part in CommaList.Split(text, "-d/--n-depth"))
         {
-            if (!int.TryParse(part.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int depth) || depth > SamplingArguments.MaxTokensLimit)
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int depth) || depth > SamplingArguments.MaxTokensLimit)
                 throw new UsageException($"-d/--n-depth must be whole numbers 0 … {SamplingArguments.MaxTokensLimit} separated by commas, got '{text}'");
             depths.Add(depth);
         }

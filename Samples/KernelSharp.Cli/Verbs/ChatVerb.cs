@@ -38,6 +38,7 @@ public sealed class ChatVerb : IVerb
         string modelDirectory = args.RequiredString("model");
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
+        IReadOnlyList<string> stopSequences = SamplingArguments.StopSequences(args);
         DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul? prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
@@ -53,7 +54,7 @@ public sealed class ChatVerb : IVerb
         context.Error.WriteLine($"device: {model.DeviceDescription}");
         context.Error.WriteLine(loadTimes.ToLine());
         var request = new GenerationRequest(
-            maxNewTokensOption ?? contextSize, sampling, args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer), args.All("stop"));
+            maxNewTokensOption ?? contextSize, sampling, args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer), stopSequences);
 
         var conversation = new ChatConversation(tokenizer, session, thinking, args.String("system"));
         bool showPrompt = args.Flag("show-prompt");

@@ -50,6 +50,7 @@ public sealed class GenerateVerb : IVerb
         }
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
+        IReadOnlyList<string> stopSequences = SamplingArguments.StopSequences(args);
         DevicePlacement placement = DevicePlacement.Read(args);
         PrefillMatmul? prefill = SharedOptions.ReadPrefill(args);
         KvCacheFormat kvCache = SharedOptions.ReadKvCache(args);
@@ -84,7 +85,7 @@ public sealed class GenerateVerb : IVerb
             maxNewTokensOption ?? contextSize,
             sampling,
             args.Flag("ignore-eos") ? [] : folder.StopTokenIds(tokenizer),
-            args.All("stop"));
+            stopSequences);
         StreamingDecoder decoder = tokenizer.CreateStreamingDecoder();
         GenerationResult result = TextGenerator.Generate(
             session, promptTokens, request, decoder.Push,
