@@ -100,7 +100,7 @@ public sealed class SafeTensorsHeader
         }
         catch (JsonException e)
         {
-            throw Fail(filePath, $"the header is not valid JSON (byte {(e.BytePositionInLine ?? 0) + 1} of line {(e.LineNumber ?? 0) + 1}): {ModelConfigParser.ShortReason(e.Message)}", e);
+            throw Fail(filePath, $"the header is not valid JSON (byte {(e.BytePositionInLine ?? 0) + 1} of line {(e.LineNumber ?? 0) + 1}): {JsonErrorText.Reason(e)}", e);
         }
     }
 

@@ -40,7 +40,7 @@ public sealed class ShardIndex
         }
         catch (JsonException e)
         {
-            throw new CheckpointException($"{path}: not valid JSON (line {(e.LineNumber ?? 0) + 1}, position {(e.BytePositionInLine ?? 0) + 1}): {ModelConfigParser.ShortReason(e.Message)}", e);
+            throw new CheckpointException($"{path}: not valid JSON{JsonErrorText.Describe(e)}", e);
         }
 
         using (document)

@@ -118,19 +118,8 @@ internal static class ModelConfigParser
         }
         catch (JsonException e)
         {
-            // LineNumber and BytePositionInLine are 0-based; editors count from 1.
-            string where = e.LineNumber is long line
-                ? $" (line {line + 1}, position {(e.BytePositionInLine ?? 0) + 1})"
-                : "";
-            throw new ConfigException($"{sourceName}: not valid JSON{where}: {ShortReason(e.Message)}", e);
+            throw new ConfigException($"{sourceName}: not valid JSON{JsonErrorText.Describe(e)}", e);
         }
-    }
-
-    /// <summary>System.Text.Json appends "Path: $ | LineNumber: ..." which we already report in a friendlier form.</summary>
-    internal static string ShortReason(string message)
-    {
-        int pathAt = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        return (pathAt >= 0 ? message[..pathAt] : message).Trim();
     }
 
     /// <summary>

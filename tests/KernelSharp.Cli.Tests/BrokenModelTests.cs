@@ -36,6 +36,18 @@ public sealed class BrokenModelTests
         { "index not JSON", "logits" },
     };
 
+    [Fact]
+    public void A_json_syntax_error_names_its_line_and_position_once_counted_from_one()
+    {
+        using var temp = new TempDirectory();
+        string folder = temp.CopyOf(Fixtures.TinyBf16, "model");
+        string config = Path.Combine(folder, "config.json");
+        File.WriteAllText(config, "{\n  \"vocab_size\": 512,\n    x\n}");
+        CliResult result = Cli.Run("inspect", "-m", folder);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Equal($"error: {config}: not valid JSON (line 3, position 5): 'x' is an invalid start of a property name. Expected a '\"'.", Assert.Single(result.ErrorLines));
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_broken_model_folder_gives_one_line_naming_the_file_and_stays_untouched(string breakage, string verb)

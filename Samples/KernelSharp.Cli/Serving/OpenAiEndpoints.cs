@@ -1,5 +1,6 @@
 using System.Text.Json;
 using KernelSharp.Cli.Hosting;
+using KernelSharp.Runtime;
 using KernelSharp.Runtime.Generation;
 using KernelSharp.Runtime.Serving;
 using Microsoft.AspNetCore.Http;
@@ -103,7 +104,7 @@ internal sealed class OpenAiEndpoints(OpenAiServer server)
         }
         catch (JsonException error)
         {
-            throw new ApiException(400, "invalid_request_error", $"the body is not valid JSON: {error.Message}");
+            throw new ApiException(400, "invalid_request_error", $"the body is not valid JSON{JsonErrorText.Describe(error)}");
         }
     }
 }

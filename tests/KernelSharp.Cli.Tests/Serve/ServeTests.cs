@@ -102,7 +102,9 @@ public sealed class ServeTests
 
         using var malformed = await server.Http.PostAsync("/v1/chat/completions", new StringContent("{\"messages\": [", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
-        Assert.Contains("not valid JSON", (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString());
+        string malformedMessage = (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString()!;
+        Assert.StartsWith("the body is not valid JSON (line 1, position 15): ", malformedMessage);
+        Assert.DoesNotContain("LineNumber", malformedMessage); // the position once, counted from 1
 
         // Expect: 100-continue lets the server refuse the declared size before the client sends the body
         using var hugeRequest = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(new string(' ', 5 * 1024 * 1024) + "{}", Encoding.UTF8, "application/json") };
