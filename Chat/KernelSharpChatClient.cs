@@ -53,10 +53,7 @@ public sealed class KernelSharpChatClient : IChatClient
     /// <exception cref="UserInputException">The folder, its config, tokenizer or weights are missing or invalid (one line naming the file), or a setting is out of range.</exception>
     public static KernelSharpChatClient Load(string modelDirectory, string device = "auto", int contextSize = 4096, bool thinking = false, int maxBatch = 8)
     {
-        if (!Directory.Exists(modelDirectory))
-        {
-            throw new UserInputException($"{modelDirectory}: model folder not found");
-        }
+        InputFiles.RequireFolder(modelDirectory, "model folder", "expected the model folder that holds config.json", message => new UserInputException(message));
 
         ModelConfig config = ModelConfig.Load(Path.Combine(modelDirectory, "config.json"));
         string tokenizerPath = Path.Combine(modelDirectory, "tokenizer.json");

@@ -66,7 +66,8 @@ public sealed record ModelConfig
     {
         if (FileKinds.Of(configJsonPath) == FileKind.Missing)
         {
-            throw new ConfigException($"{configJsonPath}: file not found; a checkpoint folder needs the model's config.json");
+            string absent = FileKinds.DanglingLinkTarget(configJsonPath) is null ? "file not found" : InputFiles.Absent(configJsonPath);
+            throw new ConfigException($"{configJsonPath}: {absent}; a checkpoint folder needs the model's config.json");
         }
 
         string json = InputFiles.ReadAllText(configJsonPath, "model config", InputFiles.ConfigLimit, message => new ConfigException(message));

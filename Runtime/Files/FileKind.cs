@@ -66,6 +66,27 @@ public static partial class FileKinds
         };
     }
 
+    /// <summary>
+    /// The target a symbolic link at <paramref name="path"/> names when nothing is there (a dangling link); null when the
+    /// path is not a link or its target exists. A message that said "not found" would send the user looking for the
+    /// link itself, which is there.
+    /// </summary>
+    public static string? DanglingLinkTarget(string path)
+    {
+        if (Of(path) != FileKind.Missing)
+        {
+            return null;
+        }
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>How a kind is named in an error message.</summary>
     public static string Describe(FileKind kind) => kind switch
     {

@@ -34,13 +34,42 @@ public static class InputFiles
             case FileKind.Regular:
                 return;
             case FileKind.Missing:
-                throw fail($"{path}: {whatItIs} not found");
+                throw fail(NotFound(path, whatItIs));
             case FileKind.Directory:
                 throw fail($"{path}: is a folder; expected the {whatItIs} itself");
             default:
                 throw fail($"{path}: is {FileKinds.Describe(kind)}; the {whatItIs} must be a regular file");
         }
     }
+
+    /// <summary>
+    /// Throws <paramref name="fail"/>'s exception unless <paramref name="path"/> is a folder (links followed), saying what is
+    /// there instead (a file, a named pipe, a dangling link) followed by <paramref name="expectation"/>.
+    /// </summary>
+    public static void RequireFolder(string path, string whatItIs, string expectation, Func<string, Exception> fail)
+    {
+        FileKind kind = FileKinds.Of(path);
+        switch (kind)
+        {
+            case FileKind.Directory:
+                return;
+            case FileKind.Missing:
+                throw fail(NotFound(path, whatItIs));
+            default:
+                throw fail($"{path}: is {FileKinds.Describe(kind)}; {expectation}");
+        }
+    }
+
+    /// <summary>"PATH: the WHAT not found", or, when PATH is a link to nothing, what it links to.</summary>
+    public static string NotFound(string path, string whatItIs)
+        => FileKinds.DanglingLinkTarget(path) is null ? $"{path}: {whatItIs} not found" : $"{path}: {Absent(path)}; expected the {whatItIs}";
+
+    /// <summary>
+    /// Why nothing can be read at <paramref name="path"/>, for "PATH: ...; what to do" messages: "missing", or
+    /// "is a dangling link to TARGET, which does not exist".
+    /// </summary>
+    public static string Absent(string path)
+        => FileKinds.DanglingLinkTarget(path) is string target ? $"is a dangling link to {target}, which does not exist" : "missing";
 
     /// <summary>The whole of a regular file no larger than <paramref name="limit"/> bytes.</summary>
     public static byte[] ReadAllBytes(string path, string whatItIs, long limit, Func<string, Exception> fail)

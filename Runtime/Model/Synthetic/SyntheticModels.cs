@@ -12,10 +12,12 @@ public static class SyntheticModels
     /// </summary>
     public static string ConfigPath(string path)
     {
-        var configPath = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
-        if (!File.Exists(configPath))
+        var configPath = FileKinds.Of(path) == FileKind.Directory ? Path.Combine(path, "config.json") : path;
+        if (FileKinds.Of(configPath) == FileKind.Missing)
         {
-            throw new ConfigException($"{configPath}: file not found; a synthetic model needs the model's config.json (no weights or tokenizer)");
+            // File.Exists is true for a dangling link: ask what is there, so the message says so.
+            string absent = FileKinds.DanglingLinkTarget(configPath) is null ? "file not found" : InputFiles.Absent(configPath);
+            throw new ConfigException($"{configPath}: {absent}; a synthetic model needs the model's config.json (no weights or tokenizer)");
         }
 
         return configPath;

@@ -23,7 +23,7 @@ public static class BoundedText
         FileKind kind = FileKinds.Of(path);
         if (kind == FileKind.Missing)
         {
-            throw new UserInputException($"{path}: {whatItIs} not found");
+            throw new UserInputException(InputFiles.NotFound(path, whatItIs));
         }
         if (kind is not (FileKind.Regular or FileKind.Pipe or FileKind.CharacterDevice))
         {

@@ -26,18 +26,11 @@ public sealed class ModelFolder
 
     public static ModelFolder Open(string directory)
     {
-        if (File.Exists(directory))
-        {
-            throw new UserInputException($"{directory}: is a file; --model expects the model folder that holds config.json");
-        }
-        if (!System.IO.Directory.Exists(directory))
-        {
-            throw new UserInputException($"{directory}: model folder not found");
-        }
+        InputFiles.RequireFolder(directory, "model folder", "--model expects the model folder that holds config.json", message => new UserInputException(message));
         string configPath = Path.Combine(directory, "config.json");
-        if (!File.Exists(configPath))
+        if (FileKinds.Of(configPath) == FileKind.Missing)
         {
-            throw new UserInputException($"{configPath}: missing; a model folder needs config.json, model.safetensors (or shards) and tokenizer.json");
+            throw new UserInputException($"{configPath}: {InputFiles.Absent(configPath)}; a model folder needs config.json, model.safetensors (or shards) and tokenizer.json");
         }
         return new ModelFolder(directory, ModelConfig.Load(configPath));
     }
@@ -50,18 +43,12 @@ public sealed class ModelFolder
     /// </summary>
     public static BpeTokenizer LoadTokenizer(string directory)
     {
-        if (File.Exists(directory))
-        {
-            throw new UserInputException($"{directory}: is a file; -m expects a folder that holds tokenizer.json (or give the file with --tokenizer)");
-        }
-        if (!System.IO.Directory.Exists(directory))
-        {
-            throw new UserInputException($"{directory}: model folder not found");
-        }
+        InputFiles.RequireFolder(
+            directory, "model folder", "-m expects a folder that holds tokenizer.json (or give the file with --tokenizer)", message => new UserInputException(message));
         string tokenizerPath = Path.Combine(directory, "tokenizer.json");
-        if (!File.Exists(tokenizerPath))
+        if (FileKinds.Of(tokenizerPath) == FileKind.Missing)
         {
-            throw new UserInputException($"{tokenizerPath}: missing; copy the model's tokenizer.json into the folder or use a command that needs no tokenizer (logits --tokens)");
+            throw new UserInputException($"{tokenizerPath}: {InputFiles.Absent(tokenizerPath)}; copy the model's tokenizer.json into the folder or use a command that needs no tokenizer (logits --tokens)");
         }
         string tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
         return BpeTokenizer.Load(tokenizerPath, File.Exists(tokenizerConfigPath) ? tokenizerConfigPath : null);

@@ -57,9 +57,9 @@ public sealed class CreateModelVerb : IVerb
         else
         {
             string configPath = args.RequiredString("config");
-            if (!File.Exists(configPath))
+            if (FileKinds.Of(configPath) == FileKind.Missing)
             {
-                throw new UserInputException($"{configPath}: config file not found");
+                throw new UserInputException(InputFiles.NotFound(configPath, "config file"));
             }
             config = ModelConfig.Load(configPath);
             inputs.AddFile(configPath);

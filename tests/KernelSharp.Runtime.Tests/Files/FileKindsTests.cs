@@ -32,6 +32,25 @@ public sealed class FileKindsTests : IDisposable
     }
 
     [SkippableFact]
+    public void A_dangling_link_is_told_apart_from_a_missing_path_and_from_a_link_to_something()
+    {
+        Skip.IfNot(UnixNodes.Available, "needs symbolic links");
+        string nowhere = temp.File("nowhere");
+        string dangling = temp.File("dangling");
+        File.CreateSymbolicLink(dangling, nowhere);
+        string link = temp.File("link");
+        File.CreateSymbolicLink(link, temp.Path);
+
+        Assert.Equal(nowhere, FileKinds.DanglingLinkTarget(dangling));
+        Assert.Null(FileKinds.DanglingLinkTarget(link));
+        Assert.Null(FileKinds.DanglingLinkTarget(temp.File("absent")));
+        Assert.Equal($"{dangling}: is a dangling link to {nowhere}, which does not exist; expected the prompt file", InputFiles.NotFound(dangling, "prompt file"));
+        Assert.Equal($"{nowhere}: prompt file not found", InputFiles.NotFound(nowhere, "prompt file"));
+        var error = Assert.Throws<UserInputException>(() => InputFiles.RequireRegular(dangling, "model config", message => new UserInputException(message)));
+        Assert.Equal($"{dangling}: is a dangling link to {nowhere}, which does not exist; expected the model config", error.Message);
+    }
+
+    [SkippableFact]
     public void Real_paths_resolve_links_in_every_component_including_missing_tails()
     {
         Skip.IfNot(UnixNodes.Available, "needs symbolic links");
