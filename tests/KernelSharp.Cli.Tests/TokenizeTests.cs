@@ -52,6 +52,21 @@ public sealed class TokenizeTests
     }
 
     [Fact]
+    public void A_blank_jsonl_line_gets_an_empty_list_so_output_lines_stay_aligned_with_input_lines()
+    {
+        string input = "{\"text\": \"Hello\"}\n\n   \n{\"text\": \"world\"}\n";
+        CliResult result = Cli.RunWithInput(input, "tokenize", "-m", Fixtures.TinyBf16, "--jsonl", "-", "--add-special");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] lines = result.Stdout.Split('\n')[..^1];
+        Assert.Equal(4, lines.Length);
+        Assert.NotEmpty(Ids(lines[0]));
+        Assert.Equal("{\"ids\": []}", lines[1]);
+        Assert.Equal("{\"ids\": []}", lines[2]);
+        int[] world = JsonSerializer.Deserialize<int[]>(Cli.Run("tokenize", "-m", Fixtures.TinyBf16, "--text", "world", "--add-special").Stdout)!;
+        Assert.Equal(world, Ids(lines[3]));
+    }
+
+    [Fact]
     public void A_malformed_jsonl_line_is_a_one_line_error_naming_file_and_line()
     {
         using var temp = new TempDirectory();

@@ -15,7 +15,8 @@ public sealed class TokenizeVerb : IVerb
         "Turn text into token ids (or ids back into text) with a model's tokenizer.",
         "(-m DIR | --tokenizer FILE) (--text TEXT | --jsonl FILE | --ids 1,2,3 | -- TEXT) [options]",
         "--text prints the ids as a JSON array. --jsonl reads lines {\"text\": ...} ('-' = stdin) and writes one\n" +
-        "line {\"ids\": [...]} per input line. No special tokens are added unless --add-special is given.",
+        "line {\"ids\": [...]} per input line, in order (a blank line gives {\"ids\": []}). No special tokens are\n" +
+        "added unless --add-special is given.",
         [
             SharedOptions.Model,
             OptionSpec.Value("tokenizer", "FILE", "a tokenizer.json (instead of -m)"),
@@ -84,12 +85,10 @@ public sealed class TokenizeVerb : IVerb
         {
             context.Cancellation.ThrowIfCancellationRequested();
             lineNumber++;
-            if (line.Trim().Length == 0)
-            {
-                continue;
-            }
-            string text = ReadTextField(line, source, lineNumber);
-            context.Out.WriteLine("{\"ids\": " + IdsJson(tokenizer.Encode(text, addSpecial)) + "}");
+            // Output line N answers input line N, so results can be pasted next to their inputs: a blank line holds no
+            // record and no text, and gets an empty list (not even BOS) rather than no line at all.
+            int[] ids = line.Trim().Length == 0 ? [] : tokenizer.Encode(ReadTextField(line, source, lineNumber), addSpecial);
+            context.Out.WriteLine("{\"ids\": " + IdsJson(ids) + "}");
         }
     }
 
