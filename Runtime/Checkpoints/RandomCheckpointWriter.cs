@@ -39,7 +39,9 @@ public static class RandomCheckpointWriter
         inputs ??= new ProtectedInputs();
         if (tokenizerJsonPath is not null)
         {
-            InputFiles.RequireRegular(tokenizerJsonPath, "tokenizer file", message => new UserInputException(message));
+            // Loaded, not just found: any other file (a config.json, notes) would be copied as the model's tokenizer and
+            // fail only at the first generate. The tokenizer_config.json beside it, copied with it, is read as well.
+            Tokenization.BpeTokenizer.Load(tokenizerJsonPath);
             inputs.AddFile(tokenizerJsonPath);
         }
         if (inputs.Conflict(target) is string input)

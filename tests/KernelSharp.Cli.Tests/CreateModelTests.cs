@@ -91,6 +91,38 @@ public sealed class CreateModelTests
     }
 
     [Fact]
+    public void A_tokenizer_that_the_tokenizer_loader_cannot_read_is_refused_by_name_before_anything_is_written()
+    {
+        using var temp = new TempDirectory();
+        string notJson = temp.Combine("notes.txt");
+        File.WriteAllText(notJson, "not a tokenizer");
+        string noModel = temp.Combine("other.json");
+        File.WriteAllText(noModel, "{\"version\": \"1.0\", \"added_tokens\": []}");
+        string aConfig = Path.Combine(Fixtures.TinyBf16, "config.json");
+
+        foreach ((string tokenizer, string reason) in new[] { (notJson, "tokenizer file is not valid JSON at line 1"), (noModel, "model: missing"), (aConfig, "model: missing") })
+        {
+            string model = temp.Combine("model");
+            CliResult refused = Cli.Run("create-model", "--preset", "tiny", "-o", model, "--tokenizer", tokenizer);
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            string line = Assert.Single(refused.ErrorLines);
+            Assert.StartsWith($"error: {tokenizer}: ", line);
+            Assert.Contains(reason, line);
+            Assert.False(Directory.Exists(model));
+        }
+
+        // The tokenizer.json found beside --config is checked as well, not copied blindly.
+        string source = temp.Combine("source");
+        Directory.CreateDirectory(source);
+        File.Copy(aConfig, Path.Combine(source, "config.json"));
+        File.WriteAllText(Path.Combine(source, "tokenizer.json"), "{}");
+        CliResult beside = Cli.Run("create-model", "--config", Path.Combine(source, "config.json"), "-o", temp.Combine("from-config"));
+        Assert.True(beside.ExitCode == 1, beside.ToString());
+        Assert.StartsWith($"error: {Path.Combine(source, "tokenizer.json")}: ", Assert.Single(beside.ErrorLines));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(temp.Path), entry => Path.GetFileName(entry).Contains("from-config", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Ctrl_c_during_the_write_exits_130_and_leaves_nothing_behind()
     {
         using var temp = new TempDirectory();

@@ -188,8 +188,18 @@ public sealed class RandomCheckpointWriterTests : IDisposable
         RandomCheckpointWriter.Write(ModelPresets.Tiny, folder, 1, WeightFormat.Bf16, tokenizerJsonPath: tokenizer);
         Assert.Equal(File.ReadAllBytes(tokenizer), File.ReadAllBytes(Path.Combine(folder, "tokenizer.json")));
         Assert.True(File.Exists(Path.Combine(folder, "tokenizer_config.json")));
-        var error = Assert.Throws<UserInputException>(() => RandomCheckpointWriter.Write(ModelPresets.Tiny, temp.File("x"), 1, WeightFormat.Bf16, tokenizerJsonPath: temp.File("missing.json")));
+        var error = Assert.ThrowsAny<UserInputException>(() => RandomCheckpointWriter.Write(ModelPresets.Tiny, temp.File("x"), 1, WeightFormat.Bf16, tokenizerJsonPath: temp.File("missing.json")));
         Assert.Contains("missing.json", error.Message);
+    }
+
+    [Fact]
+    public void A_file_the_tokenizer_loader_cannot_read_is_refused_before_anything_is_written()
+    {
+        string notATokenizer = temp.File("config.json");
+        File.Copy(Path.Combine(CheckpointTestFiles.TinyBf16, "config.json"), notATokenizer);
+        var error = Assert.ThrowsAny<UserInputException>(() => RandomCheckpointWriter.Write(ModelPresets.Tiny, temp.File("m"), 1, WeightFormat.Bf16, tokenizerJsonPath: notATokenizer));
+        Assert.Equal($"{notATokenizer}: model: missing", error.Message);
+        Assert.Equal([notATokenizer], Directory.GetFileSystemEntries(temp.Path));
     }
 
     [Fact]
