@@ -12,6 +12,9 @@ namespace KernelSharp.Cli.Verbs;
 /// <summary><c>kernelsharp serve</c>: an OpenAI-compatible HTTP server over the continuous-batching engine.</summary>
 public sealed class ServeVerb : IVerb
 {
+    /// <summary>The cache format of serve's sessions (serve has no --kv-cache): the --kv-memory budget is counted in it.</summary>
+    private const KvCacheFormat KvCache = KvCacheFormat.Fp32;
+
     public bool StopsCleanlyOnCtrlC => true;
 
     public VerbSpec Spec { get; } = new(
@@ -27,7 +30,7 @@ public sealed class ServeVerb : IVerb
             OptionSpec.Value("port", "N", "port to listen on (default: 8080)"),
             OptionSpec.Value("max-batch", "N", "most sequences run together (default: 8)"),
             OptionSpec.Value("max-queue", "N", "most requests waiting; more get 429 (default: 64)"),
-            OptionSpec.Value("kv-memory", "SIZE", "KV cache memory for all sequences, e.g. 2G (default: max-batch full contexts)"),
+            OptionSpec.Value("kv-memory", "SIZE", "KV cache memory for all sequences, e.g. 2G: at least one sequence of -c tokens, at most --max-batch of them (default: max-batch full contexts)"),
             OptionSpec.Value("api-key", "KEY", "require 'Authorization: Bearer KEY' on /v1 routes"),
             SharedOptions.ContextSize,
             SharedOptions.Device,
@@ -46,7 +49,6 @@ public sealed class ServeVerb : IVerb
         int port = args.Int("port", 8080, 0, 65535);
         int maxBatch = args.Int("max-batch", 8, 1, 1024);
         int maxQueue = args.Int("max-queue", 64, 1, 1_000_000);
-        long? kvMemory = ByteSize.Read(args, "kv-memory");
         string? apiKey = args.String("api-key");
         if (apiKey is not null && !OpenAiServer.IsSendableApiKey(apiKey))
         {
@@ -55,6 +57,8 @@ public sealed class ServeVerb : IVerb
         DevicePlacement placement = DevicePlacement.Read(args);
         ModelFolder folder = ModelFolder.Open(modelDirectory);
         int contextSize = folder.ContextSize(args, minimum: 2);
+        // Before listening: a wrong value must not first open a port and answer 503 while the weights load.
+        long kvBudget = KvMemoryBudget.Positions(args, folder.Config, KvCache, maxBatch, contextSize);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.Cancellation);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
@@ -62,11 +66,11 @@ public sealed class ServeVerb : IVerb
             signal.Cancel = true; // drain instead of dying
             stop.Cancel();
         });
-        return ServeAsync(folder, host, port, apiKey, placement, contextSize, maxBatch, maxQueue, kvMemory, context, stop.Token).GetAwaiter().GetResult();
+        return ServeAsync(folder, host, port, apiKey, placement, contextSize, maxBatch, maxQueue, kvBudget, context, stop.Token).GetAwaiter().GetResult();
     }
 
     private static async Task<int> ServeAsync(
-        ModelFolder folder, string host, int port, string? apiKey, DevicePlacement placement, int contextSize, int maxBatch, int maxQueue, long? kvMemory,
+        ModelFolder folder, string host, int port, string? apiKey, DevicePlacement placement, int contextSize, int maxBatch, int maxQueue, long budget,
         CliContext context, CancellationToken stop)
     {
         OpenAiServer server;
@@ -83,8 +87,7 @@ public sealed class ServeVerb : IVerb
         {
             context.Error.WriteLine($"listening on {server.Address} (loading {folder.Name}; /v1 answers 503 until it is ready)");
             var tokenizer = folder.LoadTokenizer();
-            using DeepSeekModel model = folder.LoadModel(placement, contextSize, context);
-            long budget = KvPositions(model.Config, model.KvCacheFormat, kvMemory, maxBatch, contextSize);
+            using DeepSeekModel model = folder.LoadModel(placement, contextSize, context, kvCache: KvCache);
             using var engine = new ServingEngine(model, new ServingOptions(maxBatch, maxQueue, budget, contextSize), tokenizer);
             server.Ready(new ServerState(engine, tokenizer, folder.StopTokenIds(tokenizer), contextSize));
             context.Error.WriteLine($"device: {model.DeviceDescription}");
@@ -104,25 +107,5 @@ public sealed class ServeVerb : IVerb
         }
 
         return ExitCodes.Interrupted;
-    }
-
-    /// <summary>The KV budget in cache positions: --kv-memory / bytes per position, or max-batch full contexts.</summary>
-    private static long KvPositions(ModelConfig config, KvCacheFormat kvCache, long? kvMemory, int maxBatch, int contextSize)
-    {
-        if (kvMemory is null)
-        {
-            return (long)maxBatch * contextSize;
-        }
-
-        long perPosition = MemoryEstimate.For(config, WeightStorage.Float32, 1, kvCache).CacheBytes; // in the model's own cache format
-        long positions = kvMemory.Value / perPosition;
-        if (positions < contextSize)
-        {
-            throw new UsageException(
-                $"--kv-memory {MemoryEstimate.Format(kvMemory.Value)} holds {positions} tokens of cache but one sequence may need {contextSize} (-c); " +
-                $"give at least {MemoryEstimate.Format(perPosition * contextSize)} or a smaller -c");
-        }
-
-        return positions;
     }
 }
