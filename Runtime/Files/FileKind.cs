@@ -19,7 +19,8 @@ public enum FileKind
 /// Asks the file system what a path is before anything opens it: opening a named pipe blocks until a writer appears,
 /// and a device such as <c>/dev/zero</c> never ends, so readers must refuse them first and writers must never rename
 /// over them. .NET has no public API for the file type; the runtime's own native shim (System.Native, shipped with
-/// every .NET install) answers through <c>SystemNative_Stat</c>, whose result starts with (int Flags, int Mode).
+/// every .NET install) answers through <c>SystemNative_Stat</c> (a path) and <c>SystemNative_FStat</c> (an open
+/// descriptor), whose result starts with (int Flags, int Mode).
 /// </summary>
 public static partial class FileKinds
 {
@@ -35,7 +36,7 @@ public static partial class FileKinds
     /// <summary>The kind of <paramref name="path"/>, following links (a dangling link is <see cref="FileKind.Missing"/>).</summary>
     public static FileKind Of(string path)
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+        if (!HasStat)
         {
             return File.Exists(path) ? FileKind.Regular : Directory.Exists(path) ? FileKind.Directory : FileKind.Missing;
         }
@@ -46,13 +47,36 @@ public static partial class FileKinds
         {
             fixed (byte* buffer = status)
             {
-                if (Stat(path, buffer) != 0)
-                {
-                    return FileKind.Missing;
-                }
+                return Stat(path, buffer) == 0 ? KindOf(status) : FileKind.Missing;
             }
         }
+    }
 
+    /// <summary>
+    /// The kind of what an open file descriptor of this process refers to (1 = standard output): a pipe, a terminal (a
+    /// character device), a regular file. <see cref="FileKind.Other"/> where the system cannot say.
+    /// </summary>
+    public static FileKind OfDescriptor(int descriptor)
+    {
+        if (!HasStat)
+        {
+            return FileKind.Other;
+        }
+
+        Span<byte> status = stackalloc byte[512];
+        unsafe
+        {
+            fixed (byte* buffer = status)
+            {
+                return FStat(descriptor, buffer) == 0 ? KindOf(status) : FileKind.Missing;
+            }
+        }
+    }
+
+    private static bool HasStat => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
+
+    private static FileKind KindOf(ReadOnlySpan<byte> status)
+    {
         int mode = BitConverter.ToInt32(status.Slice(4, 4));
         return (mode & TypeMask) switch
         {
@@ -102,4 +126,7 @@ public static partial class FileKinds
 
     [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_Stat", StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int Stat(string path, byte* output);
+
+    [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_FStat")]
+    private static unsafe partial int FStat(nint descriptor, byte* output);
 }

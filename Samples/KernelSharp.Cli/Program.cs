@@ -39,7 +39,7 @@ public static class Program
             signal.Cancel = stopsCleanly && !interrupt.IsCancellationRequested;
             interrupt.Cancel();
         });
-        return Run(args, Console.Out, Console.Error, Console.In, interrupt.Token, errorIsTerminal: !Console.IsErrorRedirected, inputIsTerminal: !Console.IsInputRedirected);
+        return Run(args, StandardOutput.Open(), Console.Error, Console.In, interrupt.Token, errorIsTerminal: !Console.IsErrorRedirected, inputIsTerminal: !Console.IsInputRedirected);
     }
 
     /// <summary>Runs one command line in-process (tests call this instead of spawning the tool). Returns the exit code.</summary>

@@ -6,7 +6,8 @@ namespace KernelSharp.Cli.Hosting;
 
 /// <summary>
 /// Picks the verb, parses its options and turns every failure into an exit code and ONE line on stderr:
-/// usage errors → 2, a user's bad input → 1 (message only), anything else → 1 (message; the stack with --verbose).
+/// usage errors → 2, a user's bad input → 1 (message only), anything else → 1 (message; the stack with --verbose), and a
+/// stdout whose reader has gone → 141 (silent unless --verbose).
 /// </summary>
 public static class CommandRunner
 {
@@ -57,6 +58,14 @@ public static class CommandRunner
         {
             return UsageError(context, usage.Message);
         }
+        catch (OutputClosedException closed)
+        {
+            if (verbose)
+            {
+                context.Error.WriteLine($"stopped: {closed.Message}");
+            }
+            return ExitCodes.OutputClosed;
+        }
         catch (UserInputException userMistake)
         {
             context.Error.WriteLine($"error: {userMistake.Message}");
@@ -94,7 +103,14 @@ public static class CommandRunner
         }
         finally
         {
-            context.Out.Flush();
+            try
+            {
+                context.Out.Flush();
+            }
+            catch (OutputClosedException)
+            {
+                // What is left for stdout has no reader: the exit code above says so already.
+            }
             context.Error.Flush();
         }
     }

@@ -13,4 +13,12 @@ public static class ExitCodes
 
     /// <summary>Stopped by Ctrl-C (128 + SIGINT, as shells report it).</summary>
     public const int Interrupted = 130;
+
+    /// <summary>
+    /// Stopped because standard output was closed by its reader (<c>| head</c>): 128 + SIGPIPE, what shells report for a
+    /// writer the closed pipe ended (yes, cat), so <c>set -o pipefail</c> scripts see what they see for those tools.
+    /// .NET ignores SIGPIPE, so the tool ends itself, with this code and without a message: a reader that stops early is
+    /// ordinary use of a pipe, not an error to report.
+    /// </summary>
+    public const int OutputClosed = 141;
 }

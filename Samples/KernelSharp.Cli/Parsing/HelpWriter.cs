@@ -43,7 +43,7 @@ public static class HelpWriter
         lines.AddRange(verbs.Select(v => "  " + v.Name.PadRight(width) + v.Summary));
         lines.Add(string.Empty);
         lines.Add("Run 'kernelsharp <verb> --help' for the options of a verb.");
-        lines.Add("Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted.");
+        lines.Add("Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted, 141 stdout closed by its reader.");
         return string.Join('\n', lines) + "\n";
     }
 

@@ -32,6 +32,20 @@ public sealed class FileKindsTests : IDisposable
     }
 
     [SkippableFact]
+    public void An_open_descriptor_is_told_a_pipe_or_a_regular_file()
+    {
+        Skip.IfNot(UnixNodes.Available, "needs POSIX descriptors");
+        string file = temp.File("regular");
+        File.WriteAllText(file, "x");
+        using Microsoft.Win32.SafeHandles.SafeFileHandle opened = File.OpenHandle(file);
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+
+        Assert.Equal(FileKind.Regular, FileKinds.OfDescriptor((int)opened.DangerousGetHandle()));
+        Assert.Equal(FileKind.Pipe, FileKinds.OfDescriptor((int)pipe.SafePipeHandle.DangerousGetHandle()));
+        Assert.Equal(FileKind.Missing, FileKinds.OfDescriptor(-1));
+    }
+
+    [SkippableFact]
     public void A_dangling_link_is_told_apart_from_a_missing_path_and_from_a_link_to_something()
     {
         Skip.IfNot(UnixNodes.Available, "needs symbolic links");
