@@ -137,4 +137,26 @@ public sealed class OtherVerbTests
             Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", previous);
         }
     }
+
+    [Fact]
+    public void Kernels_says_an_unusable_autotuner_cache_is_unusable_not_empty()
+    {
+        using var temp = new TempDirectory();
+        string cache = temp.Combine("autotune.json");
+        File.WriteAllText(cache, "{\"cpu|RmsNorm|4096\": ");
+        string? previous = Environment.GetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE");
+        Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", cache);
+        try
+        {
+            CliResult result = Cli.Run("kernels");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains($"autotuner cache {cache}: unusable (not a JSON object of kernel choices: ", result.Stdout);
+            Assert.DoesNotContain("no choices saved", result.Stdout);
+            Assert.Equal("{\"cpu|RmsNorm|4096\": ", File.ReadAllText(cache)); // listing it changes nothing
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KERNELSHARP_AUTOTUNE_FILE", previous);
+        }
+    }
 }

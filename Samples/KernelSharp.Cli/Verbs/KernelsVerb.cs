@@ -4,6 +4,7 @@ using KernelSharp.Cli.Hosting;
 using KernelSharp.Cli.Parsing;
 using KernelSharp.Dsl;
 using KernelSharp.Dsl.Launch;
+using KernelSharp.Runtime;
 
 namespace KernelSharp.Cli.Verbs;
 
@@ -44,8 +45,10 @@ public sealed class KernelsVerb : IVerb
 
         context.Out.WriteLine();
         string cachePath = AutotuneStore.DefaultPath();
-        IReadOnlyList<KeyValuePair<string, string>> choices = ReadAutotuneChoices(cachePath);
-        context.Out.WriteLine($"autotuner cache {cachePath}: {(choices.Count == 0 ? "no choices saved" : $"{choices.Count} choices")}");
+        IReadOnlyList<KeyValuePair<string, string>> choices = ReadAutotuneChoices(cachePath, out string? problem);
+        context.Out.WriteLine(problem is not null
+            ? $"autotuner cache {cachePath}: unusable ({problem}); the autotuner moves it aside (to {Path.GetFileName(cachePath)}.corrupt) and starts a new one when next used"
+            : $"autotuner cache {cachePath}: {(choices.Count == 0 ? "no choices saved" : $"{choices.Count} choices")}");
         foreach ((string key, string variant) in choices.Where(c => c.Key.Contains(filter, StringComparison.OrdinalIgnoreCase)))
         {
             context.Out.WriteLine($"  {key} -> {variant}");
@@ -120,20 +123,28 @@ public sealed class KernelsVerb : IVerb
         return string.Join("; ", parts);
     }
 
-    private static IReadOnlyList<KeyValuePair<string, string>> ReadAutotuneChoices(string path)
+    /// <summary>The saved choices; <paramref name="problem"/> says why there are none when the file is there but unusable.</summary>
+    private static IReadOnlyList<KeyValuePair<string, string>> ReadAutotuneChoices(string path, out string? problem)
     {
+        problem = null;
         if (!File.Exists(path))
         {
             return [];
         }
         try
         {
-            var entries = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path)) ?? [];
-            return entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+            var entries = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path));
+            problem = entries is null ? "it holds null, not a JSON object of kernel choices" : null;
+            return (entries ?? []).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (JsonException e)
         {
-            // The autotuner itself treats an unreadable cache as empty; so does this listing.
+            problem = "not a JSON object of kernel choices: " + JsonErrorText.Reason(e);
+            return [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = "cannot be read: " + e.Message;
             return [];
         }
     }
