@@ -5,10 +5,11 @@ using KernelSharp.Runtime.Model;
 namespace KernelSharp.Cli.Hosting;
 
 /// <summary>
-/// serve's --kv-memory as the engine's KV budget in cache positions. Its range follows from config.json, -c and
-/// --max-batch alone, so it is checked before the server listens and before any weight is read: at least one sequence of
-/// a full context (-c), at most --max-batch of them (a sequence reserves at most -c positions and at most --max-batch
-/// run at once, so more memory is never used: a larger value is a slip, such as T for G).
+/// serve's --kv-memory as the engine's KV budget in cache positions. Its lower bound follows from config.json and -c
+/// alone, so it is checked before the server listens and before any weight is read: at least one sequence of a full
+/// context (-c). A larger budget than --max-batch full contexts is capped there, not refused: a sequence reserves at most
+/// -c positions and at most --max-batch run at once, so the rest would never be allocated (a generous "2G" on a small
+/// model is a reasonable thing to type, and even a slip such as T for G then costs nothing).
 /// </summary>
 public static class KvMemoryBudget
 {
@@ -22,14 +23,12 @@ public static class KvMemoryBudget
         }
 
         long perPosition = MemoryEstimate.For(config, WeightStorage.Float32, 1, kvCache).CacheBytes; // in the sessions' own cache format
-        // Both bounds are shown rounded up, in the option's own syntax: typed back, either one is accepted.
-        string least = ByteSize.FormatRoundedUp(perPosition * contextSize);
-        string most = ByteSize.FormatRoundedUp(perPosition * fullBatch);
-        if (kvMemory < perPosition * contextSize || kvMemory > ByteSize.Parse(most))
+        // The bound is shown rounded up, in the option's own syntax: typed back, it is accepted.
+        if (kvMemory < perPosition * contextSize)
         {
             throw new UsageException(
-                $"--kv-memory must be between {least} (one sequence of {contextSize} tokens, -c) and {most} (--max-batch {maxBatch} such sequences; " +
-                $"more is never used), got '{args.String("kv-memory")}'");
+                $"--kv-memory must hold at least one sequence of {contextSize} tokens (-c): {ByteSize.FormatRoundedUp(perPosition * contextSize)} or more, " +
+                $"got '{args.String("kv-memory")}'");
         }
 
         return Math.Min(kvMemory / perPosition, fullBatch);

@@ -30,7 +30,7 @@ public sealed class ServeVerb : IVerb
             OptionSpec.Value("port", "N", "port to listen on (default: 8080)"),
             OptionSpec.Value("max-batch", "N", "most sequences run together (default: 8)"),
             OptionSpec.Value("max-queue", "N", "most requests waiting; more get 429 (default: 64)"),
-            OptionSpec.Value("kv-memory", "SIZE", "KV cache memory for all sequences, e.g. 2G: at least one sequence of -c tokens, at most --max-batch of them (default: max-batch full contexts)"),
+            OptionSpec.Value("kv-memory", "SIZE", "KV cache memory for all sequences, e.g. 2G: at least one sequence of -c tokens; more than --max-batch of them is never used (default: max-batch full contexts)"),
             OptionSpec.Value("api-key", "KEY", "require 'Authorization: Bearer KEY' on /v1 routes"),
             SharedOptions.ContextSize,
             SharedOptions.Device,
