@@ -12,7 +12,7 @@ out=${OUT:-/tmp/logits-buffer}; mkdir -p "$out"
 start=$SECONDS
 source tools/gpu/before-after.sh
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$out/device.txt"
-for round in 1 2; do
+for round in ${ROUNDS:-1 2}; do
   for v in after before; do
     /tmp/ks-$v.sh bench --synthetic mid-5b -p 0 -n 32 -d 4096 --depth-fill random -b 1,64 -r 3 --device cuda --json \
       > "$out/$v-$round.json" 2> "$out/$v-$round.err"
