@@ -71,7 +71,10 @@ public static partial class TensorCoreGemmKernels
         int lane = thread & 31;
         int warpsN = tileN / Wide.WarpRows;        // warps along n: 2 or 4
         int aRow = warp / warpsN * Wide.WarpRows;  // the warp's 64 rows of the A tile
-        int wRow = warp % warpsN * Wide.WarpRows;  // the warp's 64 rows of the W tile (columns of C)
+        // The warp's 64 rows of the W tile (columns of C). warpsN is a power of two and warp is not negative, so a mask is
+        // warp % warpsN; the signed remainder was compiled (ILGPU places it in the k loop's header) into an absolute
+        // value, a reciprocal (MUFU.RCP) and a sign fix-up on every k step.
+        int wRow = (warp & (warpsN - 1)) * Wide.WarpRows;
         int colStart = Grid.IdxY * tileN;
         int aStageElements = TileM * RowStride;
         int wStageElements = tileN * RowStride;
