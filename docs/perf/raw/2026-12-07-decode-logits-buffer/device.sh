@@ -6,7 +6,12 @@
 # .gpu/before-app.tar.xz (git worktree add --detach /tmp/wt-before 657ca10; dotnet publish Samples/KernelSharp.Cli -c Release
 # -o /tmp/before-app -p:UseAppHost=false; rm -rf /tmp/before-app/*.pdb /tmp/before-app/*/;
 # XZ_OPT=-9 tar -C /tmp/before-app -cJf .gpu/before-app.tar.xz .). Device: bash docs/perf/raw/2026-12-07-decode-logits-buffer/device.sh
-# (carry [".gpu"]); results under $OUT.
+# (carry [".gpu"]); results under $OUT. ROUNDS="1" for one round.
+# The CLI's runtime config names ASP.NET Core (serve), so the bundle's .NET must hold it: a bundle without it makes both
+# builds exit at once with "No frameworks were found" in the .err files. The test runner's bundle with ASP.NET Core added
+# (41 MB) plus the tracked tree passes the device's 64 MiB carry limit; a bundle of only this commit's CLI publish
+# (dotnet publish Samples/KernelSharp.Cli -c Release -p:UseAppHost=false, no .pdb, no satellite folders) as app/ with
+# the .NET and ASP.NET Core runtimes as dotnet/ is 34.5 MB and fits.
 set -u
 out=${OUT:-/tmp/logits-buffer}; mkdir -p "$out"
 start=$SECONDS
