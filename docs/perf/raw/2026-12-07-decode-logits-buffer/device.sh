@@ -9,7 +9,7 @@
 # (carry [".gpu"]); results under $OUT. ROUNDS="1" for one round.
 # The CLI's runtime config names ASP.NET Core (serve), so the bundle's .NET must hold it: a bundle without it makes both
 # builds exit at once with "No frameworks were found" in the .err files. The test runner's bundle with ASP.NET Core added
-# (41 MB) plus the tracked tree passes the device's 64 MiB carry limit; a bundle of only this commit's CLI publish
+# (41 MB) plus the tracked tree is over the device's 64 MiB carry limit; a bundle of only this commit's CLI publish
 # (dotnet publish Samples/KernelSharp.Cli -c Release -p:UseAppHost=false, no .pdb, no satellite folders) as app/ with
 # the .NET and ASP.NET Core runtimes as dotnet/ is 34.5 MB and fits.
 set -u
