@@ -186,9 +186,11 @@ public sealed class DataSafetyTests : IDisposable
             Assert.Equal(130, await run.WaitAsync(TimeSpan.FromSeconds(60))); // TimeoutException: Ctrl-C did not end the wait
         }
 
-        using (File.OpenWrite(fifo))
+        // A writer at last: the abandoned read of the FIFO ends instead of waiting for the process's end. Opened sharing
+        // reads and writes: File.OpenWrite asks .NET for an exclusive lock, which fails ("being used by another process")
+        // when the abandoned reader's open completes first and takes its shared lock, as a fresh-clone CI run saw.
+        using (new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
-            // a writer at last: the abandoned read of the FIFO ends instead of waiting for the process's end
         }
     }
 
