@@ -62,14 +62,16 @@ public static class InputFiles
 
     /// <summary>"PATH: the WHAT not found", or, when PATH is a link to nothing, what it links to.</summary>
     public static string NotFound(string path, string whatItIs)
-        => FileKinds.DanglingLinkTarget(path) is null ? $"{path}: {whatItIs} not found" : $"{path}: {Absent(path)}; expected the {whatItIs}";
+        => FileKinds.DanglingLinkTarget(path) is string target ? $"{path}: {Dangling(target)}; expected the {whatItIs}" : $"{path}: {whatItIs} not found";
 
     /// <summary>
-    /// Why nothing can be read at <paramref name="path"/>, for "PATH: ...; what to do" messages: "missing", or
-    /// "is a dangling link to TARGET, which does not exist".
+    /// Why nothing can be read at <paramref name="path"/>, for "PATH: ...; what to do" messages: <paramref name="whenMissing"/>,
+    /// or "is a dangling link to TARGET, which does not exist".
     /// </summary>
-    public static string Absent(string path)
-        => FileKinds.DanglingLinkTarget(path) is string target ? $"is a dangling link to {target}, which does not exist" : "missing";
+    public static string Absent(string path, string whenMissing = "missing")
+        => FileKinds.DanglingLinkTarget(path) is string target ? Dangling(target) : whenMissing;
+
+    private static string Dangling(string target) => $"is a dangling link to {target}, which does not exist";
 
     /// <summary>The whole of a regular file no larger than <paramref name="limit"/> bytes.</summary>
     public static byte[] ReadAllBytes(string path, string whatItIs, long limit, Func<string, Exception> fail)

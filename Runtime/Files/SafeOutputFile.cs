@@ -116,17 +116,8 @@ public static class SafeOutputFile
         {
             // FileMode.Open: never create or truncate a node. A FIFO's open blocks until a reader opens it, as with `>`:
             // it runs on a pool thread so that cancellation (Ctrl-C) ends the wait.
-            Task<FileStream> opening = Task.Run(() => new FileStream(canonical, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1 << 16));
-            try
-            {
-                opening.Wait(cancellation);
-            }
-            catch (AggregateException failed) when (failed.InnerException is not null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.InnerException).Throw();
-            }
-
-            using var stream = opening.Result;
+            using var stream = Interruptible.Wait(
+                () => new FileStream(canonical, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1 << 16), cancellation);
             write(stream);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

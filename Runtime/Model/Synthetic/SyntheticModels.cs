@@ -16,8 +16,7 @@ public static class SyntheticModels
         if (FileKinds.Of(configPath) == FileKind.Missing)
         {
             // File.Exists is true for a dangling link: ask what is there, so the message says so.
-            string absent = FileKinds.DanglingLinkTarget(configPath) is null ? "file not found" : InputFiles.Absent(configPath);
-            throw new ConfigException($"{configPath}: {absent}; a synthetic model needs the model's config.json (no weights or tokenizer)");
+            throw new ConfigException($"{configPath}: {InputFiles.Absent(configPath, whenMissing: "file not found")}; a synthetic model needs the model's config.json (no weights or tokenizer)");
         }
 
         return configPath;

@@ -14,12 +14,6 @@ public static class ByteSize
             return null;
         }
 
-        return Parse(text) ?? throw new UsageException($"--{longName} must be a size such as 512M or 20G, got '{text}'");
-    }
-
-    /// <summary>The bytes <paramref name="text"/> stands for, or null when it is not a positive size.</summary>
-    public static long? Parse(string text)
-    {
         string trimmed = text.Trim().TrimEnd('B', 'b').TrimEnd('i');
         long unit = trimmed.Length == 0 ? 1 : char.ToUpperInvariant(trimmed[^1]) switch
         {
@@ -32,7 +26,7 @@ public static class ByteSize
         string number = unit == 1 ? trimmed : trimmed[..^1];
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || value * unit > long.MaxValue)
         {
-            return null;
+            throw new UsageException($"--{longName} must be a size such as 512M or 20G, got '{text}'");
         }
 
         return (long)(value * unit);

@@ -14,26 +14,5 @@ public static class InterruptibleInput
 
     /// <summary>The next line, or null at the end of input; throws <see cref="OperationCanceledException"/> when cancelled.</summary>
     public static string? ReadLine(TextReader input, CancellationToken cancellation) =>
-        Read(() => InputFiles.ReadLine(input, "a line of input", MaxLineChars, message => new UserInputException(message)), cancellation);
-
-    /// <summary>
-    /// Runs a read that may block without end (stdin nobody writes to, a FIFO nobody opens) where Ctrl-C can still end
-    /// it: the read runs on a pool thread and the caller waits for it or for <paramref name="cancellation"/>, whichever
-    /// comes first (<see cref="OperationCanceledException"/> then; the abandoned read ends with the process).
-    /// </summary>
-    public static T Read<T>(Func<T> read, CancellationToken cancellation)
-    {
-        cancellation.ThrowIfCancellationRequested();
-        Task<T> reading = Task.Run(read);
-        try
-        {
-            reading.Wait(cancellation);
-        }
-        catch (AggregateException failed) when (failed.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.InnerException).Throw();
-        }
-
-        return reading.Result;
-    }
+        Interruptible.Wait(() => InputFiles.ReadLine(input, "a line of input", MaxLineChars, message => new UserInputException(message)), cancellation);
 }

@@ -93,9 +93,18 @@ public sealed class ParsedArguments(VerbSpec verb, IReadOnlyDictionary<string, L
     }
 
     /// <summary>Fails with a usage error when more than one of the options is present.</summary>
-    public void AtMostOneOf(params string[] longNames)
+    public void AtMostOneOf(params string[] longNames) => AtMostOneOf(longNames, []);
+
+    /// <summary>
+    /// As <see cref="AtMostOneOf(string[])"/>, with the argument after <c>--</c> (<see cref="Operand"/>, shown as
+    /// <c>-- TEXT</c>) counted among the alternatives: it stands in for one of these options.
+    /// </summary>
+    public void AtMostOneOfOrOperand(params string[] longNames)
+        => AtMostOneOf(longNames, Operand is null ? [] : [$"{ArgumentParser.EndOfOptions} {Verb.Operand!.ValueName}"]);
+
+    private void AtMostOneOf(string[] longNames, string[] alsoGiven)
     {
-        string[] given = longNames.Where(Has).Select(n => Spec(n).DisplayName).ToArray();
+        string[] given = [.. longNames.Where(Has).Select(n => Spec(n).DisplayName), .. alsoGiven];
         if (given.Length > 1)
         {
             throw new UsageException($"give only one of {string.Join(", ", given)}");

@@ -43,11 +43,7 @@ public sealed class GenerateVerb : IVerb
         // Arguments are checked before any file is touched (those bounded by the model, like -c, right after
         // config.json), so a typo never costs a model load.
         string modelDirectory = args.RequiredString("model");
-        args.AtMostOneOf("prompt", "file");
-        if (args.Operand is not null && (args.Has("prompt") || args.Has("file")))
-        {
-            throw new UsageException($"give only one of {(args.Has("prompt") ? "-p/--prompt" : "-f/--file")}, -- TEXT");
-        }
+        args.AtMostOneOfOrOperand("prompt", "file");
         int? maxNewTokensOption = SamplingArguments.MaxNewTokens(args);
         SamplingOptions sampling = SamplingArguments.Read(args);
         IReadOnlyList<string> stopSequences = SamplingArguments.StopSequences(args);
@@ -123,7 +119,7 @@ public sealed class GenerateVerb : IVerb
         }
         else if (args.String("file") is string file)
         {
-            text = InterruptibleInput.Read(() => BoundedText.ReadFile(file, "prompt file", InputFiles.PromptLimit), context.Cancellation); // a FIFO blocks until written
+            text = Interruptible.Wait(() => BoundedText.ReadFile(file, "prompt file", InputFiles.PromptLimit), context.Cancellation); // a FIFO blocks until written
         }
         else
         {
@@ -133,7 +129,7 @@ public sealed class GenerateVerb : IVerb
                 context.Error.WriteLine("reading the prompt from stdin (end it with Ctrl-D, or Ctrl-Z then Enter on Windows; or give -p TEXT / -f FILE)");
                 context.Error.Flush();
             }
-            text = InterruptibleInput.Read(() => InputFiles.ReadToEnd(context.In, "the prompt on stdin", InputFiles.PromptLimit, message => new UserInputException(message)), context.Cancellation);
+            text = Interruptible.Wait(() => InputFiles.ReadToEnd(context.In, "the prompt on stdin", InputFiles.PromptLimit, message => new UserInputException(message)), context.Cancellation);
         }
         if (text.Length == 0)
         {

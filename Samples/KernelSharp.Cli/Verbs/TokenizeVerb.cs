@@ -30,17 +30,12 @@ public sealed class TokenizeVerb : IVerb
     public int Run(ParsedArguments args, CliContext context)
     {
         args.AtMostOneOf("model", "tokenizer");
-        args.AtMostOneOf("text", "jsonl", "ids");
-        string? given = new[] { "text", "jsonl", "ids" }.FirstOrDefault(args.Has);
-        if (args.Operand is not null && given is not null)
-        {
-            throw new UsageException($"give only one of --{given}, -- TEXT");
-        }
+        args.AtMostOneOfOrOperand("text", "jsonl", "ids");
         if (!args.Has("model") && !args.Has("tokenizer"))
         {
             throw new UsageException("give -m DIR or --tokenizer FILE");
         }
-        if (given is null && args.Operand is null)
+        if (!args.Has("text") && !args.Has("jsonl") && !args.Has("ids") && args.Operand is null)
         {
             throw new UsageException("give --text TEXT, --jsonl FILE, --ids 1,2,3 or -- TEXT");
         }

@@ -10,7 +10,7 @@ TIME = re.compile(r"([0-9]+(?:\.[0-9]+)?) (µs|ms)")
 NOTE_TIMES = [  # (row label prefix, regex on notes, label of the extra row)
     ("indexer decode fp8", re.compile(r"CUDA-core IndexerDecodeFp8 ([0-9.]+) (µs|ms)"), "CUDA-core IndexerDecodeFp8 (notes)"),
     ("indexer decode fp32 cache", re.compile(r"tiled IndexerDecode ([0-9.]+) (µs|ms)"), "tiled IndexerDecode (notes)"),
-    ("indexer prefill fp8", re.compile(r"fp32 keys \(model path[^)]*\) ([0-9.]+) (µs|ms)"), "fp32 keys, model path (notes)"),
+    ("indexer prefill fp8", re.compile(r"fp32 keys \((?:model path|IndexerScoresWarpKeys<F32Rows>)[^)]*\) ([0-9.]+) (µs|ms)"), "fp32 keys, model path (notes)"),
 ]
 
 def us(value, unit):
